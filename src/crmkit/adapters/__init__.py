@@ -1,0 +1,1 @@
+"""Adapters: storage (memory, SQL), notifiers and plugin loading."""

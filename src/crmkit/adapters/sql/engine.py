@@ -1,0 +1,57 @@
+"""Engines for the two supported backends, configured the way crmkit needs them.
+
+SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every
+connection; PostgreSQL runs at READ COMMITTED unless the host chooses otherwise.
+A host may pass its own ``Engine``; crmkit then only adds the SQLite pragmas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+__all__ = ["create_engine", "prepare_engine"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # pysqlite's own transaction handling defers BEGIN; take the write lock up front so a
+    # unit of work never fails half-way on "database is locked" after reading.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def prepare_engine(engine: sa.Engine) -> sa.Engine:
+    """Install crmkit's per-connection settings on an engine (idempotent)."""
+    if engine.dialect.name == "sqlite" and not getattr(engine, "_crmkit_prepared", False):
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_autobegin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        event.listen(engine, "begin", _sqlite_begin)
+        engine._crmkit_prepared = True  # type: ignore[attr-defined]
+    return engine
+
+
+def create_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """Create an engine for ``sqlite:///path`` or ``postgresql+psycopg://...``.
+
+    Keyword arguments go to :func:`sqlalchemy.create_engine`.
+    """
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+    return prepare_engine(sa.create_engine(parsed, **kwargs))

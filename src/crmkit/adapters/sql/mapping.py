@@ -1,0 +1,345 @@
+"""Explicit mapping of attrs aggregates onto SQLAlchemy Core tables.
+
+Domain classes are never instrumented by SQLAlchemy. Instead each persisted
+aggregate gets a :class:`Mapping`: a Core ``Table`` derived from its attrs fields
+(plus the indexes the area asks for) and two precompiled functions that turn an
+aggregate into a row and back. Native column types keep SQL useful for reports:
+
+- ``UUID`` (and ``NewType``s over it) -> ``Uuid``; ``str`` -> ``String``; ``int``
+  -> ``BigInteger``; ``bool`` -> ``Boolean``; ``Decimal`` -> ``Numeric``;
+- ``Money`` -> two columns, ``<field>_amount`` and ``<field>_currency``;
+- instants -> ``DateTime(timezone=True)`` in UTC; dates -> ``Date``;
+- enums -> their value as ``String``;
+- anything else (tuples, dicts, nested values) -> ``JSON`` through the shared converter.
+
+Every table's primary key is ``(tenant_id, id)``: the tenant is part of every key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import attrs
+import sqlalchemy as sa
+
+from crmkit.kernel.converter import converter, to_instant
+from crmkit.kernel.money import Money
+
+__all__ = ["ExactDecimal", "Mapping", "UtcDateTime", "text_type", "column_for", "map_entity", "tidy_decimal"]
+
+_NONE_TYPE = type(None)
+_SCALE = Decimal(1_000_000)
+
+
+def tidy_decimal(value: Decimal) -> Decimal:
+    """Drop the trailing zeros a fixed-scale column pads on, without going exponential."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+
+
+class ExactDecimal(sa.TypeDecorator[Decimal]):
+    """Exact decimals with six places on every backend.
+
+    PostgreSQL stores ``NUMERIC(24, 6)``. SQLite has no exact decimal type (its NUMERIC
+    affinity keeps floats, which lose cents past ~15 digits), so there the value is
+    stored as an integer count of millionths: sums and comparisons in SQL stay exact,
+    and the column type turns results (``SUM`` included) back into ``Decimal``. The
+    SQLite range is therefore +/- 9.2 trillion.
+    """
+
+    impl = sa.Numeric(24, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(24, 6))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value)
+        scaled = value * _SCALE
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than 6 decimal places")
+        return int(scaled) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return tidy_decimal(Decimal(int(value)) / _SCALE)
+        return tidy_decimal(Decimal(value))
+
+
+NUMERIC = ExactDecimal()
+
+
+def text_type() -> sa.types.TypeEngine[str]:
+    """Text that compares and sorts by code point everywhere.
+
+    SQLite compares bytes; PostgreSQL would follow the database's locale (``en_US``
+    sorts "alpha" before "Bravo"), so its columns use the ``C`` collation. That keeps
+    both backends and the memory adapter in one order, and lets ``LIKE 'x%'`` use a
+    plain B-tree index on PostgreSQL.
+    """
+    return sa.String().with_variant(sa.String(collation="C"), "postgresql")
+
+
+class UtcDateTime(sa.TypeDecorator[dt.datetime]):
+    """Instants stored in UTC on every backend and read back as UTC pendulum instants.
+
+    SQLite keeps no offset, so an aware value is converted to UTC before it is
+    written; a naive value is refused rather than guessed.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; store timezone-aware instants")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else to_instant(value)
+
+
+@attrs.frozen
+class Mapping:
+    """How one aggregate type is stored: its table and its row conversions."""
+
+    entity: type[Any]
+    table: sa.Table
+    to_row: Callable[[Any], dict[str, Any]]
+    from_row: Callable[[Any], Any]
+    columns_of: dict[str, tuple[str, ...]]
+
+    def column(self, path: str) -> sa.ColumnElement[Any]:
+        """The column a filter path refers to (``credit_limit.amount`` -> its amount column)."""
+        name = path.replace(".", "_")
+        if name in self.table.c:
+            return self.table.c[name]
+        cols = self.columns_of.get(path)
+        if cols and len(cols) == 1:
+            return self.table.c[cols[0]]
+        raise KeyError(f"{self.entity.__name__} has no stored field {path!r}")
+
+
+def _unwrap(tp: Any) -> tuple[Any, bool]:
+    """Strip ``Optional`` and ``NewType``; return (base type, nullable)."""
+    nullable = False
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not _NONE_TYPE]
+        nullable = len(args) != len(typing.get_args(tp))
+        tp = args[0] if len(args) == 1 else tp
+    while hasattr(tp, "__supertype__"):
+        tp = tp.__supertype__
+    return tp, nullable
+
+
+def column_for(tp: Any) -> sa.types.TypeEngine[Any] | None:
+    """The native column type for a field type, or ``None`` for JSON storage."""
+    if isinstance(tp, type):
+        if issubclass(tp, bool):
+            return sa.Boolean()
+        if issubclass(tp, enum.Enum):
+            return sa.String(64)
+        if issubclass(tp, UUID):
+            return sa.Uuid()
+        if issubclass(tp, str):
+            return text_type()
+        if issubclass(tp, int):
+            return sa.BigInteger()
+        if issubclass(tp, Decimal):
+            return ExactDecimal()
+        if issubclass(tp, dt.datetime):
+            return UtcDateTime()
+        if issubclass(tp, dt.date):
+            return sa.Date()
+    return None
+
+
+
+
+def map_entity(
+    entity: type[Any],
+    table_name: str,
+    metadata: sa.MetaData,
+    *,
+    indexes: Sequence[Sequence[str]] = (),
+    unique: Sequence[Sequence[str]] = (),
+) -> Mapping:
+    """Derive the table and row conversions for an attrs aggregate.
+
+    Args:
+        entity: an attrs class with ``id``, ``tenant_id`` and ``version`` fields.
+        table_name: the table to create.
+        metadata: the ``MetaData`` collecting crmkit's tables.
+        indexes: extra indexes, each a list of column names; ``tenant_id`` is prepended.
+        unique: unique constraints, each a list of column names; ``tenant_id`` is prepended.
+    """
+    hints = typing.get_type_hints(entity)
+    columns: list[sa.Column[Any]] = []
+    writers: list[Callable[[Any, dict[str, Any]], None]] = []
+    readers: list[Callable[[Any, dict[str, Any]], None]] = []
+    columns_of: dict[str, tuple[str, ...]] = {}
+    conv = converter()
+
+    # tenant_id leads the primary key: rows of one tenant cluster together (and Citus
+    # would distribute on it).
+    ordered = sorted(attrs.fields(entity), key=lambda f: {"tenant_id": 0, "id": 1}.get(f.name, 2))
+    for field in ordered:
+        name = field.name
+        tp, nullable = _unwrap(hints[name])
+        key = name if field.init else None
+        if name in ("tenant_id", "id"):
+            columns.append(sa.Column(name, sa.Uuid(), primary_key=True))
+        elif name == "version":
+            columns.append(sa.Column(name, sa.BigInteger(), nullable=False))
+        elif tp is Money:
+            amount, currency = f"{name}_amount", f"{name}_currency"
+            columns.append(sa.Column(amount, NUMERIC, nullable=nullable))
+            columns.append(sa.Column(currency, sa.String(3), nullable=nullable))
+            columns_of[name] = (amount, currency)
+            writers.append(_money_writer(name, amount, currency))
+            readers.append(_money_reader(key, amount, currency))
+            continue
+        else:
+            native = column_for(tp)
+            if native is None:
+                columns.append(sa.Column(name, sa.JSON(), nullable=nullable))
+                writers.append(_json_writer(name, conv.unstructure))
+                readers.append(_json_reader(key, name, hints[name], conv.structure))
+                columns_of[name] = (name,)
+                continue
+            columns.append(sa.Column(name, native, nullable=nullable))
+            if isinstance(tp, type) and issubclass(tp, enum.Enum):
+                writers.append(_enum_writer(name))
+                readers.append(_plain_reader(key, name, tp))
+                columns_of[name] = (name,)
+                continue
+        writers.append(_plain_writer(name))
+        readers.append(_plain_reader(key, name, None))
+        columns_of[name] = (name,)
+
+    table_args: list[Any] = [
+        sa.Index(f"ix_{table_name}_{'_'.join(cols)}", "tenant_id", *cols) for cols in indexes
+    ]
+    table_args += [
+        sa.UniqueConstraint("tenant_id", *cols, name=f"uq_{table_name}_{'_'.join(cols)}")
+        for cols in unique
+    ]
+    table = sa.Table(table_name, metadata, *columns, *table_args)
+
+    def to_row(obj: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for write in writers:
+            write(obj, row)
+        return row
+
+    def from_row(row: Any) -> Any:
+        data = row._mapping
+        kwargs: dict[str, Any] = {}
+        for read in readers:
+            read(data, kwargs)
+        obj = entity(**{k: v for k, v in kwargs.items() if not k.startswith("\0")})
+        for k, v in kwargs.items():
+            if k.startswith("\0"):
+                object.__setattr__(obj, k[1:], v)
+        return obj
+
+    return Mapping(entity, table, to_row, from_row, columns_of)
+
+
+def _plain_writer(name: str) -> Callable[[Any, dict[str, Any]], None]:
+    def write(obj: Any, row: dict[str, Any]) -> None:
+        row[name] = getattr(obj, name)
+
+    return write
+
+
+def _enum_writer(name: str) -> Callable[[Any, dict[str, Any]], None]:
+    def write(obj: Any, row: dict[str, Any]) -> None:
+        value = getattr(obj, name)
+        row[name] = None if value is None else value.value
+
+    return write
+
+
+def _money_writer(name: str, amount: str, currency: str) -> Callable[[Any, dict[str, Any]], None]:
+    def write(obj: Any, row: dict[str, Any]) -> None:
+        value = getattr(obj, name)
+        row[amount] = None if value is None else value.amount
+        row[currency] = None if value is None else value.currency
+
+    return write
+
+
+def _json_writer(name: str, dump: Callable[[Any], Any]) -> Callable[[Any, dict[str, Any]], None]:
+    def write(obj: Any, row: dict[str, Any]) -> None:
+        value = getattr(obj, name)
+        row[name] = None if value is None else dump(value)
+
+    return write
+
+
+def _target(key: str | None, name: str) -> str:
+    # Fields with init=False are set after construction; mark them with a NUL prefix.
+    return key if key is not None else "\0" + name
+
+
+def _plain_reader(
+    key: str | None, name: str, convert: Callable[[Any], Any] | None
+) -> Callable[[Any, dict[str, Any]], None]:
+    target = _target(key, name)
+    if convert is None:
+        def read(data: Any, kwargs: dict[str, Any]) -> None:
+            kwargs[target] = data[name]
+    else:
+        def read(data: Any, kwargs: dict[str, Any]) -> None:
+            value = data[name]
+            kwargs[target] = None if value is None else convert(value)
+
+    return read
+
+
+def _money_reader(
+    key: str | None, amount: str, currency: str
+) -> Callable[[Any, dict[str, Any]], None]:
+    target = _target(key, amount[: -len("_amount")])
+
+    def read(data: Any, kwargs: dict[str, Any]) -> None:
+        value = data[amount]
+        if value is None:
+            kwargs[target] = None
+            return
+        money = Money(value, data[currency])
+        # Give back "12.30", not "12.3": pad to the currency's minor unit when that is exact.
+        rounded = money.round()
+        kwargs[target] = rounded if rounded == money else money
+
+    return read
+
+
+def _json_reader(
+    key: str | None, name: str, tp: Any, load: Callable[[Any, Any], Any]
+) -> Callable[[Any, dict[str, Any]], None]:
+    target = _target(key, name)
+
+    def read(data: Any, kwargs: dict[str, Any]) -> None:
+        value = data[name]
+        kwargs[target] = None if value is None else load(value, tp)
+
+    return read

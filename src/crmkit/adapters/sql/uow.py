@@ -1,0 +1,331 @@
+"""The SQL unit of work and repositories (SQLAlchemy 2 Core).
+
+One unit of work is one database transaction on one connection, bound to one
+tenant: every statement it issues carries ``tenant_id``. Saves are optimistic:
+``UPDATE ... WHERE tenant_id = :t AND id = :id AND version = :v``; no row updated
+means someone else saved first, and ``ConcurrencyConflict`` is raised. Database
+failures are translated into crmkit's error tree: serialization failures and
+deadlocks become ``SerializationFailure`` (the caller may retry the whole use
+case), a dead connection becomes ``ConnectionLost``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from crmkit.adapters.memory import entity_name
+from crmkit.adapters.sql.compile import compile_expr, compile_order
+from crmkit.adapters.sql.mapping import Mapping
+from crmkit.adapters.sql.tables import mapping_for, outbox
+from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.errors import (
+    ConcurrencyConflict,
+    ConnectionLost,
+    CrmError,
+    NotFound,
+    SerializationFailure,
+    StorageError,
+    TenantMismatch,
+)
+from crmkit.kernel.events import DomainEvent, event_class
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.query import Expr, Query
+from crmkit.ports import Entity, Repository
+
+__all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
+
+T = TypeVar("T", bound=Entity)
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+_COPY_THRESHOLD = 1000
+_IN_CHUNK = 500
+
+
+def _sqlstate(error: sa_exc.DBAPIError) -> str | None:
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise database failures as crmkit errors (used around every statement)."""
+    try:
+        yield
+    except CrmError:
+        raise
+    except sa_exc.DBAPIError as error:
+        state = _sqlstate(error)
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if state in _RETRYABLE_SQLSTATES or "database is locked" in detail:
+            raise SerializationFailure(detail=detail) from error
+        if error.connection_invalidated or (state or "").startswith(("08", "57P")):
+            raise ConnectionLost(detail=detail) from error
+        if isinstance(error, sa_exc.OperationalError) and "closed" in detail.lower():
+            raise ConnectionLost(detail=detail) from error
+        raise StorageError(detail=detail) from error
+
+
+class SqlStorage:
+    """Storage on a SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def unit_of_work(self, tenant_id: TenantId) -> SqlUnitOfWork:
+        """Open a unit of work bound to ``tenant_id``."""
+        return SqlUnitOfWork(self, tenant_id)
+
+
+class SqlOutbox:
+    """Writes domain events into the ``outbox`` table inside the current transaction."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, *events: DomainEvent) -> None:
+        if not events:
+            return
+        rows = []
+        for event in events:
+            if event.tenant_id != self._uow.tenant_id:
+                raise TenantMismatch(actor=self._uow.tenant_id, operation="publish",
+                                     resource=event.event_type)
+            rows.append({
+                "tenant_id": event.tenant_id,
+                "id": event.event_id,
+                "event_type": event.event_type,
+                "aggregate_type": event.aggregate_type,
+                "aggregate_id": event.aggregate_id,
+                "occurred_at": to_instant(event.occurred_at),
+                "schema_version": event.schema_version,
+                "payload": unstructure(event),
+                "attempts": 0,
+            })
+        self._uow.execute(outbox.insert(), rows)
+
+    def pending(self, limit: int = 100) -> list[DomainEvent]:
+        rows = self._uow.execute(
+            sa.select(outbox.c.event_type, outbox.c.payload)
+            .where(outbox.c.tenant_id == self._uow.tenant_id, outbox.c.dispatched_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [_load_event(row.event_type, row.payload) for row in rows]
+
+
+def _load_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
+    from crmkit.kernel.converter import structure
+
+    return structure(payload, event_class(event_type))
+
+
+class SqlUnitOfWork:
+    """One database transaction for one tenant."""
+
+    def __init__(self, storage: SqlStorage, tenant_id: TenantId) -> None:
+        self.storage = storage
+        self.tenant_id = tenant_id
+        self.dialect = storage.dialect
+        self.outbox = SqlOutbox(self)
+        self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+        self._repositories: dict[type[Any], SqlRepository[Any]] = {}
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise StorageError(detail="unit of work is already open")
+        with translate_errors():
+            self._connection = self.storage.engine.connect()
+            self._transaction = self._connection.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._connection is not None:
+                with contextlib.suppress(sa_exc.DBAPIError):
+                    self._connection.close()
+            self._connection = None
+            self._transaction = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection, for area queries that need SQL of their own."""
+        if self._connection is None:
+            raise StorageError(detail="unit of work is not open")
+        return self._connection
+
+    def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
+        """Execute inside this transaction, translating database errors."""
+        with translate_errors():
+            return self.connection.execute(statement, params)
+
+    def repository(self, entity_type: type[T]) -> SqlRepository[T]:
+        repo = self._repositories.get(entity_type)
+        if repo is None:
+            repo = self._repositories[entity_type] = SqlRepository(self, mapping_for(entity_type))
+        return cast(SqlRepository[T], repo)
+
+    def commit(self) -> None:
+        if self._transaction is None:
+            raise StorageError(detail="unit of work is not open")
+        with translate_errors():
+            self._transaction.commit()
+            self._transaction = self.connection.begin()
+
+    def rollback(self) -> None:
+        if self._transaction is not None and self._transaction.is_active:
+            with contextlib.suppress(sa_exc.DBAPIError):
+                self._transaction.rollback()
+        if self._connection is not None and not self._connection.invalidated:
+            with contextlib.suppress(sa_exc.DBAPIError):
+                self._transaction = self._connection.begin()
+
+
+class SqlRepository(Repository[T]):
+    """Stores one aggregate type in its table, always scoped to the unit of work's tenant."""
+
+    def __init__(self, uow: SqlUnitOfWork, mapping: Mapping) -> None:
+        self._uow = uow
+        self._mapping = mapping
+        self._table = mapping.table
+        self._name = entity_name(mapping.entity)
+        self._tenant = self._table.c.tenant_id == uow.tenant_id
+
+    @property
+    def mapping(self) -> Mapping:
+        """The table mapping (for area queries that build their own SQL)."""
+        return self._mapping
+
+    def _check_tenant(self, entity: T, operation: str) -> None:
+        if entity.tenant_id != self._uow.tenant_id:
+            raise TenantMismatch(actor=self._uow.tenant_id, operation=operation,
+                                 resource=self._name)
+
+    def where(self, expr: Expr) -> sa.ColumnElement[bool]:
+        """The tenant filter and ``expr`` compiled for this table."""
+        return sa.and_(self._tenant, compile_expr(expr, self._mapping.column, self._uow.dialect))
+
+    def find(self, id: UUID) -> T | None:
+        row = self._uow.execute(
+            sa.select(self._table).where(self._tenant, self._table.c.id == id)
+        ).first()
+        return None if row is None else cast(T, self._mapping.from_row(row))
+
+    def get(self, id: UUID) -> T:
+        found = self.find(id)
+        if found is None:
+            raise NotFound(entity=self._name, id=id)
+        return found
+
+    def get_many(self, ids: Iterable[UUID]) -> list[T]:
+        wanted = list(ids)
+        found: dict[UUID, T] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start:start + _IN_CHUNK]
+            rows = self._uow.execute(
+                sa.select(self._table).where(self._tenant, self._table.c.id.in_(chunk))
+            )
+            for row in rows:
+                entity = cast(T, self._mapping.from_row(row))
+                found[entity.id] = entity
+        return [found[i] for i in wanted if i in found]
+
+    def add(self, entity: T) -> T:
+        self.add_many([entity])
+        return entity
+
+    def add_many(self, entities: Sequence[T]) -> None:
+        if not entities:
+            return
+        to_row = self._mapping.to_row
+        rows = []
+        for entity in entities:
+            self._check_tenant(entity, "add")
+            entity.version = 1
+            rows.append(to_row(entity))
+        try:
+            if self._uow.dialect == "postgresql" and len(rows) >= _COPY_THRESHOLD:
+                self._copy(rows)
+            else:
+                self._uow.execute(self._table.insert(), rows)
+        except StorageError as error:
+            for entity in entities:
+                entity.version = 0
+            if isinstance(error.__cause__, sa_exc.IntegrityError) and len(entities) == 1:
+                raise ConcurrencyConflict(entity=self._name, id=entities[0].id, version=0) from error
+            raise
+
+    def _copy(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
+        columns = [c.name for c in self._table.columns]
+        json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
+        raw = self._uow.connection.connection.dbapi_connection
+        assert raw is not None
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        copy_sql = f'COPY "{self._table.name}" ({quoted}) FROM STDIN'
+        with translate_errors(), raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([
+                    json.dumps(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                ])
+
+    def save(self, entity: T) -> T:
+        self._check_tenant(entity, "save")
+        row = self._mapping.to_row(entity)
+        row["version"] = entity.version + 1
+        result = self._uow.execute(
+            self._table.update()
+            .where(self._tenant, self._table.c.id == entity.id,
+                   self._table.c.version == entity.version)
+            .values(row)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(entity=self._name, id=entity.id, version=entity.version)
+        entity.version += 1
+        return entity
+
+    def delete(self, entity: T) -> None:
+        self._check_tenant(entity, "delete")
+        result = self._uow.execute(
+            self._table.delete().where(
+                self._tenant, self._table.c.id == entity.id,
+                self._table.c.version == entity.version,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(entity=self._name, id=entity.id, version=entity.version)
+
+    def query(self, query: Query | None = None) -> list[T]:
+        query = query or Query()
+        statement = sa.select(self._table).where(self.where(query.where))
+        order = [compile_order(o, self._mapping.column) for o in query.order_by]
+        statement = statement.order_by(*order, self._table.c.id)
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
+        from_row = self._mapping.from_row
+        return [cast(T, from_row(row)) for row in self._uow.execute(statement)]
+
+    def count(self, where: Expr | None = None) -> int:
+        clause = self._tenant if where is None else self.where(where)
+        statement = sa.select(sa.func.count()).select_from(self._table).where(clause)
+        return int(self._uow.execute(statement).scalar_one())
+

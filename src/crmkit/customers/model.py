@@ -1,0 +1,171 @@
+"""Customers: the companies and people a tenant sells to.
+
+A customer is the aggregate most of the CRM hangs off: contacts, opportunities,
+contracts, receivables and tickets all point at one. This module holds the
+customer master record; ownership, the public pool, dedup and search grow here
+as the customers area lands.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, NewType
+from uuid import UUID
+
+import attrs
+
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.money import Money
+
+__all__ = [
+    "Customer",
+    "CustomerChanged",
+    "CustomerId",
+    "CustomerKind",
+    "CustomerRegistered",
+]
+
+CustomerId = NewType("CustomerId", UUID)
+
+NAME_MAX = 200
+
+
+class CustomerKind(enum.Enum):
+    """A customer is a company or an individual person."""
+
+    COMPANY = "company"
+    INDIVIDUAL = "individual"
+
+
+def _clean_name(value: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError("name must be a string")
+    return " ".join(value.split())
+
+
+def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
+    if not value:
+        raise ValidationError(entity="customer", field="name", reason=reason(N_("is required")))
+    if len(value) > NAME_MAX:
+        raise ValidationError(
+            entity="customer",
+            field="name",
+            reason=reason(N_("is longer than {maximum} characters"), maximum=NAME_MAX),
+        )
+
+
+def _check_credit_limit(_instance: Any, _attribute: Any, value: Money | None) -> None:
+    if value is not None and value.amount < 0:
+        raise ValidationError(
+            entity="customer", field="credit_limit", reason=reason(N_("must not be negative"))
+        )
+
+
+@attrs.define(eq=False)
+class Customer:
+    """The customer master record.
+
+    Attributes:
+        id: time-sortable id.
+        tenant_id: the owning tenant.
+        name: display name, whitespace-normalised, 1..200 characters.
+        kind: company or individual.
+        owner_id: the sales rep who owns it; ``None`` while it sits in the public pool.
+        level: value grade such as ``A``/``B``/``C``.
+        industry, region, source: classification used by scopes and reports.
+        phone, email: main contact channels.
+        credit_limit: how much open receivables the customer may carry.
+        tags: free labels.
+        created_at: when it was registered (UTC).
+        version: optimistic-locking counter, managed by the repository.
+    """
+
+    entity_name = "customer"
+
+    id: CustomerId
+    tenant_id: TenantId
+    name: str = attrs.field(converter=_clean_name, validator=_check_name)
+    created_at: datetime
+    kind: CustomerKind = CustomerKind.COMPANY
+    owner_id: UserId | None = None
+    department_id: UUID | None = None
+    level: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    source: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    version: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Customer) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def change(self, now: datetime, **changes: Any) -> CustomerChanged | None:
+        """Apply field changes (validated) and return the event recording them.
+
+        Raises:
+            ValidationError: an unknown or read-only field, or a value that breaks a rule;
+                the customer is left unchanged.
+        """
+        editable = {f.name for f in attrs.fields(Customer)} - {
+            "id", "tenant_id", "created_at", "version"
+        }
+        for name in changes:
+            if name not in editable:
+                raise ValidationError(
+                    entity="customer", field=name, reason=reason(N_("cannot be changed"))
+                )
+        candidate = attrs.evolve(self, **changes)  # validators run here, before any mutation
+        diff = {
+            name: (getattr(self, name), getattr(candidate, name))
+            for name in changes
+            if getattr(self, name) != getattr(candidate, name)
+        }
+        if not diff:
+            return None
+        for name, (_, new) in diff.items():
+            setattr(self, name, new)
+        return CustomerChanged(
+            tenant_id=self.tenant_id,
+            aggregate_id=self.id,
+            occurred_at=now,
+            changes={name: (_show(old), _show(new)) for name, (old, new) in diff.items()},
+        )
+
+
+def _show(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+@attrs.frozen(kw_only=True)
+class CustomerRegistered(DomainEvent):
+    """A new customer was entered."""
+
+    aggregate_type = "customer"
+
+    name: str
+    owner_id: UUID | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CustomerChanged(DomainEvent):
+    """Fields of a customer changed: ``changes`` maps field -> (old, new) as text."""
+
+    aggregate_type = "customer"
+
+    changes: dict[str, tuple[str | None, str | None]]

@@ -1,0 +1,294 @@
+"""Filter expressions: pure data that both storage adapters can run.
+
+A filter is a small tree of ``Cond(field, op, value)`` nodes combined with
+``And``, ``Or`` and ``Not``. The domain builds them (permission scopes, pool
+rules, searches) without knowing about SQL; ``adapters.sql`` compiles them to a
+SQLAlchemy ``WHERE`` clause and :func:`to_predicate` turns them into a Python
+predicate for the memory adapter and for single-object checks. Both follow the
+same two-valued logic: a comparison against a missing (``None``) field is false,
+so ``Not`` never lets a ``NULL`` slip through on one side and not the other.
+
+Build them with :class:`F`::
+
+    F("owner_id").is_in(team) & ~F("status").eq("closed")
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "FALSE",
+    "TRUE",
+    "And",
+    "Cond",
+    "Const",
+    "Expr",
+    "F",
+    "Not",
+    "Op",
+    "Or",
+    "Order",
+    "Query",
+    "field_value",
+    "fields_of",
+    "to_predicate",
+]
+
+Op = Literal[
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "in",
+    "not_in",
+    "is_null",
+    "not_null",
+    "startswith",
+    "contains",
+]
+_OPS: frozenset[str] = frozenset(Op.__args__)  # type: ignore[attr-defined]
+
+
+class _Combinable:
+    def __and__(self, other: Expr) -> Expr:
+        return and_(self, other)  # type: ignore[arg-type]
+
+    def __or__(self, other: Expr) -> Expr:
+        return or_(self, other)  # type: ignore[arg-type]
+
+    def __invert__(self) -> Expr:
+        return not_(self)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class Cond(_Combinable):
+    """``field op value``; ``field`` is an attribute path such as ``credit_limit.amount``."""
+
+    field: str
+    op: Op = attrs.field(validator=attrs.validators.in_(_OPS))
+    value: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.op in ("in", "not_in"):
+            object.__setattr__(self, "value", tuple(self.value))
+
+
+@attrs.frozen
+class And(_Combinable):
+    """All of ``items`` hold (an empty ``And`` is true)."""
+
+    items: tuple[Expr, ...]
+
+
+@attrs.frozen
+class Or(_Combinable):
+    """At least one of ``items`` holds (an empty ``Or`` is false)."""
+
+    items: tuple[Expr, ...]
+
+
+@attrs.frozen
+class Not(_Combinable):
+    """``item`` does not hold."""
+
+    item: Expr
+
+
+@attrs.frozen
+class Const(_Combinable):
+    """Always true or always false."""
+
+    value: bool
+
+
+Expr = Cond | And | Or | Not | Const
+TRUE = Const(True)
+FALSE = Const(False)
+
+
+def and_(*items: Expr) -> Expr:
+    """Conjunction, simplified: constants fold away and nested ``And``s flatten."""
+    flat: list[Expr] = []
+    for item in items:
+        if item == FALSE:
+            return FALSE
+        if item == TRUE:
+            continue
+        flat.extend(item.items if isinstance(item, And) else (item,))
+    if not flat:
+        return TRUE
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+def or_(*items: Expr) -> Expr:
+    """Disjunction, simplified like :func:`and_`."""
+    flat: list[Expr] = []
+    for item in items:
+        if item == TRUE:
+            return TRUE
+        if item == FALSE:
+            continue
+        flat.extend(item.items if isinstance(item, Or) else (item,))
+    if not flat:
+        return FALSE
+    return flat[0] if len(flat) == 1 else Or(tuple(flat))
+
+
+def not_(item: Expr) -> Expr:
+    """Negation, folding constants and double negation."""
+    if isinstance(item, Const):
+        return Const(not item.value)
+    if isinstance(item, Not):
+        return item.item
+    return Not(item)
+
+
+class F:
+    """Builder for conditions on one field: ``F("level").eq("A")``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def eq(self, value: Any) -> Cond:
+        return Cond(self.name, "is_null") if value is None else Cond(self.name, "eq", value)
+
+    def ne(self, value: Any) -> Cond:
+        return Cond(self.name, "not_null") if value is None else Cond(self.name, "ne", value)
+
+    def lt(self, value: Any) -> Cond:
+        return Cond(self.name, "lt", value)
+
+    def le(self, value: Any) -> Cond:
+        return Cond(self.name, "le", value)
+
+    def gt(self, value: Any) -> Cond:
+        return Cond(self.name, "gt", value)
+
+    def ge(self, value: Any) -> Cond:
+        return Cond(self.name, "ge", value)
+
+    def is_in(self, values: Iterable[Any]) -> Cond:
+        return Cond(self.name, "in", tuple(values))
+
+    def not_in(self, values: Iterable[Any]) -> Cond:
+        return Cond(self.name, "not_in", tuple(values))
+
+    def is_null(self) -> Cond:
+        return Cond(self.name, "is_null")
+
+    def not_null(self) -> Cond:
+        return Cond(self.name, "not_null")
+
+    def startswith(self, prefix: str) -> Cond:
+        return Cond(self.name, "startswith", prefix)
+
+    def contains(self, text: str) -> Cond:
+        return Cond(self.name, "contains", text)
+
+
+@attrs.frozen
+class Order:
+    """Sort key: a field, ascending unless ``descending``; missing values sort last."""
+
+    field: str
+    descending: bool = False
+
+
+@attrs.frozen
+class Query:
+    """A filtered, ordered, paged read of one repository."""
+
+    where: Expr = TRUE
+    order_by: tuple[Order, ...] = ()
+    limit: int | None = None
+    offset: int = 0
+
+
+def fields_of(expr: Expr) -> set[str]:
+    """Every field path an expression reads (to validate it against a schema)."""
+    if isinstance(expr, Cond):
+        return {expr.field}
+    if isinstance(expr, And | Or):
+        return set().union(*(fields_of(item) for item in expr.items))
+    if isinstance(expr, Not):
+        return fields_of(expr.item)
+    return set()
+
+
+def field_value(record: Any, path: str) -> Any:
+    """Read a dotted attribute path from an object or mapping; ``None`` when absent."""
+    value = record
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def _cond_predicate(cond: Cond) -> Callable[[Any], bool]:
+    path, op = cond.field, cond.op
+    if op == "is_null":
+        return lambda r: field_value(r, path) is None
+    if op == "not_null":
+        return lambda r: field_value(r, path) is not None
+    if op in ("in", "not_in"):
+        members = frozenset(_plain(v) for v in cond.value)
+        want = op == "in"
+
+        def member(r: Any) -> bool:
+            value = field_value(r, path)
+            return value is not None and ((_plain(value) in members) is want)
+
+        return member
+    target = _plain(cond.value)
+    if op == "startswith":
+        return lambda r: isinstance(v := field_value(r, path), str) and v.startswith(target)
+    if op == "contains":
+        return lambda r: isinstance(v := field_value(r, path), str) and target in v
+    compare = _COMPARE[op]
+
+    def cmp(r: Any) -> bool:
+        value = field_value(r, path)
+        return value is not None and bool(compare(_plain(value), target))
+
+    return cmp
+
+
+def to_predicate(expr: Expr) -> Callable[[Any], bool]:
+    """Compile an expression once into a Python predicate over objects or mappings."""
+    if isinstance(expr, Const):
+        constant = expr.value
+        return lambda _r: constant
+    if isinstance(expr, Cond):
+        return _cond_predicate(expr)
+    if isinstance(expr, Not):
+        inner = to_predicate(expr.item)
+        return lambda r: not inner(r)
+    parts: Sequence[Callable[[Any], bool]] = [to_predicate(item) for item in expr.items]
+    if isinstance(expr, And):
+        return lambda r: all(p(r) for p in parts)
+    return lambda r: any(p(r) for p in parts)

@@ -1,0 +1,131 @@
+"""Ports: the protocols the domain and services need, implemented by adapters.
+
+``Repository[T]`` loads and stores one kind of aggregate inside a unit of work;
+``UnitOfWork`` is one transaction bound to one tenant, with an ``outbox`` that
+takes the domain events of that transaction; ``Notifier`` delivers messages;
+``Clock`` lives in :mod:`crmkit.kernel.clock`. Adapters: ``crmkit.adapters.memory``
+and ``crmkit.adapters.sql``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+from uuid import UUID
+
+import attrs
+
+from crmkit.kernel.clock import Clock
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.query import Expr, Query
+
+__all__ = [
+    "Clock",
+    "Entity",
+    "Message",
+    "Notifier",
+    "Outbox",
+    "Repository",
+    "Storage",
+    "UnitOfWork",
+]
+
+
+class Entity(Protocol):
+    """What every stored aggregate has: identity, tenant and a version for optimistic locking."""
+
+    id: UUID
+    tenant_id: TenantId
+    version: int
+
+
+T = TypeVar("T", bound=Entity)
+
+
+class Repository(Protocol[T]):
+    """Loads and stores one aggregate type for the unit of work's tenant.
+
+    ``add`` inserts (version becomes 1); ``save`` writes a changed aggregate only if
+    nobody saved it since it was read, else raises ``ConcurrencyConflict``;
+    ``delete`` removes it under the same check. Reads never cross tenants.
+    """
+
+    def get(self, id: UUID) -> T: ...
+
+    def find(self, id: UUID) -> T | None: ...
+
+    def get_many(self, ids: Iterable[UUID]) -> list[T]: ...
+
+    def add(self, entity: T) -> T: ...
+
+    def add_many(self, entities: Sequence[T]) -> None: ...
+
+    def save(self, entity: T) -> T: ...
+
+    def delete(self, entity: T) -> None: ...
+
+    def query(self, query: Query | None = None) -> list[T]: ...
+
+    def count(self, where: Expr | None = None) -> int: ...
+
+
+class Outbox(Protocol):
+    """Domain events written in the same transaction as the change they describe."""
+
+    def add(self, *events: DomainEvent) -> None: ...
+
+    def pending(self, limit: int = 100) -> list[DomainEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction for one tenant: ``with uow: ...; uow.commit()``.
+
+    Leaving the ``with`` block without ``commit()`` (or by an exception) rolls
+    everything back, the outbox included.
+    """
+
+    tenant_id: TenantId
+    outbox: Outbox
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def repository(self, entity_type: type[T]) -> Repository[T]: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class Storage(Protocol):
+    """A storage backend: opens units of work per tenant."""
+
+    def unit_of_work(self, tenant_id: TenantId) -> UnitOfWork: ...
+
+
+@attrs.frozen
+class Message:
+    """A rendered notification for one recipient, with the key receivers deduplicate on."""
+
+    idempotency_key: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+class Notifier(Protocol):
+    """Delivers messages; raises to signal a failure the dispatcher will retry."""
+
+    channel: str
+
+    def send(self, message: Message) -> None: ...
