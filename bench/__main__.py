@@ -17,7 +17,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have {', '.join(names)}")
         return 2
-    header = f"{'benchmark':44} {'anchor':28} {'crmkit µs':>11} {'anchor µs':>11} {'ratio':>7}  goal"
+    header = (
+        f"{'benchmark':44} {'anchor':28} {'crmkit µs':>11} {'anchor µs':>11} {'ratio':>7}  goal"
+    )
     print(header)
     print("-" * len(header))
     for name in wanted:

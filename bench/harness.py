@@ -126,5 +126,7 @@ def record(module: str, rows: list[dict[str, Any]], notes: str = "") -> None:
         results = json.loads(RESULTS.read_text(encoding="utf-8"))
     results[module] = {"rows": rows, "notes": notes}
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    machine = f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+    )
     REPORT.write_text(render(results, machine, "make bench"), encoding="utf-8")

@@ -83,9 +83,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_crm(
-    backend: str, request: pytest.FixtureRequest, clock: FixedClock
-) -> Callable[[], Crm]:
+def make_crm(backend: str, request: pytest.FixtureRequest, clock: FixedClock) -> Callable[[], Crm]:
     """Build ``Crm`` handles on the parametrised backend (all sharing one storage)."""
     if backend == "memory":
         from crmkit.adapters.memory import MemoryStorage

@@ -10,7 +10,6 @@ import logging
 
 from crmkit.connect import connect
 from crmkit.crm import Crm
-
 from crmkit.kernel.errors import (
     ConcurrencyConflict,
     CrmError,

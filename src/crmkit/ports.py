@@ -36,8 +36,12 @@ __all__ = [
 class Entity(Protocol):
     """What every stored aggregate has: identity, tenant and a version for optimistic locking."""
 
-    id: UUID
-    tenant_id: TenantId
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def tenant_id(self) -> TenantId: ...
+
     version: int
 
 
@@ -86,8 +90,11 @@ class UnitOfWork(Protocol):
     everything back, the outbox included.
     """
 
-    tenant_id: TenantId
-    outbox: Outbox
+    @property
+    def tenant_id(self) -> TenantId: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> Self: ...
 

@@ -48,8 +48,7 @@ class Specimen:
 
 
 specimen_metadata = sa.MetaData()
-SPECIMEN = register(map_entity(Specimen, "test_specimens", specimen_metadata,
-                               indexes=[("text",)]))
+SPECIMEN = register(map_entity(Specimen, "test_specimens", specimen_metadata, indexes=[("text",)]))
 
 
 def ensure_table(engine: sa.Engine) -> None:

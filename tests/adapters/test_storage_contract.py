@@ -58,7 +58,8 @@ def test_every_field_type_round_trips(specimens: Crm, tenant: TenantId) -> None:
     loaded = specimens.run(tenant, lambda uow: uow.repository(Specimen).get(original.id))
     assert fields_of(loaded) == fields_of(original)
     if specimens.storage.dialect != "memory":
-        assert loaded.instant is not None and loaded.instant.utcoffset() == dt.timedelta(0)
+        assert loaded.instant is not None
+        assert loaded.instant.utcoffset() == dt.timedelta(0)
     assert str(loaded.price.amount if loaded.price else "") == "9123456789.12"
 
 
@@ -70,14 +71,26 @@ def test_empty_optional_fields_round_trip(specimens: Crm, tenant: TenantId) -> N
 
 
 def test_money_keeps_every_minor_unit(specimens: Crm, tenant: TenantId) -> None:
-    amounts = [Money("0.01", "CNY"), Money("1234567890123.45", "CNY"), Money("7", "JPY"),
-               Money("1.005", "KWD"), Money("-0.10", "USD")]
+    amounts = [
+        Money("0.01", "CNY"),
+        Money("1234567890123.45", "CNY"),
+        Money("7", "JPY"),
+        Money("1.005", "KWD"),
+        Money("-0.10", "USD"),
+    ]
     rows = [Specimen(id=uuid.uuid4(), tenant_id=tenant, price=m) for m in amounts]
     specimens.run(tenant, lambda uow: uow.repository(Specimen).add_many(rows))
-    loaded = specimens.run(tenant, lambda uow: uow.repository(Specimen).get_many(r.id for r in rows))
+    loaded = specimens.run(
+        tenant, lambda uow: uow.repository(Specimen).get_many(r.id for r in rows)
+    )
     assert [s.price for s in loaded] == amounts
-    assert [str(s.price.amount) for s in loaded if s.price] == ["0.01", "1234567890123.45", "7",
-                                                                "1.005", "-0.10"]
+    assert [str(s.price.amount) for s in loaded if s.price] == [
+        "0.01",
+        "1234567890123.45",
+        "7",
+        "1.005",
+        "-0.10",
+    ]
 
 
 def test_a_tenant_never_reads_another_tenants_rows(crm: Crm, actor, tenant: TenantId) -> None:
@@ -103,8 +116,9 @@ def test_a_tenant_cannot_write_another_tenants_rows(crm: Crm, actor, tenant: Ten
     with pytest.raises(TenantMismatch):
         crm.run(other, overwrite)
 
-    forged = Customer(id=mine.id, tenant_id=other, name="Forged", created_at=crm.now(),
-                      version=mine.version)
+    forged = Customer(
+        id=mine.id, tenant_id=other, name="Forged", created_at=crm.now(), version=mine.version
+    )
     with pytest.raises(ConcurrencyConflict):
         crm.run(other, lambda uow: uow.repository(Customer).save(forged))
     with pytest.raises(TenantMismatch):
@@ -118,8 +132,14 @@ def test_an_exception_rolls_back_everything(crm: Crm, tenant: TenantId) -> None:
 
     def fail(uow: UnitOfWork) -> None:
         uow.repository(Customer).add(customer)
-        uow.outbox.add(CustomerRegistered(tenant_id=tenant, aggregate_id=customer.id,
-                                          occurred_at=crm.now(), name=customer.name))
+        uow.outbox.add(
+            CustomerRegistered(
+                tenant_id=tenant,
+                aggregate_id=customer.id,
+                occurred_at=crm.now(),
+                name=customer.name,
+            )
+        )
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
@@ -149,7 +169,11 @@ def test_stale_save_raises_concurrency_conflict(make_crm, actor, tenant: TenantI
     theirs.change(crm_b.now(), level="C")
     with pytest.raises(ConcurrencyConflict) as raised:
         crm_b.run(tenant, lambda uow: uow.repository(Customer).save(theirs))
-    assert (raised.value.entity, raised.value.id, raised.value.version) == ("customer", created.id, 1)
+    assert (raised.value.entity, raised.value.id, raised.value.version) == (
+        "customer",
+        created.id,
+        1,
+    )
     final = crm_a.run(tenant, lambda uow: uow.repository(Customer).get(created.id))
     assert (final.level, final.version) == ("A", 2)
 
@@ -184,7 +208,11 @@ def test_outbox_is_written_with_the_change(crm: Crm, actor, tenant: TenantId) ->
     assert len(events) == 1
     event = events[0]
     assert isinstance(event, CustomerRegistered)
-    assert (event.aggregate_id, event.name, event.owner_id) == (created.id, "深圳腾达", actor.user_id)
+    assert (event.aggregate_id, event.name, event.owner_id) == (
+        created.id,
+        "深圳腾达",
+        actor.user_id,
+    )
     assert event.occurred_at == crm.now()
 
 
@@ -192,9 +220,15 @@ def test_query_filters_orders_and_pages(crm: Crm, tenant: TenantId) -> None:
     owner = UserId(uuid.uuid4())
     names = ["Delta", "alpha", "Charlie", "Bravo", "Echo"]
     rows = [
-        Customer(id=crm.new_id(), tenant_id=tenant, name=n, created_at=crm.now(),
-                 owner_id=owner if i % 2 == 0 else None, level="AB"[i % 2],
-                 kind=CustomerKind.INDIVIDUAL if i == 4 else CustomerKind.COMPANY)
+        Customer(
+            id=crm.new_id(),
+            tenant_id=tenant,
+            name=n,
+            created_at=crm.now(),
+            owner_id=owner if i % 2 == 0 else None,
+            level="AB"[i % 2],
+            kind=CustomerKind.INDIVIDUAL if i == 4 else CustomerKind.COMPANY,
+        )
         for i, n in enumerate(names)
     ]
     crm.run(tenant, lambda uow: uow.repository(Customer).add_many(rows))
@@ -204,43 +238,62 @@ def test_query_filters_orders_and_pages(crm: Crm, tenant: TenantId) -> None:
 
     assert q(Query(order_by=(Order("name"),))) == ["Bravo", "Charlie", "Delta", "Echo", "alpha"]
     assert q(Query(where=F("owner_id").eq(owner), order_by=(Order("name", True),))) == [
-        "Echo", "Delta", "Charlie"]
-    assert q(Query(where=~F("owner_id").eq(owner), order_by=(Order("name"),))) == [
-        "Bravo", "alpha"]
+        "Echo",
+        "Delta",
+        "Charlie",
+    ]
+    assert q(Query(where=~F("owner_id").eq(owner), order_by=(Order("name"),))) == ["Bravo", "alpha"]
     assert q(Query(where=F("kind").eq(CustomerKind.INDIVIDUAL))) == ["Echo"]
     assert q(Query(where=F("name").startswith("Ch"))) == ["Charlie"]
     assert q(Query(where=F("name").startswith("ch"))) == []
     assert q(Query(order_by=(Order("level"), Order("name")), limit=2, offset=1)) == [
-        "Delta", "Echo"]
+        "Delta",
+        "Echo",
+    ]
     assert q(Query(where=F("owner_id").is_null(), order_by=(Order("level", True),))) == [
-        "alpha", "Bravo"]
+        "alpha",
+        "Bravo",
+    ]
     count = crm.run(tenant, lambda uow: uow.repository(Customer).count(F("level").eq("B")))
     assert count == 2
 
 
 _texts = st.sampled_from(["", "a", "ab", "abc", "b", "B", "北京", "北", "x%_", None])
 _numbers = st.one_of(st.none(), st.integers(-3, 3))
-_specimen_values = st.fixed_dictionaries({
-    "text": _texts,
-    "number": _numbers,
-    "flag": st.one_of(st.none(), st.booleans()),
-    "colour": st.one_of(st.none(), st.sampled_from(Colour)),
-    "ratio": st.one_of(st.none(), st.sampled_from([Decimal("-1.5"), Decimal(0), Decimal("2.25")])),
-})
+_specimen_values = st.fixed_dictionaries(
+    {
+        "text": _texts,
+        "number": _numbers,
+        "flag": st.one_of(st.none(), st.booleans()),
+        "colour": st.one_of(st.none(), st.sampled_from(Colour)),
+        "ratio": st.one_of(
+            st.none(), st.sampled_from([Decimal("-1.5"), Decimal(0), Decimal("2.25")])
+        ),
+    }
+)
 
 
 def _conditions() -> st.SearchStrategy[object]:
-    text = st.builds(lambda op, v: getattr(F("text"), op)(v),
-                     st.sampled_from(["eq", "ne", "lt", "ge", "startswith", "contains"]),
-                     st.sampled_from(["", "a", "ab", "b", "北", "x%_"]))
-    number = st.builds(lambda op, v: getattr(F("number"), op)(v),
-                       st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]), st.integers(-3, 3))
-    members = st.builds(lambda op, vs: getattr(F("number"), op)(vs),
-                        st.sampled_from(["is_in", "not_in"]),
-                        st.lists(st.integers(-3, 3), max_size=3))
-    nulls = st.builds(lambda f, op: getattr(F(f), op)(),
-                      st.sampled_from(["text", "number", "flag", "colour"]),
-                      st.sampled_from(["is_null", "not_null"]))
+    text = st.builds(
+        lambda op, v: getattr(F("text"), op)(v),
+        st.sampled_from(["eq", "ne", "lt", "ge", "startswith", "contains"]),
+        st.sampled_from(["", "a", "ab", "b", "北", "x%_"]),
+    )
+    number = st.builds(
+        lambda op, v: getattr(F("number"), op)(v),
+        st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]),
+        st.integers(-3, 3),
+    )
+    members = st.builds(
+        lambda op, vs: getattr(F("number"), op)(vs),
+        st.sampled_from(["is_in", "not_in"]),
+        st.lists(st.integers(-3, 3), max_size=3),
+    )
+    nulls = st.builds(
+        lambda f, op: getattr(F(f), op)(),
+        st.sampled_from(["text", "number", "flag", "colour"]),
+        st.sampled_from(["is_null", "not_null"]),
+    )
     colour = st.builds(lambda c: F("colour").eq(c), st.sampled_from(Colour))
     flag = st.builds(lambda b: F("flag").eq(b), st.booleans())
     ratio = st.builds(lambda v: F("ratio").gt(v), st.sampled_from([Decimal("-2"), Decimal("0.5")]))
@@ -257,7 +310,9 @@ def _conditions() -> st.SearchStrategy[object]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(_specimen_values, min_size=1, max_size=12), where=_conditions())
 def test_sql_filters_select_exactly_what_the_python_predicate_accepts(
     specimens: Crm, values: list[dict[str, object]], where: object

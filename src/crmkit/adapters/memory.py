@@ -58,8 +58,9 @@ class MemoryStorage:
         with self._lock:
             return [event for ten, event in self._outbox if ten == tenant_id]
 
-    def _commit(self, staged: dict[_Key, tuple[int, Any]], events: list[DomainEvent],
-                tenant_id: TenantId) -> None:
+    def _commit(
+        self, staged: dict[_Key, tuple[int, Any]], events: list[DomainEvent], tenant_id: TenantId
+    ) -> None:
         with self._lock:
             for key, (read_version, _) in staged.items():
                 current = self._rows.get(key)
@@ -87,8 +88,9 @@ class MemoryOutbox:
     def add(self, *events: DomainEvent) -> None:
         for event in events:
             if event.tenant_id != self._tenant_id:
-                raise TenantMismatch(actor=self._tenant_id, operation="publish",
-                                     resource=event.event_type)
+                raise TenantMismatch(
+                    actor=self._tenant_id, operation="publish", resource=event.event_type
+                )
         self.staged.extend(events)
 
     def pending(self, limit: int = 100) -> list[DomainEvent]:
@@ -152,7 +154,8 @@ class MemoryUnitOfWork:
     def _all_visible(self, entity_type: type[Any]) -> list[Any]:
         with self.storage._lock:
             merged = {
-                key: value for key, value in self.storage._rows.items()
+                key: value
+                for key, value in self.storage._rows.items()
                 if key[0] is entity_type and key[1] == self.tenant_id
             }
         for key, (_, value) in self._staged.items():
@@ -185,8 +188,9 @@ class MemoryRepository(Repository[T]):
 
     def _check_tenant(self, entity: T, operation: str) -> None:
         if entity.tenant_id != self._uow.tenant_id:
-            raise TenantMismatch(actor=self._uow.tenant_id, operation=operation,
-                                 resource=self._name)
+            raise TenantMismatch(
+                actor=self._uow.tenant_id, operation=operation, resource=self._name
+            )
 
     def find(self, id: UUID) -> T | None:
         value = self._uow._visible(self._key(id))
@@ -241,7 +245,7 @@ class MemoryRepository(Repository[T]):
         for order in reversed(query.order_by):
             rows.sort(key=_sort_key(order), reverse=order.descending)
         end = None if query.limit is None else query.offset + query.limit
-        return [copy.deepcopy(row) for row in rows[query.offset:end]]
+        return [copy.deepcopy(row) for row in rows[query.offset : end]]
 
     def count(self, where: Expr | None = None) -> int:
         if where is None:

@@ -117,7 +117,10 @@ class Customer:
                 the customer is left unchanged.
         """
         editable = {f.name for f in attrs.fields(Customer)} - {
-            "id", "tenant_id", "created_at", "version"
+            "id",
+            "tenant_id",
+            "created_at",
+            "version",
         }
         for name in changes:
             if name not in editable:

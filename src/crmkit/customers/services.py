@@ -52,7 +52,11 @@ def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Cu
 
 
 def update_customer(
-    crm: Crm, actor: Actor, customer_id: UUID, *, expected_version: int | None = None,
+    crm: Crm,
+    actor: Actor,
+    customer_id: UUID,
+    *,
+    expected_version: int | None = None,
     **changes: Any,
 ) -> Customer:
     """Change fields of a customer.

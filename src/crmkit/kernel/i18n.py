@@ -18,8 +18,8 @@ from babel.support import NullTranslations, Translations
 
 __all__ = [
     "DEFAULT_LOCALE",
-    "SUPPORTED_LOCALES",
     "N_",
+    "SUPPORTED_LOCALES",
     "current_locale",
     "translate",
     "use_locale",

@@ -56,8 +56,12 @@ def _cond(cond: Cond, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]
         position = sa.func.instr(col, value) if dialect == "sqlite" else sa.func.strpos(col, value)
         return sa.and_(present, position > 0)
     compare = {
-        "eq": col.__eq__, "ne": col.__ne__, "lt": col.__lt__,
-        "le": col.__le__, "gt": col.__gt__, "ge": col.__ge__,
+        "eq": col.__eq__,
+        "ne": col.__ne__,
+        "lt": col.__lt__,
+        "le": col.__le__,
+        "gt": col.__gt__,
+        "ge": col.__ge__,
     }[op]
     return sa.and_(present, compare(value))
 

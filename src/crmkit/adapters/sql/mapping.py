@@ -32,7 +32,15 @@ import sqlalchemy as sa
 from crmkit.kernel.converter import converter, to_instant
 from crmkit.kernel.money import Money
 
-__all__ = ["ExactDecimal", "Mapping", "UtcDateTime", "text_type", "column_for", "map_entity", "tidy_decimal"]
+__all__ = [
+    "ExactDecimal",
+    "Mapping",
+    "UtcDateTime",
+    "column_for",
+    "map_entity",
+    "text_type",
+    "tidy_decimal",
+]
 
 _NONE_TYPE = type(None)
 _SCALE = Decimal(1_000_000)
@@ -171,8 +179,6 @@ def column_for(tp: Any) -> sa.types.TypeEngine[Any] | None:
     return None
 
 
-
-
 def map_entity(
     entity: type[Any],
     table_name: str,
@@ -305,9 +311,11 @@ def _plain_reader(
 ) -> Callable[[Any, dict[str, Any]], None]:
     target = _target(key, name)
     if convert is None:
+
         def read(data: Any, kwargs: dict[str, Any]) -> None:
             kwargs[target] = data[name]
     else:
+
         def read(data: Any, kwargs: dict[str, Any]) -> None:
             value = data[name]
             kwargs[target] = None if value is None else convert(value)

@@ -2,7 +2,9 @@
 
 ``upgrade(engine)`` brings a database to the newest schema; it is what
 ``crmkit db upgrade`` and ``crmkit.connect(..., migrate=True)`` run. Migrations
-live in ``crmkit/adapters/sql/migrations/versions``.
+live in ``crmkit/adapters/sql/migrations/versions``; each area keeps its own branch
+(``down_revision = "0001"`` plus a ``branch_labels`` entry), so areas add tables
+without waiting on each other.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "current_revisions", "head_revisions", "upgrade"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -28,18 +30,18 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     return config
 
 
-def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` in one transaction."""
+def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
+    """Apply every migration up to ``revision`` (all area branches by default) in one transaction."""
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
-def current_revision(engine: sa.Engine) -> str | None:
-    """The revision the database is at (``None`` for an empty database)."""
+def current_revisions(engine: sa.Engine) -> tuple[str, ...]:
+    """The revisions the database is at (empty for an empty database)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision() -> str | None:
-    """The newest revision shipped with this crmkit."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> tuple[str, ...]:
+    """The newest revision of every area branch shipped with this crmkit."""
+    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())

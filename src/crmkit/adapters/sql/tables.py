@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.mapping import Mapping, UtcDateTime, map_entity
 from crmkit.customers.model import Customer
 
-__all__ = ["MAPPINGS", "metadata", "mapping_for", "outbox"]
+__all__ = ["MAPPINGS", "mapping_for", "metadata", "outbox"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -67,3 +67,6 @@ outbox = sa.Table(
     sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
     sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),
 )
+
+# Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
+# (Each area module imports this one; keep these imports last.)

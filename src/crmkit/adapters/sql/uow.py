@@ -97,19 +97,22 @@ class SqlOutbox:
         rows = []
         for event in events:
             if event.tenant_id != self._uow.tenant_id:
-                raise TenantMismatch(actor=self._uow.tenant_id, operation="publish",
-                                     resource=event.event_type)
-            rows.append({
-                "tenant_id": event.tenant_id,
-                "id": event.event_id,
-                "event_type": event.event_type,
-                "aggregate_type": event.aggregate_type,
-                "aggregate_id": event.aggregate_id,
-                "occurred_at": to_instant(event.occurred_at),
-                "schema_version": event.schema_version,
-                "payload": unstructure(event),
-                "attempts": 0,
-            })
+                raise TenantMismatch(
+                    actor=self._uow.tenant_id, operation="publish", resource=event.event_type
+                )
+            rows.append(
+                {
+                    "tenant_id": event.tenant_id,
+                    "id": event.event_id,
+                    "event_type": event.event_type,
+                    "aggregate_type": event.aggregate_type,
+                    "aggregate_id": event.aggregate_id,
+                    "occurred_at": to_instant(event.occurred_at),
+                    "schema_version": event.schema_version,
+                    "payload": unstructure(event),
+                    "attempts": 0,
+                }
+            )
         self._uow.execute(outbox.insert(), rows)
 
     def pending(self, limit: int = 100) -> list[DomainEvent]:
@@ -214,8 +217,9 @@ class SqlRepository(Repository[T]):
 
     def _check_tenant(self, entity: T, operation: str) -> None:
         if entity.tenant_id != self._uow.tenant_id:
-            raise TenantMismatch(actor=self._uow.tenant_id, operation=operation,
-                                 resource=self._name)
+            raise TenantMismatch(
+                actor=self._uow.tenant_id, operation=operation, resource=self._name
+            )
 
     def where(self, expr: Expr) -> sa.ColumnElement[bool]:
         """The tenant filter and ``expr`` compiled for this table."""
@@ -237,7 +241,7 @@ class SqlRepository(Repository[T]):
         wanted = list(ids)
         found: dict[UUID, T] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start:start + _IN_CHUNK]
+            chunk = wanted[start : start + _IN_CHUNK]
             rows = self._uow.execute(
                 sa.select(self._table).where(self._tenant, self._table.c.id.in_(chunk))
             )
@@ -268,23 +272,26 @@ class SqlRepository(Repository[T]):
             for entity in entities:
                 entity.version = 0
             if isinstance(error.__cause__, sa_exc.IntegrityError) and len(entities) == 1:
-                raise ConcurrencyConflict(entity=self._name, id=entities[0].id, version=0) from error
+                raise ConcurrencyConflict(
+                    entity=self._name, id=entities[0].id, version=0
+                ) from error
             raise
 
     def _copy(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
-        raw = self._uow.connection.connection.dbapi_connection
-        assert raw is not None
+        raw: Any = self._uow.connection.connection.dbapi_connection
         quoted = ", ".join(f'"{c}"' for c in columns)
         copy_sql = f'COPY "{self._table.name}" ({quoted}) FROM STDIN'
         with translate_errors(), raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                copy.write_row([
-                    json.dumps(row[c]) if c in json_columns and row[c] is not None else row[c]
-                    for c in columns
-                ])
+                copy.write_row(
+                    [
+                        json.dumps(row[c]) if c in json_columns and row[c] is not None else row[c]
+                        for c in columns
+                    ]
+                )
 
     def save(self, entity: T) -> T:
         self._check_tenant(entity, "save")
@@ -292,8 +299,9 @@ class SqlRepository(Repository[T]):
         row["version"] = entity.version + 1
         result = self._uow.execute(
             self._table.update()
-            .where(self._tenant, self._table.c.id == entity.id,
-                   self._table.c.version == entity.version)
+            .where(
+                self._tenant, self._table.c.id == entity.id, self._table.c.version == entity.version
+            )
             .values(row)
         )
         if result.rowcount != 1:
@@ -305,7 +313,8 @@ class SqlRepository(Repository[T]):
         self._check_tenant(entity, "delete")
         result = self._uow.execute(
             self._table.delete().where(
-                self._tenant, self._table.c.id == entity.id,
+                self._tenant,
+                self._table.c.id == entity.id,
                 self._table.c.version == entity.version,
             )
         )
@@ -328,4 +337,3 @@ class SqlRepository(Repository[T]):
         clause = self._tenant if where is None else self.where(where)
         statement = sa.select(sa.func.count()).select_from(self._table).where(clause)
         return int(self._uow.execute(statement).scalar_one())
-
