@@ -402,7 +402,14 @@ def test_allocate_refuses_float_ratios() -> None:
 
 def test_format_in_zh_cn() -> None:
     assert cny("1234.5").format("zh_CN") == "¥1,234.50"
-    assert cny("1234.5").format() == "¥1,234.50"
+
+
+def test_format_follows_the_locale_chosen_for_the_context() -> None:
+    from crmkit.kernel.i18n import use_locale
+
+    assert cny("1234.5").format() == "CN¥1,234.50"
+    with use_locale("zh_CN"):
+        assert cny("1234.5").format() == "¥1,234.50"
 
 
 def test_format_in_en_us_names_the_yuan() -> None:

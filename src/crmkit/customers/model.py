@@ -84,7 +84,7 @@ class Customer:
         version: optimistic-locking counter, managed by the repository.
     """
 
-    entity_name = "customer"
+    entity_name = N_("customer")
 
     id: CustomerId
     tenant_id: TenantId

@@ -35,6 +35,11 @@ __all__ = [
 ]
 
 
+# Fields whose values are codes ("customer", "credit_limit", "claim") shown through their
+# translated labels; areas mark the labels for extraction with N_ where they define them.
+_LABELLED = frozenset({"entity", "field", "operation", "resource", "limit"})
+
+
 class CrmError(Exception):
     """Root of every error crmkit raises on purpose."""
 
@@ -49,20 +54,21 @@ class CrmError(Exception):
 
     def message(self, locale: str | None = None) -> str:
         """Render the message in ``locale`` (default: the current context's locale)."""
-        params = {name: self._render(value, locale) for name, value in self.fields.items()}
+        params = {name: self._render(name, value, locale) for name, value in self.fields.items()}
         return translate(self.template, locale).format(**params)
 
     @staticmethod
-    def _render(value: Any, locale: str | None) -> Any:
+    def _render(name: str, value: Any, locale: str | None) -> Any:
         if isinstance(value, LazyText):
             return value.render(locale)
+        if name in _LABELLED and isinstance(value, str):
+            # Entity, field and operation names are codes; their labels live in the catalogs.
+            return translate(value, locale)
         return value
 
     def to_dict(self, locale: str | None = None) -> dict[str, Any]:
         """A JSON-friendly view for APIs: code, message and the structured fields."""
-        plain = {
-            k: (v.render(locale) if isinstance(v, LazyText) else v) for k, v in self.fields.items()
-        }
+        plain = {k: self._render(k, v, locale) for k, v in self.fields.items()}
         return {
             "code": self.code,
             "message": self.message(locale),
@@ -181,9 +187,10 @@ class PermissionDenied(CrmError, PermissionError):
     def message(self, locale: str | None = None) -> str:
         if self.fields.get("field") is None:
             return super().message(locale)
+        params = {k: self._render(k, v, locale) for k, v in self.fields.items()}
         return translate(
             N_("{actor} may not {operation} field {field} of {resource}."), locale
-        ).format(**self.fields)
+        ).format(**params)
 
 
 class TenantMismatch(PermissionDenied):

@@ -30,7 +30,7 @@ import attrs
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
-from crmkit.kernel.i18n import N_
+from crmkit.kernel.i18n import N_, current_locale
 
 __all__ = [
     "CEILING",
@@ -499,14 +499,15 @@ class Money:
 
     # ---------------------------------------------------------------- formatting
 
-    def format(self, locale: str = "zh_CN", *, currency_digits: bool = True) -> str:
+    def format(self, locale: str | None = None, *, currency_digits: bool = True) -> str:
         """Format for people with babel: ``¥1,234.50`` in zh_CN, ``CN¥1,234.50`` in en_US.
 
         Display rounding (to the currency's digits when ``currency_digits``) is babel's
         half-even; call ``round(mode)`` first when the rounding rule matters.
 
         Args:
-            locale: a babel locale name such as ``zh_CN``, ``zh_TW`` or ``en_US``.
+            locale: a babel locale name such as ``zh_CN``, ``zh_TW`` or ``en_US``;
+                by default the locale chosen with :func:`crmkit.kernel.i18n.use_locale`.
             currency_digits: show the currency's own number of decimals (True) or the
                 locale pattern's.
 
@@ -515,7 +516,10 @@ class Money:
         """
         return str(
             format_currency(
-                self.amount, self.currency, locale=locale, currency_digits=currency_digits
+                self.amount,
+                self.currency,
+                locale=locale or current_locale(),
+                currency_digits=currency_digits,
             )
         )
 

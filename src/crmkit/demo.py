@@ -1,0 +1,181 @@
+"""The demo tenant: a small, realistic data set and a few flows run end to end.
+
+``crmkit demo`` (and ``make demo``) runs :func:`run_demo` on a SQLite file. The
+tenant id is fixed, so running it again reuses the data already there instead
+of duplicating it. Each area adds its own part here as it lands.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+
+from crmkit.crm import Crm
+from crmkit.customers import Customer, CustomerKind, list_customers, register_customer
+from crmkit.customers.services import update_customer
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ConcurrencyConflict, ValidationError
+from crmkit.kernel.i18n import use_locale
+from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Order, Query
+
+__all__ = ["DEMO_TENANT", "run_demo"]
+
+_NAMESPACE = uuid.UUID("6f1c1f2e-7b1a-4d0e-9a57-2c9e3f6b8d10")
+DEMO_TENANT = TenantId(uuid.uuid5(_NAMESPACE, "tenant:demo"))
+
+
+def _user(name: str) -> Actor:
+    return Actor(DEMO_TENANT, UserId(uuid.uuid5(_NAMESPACE, f"user:{name}")), name)
+
+
+MANAGER = _user("王经理 Wang (sales manager)")
+REP_LI = _user("李娜 Li Na (sales rep)")
+REP_CHEN = _user("Chen Jie (sales rep)")
+
+# (name, kind, level, region, industry, credit limit, owner)
+_CUSTOMERS: list[tuple[str, CustomerKind, str, str, str, Money | None, Actor]] = [
+    (
+        "北京华为科技有限公司",
+        CustomerKind.COMPANY,
+        "A",
+        "华北",
+        "电子",
+        Money("500000", "CNY"),
+        REP_LI,
+    ),
+    (
+        "上海浦东发展贸易有限公司",
+        CustomerKind.COMPANY,
+        "A",
+        "华东",
+        "贸易",
+        Money("300000", "CNY"),
+        REP_LI,
+    ),
+    (
+        "深圳腾达电子股份有限公司",
+        CustomerKind.COMPANY,
+        "B",
+        "华南",
+        "电子",
+        Money("150000", "CNY"),
+        REP_CHEN,
+    ),
+    ("杭州西湖茶业", CustomerKind.COMPANY, "C", "华东", "食品", None, REP_CHEN),
+    ("成都天府软件园", CustomerKind.COMPANY, "B", "西南", "软件", Money("80000", "CNY"), REP_LI),
+    (
+        "Acme Trading Co., Ltd.",
+        CustomerKind.COMPANY,
+        "A",
+        "海外",
+        "贸易",
+        Money("120000", "USD"),
+        REP_CHEN,
+    ),
+    (
+        "Globex Logistics GmbH",
+        CustomerKind.COMPANY,
+        "B",
+        "海外",
+        "物流",
+        Money("50000", "EUR"),
+        REP_CHEN,
+    ),
+    ("台北大同機械", CustomerKind.COMPANY, "B", "华东", "机械", Money("200000", "TWD"), REP_LI),
+    ("张伟", CustomerKind.INDIVIDUAL, "C", "华北", "个人", None, REP_LI),
+    ("Emily Zhao", CustomerKind.INDIVIDUAL, "C", "华东", "个人", None, REP_CHEN),
+]
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align for a terminal, counting a CJK character as two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
+def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
+    existing = crm.run(DEMO_TENANT, lambda uow: uow.repository(Customer).count())
+    if existing:
+        say(f"Reusing the demo tenant: {existing} customers already stored.")
+        return False
+    for name, kind, level, region, industry, limit, owner in _CUSTOMERS:
+        register_customer(
+            crm,
+            owner,
+            name=name,
+            kind=kind,
+            level=level,
+            region=region,
+            industry=industry,
+            credit_limit=limit,
+        )
+    say(f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names).")
+    return True
+
+
+def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
+    """Load the demo tenant into ``crm`` (or reuse it) and walk through a few flows."""
+    say("== crmkit demo ==")
+    _seed(crm, say)
+
+    say("\n-- Customers by region and level --")
+    everyone = list_customers(crm, MANAGER, Query(order_by=(Order("region"), Order("name"))))
+    by_region = Counter((c.region or "-", c.level or "-") for c in everyone)
+    for (region, level), count in sorted(by_region.items()):
+        say(f"  {_pad(region, 6)} level {level}: {count}")
+
+    say("\n-- A-level customers and their credit limits --")
+    for customer in list_customers(
+        crm, MANAGER, Query(where=F("level").eq("A"), order_by=(Order("name"),))
+    ):
+        limit = customer.credit_limit
+        say(
+            f"  {_pad(customer.name, 28)} {limit.format('zh_CN') if limit else '-':>14}"
+            f"  {limit.format('en_US') if limit else '-':>14}"
+        )
+
+    say("\n-- Money adds up to the fen --")
+    cny = [c.credit_limit for c in everyone if c.credit_limit and c.credit_limit.currency == "CNY"]
+    total = sum(cny, Money.zero("CNY"))
+    say(f"  CNY credit extended in total: {total.format('zh_CN')}")
+    contract = Money("128888.88", "CNY")
+    plan = contract.allocate([30, 60, 10])
+    say(
+        f"  a {contract.format('zh_CN')} contract paid 30% / 60% / 10%: "
+        + " + ".join(p.format("zh_CN") for p in plan)
+        + f" = {sum(plan, Money.zero('CNY')).format('zh_CN')}"
+    )
+
+    say("\n-- Two reps edit the same customer at once --")
+    target = everyone[0]
+    update_customer(
+        crm, REP_LI, target.id, expected_version=target.version, tags=(*target.tags, "重点客户")
+    )
+    try:
+        update_customer(crm, REP_CHEN, target.id, expected_version=target.version, level="B")
+    except ConcurrencyConflict as conflict:
+        say(f"  second save refused: {conflict.message('en')}")
+        say(f"  中文: {conflict.message('zh_CN')}")
+
+    say("\n-- Bad input is refused with a translatable error --")
+    try:
+        register_customer(crm, REP_LI, name="   ")
+    except ValidationError as error:
+        with use_locale("zh_TW"):
+            say(f"  {error.message('en')}  |  {error.message()}")
+
+    say("\n-- Exact money, never floats --")
+    price = Money("19.99", "CNY")
+    say(
+        f"  3 x {price} = {price * 3}; 100 / 3 split: "
+        + ", ".join(str(p) for p in Money("100.00", "CNY").split(3))
+    )
+    say(f"  {Decimal('0.1') + Decimal('0.2')} (Decimal) vs {0.1 + 0.2} (float)")
+
+    events = crm.run(DEMO_TENANT, lambda uow: uow.outbox.pending(limit=1000))
+    say(f"\nOutbox: {len(events)} domain events recorded in the same transactions as the changes.")
