@@ -9,11 +9,13 @@ run time, checked by mypy.
 
 from __future__ import annotations
 
-import os
+import random
 import threading
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import NewType, Protocol
-from uuid import UUID
+from uuid import UUID, SafeUUID
+
+import pendulum
 
 __all__ = [
     "IdGenerator",
@@ -36,13 +38,40 @@ def uuid7(at: datetime, random_bits: bytes | None = None) -> UUID:
 
     Args:
         at: the instant the id is made for (timezone-aware).
-        random_bits: 10 bytes of entropy; ``os.urandom`` when omitted.
+        random_bits: 10 bytes of entropy; the process's random generator when omitted
+            (seeded from the OS and reseeded after ``fork``: ids need uniqueness, not
+            secrecy, and this is several times cheaper than ``os.urandom``).
     """
-    millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
-    tail = int.from_bytes(random_bits if random_bits is not None else os.urandom(10), "big")
+    millis = _epoch_millis(at) & ((1 << 48) - 1)
+    tail = random.getrandbits(74) if random_bits is None else int.from_bytes(random_bits, "big")
     rand_a = (tail >> 62) & 0xFFF
     rand_b = tail & ((1 << 62) - 1)
-    return UUID(int=(millis << 80) | _VERSION_7 | (rand_a << 64) | _VARIANT_RFC | rand_b)
+    return _make_uuid((millis << 80) | _VERSION_7 | (rand_a << 64) | _VARIANT_RFC | rand_b)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_UTC_ZONES = (UTC, pendulum.UTC)
+
+
+def _epoch_millis(at: datetime) -> int:
+    # Ids are made on hot paths; pendulum's timestamp()/utcoffset() cost ~0.5 µs each, so
+    # UTC instants (what crmkit stores) are converted from their fields directly.
+    if at.tzinfo not in _UTC_ZONES:
+        offset = at.utcoffset()
+        if offset is None:
+            raise ValueError("naive datetimes are ambiguous; pass a timezone-aware instant")
+        at = (at - offset).replace(tzinfo=UTC)
+    days = at.toordinal() - _EPOCH_ORDINAL
+    seconds = ((days * 24 + at.hour) * 60 + at.minute) * 60 + at.second
+    return seconds * 1000 + at.microsecond // 1000
+
+
+def _make_uuid(value: int) -> UUID:
+    # UUID(int=...) re-validates a value we built to be valid; set the slots directly.
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 def timestamp_millis(value: UUID) -> int:
@@ -70,7 +99,7 @@ class RandomIdGenerator:
             if candidate <= self._last and (candidate >> 80) <= (self._last >> 80):
                 candidate = self._last + 1
             self._last = candidate
-        return UUID(int=candidate)
+        return _make_uuid(candidate)
 
 
 class SequentialIdGenerator:

@@ -1,0 +1,45 @@
+"""Ids are UUIDv7: valid, time-sortable, made from the instant passed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pendulum
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit.kernel.ids import RandomIdGenerator, SequentialIdGenerator, timestamp_millis, uuid7
+
+instants = st.datetimes(
+    min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(8000, 1, 1),
+    timezones=st.sampled_from([dt.UTC, pendulum.UTC, pendulum.timezone("Asia/Shanghai")]),
+)
+
+
+@given(at=instants)
+def test_an_id_carries_the_millisecond_it_was_made_for(at: dt.datetime) -> None:
+    made = uuid7(at)
+    assert (made.version, made.variant) == (7, uuid.RFC_4122)
+    assert uuid.UUID(str(made)) == made
+    assert timestamp_millis(made) == int(at.timestamp() * 1000)
+
+
+@given(first=instants, second=instants)
+def test_ids_sort_by_time(first: dt.datetime, second: dt.datetime) -> None:
+    if int(first.timestamp() * 1000) < int(second.timestamp() * 1000):
+        assert uuid7(first) < uuid7(second)
+
+
+def test_one_generator_never_repeats_and_stays_ordered_within_a_millisecond() -> None:
+    generator = RandomIdGenerator()
+    now = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    made = [generator.new(now) for _ in range(10_000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+
+
+def test_sequential_ids_are_deterministic() -> None:
+    now = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    first, second = SequentialIdGenerator(), SequentialIdGenerator()
+    assert [first.new(now) for _ in range(3)] == [second.new(now) for _ in range(3)]
