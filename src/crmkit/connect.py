@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["connect"]
 
+_SQL_SCHEMES = frozenset({"sqlite", "postgresql", "postgres"})
+
 
 def connect(
     target: str | sa.Engine = "memory://",
@@ -26,8 +28,9 @@ def connect(
 
     Args:
         target: ``"memory://"`` (the default), ``"sqlite:///path/to/crm.db"`` (the
-            embedded default for applications), ``"postgresql+psycopg://..."``, or the
-            host's own SQLAlchemy ``Engine``.
+            embedded default for applications), ``"postgresql+psycopg://..."``, the
+            host's own SQLAlchemy ``Engine``, or a URL whose scheme names a storage
+            plugin installed under the ``crmkit.storage`` entry-point group.
         clock: where "now" comes from (the system clock in UTC by default).
         ids: the id generator (time-sortable UUIDv7 by default).
         migrate: bring a SQL database to the newest schema first. Pass ``False`` when
@@ -46,6 +49,11 @@ def connect(
         from crmkit.adapters.memory import MemoryStorage
 
         return Crm(MemoryStorage(), **extra)
+    if isinstance(target, str) and target.split(":", 1)[0].split("+", 1)[0] not in _SQL_SCHEMES:
+        from crmkit.adapters.plugins import load
+
+        factory = load("crmkit.storage", target.split(":", 1)[0])
+        return Crm(factory(target), **extra)
 
     from crmkit.adapters.sql.engine import create_engine, prepare_engine
     from crmkit.adapters.sql.migrate import upgrade
