@@ -33,6 +33,12 @@ CustomerId = NewType("CustomerId", UUID)
 
 NAME_MAX = 200
 
+# Labels of the stored field names, so errors naming a field read well in every locale.
+FIELD_LABELS = (
+    N_("name"), N_("kind"), N_("owner_id"), N_("department_id"), N_("level"), N_("industry"),
+    N_("region"), N_("source"), N_("phone"), N_("email"), N_("credit_limit"), N_("tags"),
+)
+
 
 class CustomerKind(enum.Enum):
     """A customer is a company or an individual person."""
