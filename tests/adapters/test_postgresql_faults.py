@@ -142,7 +142,9 @@ def test_a_killed_connection_leaves_nothing_and_says_so(
 ) -> None:
     crm = make_crm()
     engine: sa.Engine = crm.storage.engine  # type: ignore[attr-defined]
-    customer = Customer(id=crm.new_id(), tenant_id=tenant, name="Half Written", created_at=crm.now())
+    customer = Customer(
+        id=crm.new_id(), tenant_id=tenant, name="Half Written", created_at=crm.now()
+    )
 
     def work(uow: UnitOfWork) -> None:
         uow.repository(Customer).add(customer)

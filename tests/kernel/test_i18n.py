@@ -42,7 +42,9 @@ def test_every_message_has_a_translation(locale: str) -> None:
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_translations_keep_the_placeholders(locale: str) -> None:
     catalog = _po(locale)
-    wrong = {m: catalog[m] for m in MESSAGES if catalog.get(m) and _fields(catalog[m]) != _fields(m)}
+    wrong = {
+        m: catalog[m] for m in MESSAGES if catalog.get(m) and _fields(catalog[m]) != _fields(m)
+    }
     assert wrong == {}
 
 
@@ -82,8 +84,10 @@ def test_the_locale_belongs_to_the_context_not_the_process() -> None:
             ready.wait(timeout=5)
             seen[name] = current_locale()
 
-    threads = [threading.Thread(target=worker, args=(n, loc))
-               for n, loc in (("a", "zh_CN"), ("b", "zh_TW"))]
+    threads = [
+        threading.Thread(target=worker, args=(n, loc))
+        for n, loc in (("a", "zh_CN"), ("b", "zh_TW"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from crmkit.kernel.ids import RandomIdGenerator, SequentialIdGenerator, timestamp_millis, uuid7
 
 instants = st.datetimes(
-    min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(8000, 1, 1),
+    min_value=dt.datetime(1970, 1, 1),
+    max_value=dt.datetime(8000, 1, 1),
     timezones=st.sampled_from([dt.UTC, pendulum.UTC, pendulum.timezone("Asia/Shanghai")]),
 )
 

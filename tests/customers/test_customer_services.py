@@ -1,0 +1,95 @@
+"""The first aggregate end to end through the services, on every backend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crmkit import ConcurrencyConflict, Crm, NotFound, ValidationError
+from crmkit.customers import (
+    Customer,
+    CustomerChanged,
+    CustomerRegistered,
+    get_customer,
+    list_customers,
+    register_customer,
+    update_customer,
+)
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Query
+
+
+def test_registering_stores_the_customer_and_records_the_event(crm: Crm, actor) -> None:
+    created = register_customer(
+        crm, actor, name="  北京  华为科技  ", level="A", credit_limit=Money("500000", "CNY")
+    )
+    loaded = get_customer(crm, actor, created.id)
+    assert loaded.name == "北京 华为科技"  # whitespace normalised
+    assert (loaded.owner_id, loaded.version) == (actor.user_id, 1)
+    assert loaded.credit_limit == Money("500000.00", "CNY")
+    events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending())
+    assert [type(e) for e in events] == [CustomerRegistered]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "Ok", "credit_limit": Money("-1", "CNY")}, "credit_limit"),
+    ],
+)
+def test_invalid_input_is_refused_and_nothing_is_stored(crm: Crm, actor, fields, field) -> None:
+    with pytest.raises(ValidationError) as raised:
+        register_customer(crm, actor, **fields)
+    assert (raised.value.entity, raised.value.field) == ("customer", field)
+    assert list_customers(crm, actor) == []
+
+
+def test_an_update_records_old_and_new_values(crm: Crm, actor) -> None:
+    created = register_customer(crm, actor, name="Acme", level="B")
+    updated = update_customer(crm, actor, created.id, level="A", tags=("vip",))
+    assert (updated.level, updated.tags, updated.version) == ("A", ("vip",), 2)
+    events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending())
+    changed = [e for e in events if isinstance(e, CustomerChanged)]
+    assert changed[0].changes == {"level": ("B", "A"), "tags": ("", "vip")}
+
+
+def test_an_update_that_changes_nothing_writes_nothing(crm: Crm, actor) -> None:
+    created = register_customer(crm, actor, name="Acme", level="B")
+    same = update_customer(crm, actor, created.id, level="B")
+    assert same.version == 1
+
+
+def test_an_edit_from_a_stale_form_is_refused(crm: Crm, actor) -> None:
+    created = register_customer(crm, actor, name="Acme")
+    update_customer(crm, actor, created.id, expected_version=1, level="A")
+    with pytest.raises(ConcurrencyConflict):
+        update_customer(crm, actor, created.id, expected_version=1, level="C")
+    assert get_customer(crm, actor, created.id).level == "A"
+
+
+def test_a_bad_update_leaves_the_customer_unchanged(crm: Crm, actor) -> None:
+    created = register_customer(crm, actor, name="Acme", level="B")
+    with pytest.raises(ValidationError):
+        update_customer(crm, actor, created.id, level="A", name="")
+    with pytest.raises(ValidationError) as raised:
+        update_customer(crm, actor, created.id, version=99)
+    assert raised.value.field == "version"
+    assert get_customer(crm, actor, created.id).level == "B"
+
+
+def test_unknown_customers_are_not_found(crm: Crm, actor) -> None:
+    with pytest.raises(NotFound):
+        get_customer(crm, actor, crm.new_id())
+
+
+def test_money_filters_run_in_storage(crm: Crm, actor) -> None:
+    for name, limit in [("Small", "1000"), ("Big", "900000.50"), ("None", None)]:
+        register_customer(
+            crm, actor, name=name, credit_limit=Money(limit, "CNY") if limit else None
+        )
+    big = list_customers(crm, actor, Query(where=F("credit_limit.amount").gt(Decimal("5000"))))
+    assert [c.name for c in big] == ["Big"]
+    assert isinstance(big[0], Customer)
