@@ -80,7 +80,8 @@ class UnitOfWorkModel(RuleBasedStateMachine):
             assert expected is None or expected[0] != stale_version
             copy.version = stale_version
             return
-        assert expected is not None and expected[0] == stale_version
+        assert expected is not None
+        assert expected[0] == stale_version
         self.model[copy.id] = (stale_version + 1, level)
 
     @rule(copy=copies)
@@ -91,7 +92,8 @@ class UnitOfWorkModel(RuleBasedStateMachine):
         except ConcurrencyConflict:
             assert expected is None or expected[0] != copy.version
             return
-        assert expected is not None and expected[0] == copy.version
+        assert expected is not None
+        assert expected[0] == copy.version
         del self.model[copy.id]
 
     @rule(copy=copies, level=st.sampled_from(["A", "B"]))
