@@ -35,8 +35,18 @@ NAME_MAX = 200
 
 # Labels of the stored field names, so errors naming a field read well in every locale.
 FIELD_LABELS = (
-    N_("name"), N_("kind"), N_("owner_id"), N_("department_id"), N_("level"), N_("industry"),
-    N_("region"), N_("source"), N_("phone"), N_("email"), N_("credit_limit"), N_("tags"),
+    N_("name"),
+    N_("kind"),
+    N_("owner_id"),
+    N_("department_id"),
+    N_("level"),
+    N_("industry"),
+    N_("region"),
+    N_("source"),
+    N_("phone"),
+    N_("email"),
+    N_("credit_limit"),
+    N_("tags"),
 )
 
 
