@@ -140,15 +140,16 @@ class SqlUnitOfWork:
         self.dialect = storage.dialect
         self.outbox = SqlOutbox(self)
         self._connection: sa.Connection | None = None
-        self._transaction: sa.RootTransaction | None = None
         self._repositories: dict[type[Any], SqlRepository[Any]] = {}
 
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise StorageError(detail="unit of work is already open")
+        # "Commit as you go": the transaction begins with the first statement (on SQLite
+        # as BEGIN IMMEDIATE, see engine.py), so an idle or finished unit of work holds
+        # no lock.
         with translate_errors():
             self._connection = self.storage.engine.connect()
-            self._transaction = self._connection.begin()
         return self
 
     def __exit__(
@@ -164,7 +165,6 @@ class SqlUnitOfWork:
                 with contextlib.suppress(sa_exc.DBAPIError):
                     self._connection.close()
             self._connection = None
-            self._transaction = None
 
     @property
     def connection(self) -> sa.Connection:
@@ -185,19 +185,13 @@ class SqlUnitOfWork:
         return cast(SqlRepository[T], repo)
 
     def commit(self) -> None:
-        if self._transaction is None:
-            raise StorageError(detail="unit of work is not open")
         with translate_errors():
-            self._transaction.commit()
-            self._transaction = self.connection.begin()
+            self.connection.commit()
 
     def rollback(self) -> None:
-        if self._transaction is not None and self._transaction.is_active:
+        if self._connection is not None and self._connection.in_transaction():
             with contextlib.suppress(sa_exc.DBAPIError):
-                self._transaction.rollback()
-        if self._connection is not None and not self._connection.invalidated:
-            with contextlib.suppress(sa_exc.DBAPIError):
-                self._transaction = self._connection.begin()
+                self._connection.rollback()
 
 
 class SqlRepository(Repository[T]):
