@@ -66,6 +66,15 @@ class Repository(Protocol[T]):
 
     def add_many(self, entities: Sequence[T]) -> None: ...
 
+    def add_if_absent(self, entity: T) -> bool:
+        """Insert unless a row with this id exists; ``True`` if this call inserted it.
+
+        With deterministic ids (``uuid5`` of a natural key) this makes a write
+        idempotent even against a concurrent writer: the second one waits for the
+        first to commit and then skips.
+        """
+        ...
+
     def save(self, entity: T) -> T: ...
 
     def delete(self, entity: T) -> None: ...

@@ -327,3 +327,13 @@ def test_sql_filters_select_exactly_what_the_python_predicate_accepts(
     )
     accept = to_predicate(where)  # type: ignore[arg-type]
     assert selected == {r.id for r in rows if accept(r)}
+
+
+def test_add_if_absent_inserts_once(crm: Crm, tenant: TenantId) -> None:
+    key = uuid.uuid5(uuid.NAMESPACE_URL, "reminder:rule-1:record-9:2026-03-02")
+    first = Customer(id=key, tenant_id=tenant, name="First", created_at=crm.now())
+    second = Customer(id=key, tenant_id=tenant, name="Second", created_at=crm.now())
+    assert crm.run(tenant, lambda uow: uow.repository(Customer).add_if_absent(first)) is True
+    assert crm.run(tenant, lambda uow: uow.repository(Customer).add_if_absent(second)) is False
+    stored = crm.run(tenant, lambda uow: uow.repository(Customer).get(key))
+    assert (stored.name, stored.version, second.version) == ("First", 1, 0)

@@ -219,6 +219,12 @@ class MemoryRepository(Repository[T]):
         for entity in entities:
             self.add(entity)
 
+    def add_if_absent(self, entity: T) -> bool:
+        if self._uow._visible(self._key(entity.id)) is not None:
+            return False
+        self.add(entity)
+        return True
+
     def save(self, entity: T) -> T:
         self._check_tenant(entity, "save")
         key = self._key(entity.id)

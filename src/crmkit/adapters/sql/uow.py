@@ -20,6 +20,8 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.adapters.memory import entity_name
 from crmkit.adapters.sql.compile import compile_expr, compile_order
@@ -270,6 +272,22 @@ class SqlRepository(Repository[T]):
                     entity=self._name, id=entities[0].id, version=0
                 ) from error
             raise
+
+    def add_if_absent(self, entity: T) -> bool:
+        self._check_tenant(entity, "add")
+        entity.version = 1
+        row = self._mapping.to_row(entity)
+        dialect_insert = postgresql_insert if self._uow.dialect == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(self._table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .returning(self._table.c.id)
+        )
+        inserted = self._uow.execute(statement).first() is not None
+        if not inserted:
+            entity.version = 0
+        return inserted
 
     def _copy(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
