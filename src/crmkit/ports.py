@@ -23,6 +23,7 @@ from crmkit.kernel.query import Expr, Query
 
 __all__ = [
     "Clock",
+    "Directory",
     "Entity",
     "Message",
     "Notifier",
@@ -119,6 +120,14 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class Directory(Protocol):
+    """Port: who reports to whom and who holds a role, for routing reminders and approvals."""
+
+    def manager_of(self, tenant_id: TenantId, user_id: UUID) -> UUID | None: ...
+
+    def members_of_role(self, tenant_id: TenantId, role: str) -> list[UUID]: ...
 
 
 class Storage(Protocol):

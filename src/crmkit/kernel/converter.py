@@ -68,6 +68,10 @@ def _build() -> cattrs.Converter:
     for instant in (dt.datetime, pendulum.DateTime):
         conv.register_unstructure_hook(instant, _unstructure_instant)
         conv.register_structure_hook(instant, lambda v, _: to_instant(v))
+    conv.register_unstructure_hook(dt.time, lambda t: t.isoformat())
+    conv.register_structure_hook(
+        dt.time, lambda v, _: v if isinstance(v, dt.time) else dt.time.fromisoformat(v)
+    )
     for day in (dt.date, pendulum.Date):
         conv.register_unstructure_hook(day, lambda d: d.isoformat())
         conv.register_structure_hook(day, _structure_date)

@@ -1,0 +1,45 @@
+"""Reminder rules: date-field, yearly, inactivity, calendar and one-off reminders."""
+
+from crmkit.rules.reminders.model import (
+    FiringState,
+    RecipientKind,
+    Recipients,
+    ReminderDismissed,
+    ReminderDone,
+    ReminderDue,
+    ReminderFiring,
+    ReminderRule,
+    ReminderSnoozed,
+    ReminderSource,
+    TriggerKind,
+    register_source,
+)
+from crmkit.rules.reminders.services import (
+    complete_reminder,
+    define_reminder_rule,
+    dismiss_reminder,
+    my_reminders,
+    scan_due_reminders,
+    snooze_reminder,
+)
+
+__all__ = [
+    "FiringState",
+    "RecipientKind",
+    "Recipients",
+    "ReminderDismissed",
+    "ReminderDone",
+    "ReminderDue",
+    "ReminderFiring",
+    "ReminderRule",
+    "ReminderSnoozed",
+    "ReminderSource",
+    "TriggerKind",
+    "complete_reminder",
+    "define_reminder_rule",
+    "dismiss_reminder",
+    "my_reminders",
+    "register_source",
+    "scan_due_reminders",
+    "snooze_reminder",
+]
