@@ -337,3 +337,27 @@ def test_add_if_absent_inserts_once(crm: Crm, tenant: TenantId) -> None:
     assert crm.run(tenant, lambda uow: uow.repository(Customer).add_if_absent(second)) is False
     stored = crm.run(tenant, lambda uow: uow.repository(Customer).get(key))
     assert (stored.name, stored.version, second.version) == ("First", 1, 0)
+
+
+def test_a_bulk_add_commits_every_row(crm: Crm, tenant: TenantId) -> None:
+    # Large batches take the COPY path on PostgreSQL; they must commit like any other write.
+    rows = [
+        Customer(
+            id=crm.new_id(),
+            tenant_id=tenant,
+            name=f"客户{i}",
+            created_at=crm.now(),
+            credit_limit=Money(f"{i}.05", "CNY"),
+            tags=("bulk",),
+        )
+        for i in range(1500)
+    ]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(rows))
+    assert crm.run(tenant, lambda uow: uow.repository(Customer).count()) == 1500
+    sample = crm.run(tenant, lambda uow: uow.repository(Customer).get(rows[1234].id))
+    assert (sample.name, sample.credit_limit, sample.tags, sample.version) == (
+        "客户1234",
+        Money("1234.05", "CNY"),
+        ("bulk",),
+        1,
+    )

@@ -293,7 +293,12 @@ class SqlRepository(Repository[T]):
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
-        raw: Any = self._uow.connection.connection.dbapi_connection
+        connection = self._uow.connection
+        if not connection.in_transaction():
+            # COPY goes around SQLAlchemy, so begin explicitly: otherwise the unit of work
+            # would not know a transaction is open and its commit would not reach it.
+            connection.begin()
+        raw: Any = connection.connection.dbapi_connection
         quoted = ", ".join(f'"{c}"' for c in columns)
         copy_sql = f'COPY "{self._table.name}" ({quoted}) FROM STDIN'
         with translate_errors(), raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
