@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
+from crmkit.adapters.directory import StaticDirectory
 from crmkit.crm import Crm
 from crmkit.customers import Customer, CustomerKind, list_customers, register_customer
 from crmkit.customers.services import update_customer
@@ -22,6 +23,13 @@ from crmkit.kernel.i18n import use_locale
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
+from crmkit.rules.reminders import (
+    Recipients,
+    TriggerKind,
+    define_reminder_rule,
+    my_reminders,
+    scan_due_reminders,
+)
 
 __all__ = ["DEMO_TENANT", "run_demo"]
 
@@ -103,7 +111,10 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
     if existing:
         say(f"Reusing the demo tenant: {existing} customers already stored.")
         return False
-    for name, kind, level, region, industry, limit, owner in _CUSTOMERS:
+    now = crm.now()
+    for index, (name, kind, level, region, industry, limit, owner) in enumerate(_CUSTOMERS):
+        # Every third customer was last followed up a month ago; the rest this week.
+        quiet_days = 30 if index % 3 == 0 else 2
         register_customer(
             crm,
             owner,
@@ -113,7 +124,19 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
             region=region,
             industry=industry,
             credit_limit=limit,
+            last_activity_at=now.subtract(days=quiet_days),
         )
+    define_reminder_rule(
+        crm,
+        MANAGER,
+        name="14 days without follow-up",
+        trigger=TriggerKind.INACTIVITY,
+        resource="customer",
+        field="last_activity_at",
+        inactive_days=14,
+        subject="No follow-up on {title} for two weeks",
+        recipients=(Recipients.owner(), Recipients.owner_manager()),
+    )
     say(f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names).")
     return True
 
@@ -176,6 +199,19 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
         + ", ".join(str(p) for p in Money("100.00", "CNY").split(3))
     )
     say(f"  {Decimal('0.1') + Decimal('0.2')} (Decimal) vs {0.1 + 0.2} (float)")
+
+    say("\n-- Reminders: customers nobody followed up for 14 days --")
+    directory = StaticDirectory(
+        managers={REP_LI.user_id: MANAGER.user_id, REP_CHEN.user_id: MANAGER.user_id}
+    )
+    fired = scan_due_reminders(crm, DEMO_TENANT, directory=directory)
+    again = scan_due_reminders(crm, DEMO_TENANT, directory=directory)
+    say(f"  scan fired {len(fired)} reminders; an immediate second scan fired {len(again)}")
+    for person in (REP_LI, REP_CHEN, MANAGER):
+        waiting = my_reminders(crm, person)
+        say(f"  {person.name}: {len(waiting)} open")
+        for reminder in waiting[:3]:
+            say(f"    - {reminder.subject}")
 
     events = crm.run(DEMO_TENANT, lambda uow: uow.outbox.pending(limit=1000))
     say(f"\nOutbox: {len(events)} domain events recorded in the same transactions as the changes.")

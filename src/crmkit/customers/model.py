@@ -20,6 +20,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
+from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "Customer",
@@ -47,6 +48,7 @@ FIELD_LABELS = (
     N_("email"),
     N_("credit_limit"),
     N_("tags"),
+    N_("last_activity_at"),
 )
 
 
@@ -96,6 +98,7 @@ class Customer:
         phone, email: main contact channels.
         credit_limit: how much open receivables the customer may carry.
         tags: free labels.
+        last_activity_at: when someone last followed the customer up (calls, visits, ...).
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
     """
@@ -117,6 +120,7 @@ class Customer:
     email: str | None = None
     credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
     tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    last_activity_at: datetime | None = None
     version: int = 0
 
     def __eq__(self, other: object) -> bool:
@@ -188,3 +192,6 @@ class CustomerChanged(DomainEvent):
     aggregate_type = "customer"
 
     changes: dict[str, tuple[str | None, str | None]]
+
+
+register_source(ReminderSource("customer", Customer, title_field="name"))

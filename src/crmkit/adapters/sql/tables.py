@@ -46,7 +46,7 @@ register(
         Customer,
         "customers",
         metadata,
-        indexes=[("owner_id",), ("name",), ("created_at",)],
+        indexes=[("owner_id",), ("name",), ("created_at",), ("last_activity_at",)],
     )
 )
 

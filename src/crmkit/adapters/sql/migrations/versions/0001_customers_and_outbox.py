@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('credit_limit_amount', crmkit.adapters.sql.mapping.ExactDecimal(precision=24, scale=6), nullable=True),
     sa.Column('credit_limit_currency', sa.String(length=3), nullable=True),
     sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('last_activity_at', crmkit.adapters.sql.mapping.UtcDateTime(), nullable=True),
     sa.Column('version', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_customers'))
     )
@@ -45,6 +46,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_customers_created_at', ['tenant_id', 'created_at'], unique=False)
         batch_op.create_index('ix_customers_name', ['tenant_id', 'name'], unique=False)
         batch_op.create_index('ix_customers_owner_id', ['tenant_id', 'owner_id'], unique=False)
+        batch_op.create_index('ix_customers_last_activity_at', ['tenant_id', 'last_activity_at'], unique=False)
 
     op.create_table('outbox',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -74,6 +76,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_last_activity_at')
         batch_op.drop_index('ix_customers_owner_id')
         batch_op.drop_index('ix_customers_name')
         batch_op.drop_index('ix_customers_created_at')
