@@ -31,7 +31,17 @@ __all__ = [
     "Repository",
     "Storage",
     "UnitOfWork",
+    "entity_name",
 ]
+
+
+def entity_name(entity_type: type[Any]) -> str:
+    """The name errors and labels use for an aggregate type.
+
+    An aggregate may declare ``entity_name`` (marked with ``N_`` so it is translated);
+    otherwise its class name in lower case (``Customer`` -> ``customer``).
+    """
+    return str(getattr(entity_type, "entity_name", entity_type.__name__.lower()))
 
 
 class Entity(Protocol):

@@ -20,18 +20,13 @@ from crmkit.kernel.errors import ConcurrencyConflict, NotFound, StorageError, Te
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, Order, Query, field_value, to_predicate
-from crmkit.ports import Entity, Repository
+from crmkit.ports import Entity, Repository, entity_name
 
 __all__ = ["MemoryOutbox", "MemoryRepository", "MemoryStorage", "MemoryUnitOfWork"]
 
 T = TypeVar("T", bound=Entity)
 _Key = tuple[type[Any], TenantId, UUID]
 _DELETED = object()
-
-
-def entity_name(entity_type: type[Any]) -> str:
-    """The name errors use for an entity type (``Customer`` -> ``customer``)."""
-    return str(getattr(entity_type, "entity_name", entity_type.__name__.lower()))
 
 
 class MemoryStorage:

@@ -23,11 +23,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from crmkit.adapters.memory import entity_name
 from crmkit.adapters.sql.compile import compile_expr, compile_order
 from crmkit.adapters.sql.mapping import Mapping
 from crmkit.adapters.sql.tables import mapping_for, outbox
-from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.converter import structure, to_instant, unstructure
 from crmkit.kernel.errors import (
     ConcurrencyConflict,
     ConnectionLost,
@@ -40,7 +39,7 @@ from crmkit.kernel.errors import (
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, Query
-from crmkit.ports import Entity, Repository
+from crmkit.ports import Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
 
@@ -128,8 +127,6 @@ class SqlOutbox:
 
 
 def _load_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
-    from crmkit.kernel.converter import structure
-
     return structure(payload, event_class(event_type))
 
 
