@@ -9,7 +9,7 @@ and ``crmkit.adapters.sql``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 from uuid import UUID
@@ -32,6 +32,8 @@ __all__ = [
     "Storage",
     "UnitOfWork",
     "entity_name",
+    "queries",
+    "register_queries",
 ]
 
 
@@ -57,6 +59,7 @@ class Entity(Protocol):
 
 
 T = TypeVar("T", bound=Entity)
+Q = TypeVar("Q")
 
 
 class Repository(Protocol[T]):
@@ -138,6 +141,39 @@ class Directory(Protocol):
     def manager_of(self, tenant_id: TenantId, user_id: UUID) -> UUID | None: ...
 
     def members_of_role(self, tenant_id: TenantId, role: str) -> list[UUID]: ...
+
+
+_QUERIES: dict[tuple[str, type[Any]], Callable[[Any], Any]] = {}
+
+
+def register_queries(family: str, port: type[Any], factory: Callable[[Any], Any]) -> None:
+    """Declare how a storage family answers a read-model port.
+
+    Areas define query ports (``PipelineAnalytics``, ``AgingQuery``) as protocols
+    and register a ``"memory"`` implementation; the SQL adapter registers an
+    ``"sql"`` one that pushes the work into the database.
+
+    Args:
+        family: ``"memory"`` or ``"sql"``.
+        port: the protocol class.
+        factory: builds the implementation from an open unit of work.
+    """
+    _QUERIES[(family, port)] = factory
+
+
+def queries(uow: UnitOfWork, port: Any) -> Any:
+    """The implementation of ``port`` for the storage behind ``uow``.
+
+    Raises:
+        LookupError: no implementation is registered for that storage family.
+    """
+    dialect = getattr(uow, "dialect", "memory")
+    family = "memory" if dialect == "memory" else "sql"
+    try:
+        factory = _QUERIES[(family, port)]
+    except KeyError:
+        raise LookupError(f"no {family} implementation of {port.__name__}") from None
+    return factory(uow)
 
 
 class Storage(Protocol):

@@ -98,6 +98,7 @@ class MemoryUnitOfWork:
     def __init__(self, storage: MemoryStorage, tenant_id: TenantId) -> None:
         self.storage = storage
         self.tenant_id = tenant_id
+        self.dialect = "memory"
         self.outbox = MemoryOutbox(storage, tenant_id)
         # key -> (version the change was based on, new value or _DELETED)
         self._staged: dict[_Key, tuple[int, Any]] = {}

@@ -1,0 +1,204 @@
+"""Pipeline analytics in SQL: every figure is an aggregate computed by the database.
+
+Only the grouped rows cross the wire — a million opportunities become a handful
+of funnel rows. The queries are written with SQLAlchemy Core against the tables
+the mapping derives, with the permission scope compiled into the ``WHERE``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from crmkit.adapters.sql.compile import compile_expr
+from crmkit.adapters.sql.tables import mapping_for
+from crmkit.adapters.sql.uow import SqlUnitOfWork
+from crmkit.kernel.query import TRUE, Expr
+from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.queries import (
+    CYCLE_COLUMNS,
+    FORECAST_COLUMNS,
+    FUNNEL_COLUMNS,
+    LOST_COLUMNS,
+    WIN_RATE_COLUMNS,
+    PipelineAnalytics,
+    conversion_rows,
+    cycle_row,
+    percent,
+    weighted,
+)
+from crmkit.ports import register_queries
+
+__all__ = ["SqlPipelineAnalytics"]
+
+
+class SqlPipelineAnalytics:
+    """:class:`~crmkit.pipeline.queries.PipelineAnalytics` as SQL aggregates."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._map = mapping_for(Opportunity)
+        self._t = self._map.table
+        self._changes = mapping_for(StageChange).table
+
+    def _where(self, scope: Expr, *extra: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            self._t.c.tenant_id == self._uow.tenant_id,
+            compile_expr(scope, self._map.column, self._uow.dialect),
+            *extra,
+        )
+
+    def _rows(self, statement: sa.Select[Any]) -> list[Any]:
+        return list(self._uow.execute(statement))
+
+    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = (
+            sa.select(
+                t.c.stage,
+                t.c.amount_currency,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+                sa.func.sum(t.c.amount_amount * t.c.probability),
+            )
+            .where(self._where(scope, t.c.status == "open"))
+            .group_by(t.c.stage, t.c.amount_currency)
+            .order_by(t.c.stage, t.c.amount_currency)
+        )
+        return ReportTable.of(
+            FUNNEL_COLUMNS,
+            [
+                (stage, currency, n, total, weighted(w))
+                for stage, currency, n, total, w in self._rows(statement)
+            ],
+        )
+
+    def _month(self, column: Any) -> Any:
+        if self._uow.dialect == "sqlite":
+            return sa.func.strftime("%Y-%m", column)
+        return sa.func.to_char(column, "YYYY-MM")
+
+    def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        period = self._month(t.c.expected_close).label("period")
+        statement = (
+            sa.select(
+                period,
+                t.c.owner_id,
+                t.c.amount_currency,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+                sa.func.sum(t.c.amount_amount * t.c.probability),
+            )
+            .where(
+                self._where(
+                    scope,
+                    t.c.status == "open",
+                    t.c.expected_close >= start,
+                    t.c.expected_close <= end,
+                )
+            )
+            .group_by(period, t.c.owner_id, t.c.amount_currency)
+        )
+        rows = [
+            (p, str(o or ""), currency, n, total, weighted(w))
+            for p, o, currency, n, total, w in self._rows(statement)
+        ]
+        return ReportTable.of(FORECAST_COLUMNS, sorted(rows, key=lambda r: tuple(r[:3])))
+
+    def _closed(self, since: datetime, until: datetime) -> list[sa.ColumnElement[bool]]:
+        t = self._t
+        return [t.c.status.in_(("won", "lost")), t.c.closed_at >= since, t.c.closed_at < until]
+
+    def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        won = sa.func.sum(sa.case((t.c.status == "won", 1), else_=0))
+        lost = sa.func.sum(sa.case((t.c.status == "lost", 1), else_=0))
+        statement = (
+            sa.select(t.c.owner_id, won, lost)
+            .where(self._where(scope, *self._closed(since, until)))
+            .group_by(t.c.owner_id)
+        )
+        rows = [
+            (str(o or ""), int(w), int(lo), percent(int(w), int(w) + int(lo)))
+            for o, w, lo in self._rows(statement)
+        ]
+        return ReportTable.of(WIN_RATE_COLUMNS, sorted(rows))
+
+    def stage_conversion(self, process: SalesProcess, scope: Expr = TRUE) -> ReportTable:
+        t, c = self._t, self._changes
+        visible = (
+            sa.select(t.c.id)
+            .where(self._where(scope, t.c.process_id == process.id))
+            .scalar_subquery()
+        )
+        reached_pairs = (
+            sa.select(c.c.opportunity_id, c.c.to_stage)
+            .where(c.c.tenant_id == self._uow.tenant_id, c.c.opportunity_id.in_(visible))
+            .distinct()
+            .subquery()
+        )
+        reached = dict(
+            self._rows(
+                sa.select(reached_pairs.c.to_stage, sa.func.count()).group_by(
+                    reached_pairs.c.to_stage
+                )
+            )
+        )
+        first, second = reached_pairs.alias("a"), reached_pairs.alias("b")
+        pairs = {
+            (a, b): n
+            for a, b, n in self._rows(
+                sa.select(first.c.to_stage, second.c.to_stage, sa.func.count())
+                .join(second, first.c.opportunity_id == second.c.opportunity_id)
+                .group_by(first.c.to_stage, second.c.to_stage)
+            )
+        }
+        return conversion_rows(process, reached, pairs)
+
+    def lost_reasons(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = (
+            sa.select(
+                sa.func.coalesce(t.c.lost_reason, ""),
+                t.c.amount_currency,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+            )
+            .where(self._where(scope, *self._closed(since, until), t.c.status == "lost"))
+            .group_by(t.c.lost_reason, t.c.amount_currency)
+        )
+        rows = [(why, currency, n, total) for why, currency, n, total in self._rows(statement)]
+        return ReportTable.of(LOST_COLUMNS, sorted(rows, key=lambda r: tuple(r[:2])))
+
+    def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        if self._uow.dialect == "sqlite":
+            seconds = (sa.func.julianday(t.c.closed_at) - sa.func.julianday(t.c.created_at)) * 86400
+        else:
+            seconds = sa.func.extract("epoch", t.c.closed_at - t.c.created_at)
+        statement = (
+            sa.select(
+                t.c.amount_currency,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+                sa.func.sum(seconds),
+            )
+            .where(self._where(scope, *self._closed(since, until), t.c.status == "won"))
+            .group_by(t.c.amount_currency)
+            .order_by(t.c.amount_currency)
+        )
+        return ReportTable.of(
+            CYCLE_COLUMNS,
+            [
+                cycle_row(currency, n, total, Decimal(str(round(float(secs), 3))))
+                for currency, n, total, secs in self._rows(statement)
+            ],
+        )
+
+
+register_queries("sql", PipelineAnalytics, SqlPipelineAnalytics)

@@ -1,0 +1,41 @@
+"""Tables of the pipeline (migration branch ``pipeline``)."""
+
+from __future__ import annotations
+
+from crmkit.adapters.sql.mapping import map_entity
+from crmkit.adapters.sql.tables import metadata, register
+from crmkit.pipeline.model.leads import Lead
+from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.model.settings import PipelineSettings
+
+__all__ = ["LEADS", "OPPORTUNITIES", "PIPELINE_SETTINGS", "SALES_PROCESSES", "STAGE_CHANGES"]
+
+LEADS = register(
+    map_entity(
+        Lead,
+        "leads",
+        metadata,
+        indexes=[("owner_id", "status"), ("status", "last_activity_at"), ("campaign_id",)],
+    )
+)
+SALES_PROCESSES = register(map_entity(SalesProcess, "sales_processes", metadata))
+OPPORTUNITIES = register(
+    map_entity(
+        Opportunity,
+        "opportunities",
+        metadata,
+        indexes=[
+            ("status", "stage"),
+            ("owner_id", "status"),
+            ("status", "expected_close"),
+            ("status", "closed_at"),
+            ("customer_id",),
+        ],
+    )
+)
+STAGE_CHANGES = register(
+    map_entity(StageChange, "stage_changes", metadata, indexes=[("opportunity_id", "changed_at")])
+)
+PIPELINE_SETTINGS = register(map_entity(PipelineSettings, "pipeline_settings", metadata))
+
+from crmkit.adapters.sql import pipeline_queries as _pipeline_queries  # noqa: E402, F401

@@ -1,0 +1,60 @@
+"""Report tables: the plain rows every analytic returns.
+
+Analytics run where the data is (SQL on a database, Python on the memory
+adapter) and come back as a :class:`ReportTable` — column names and rows of plain
+values — so a host can print it, serialise it, or call :meth:`ReportTable.to_pandas`
+in a notebook (with the ``pandas`` extra installed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = ["ReportTable"]
+
+
+@attrs.frozen
+class ReportTable:
+    """Named columns and rows of plain values."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def of(cls, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> ReportTable:
+        """Build from any sequences."""
+        return cls(tuple(columns), tuple(tuple(row) for row in rows))
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column."""
+        at = self.columns.index(name)
+        return [row[at] for row in self.rows]
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` (needs the ``pandas`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError as missing:  # pragma: no cover - depends on the extra
+            raise ImportError("to_pandas() needs pandas: pip install 'crmkit[pandas]'") from missing
+        return pd.DataFrame(list(self.rows), columns=list(self.columns))
+
+    def format(self) -> str:
+        """A fixed-width text rendering for terminals and logs."""
+        texts = [[str(v) for v in row] for row in self.rows]
+        widths = [max([len(c)] + [len(r[i]) for r in texts]) for i, c in enumerate(self.columns)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in texts]
+        return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The pipeline's model: leads, scoring, sales processes and opportunities."""

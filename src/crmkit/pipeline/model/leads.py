@@ -1,0 +1,257 @@
+"""Leads: possible business not yet worth an opportunity.
+
+A lead comes from the website, a trade show, a phone directory, a referral or a
+campaign. A rep contacts it, qualifies it and converts it — in one transaction —
+into a customer and an opportunity; or disqualifies it with a reason from the
+tenant's list; or recycles it to the pool for someone else. Sources and
+campaigns stay on the lead so conversions can be attributed.
+
+Scoring says which leads to call first: rule-based points (source, industry,
+completeness, recent activity) and, when the tenant has history, a learned score
+from its own won and lost leads (see :mod:`crmkit.pipeline.model.scoring`).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any, NewType
+
+import attrs
+
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.machine import Guard, Machine, Transition
+
+__all__ = [
+    "LEAD",
+    "Lead",
+    "LeadContacted",
+    "LeadConverted",
+    "LeadCreated",
+    "LeadDisqualified",
+    "LeadId",
+    "LeadQualified",
+    "LeadRecycled",
+    "LeadReopened",
+    "LeadStatus",
+]
+
+LeadId = NewType("LeadId", uuid.UUID)
+
+
+class LeadStatus(enum.Enum):
+    """Where a lead stands."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    CONVERTED = "converted"
+    DISQUALIFIED = "disqualified"
+    RECYCLED = "recycled"
+
+
+def _required(entity: str, field: str) -> Any:
+    def check(_instance: Any, _attribute: Any, value: str) -> None:
+        if not value or not value.strip():
+            raise ValidationError(entity=entity, field=field, reason=reason(N_("is required")))
+
+    return check
+
+
+@attrs.define(eq=False)
+class Lead:
+    """A lead.
+
+    Attributes:
+        name: the person's name; ``company`` the organisation, if any.
+        source: where it came from (``website``, ``trade_show``, ``referral``, ...).
+        campaign_id: the campaign that produced it, for ROI.
+        owner_id: the rep working it; ``None`` while it sits in the pool.
+        status: see :class:`LeadStatus`; moved only through :data:`LEAD`.
+        disqualify_reason: why it was dropped (from the tenant's list).
+        customer_id, opportunity_id: what it became when converted.
+    """
+
+    entity_name = N_("lead")
+
+    id: LeadId
+    tenant_id: TenantId
+    name: str = attrs.field(validator=_required("lead", "name"))
+    created_at: datetime
+    company: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    source: str | None = None
+    campaign_id: uuid.UUID | None = None
+    industry: str | None = None
+    region: str | None = None
+    owner_id: UserId | None = None
+    department_id: uuid.UUID | None = None
+    status: LeadStatus = LeadStatus.NEW
+    disqualify_reason: str | None = None
+    score: int = 0
+    last_activity_at: datetime | None = None
+    customer_id: uuid.UUID | None = None
+    opportunity_id: uuid.UUID | None = None
+    version: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Lead) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def contact(self, now: datetime) -> DomainEvent | None:
+        """Record a first contact."""
+        self.last_activity_at = now
+        return LEAD.fire(self, "contact", now=now)
+
+    def qualify(self, now: datetime) -> DomainEvent | None:
+        """The lead is real and worth pursuing."""
+        self.last_activity_at = now
+        return LEAD.fire(self, "qualify", now=now)
+
+    def disqualify(self, why: str, allowed: frozenset[str], now: datetime) -> DomainEvent | None:
+        """Drop the lead for a reason on the tenant's list.
+
+        Raises:
+            GuardFailed: ``why`` is not one of ``allowed``.
+        """
+        event = LEAD.fire(
+            self, "disqualify", now=now, why=why, allowed=allowed, payload={"reason": why}
+        )
+        self.disqualify_reason = why
+        return event
+
+    def recycle(self, now: datetime) -> DomainEvent | None:
+        """Give the lead back to the pool: nobody owns it any more."""
+        event = LEAD.fire(self, "recycle", now=now, payload={"former_owner_id": self.owner_id})
+        self.owner_id = None
+        return event
+
+    def reopen(self, owner_id: UserId, now: datetime) -> DomainEvent | None:
+        """Take a recycled or disqualified lead up again."""
+        event = LEAD.fire(self, "reopen", now=now, payload={"owner_id": owner_id})
+        self.owner_id = owner_id
+        self.disqualify_reason = None
+        return event
+
+    def convert(
+        self, customer_id: uuid.UUID, opportunity_id: uuid.UUID | None, now: datetime
+    ) -> DomainEvent | None:
+        """Mark the lead converted into ``customer_id`` (and ``opportunity_id``)."""
+        event = LEAD.fire(
+            self,
+            "convert",
+            now=now,
+            payload={"customer_id": customer_id, "opportunity_id": opportunity_id},
+        )
+        self.customer_id = customer_id
+        self.opportunity_id = opportunity_id
+        return event
+
+
+@attrs.frozen(kw_only=True)
+class LeadCreated(DomainEvent):
+    """A lead was entered."""
+
+    aggregate_type = "lead"
+
+    source: str | None = None
+    campaign_id: uuid.UUID | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LeadContacted(DomainEvent):
+    """Someone talked to the lead for the first time."""
+
+    aggregate_type = "lead"
+
+
+@attrs.frozen(kw_only=True)
+class LeadQualified(DomainEvent):
+    """The lead is worth pursuing."""
+
+    aggregate_type = "lead"
+
+
+@attrs.frozen(kw_only=True)
+class LeadDisqualified(DomainEvent):
+    """The lead was dropped."""
+
+    aggregate_type = "lead"
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class LeadRecycled(DomainEvent):
+    """The lead went back to the pool."""
+
+    aggregate_type = "lead"
+
+    former_owner_id: uuid.UUID | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LeadReopened(DomainEvent):
+    """A recycled or disqualified lead was taken up again."""
+
+    aggregate_type = "lead"
+
+    owner_id: uuid.UUID
+
+
+@attrs.frozen(kw_only=True)
+class LeadConverted(DomainEvent):
+    """The lead became a customer (and an opportunity)."""
+
+    aggregate_type = "lead"
+
+    customer_id: uuid.UUID
+    opportunity_id: uuid.UUID | None = None
+
+
+def _reason_allowed(_lead: Lead, why: str, allowed: frozenset[str]) -> bool:
+    return why in allowed
+
+
+_WORKING = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+
+LEAD: Machine[LeadStatus] = Machine(
+    name="lead",
+    states=LeadStatus,
+    initial=LeadStatus.NEW,
+    final={LeadStatus.CONVERTED},
+    state_attr="status",
+    transitions=[
+        Transition(
+            "contact", source=LeadStatus.NEW, target=LeadStatus.CONTACTED, event=LeadContacted
+        ),
+        Transition(
+            "qualify",
+            source=(LeadStatus.NEW, LeadStatus.CONTACTED),
+            target=LeadStatus.QUALIFIED,
+            event=LeadQualified,
+        ),
+        Transition("convert", source=_WORKING, target=LeadStatus.CONVERTED, event=LeadConverted),
+        Transition(
+            "disqualify",
+            source=_WORKING,
+            target=LeadStatus.DISQUALIFIED,
+            guard=Guard("reason_on_the_tenants_list", _reason_allowed),
+            event=LeadDisqualified,
+        ),
+        Transition("recycle", source=_WORKING, target=LeadStatus.RECYCLED, event=LeadRecycled),
+        Transition(
+            "reopen",
+            source=(LeadStatus.RECYCLED, LeadStatus.DISQUALIFIED),
+            target=LeadStatus.NEW,
+            event=LeadReopened,
+        ),
+    ],
+)

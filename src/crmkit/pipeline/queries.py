@@ -1,0 +1,238 @@
+"""Pipeline analytics: funnel, forecast, win rate, stage conversion, loss reasons, cycle.
+
+Each analytic is a method of the :class:`PipelineAnalytics` read-model port and
+returns a :class:`~crmkit.kernel.report.ReportTable`. The SQL adapter implements
+it with aggregate queries that run inside the database (``GROUP BY`` over the
+opportunity and stage-change tables); :class:`MemoryPipelineAnalytics` does the
+same arithmetic in Python for the memory adapter. Both take a ``scope`` filter
+expression — the permission evaluator's — so a manager's funnel counts only the
+deals the manager may see. Amounts are grouped per currency, never mixed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from crmkit.kernel.query import TRUE, Expr, F, Query
+from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.opportunities import (
+    Opportunity,
+    OpportunityStatus,
+    SalesProcess,
+    StageChange,
+)
+from crmkit.ports import UnitOfWork, register_queries
+
+__all__ = [
+    "CONVERSION_COLUMNS",
+    "CYCLE_COLUMNS",
+    "FORECAST_COLUMNS",
+    "FUNNEL_COLUMNS",
+    "LOST_COLUMNS",
+    "WIN_RATE_COLUMNS",
+    "MemoryPipelineAnalytics",
+    "PipelineAnalytics",
+    "percent",
+    "weighted",
+]
+
+FUNNEL_COLUMNS = ("stage", "currency", "deals", "amount", "weighted")
+FORECAST_COLUMNS = ("period", "owner_id", "currency", "deals", "amount", "weighted")
+WIN_RATE_COLUMNS = ("owner_id", "won", "lost", "win_rate")
+CONVERSION_COLUMNS = ("from_stage", "to_stage", "reached", "advanced", "rate")
+LOST_COLUMNS = ("reason", "currency", "deals", "amount")
+CYCLE_COLUMNS = ("currency", "won", "average_amount", "average_days")
+
+
+def weighted(amount_times_probability: Decimal) -> Decimal:
+    """Sum of amount x probability (percent) as money with two places."""
+    return (Decimal(amount_times_probability) / 100).quantize(Decimal("0.01"))
+
+
+def percent(part: int, whole: int) -> Decimal:
+    """``part / whole`` in percent with one decimal (0 when ``whole`` is 0)."""
+    if not whole:
+        return Decimal("0.0")
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
+
+
+class PipelineAnalytics(Protocol):
+    """Read model of the pipeline, run where the data is."""
+
+    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+        """Open deals per stage and currency: count, amount, weighted amount."""
+        ...
+
+    def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        """Open deals expected to close in [start, end], per month and owner."""
+        ...
+
+    def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        """Deals closed in [since, until) per owner: won, lost and the win rate in percent."""
+        ...
+
+    def stage_conversion(self, process: SalesProcess, scope: Expr = TRUE) -> ReportTable:
+        """For each pair of consecutive stages: deals that reached the first, and the share
+        of those that went on to reach the next."""
+        ...
+
+    def lost_reasons(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        """Deals lost in [since, until) per reason and currency."""
+        ...
+
+    def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        """Deals won in [since, until) per currency: count, average amount, average days
+        from creation to close (one decimal)."""
+        ...
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+class MemoryPipelineAnalytics:
+    """:class:`PipelineAnalytics` over the memory adapter's rows."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def _deals(self, where: Expr) -> list[Opportunity]:
+        return self._uow.repository(Opportunity).query(Query(where=where))
+
+    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(
+            lambda: [Decimal(0), Decimal(0), Decimal(0)]
+        )
+        for deal in self._deals(scope & F("status").eq(OpportunityStatus.OPEN)):
+            bucket = groups[(deal.stage, deal.amount.currency)]
+            bucket[0] += 1
+            bucket[1] += deal.amount.amount
+            bucket[2] += deal.amount.amount * deal.probability
+        return ReportTable.of(
+            FUNNEL_COLUMNS,
+            [
+                (stage, currency, int(n), total, weighted(w))
+                for (stage, currency), (n, total, w) in sorted(groups.items())
+            ],
+        )
+
+    def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        where = (
+            scope
+            & F("status").eq(OpportunityStatus.OPEN)
+            & F("expected_close").ge(start)
+            & F("expected_close").le(end)
+        )
+        groups: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
+            lambda: [Decimal(0), Decimal(0), Decimal(0)]
+        )
+        for deal in self._deals(where):
+            assert deal.expected_close is not None
+            key = (_month(deal.expected_close), str(deal.owner_id or ""), deal.amount.currency)
+            bucket = groups[key]
+            bucket[0] += 1
+            bucket[1] += deal.amount.amount
+            bucket[2] += deal.amount.amount * deal.probability
+        return ReportTable.of(
+            FORECAST_COLUMNS,
+            [
+                (period, owner, currency, int(n), total, weighted(w))
+                for (period, owner, currency), (n, total, w) in sorted(groups.items())
+            ],
+        )
+
+    def _closed(self, since: datetime, until: datetime, scope: Expr) -> list[Opportunity]:
+        where = (
+            scope
+            & F("status").is_in([OpportunityStatus.WON, OpportunityStatus.LOST])
+            & F("closed_at").ge(since)
+            & F("closed_at").lt(until)
+        )
+        return self._deals(where)
+
+    def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for deal in self._closed(since, until, scope):
+            counts[str(deal.owner_id or "")][0 if deal.status is OpportunityStatus.WON else 1] += 1
+        return ReportTable.of(
+            WIN_RATE_COLUMNS,
+            [
+                (owner, won, lost, percent(won, won + lost))
+                for owner, (won, lost) in sorted(counts.items())
+            ],
+        )
+
+    def stage_conversion(self, process: SalesProcess, scope: Expr = TRUE) -> ReportTable:
+        visible = {d.id for d in self._deals(scope & F("process_id").eq(process.id))}
+        reached: dict[str, set[Any]] = defaultdict(set)
+        for change in self._uow.repository(StageChange).query(Query()):
+            if change.opportunity_id in visible:
+                reached[change.to_stage].add(change.opportunity_id)
+        return _conversion_rows(
+            process,
+            {k: len(v) for k, v in reached.items()},
+            lambda a, b: len(reached[a] & reached[b]),
+        )
+
+    def lost_reasons(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for deal in self._closed(since, until, scope):
+            if deal.status is OpportunityStatus.LOST:
+                bucket = groups[(deal.lost_reason or "", deal.amount.currency)]
+                bucket[0] += 1
+                bucket[1] += deal.amount.amount
+        return ReportTable.of(
+            LOST_COLUMNS,
+            [
+                (why, currency, int(n), total)
+                for (why, currency), (n, total) in sorted(groups.items())
+            ],
+        )
+
+    def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        groups: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
+        for deal in self._closed(since, until, scope):
+            if deal.status is OpportunityStatus.WON and deal.closed_at is not None:
+                bucket = groups[deal.amount.currency]
+                bucket[0] += 1
+                bucket[1] += deal.amount.amount
+                seconds = (deal.closed_at - deal.created_at).total_seconds()
+                bucket[2] += Decimal(str(seconds))
+        return ReportTable.of(
+            CYCLE_COLUMNS,
+            [
+                cycle_row(currency, int(n), total, seconds)
+                for currency, (n, total, seconds) in sorted(groups.items())
+            ],
+        )
+
+
+def cycle_row(currency: str, won: int, total: Decimal, seconds: Decimal) -> tuple[Any, ...]:
+    """One row of :meth:`PipelineAnalytics.cycle` from sums (shared by both adapters)."""
+    average = (Decimal(total) / won).quantize(Decimal("0.01"))
+    days = (Decimal(seconds) / won / 86400).quantize(Decimal("0.1"))
+    return (currency, won, average, days)
+
+
+def _conversion_rows(process: SalesProcess, reached: dict[str, int], both: Any) -> ReportTable:
+    rows = []
+    codes = [s.code for s in process.stages] + ["won"]
+    for first, second in itertools.pairwise(codes):
+        base = reached.get(first, 0)
+        advanced = both(first, second)
+        rows.append((first, second, base, advanced, percent(advanced, base)))
+    return ReportTable.of(CONVERSION_COLUMNS, rows)
+
+
+def conversion_rows(
+    process: SalesProcess, reached: dict[str, int], pairs: dict[tuple[str, str], int]
+) -> ReportTable:
+    """Stage-conversion rows from counts (used by the SQL adapter)."""
+    return _conversion_rows(process, reached, lambda a, b: pairs.get((a, b), 0))
+
+
+register_queries("memory", PipelineAnalytics, MemoryPipelineAnalytics)

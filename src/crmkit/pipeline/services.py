@@ -1,0 +1,474 @@
+"""Pipeline use cases: leads from entry to conversion, deals from first stage to close.
+
+Every function is one transaction. Converting a lead creates the customer and the
+opportunity and marks the lead converted in that one transaction, so a failure
+leaves no half-converted lead behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ConcurrencyConflict
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import TRUE, Expr, F, Query
+from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.leads import Lead, LeadCreated, LeadId
+from crmkit.pipeline.model.opportunities import (
+    Opportunity,
+    OpportunityId,
+    OpportunityOpened,
+    OpportunityStatus,
+    SalesProcess,
+    Stage,
+    StageChange,
+)
+from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
+from crmkit.pipeline.model.settings import PipelineSettings, settings_id
+from crmkit.pipeline.queries import PipelineAnalytics
+from crmkit.ports import UnitOfWork, queries
+
+__all__ = [
+    "Conversion",
+    "PipelineReport",
+    "attach_document",
+    "configure_pipeline",
+    "contact_lead",
+    "convert_lead",
+    "create_lead",
+    "define_sales_process",
+    "disqualify_lead",
+    "learn_lead_scorer",
+    "lose_opportunity",
+    "move_opportunity",
+    "open_opportunity",
+    "pipeline_report",
+    "qualify_lead",
+    "recycle_lead",
+    "reopen_lead",
+    "reopen_opportunity",
+    "win_opportunity",
+]
+
+
+def _settings(uow: UnitOfWork) -> PipelineSettings:
+    found = uow.repository(PipelineSettings).find(settings_id(uow.tenant_id))
+    return found or PipelineSettings(id=settings_id(uow.tenant_id), tenant_id=uow.tenant_id)
+
+
+def configure_pipeline(
+    crm: Crm,
+    actor: Actor,
+    *,
+    disqualify_reasons: Sequence[str] | None = None,
+    loss_reasons: Sequence[str] | None = None,
+) -> PipelineSettings:
+    """Set the tenant's lists of disqualification and loss reasons."""
+
+    def work(uow: UnitOfWork) -> PipelineSettings:
+        repo = uow.repository(PipelineSettings)
+        current = _settings(uow)
+        changes: dict[str, Any] = {}
+        if disqualify_reasons is not None:
+            changes["disqualify_reasons"] = tuple(disqualify_reasons)
+        if loss_reasons is not None:
+            changes["loss_reasons"] = tuple(loss_reasons)
+        updated = attrs.evolve(current, **changes)
+        return repo.save(updated) if current.version else repo.add(updated)
+
+    return crm.run(actor.tenant_id, work)
+
+
+def define_sales_process(
+    crm: Crm, actor: Actor, name: str, stages: Sequence[Stage]
+) -> SalesProcess:
+    """Store a sales process (its stages, probabilities and gates)."""
+    process = SalesProcess(
+        id=crm.new_id(), tenant_id=actor.tenant_id, name=name, stages=tuple(stages)
+    )
+    return crm.run(actor.tenant_id, lambda uow: uow.repository(SalesProcess).add(process))
+
+
+# -- leads ------------------------------------------------------------------------------------
+
+
+def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
+    """Enter a lead, owned by the actor unless ``owner_id`` says otherwise."""
+    now = crm.now()
+    fields.setdefault("owner_id", actor.user_id)
+    lead = Lead(
+        id=LeadId(crm.ids.new(now)), tenant_id=actor.tenant_id, name=name, created_at=now, **fields
+    )
+
+    def work(uow: UnitOfWork) -> Lead:
+        uow.repository(Lead).add(lead)
+        uow.outbox.add(
+            LeadCreated(
+                tenant_id=lead.tenant_id,
+                aggregate_id=lead.id,
+                occurred_at=now,
+                source=lead.source,
+                campaign_id=lead.campaign_id,
+            )
+        )
+        return lead
+
+    return crm.run(actor.tenant_id, work)
+
+
+def _on_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, action: Any) -> Lead:
+    def work(uow: UnitOfWork) -> Lead:
+        repo = uow.repository(Lead)
+        lead = repo.get(lead_id)
+        event = action(uow, lead, crm.now())
+        repo.save(lead)
+        if event is not None:
+            uow.outbox.add(event)
+        return lead
+
+    return crm.run(actor.tenant_id, work)
+
+
+def contact_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
+    """Record the first contact with a lead."""
+    return _on_lead(crm, actor, lead_id, lambda _uow, lead, now: lead.contact(now))
+
+
+def qualify_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
+    """Mark a lead qualified."""
+    return _on_lead(crm, actor, lead_id, lambda _uow, lead, now: lead.qualify(now))
+
+
+def disqualify_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, reason: str) -> Lead:
+    """Drop a lead with a reason from the tenant's list (see :func:`configure_pipeline`)."""
+    return _on_lead(
+        crm,
+        actor,
+        lead_id,
+        lambda uow, lead, now: lead.disqualify(
+            reason, frozenset(_settings(uow).disqualify_reasons), now
+        ),
+    )
+
+
+def recycle_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
+    """Give a lead back to the pool."""
+    return _on_lead(crm, actor, lead_id, lambda _uow, lead, now: lead.recycle(now))
+
+
+def reopen_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
+    """Take up a recycled or disqualified lead; the actor becomes its owner."""
+    return _on_lead(crm, actor, lead_id, lambda _uow, lead, now: lead.reopen(actor.user_id, now))
+
+
+@attrs.frozen
+class Conversion:
+    """What converting a lead produced."""
+
+    lead: Lead
+    customer: Customer
+    opportunity: Opportunity | None
+
+
+def convert_lead(
+    crm: Crm,
+    actor: Actor,
+    lead_id: uuid.UUID,
+    *,
+    process_id: uuid.UUID | None = None,
+    amount: Money | None = None,
+    opportunity_name: str | None = None,
+    expected_close: date | None = None,
+) -> Conversion:
+    """Turn a lead into a customer and (given a process and amount) an opportunity.
+
+    All in one transaction: the customer, the opportunity, its first stage change
+    and the lead's new state commit together or not at all.
+    """
+
+    def work(uow: UnitOfWork) -> Conversion:
+        now = crm.now()
+        lead = uow.repository(Lead).get(lead_id)
+        customer = Customer(
+            id=CustomerId(crm.ids.new(now)),
+            tenant_id=lead.tenant_id,
+            name=lead.company or lead.name,
+            created_at=now,
+            owner_id=lead.owner_id,
+            department_id=lead.department_id,
+            industry=lead.industry,
+            region=lead.region,
+            source=lead.source,
+            phone=lead.phone,
+            email=lead.email,
+            last_activity_at=now,
+        )
+        uow.repository(Customer).add(customer)
+        uow.outbox.add(
+            CustomerRegistered(
+                tenant_id=customer.tenant_id,
+                aggregate_id=customer.id,
+                occurred_at=now,
+                name=customer.name,
+                owner_id=customer.owner_id,
+            )
+        )
+        opportunity = None
+        if process_id is not None and amount is not None:
+            opportunity = _open(
+                uow,
+                crm,
+                actor,
+                now,
+                customer.id,
+                opportunity_name or f"{customer.name} – {lead.source or 'lead'}",
+                amount,
+                process_id,
+                expected_close,
+                campaign_id=lead.campaign_id,
+                lead_id=lead.id,
+                owner_id=lead.owner_id,
+                department_id=lead.department_id,
+            )
+        event = lead.convert(customer.id, opportunity.id if opportunity else None, now)
+        uow.repository(Lead).save(lead)
+        if event is not None:
+            uow.outbox.add(event)
+        return Conversion(lead, customer, opportunity)
+
+    return crm.run(actor.tenant_id, work)
+
+
+def learn_lead_scorer(crm: Crm, actor: Actor) -> LearnedScorer:
+    """Fit the learned lead score on the tenant's converted and disqualified leads."""
+    from crmkit.pipeline.model.leads import LeadStatus
+
+    def work(uow: UnitOfWork) -> list[Lead]:
+        done = F("status").is_in([LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
+        return uow.repository(Lead).query(Query(where=done))
+
+    history = crm.run(actor.tenant_id, work)
+    return LearnedScorer.fit(
+        (lead_features(lead), lead.status is LeadStatus.CONVERTED) for lead in history
+    )
+
+
+# -- opportunities ----------------------------------------------------------------------------
+
+
+def _open(
+    uow: UnitOfWork,
+    crm: Crm,
+    actor: Actor,
+    now: datetime,
+    customer_id: uuid.UUID,
+    name: str,
+    amount: Money,
+    process_id: uuid.UUID,
+    expected_close: date | None,
+    stage: str | None = None,
+    **fields: Any,
+) -> Opportunity:
+    process = uow.repository(SalesProcess).get(process_id)
+    first = process.stage(stage) if stage else process.stages[0]
+    fields.setdefault("owner_id", actor.user_id)
+    opportunity = Opportunity(
+        id=OpportunityId(crm.ids.new(now)),
+        tenant_id=actor.tenant_id,
+        name=name,
+        customer_id=customer_id,
+        amount=amount,
+        process_id=process.id,
+        stage=first.code,
+        probability=first.probability,
+        created_at=now,
+        stage_entered_at=now,
+        expected_close=expected_close,
+        **fields,
+    )
+    uow.repository(Opportunity).add(opportunity)
+    uow.repository(StageChange).add(
+        StageChange(
+            id=crm.ids.new(now),
+            tenant_id=actor.tenant_id,
+            opportunity_id=opportunity.id,
+            from_stage=None,
+            to_stage=first.code,
+            changed_at=now,
+            changed_by=actor.user_id,
+        )
+    )
+    uow.outbox.add(
+        OpportunityOpened(
+            tenant_id=actor.tenant_id,
+            aggregate_id=opportunity.id,
+            occurred_at=now,
+            stage=first.code,
+        )
+    )
+    return opportunity
+
+
+def open_opportunity(
+    crm: Crm,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID,
+    name: str,
+    amount: Money,
+    process_id: uuid.UUID,
+    expected_close: date | None = None,
+    stage: str | None = None,
+    **fields: Any,
+) -> Opportunity:
+    """Open a deal with a customer in the first stage of ``process_id`` (or ``stage``)."""
+
+    def work(uow: UnitOfWork) -> Opportunity:
+        uow.repository(Customer).get(customer_id)  # the customer must exist in this tenant
+        return _open(
+            uow,
+            crm,
+            actor,
+            crm.now(),
+            customer_id,
+            name,
+            amount,
+            process_id,
+            expected_close,
+            stage,
+            **fields,
+        )
+
+    return crm.run(actor.tenant_id, work)
+
+
+def _on_deal(
+    crm: Crm, actor: Actor, deal_id: uuid.UUID, expected_version: int | None, action: Any
+) -> Opportunity:
+    def work(uow: UnitOfWork) -> Opportunity:
+        repo = uow.repository(Opportunity)
+        deal = repo.get(deal_id)
+        if expected_version is not None and deal.version != expected_version:
+            raise ConcurrencyConflict(entity="opportunity", id=deal_id, version=expected_version)
+        before = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
+        events: list[DomainEvent] = list(action(uow, deal, crm.now()))
+        repo.save(deal)
+        after = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
+        if after != before:
+            uow.repository(StageChange).add(
+                StageChange(
+                    id=crm.new_id(),
+                    tenant_id=deal.tenant_id,
+                    opportunity_id=deal.id,
+                    from_stage=before,
+                    to_stage=after,
+                    changed_at=crm.now(),
+                    changed_by=actor.user_id,
+                    backwards=any(getattr(e, "backwards", False) for e in events),
+                )
+            )
+        uow.outbox.add(*events)
+        return deal
+
+    return crm.run(actor.tenant_id, work)
+
+
+def move_opportunity(
+    crm: Crm, actor: Actor, deal_id: uuid.UUID, stage: str, *, expected_version: int | None = None
+) -> Opportunity:
+    """Move a deal to ``stage`` (forward through the gates, or back).
+
+    Raises:
+        ValidationError: the gate of a stage on the way is not met (says what is missing).
+    """
+
+    def move(uow: UnitOfWork, deal: Opportunity, now: datetime) -> list[DomainEvent]:
+        process = uow.repository(SalesProcess).get(deal.process_id)
+        _change, event = deal.move_to(process, stage, actor.user_id, now)
+        return [event]
+
+    return _on_deal(crm, actor, deal_id, expected_version, move)
+
+
+def attach_document(crm: Crm, actor: Actor, deal_id: uuid.UUID, kind: str) -> Opportunity:
+    """Record that a document of ``kind`` (``quote``, ``proposal``) exists for the deal."""
+
+    def attach(_uow: UnitOfWork, deal: Opportunity, _now: datetime) -> list[DomainEvent]:
+        if kind not in deal.documents:
+            deal.documents = (*deal.documents, kind)
+        return []
+
+    return _on_deal(crm, actor, deal_id, None, attach)
+
+
+def win_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID) -> Opportunity:
+    """Close a deal as won."""
+    return _on_deal(crm, actor, deal_id, None, lambda _u, deal, now: [deal.win(now)])
+
+
+def lose_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID, reason: str) -> Opportunity:
+    """Close a deal as lost, with a reason from the tenant's list."""
+    return _on_deal(
+        crm,
+        actor,
+        deal_id,
+        None,
+        lambda uow, deal, now: [deal.lose(reason, _settings(uow).loss_reasons, now)],
+    )
+
+
+def reopen_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID) -> Opportunity:
+    """Take a closed deal up again in the stage it closed from."""
+    return _on_deal(crm, actor, deal_id, None, lambda _u, deal, now: [deal.reopen(now)])
+
+
+# -- analytics --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PipelineReport:
+    """The manager's overview, each table computed where the data lives."""
+
+    funnel: ReportTable
+    forecast: ReportTable
+    win_rate: ReportTable
+    lost_reasons: ReportTable
+    cycle: ReportTable
+    conversion: ReportTable | None
+
+
+def pipeline_report(
+    crm: Crm,
+    actor: Actor,
+    *,
+    since: datetime,
+    until: datetime,
+    forecast_from: date,
+    forecast_to: date,
+    process_id: uuid.UUID | None = None,
+    scope: Expr = TRUE,
+) -> PipelineReport:
+    """Funnel, forecast, win rate, loss reasons, cycle and (for a process) stage conversion."""
+
+    def work(uow: UnitOfWork) -> PipelineReport:
+        analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
+        process = uow.repository(SalesProcess).get(process_id) if process_id else None
+        return PipelineReport(
+            funnel=analytics.funnel(scope),
+            forecast=analytics.forecast(forecast_from, forecast_to, scope),
+            win_rate=analytics.win_rate(since, until, scope),
+            lost_reasons=analytics.lost_reasons(since, until, scope),
+            cycle=analytics.cycle(since, until, scope),
+            conversion=analytics.stage_conversion(process, scope) if process else None,
+        )
+
+    return crm.run(actor.tenant_id, work)

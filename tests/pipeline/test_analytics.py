@@ -1,0 +1,191 @@
+"""Pipeline analytics: SQL aggregates give exactly what the Python reference computes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+import pendulum
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmkit import Crm, connect
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import TRUE, F
+from crmkit.pipeline import (
+    Opportunity,
+    OpportunityStatus,
+    SalesProcess,
+    StageChange,
+    pipeline_report,
+)
+from crmkit.pipeline.model.opportunities import default_process
+
+OWNERS = [UserId(uuid.UUID(int=i + 1)) for i in range(3)]
+STAGES = ["initial", "needs", "proposal", "negotiation"]
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+deal_specs = st.lists(
+    st.fixed_dictionaries(
+        {
+            "owner": st.sampled_from(OWNERS),
+            "currency": st.sampled_from(["CNY", "USD"]),
+            "amount": st.integers(0, 10**7).map(lambda c: Decimal(c) / 100),
+            "reached": st.integers(0, 3),
+            "outcome": st.sampled_from(["open", "won", "lost"]),
+            "reason": st.sampled_from(["price", "timing", "competitor"]),
+            "created": st.integers(0, 60),
+            "duration": st.integers(0, 90 * 24 * 3600),
+            "close_in": st.integers(-10, 120),
+        }
+    ),
+    max_size=25,
+)
+
+
+def _load(crm: Crm, tenant: TenantId, process: SalesProcess, specs: list[dict]) -> None:
+    deals, changes = [], []
+    for spec in specs:
+        created = START.add(days=spec["created"])
+        stage = STAGES[spec["reached"]]
+        deal = Opportunity(
+            id=uuid.uuid4(),
+            tenant_id=tenant,
+            name="d",
+            customer_id=uuid.uuid4(),
+            amount=Money(spec["amount"], spec["currency"]),
+            process_id=process.id,
+            stage=stage,
+            probability=process.stage(stage).probability,
+            created_at=created,
+            stage_entered_at=created,
+            owner_id=spec["owner"],
+            expected_close=created.date().add(days=spec["close_in"]),
+        )
+        path = STAGES[: spec["reached"] + 1]
+        if spec["outcome"] != "open":
+            deal.status = OpportunityStatus(spec["outcome"])
+            deal.closed_at = created.add(seconds=spec["duration"])
+            deal.probability = 100 if spec["outcome"] == "won" else 0
+            deal.lost_reason = spec["reason"] if spec["outcome"] == "lost" else None
+            path = [*path, spec["outcome"]]
+        deals.append(deal)
+        for before, after in zip([None, *path], path, strict=False):
+            changes.append(
+                StageChange(
+                    id=uuid.uuid4(),
+                    tenant_id=tenant,
+                    opportunity_id=deal.id,
+                    from_stage=before,
+                    to_stage=after,
+                    changed_at=created,
+                )
+            )
+
+    def store(uow):  # type: ignore[no-untyped-def]
+        uow.repository(SalesProcess).add(process)
+        uow.repository(Opportunity).add_many(deals)
+        uow.repository(StageChange).add_many(changes)
+
+    crm.run(tenant, store)
+
+
+def _report(crm: Crm, tenant: TenantId, process: SalesProcess, scope=TRUE):  # type: ignore[no-untyped-def]
+    actor = Actor(tenant, OWNERS[0], "manager")
+    return pipeline_report(
+        crm,
+        actor,
+        since=START,
+        until=START.add(days=200),
+        forecast_from=dt.date(2026, 2, 1),
+        forecast_to=dt.date(2026, 5, 31),
+        process_id=process.id,
+        scope=scope,
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(specs=deal_specs, scoped=st.booleans())
+def test_sql_analytics_equal_the_python_reference(
+    make_crm: Callable[[], Crm], specs: list[dict], scoped: bool
+) -> None:
+    tenant = TenantId(uuid.uuid4())
+    process = default_process(tenant, uuid.uuid4())
+    sql, memory = make_crm(), connect("memory://")
+    _load(sql, tenant, process, specs)
+    _load(memory, tenant, process, specs)
+    scope = F("owner_id").is_in(OWNERS[:2]) if scoped else TRUE
+    assert _report(sql, tenant, process, scope) == _report(memory, tenant, process, scope)
+
+
+def test_a_known_pipeline_gives_known_figures(crm: Crm) -> None:
+    tenant = TenantId(uuid.uuid4())
+    process = default_process(tenant, uuid.uuid4())
+    base = {
+        "owner": OWNERS[0],
+        "currency": "CNY",
+        "reason": "price",
+        "created": 0,
+        "duration": 10 * 86400,
+        "close_in": 45,
+    }
+    _load(
+        crm,
+        tenant,
+        process,
+        [
+            {**base, "amount": Decimal("100000"), "reached": 0, "outcome": "open"},
+            {**base, "amount": Decimal("200000"), "reached": 2, "outcome": "open"},
+            {**base, "amount": Decimal("300000"), "reached": 3, "outcome": "won"},
+            {
+                **base,
+                "amount": Decimal("50000"),
+                "reached": 1,
+                "outcome": "lost",
+                "owner": OWNERS[1],
+            },
+        ],
+    )
+    report = _report(crm, tenant, process)
+    assert report.funnel.to_dicts() == [
+        {
+            "stage": "initial",
+            "currency": "CNY",
+            "deals": 1,
+            "amount": Decimal("100000"),
+            "weighted": Decimal("10000.00"),
+        },
+        {
+            "stage": "proposal",
+            "currency": "CNY",
+            "deals": 1,
+            "amount": Decimal("200000"),
+            "weighted": Decimal("100000.00"),
+        },
+    ]
+    assert report.win_rate.column("win_rate") == [Decimal("100.0"), Decimal("0.0")]
+    assert report.cycle.to_dicts() == [
+        {
+            "currency": "CNY",
+            "won": 1,
+            "average_amount": Decimal("300000.00"),
+            "average_days": Decimal("10.0"),
+        }
+    ]
+    assert report.lost_reasons.rows == (("price", "CNY", 1, Decimal("50000")),)
+    assert report.conversion is not None
+    assert report.conversion.rows[0] == ("initial", "needs", 4, 3, Decimal("75.0"))
+    assert report.conversion.rows[-1] == ("negotiation", "won", 1, 1, Decimal("100.0"))
+    assert report.forecast.rows == (
+        ("2026-02", str(OWNERS[0]), "CNY", 2, Decimal("300000"), Decimal("110000.00")),
+    )
