@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import Crm
+from crmkit import Crm, NotFound
 from crmkit.customers import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import GuardFailed, InvalidTransition, ValidationError
@@ -91,7 +91,7 @@ def test_a_lead_is_qualified_then_converted_into_customer_and_opportunity(
 
 def test_a_failed_conversion_leaves_nothing_behind(crm: Crm, actor: Actor) -> None:
     lead = create_lead(crm, actor, name="李雷")
-    with pytest.raises(Exception):  # the process does not exist: NotFound mid-conversion
+    with pytest.raises(NotFound):  # the process does not exist: found mid-conversion
         convert_lead(crm, actor, lead.id, process_id=uuid.uuid4(), amount=Money("1", "CNY"))
 
     def stored(uow):
