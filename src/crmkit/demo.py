@@ -7,7 +7,6 @@ of duplicating it. Each area adds its own part here as it lands.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +22,21 @@ from crmkit.kernel.i18n import use_locale
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.report import ReportTable, pad
+from crmkit.pipeline import (
+    SalesProcess,
+    attach_document,
+    convert_lead,
+    create_lead,
+    default_process,
+    define_sales_process,
+    lose_opportunity,
+    move_opportunity,
+    open_opportunity,
+    pipeline_report,
+    qualify_lead,
+    win_opportunity,
+)
 from crmkit.rules.reminders import (
     Recipients,
     TriggerKind,
@@ -100,10 +114,13 @@ _CUSTOMERS: list[tuple[str, CustomerKind, str, str, str, Money | None, Actor]] =
 ]
 
 
-def _pad(text: str, width: int) -> str:
-    """Left-align for a terminal, counting a CJK character as two columns."""
-    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, width - used)
+def _with_names(table: ReportTable, names: dict[str, str]) -> ReportTable:
+    """Show people's names instead of their ids in a report."""
+    if "owner_id" not in table.columns:
+        return table
+    at = table.columns.index("owner_id")
+    rows = [(*row[:at], names.get(row[at], row[at]), *row[at + 1 :]) for row in table.rows]
+    return ReportTable.of(table.columns, rows)
 
 
 def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
@@ -137,8 +154,68 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
         subject="No follow-up on {title} for two weeks",
         recipients=(Recipients.owner(), Recipients.owner_manager()),
     )
-    say(f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names).")
+    _seed_pipeline(crm)
+    say(
+        f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names),"
+        " leads and a pipeline of deals."
+    )
     return True
+
+
+# (customer index, deal, amount in CNY, stage reached, outcome, months to close)
+_DEALS: list[tuple[int, str, str, str, str, int]] = [
+    (0, "华为 ERP 二期", "880000", "negotiation", "open", 1),
+    (1, "浦东 CRM 上线", "360000", "proposal", "open", 2),
+    (2, "腾达 MES 集成", "520000", "needs", "open", 2),
+    (4, "天府 云迁移", "150000", "initial", "open", 3),
+    (5, "Acme distribution deal", "240000", "negotiation", "won", 0),
+    (6, "Globex logistics pilot", "95000", "proposal", "lost", 0),
+    (7, "大同 设备联网", "410000", "needs", "open", 4),
+]
+
+
+def _seed_pipeline(crm: Crm) -> None:
+    process = define_sales_process(
+        crm, MANAGER, "standard", default_process(DEMO_TENANT, crm.new_id()).stages
+    )
+    customers = list_customers(crm, MANAGER, Query(order_by=(Order("created_at"),)))
+    today = crm.now().date()
+    for index, name, amount, stage, outcome, months in _DEALS:
+        customer = customers[index]
+        owner = REP_LI if customer.owner_id == REP_LI.user_id else REP_CHEN
+        deal = open_opportunity(
+            crm,
+            owner,
+            customer_id=customer.id,
+            name=name,
+            amount=Money(amount, "CNY"),
+            process_id=process.id,
+            expected_close=today.add(months=months),
+        )
+        if stage in ("proposal", "negotiation"):
+            attach_document(crm, owner, deal.id, "quote")
+        if stage != "initial":
+            move_opportunity(crm, owner, deal.id, stage)
+        if outcome == "won":
+            win_opportunity(crm, owner, deal.id)
+        elif outcome == "lost":
+            lose_opportunity(crm, owner, deal.id, "price")
+    for name, company, source in [
+        ("周杰", "南京新街口百货", "trade_show"),
+        ("Laura Chen", "Pacific Foods Ltd.", "website"),
+        ("孙丽", "青岛海景酒店", "referral"),
+    ]:
+        lead = create_lead(crm, REP_LI, name=name, company=company, source=source)
+        if source == "referral":
+            qualify_lead(crm, REP_LI, lead.id)
+            convert_lead(
+                crm,
+                REP_LI,
+                lead.id,
+                process_id=process.id,
+                amount=Money("120000", "CNY"),
+                expected_close=today.add(months=2),
+            )
 
 
 def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
@@ -150,7 +227,7 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
     everyone = list_customers(crm, MANAGER, Query(order_by=(Order("region"), Order("name"))))
     by_region = Counter((c.region or "-", c.level or "-") for c in everyone)
     for (region, level), count in sorted(by_region.items()):
-        say(f"  {_pad(region, 6)} level {level}: {count}")
+        say(f"  {pad(region, 6)} level {level}: {count}")
 
     say("\n-- A-level customers and their credit limits --")
     for customer in list_customers(
@@ -158,7 +235,7 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
     ):
         limit = customer.credit_limit
         say(
-            f"  {_pad(customer.name, 28)} {limit.format('zh_CN') if limit else '-':>14}"
+            f"  {pad(customer.name, 28)} {limit.format('zh_CN') if limit else '-':>14}"
             f"  {limit.format('en_US') if limit else '-':>14}"
         )
 
@@ -199,6 +276,29 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
         + ", ".join(str(p) for p in Money("100.00", "CNY").split(3))
     )
     say(f"  {Decimal('0.1') + Decimal('0.2')} (Decimal) vs {0.1 + 0.2} (float)")
+
+    say("\n-- Pipeline report (computed in SQL, per currency) --")
+    now = crm.now()
+    (process,) = crm.run(DEMO_TENANT, lambda uow: uow.repository(SalesProcess).query())
+    report = pipeline_report(
+        crm,
+        MANAGER,
+        since=now.subtract(years=1),
+        until=now.add(days=1),
+        forecast_from=now.date(),
+        forecast_to=now.date().add(months=6),
+        process_id=process.id,
+    )
+    names = {str(a.user_id): a.name.split(" (")[0] for a in (MANAGER, REP_LI, REP_CHEN)}
+    for title, table in [
+        ("Funnel", report.funnel),
+        ("Forecast by month and owner", report.forecast),
+        ("Win rate", report.win_rate),
+        ("Lost reasons", report.lost_reasons),
+    ]:
+        say(f"  {title}:")
+        for line in _with_names(table, names).format().splitlines():
+            say(f"    {line}")
 
     say("\n-- Reminders: customers nobody followed up for 14 days --")
     directory = StaticDirectory(

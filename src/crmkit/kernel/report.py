@@ -8,12 +8,13 @@ in a notebook (with the ``pandas`` extra installed).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
 
-__all__ = ["ReportTable"]
+__all__ = ["ReportTable", "display_width", "pad"]
 
 
 @attrs.frozen
@@ -52,9 +53,19 @@ class ReportTable:
         return pd.DataFrame(list(self.rows), columns=list(self.columns))
 
     def format(self) -> str:
-        """A fixed-width text rendering for terminals and logs."""
-        texts = [[str(v) for v in row] for row in self.rows]
-        widths = [max([len(c)] + [len(r[i]) for r in texts]) for i, c in enumerate(self.columns)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
-        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in texts]
-        return "\n".join(lines)
+        """A fixed-width text rendering for terminals and logs (CJK-aware)."""
+        texts = [list(self.columns)] + [[str(v) for v in row] for row in self.rows]
+        widths = [max(display_width(r[i]) for r in texts) for i in range(len(self.columns))]
+        return "\n".join(
+            "  ".join(pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts
+        )
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: CJK and other wide characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns."""
+    return text + " " * max(0, width - display_width(text))

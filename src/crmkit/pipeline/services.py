@@ -462,8 +462,16 @@ def pipeline_report(
     def work(uow: UnitOfWork) -> PipelineReport:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
         process = uow.repository(SalesProcess).get(process_id) if process_id else None
+        funnel = analytics.funnel(scope)
+        if process is not None:
+            # Show the funnel in the process's own stage order, not alphabetically.
+            order = {stage.code: i for i, stage in enumerate(process.stages)}
+            funnel = ReportTable(
+                funnel.columns,
+                tuple(sorted(funnel.rows, key=lambda row: (order.get(row[0], len(order)), row[1]))),
+            )
         return PipelineReport(
-            funnel=analytics.funnel(scope),
+            funnel=funnel,
             forecast=analytics.forecast(forecast_from, forecast_to, scope),
             win_rate=analytics.win_rate(since, until, scope),
             lost_reasons=analytics.lost_reasons(since, until, scope),

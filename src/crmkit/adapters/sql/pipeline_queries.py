@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.tables import mapping_for
-from crmkit.adapters.sql.uow import SqlUnitOfWork
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
@@ -32,6 +31,9 @@ from crmkit.pipeline.queries import (
     weighted,
 )
 from crmkit.ports import register_queries
+
+if TYPE_CHECKING:
+    from crmkit.adapters.sql.uow import SqlUnitOfWork
 
 __all__ = ["SqlPipelineAnalytics"]
 
