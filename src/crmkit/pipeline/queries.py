@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.campaigns import Campaign
+from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import (
     Opportunity,
     OpportunityStatus,
@@ -33,6 +35,7 @@ __all__ = [
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
+    "ROI_COLUMNS",
     "WIN_RATE_COLUMNS",
     "MemoryPipelineAnalytics",
     "PipelineAnalytics",
@@ -46,6 +49,17 @@ WIN_RATE_COLUMNS = ("owner_id", "won", "lost", "win_rate")
 CONVERSION_COLUMNS = ("from_stage", "to_stage", "reached", "advanced", "rate")
 LOST_COLUMNS = ("reason", "currency", "deals", "amount")
 CYCLE_COLUMNS = ("currency", "won", "average_amount", "average_days")
+ROI_COLUMNS = (
+    "campaign",
+    "channel",
+    "currency",
+    "cost",
+    "leads",
+    "opportunities",
+    "won",
+    "won_amount",
+    "roi",
+)
 
 
 def weighted(amount_times_probability: Decimal) -> Decimal:
@@ -87,6 +101,11 @@ class PipelineAnalytics(Protocol):
     def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals won in [since, until) per currency: count, average amount, average days
         from creation to close (one decimal)."""
+        ...
+
+    def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
+        """Per campaign: cost, leads and deals it produced, won revenue in the campaign's
+        currency, and ROI in percent (``None`` while nothing was spent)."""
         ...
 
 
@@ -193,6 +212,22 @@ class MemoryPipelineAnalytics:
             ],
         )
 
+    def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
+        campaigns = self._uow.repository(Campaign).query(Query())
+        currency: dict[Any, str] = {c.id: c.actual_cost.currency for c in campaigns}
+        leads: dict[Any, int] = defaultdict(int)
+        for lead in self._uow.repository(Lead).query(Query(where=F("campaign_id").not_null())):
+            leads[lead.campaign_id] += 1
+        deals: dict[Any, tuple[int, int, Decimal]] = {}
+        for deal in self._deals(scope & F("campaign_id").not_null()):
+            opened, won, amount = deals.get(deal.campaign_id, (0, 0, Decimal(0)))
+            if deal.status is OpportunityStatus.WON and deal.amount.currency == currency.get(
+                deal.campaign_id
+            ):
+                won, amount = won + 1, amount + deal.amount.amount
+            deals[deal.campaign_id] = (opened + 1, won, amount)
+        return roi_rows(campaigns, leads, deals)
+
     def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         groups: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
         for deal in self._closed(since, until, scope):
@@ -209,6 +244,34 @@ class MemoryPipelineAnalytics:
                 for currency, (n, total, seconds) in sorted(groups.items())
             ],
         )
+
+
+def roi_rows(
+    campaigns: list[Campaign], leads: dict[Any, int], deals: dict[Any, tuple[int, int, Decimal]]
+) -> ReportTable:
+    """Campaign ROI rows from per-campaign counts (shared by both adapters).
+
+    ``deals`` maps a campaign id to (opportunities, won, won amount in its currency).
+    """
+    rows = []
+    for campaign in sorted(campaigns, key=lambda c: (c.name, str(c.id))):
+        opened, won, amount = deals.get(campaign.id, (0, 0, Decimal(0)))
+        cost = campaign.actual_cost.amount
+        roi = None if not cost else ((amount - cost) * 100 / cost).quantize(Decimal("0.1"))
+        rows.append(
+            (
+                campaign.name,
+                campaign.channel,
+                campaign.actual_cost.currency,
+                cost,
+                leads.get(campaign.id, 0),
+                opened,
+                won,
+                Decimal(amount),
+                roi,
+            )
+        )
+    return ReportTable.of(ROI_COLUMNS, rows)
 
 
 def cycle_row(currency: str, won: int, total: Decimal, seconds: Decimal) -> tuple[Any, ...]:

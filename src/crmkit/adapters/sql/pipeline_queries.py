@@ -17,6 +17,8 @@ from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.campaigns import Campaign
+from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
 from crmkit.pipeline.queries import (
     CYCLE_COLUMNS,
@@ -28,6 +30,7 @@ from crmkit.pipeline.queries import (
     conversion_rows,
     cycle_row,
     percent,
+    roi_rows,
     weighted,
 )
 from crmkit.ports import register_queries
@@ -176,6 +179,47 @@ class SqlPipelineAnalytics:
         )
         rows = [(why, currency, n, total) for why, currency, n, total in self._rows(statement)]
         return ReportTable.of(LOST_COLUMNS, sorted(rows, key=lambda r: tuple(r[:2])))
+
+    def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        campaigns_map = mapping_for(Campaign)
+        leads_t = mapping_for(Lead).table
+        campaigns = [
+            campaigns_map.from_row(row)
+            for row in self._rows(
+                sa.select(campaigns_map.table).where(
+                    campaigns_map.table.c.tenant_id == self._uow.tenant_id
+                )
+            )
+        ]
+        currency = {c.id: c.actual_cost.currency for c in campaigns}
+        leads = dict(
+            self._rows(
+                sa.select(leads_t.c.campaign_id, sa.func.count())
+                .where(
+                    leads_t.c.tenant_id == self._uow.tenant_id, leads_t.c.campaign_id.is_not(None)
+                )
+                .group_by(leads_t.c.campaign_id)
+            )
+        )
+        statement = (
+            sa.select(
+                t.c.campaign_id,
+                t.c.amount_currency,
+                t.c.status,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+            )
+            .where(self._where(scope, t.c.campaign_id.is_not(None)))
+            .group_by(t.c.campaign_id, t.c.amount_currency, t.c.status)
+        )
+        deals: dict[Any, tuple[int, int, Decimal]] = {}
+        for campaign_id, amount_currency, status, n, total in self._rows(statement):
+            opened, won, amount = deals.get(campaign_id, (0, 0, Decimal(0)))
+            if status == "won" and amount_currency == currency.get(campaign_id):
+                won, amount = won + n, amount + total
+            deals[campaign_id] = (opened + n, won, amount)
+        return roi_rows(campaigns, leads, deals)
 
     def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         t = self._t

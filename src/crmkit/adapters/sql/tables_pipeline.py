@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
+from crmkit.pipeline.model.campaigns import Campaign
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.model.sequences import SequenceStep, SequenceTemplate
 from crmkit.pipeline.model.settings import PipelineSettings
 
-__all__ = ["LEADS", "OPPORTUNITIES", "PIPELINE_SETTINGS", "SALES_PROCESSES", "STAGE_CHANGES"]
+__all__ = [
+    "CAMPAIGNS",
+    "LEADS",
+    "OPPORTUNITIES",
+    "PIPELINE_SETTINGS",
+    "SALES_PROCESSES",
+    "SEQUENCE_STEPS",
+    "SEQUENCE_TEMPLATES",
+    "STAGE_CHANGES",
+]
 
 LEADS = register(
     map_entity(
@@ -37,5 +48,22 @@ STAGE_CHANGES = register(
     map_entity(StageChange, "stage_changes", metadata, indexes=[("opportunity_id", "changed_at")])
 )
 PIPELINE_SETTINGS = register(map_entity(PipelineSettings, "pipeline_settings", metadata))
+
+# Branch "engagement" (migration 0009): campaigns and follow-up sequences.
+CAMPAIGNS = register(map_entity(Campaign, "campaigns", metadata, indexes=[("status",)]))
+SEQUENCE_TEMPLATES = register(map_entity(SequenceTemplate, "sequence_templates", metadata))
+SEQUENCE_STEPS = register(
+    map_entity(
+        SequenceStep,
+        "sequence_steps",
+        metadata,
+        indexes=[
+            ("state", "due_on"),
+            ("owner_id", "state", "due_on"),
+            ("customer_id",),
+            ("sequence_id",),
+        ],
+    )
+)
 
 from crmkit.adapters.sql import pipeline_queries as _pipeline_queries  # noqa: E402, F401
