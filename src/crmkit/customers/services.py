@@ -1,7 +1,11 @@
-"""Customer use cases: each function is one transaction.
+"""Customer use cases: each function is one transaction, checked by the permission evaluator.
 
-These are the calls a host makes. Permission checks join here as the
-permissions area lands; today every call is confined to the actor's tenant.
+Every call compiles (or reuses) the actor's grants: reads need ``view`` on the
+record and come back with the fields hidden from the actor set to ``None``;
+lists are narrowed to the actor's ``view`` scope inside the query itself (so
+counts and pages are right) and refuse filters or sort keys on hidden fields;
+writes need ``create``/``edit`` on the record and refuse read-only or hidden
+fields by name. Refusals raise ``PermissionDenied`` and land in the audit log.
 """
 
 from __future__ import annotations
@@ -15,17 +19,25 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.query import Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
 
 __all__ = ["get_customer", "list_customers", "register_customer", "update_customer"]
+
+RESOURCE = "customer"
+register_resource(RESOURCE, entity=Customer)
 
 
 def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Customer:
     """Enter a new customer owned by ``fields['owner_id']`` (default: the actor).
 
+    The customer's department defaults to its owner's department.
+
     Raises:
         ValidationError: a field breaks a rule; nothing is stored.
+        PermissionDenied: the actor may not create this customer or set one of the fields.
     """
     now = crm.now()
+    given = {"name", *fields}
     fields.setdefault("owner_id", actor.user_id)
     customer = Customer(
         id=CustomerId(crm.ids.new(now)),
@@ -36,6 +48,13 @@ def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Cu
     )
 
     def work(uow: UnitOfWork) -> Customer:
+        grants = grants_for(uow, actor)
+        grants.require_operation("create", RESOURCE)
+        grants.check_writable(RESOURCE, sorted(given))
+        if "department_id" not in fields and customer.owner_id is not None:
+            owner = uow.repository(Member).find(customer.owner_id)
+            customer.department_id = None if owner is None else owner.department_id
+        grants.require("create", customer, RESOURCE)
         uow.repository(Customer).add(customer)
         uow.outbox.add(
             CustomerRegistered(
@@ -46,9 +65,9 @@ def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Cu
                 owner_id=customer.owner_id,
             )
         )
-        return customer
+        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def update_customer(
@@ -67,31 +86,55 @@ def update_customer(
 
     Raises:
         NotFound, ValidationError, ConcurrencyConflict.
+        PermissionDenied: the actor may not edit this customer, or one of the fields.
     """
 
     def work(uow: UnitOfWork) -> Customer:
+        grants = grants_for(uow, actor)
         repo = uow.repository(Customer)
         customer = repo.get(customer_id)
+        grants.require("edit", customer, RESOURCE)
+        grants.check_writable(RESOURCE, sorted(changes))
         if expected_version is not None and customer.version != expected_version:
             raise ConcurrencyConflict(entity="customer", id=customer_id, version=expected_version)
         event = customer.change(crm.now(), **changes)
         if event is not None:
             repo.save(customer)
             uow.outbox.add(event)
-        return customer
+        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def get_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
-    """Load one customer of the actor's tenant.
+    """Load one customer of the actor's tenant, without the fields hidden from the actor.
 
     Raises:
         NotFound: no such customer in this tenant.
+        PermissionDenied: the customer is outside the actor's view scope.
     """
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(Customer).get(customer_id))
+
+    def work(uow: UnitOfWork) -> Customer:
+        grants = grants_for(uow, actor)
+        customer = uow.repository(Customer).get(customer_id)
+        grants.require("view", customer, RESOURCE)
+        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+
+    return guarded(crm, actor, work)
 
 
 def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[Customer]:
-    """Customers of the actor's tenant matching ``query``."""
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(Customer).query(query))
+    """Customers of the actor's tenant matching ``query`` within the actor's view scope.
+
+    Raises:
+        PermissionDenied: the query filters or sorts on a field hidden from the actor.
+    """
+    query = query or Query()
+
+    def work(uow: UnitOfWork) -> list[Customer]:
+        grants = grants_for(uow, actor)
+        grants.check_readable(RESOURCE, query.where, [o.field for o in query.order_by])
+        found = uow.repository(Customer).query(grants.restrict(query, "view", RESOURCE))
+        return [grants.redact(c, RESOURCE) for c in found]
+
+    return guarded(crm, actor, work)
