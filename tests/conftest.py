@@ -114,5 +114,21 @@ def tenant() -> TenantId:
 
 
 @pytest.fixture
-def actor(tenant: TenantId) -> Actor:
-    return Actor(tenant_id=tenant, user_id=UserId(uuid.uuid4()), name="Zhang Wei")
+def actor(tenant: TenantId, request: pytest.FixtureRequest) -> Actor:
+    """A user of the test's tenant; with a storage in play, its tenant administrator.
+
+    Tenants deny everything until configured, so tests that use the services get an
+    actor who may do everything in their own tenant (permission tests build narrower
+    actors themselves).
+    """
+    me = Actor(tenant_id=tenant, user_id=UserId(uuid.uuid4()), name="Zhang Wei")
+    if "crm" in request.fixturenames or "make_crm" in request.fixturenames:
+        from crmkit.rules.permissions import bootstrap_tenant
+
+        crm = (
+            request.getfixturevalue("crm")
+            if "crm" in request.fixturenames
+            else (request.getfixturevalue("make_crm")())
+        )
+        bootstrap_tenant(crm, tenant, me.user_id, me.name)
+    return me

@@ -37,6 +37,15 @@ from crmkit.pipeline import (
     qualify_lead,
     win_opportunity,
 )
+from crmkit.rules.permissions import (
+    Grant,
+    Scope,
+    bootstrap_tenant,
+    define_department,
+    define_role,
+    explain_access,
+    set_member,
+)
 from crmkit.rules.reminders import (
     Recipients,
     TriggerKind,
@@ -55,6 +64,7 @@ def _user(name: str) -> Actor:
     return Actor(DEMO_TENANT, UserId(uuid.uuid5(_NAMESPACE, f"user:{name}")), name)
 
 
+ADMIN = _user("系统管理员 Admin")
 MANAGER = _user("王经理 Wang (sales manager)")
 REP_LI = _user("李娜 Li Na (sales rep)")
 REP_CHEN = _user("Chen Jie (sales rep)")
@@ -128,6 +138,7 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
     if existing:
         say(f"Reusing the demo tenant: {existing} customers already stored.")
         return False
+    _seed_org(crm)
     now = crm.now()
     for index, (name, kind, level, region, industry, limit, owner) in enumerate(_CUSTOMERS):
         # Every third customer was last followed up a month ago; the rest this week.
@@ -172,6 +183,42 @@ _DEALS: list[tuple[int, str, str, str, str, int]] = [
     (6, "Globex logistics pilot", "95000", "proposal", "lost", 0),
     (7, "大同 设备联网", "410000", "needs", "open", 4),
 ]
+
+
+def _seed_org(crm: Crm) -> None:
+    """The sales department: the manager runs it, the reps work their own customers."""
+    bootstrap_tenant(crm, DEMO_TENANT, ADMIN.user_id, ADMIN.name)
+    sales = define_department(crm, ADMIN, "销售部 Sales")
+    define_role(
+        crm,
+        ADMIN,
+        "sales_rep",
+        grants=[Grant("customer", op, Scope.OWN) for op in ("view", "create", "edit", "share")],
+    )
+    define_role(
+        crm,
+        ADMIN,
+        "sales_manager",
+        grants=[Grant("customer", op, Scope.DEPARTMENT_TREE) for op in ("view", "create", "edit")],
+    )
+    set_member(
+        crm,
+        ADMIN,
+        MANAGER.user_id,
+        name=MANAGER.name,
+        department_id=sales.id,
+        roles=["sales_manager"],
+    )
+    for rep in (REP_LI, REP_CHEN):
+        set_member(
+            crm,
+            ADMIN,
+            rep.user_id,
+            name=rep.name,
+            department_id=sales.id,
+            manager_id=MANAGER.user_id,
+            roles=["sales_rep"],
+        )
 
 
 def _seed_pipeline(crm: Crm) -> None:
@@ -251,13 +298,22 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
         + f" = {sum(plan, Money.zero('CNY')).format('zh_CN')}"
     )
 
-    say("\n-- Two reps edit the same customer at once --")
-    target = everyone[0]
+    say("\n-- Who sees what (one permission evaluator, enforced inside the query) --")
+    for person in (MANAGER, REP_LI, REP_CHEN):
+        say(f"  {person.name}: {len(list_customers(crm, person))} customers")
+    hers = next(c for c in everyone if c.owner_id == REP_LI.user_id)
+    say(
+        f"  why can't Chen see {hers.name}? "
+        f"{explain_access(crm, REP_CHEN, 'view', 'customer', hers.id)}"
+    )
+
+    say("\n-- A rep and her manager edit the same customer at once --")
+    target = hers
     update_customer(
         crm, REP_LI, target.id, expected_version=target.version, tags=(*target.tags, "重点客户")
     )
     try:
-        update_customer(crm, REP_CHEN, target.id, expected_version=target.version, level="B")
+        update_customer(crm, MANAGER, target.id, expected_version=target.version, level="B")
     except ConcurrencyConflict as conflict:
         say(f"  second save refused: {conflict.message('en')}")
         say(f"  中文: {conflict.message('zh_CN')}")

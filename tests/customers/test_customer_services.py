@@ -18,13 +18,6 @@ from crmkit.customers import (
 )
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
-from crmkit.rules.permissions import bootstrap_tenant
-
-
-@pytest.fixture(autouse=True)
-def _admin(crm: Crm, actor) -> None:
-    # A tenant nobody configured denies everything; these tests act as its administrator.
-    bootstrap_tenant(crm, actor.tenant_id, actor.user_id, "admin")
 
 
 def test_registering_stores_the_customer_and_records_the_event(crm: Crm, actor) -> None:

@@ -15,7 +15,6 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "pipeline_analysis
 @pytest.mark.slow
 def test_the_pipeline_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRMKIT_DEMO_DB", str(tmp_path / "demo.sqlite"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         notebook,

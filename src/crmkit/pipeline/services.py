@@ -36,6 +36,7 @@ from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
 from crmkit.pipeline.model.settings import PipelineSettings, settings_id
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
+from crmkit.rules.permissions import Member
 
 __all__ = [
     "Conversion",
@@ -101,8 +102,17 @@ def define_sales_process(
 # -- leads ------------------------------------------------------------------------------------
 
 
+def _department_of(uow: UnitOfWork, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The owner's department, which records carry for department-scoped permissions."""
+    member = None if user_id is None else uow.repository(Member).find(user_id)
+    return None if member is None else member.department_id
+
+
 def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
-    """Enter a lead, owned by the actor unless ``owner_id`` says otherwise."""
+    """Enter a lead, owned by the actor unless ``owner_id`` says otherwise.
+
+    The lead's department defaults to its owner's.
+    """
     now = crm.now()
     fields.setdefault("owner_id", actor.user_id)
     lead = Lead(
@@ -110,6 +120,8 @@ def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
     )
 
     def work(uow: UnitOfWork) -> Lead:
+        if "department_id" not in fields:
+            lead.department_id = _department_of(uow, lead.owner_id)
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
@@ -204,7 +216,7 @@ def convert_lead(
             name=lead.company or lead.name,
             created_at=now,
             owner_id=lead.owner_id,
-            department_id=lead.department_id,
+            department_id=lead.department_id or _department_of(uow, lead.owner_id),
             industry=lead.industry,
             region=lead.region,
             source=lead.source,
@@ -281,6 +293,8 @@ def _open(
     process = uow.repository(SalesProcess).get(process_id)
     first = process.stage(stage) if stage else process.stages[0]
     fields.setdefault("owner_id", actor.user_id)
+    if fields.get("department_id") is None:
+        fields["department_id"] = _department_of(uow, fields["owner_id"])
     opportunity = Opportunity(
         id=OpportunityId(crm.ids.new(now)),
         tenant_id=actor.tenant_id,
