@@ -189,17 +189,19 @@ def _seed_org(crm: Crm) -> None:
     """The sales department: the manager runs it, the reps work their own customers."""
     bootstrap_tenant(crm, DEMO_TENANT, ADMIN.user_id, ADMIN.name)
     sales = define_department(crm, ADMIN, "销售部 Sales")
+    records = ("customer", "lead", "opportunity")
+    work = ("view", "create", "edit")
     define_role(
-        crm,
-        ADMIN,
-        "sales_rep",
-        grants=[Grant("customer", op, Scope.OWN) for op in ("view", "create", "edit", "share")],
+        crm, ADMIN, "sales_rep", grants=[Grant(r, op, Scope.OWN) for r in records for op in work]
     )
     define_role(
         crm,
         ADMIN,
         "sales_manager",
-        grants=[Grant("customer", op, Scope.DEPARTMENT_TREE) for op in ("view", "create", "edit")],
+        grants=[
+            *(Grant(r, op, Scope.DEPARTMENT_TREE) for r in records for op in work),
+            Grant("pipeline_settings", "edit", Scope.TENANT),
+        ],
     )
     set_member(
         crm,

@@ -25,6 +25,7 @@ from crmkit.pipeline import (
     pipeline_report,
 )
 from crmkit.pipeline.model.opportunities import default_process
+from crmkit.rules.permissions import bootstrap_tenant
 
 OWNERS = [UserId(uuid.UUID(int=i + 1)) for i in range(3)]
 STAGES = ["initial", "needs", "proposal", "negotiation"]
@@ -97,6 +98,7 @@ def _load(crm: Crm, tenant: TenantId, process: SalesProcess, specs: list[dict]) 
 
 def _report(crm: Crm, tenant: TenantId, process: SalesProcess, scope=TRUE):  # type: ignore[no-untyped-def]
     actor = Actor(tenant, OWNERS[0], "manager")
+    bootstrap_tenant(crm, tenant, actor.user_id, actor.name)  # sees the whole tenant
     return pipeline_report(
         crm,
         actor,
@@ -189,3 +191,43 @@ def test_a_known_pipeline_gives_known_figures(crm: Crm) -> None:
     assert report.forecast.rows == (
         ("2026-02", str(OWNERS[0]), "CNY", 2, Decimal("300000"), Decimal("110000.00")),
     )
+
+
+def test_a_rep_sees_only_their_own_deals_in_the_report(crm: Crm) -> None:
+    from crmkit.rules.permissions import Grant, Scope, define_role, set_member
+
+    tenant = TenantId(uuid.uuid4())
+    process = default_process(tenant, uuid.uuid4())
+    base = {
+        "currency": "CNY",
+        "reason": "price",
+        "created": 0,
+        "duration": 0,
+        "close_in": 45,
+        "reached": 0,
+        "outcome": "open",
+    }
+    _load(
+        crm,
+        tenant,
+        process,
+        [
+            {**base, "owner": OWNERS[1], "amount": Decimal("100")},
+            {**base, "owner": OWNERS[2], "amount": Decimal("900")},
+        ],
+    )
+    admin = Actor(tenant, UserId(uuid.uuid4()), "admin")
+    bootstrap_tenant(crm, tenant, admin.user_id, admin.name)
+    define_role(crm, admin, "rep", grants=[Grant("opportunity", "view", Scope.OWN)])
+    set_member(crm, admin, OWNERS[1], name="rep", roles=["rep"])
+    rep = Actor(tenant, OWNERS[1], "rep")
+    report = pipeline_report(
+        crm,
+        rep,
+        since=START,
+        until=START.add(days=200),
+        forecast_from=dt.date(2026, 1, 1),
+        forecast_to=dt.date(2026, 12, 31),
+    )
+    assert report.funnel.column("amount") == [Decimal("100")]
+    assert report.forecast.column("owner_id") == [str(OWNERS[1])]

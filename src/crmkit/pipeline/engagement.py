@@ -29,6 +29,7 @@ from crmkit.pipeline.model.sequences import (
     plan_steps,
 )
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
@@ -67,20 +68,26 @@ def create_campaign(
         starts_on=starts_on,
         ends_on=ends_on,
     )
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(Campaign).add(campaign))
+
+    def work(uow: UnitOfWork) -> Campaign:
+        grants_for(uow, actor).require_operation("edit", "pipeline_settings")
+        return uow.repository(Campaign).add(campaign)
+
+    return guarded(crm, actor, work)
 
 
 def record_campaign_cost(crm: Crm, actor: Actor, campaign_id: uuid.UUID, cost: Money) -> Campaign:
     """Add spending to a campaign's actual cost (in the campaign's currency)."""
 
     def work(uow: UnitOfWork) -> Campaign:
+        grants_for(uow, actor).require_operation("edit", "pipeline_settings")
         repo = uow.repository(Campaign)
         campaign = repo.get(campaign_id)
         campaign.actual_cost = campaign.actual_cost + cost
         campaign.__attrs_post_init__()  # re-check the rules on the new amount
         return repo.save(campaign)
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def define_sequence_template(
@@ -94,7 +101,12 @@ def define_sequence_template(
         steps=tuple(steps),
         grace_days=grace_days,
     )
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(SequenceTemplate).add(template))
+
+    def work(uow: UnitOfWork) -> SequenceTemplate:
+        grants_for(uow, actor).require_operation("edit", "pipeline_settings")
+        return uow.repository(SequenceTemplate).add(template)
+
+    return guarded(crm, actor, work)
 
 
 def start_sequence(
@@ -110,6 +122,7 @@ def start_sequence(
     def work(uow: UnitOfWork) -> list[SequenceStep]:
         template = uow.repository(SequenceTemplate).get(template_id)
         customer = uow.repository(Customer).get(customer_id)
+        grants_for(uow, actor).require("edit", customer, "customer")
         now = crm.now()
         first = start or now.date()
         sequence_id = crm.new_id()

@@ -36,7 +36,7 @@ from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
 from crmkit.pipeline.model.settings import PipelineSettings, settings_id
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.permissions import Member
+from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
 
 __all__ = [
     "Conversion",
@@ -61,6 +61,21 @@ __all__ = [
 ]
 
 
+LEADS, DEALS = "lead", "opportunity"
+register_resource(LEADS, entity=Lead)
+register_resource(DEALS, entity=Opportunity)
+# Tenant-wide configuration: whoever holds "edit" on it may change processes and reasons.
+register_resource(
+    "pipeline_settings",
+    fields=("disqualify_reasons", "loss_reasons", "processes"),
+    operations=("view", "edit"),
+)
+
+
+def _require_settings_editor(uow: UnitOfWork, actor: Actor) -> None:
+    grants_for(uow, actor).require_operation("edit", "pipeline_settings")
+
+
 def _settings(uow: UnitOfWork) -> PipelineSettings:
     found = uow.repository(PipelineSettings).find(settings_id(uow.tenant_id))
     return found or PipelineSettings(id=settings_id(uow.tenant_id), tenant_id=uow.tenant_id)
@@ -76,6 +91,7 @@ def configure_pipeline(
     """Set the tenant's lists of disqualification and loss reasons."""
 
     def work(uow: UnitOfWork) -> PipelineSettings:
+        _require_settings_editor(uow, actor)
         repo = uow.repository(PipelineSettings)
         current = _settings(uow)
         changes: dict[str, Any] = {}
@@ -86,7 +102,7 @@ def configure_pipeline(
         updated = attrs.evolve(current, **changes)
         return repo.save(updated) if current.version else repo.add(updated)
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def define_sales_process(
@@ -96,7 +112,12 @@ def define_sales_process(
     process = SalesProcess(
         id=crm.new_id(), tenant_id=actor.tenant_id, name=name, stages=tuple(stages)
     )
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(SalesProcess).add(process))
+
+    def work(uow: UnitOfWork) -> SalesProcess:
+        _require_settings_editor(uow, actor)
+        return uow.repository(SalesProcess).add(process)
+
+    return guarded(crm, actor, work)
 
 
 # -- leads ------------------------------------------------------------------------------------
@@ -120,8 +141,12 @@ def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
     )
 
     def work(uow: UnitOfWork) -> Lead:
+        grants = grants_for(uow, actor)
+        grants.require_operation("create", LEADS)
+        grants.check_writable(LEADS, sorted({"name", *fields}))
         if "department_id" not in fields:
             lead.department_id = _department_of(uow, lead.owner_id)
+        grants.require("create", lead, LEADS)
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
@@ -134,20 +159,21 @@ def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
         )
         return lead
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def _on_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, action: Any) -> Lead:
     def work(uow: UnitOfWork) -> Lead:
         repo = uow.repository(Lead)
         lead = repo.get(lead_id)
+        grants_for(uow, actor).require("edit", lead, LEADS)
         event = action(uow, lead, crm.now())
         repo.save(lead)
         if event is not None:
             uow.outbox.add(event)
         return lead
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def contact_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
@@ -209,7 +235,9 @@ def convert_lead(
 
     def work(uow: UnitOfWork) -> Conversion:
         now = crm.now()
+        grants = grants_for(uow, actor)
         lead = uow.repository(Lead).get(lead_id)
+        grants.require("edit", lead, LEADS)
         customer = Customer(
             id=CustomerId(crm.ids.new(now)),
             tenant_id=lead.tenant_id,
@@ -224,6 +252,7 @@ def convert_lead(
             email=lead.email,
             last_activity_at=now,
         )
+        grants.require("create", customer, "customer")
         uow.repository(Customer).add(customer)
         uow.outbox.add(
             CustomerRegistered(
@@ -257,7 +286,7 @@ def convert_lead(
             uow.outbox.add(event)
         return Conversion(lead, customer, opportunity)
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def learn_lead_scorer(crm: Crm, actor: Actor) -> LearnedScorer:
@@ -266,9 +295,10 @@ def learn_lead_scorer(crm: Crm, actor: Actor) -> LearnedScorer:
 
     def work(uow: UnitOfWork) -> list[Lead]:
         done = F("status").is_in([LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
-        return uow.repository(Lead).query(Query(where=done))
+        query = grants_for(uow, actor).restrict(Query(where=done), "view", LEADS)
+        return uow.repository(Lead).query(query)
 
-    history = crm.run(actor.tenant_id, work)
+    history = guarded(crm, actor, work)
     return LearnedScorer.fit(
         (lead_features(lead), lead.status is LeadStatus.CONVERTED) for lead in history
     )
@@ -292,6 +322,7 @@ def _open(
 ) -> Opportunity:
     process = uow.repository(SalesProcess).get(process_id)
     first = process.stage(stage) if stage else process.stages[0]
+    grants = grants_for(uow, actor)
     fields.setdefault("owner_id", actor.user_id)
     if fields.get("department_id") is None:
         fields["department_id"] = _department_of(uow, fields["owner_id"])
@@ -309,6 +340,7 @@ def _open(
         expected_close=expected_close,
         **fields,
     )
+    grants.require("create", opportunity, DEALS)
     uow.repository(Opportunity).add(opportunity)
     uow.repository(StageChange).add(
         StageChange(
@@ -347,7 +379,8 @@ def open_opportunity(
     """Open a deal with a customer in the first stage of ``process_id`` (or ``stage``)."""
 
     def work(uow: UnitOfWork) -> Opportunity:
-        uow.repository(Customer).get(customer_id)  # the customer must exist in this tenant
+        customer = uow.repository(Customer).get(customer_id)
+        grants_for(uow, actor).require("view", customer, "customer")
         return _open(
             uow,
             crm,
@@ -362,7 +395,7 @@ def open_opportunity(
             **fields,
         )
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def _on_deal(
@@ -371,6 +404,7 @@ def _on_deal(
     def work(uow: UnitOfWork) -> Opportunity:
         repo = uow.repository(Opportunity)
         deal = repo.get(deal_id)
+        grants_for(uow, actor).require("edit", deal, DEALS)
         if expected_version is not None and deal.version != expected_version:
             raise ConcurrencyConflict(entity="opportunity", id=deal_id, version=expected_version)
         before = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
@@ -393,7 +427,7 @@ def _on_deal(
         uow.outbox.add(*events)
         return deal
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def move_opportunity(
@@ -475,8 +509,9 @@ def pipeline_report(
 
     def work(uow: UnitOfWork) -> PipelineReport:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
+        visible = grants_for(uow, actor).scope("view", DEALS) & scope
         process = uow.repository(SalesProcess).get(process_id) if process_id else None
-        funnel = analytics.funnel(scope)
+        funnel = analytics.funnel(visible)
         if process is not None:
             # Show the funnel in the process's own stage order, not alphabetically.
             order = {stage.code: i for i, stage in enumerate(process.stages)}
@@ -486,11 +521,11 @@ def pipeline_report(
             )
         return PipelineReport(
             funnel=funnel,
-            forecast=analytics.forecast(forecast_from, forecast_to, scope),
-            win_rate=analytics.win_rate(since, until, scope),
-            lost_reasons=analytics.lost_reasons(since, until, scope),
-            cycle=analytics.cycle(since, until, scope),
-            conversion=analytics.stage_conversion(process, scope) if process else None,
+            forecast=analytics.forecast(forecast_from, forecast_to, visible),
+            win_rate=analytics.win_rate(since, until, visible),
+            lost_reasons=analytics.lost_reasons(since, until, visible),
+            cycle=analytics.cycle(since, until, visible),
+            conversion=analytics.stage_conversion(process, visible) if process else None,
         )
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
