@@ -85,7 +85,9 @@ def update_customer(
             raises ``ConcurrencyConflict`` instead of overwriting someone else's edit.
 
     Raises:
-        NotFound, ValidationError, ConcurrencyConflict.
+        NotFound: no such customer in this tenant.
+        ValidationError: a change breaks a rule; the customer is left unchanged.
+        ConcurrencyConflict: it changed since ``expected_version`` (or during this call).
         PermissionDenied: the actor may not edit this customer, or one of the fields.
     """
 

@@ -14,15 +14,20 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.kernel.ids import TenantId, uuid7
+from crmkit.kernel.ids import RandomIdGenerator, TenantId
 
 __all__ = ["DomainEvent", "event_class", "registered_events"]
 
 _REGISTRY: dict[str, type[DomainEvent]] = {}
 
 
+# Monotonic within the process, so events of one instant keep the order they were made in
+# (the outbox delivers in id order; under a fixed test clock every event shares an instant).
+_EVENT_IDS = RandomIdGenerator()
+
+
 def _event_id(self: Any) -> UUID:
-    return uuid7(self.occurred_at)
+    return _EVENT_IDS.new(self.occurred_at)
 
 
 @attrs.frozen(kw_only=True)
