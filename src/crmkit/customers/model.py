@@ -15,6 +15,8 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.customers.phones import phone_key
+from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -83,6 +85,26 @@ def _check_credit_limit(_instance: Any, _attribute: Any, value: Money | None) ->
         )
 
 
+def _refresh_keys(instance: Any, attribute: Any, value: Any) -> Any:
+    # Runs when name, kind or phone is assigned (after conversion and validation), so the
+    # stored search and caller-ID keys never go stale.
+    current = {"name": instance.name, "kind": instance.kind, "phone": instance.phone}
+    current[attribute.name] = value
+    _set_keys(instance, current["name"], current["kind"], current["phone"])
+    return value
+
+
+def _set_keys(instance: Any, name: str, kind: CustomerKind, phone: str | None) -> None:
+    keys = search_keys(name, person=kind is CustomerKind.INDIVIDUAL)
+    for field in ("name_key", "pinyin_full", "pinyin_initials", "short_full", "short_initials"):
+        object.__setattr__(instance, field, getattr(keys, field))
+    object.__setattr__(instance, "letter", keys.letter)
+    object.__setattr__(instance, "phone_key", phone_key(phone))
+
+
+_KEYED: Any = [attrs.setters.convert, attrs.setters.validate, _refresh_keys]
+
+
 @attrs.define(eq=False)
 class Customer:
     """The customer master record.
@@ -101,27 +123,42 @@ class Customer:
         last_activity_at: when someone last followed the customer up (calls, visits, ...).
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
+        name_key, pinyin_full, pinyin_initials, short_full, short_initials, letter: search
+            and duplicate keys derived from ``name`` (see ``crmkit.customers.search``);
+            read-only, recomputed whenever ``name`` or ``kind`` changes.
+        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
     """
 
     entity_name = N_("customer")
 
     id: CustomerId
     tenant_id: TenantId
-    name: str = attrs.field(converter=_clean_name, validator=_check_name)
+    name: str = attrs.field(converter=_clean_name, validator=_check_name, on_setattr=_KEYED)
     created_at: datetime
-    kind: CustomerKind = CustomerKind.COMPANY
+    kind: CustomerKind = attrs.field(default=CustomerKind.COMPANY, on_setattr=_KEYED)
     owner_id: UserId | None = None
     department_id: UUID | None = None
     level: str | None = None
     industry: str | None = None
     region: str | None = None
     source: str | None = None
-    phone: str | None = None
+    phone: str | None = attrs.field(default=None, on_setattr=_KEYED)
     email: str | None = None
     credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
     tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     last_activity_at: datetime | None = None
     version: int = 0
+    # Derived keys, stored and indexed so search and caller ID are indexed lookups.
+    name_key: str = attrs.field(init=False, default="")
+    pinyin_full: str = attrs.field(init=False, default="")
+    pinyin_initials: str = attrs.field(init=False, default="")
+    short_full: str | None = attrs.field(init=False, default=None)
+    short_initials: str | None = attrs.field(init=False, default=None)
+    letter: str = attrs.field(init=False, default="#")
+    phone_key: str | None = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        _set_keys(self, self.name, self.kind, self.phone)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Customer) and other.id == self.id

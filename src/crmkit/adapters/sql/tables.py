@@ -46,7 +46,21 @@ register(
         Customer,
         "customers",
         metadata,
-        indexes=[("owner_id",), ("name",), ("created_at",), ("last_activity_at",)],
+        indexes=[
+            ("owner_id",),
+            ("name",),
+            ("created_at",),
+            ("last_activity_at",),
+            # Search, duplicate and caller-ID keys (crmkit.customers.search / .phones):
+            # prefix and equality lookups answered by these B-trees.
+            ("name_key",),
+            ("pinyin_full",),
+            ("pinyin_initials",),
+            ("short_full",),
+            ("short_initials",),
+            ("letter", "pinyin_full"),
+            ("phone_key",),
+        ],
     )
 )
 
@@ -70,6 +84,7 @@ outbox = sa.Table(
 
 # Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
 # (Each area module imports this one; keep these imports last.)
+from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
 from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401
-from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
+from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401

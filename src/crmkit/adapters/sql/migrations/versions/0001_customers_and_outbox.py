@@ -40,6 +40,13 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('last_activity_at', crmkit.adapters.sql.mapping.UtcDateTime(), nullable=True),
     sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('name_key', crmkit.adapters.sql.mapping.text_type(), nullable=False),
+    sa.Column('pinyin_full', crmkit.adapters.sql.mapping.text_type(), nullable=False),
+    sa.Column('pinyin_initials', crmkit.adapters.sql.mapping.text_type(), nullable=False),
+    sa.Column('short_full', crmkit.adapters.sql.mapping.text_type(), nullable=True),
+    sa.Column('short_initials', crmkit.adapters.sql.mapping.text_type(), nullable=True),
+    sa.Column('letter', crmkit.adapters.sql.mapping.text_type(), nullable=False),
+    sa.Column('phone_key', crmkit.adapters.sql.mapping.text_type(), nullable=True),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_customers'))
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
@@ -47,6 +54,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_customers_name', ['tenant_id', 'name'], unique=False)
         batch_op.create_index('ix_customers_owner_id', ['tenant_id', 'owner_id'], unique=False)
         batch_op.create_index('ix_customers_last_activity_at', ['tenant_id', 'last_activity_at'], unique=False)
+        batch_op.create_index('ix_customers_name_key', ['tenant_id', 'name_key'], unique=False)
+        batch_op.create_index('ix_customers_pinyin_full', ['tenant_id', 'pinyin_full'], unique=False)
+        batch_op.create_index('ix_customers_pinyin_initials', ['tenant_id', 'pinyin_initials'], unique=False)
+        batch_op.create_index('ix_customers_short_full', ['tenant_id', 'short_full'], unique=False)
+        batch_op.create_index('ix_customers_short_initials', ['tenant_id', 'short_initials'], unique=False)
+        batch_op.create_index('ix_customers_letter_pinyin_full', ['tenant_id', 'letter', 'pinyin_full'], unique=False)
+        batch_op.create_index('ix_customers_phone_key', ['tenant_id', 'phone_key'], unique=False)
 
     op.create_table('outbox',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -76,6 +90,13 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_phone_key')
+        batch_op.drop_index('ix_customers_letter_pinyin_full')
+        batch_op.drop_index('ix_customers_short_initials')
+        batch_op.drop_index('ix_customers_short_full')
+        batch_op.drop_index('ix_customers_pinyin_initials')
+        batch_op.drop_index('ix_customers_pinyin_full')
+        batch_op.drop_index('ix_customers_name_key')
         batch_op.drop_index('ix_customers_last_activity_at')
         batch_op.drop_index('ix_customers_owner_id')
         batch_op.drop_index('ix_customers_name')

@@ -1,0 +1,396 @@
+"""Finding customers by pinyin: search keys, the A–Z letter index and the search filter.
+
+Chinese sales staff look a customer up by typing pinyin: ``bjhw``, ``beijing``,
+``huawei``, ``北京`` or a mix such as ``bjhuawei`` all find "北京华为科技有限公司".
+To keep that an indexed query on a million customers, the keys are computed when a
+customer is written and stored in indexed columns; a search is then a handful of
+``startswith`` conditions on them (``LIKE 'x%'`` / ``GLOB 'x*'`` in SQL, which B-tree
+indexes answer).
+
+Keys (:class:`SearchKeys`), all lower case ASCII except ``name_key``:
+
+- ``name_key``: the normalised name (see :func:`crmkit.customers.dedup.normalize_name`);
+- ``pinyin_full`` / ``pinyin_initials``: the key's pinyin, ``beijinghuaweikeji`` / ``bjhwkj``;
+- ``short_full`` / ``short_initials``: the same for the name behind its region
+  (``huaweikeji`` / ``hwkj``), so ``huawei`` finds "北京华为科技"; ``None`` when the name
+  does not open with a region;
+- ``letter``: the A–Z index letter, or ``#`` for names opening with a digit or symbol.
+
+Latin words and digits inside a name are kept whole in both pinyin keys ("IBM中国" ->
+``ibmzhongguo`` / ``ibmzg``).
+
+**Polyphonic characters.** Readings come from pypinyin's phrase dictionary, so 重庆
+reads *chongqing*, 银行 *yinhang* and 长沙 *changsha*. Traditional characters are mapped
+to simplified ones first, so 華為 and 銀行 read like 华为 and 银行 (pypinyin's phrase
+dictionary is simplified). **Surnames** read differently from the same character in a
+word: 曾 is *zeng*, 单 *shan*, 解 *xie*, 仇 *qiu*, 区 *ou*, 朴 *piao*, 查 *zha*, 盖 *ge*,
+尉迟 *yuchi*. The surname reading is applied to the first character(s) of a **person's**
+name only (``person=True``), never to company names, which open with a place or a
+word ("解放汽车" reads *jiefang*, as pypinyin's phrase dictionary says). So 曾国藩 files under Z and 单雄信 under S, while 重庆银行
+files under C.
+
+**Speed.** pypinyin converts about 15,000 names a second; the builder here caches a
+character -> reading table and goes to pypinyin's phrase segmentation only for runs of
+text that hold a character with several readings, and caches those runs too.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import attrs
+
+from crmkit.customers.dedup import fold_text, normalize_name, split_region
+from crmkit.customers.phones import caller_id_query
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, and_, or_
+
+__all__ = [
+    "SURNAME_READINGS",
+    "SearchKeys",
+    "letter_of",
+    "search_customers_query",
+    "search_keys",
+    "to_pinyin",
+]
+
+#: Readings of surnames that differ from the character's most common reading.
+#: Compound surnames are matched before single ones.
+SURNAME_READINGS: dict[str, tuple[str, ...]] = {
+    "尉迟": ("yu", "chi"),
+    "万俟": ("mo", "qi"),
+    "单于": ("chan", "yu"),
+    "长孙": ("zhang", "sun"),
+    "澹台": ("tan", "tai"),
+    "曾": ("zeng",),
+    "单": ("shan",),
+    "解": ("xie",),
+    "仇": ("qiu",),
+    "区": ("ou",),
+    "朴": ("piao",),
+    "查": ("zha",),
+    "盖": ("ge",),
+    "覃": ("qin",),
+    "缪": ("miao",),
+    "翟": ("zhai",),
+    "乐": ("yue",),
+    "尉": ("wei",),
+    "秘": ("bi",),
+    "种": ("chong",),
+    "召": ("shao",),
+    "员": ("yun",),
+    "折": ("she",),
+    "宿": ("su",),
+    "莘": ("shen",),
+    "藏": ("zang",),
+    "祭": ("zhai",),
+    "沈": ("shen",),
+    "句": ("gou",),
+    "隗": ("wei",),
+    "黑": ("he",),
+    "薄": ("bo",),
+    "柏": ("bai",),
+    "重": ("chong",),
+    "长": ("chang",),
+    "都": ("du",),
+    "阚": ("kan",),
+    "繁": ("po",),
+    "臧": ("zang",),
+    "任": ("ren",),
+    "华": ("hua",),
+    "纪": ("ji",),
+}
+_COMPOUND_SURNAMES = tuple(s for s in SURNAME_READINGS if len(s) > 1)
+
+
+def _is_han(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x9FFF or 0x20000 <= code <= 0x2FA1F or 0xF900 <= code <= 0xFAFF
+
+
+@functools.cache
+def _tables() -> tuple[dict[str, str], frozenset[str], frozenset[str]]:
+    """Char -> default reading, the characters with several readings, and all syllables."""
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    default: dict[str, str] = {}
+    several: set[str] = set()
+    syllables: set[str] = set()
+    for code, readings in pinyin_dict.items():
+        plain = [to_normal(r) for r in readings.split(",")]
+        default[chr(code)] = plain[0]
+        syllables.update(plain)
+        if len(set(plain)) > 1:
+            several.add(chr(code))
+    return default, frozenset(several), frozenset(s for s in syllables if s.isalpha())
+
+
+@functools.lru_cache(maxsize=200_000)
+def _phrase_readings(window: str) -> tuple[str, ...]:
+    # pypinyin's phrase segmentation decides a polyphonic character from its neighbours
+    # (银行 -> hang, 行业 -> hang, 发行 -> xing). Windows repeat a lot across names.
+    from pypinyin import Style, lazy_pinyin
+
+    # One item per character, also for characters pypinyin has no reading for.
+    keep_each: Any = list
+    return tuple(lazy_pinyin(window, style=Style.NORMAL, errors=keep_each))
+
+
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
+
+# A unit of pinyin: its text and whether it is the reading of a Han character (whose
+# initial is its first letter) or a Latin word / digit run kept whole.
+_Unit = tuple[str, bool]
+
+# Context each side of a polyphonic character handed to pypinyin. Company-name phrases
+# that decide a reading (银行, 重庆, 长沙, 发行, 音乐) are two or three characters long.
+_CONTEXT = 2
+
+
+@functools.cache
+def _triggers() -> dict[str, frozenset[str]]:
+    """For each polyphonic character, the two-character neighbourhoods that can change it.
+
+    A character reads differently from its default only inside a phrase of pypinyin's
+    phrase dictionary that gives it another reading (银行 for 行). Any such phrase holds
+    the character together with its left or right neighbour, so checking the two
+    two-character windows around it against this table tells when pypinyin must decide.
+    """
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.phrases_dict import phrases_dict
+
+    default, several, _ = _tables()
+    found: dict[str, set[str]] = {}
+    for phrase, readings in phrases_dict.items():
+        for j, ch in enumerate(phrase):
+            if ch not in several or j >= len(readings):
+                continue
+            if to_normal(readings[j][0]) != default.get(ch):
+                bucket = found.setdefault(ch, set())
+                if j > 0:
+                    bucket.add(phrase[j - 1 : j + 1])
+                if j + 1 < len(phrase):
+                    bucket.add(phrase[j : j + 2])
+    return {ch: frozenset(pairs) for ch, pairs in found.items()}
+
+
+def _han_readings(run: str) -> list[str]:
+    default, several, _ = _tables()
+    readings = [default.get(ch, ch) for ch in run]
+    if not several.isdisjoint(run):
+        _fix_polyphonic(run, readings)
+    return readings
+
+
+def _fix_polyphonic(run: str, readings: list[str]) -> None:
+    triggers = _triggers()
+    for i, ch in enumerate(run):
+        pairs = triggers.get(ch)
+        if pairs and (run[max(0, i - 1) : i + 1] in pairs or run[i : i + 2] in pairs):
+            low = max(0, i - _CONTEXT)
+            readings[i] = _phrase_readings(run[low : i + _CONTEXT + 1])[i - low]
+
+
+def _units(text: str) -> list[_Unit]:
+    """Pinyin units of folded text: one per Han character, one per Latin/digit run."""
+    units: list[_Unit] = []
+    for run in _HAN_RUN.findall(text):
+        if _is_han(run[0]):
+            units.extend([(reading, True) for reading in _han_readings(run)])
+        else:
+            units.append((run, False))
+    return units
+
+
+def to_pinyin(text: str, *, person: bool = False) -> list[str]:
+    """The toneless pinyin of a (folded) text, one unit per Han character.
+
+    Args:
+        text: text already folded with :func:`~crmkit.customers.dedup.fold_text` or
+            :func:`~crmkit.customers.dedup.normalize_name`.
+        person: read the opening character(s) as a surname (曾 -> zeng).
+
+    Returns:
+        Units such as ``["bei", "jing", "hua", "wei"]``; Latin words and digit runs are
+        single units.
+    """
+    return (
+        [unit for unit, _ in _person_units(text) if unit]
+        if person
+        else [unit for unit, _ in _units(text)]
+    )
+
+
+def _person_units(text: str) -> list[_Unit]:
+    for surname in (*_COMPOUND_SURNAMES, text[:1]):
+        if surname and text.startswith(surname) and surname in SURNAME_READINGS:
+            rest = text[len(surname) :]
+            return [(r, True) for r in SURNAME_READINGS[surname]] + (_units(rest) if rest else [])
+    return _units(text)
+
+
+def letter_of(pinyin_full: str) -> str:
+    """The A–Z index letter of a name from its full pinyin; ``#`` for anything else."""
+    first = pinyin_full[:1]
+    return first.upper() if "a" <= first <= "z" else "#"
+
+
+@attrs.frozen
+class SearchKeys:
+    """The stored keys a customer is found by (see the module docs)."""
+
+    name_key: str
+    pinyin_full: str
+    pinyin_initials: str
+    short_full: str | None
+    short_initials: str | None
+    letter: str
+
+
+def _join(units: list[_Unit]) -> tuple[str, str]:
+    full = "".join([unit for unit, _ in units])
+    initials = "".join([unit[:1] if han else unit for unit, han in units])
+    return full, initials
+
+
+@functools.lru_cache(maxsize=65536)
+def search_keys(name: str, *, person: bool = False) -> SearchKeys:
+    """Compute the search keys of a customer name.
+
+    Args:
+        name: the name as entered (any width, simplified or traditional).
+        person: the name is a person's (surname readings apply, no region split).
+
+    Returns:
+        The keys to store.
+    """
+    key = normalize_name(name)
+    if person:
+        full, initials = _join(_person_units(key))
+        return SearchKeys(key, full, initials, None, None, letter_of(full))
+    default, several, _ = _tables()
+    readings = [default.get(ch) for ch in key]
+    if None in readings:  # Latin letters, digits or rare characters: the general path
+        units = _units(key)
+    else:  # only Han characters, by far the most common case
+        if not several.isdisjoint(key):
+            _fix_polyphonic(key, readings)  # type: ignore[arg-type]
+        units = [(reading, True) for reading in readings]  # type: ignore[misc]
+    full, initials = _join(units)
+    short_full = short_initials = None
+    region, _rest = split_region(key)
+    if region:
+        # Regions are Han characters, one unit each; the rest keeps the readings it has in
+        # the whole name.
+        short_full, short_initials = _join(units[len(region) :])
+    return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
+
+
+def _parse_latin(text: str) -> list[str] | None:
+    """Split Latin letters into pinyin syllables, a lone consonant standing for an initial.
+
+    ``bjhuawei`` -> ``["b", "j", "hua", "wei"]``. Longest syllable first, backtracking so
+    the rest still parses; ``None`` for text that is not letters.
+    """
+    if not text.isalpha() or not text.isascii():
+        return None
+    syllables = _tables()[2]
+
+    @functools.cache
+    def parse(start: int) -> tuple[str, ...] | None:
+        if start == len(text):
+            return ()
+        for end in range(min(len(text), start + 6), start + 1, -1):
+            if text[start:end] in syllables and (rest := parse(end)) is not None:
+                return (text[start:end], *rest)
+        rest = parse(start + 1)
+        return None if rest is None else (text[start], *rest)
+
+    found = parse(0)
+    return None if found is None else list(found)
+
+
+def _routes(full: str, initials: str, contains: list[tuple[str, str]]) -> list[Expr]:
+    routes: list[Expr] = []
+    for full_field, initials_field in (
+        ("pinyin_full", "pinyin_initials"),
+        ("short_full", "short_initials"),
+    ):
+        extra = [F(full_field if f == "full" else f).contains(v) for f, v in contains]
+        if full:
+            routes.append(and_(F(full_field).startswith(full), *extra))
+        if initials:
+            routes.append(and_(F(initials_field).startswith(initials), *extra))
+    return routes
+
+
+def search_customers_query(text: str, *, phone_field: str | None = "phone_key") -> Expr:
+    """The filter that finds customers matching a search box entry.
+
+    Every branch is a prefix match on an indexed key, so a store answers it from its
+    indexes. ``bjhw`` (initials), ``beijing`` / ``huawei`` (full pinyin of the name or of
+    the name behind its region), ``北京`` / ``華為`` (characters, matched by pinyin and
+    then literally), ``bjhuawei`` / ``北京hw`` (mixes: initials prefix plus the spelled-out
+    part) and, with ``phone_field``, six or more digits of a phone number all work.
+
+    Args:
+        text: what the user typed; case, width and traditional characters do not matter.
+        phone_field: the stored caller-ID key to match digits against, or ``None``.
+
+    Returns:
+        A filter expression; ``TRUE`` for blank text (no filter), ``FALSE`` for text
+        that can match nothing (only punctuation).
+    """
+    if not text.strip():
+        return TRUE
+    folded = fold_text(text)
+    if not folded:
+        return FALSE
+    trimmed = normalize_name(text)
+    folded = trimmed or folded  # "华为有限公司" searches like "华为"
+    han_runs = [run for run in _HAN_RUN.findall(folded) if _is_han(run[0])]
+    # Characters typed must be in the name, not merely sound like it (北京 vs 背景).
+    contains = [("name_key", run) for run in han_runs]
+    units = _units(folded)
+    full, initials = _join(units)
+    routes = _routes(full, "", contains)
+    if any(not han for _, han in units):
+        # Latin letters read as initials: "bjhw", "北京hw".
+        routes += _routes("", initials, contains)
+        parsed: list[_Unit] = []
+        spelled_latin = False
+        for unit, han in units:
+            syllables = None if han else _parse_latin(unit)
+            if syllables:
+                spelled_latin = spelled_latin or any(len(s) > 1 for s in syllables)
+                parsed.extend((s, True) for s in syllables)
+            else:
+                parsed.append((unit, han))
+        spelled = _spelled_runs(parsed)
+        if spelled_latin and any(han and len(unit) == 1 for unit, han in parsed):
+            # A mix ("bjhuawei"): the initials prefix keeps it an indexed query; the
+            # spelled-out part must then appear in the full pinyin.
+            mixed = _join(parsed)[1]
+            routes += _routes("", mixed, [*contains, *(("full", r) for r in spelled)])
+    if phone_field is not None:
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 6 and not re.sub(r"[\d\s\-+()]", "", text):
+            routes.append(caller_id_query(text, field=phone_field))
+    return or_(*routes)
+
+
+def _spelled_runs(parsed: list[_Unit]) -> list[str]:
+    """Runs of spelled-out syllables in a parsed query (``bjhuawei`` -> ``["huawei"]``)."""
+    runs: list[str] = []
+    current: list[str] = []
+    for unit, han in parsed:
+        if han and len(unit) > 1:
+            current.append(unit)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs

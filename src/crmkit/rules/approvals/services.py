@@ -1,0 +1,640 @@
+"""Approval use cases: each function is one transaction (batches: one per document).
+
+Every command loads the request, lets the domain check and record it, saves it
+under the optimistic lock, keeps the approval inbox in step, calls the document
+type's hooks and puts the events in the outbox — all in one unit of work. When
+two approvers decide the same request at the same moment the second save raises
+``ConcurrencyConflict``; calling again reloads and sees the stage as it now is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ConcurrencyConflict, CrmError, NotFound, PermissionDenied
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.query import F, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals.approvable import notify_hooks
+from crmkit.rules.approvals.directory import ApprovalDirectory
+from crmkit.rules.approvals.errors import NoApprover
+from crmkit.rules.approvals.model import (
+    ApprovalFlow,
+    ApprovalFlowId,
+    ApproverKind,
+    Approvers,
+    Facts,
+    FlowStage,
+    Outcome,
+    RequestStatus,
+    Rule,
+)
+from crmkit.rules.approvals.request import (
+    AlertKind,
+    ApprovalRequest,
+    ApprovalTask,
+    RouteStage,
+    request_id_for,
+    tasks_for,
+)
+
+__all__ = [
+    "BatchItem",
+    "BatchResult",
+    "ScanResult",
+    "add_cosigner",
+    "approve_request",
+    "batch_approve",
+    "batch_unapprove",
+    "define_flow",
+    "delegate_request",
+    "get_approval_request",
+    "get_flow",
+    "reject_request",
+    "resolve_route",
+    "return_request",
+    "scan_overdue_approvals",
+    "set_flow_active",
+    "submit_for_approval",
+    "unapprove_request",
+    "urge_request",
+    "withdraw_request",
+]
+
+
+# -- flows -----------------------------------------------------------------------------
+
+
+def define_flow(
+    crm: Crm,
+    actor: Actor,
+    *,
+    name: str,
+    document_type: str,
+    stages: Sequence[FlowStage],
+    **options: Any,
+) -> ApprovalFlow:
+    """Store a new approval flow for a document type.
+
+    Args:
+        name: shown to users.
+        document_type: the documents it approves.
+        stages: the stages in order.
+        **options: other :class:`ApprovalFlow` fields (``allow_self_approval``,
+            ``urge_interval_minutes``, ``calendar``, ``unapprovers``).
+
+    Raises:
+        ValidationError: a stage or option breaks a rule; nothing is stored.
+    """
+    flow = ApprovalFlow(
+        id=ApprovalFlowId(crm.new_id()),
+        tenant_id=actor.tenant_id,
+        name=name,
+        document_type=document_type,
+        stages=tuple(stages),
+        **options,
+    )
+    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalFlow).add(flow))
+
+
+def get_flow(crm: Crm, actor: Actor, flow_id: UUID) -> ApprovalFlow:
+    """Load a flow. Raises: NotFound."""
+    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalFlow).get(flow_id))
+
+
+def set_flow_active(crm: Crm, actor: Actor, flow_id: UUID, active: bool) -> ApprovalFlow:
+    """Switch a flow on or off for new submissions (requests in review keep their route)."""
+
+    def work(uow: UnitOfWork) -> ApprovalFlow:
+        repo = uow.repository(ApprovalFlow)
+        flow = repo.get(flow_id)
+        flow.active = active
+        return repo.save(flow)
+
+    return crm.run(actor.tenant_id, work)
+
+
+def _flow_for(uow: UnitOfWork, document_type: str, flow_id: UUID | None) -> ApprovalFlow:
+    repo = uow.repository(ApprovalFlow)
+    if flow_id is not None:
+        return repo.get(flow_id)
+    found = repo.query(Query(F("document_type").eq(document_type) & F("active").eq(True), limit=2))
+    if len(found) != 1:
+        # None, or several: the caller must say which flow (never guess between two).
+        raise NotFound(entity="approval flow", id=document_type)
+    return found[0]
+
+
+# -- routing ---------------------------------------------------------------------------
+
+
+def _select(
+    selector: Approvers,
+    tenant_id: TenantId,
+    submitter: UUID,
+    directory: ApprovalDirectory | None,
+) -> list[UUID]:
+    if selector.kind is ApproverKind.USER:
+        return list(selector.user_ids)
+    if directory is None:
+        return []
+    if selector.kind is ApproverKind.ROLE:
+        return directory.members_of_role(tenant_id, selector.role or "")
+    if selector.kind is ApproverKind.DEPARTMENT_HEAD:
+        department = directory.department_of(tenant_id, submitter)
+        head = None if department is None else directory.department_head(tenant_id, department)
+        return [] if head is None else [head]
+    manager = directory.manager_of(tenant_id, submitter)
+    if selector.kind is ApproverKind.MANAGERS_MANAGER and manager is not None:
+        manager = directory.manager_of(tenant_id, manager)
+    return [] if manager is None else [manager]
+
+
+def _people(
+    selectors: Iterable[Approvers],
+    tenant_id: TenantId,
+    submitter: UUID,
+    directory: ApprovalDirectory | None,
+) -> list[UUID]:
+    found: list[UUID] = []
+    for selector in selectors:
+        for person in _select(selector, tenant_id, submitter, directory):
+            if person not in found:
+                found.append(person)
+    return found
+
+
+def resolve_route(
+    flow: ApprovalFlow,
+    facts: Facts,
+    submitter: UUID,
+    directory: ApprovalDirectory | None,
+) -> tuple[RouteStage, ...]:
+    """Turn a flow into the stages and people a document with these facts goes to.
+
+    Stages whose condition is false are skipped. Unless the flow allows
+    self-approval the submitter is left out of every stage, and a stage left empty
+    by that goes to the submitter's manager.
+
+    Raises:
+        NoApprover: a stage resolves to nobody, or to fewer people than its quorum.
+    """
+    route = []
+    for stage in flow.stages_for(facts):
+        people = _people(stage.approvers, flow.tenant_id, submitter, directory)
+        if not flow.allow_self_approval and submitter in people:
+            people.remove(submitter)
+            if not people:
+                people = _select(Approvers.manager(), flow.tenant_id, submitter, directory)
+        if not people or (stage.rule is Rule.N_OF_M and len(people) < (stage.quorum or 1)):
+            raise NoApprover(flow=flow.name, stage=stage.name)
+        route.append(
+            RouteStage(
+                name=stage.name,
+                rule=stage.rule,
+                approvers=tuple(people),
+                quorum=stage.quorum,
+                remind_after=stage.remind_after,
+                escalate_after=stage.escalate_after,
+                escalate_to=tuple(_people(stage.escalate_to, flow.tenant_id, submitter, directory)),
+            )
+        )
+    return tuple(route)
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def _sync_tasks(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    repo = uow.repository(ApprovalTask)
+    wanted = {task.id: task for task in tasks_for(request)}
+    existing = repo.query(Query(F("request_id").eq(request.id)))
+    for task in existing:
+        if task.id in wanted:
+            current = wanted.pop(task.id)
+            if task.due_at != current.due_at:
+                task.due_at = current.due_at
+                repo.save(task)
+        else:
+            repo.delete(task)
+    repo.add_many(list(wanted.values()))
+
+
+def _store(
+    uow: UnitOfWork,
+    request: ApprovalRequest,
+    before: RequestStatus,
+    events: Sequence[DomainEvent],
+    *,
+    new: bool = False,
+) -> ApprovalRequest:
+    repo = uow.repository(ApprovalRequest)
+    if new:
+        repo.add(request)
+    else:
+        repo.save(request)
+    _sync_tasks(uow, request)
+    notify_hooks(uow, before, request)
+    uow.outbox.add(*events)
+    return request
+
+
+def submit_for_approval(
+    crm: Crm,
+    actor: Actor,
+    *,
+    document_type: str,
+    document_id: UUID,
+    title: str,
+    facts: Facts | Mapping[str, Any] | None = None,
+    directory: ApprovalDirectory | None = None,
+    flow_id: UUID | None = None,
+    comment: str = "",
+) -> ApprovalRequest:
+    """Submit a document (or resubmit it after rejection, return, withdrawal or unapproval).
+
+    Args:
+        document_type, document_id, title: the document.
+        facts: the fields the flow's conditions read (amount, discount, ...).
+        directory: the org chart, for managers, department heads and roles.
+        flow_id: the flow to use; by default the one active flow of the document type.
+        comment: the submitter's note.
+
+    Returns:
+        The request, in review (or approved at once when no stage applies).
+
+    Raises:
+        NotFound: no flow (or no single active flow) for the document type.
+        NoApprover: a stage resolves to nobody.
+        InvalidTransition: the document is already in review or approved.
+        PermissionDenied: someone other than the first submitter resubmits.
+    """
+    snapshot = facts if isinstance(facts, Facts) else Facts(dict(facts or {}))
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        now = crm.now()
+        repo = uow.repository(ApprovalRequest)
+        request = repo.find(request_id_for(actor.tenant_id, document_type, document_id))
+        new = request is None
+        flow = _flow_for(uow, document_type, flow_id)
+        if request is not None and flow_id is None:
+            # A resubmission stays with its flow while that flow is in use.
+            previous = uow.repository(ApprovalFlow).find(request.flow_id)
+            flow = previous if previous is not None and previous.active else flow
+        if request is None:
+            request = ApprovalRequest(
+                id=request_id_for(actor.tenant_id, document_type, document_id),
+                tenant_id=actor.tenant_id,
+                flow_id=flow.id,
+                flow_name=flow.name,
+                document_type=document_type,
+                document_id=document_id,
+                title=title,
+                submitter_id=actor.user_id,
+            )
+        before = request.status
+        # A resubmission follows the flow as it is now, with the document as it is now.
+        request.flow_id, request.flow_name, request.title = flow.id, flow.name, title
+        request.facts = snapshot
+        request.allow_self_approval = flow.allow_self_approval
+        request.urge_interval_minutes = flow.urge_interval_minutes
+        request.calendar = flow.calendar
+        request.unapprovers = flow.unapprovers
+        route = resolve_route(flow, snapshot, request.submitter_id, directory)
+        events = request.submit(actor.user_id, route, now=now, comment=comment)
+        return _store(uow, request, before, events, new=new)
+
+    return crm.run(actor.tenant_id, work)
+
+
+def _command(
+    crm: Crm,
+    actor: Actor,
+    request_id: UUID,
+    act: Callable[[ApprovalRequest], list[DomainEvent]],
+) -> ApprovalRequest:
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        request = uow.repository(ApprovalRequest).get(request_id)
+        before = request.status
+        events = act(request)
+        return _store(uow, request, before, events)
+
+    return crm.run(actor.tenant_id, work)
+
+
+def approve_request(
+    crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """Vote to approve the request's current stage.
+
+    Raises:
+        NotFound, InvalidTransition (not in review), NotAnApprover, AlreadyDecided,
+        SelfApprovalForbidden, ConcurrencyConflict (someone decided at the same moment;
+        call again).
+    """
+    return _command(
+        crm, actor, request_id, lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment)
+    )
+
+
+def reject_request(
+    crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """Vote to reject the current stage. Raises: as :func:`approve_request`."""
+    return _command(
+        crm, actor, request_id, lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment)
+    )
+
+
+def return_request(
+    crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """Send the document back to its submitter for changes. Raises: as :func:`approve_request`."""
+    return _command(
+        crm,
+        actor,
+        request_id,
+        lambda r: r.send_back(actor.user_id, now=crm.now(), comment=comment),
+    )
+
+
+def withdraw_request(
+    crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """The submitter withdraws the document from review.
+
+    Raises:
+        NotFound, InvalidTransition, PermissionDenied (not the submitter).
+    """
+    return _command(
+        crm, actor, request_id, lambda r: r.withdraw(actor.user_id, now=crm.now(), comment=comment)
+    )
+
+
+def delegate_request(
+    crm: Crm, actor: Actor, request_id: UUID, to: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """Hand the actor's place at the current stage to ``to``.
+
+    Raises:
+        As :func:`approve_request`; ``AlreadyDecided`` if ``to`` already sits in the stage.
+    """
+    return _command(
+        crm,
+        actor,
+        request_id,
+        lambda r: r.delegate(actor.user_id, to, now=crm.now(), comment=comment),
+    )
+
+
+def add_cosigner(
+    crm: Crm, actor: Actor, request_id: UUID, cosigner: UUID, *, comment: str = ""
+) -> ApprovalRequest:
+    """Add ``cosigner`` to the current stage (加签). Raises: as :func:`delegate_request`."""
+    return _command(
+        crm,
+        actor,
+        request_id,
+        lambda r: r.add_cosigner(actor.user_id, cosigner, now=crm.now(), comment=comment),
+    )
+
+
+def urge_request(crm: Crm, actor: Actor, request_id: UUID, *, comment: str = "") -> ApprovalRequest:
+    """The submitter urges (催办) the pending approvers.
+
+    Raises:
+        NotFound, InvalidTransition, PermissionDenied, UrgeTooSoon.
+    """
+    return _command(
+        crm, actor, request_id, lambda r: r.urge(actor.user_id, now=crm.now(), comment=comment)
+    )
+
+
+def _check_may_unapprove(
+    request: ApprovalRequest, user: UUID, directory: ApprovalDirectory | None
+) -> None:
+    if request.unapprovers:
+        allowed = _people(request.unapprovers, request.tenant_id, request.submitter_id, directory)
+    else:
+        last = len(request.route) - 1
+        allowed = [
+            d.approver_id for d in request.stage_decisions(last) if d.outcome is Outcome.APPROVE
+        ]
+    if user not in allowed:
+        raise PermissionDenied(
+            actor=user, operation="unapprove", resource=f"{request.document_type} {request.title}"
+        )
+
+
+def unapprove_request(
+    crm: Crm,
+    actor: Actor,
+    request_id: UUID,
+    *,
+    directory: ApprovalDirectory | None = None,
+    comment: str = "",
+) -> ApprovalRequest:
+    """Reverse an approval (反审核), so the document can be edited and resubmitted.
+
+    Who may: the flow's ``unapprovers`` (resolved through ``directory``), or — when
+    the flow names none — whoever approved the last stage.
+
+    Raises:
+        NotFound, InvalidTransition (not approved), PermissionDenied.
+    """
+
+    def act(request: ApprovalRequest) -> list[DomainEvent]:
+        if request.status is RequestStatus.APPROVED:
+            _check_may_unapprove(request, actor.user_id, directory)
+        return request.unapprove(actor.user_id, now=crm.now(), comment=comment)
+
+    return _command(crm, actor, request_id, act)
+
+
+def get_approval_request(crm: Crm, actor: Actor, request_id: UUID) -> ApprovalRequest:
+    """Load one request with its route, votes and trail. Raises: NotFound."""
+    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalRequest).get(request_id))
+
+
+# -- batches ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class BatchItem:
+    """The outcome for one document of a batch.
+
+    Attributes:
+        request_id: the request.
+        ok: whether it succeeded.
+        status: the request's status afterwards (when it succeeded).
+        code: the error code (when it failed), e.g. ``not_an_approver``.
+        message: the error message in English; ``error.message(locale)`` for others.
+        error: the error itself (when it failed).
+    """
+
+    request_id: UUID
+    ok: bool
+    status: RequestStatus | None = None
+    code: str | None = None
+    message: str | None = None
+    error: CrmError | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class BatchResult:
+    """Per-document outcomes of a batch, in the order asked."""
+
+    items: tuple[BatchItem, ...]
+
+    @property
+    def succeeded(self) -> list[UUID]:
+        """The requests that succeeded."""
+        return [i.request_id for i in self.items if i.ok]
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        """The items that failed, with their code and message."""
+        return [i for i in self.items if not i.ok]
+
+
+def _batch(request_ids: Iterable[UUID], one: Callable[[UUID], ApprovalRequest]) -> BatchResult:
+    items = []
+    for request_id in request_ids:
+        try:
+            request = one(request_id)
+        except CrmError as error:
+            items.append(
+                BatchItem(request_id, False, code=error.code, message=str(error), error=error)
+            )
+        else:
+            items.append(BatchItem(request_id, True, status=request.status))
+    return BatchResult(tuple(items))
+
+
+def batch_approve(
+    crm: Crm, actor: Actor, request_ids: Iterable[UUID], *, comment: str = ""
+) -> BatchResult:
+    """Approve many requests, each in its own transaction: one failure stops no other."""
+    return _batch(request_ids, lambda rid: approve_request(crm, actor, rid, comment=comment))
+
+
+def batch_unapprove(
+    crm: Crm,
+    actor: Actor,
+    request_ids: Iterable[UUID],
+    *,
+    directory: ApprovalDirectory | None = None,
+    comment: str = "",
+) -> BatchResult:
+    """Unapprove many requests, each in its own transaction."""
+    return _batch(
+        request_ids,
+        lambda rid: unapprove_request(crm, actor, rid, directory=directory, comment=comment),
+    )
+
+
+# -- deadlines -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ScanResult:
+    """What one overdue scan did.
+
+    Attributes:
+        reminded: requests whose approvers were reminded.
+        escalated: requests escalated.
+        skipped: requests changed by someone else during the scan (the next scan
+            looks at them again).
+    """
+
+    reminded: tuple[UUID, ...] = ()
+    escalated: tuple[UUID, ...] = ()
+    skipped: tuple[UUID, ...] = ()
+
+
+def _escalation_recipients(
+    request: ApprovalRequest, directory: ApprovalDirectory | None
+) -> list[UUID]:
+    current = request.current_stage
+    if current is not None and current.escalate_to:
+        return list(current.escalate_to)
+    found: list[UUID] = []
+    for late in request.pending_approvers():
+        boss = None if directory is None else directory.manager_of(request.tenant_id, late)
+        if boss is not None and boss not in found:
+            found.append(boss)
+    return found
+
+
+def scan_overdue_approvals(
+    crm: Crm,
+    tenant_id: TenantId,
+    *,
+    directory: ApprovalDirectory | None = None,
+    batch_size: int = 500,
+) -> ScanResult:
+    """Remind and escalate every stage past its deadlines; safe to run often and twice.
+
+    Each (request, round, stage, reminder or escalation) is sent once: the request
+    records what it sent, and two scanners racing on one request meet the optimistic
+    lock, so the loser skips it.
+
+    Args:
+        tenant_id: the tenant to scan.
+        directory: finds the late approvers' managers for escalations.
+        batch_size: how many due requests one query reads.
+
+    Returns:
+        Which requests were reminded, escalated or skipped.
+    """
+    now = crm.now()
+    due_ids: list[UUID] = crm.run(
+        tenant_id,
+        lambda uow: [
+            r.id
+            for r in uow.repository(ApprovalRequest).query(
+                Query(
+                    F("status").eq(RequestStatus.IN_REVIEW) & F("alert_due_at").le(now),
+                    limit=batch_size,
+                )
+            )
+        ],
+    )
+    reminded: list[UUID] = []
+    escalated: list[UUID] = []
+    skipped: list[UUID] = []
+
+    def one(request_id: UUID) -> tuple[bool, bool]:
+        def work(uow: UnitOfWork) -> tuple[bool, bool]:
+            request = uow.repository(ApprovalRequest).get(request_id)
+            before = request.status
+            events = request.alert(AlertKind.REMIND, request.pending_approvers(), now=now)
+            reminded_here = bool(events)
+            escalation = request.alert(
+                AlertKind.ESCALATE, _escalation_recipients(request, directory), now=now
+            )
+            events += escalation
+            if events:
+                _store(uow, request, before, events)
+            return reminded_here, bool(escalation)
+
+        return crm.run(tenant_id, work)
+
+    for request_id in due_ids:
+        try:
+            did_remind, did_escalate = one(request_id)
+        except ConcurrencyConflict:
+            skipped.append(request_id)
+            continue
+        if did_remind:
+            reminded.append(request_id)
+        if did_escalate:
+            escalated.append(request_id)
+    return ScanResult(tuple(reminded), tuple(escalated), tuple(skipped))

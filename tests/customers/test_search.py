@@ -1,0 +1,217 @@
+"""Pinyin search keys, the letter index and the search filter, in memory and in SQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pypinyin import Style, lazy_pinyin
+
+from crmkit import Crm
+from crmkit.customers import Customer, CustomerKind
+from crmkit.customers.dedup import normalize_name
+from crmkit.customers.search import (
+    letter_of,
+    search_customers_query,
+    search_keys,
+    to_pinyin,
+)
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.query import FALSE, TRUE, Order, Query, to_predicate
+from tests.customers.corpus import generate
+
+HUAWEI = "北京华为科技有限公司"
+
+
+def _customer(name: str, tenant: TenantId, *, person: bool = False, phone: str | None = None):
+    import pendulum
+
+    return Customer(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        name=name,
+        created_at=pendulum.datetime(2026, 3, 2, tz="UTC"),
+        kind=CustomerKind.INDIVIDUAL if person else CustomerKind.COMPANY,
+        phone=phone,
+    )
+
+
+def _matches(text: str, names: list[str]) -> set[str]:
+    tenant = TenantId(uuid.uuid4())
+    predicate = to_predicate(search_customers_query(text))
+    return {c.name for c in (_customer(n, tenant) for n in names) if predicate(c)}
+
+
+def test_keys_hold_full_pinyin_initials_and_the_name_behind_its_region() -> None:
+    keys = search_keys(HUAWEI)
+    assert (keys.name_key, keys.pinyin_full, keys.pinyin_initials) == (
+        "北京华为科技",
+        "beijinghuaweikeji",
+        "bjhwkj",
+    )
+    assert (keys.short_full, keys.short_initials, keys.letter) == ("huaweikeji", "hwkj", "B")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bjhw",
+        "beijing",
+        "huawei",
+        "北京",
+        "华为",
+        "bjhuawei",
+        "北京hw",
+        "beijinghw",
+        "BJHW",
+        "華為",
+        "ｂｊｈｗ",
+    ],
+)
+def test_every_usual_way_of_typing_finds_the_company(text: str) -> None:
+    assert _matches(text, [HUAWEI, "上海华东电子", "深圳腾讯"]) == {HUAWEI}
+
+
+def test_typed_characters_must_be_in_the_name_not_just_sound_alike() -> None:
+    assert _matches("北京", [HUAWEI, "背景音乐工作室"]) == {HUAWEI}
+    assert _matches("beijing", [HUAWEI, "背景音乐工作室"]) == {HUAWEI, "背景音乐工作室"}
+
+
+def test_polyphonic_characters_read_as_in_their_phrase() -> None:
+    assert search_keys("重庆银行").pinyin_full == "chongqingyinhang"
+    assert search_keys("长沙发展银行").pinyin_initials == "csfzyh"
+    assert search_keys("厦门音乐学院").pinyin_full == "xiamenyinyuexueyuan"
+
+
+@pytest.mark.parametrize(
+    ("name", "full", "letter"),
+    [
+        ("曾国藩", "zengguofan", "Z"),
+        ("单雄信", "shanxiongxin", "S"),
+        ("解缙", "xiejin", "X"),
+        ("仇英", "qiuying", "Q"),
+        ("区志强", "ouzhiqiang", "O"),
+        ("朴正浩", "piaozhenghao", "P"),
+        ("查良镛", "zhaliangyong", "Z"),
+        ("盖聂", "genie", "G"),
+        ("尉迟恭", "yuchigong", "Y"),
+        ("万俟卨", "moqixie", "M"),
+        ("王伟", "wangwei", "W"),
+    ],
+)
+def test_a_person_s_surname_takes_its_surname_reading(name: str, full: str, letter: str) -> None:
+    keys = search_keys(name, person=True)
+    assert (keys.pinyin_full, keys.letter) == (full, letter)
+
+
+def test_surname_readings_do_not_apply_to_company_names() -> None:
+    assert search_keys("解放汽车").pinyin_full == "jiefangqiche"
+    assert search_keys("曾国藩", person=False).pinyin_full == "cengguofan"
+
+
+def test_traditional_characters_read_like_simplified_ones() -> None:
+    assert search_keys("華為科技").pinyin_full == search_keys("华为科技").pinyin_full
+    # pypinyin alone reads the traditional 銀行 as "yinxing"; simplifying first fixes it.
+    assert search_keys("上海銀行").pinyin_full == "shanghaiyinhang"
+
+
+def test_latin_words_and_digits_stay_whole() -> None:
+    keys = search_keys("IBM中国")
+    assert (keys.pinyin_full, keys.pinyin_initials, keys.letter) == ("ibmzhongguo", "ibmzg", "I")
+    assert search_keys("123贸易").letter == "#"
+    assert letter_of("") == "#"
+
+
+def test_builder_agrees_with_pypinyin_on_a_realistic_corpus() -> None:
+    names = [normalize_name(e.name) for e in generate(2000, seed=5).entries if not e.person]
+    differing = [
+        n
+        for n in names
+        if to_pinyin(n) != lazy_pinyin(n, style=Style.NORMAL, errors=lambda c: list(c))
+    ]
+    # Only a phrase longer than the context window around a character can decide otherwise.
+    assert len(differing) <= len(names) // 500
+
+
+@given(st.text(max_size=30))
+def test_keys_are_lower_case_ascii_or_kept_text_and_never_fail(name: str) -> None:
+    if not name.strip():
+        return
+    keys = search_keys(name)
+    assert keys.letter in {*"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "#"}
+    assert keys.pinyin_full == keys.pinyin_full.lower()
+
+
+def test_blank_search_filters_nothing_and_punctuation_matches_nothing() -> None:
+    assert search_customers_query("  ") == TRUE
+    assert search_customers_query("!!") == FALSE
+
+
+def test_digits_search_by_phone() -> None:
+    tenant = TenantId(uuid.uuid4())
+    customer = _customer("某某公司", tenant, phone="010-12345678")
+    assert to_predicate(search_customers_query("12345678"))(customer)
+    assert to_predicate(search_customers_query("+86 10 1234 5678"))(customer)
+
+
+def test_changing_the_name_refreshes_the_keys() -> None:
+    import pendulum
+
+    customer = _customer(HUAWEI, TenantId(uuid.uuid4()))
+    customer.change(pendulum.datetime(2026, 3, 3, tz="UTC"), name="上海腾讯", phone="13800138000")
+    assert (customer.pinyin_initials, customer.letter) == ("shtx", "S")
+    assert customer.phone_key == "0008310083168"
+    customer.kind = CustomerKind.INDIVIDUAL
+    assert customer.short_full is None
+
+
+NAMES = [
+    HUAWEI,
+    "上海华东电子有限公司",
+    "曾氏贸易",
+    "重庆银行",
+    "Apple Inc.",
+    "背景音乐工作室",
+    "華為雲",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bjhw", {HUAWEI}),
+        ("huawei", {HUAWEI, "華為雲"}),
+        ("华为", {HUAWEI, "華為雲"}),
+        ("bjhuawei", {HUAWEI}),
+        ("cqyh", {"重庆银行"}),
+        ("apple", {"Apple Inc."}),
+        ("h", {HUAWEI, "上海华东电子有限公司", "華為雲"}),
+    ],
+)
+def test_search_runs_the_same_on_every_backend(crm: Crm, tenant, text, expected) -> None:
+    customers = [_customer(n, tenant) for n in NAMES]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(customers))
+    found = crm.run(
+        tenant,
+        lambda uow: uow.repository(Customer).query(Query(where=search_customers_query(text))),
+    )
+    assert {c.name for c in found} == expected
+
+
+def test_letter_index_and_pinyin_order_on_every_backend(crm: Crm, tenant) -> None:
+    customers = [_customer(n, tenant) for n in ["重庆银行", "长沙银行", "北京华为", "曾国藩"]]
+    customers[-1] = _customer("曾国藩", tenant, person=True)
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(customers))
+    from crmkit.kernel.query import F
+
+    found = crm.run(
+        tenant,
+        lambda uow: uow.repository(Customer).query(
+            Query(where=F("letter").eq("C"), order_by=(Order("pinyin_full"),))
+        ),
+    )
+    assert [c.name for c in found] == ["长沙银行", "重庆银行"]
+    stored = crm.run(tenant, lambda uow: uow.repository(Customer).get(customers[-1].id))
+    assert (stored.letter, stored.pinyin_full) == ("Z", "zengguofan")
