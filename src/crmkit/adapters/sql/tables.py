@@ -84,7 +84,7 @@ outbox = sa.Table(
 
 # Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
 # (Each area module imports this one; keep these imports last.)
+from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
 from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
 from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401
-from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
