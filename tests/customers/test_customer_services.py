@@ -11,9 +11,13 @@ from crmkit.customers import (
     Customer,
     CustomerChanged,
     CustomerRegistered,
+    DuplicatePolicy,
+    check_customer_name,
     get_customer,
     list_customers,
+    match_caller,
     register_customer,
+    search_customers,
     update_customer,
 )
 from crmkit.kernel.money import Money
@@ -93,3 +97,27 @@ def test_money_filters_run_in_storage(crm: Crm, actor) -> None:
     big = list_customers(crm, actor, Query(where=F("credit_limit.amount").gt(Decimal("5000"))))
     assert [c.name for c in big] == ["Big"]
     assert isinstance(big[0], Customer)
+
+
+def test_search_finds_customers_by_pinyin_initials_and_characters(crm: Crm, actor) -> None:
+    for name in ("北京华为科技有限公司", "上海浦东发展", "Acme Trading"):
+        register_customer(crm, actor, name=name)
+    for text in ("bjhw", "huawei", "北京", "華為"):
+        assert [c.name for c in search_customers(crm, actor, text)] == ["北京华为科技有限公司"]
+    assert search_customers(crm, actor, "xyz") == []
+
+
+def test_an_incoming_call_finds_the_customer(crm: Crm, actor) -> None:
+    register_customer(crm, actor, name="腾达", phone="0755-8888 6666")
+    assert [c.name for c in match_caller(crm, actor, "+86 755 88886666")] == ["腾达"]
+
+
+def test_duplicate_names_are_blocked_when_asked(crm: Crm, actor) -> None:
+    first = register_customer(crm, actor, name="北京华为科技有限公司")
+    check = check_customer_name(crm, actor, "北京华为科技（有限公司）")
+    assert check.is_duplicate
+    assert list(check.matches) == [first.id]
+    with pytest.raises(ValidationError) as raised:
+        register_customer(crm, actor, name="北京 华为科技", duplicates=DuplicatePolicy.BLOCK)
+    assert raised.value.field == "name"
+    assert len(list_customers(crm, actor)) == 1

@@ -14,26 +14,53 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
+from crmkit.customers.dedup import (
+    DuplicateCheck,
+    DuplicatePolicy,
+    check_duplicate_name,
+    normalize_name,
+)
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
+from crmkit.customers.phones import caller_id_query
+from crmkit.customers.search import search_customers_query
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
-from crmkit.kernel.query import Query
+from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
 
-__all__ = ["get_customer", "list_customers", "register_customer", "update_customer"]
+__all__ = [
+    "check_customer_name",
+    "get_customer",
+    "list_customers",
+    "match_caller",
+    "register_customer",
+    "search_customers",
+    "update_customer",
+]
 
 RESOURCE = "customer"
 register_resource(RESOURCE, entity=Customer)
 
 
-def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Customer:
+def register_customer(
+    crm: Crm,
+    actor: Actor,
+    *,
+    name: str,
+    duplicates: DuplicatePolicy = DuplicatePolicy.WARN,
+    **fields: Any,
+) -> Customer:
     """Enter a new customer owned by ``fields['owner_id']`` (default: the actor).
 
-    The customer's department defaults to its owner's department.
+    The customer's department defaults to its owner's department. With
+    ``duplicates=DuplicatePolicy.BLOCK`` a name that normalises to an existing
+    customer's (full-width, spaces, 有限公司 / Co., Ltd. ...) is refused inside the
+    same transaction; to warn instead, show :func:`check_customer_name` first.
 
     Raises:
-        ValidationError: a field breaks a rule; nothing is stored.
+        ValidationError: a field breaks a rule, or the name is a blocked duplicate;
+            nothing is stored.
         PermissionDenied: the actor may not create this customer or set one of the fields.
     """
     now = crm.now()
@@ -55,6 +82,8 @@ def register_customer(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Cu
             owner = uow.repository(Member).find(customer.owner_id)
             customer.department_id = None if owner is None else owner.department_id
         grants.require("create", customer, RESOURCE)
+        if duplicates is DuplicatePolicy.BLOCK:
+            _name_check(uow, name, duplicates).require()
         uow.repository(Customer).add(customer)
         uow.outbox.add(
             CustomerRegistered(
@@ -140,3 +169,39 @@ def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[C
         return [grants.redact(c, RESOURCE) for c in found]
 
     return guarded(crm, actor, work)
+
+
+def _name_check(uow: UnitOfWork, name: str, policy: DuplicatePolicy) -> DuplicateCheck:
+    # Duplicate control looks at the whole tenant, not the actor's scope: a rep must not
+    # enter a customer a colleague already owns just because she cannot see it.
+    same = uow.repository(Customer).query(
+        Query(where=F("name_key").eq(normalize_name(name)), limit=20)
+    )
+    return check_duplicate_name(name, [(c.id, c.name_key) for c in same], policy)
+
+
+def check_customer_name(
+    crm: Crm, actor: Actor, name: str, policy: DuplicatePolicy = DuplicatePolicy.WARN
+) -> DuplicateCheck:
+    """Would ``name`` duplicate an existing customer? (for a warning before entry)."""
+
+    def work(uow: UnitOfWork) -> DuplicateCheck:
+        grants_for(uow, actor).require_operation("create", RESOURCE)
+        return _name_check(uow, name, policy)
+
+    return guarded(crm, actor, work)
+
+
+def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> list[Customer]:
+    """Customers whose name matches ``text`` by pinyin, initials, characters or phone digits.
+
+    ``bjhw``, ``beijing``, ``huawei``, ``北京`` and ``華為`` all find 北京华为科技; results
+    are in pinyin order and limited to what the actor may view.
+    """
+    query = Query(where=search_customers_query(text), order_by=(Order("pinyin_full"),), limit=limit)
+    return list_customers(crm, actor, query)
+
+
+def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> list[Customer]:
+    """Customers whose phone matches an incoming number (any format: +86, 0, spaces, ext)."""
+    return list_customers(crm, actor, Query(where=caller_id_query(number), limit=limit))
