@@ -14,7 +14,14 @@ from decimal import Decimal
 
 from crmkit.adapters.directory import StaticDirectory
 from crmkit.crm import Crm
-from crmkit.customers import Customer, CustomerKind, list_customers, register_customer
+from crmkit.customers import (
+    Customer,
+    CustomerKind,
+    check_customer_name,
+    list_customers,
+    register_customer,
+    search_customers,
+)
 from crmkit.customers.services import update_customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError
@@ -307,6 +314,15 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
     say(
         f"  why can't Chen see {hers.name}? "
         f"{explain_access(crm, REP_CHEN, 'view', 'customer', hers.id)}"
+    )
+
+    say("\n-- Finding customers: pinyin, initials, traditional characters --")
+    for text in ("bjhw", "huawei", "華為", "shanghai", "acme"):
+        found = [c.name for c in search_customers(crm, MANAGER, text)]
+        say(f"  {pad(repr(text), 12)} -> {', '.join(found) or '(nothing)'}")
+    check = check_customer_name(crm, REP_LI, "北京华为科技（有限公司）")
+    say(
+        f"  entering '北京华为科技（有限公司）' again: duplicate of {len(check.matches)} customer(s)"
     )
 
     say("\n-- A rep and her manager edit the same customer at once --")
