@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
-from crmkit.adapters.directory import StaticDirectory
 from crmkit.crm import Crm
 from crmkit.customers import (
     Customer,
@@ -375,11 +374,8 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
             say(f"    {line}")
 
     say("\n-- Reminders: customers nobody followed up for 14 days --")
-    directory = StaticDirectory(
-        managers={REP_LI.user_id: MANAGER.user_id, REP_CHEN.user_id: MANAGER.user_id}
-    )
-    fired = scan_due_reminders(crm, DEMO_TENANT, directory=directory)
-    again = scan_due_reminders(crm, DEMO_TENANT, directory=directory)
+    fired = scan_due_reminders(crm, DEMO_TENANT)
+    again = scan_due_reminders(crm, DEMO_TENANT)
     say(f"  scan fired {len(fired)} reminders; an immediate second scan fired {len(again)}")
     for person in (REP_LI, REP_CHEN, MANAGER):
         waiting = my_reminders(crm, person)

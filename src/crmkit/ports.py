@@ -136,11 +136,28 @@ class UnitOfWork(Protocol):
 
 
 class Directory(Protocol):
-    """Port: who reports to whom and who holds a role, for routing reminders and approvals."""
+    """Port: the org chart reminders and approvals route by.
 
-    def manager_of(self, tenant_id: TenantId, user_id: UUID) -> UUID | None: ...
+    crmkit's own org model answers it (``crmkit.rules.permissions.OrgDirectory``); a
+    host may answer from its HR system instead, and tests from
+    ``crmkit.rules.directory.InMemoryDirectory``.
+    """
 
-    def members_of_role(self, tenant_id: TenantId, role: str) -> list[UUID]: ...
+    def manager_of(self, tenant_id: TenantId, user_id: UUID) -> UUID | None:
+        """The user's direct manager, or None at the top of the chart."""
+        ...
+
+    def members_of_role(self, tenant_id: TenantId, role: str) -> list[UUID]:
+        """Every user holding ``role``."""
+        ...
+
+    def department_of(self, tenant_id: TenantId, user_id: UUID) -> UUID | None:
+        """The department the user belongs to, if any."""
+        ...
+
+    def department_head(self, tenant_id: TenantId, department_id: UUID) -> UUID | None:
+        """The head of a department, if it has one."""
+        ...
 
 
 _QUERIES: dict[tuple[str, type[Any]], Callable[[Any], Any]] = {}

@@ -11,12 +11,12 @@ import pendulum
 import pytest
 
 from crmkit import Crm, PermissionDenied, ValidationError
-from crmkit.adapters.directory import StaticDirectory
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.recurrence import Recurrence, WeekDay
+from crmkit.rules.directory import InMemoryDirectory
 from crmkit.rules.reminders import (
     FiringState,
     Recipients,
@@ -286,7 +286,7 @@ def test_recipients_owner_manager_and_role_each_once(
     rcrm: Crm, actor: Actor, clock: FixedClock
 ) -> None:
     manager, finance = uuid.uuid4(), uuid.uuid4()
-    directory = StaticDirectory(
+    directory = InMemoryDirectory(
         managers={actor.user_id: manager}, roles={"finance": [finance, manager]}
     )
     agreement(rcrm, actor.tenant_id, actor.user_id, end_date=clock.now().date())

@@ -44,6 +44,7 @@ from crmkit.rules.approvals.request import (
     request_id_for,
     tasks_for,
 )
+from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
     "BatchItem",
@@ -307,7 +308,7 @@ def submit_for_approval(
         request.urge_interval_minutes = flow.urge_interval_minutes
         request.calendar = flow.calendar
         request.unapprovers = flow.unapprovers
-        route = resolve_route(flow, snapshot, request.submitter_id, directory)
+        route = resolve_route(flow, snapshot, request.submitter_id, directory or OrgDirectory(uow))
         events = request.submit(actor.user_id, route, now=now, comment=comment)
         return _store(uow, request, before, events, new=new)
 

@@ -5,6 +5,7 @@ One evaluator (:class:`Grants`, compiled per user by :func:`grants_for`) answers
 counts, analytics and exports, and ``explain`` with its reasons.
 """
 
+from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, Reason, compile_grants
 from crmkit.rules.permissions.matrix import (
     MatrixIssue,
@@ -77,6 +78,7 @@ __all__ = [
     "MatrixReport",
     "MatrixRow",
     "Member",
+    "OrgDirectory",
     "OwnershipTransfer",
     "Policy",
     "Reason",

@@ -20,6 +20,7 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
+from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.reminders.model import (
     FiringState,
     RecipientKind,
@@ -84,6 +85,7 @@ def scan_due_reminders(
 def _fire_rule(
     uow: UnitOfWork, rule: ReminderRule, now: datetime, directory: Directory | None
 ) -> list[ReminderFiring]:
+    directory = directory or OrgDirectory(uow)
     due = list(_occurrences(uow, rule, now))
     firings: list[ReminderFiring] = []
     repo = uow.repository(ReminderFiring)
