@@ -30,6 +30,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.kernel.report import ReportTable, pad
 from crmkit.pipeline import (
+    Opportunity,
     SalesProcess,
     attach_document,
     convert_lead,
@@ -42,6 +43,15 @@ from crmkit.pipeline import (
     pipeline_report,
     qualify_lead,
     win_opportunity,
+)
+from crmkit.rules.approvals import (
+    Approvers,
+    Facts,
+    FlowStage,
+    approval_inbox,
+    approve_request,
+    define_flow,
+    submit_for_approval,
 )
 from crmkit.rules.permissions import (
     Grant,
@@ -209,6 +219,17 @@ def _seed_org(crm: Crm) -> None:
             Grant("pipeline_settings", "edit", Scope.TENANT),
         ],
     )
+    define_flow(
+        crm,
+        ADMIN,
+        name="折扣审批 Discount approval",
+        document_type="discount",
+        stages=[
+            FlowStage(
+                "部门经理 Manager", [Approvers.manager()], when=F("discount").gt(Decimal("0.15"))
+            )
+        ],
+    )
     set_member(
         crm,
         ADMIN,
@@ -227,6 +248,12 @@ def _seed_org(crm: Crm) -> None:
             manager_id=MANAGER.user_id,
             roles=["sales_rep"],
         )
+
+
+def list_opportunities_of(crm: Crm, actor: Actor) -> list[Opportunity]:
+    """The actor's deals (the demo reads them straight from storage)."""
+    where = F("owner_id").eq(actor.user_id)
+    return crm.run(DEMO_TENANT, lambda uow: uow.repository(Opportunity).query(Query(where=where)))
 
 
 def _seed_pipeline(crm: Crm) -> None:
@@ -372,6 +399,27 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
         say(f"  {title}:")
         for line in _with_names(table, names).format().splitlines():
             say(f"    {line}")
+
+    say("\n-- Approval: a 20% discount goes to the rep's manager (routed by the org chart) --")
+    deal = next(d for d in list_opportunities_of(crm, REP_LI) if d.status.value == "open")
+    request = submit_for_approval(
+        crm,
+        REP_LI,
+        document_type="discount",
+        document_id=crm.new_id(),
+        title=f"{deal.name} 折扣 20%",
+        facts=Facts({"amount": deal.amount, "discount": Decimal("0.20")}),
+    )
+    inbox = approval_inbox(crm, MANAGER)
+    say(
+        f"  submitted '{request.title}': route {[s.name for s in request.route]}; "
+        f"{MANAGER.name} has {inbox.total} waiting"
+    )
+    request = approve_request(crm, MANAGER, request.id, comment="同意，本季度冲量")
+    say(
+        f"  approved: status {request.status.value}; trail "
+        + " → ".join(f"{e.action.value}" for e in request.trail)
+    )
 
     say("\n-- Reminders: customers nobody followed up for 14 days --")
     fired = scan_due_reminders(crm, DEMO_TENANT)
