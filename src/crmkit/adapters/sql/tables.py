@@ -87,4 +87,5 @@ outbox = sa.Table(
 from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
 from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
+from crmkit.adapters.sql import tables_pipeline_documents as _tables_documents  # noqa: E402, F401
 from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401

@@ -1,0 +1,1059 @@
+"""Sales-document use cases: price lists, quotes, contracts and sales orders.
+
+Every function is one transaction. Creating a quote for an opportunity records
+the ``quote`` document on it (the gate of the *proposal* stage) in the same
+transaction; converting a quote writes the new contract or order, marks the quote
+converted and takes a document number together, so a quote converted twice at the
+same moment converts exactly once — the second attempt fails on the quote's
+version check (or, retried, finds it converted).
+
+Two seams wait for the rules colleagues are building:
+
+- **Numbers** come from a ``numbers`` callable ``(uow, kind, at) -> str``. The
+  default, :func:`sequential_numbers`, keeps a counter per tenant, kind and year
+  inside the same unit of work (``QT-2026-00001``); the tenant's numbering rules
+  plug in here.
+- **Approval**: quotes over the discount threshold and (by default) every
+  contract carry ``approval_required``; :func:`approve_quote` /
+  :func:`approve_contract` record the decision. An approval flow calls those (or
+  the domain methods from its hooks) once its last stage approves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.customers.model import Customer
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Order, Query
+from crmkit.pipeline.model.contracts import (
+    Attachment,
+    Contract,
+    ContractCreated,
+    ContractId,
+    ContractKind,
+    ContractStatus,
+)
+from crmkit.pipeline.model.opportunities import Opportunity
+from crmkit.pipeline.model.orders import (
+    CreditCheck,
+    CreditDecision,
+    OrderCreated,
+    OrderStatus,
+    SalesOrder,
+    SalesOrderId,
+)
+from crmkit.pipeline.model.pricing import (
+    DiscountRate,
+    LineItem,
+    PriceList,
+    PriceListId,
+    PriceListItem,
+    choose_price_list,
+    price_line,
+)
+from crmkit.pipeline.model.quotes import (
+    ConversionKind,
+    DocumentCounter,
+    Quote,
+    QuoteCreated,
+    QuoteId,
+    SalesDocumentSettings,
+    counter_id,
+    sales_settings_id,
+)
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.reminders.model import ReminderSource, register_source
+
+__all__ = [
+    "CustomerCreditLimit",
+    "DocumentNumbers",
+    "LineRequest",
+    "OpenOrderExposure",
+    "OpenReceivables",
+    "approve_contract",
+    "approve_quote",
+    "attach_to_contract",
+    "cancel_order",
+    "complete_contract",
+    "configure_sales_documents",
+    "convert_quote_to_contract",
+    "convert_quote_to_order",
+    "create_contract",
+    "create_order_from_contract",
+    "create_quote",
+    "decline_quote",
+    "define_price_list",
+    "expire_contracts",
+    "quote_versions",
+    "record_delivery",
+    "reject_contract",
+    "reject_quote",
+    "release_credit_hold",
+    "renew_contract",
+    "revise_quote",
+    "sequential_numbers",
+    "sign_contract",
+    "submit_contract",
+    "submit_quote",
+    "terminate_contract",
+]
+
+# Contracts are what "30 days before a contract ends" reminder rules watch.
+register_source(ReminderSource("contract", Contract, title_field="number"))
+
+QUOTES, CONTRACTS, ORDERS, PRICING = "quote", "contract", "sales_order", "price_list"
+register_resource(QUOTES, entity=Quote)
+register_resource(CONTRACTS, entity=Contract)
+register_resource(ORDERS, entity=SalesOrder)
+# Tenant-wide: whoever holds "edit" on price lists sets prices, thresholds and notice days.
+register_resource(
+    PRICING, fields=("items", "discount_threshold", "notice_days"), operations=("view", "edit")
+)
+
+
+def _allow(
+    uow: UnitOfWork, actor: Actor, operation: str, resource: str, record: object = None
+) -> None:
+    """Raise ``PermissionDenied`` unless the actor may do ``operation`` (on ``record``)."""
+    grants = grants_for(uow, actor)
+    if record is None:
+        grants.require_operation(operation, resource)
+    else:
+        grants.require(operation, record, resource)
+
+
+DocumentNumbers = Callable[[UnitOfWork, str, datetime], str]
+"""Hands out the number of a new document: ``numbers(uow, kind, at)``; kinds are
+``quote``, ``contract`` and ``sales_order``."""
+
+_PREFIXES = {"quote": "QT", "contract": "CT", "sales_order": "SO"}
+
+
+def sequential_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
+    """The default numbers: ``QT-2026-00001``, one gap-free sequence per kind and year.
+
+    The counter row is updated in the caller's unit of work, so a rolled-back
+    document gives its number back. When another transaction took a number in
+    between, the version check fails and the counter is read again.
+    """
+    repo = uow.repository(DocumentCounter)
+    key = counter_id(uow.tenant_id, kind, at.year)
+    repo.add_if_absent(DocumentCounter(id=key, tenant_id=uow.tenant_id, kind=kind, year=at.year))
+    for _attempt in range(20):
+        counter = repo.get(key)
+        taken = counter.take()
+        try:
+            repo.save(counter)
+        except ConcurrencyConflict:
+            # At READ COMMITTED the next read sees the other transaction's number.
+            continue
+        return f"{_PREFIXES.get(kind, kind.upper())}-{at.year}-{taken:05d}"
+    raise ConcurrencyConflict(entity="document_counter", id=key, version=counter.version)
+
+
+def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
+    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
+
+
+def _settings(uow: UnitOfWork) -> SalesDocumentSettings:
+    found = uow.repository(SalesDocumentSettings).find(sales_settings_id(uow.tenant_id))
+    return found or SalesDocumentSettings(
+        id=sales_settings_id(uow.tenant_id), tenant_id=uow.tenant_id
+    )
+
+
+def configure_sales_documents(
+    crm: Crm,
+    actor: Actor,
+    *,
+    discount_threshold: DiscountRate | None = None,
+    contracts_need_approval: bool | None = None,
+    notice_days: int | None = None,
+) -> SalesDocumentSettings:
+    """Set the tenant's discount threshold, contract approval and renewal notice days."""
+
+    def work(uow: UnitOfWork) -> SalesDocumentSettings:
+        _allow(uow, actor, "edit", PRICING)
+        repo = uow.repository(SalesDocumentSettings)
+        current = _settings(uow)
+        changes: dict[str, Any] = {}
+        if discount_threshold is not None:
+            changes["discount_threshold"] = discount_threshold
+        if contracts_need_approval is not None:
+            changes["contracts_need_approval"] = contracts_need_approval
+        if notice_days is not None:
+            changes["notice_days"] = notice_days
+        updated = attrs.evolve(current, **changes)
+        return repo.save(updated) if current.version else repo.add(updated)
+
+    return guarded(crm, actor, work)
+
+
+def define_price_list(
+    crm: Crm,
+    actor: Actor,
+    *,
+    name: str,
+    currency: str,
+    items: Sequence[PriceListItem],
+    valid_from: date,
+    valid_to: date | None = None,
+    customer_level: str | None = None,
+) -> PriceList:
+    """Store a price list (for every customer level unless ``customer_level`` is given).
+
+    Raises:
+        ValidationError: bad dates, a product listed twice, or a missing name.
+        CurrencyMismatch: an item priced in another currency.
+    """
+    price_list = PriceList(
+        id=PriceListId(crm.new_id()),
+        tenant_id=actor.tenant_id,
+        name=name,
+        currency=currency,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        items=tuple(items),
+        customer_level=customer_level,
+    )
+
+    def work(uow: UnitOfWork) -> PriceList:
+        _allow(uow, actor, "edit", PRICING)
+        return uow.repository(PriceList).add(price_list)
+
+    return guarded(crm, actor, work)
+
+
+# -- quotes ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class LineRequest:
+    """A line a rep asks for: a product from the price list, how many, and a discount.
+
+    Attributes:
+        product_code: the product on the price list.
+        quantity: how many units (the volume tier follows from it).
+        discount: the line discount, none by default.
+        unit_price: a negotiated unit price instead of the list's.
+        description: text instead of the list item's name.
+    """
+
+    product_code: str
+    quantity: Decimal = attrs.field(converter=Decimal)
+    discount: DiscountRate = attrs.field(factory=DiscountRate.none)
+    unit_price: Money | None = None
+    description: str | None = None
+
+
+def _price(
+    uow: UnitOfWork, customer: Customer, currency: str, on: date, requests: Sequence[LineRequest]
+) -> tuple[PriceList, tuple[LineItem, ...]]:
+    lists = uow.repository(PriceList).query(Query(where=F("currency").eq(currency)))
+    price_list = choose_price_list(lists, customer.level, currency, on)
+    lines = tuple(
+        price_line(
+            n,
+            price_list,
+            r.product_code,
+            r.quantity,
+            r.discount,
+            unit_price=r.unit_price,
+            description=r.description,
+        )
+        for n, r in enumerate(requests, start=1)
+    )
+    return price_list, lines
+
+
+def _record_on_deal(uow: UnitOfWork, opportunity_id: uuid.UUID | None, kind: str) -> None:
+    """Note a document kind on the deal, for its stage gates."""
+    if opportunity_id is None:
+        return
+    repo = uow.repository(Opportunity)
+    deal = repo.get(opportunity_id)
+    if kind not in deal.documents:
+        deal.documents = (*deal.documents, kind)
+        repo.save(deal)
+
+
+def create_quote(
+    crm: Crm,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID,
+    currency: str,
+    lines: Sequence[LineRequest],
+    opportunity_id: uuid.UUID | None = None,
+    total_discount: DiscountRate | None = None,
+    valid_until: date | None = None,
+    valid_days: int = 30,
+    notes: str = "",
+    numbers: DocumentNumbers = sequential_numbers,
+) -> Quote:
+    """Draw up a quote priced from the price list for the customer's level and currency.
+
+    Given an opportunity, the quote belongs to it and the deal records a ``quote``
+    document (so it may enter the *proposal* stage) in the same transaction.
+
+    Raises:
+        NotFound: no such customer or opportunity.
+        ValidationError: no price list covers the customer today, a product is not on
+            it, the opportunity is another customer's, or a line is invalid.
+    """
+
+    def work(uow: UnitOfWork) -> Quote:
+        now = crm.now()
+        customer = uow.repository(Customer).get(customer_id)
+        if opportunity_id is not None:
+            deal = uow.repository(Opportunity).get(opportunity_id)
+            if deal.customer_id != customer.id:
+                raise _invalid(
+                    "quote", "opportunity_id", N_("the opportunity is with another customer")
+                )
+        price_list, priced = _price(uow, customer, currency, now.date(), lines)
+        quote = Quote(
+            id=QuoteId(crm.new_id()),
+            tenant_id=actor.tenant_id,
+            number=numbers(uow, "quote", now),
+            customer_id=customer.id,
+            currency=currency,
+            lines=priced,
+            valid_until=valid_until or now.date() + timedelta(days=valid_days),
+            created_at=now,
+            opportunity_id=opportunity_id,
+            price_list_id=price_list.id,
+            owner_id=actor.user_id,
+            total_discount=total_discount or DiscountRate.none(),
+            notes=notes,
+        )
+        _allow(uow, actor, "create", QUOTES, quote)
+        quote.assess(_settings(uow).discount_threshold)
+        uow.repository(Quote).add(quote)
+        _record_on_deal(uow, opportunity_id, "quote")
+        uow.outbox.add(_created(quote, now))
+        return quote
+
+    return guarded(crm, actor, work)
+
+
+def _created(quote: Quote, now: datetime) -> QuoteCreated:
+    assert quote.total is not None
+    return QuoteCreated(
+        tenant_id=quote.tenant_id,
+        aggregate_id=quote.id,
+        occurred_at=now,
+        number=quote.number,
+        revision=quote.revision,
+        total=quote.total,
+        approval_required=quote.approval_required,
+    )
+
+
+def revise_quote(
+    crm: Crm,
+    actor: Actor,
+    quote_id: uuid.UUID,
+    *,
+    lines: Sequence[LineRequest] | None = None,
+    total_discount: DiscountRate | None = None,
+    valid_until: date | None = None,
+    expected_version: int | None = None,
+) -> Quote:
+    """Make the next version of a live quote; the old one becomes ``superseded``.
+
+    New lines are priced from the list in effect today; without ``lines`` the old
+    lines carry over. The new version is a draft and is assessed for approval again.
+
+    Raises:
+        InvalidTransition: the quote was converted, declined or already revised.
+        ConcurrencyConflict: someone changed it since ``expected_version``.
+    """
+
+    def work(uow: UnitOfWork) -> Quote:
+        now = crm.now()
+        repo = uow.repository(Quote)
+        old = repo.get(quote_id)
+        _allow(uow, actor, "edit", QUOTES, old)
+        if expected_version is not None and old.version != expected_version:
+            raise ConcurrencyConflict(entity="quote", id=quote_id, version=expected_version)
+        priced, list_id = None, old.price_list_id
+        if lines is not None:
+            customer = uow.repository(Customer).get(old.customer_id)
+            price_list, priced = _price(uow, customer, old.currency, now.date(), lines)
+            list_id = price_list.id
+        new, event = old.revise(
+            QuoteId(crm.new_id()),
+            now,
+            lines=priced,
+            total_discount=total_discount,
+            valid_until=valid_until,
+            threshold=_settings(uow).discount_threshold,
+        )
+        new.price_list_id = list_id
+        new.owner_id = old.owner_id or actor.user_id
+        repo.save(old)  # the version check: a quote is revised once
+        repo.add(new)
+        uow.outbox.add(event, _created(new, now))
+        return new
+
+    return guarded(crm, actor, work)
+
+
+def _on_quote(
+    crm: Crm,
+    actor: Actor,
+    quote_id: uuid.UUID,
+    action: Callable[[UnitOfWork, Quote, datetime], DomainEvent | None],
+    operation: str = "edit",
+) -> Quote:
+    def work(uow: UnitOfWork) -> Quote:
+        repo = uow.repository(Quote)
+        quote = repo.get(quote_id)
+        _allow(uow, actor, operation, QUOTES, quote)
+        event = action(uow, quote, crm.now())
+        repo.save(quote)
+        if event is not None:
+            uow.outbox.add(event)
+        return quote
+
+    return guarded(crm, actor, work)
+
+
+def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
+    """Finish a draft: approved at once within the discount threshold, else sent to approval."""
+
+    def submit(_uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
+        if quote.approval_required:
+            return quote.submit(now)
+        return quote.approve(actor.user_id, now)
+
+    return _on_quote(crm, actor, quote_id, submit)
+
+
+def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
+    """The approver lets a quote over the discount threshold go out."""
+    return _on_quote(
+        crm,
+        approver,
+        quote_id,
+        lambda _u, quote, now: quote.approve(approver.user_id, now),
+        "approve",
+    )
+
+
+def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Quote:
+    """The approver sends a quote back to draft (revise it, then submit again)."""
+    return _on_quote(
+        crm,
+        approver,
+        quote_id,
+        lambda _u, quote, now: quote.reject(approver.user_id, why, now),
+        "approve",
+    )
+
+
+def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quote:
+    """Record that the customer turned the quote down."""
+    return _on_quote(crm, actor, quote_id, lambda _u, quote, now: quote.decline(why, now))
+
+
+def quote_versions(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> list[Quote]:
+    """Every version of the quote's family, first to latest."""
+
+    def work(uow: UnitOfWork) -> list[Quote]:
+        repo = uow.repository(Quote)
+        first = repo.get(quote_id)
+        _allow(uow, actor, "view", QUOTES, first)
+        query = Query(where=F("root_id").eq(first.root_id), order_by=(Order("revision"),))
+        return repo.query(query)
+
+    return guarded(crm, actor, work)
+
+
+# -- credit ----------------------------------------------------------------------------------
+
+
+class OpenReceivables(Protocol):
+    """Port: what a customer owes now, in one currency (billing answers it for real)."""
+
+    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
+        """The customer's open receivables in ``currency``."""
+        ...
+
+
+@attrs.frozen
+class OpenOrderExposure:
+    """Stand-in for receivables until billing provides them: the customer's open orders.
+
+    Counts the totals of orders that are confirmed or on credit hold (not yet
+    completed or cancelled) in the currency asked for.
+    """
+
+    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
+        """The total of the customer's open orders in ``currency``."""
+        where = (
+            F("customer_id").eq(customer_id)
+            & F("currency").eq(currency)
+            & F("status").is_in([OrderStatus.CONFIRMED, OrderStatus.ON_CREDIT_HOLD])
+        )
+        orders = uow.repository(SalesOrder).query(Query(where=where))
+        return sum((o.total for o in orders if o.total is not None), Money.zero(currency))
+
+
+@attrs.frozen
+class CustomerCreditLimit:
+    """The default :class:`~crmkit.pipeline.model.orders.CreditCheck`: the customer's
+    ``credit_limit`` against open receivables plus the new amount.
+
+    A customer without a limit (or with one in another currency, which cannot be
+    compared without a rate) is allowed; over the limit the order needs approval.
+    """
+
+    receivables: OpenReceivables = attrs.field(factory=OpenOrderExposure)
+
+    def check(self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money) -> CreditDecision:
+        """Decide on ``amount`` more for ``customer_id``."""
+        customer = uow.repository(Customer).get(customer_id)
+        owed = self.receivables.open_receivables(uow, customer_id, amount.currency)
+        limit = customer.credit_limit
+        if limit is None or limit.currency != amount.currency:
+            return CreditDecision(True, False, owed, limit)
+        fits = owed + amount <= limit
+        return CreditDecision(fits, not fits, owed, limit)
+
+
+# -- conversion ------------------------------------------------------------------------------
+
+
+def _open_order(
+    uow: UnitOfWork,
+    crm: Crm,
+    actor: Actor,
+    now: datetime,
+    credit: CreditCheck,
+    numbers: DocumentNumbers,
+    order_id: uuid.UUID | None = None,
+    **fields: Any,
+) -> SalesOrder:
+    order = SalesOrder(
+        id=SalesOrderId(order_id or crm.new_id()),
+        tenant_id=actor.tenant_id,
+        number=numbers(uow, "sales_order", now),
+        created_at=now,
+        owner_id=actor.user_id,
+        **fields,
+    )
+    assert order.total is not None
+    _allow(uow, actor, "create", ORDERS, order)
+    order.apply_credit(credit.check(uow, order.customer_id, order.total))
+    uow.repository(SalesOrder).add(order)
+    _record_on_deal(uow, order.opportunity_id, "sales_order")
+    uow.outbox.add(
+        OrderCreated(
+            tenant_id=order.tenant_id,
+            aggregate_id=order.id,
+            occurred_at=now,
+            number=order.number,
+            total=order.total,
+            on_hold=order.status is OrderStatus.ON_CREDIT_HOLD,
+        )
+    )
+    return order
+
+
+def convert_quote_to_order(
+    crm: Crm,
+    actor: Actor,
+    quote_id: uuid.UUID,
+    *,
+    credit: CreditCheck | None = None,
+    numbers: DocumentNumbers = sequential_numbers,
+) -> SalesOrder:
+    """Turn an approved quote into a sales order, checking the customer's credit.
+
+    Over the credit limit the order is created ``on_credit_hold``.
+
+    Raises:
+        InvalidTransition: the quote is not approved, or was converted already.
+        ValidationError: the quote expired.
+        ConcurrencyConflict: another conversion of the same quote won.
+    """
+
+    def work(uow: UnitOfWork) -> SalesOrder:
+        now = crm.now()
+        repo = uow.repository(Quote)
+        quote = repo.get(quote_id)
+        _allow(uow, actor, "edit", QUOTES, quote)
+        order_id = crm.new_id()
+        event = quote.convert(ConversionKind.SALES_ORDER, order_id, now.date(), now)
+        # Save the quote first: of two concurrent conversions, only one passes this.
+        repo.save(quote)
+        order = _open_order(
+            uow,
+            crm,
+            actor,
+            now,
+            credit or CustomerCreditLimit(),
+            numbers,
+            order_id,
+            customer_id=quote.customer_id,
+            currency=quote.currency,
+            lines=quote.lines,
+            total_discount=quote.total_discount,
+            quote_id=quote.id,
+            opportunity_id=quote.opportunity_id,
+        )
+        if event is not None:
+            uow.outbox.add(event)
+        return order
+
+    return guarded(crm, actor, work)
+
+
+def _new_contract(
+    uow: UnitOfWork,
+    crm: Crm,
+    actor: Actor,
+    now: datetime,
+    numbers: DocumentNumbers,
+    contract_id: uuid.UUID | None = None,
+    **fields: Any,
+) -> Contract:
+    settings = _settings(uow)
+    fields.setdefault("notice_days", settings.notice_days)
+    fields.setdefault("owner_id", actor.user_id)
+    contract = Contract(
+        id=ContractId(contract_id or crm.new_id()),
+        tenant_id=actor.tenant_id,
+        number=numbers(uow, "contract", now),
+        created_at=now,
+        approval_required=settings.contracts_need_approval,
+        **fields,
+    )
+    _allow(uow, actor, "create", CONTRACTS, contract)
+    uow.repository(Contract).add(contract)
+    uow.outbox.add(
+        ContractCreated(
+            tenant_id=contract.tenant_id,
+            aggregate_id=contract.id,
+            occurred_at=now,
+            number=contract.number,
+            kind=contract.kind.value,
+            amount=contract.amount,
+        )
+    )
+    return contract
+
+
+def convert_quote_to_contract(
+    crm: Crm,
+    actor: Actor,
+    quote_id: uuid.UUID,
+    *,
+    start_date: date,
+    end_date: date | None = None,
+    kind: ContractKind = ContractKind.SALES,
+    title: str | None = None,
+    terms: str = "",
+    payment_terms: str = "",
+    notice_days: int | None = None,
+    numbers: DocumentNumbers = sequential_numbers,
+) -> Contract:
+    """Turn an approved quote into a draft contract with the quote's lines and total.
+
+    Raises:
+        InvalidTransition: the quote is not approved, or was converted already.
+        ValidationError: the quote expired, or the dates are inconsistent.
+        ConcurrencyConflict: another conversion of the same quote won.
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        now = crm.now()
+        repo = uow.repository(Quote)
+        quote = repo.get(quote_id)
+        _allow(uow, actor, "edit", QUOTES, quote)
+        contract_id = crm.new_id()
+        event = quote.convert(ConversionKind.CONTRACT, contract_id, now.date(), now)
+        repo.save(quote)
+        assert quote.total is not None
+        extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
+        contract = _new_contract(
+            uow,
+            crm,
+            actor,
+            now,
+            numbers,
+            contract_id,
+            kind=kind,
+            title=title or f"{quote.number}",
+            customer_id=quote.customer_id,
+            amount=quote.total,
+            start_date=start_date,
+            end_date=end_date,
+            terms=terms,
+            payment_terms=payment_terms,
+            lines=quote.lines,
+            total_discount=quote.total_discount,
+            quote_id=quote.id,
+            opportunity_id=quote.opportunity_id,
+            **extra,
+        )
+        _record_on_deal(uow, quote.opportunity_id, "contract")
+        if event is not None:
+            uow.outbox.add(event)
+        return contract
+
+    return guarded(crm, actor, work)
+
+
+# -- contracts -------------------------------------------------------------------------------
+
+
+def create_contract(
+    crm: Crm,
+    actor: Actor,
+    *,
+    kind: ContractKind,
+    title: str,
+    customer_id: uuid.UUID,
+    amount: Money,
+    start_date: date,
+    end_date: date | None = None,
+    signed_on: date | None = None,
+    terms: str = "",
+    payment_terms: str = "",
+    notice_days: int | None = None,
+    opportunity_id: uuid.UUID | None = None,
+    numbers: DocumentNumbers = sequential_numbers,
+) -> Contract:
+    """Draw up a contract directly (a purchase or service contract, or a sale without a quote).
+
+    Raises:
+        NotFound: no such customer.
+        ValidationError: a missing title, a negative amount or inconsistent dates.
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        uow.repository(Customer).get(customer_id)
+        extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
+        contract = _new_contract(
+            uow,
+            crm,
+            actor,
+            crm.now(),
+            numbers,
+            kind=kind,
+            title=title,
+            customer_id=customer_id,
+            amount=amount,
+            start_date=start_date,
+            end_date=end_date,
+            signed_on=signed_on,
+            terms=terms,
+            payment_terms=payment_terms,
+            opportunity_id=opportunity_id,
+            **extra,
+        )
+        _record_on_deal(uow, opportunity_id, "contract")
+        return contract
+
+    return guarded(crm, actor, work)
+
+
+def _on_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    action: Callable[[UnitOfWork, Contract, datetime], DomainEvent | None],
+    operation: str = "edit",
+) -> Contract:
+    def work(uow: UnitOfWork) -> Contract:
+        repo = uow.repository(Contract)
+        contract = repo.get(contract_id)
+        _allow(uow, actor, operation, CONTRACTS, contract)
+        event = action(uow, contract, crm.now())
+        repo.save(contract)
+        if event is not None:
+            uow.outbox.add(event)
+        return contract
+
+    return guarded(crm, actor, work)
+
+
+def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
+    """Send a draft contract for approval."""
+    return _on_contract(crm, actor, contract_id, lambda _u, c, now: c.submit(now))
+
+
+def approve_contract(
+    crm: Crm, approver: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
+) -> Contract:
+    """The approver lets the contract take effect (it becomes active)."""
+
+    def approve(_uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+        event = contract.approve(approver.user_id, now)
+        if signed_on is not None:
+            contract.signed_on = signed_on
+        return event
+
+    return _on_contract(crm, approver, contract_id, approve, "approve")
+
+
+def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str) -> Contract:
+    """The approver sends the contract back to draft."""
+    return _on_contract(
+        crm,
+        approver,
+        contract_id,
+        lambda _u, c, now: c.reject(approver.user_id, why, now),
+        "approve",
+    )
+
+
+def sign_contract(
+    crm: Crm, actor: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
+) -> Contract:
+    """Record the signature of a contract that needs no approval; it becomes active."""
+    return _on_contract(
+        crm, actor, contract_id, lambda _u, c, now: c.sign(signed_on or now.date(), now)
+    )
+
+
+def complete_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
+    """Close an active contract as fulfilled."""
+    return _on_contract(crm, actor, contract_id, lambda _u, c, now: c.complete(now.date(), now))
+
+
+def terminate_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID, why: str) -> Contract:
+    """End an active contract early, for a reason."""
+    return _on_contract(
+        crm, actor, contract_id, lambda _u, c, now: c.terminate(why, now.date(), now)
+    )
+
+
+def attach_to_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    name: str,
+    media_type: str,
+    size_bytes: int,
+    storage_key: str,
+) -> Contract:
+    """Record a file attached to a contract (its bytes stay in the host's file store)."""
+
+    def attach(_uow: UnitOfWork, contract: Contract, now: datetime) -> None:
+        contract.attach(Attachment(name, media_type, size_bytes, storage_key, now, actor.user_id))
+
+    return _on_contract(crm, actor, contract_id, attach)
+
+
+def expire_contracts(crm: Crm, tenant_id: TenantId, *, today: date | None = None) -> list[Contract]:
+    """Mark active contracts whose end date has passed as expired (a daily job).
+
+    Returns:
+        The contracts this call expired.
+    """
+
+    def work(uow: UnitOfWork) -> list[Contract]:
+        now = crm.now()
+        day = today or now.date()
+        repo = uow.repository(Contract)
+        ended = F("status").eq(ContractStatus.ACTIVE) & F("end_date").lt(day)
+        expired = []
+        for contract in repo.query(Query(where=ended)):
+            event = contract.expire(day, now)
+            repo.save(contract)
+            if event is not None:
+                uow.outbox.add(event)
+            expired.append(contract)
+        return expired
+
+    return crm.run(tenant_id, work)
+
+
+def renew_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    amount: Money | None = None,
+    numbers: DocumentNumbers = sequential_numbers,
+) -> Contract:
+    """Create the renewal of a contract: a new draft linked to it, starting when it ends.
+
+    Raises:
+        ValidationError: the contract was renewed already or never took effect.
+        ConcurrencyConflict: someone renewed or changed it at the same moment.
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        now = crm.now()
+        repo = uow.repository(Contract)
+        old = repo.get(contract_id)
+        _allow(uow, actor, "edit", CONTRACTS, old)
+        new, event = old.renew(
+            ContractId(crm.new_id()),
+            numbers(uow, "contract", now),
+            now,
+            start_date=start_date,
+            end_date=end_date,
+            amount=amount,
+            approval_required=_settings(uow).contracts_need_approval,
+        )
+        repo.save(old)
+        repo.add(new)
+        uow.outbox.add(
+            event,
+            ContractCreated(
+                tenant_id=new.tenant_id,
+                aggregate_id=new.id,
+                occurred_at=now,
+                number=new.number,
+                kind=new.kind.value,
+                amount=new.amount,
+            ),
+        )
+        return new
+
+    return guarded(crm, actor, work)
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+
+def create_order_from_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    lines: Sequence[LineRequest] | None = None,
+    credit: CreditCheck | None = None,
+    numbers: DocumentNumbers = sequential_numbers,
+) -> SalesOrder:
+    """Call off an order against an active sales contract.
+
+    Without ``lines`` the order takes the contract's own lines; with them, the lines
+    are priced from the list in effect today (a frame contract called off in parts).
+
+    Raises:
+        ValidationError: the contract is not an active sales contract, or has no lines
+            and none were given.
+    """
+
+    def work(uow: UnitOfWork) -> SalesOrder:
+        now = crm.now()
+        contract = uow.repository(Contract).get(contract_id)
+        _allow(uow, actor, "view", CONTRACTS, contract)
+        if contract.status is not ContractStatus.ACTIVE or contract.kind is ContractKind.PURCHASE:
+            raise _invalid(
+                "sales_order", "contract_id", N_("orders are called off active sales contracts")
+            )
+        discount = contract.total_discount
+        if lines is not None:
+            customer = uow.repository(Customer).get(contract.customer_id)
+            _list, priced = _price(uow, customer, contract.amount.currency, now.date(), lines)
+            discount = DiscountRate.none()
+        elif contract.lines:
+            priced = contract.lines
+        else:
+            raise _invalid("sales_order", "lines", N_("the contract has no lines; name them"))
+        return _open_order(
+            uow,
+            crm,
+            actor,
+            now,
+            credit or CustomerCreditLimit(),
+            numbers,
+            customer_id=contract.customer_id,
+            currency=contract.amount.currency,
+            lines=priced,
+            total_discount=discount,
+            contract_id=contract.id,
+            opportunity_id=contract.opportunity_id,
+        )
+
+    return guarded(crm, actor, work)
+
+
+def _on_order(
+    crm: Crm,
+    actor: Actor,
+    order_id: uuid.UUID,
+    action: Callable[[SalesOrder, datetime], list[DomainEvent]],
+    operation: str = "edit",
+) -> SalesOrder:
+    def work(uow: UnitOfWork) -> SalesOrder:
+        repo = uow.repository(SalesOrder)
+        order = repo.get(order_id)
+        _allow(uow, actor, operation, ORDERS, order)
+        events = action(order, crm.now())
+        repo.save(order)
+        uow.outbox.add(*events)
+        return order
+
+    return guarded(crm, actor, work)
+
+
+def _one(event: DomainEvent | None) -> list[DomainEvent]:
+    return [] if event is None else [event]
+
+
+def record_delivery(
+    crm: Crm,
+    actor: Actor,
+    order_id: uuid.UUID,
+    quantities: Mapping[int, Decimal | str | int],
+    *,
+    delivered_on: date | None = None,
+    reference: str = "",
+) -> SalesOrder:
+    """Record what went out, per line number; the delivery status follows.
+
+    Raises:
+        InvalidTransition: the order is on credit hold, cancelled or completed.
+        ValidationError: an unknown line or more than is outstanding.
+    """
+    wanted = {line: Decimal(q) for line, q in quantities.items()}
+    return _on_order(
+        crm,
+        actor,
+        order_id,
+        lambda order, now: order.record_delivery(
+            wanted, delivered_on or now.date(), now, reference
+        ),
+    )
+
+
+def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> SalesOrder:
+    """Let an order over the customer's credit limit go ahead."""
+    return _on_order(
+        crm,
+        approver,
+        order_id,
+        lambda order, now: _one(order.release(approver.user_id, now)),
+        "approve",
+    )
+
+
+def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> SalesOrder:
+    """Cancel an order nothing of which was delivered."""
+    return _on_order(crm, actor, order_id, lambda order, now: _one(order.cancel(why, now)))
