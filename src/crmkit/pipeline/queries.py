@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.campaigns import Campaign
@@ -35,8 +36,10 @@ __all__ = [
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
+    "NEW_CUSTOMER_COLUMNS",
     "ROI_COLUMNS",
     "WIN_RATE_COLUMNS",
+    "WON_COLUMNS",
     "MemoryPipelineAnalytics",
     "PipelineAnalytics",
     "percent",
@@ -49,6 +52,8 @@ WIN_RATE_COLUMNS = ("owner_id", "won", "lost", "win_rate")
 CONVERSION_COLUMNS = ("from_stage", "to_stage", "reached", "advanced", "rate")
 LOST_COLUMNS = ("reason", "currency", "deals", "amount")
 CYCLE_COLUMNS = ("currency", "won", "average_amount", "average_days")
+WON_COLUMNS = ("owner_id", "currency", "deals", "amount")
+NEW_CUSTOMER_COLUMNS = ("owner_id", "customers")
 ROI_COLUMNS = (
     "campaign",
     "channel",
@@ -101,6 +106,16 @@ class PipelineAnalytics(Protocol):
     def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals won in [since, until) per currency: count, average amount, average days
         from creation to close (one decimal)."""
+        ...
+
+    def won_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        """Deals won in [since, until) per owner and currency: count and amount."""
+        ...
+
+    def new_customers_by_owner(
+        self, since: datetime, until: datetime, scope: Expr = TRUE
+    ) -> ReportTable:
+        """Customers created in [since, until) per owner (``scope`` is over customers)."""
         ...
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
@@ -211,6 +226,30 @@ class MemoryPipelineAnalytics:
                 for (why, currency), (n, total) in sorted(groups.items())
             ],
         )
+
+    def won_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for deal in self._closed(since, until, scope):
+            if deal.status is OpportunityStatus.WON:
+                bucket = groups[(str(deal.owner_id or ""), deal.amount.currency)]
+                bucket[0] += 1
+                bucket[1] += deal.amount.amount
+        return ReportTable.of(
+            WON_COLUMNS,
+            [
+                (owner, currency, int(n), total)
+                for (owner, currency), (n, total) in sorted(groups.items())
+            ],
+        )
+
+    def new_customers_by_owner(
+        self, since: datetime, until: datetime, scope: Expr = TRUE
+    ) -> ReportTable:
+        where = scope & F("created_at").ge(since) & F("created_at").lt(until)
+        counts: dict[str, int] = defaultdict(int)
+        for customer in self._uow.repository(Customer).query(Query(where=where)):
+            counts[str(customer.owner_id or "")] += 1
+        return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(counts.items()))
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         campaigns = self._uow.repository(Campaign).query(Query())

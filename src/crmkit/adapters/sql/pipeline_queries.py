@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.tables import mapping_for
+from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.campaigns import Campaign
@@ -25,7 +26,9 @@ from crmkit.pipeline.queries import (
     FORECAST_COLUMNS,
     FUNNEL_COLUMNS,
     LOST_COLUMNS,
+    NEW_CUSTOMER_COLUMNS,
     WIN_RATE_COLUMNS,
+    WON_COLUMNS,
     PipelineAnalytics,
     conversion_rows,
     cycle_row,
@@ -179,6 +182,36 @@ class SqlPipelineAnalytics:
         )
         rows = [(why, currency, n, total) for why, currency, n, total in self._rows(statement)]
         return ReportTable.of(LOST_COLUMNS, sorted(rows, key=lambda r: tuple(r[:2])))
+
+    def won_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = (
+            sa.select(
+                t.c.owner_id, t.c.amount_currency, sa.func.count(), sa.func.sum(t.c.amount_amount)
+            )
+            .where(self._where(scope, *self._closed(since, until), t.c.status == "won"))
+            .group_by(t.c.owner_id, t.c.amount_currency)
+        )
+        rows = [(str(o or ""), c, n, total) for o, c, n, total in self._rows(statement)]
+        return ReportTable.of(WON_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1])))
+
+    def new_customers_by_owner(
+        self, since: datetime, until: datetime, scope: Expr = TRUE
+    ) -> ReportTable:
+        customers = mapping_for(Customer)
+        c = customers.table
+        statement = (
+            sa.select(c.c.owner_id, sa.func.count())
+            .where(
+                c.c.tenant_id == self._uow.tenant_id,
+                compile_expr(scope, customers.column, self._uow.dialect),
+                c.c.created_at >= since,
+                c.c.created_at < until,
+            )
+            .group_by(c.c.owner_id)
+        )
+        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
+        return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         t = self._t

@@ -9,9 +9,11 @@ from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
 from crmkit.pipeline.model.sequences import SequenceStep, SequenceTemplate
 from crmkit.pipeline.model.settings import PipelineSettings
+from crmkit.pipeline.model.targets import CommissionPlan, Target
 
 __all__ = [
     "CAMPAIGNS",
+    "COMMISSION_PLANS",
     "LEADS",
     "OPPORTUNITIES",
     "PIPELINE_SETTINGS",
@@ -19,6 +21,7 @@ __all__ = [
     "SEQUENCE_STEPS",
     "SEQUENCE_TEMPLATES",
     "STAGE_CHANGES",
+    "TARGETS",
 ]
 
 LEADS = register(
@@ -65,5 +68,11 @@ SEQUENCE_STEPS = register(
         ],
     )
 )
+
+# Migration 0011 (after 0009): targets and commission plans.
+TARGETS = register(
+    map_entity(Target, "targets", metadata, indexes=[("period", "metric"), ("unit_id", "period")])
+)
+COMMISSION_PLANS = register(map_entity(CommissionPlan, "commission_plans", metadata))
 
 from crmkit.adapters.sql import pipeline_queries as _pipeline_queries  # noqa: E402, F401
