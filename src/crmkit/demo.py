@@ -172,7 +172,7 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
         )
     define_reminder_rule(
         crm,
-        MANAGER,
+        ADMIN,
         name="14 days without follow-up",
         trigger=TriggerKind.INACTIVITY,
         resource="customer",

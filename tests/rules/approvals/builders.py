@@ -39,13 +39,20 @@ class Org:
     directory: InMemoryDirectory
 
 
+def manager_id(tenant: TenantId) -> UserId:
+    """The manager of every test org of ``tenant``: also the tenant's administrator, who
+    may define approval flows (see conftest.py)."""
+    return UserId(uuid.uuid5(tenant, "manager"))
+
+
 def make_org(tenant: TenantId) -> Org:
     def person(name: str) -> Actor:
         return Actor(tenant, UserId(uuid.uuid4()), name)
 
-    rep, manager, vp, head, director, outsider = (
-        person(n) for n in ("李娜", "王经理", "赵总", "钱主任", "孙总监", "路人")
+    rep, vp, head, director, outsider = (
+        person(n) for n in ("李娜", "赵总", "钱主任", "孙总监", "路人")
     )
+    manager = Actor(tenant, manager_id(tenant), "王经理")
     finance = (person("财务甲"), person("财务乙"), person("财务丙"))
     department = uuid.uuid4()
     directory = InMemoryDirectory(

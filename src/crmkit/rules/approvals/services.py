@@ -44,6 +44,7 @@ from crmkit.rules.approvals.request import (
     request_id_for,
     tasks_for,
 )
+from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
@@ -71,6 +72,12 @@ __all__ = [
 
 
 # -- flows -----------------------------------------------------------------------------
+
+
+# Defining and switching flows is administration: the tenant administrator, or whoever
+# holds "edit" on approval flows.
+FLOWS = "approval_flow"
+register_resource(FLOWS, entity=ApprovalFlow, operations=("view", "edit"))
 
 
 def define_flow(
@@ -102,7 +109,12 @@ def define_flow(
         stages=tuple(stages),
         **options,
     )
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalFlow).add(flow))
+
+    def work(uow: UnitOfWork) -> ApprovalFlow:
+        grants_for(uow, actor).require_operation("edit", FLOWS)
+        return uow.repository(ApprovalFlow).add(flow)
+
+    return guarded(crm, actor, work)
 
 
 def get_flow(crm: Crm, actor: Actor, flow_id: UUID) -> ApprovalFlow:
@@ -114,12 +126,13 @@ def set_flow_active(crm: Crm, actor: Actor, flow_id: UUID, active: bool) -> Appr
     """Switch a flow on or off for new submissions (requests in review keep their route)."""
 
     def work(uow: UnitOfWork) -> ApprovalFlow:
+        grants_for(uow, actor).require_operation("edit", FLOWS)
         repo = uow.repository(ApprovalFlow)
         flow = repo.get(flow_id)
         flow.active = active
         return repo.save(flow)
 
-    return crm.run(actor.tenant_id, work)
+    return guarded(crm, actor, work)
 
 
 def _flow_for(uow: UnitOfWork, document_type: str, flow_id: UUID | None) -> ApprovalFlow:

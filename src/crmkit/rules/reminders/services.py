@@ -20,6 +20,7 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.reminders.model import (
     FiringState,
@@ -42,6 +43,11 @@ __all__ = [
 ]
 
 
+# Reminder rules are tenant configuration: the administrator, or whoever holds "edit".
+RULES = "reminder_rule"
+register_resource(RULES, entity=ReminderRule, operations=("view", "edit"))
+
+
 def define_reminder_rule(crm: Crm, actor: Actor, **fields: Any) -> ReminderRule:
     """Store a new reminder rule for the actor's tenant.
 
@@ -49,7 +55,12 @@ def define_reminder_rule(crm: Crm, actor: Actor, **fields: Any) -> ReminderRule:
         ValidationError: the rule is incomplete or names unknown records or fields.
     """
     rule = ReminderRule(id=ReminderRuleId(crm.new_id()), tenant_id=actor.tenant_id, **fields)
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ReminderRule).add(rule))
+
+    def work(uow: UnitOfWork) -> ReminderRule:
+        grants_for(uow, actor).require_operation("edit", RULES)
+        return uow.repository(ReminderRule).add(rule)
+
+    return guarded(crm, actor, work)
 
 
 def scan_due_reminders(
