@@ -53,6 +53,11 @@ class MemoryStorage:
         with self._lock:
             return [event for ten, event in self._outbox if ten == tenant_id]
 
+    def committed_events(self) -> list[tuple[TenantId, DomainEvent]]:
+        """Every committed outbox event of every tenant, oldest first (for the dispatcher)."""
+        with self._lock:
+            return list(self._outbox)
+
     def _commit(
         self, staged: dict[_Key, tuple[int, Any]], events: list[DomainEvent], tenant_id: TenantId
     ) -> None:

@@ -89,3 +89,4 @@ from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noq
 from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline_documents as _tables_documents  # noqa: E402, F401
 from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401
+from crmkit.adapters.sql import tables_workflow as _tables_workflow  # noqa: E402, F401

@@ -1,0 +1,123 @@
+"""Numbers through the services on memory, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+
+import pendulum
+import pytest
+
+from crmkit import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.clock import FixedClock
+from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError
+from crmkit.kernel.ids import UserId
+from crmkit.ports import UnitOfWork
+from crmkit.rules.numbering import (
+    Reset,
+    define_numbering_rule,
+    get_numbering_rule,
+    list_numbering_rules,
+    next_number,
+    next_numbers,
+)
+from tests.rules.numbering.documents import NumberedDoc, ensure_table, numbers_in
+
+
+def _create(crm: Crm, actor: Actor, doc_type: str = "contract") -> str:
+    def work(uow: UnitOfWork) -> str:
+        number = next_number(uow, doc_type, crm.now())
+        uow.repository(NumberedDoc).add(
+            NumberedDoc(id=crm.new_id(), tenant_id=actor.tenant_id, number=number)
+        )
+        return number
+
+    return crm.run(actor.tenant_id, work)
+
+
+def test_documents_get_consecutive_numbers_that_reset_monthly(
+    crm: Crm, actor: Actor, clock: FixedClock
+) -> None:
+    ensure_table(crm)
+    define_numbering_rule(crm, actor, "contract", "HT-{yyyy}{mm}-{seq:4}", Reset.MONTHLY)
+    first = [_create(crm, actor) for _ in range(3)]
+    clock.set(pendulum.datetime(2026, 4, 1, 0, 0, tz="UTC"))
+    second = [_create(crm, actor) for _ in range(2)]
+    assert first == ["HT-202603-0001", "HT-202603-0002", "HT-202603-0003"]
+    assert second == ["HT-202604-0001", "HT-202604-0002"]
+
+
+def test_a_rolled_back_document_gives_its_number_back(crm: Crm, actor: Actor) -> None:
+    ensure_table(crm)
+    define_numbering_rule(crm, actor, "customer", "KH{seq:6}")
+    assert _create(crm, actor, "customer") == "KH000001"
+
+    def fails(uow: UnitOfWork) -> None:
+        next_number(uow, "customer", crm.now())
+        raise RuntimeError("the document broke a rule")
+
+    with pytest.raises(RuntimeError):
+        crm.run(actor.tenant_id, fails)
+    assert _create(crm, actor, "customer") == "KH000002"
+    assert numbers_in(crm, actor.tenant_id) == ["KH000001", "KH000002"]
+
+
+def test_a_batch_takes_a_run_of_numbers_in_one_call(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "invoice", "FP{yyyy}{seq:5}", "yearly")
+    run = crm.run(actor.tenant_id, lambda uow: next_numbers(uow, "invoice", crm.now(), 3))
+    after = crm.run(actor.tenant_id, lambda uow: next_number(uow, "invoice", crm.now()))
+    assert run == ["FP202600001", "FP202600002", "FP202600003"]
+    assert after == "FP202600004"
+
+
+def test_a_batch_needs_at_least_one_number(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "invoice", "FP{seq:5}")
+    with pytest.raises(ValidationError, match="count"):
+        crm.run(actor.tenant_id, lambda uow: next_numbers(uow, "invoice", crm.now(), 0))
+
+
+def test_tenants_and_document_types_count_separately(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "contract", "HT{seq:3}")
+    define_numbering_rule(crm, actor, "quote", "BJ{seq:3}")
+    other = Actor(tenant_id=crm.new_id(), user_id=UserId(uuid.uuid4()), name="Li Na")  # type: ignore[arg-type]
+    from crmkit.rules.permissions import bootstrap_tenant
+
+    bootstrap_tenant(crm, other.tenant_id, other.user_id, other.name)
+    define_numbering_rule(crm, other, "contract", "HT{seq:3}")
+    take = lambda who, doc: crm.run(  # noqa: E731
+        who.tenant_id, lambda uow: next_number(uow, doc, crm.now())
+    )
+    assert [take(actor, "contract"), take(actor, "quote"), take(other, "contract")] == [
+        "HT001",
+        "BJ001",
+        "HT001",
+    ]
+
+
+def test_numbers_need_a_rule_for_the_document_type(crm: Crm, actor: Actor) -> None:
+    with pytest.raises(NotFound, match="numbering_rule"):
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, "refund", crm.now()))
+
+
+def test_redefining_a_rule_keeps_its_counter_within_the_same_period(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "contract", "HT{yyyy}{seq:4}", "yearly")
+    crm.run(actor.tenant_id, lambda uow: next_number(uow, "contract", crm.now()))
+    rule = define_numbering_rule(crm, actor, "contract", "HT-{yyyy}-{seq:5}", "yearly")
+    assert rule.version == 2
+    assert crm.run(actor.tenant_id, lambda uow: next_number(uow, "contract", crm.now())) == (
+        "HT-2026-00002"
+    )
+    assert get_numbering_rule(crm, actor, "contract").pattern == "HT-{yyyy}-{seq:5}"
+    assert [r.doc_type for r in list_numbering_rules(crm, actor)] == ["contract"]
+
+
+def test_only_tenant_administrators_define_rules(crm: Crm, actor: Actor) -> None:
+    clerk = Actor(tenant_id=actor.tenant_id, user_id=UserId(uuid.uuid4()), name="Wang Fang")
+    with pytest.raises(PermissionDenied):
+        define_numbering_rule(crm, clerk, "contract", "HT{seq:4}")
+
+
+def test_an_invalid_rule_stores_nothing(crm: Crm, actor: Actor) -> None:
+    with pytest.raises(ValidationError):
+        define_numbering_rule(crm, actor, "customer", "KH{seq:6}", "yearly")
+    assert list_numbering_rules(crm, actor) == []

@@ -1,0 +1,92 @@
+"""Patterns: parsing, validation at definition time, rendering, reset periods."""
+
+from __future__ import annotations
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmkit.kernel.errors import ValidationError
+from crmkit.rules.numbering import NumberPattern, Reset, preview_number
+
+MARCH = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reset", "expected"),
+    [
+        ("HT-{yyyy}{mm}-{seq:4}", "monthly", "HT-202603-0001"),
+        ("KH{seq:6}", "never", "KH000001"),
+        ("QT{yy}{mm}{dd}{seq:3}", "daily", "QT260302001"),
+        ("INV/{yyyy}/{seq}", "yearly", "INV/2026/1"),
+        ("{{X}}-{seq:2}", "never", "{X}-01"),
+        ("合同{yyyy}第{seq:3}号", "yearly", "合同2026第001号"),
+    ],
+)
+def test_patterns_render_their_first_number(pattern: str, reset: str, expected: str) -> None:
+    assert preview_number(pattern, reset, MARCH) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reset", "field", "fragment"),
+    [
+        ("HT-{yyyy}-{foo}-{seq}", "never", "pattern", "unknown token {foo}"),
+        ("HT-{yyyy}{mm}", "never", "pattern", "no {seq}"),
+        ("{seq}{seq:2}", "never", "pattern", "more than one"),
+        ("HT{seq:0}", "never", "pattern", "width"),
+        ("HT{seq:4", "never", "pattern", "brace"),
+        ("KH{seq:6}", "yearly", "reset", "{yyyy}"),
+        ("HT{yyyy}{seq:4}", "monthly", "reset", "{mm}"),
+        ("HT{yyyy}{mm}{seq:4}", "daily", "reset", "{dd}"),
+    ],
+)
+def test_invalid_rules_are_refused_when_defined(
+    pattern: str, reset: str, field: str, fragment: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        preview_number(pattern, reset, MARCH)
+    assert raised.value.fields["field"] == field
+    assert fragment in str(raised.value)
+
+
+def test_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown time zone Mars/Base"):
+        preview_number("KH{seq}", "never", MARCH, timezone="Mars/Base")
+
+
+def test_dates_and_periods_follow_the_rule_time_zone() -> None:
+    # 20:00 UTC on 31 March is already 1 April in Shanghai: a new monthly period there.
+    late = pendulum.datetime(2026, 3, 31, 20, 0, tz="UTC")
+    assert preview_number("HT{yyyy}{mm}{seq:2}", "monthly", late) == "HT20260301"
+    assert preview_number("HT{yyyy}{mm}{seq:2}", "monthly", late, timezone="Asia/Shanghai") == (
+        "HT20260401"
+    )
+
+
+def test_sequence_past_its_width_keeps_counting_with_more_digits() -> None:
+    pattern = NumberPattern.parse("KH{seq:2}")
+    assert [pattern.render(MARCH, n) for n in (99, 100, 1234)] == ["KH99", "KH100", "KH1234"]
+
+
+def test_reset_periods_are_distinct_per_kind() -> None:
+    local = pendulum.datetime(2026, 3, 2)
+    keys = {reset: reset.period(local) for reset in Reset}
+    assert keys == {
+        Reset.NEVER: "never",
+        Reset.YEARLY: "y2026",
+        Reset.MONTHLY: "m2026-03",
+        Reset.DAILY: "d2026-03-02",
+    }
+
+
+@given(
+    st.sampled_from(["HT-{yyyy}{mm}-{seq:4}", "KH{seq:6}", "Q{yy}{mm}{dd}-{seq:3}"]),
+    st.integers(min_value=1, max_value=10**7),
+    st.integers(min_value=1, max_value=10**7),
+)
+def test_distinct_sequence_values_in_one_period_render_distinct_numbers(
+    text: str, a: int, b: int
+) -> None:
+    pattern = NumberPattern.parse(text)
+    assert (pattern.render(MARCH, a) == pattern.render(MARCH, b)) == (a == b)
