@@ -10,7 +10,7 @@ version check (or, retried, finds it converted).
 Two seams wait for the rules colleagues are building:
 
 - **Numbers** come from a ``numbers`` callable ``(uow, kind, at) -> str``. The
-  default, :func:`sequential_numbers`, keeps a counter per tenant, kind and year
+  default, :func:`rule_numbers`, uses the tenant's numbering rules
   inside the same unit of work (``QT-2026-00001``); the tenant's numbering rules
   plug in here.
 - **Approval**: quotes over the discount threshold and (by default) every
@@ -66,19 +66,19 @@ from crmkit.pipeline.model.pricing import (
 )
 from crmkit.pipeline.model.quotes import (
     ConversionKind,
-    DocumentCounter,
     Quote,
     QuoteCreated,
     QuoteId,
     SalesDocumentSettings,
-    counter_id,
     sales_settings_id,
 )
 from crmkit.ports import UnitOfWork
+from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
+    "DEFAULT_PATTERNS",
     "CustomerCreditLimit",
     "DocumentNumbers",
     "LineRequest",
@@ -105,7 +105,7 @@ __all__ = [
     "release_credit_hold",
     "renew_contract",
     "revise_quote",
-    "sequential_numbers",
+    "rule_numbers",
     "sign_contract",
     "submit_contract",
     "submit_quote",
@@ -143,26 +143,31 @@ DocumentNumbers = Callable[[UnitOfWork, str, datetime], str]
 _PREFIXES = {"quote": "QT", "contract": "CT", "sales_order": "SO"}
 
 
-def sequential_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
-    """The default numbers: ``QT-2026-00001``, one gap-free sequence per kind and year.
+DEFAULT_PATTERNS = {
+    "quote": "QT-{yyyy}-{seq:5}",
+    "contract": "CT-{yyyy}-{seq:5}",
+    "sales_order": "SO-{yyyy}-{seq:5}",
+}
 
-    The counter row is updated in the caller's unit of work, so a rolled-back
-    document gives its number back. When another transaction took a number in
-    between, the version check fails and the counter is read again.
+
+def rule_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
+    """Numbers from the tenant's numbering rule for ``kind`` (``quote``, ``contract``,
+    ``sales_order``), taken in the caller's transaction so a rollback gives them back.
+
+    A tenant that defined no rule gets ``QT-2026-00001`` style numbers: the first use
+    stores that default rule (yearly reset), which an administrator may replace.
     """
-    repo = uow.repository(DocumentCounter)
-    key = counter_id(uow.tenant_id, kind, at.year)
-    repo.add_if_absent(DocumentCounter(id=key, tenant_id=uow.tenant_id, kind=kind, year=at.year))
-    for _attempt in range(20):
-        counter = repo.get(key)
-        taken = counter.take()
-        try:
-            repo.save(counter)
-        except ConcurrencyConflict:
-            # At READ COMMITTED the next read sees the other transaction's number.
-            continue
-        return f"{_PREFIXES.get(kind, kind.upper())}-{at.year}-{taken:05d}"
-    raise ConcurrencyConflict(entity="document_counter", id=key, version=counter.version)
+    key = numbering_rule_id(uow.tenant_id, kind)
+    uow.repository(NumberingRule).add_if_absent(
+        NumberingRule(
+            id=key,
+            tenant_id=uow.tenant_id,
+            doc_type=kind,
+            reset=Reset.YEARLY,
+            pattern=DEFAULT_PATTERNS.get(kind, f"{kind.upper()}-{{yyyy}}-{{seq:5}}"),
+        )
+    )
+    return next_number(uow, kind, at)
 
 
 def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
@@ -303,7 +308,7 @@ def create_quote(
     valid_until: date | None = None,
     valid_days: int = 30,
     notes: str = "",
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> Quote:
     """Draw up a quote priced from the price list for the customer's level and currency.
 
@@ -582,7 +587,7 @@ def convert_quote_to_order(
     quote_id: uuid.UUID,
     *,
     credit: CreditCheck | None = None,
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> SalesOrder:
     """Turn an approved quote into a sales order, checking the customer's credit.
 
@@ -672,7 +677,7 @@ def convert_quote_to_contract(
     terms: str = "",
     payment_terms: str = "",
     notice_days: int | None = None,
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> Contract:
     """Turn an approved quote into a draft contract with the quote's lines and total.
 
@@ -739,7 +744,7 @@ def create_contract(
     payment_terms: str = "",
     notice_days: int | None = None,
     opportunity_id: uuid.UUID | None = None,
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> Contract:
     """Draw up a contract directly (a purchase or service contract, or a sale without a quote).
 
@@ -896,7 +901,7 @@ def renew_contract(
     start_date: date | None = None,
     end_date: date | None = None,
     amount: Money | None = None,
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> Contract:
     """Create the renewal of a contract: a new draft linked to it, starting when it ends.
 
@@ -947,7 +952,7 @@ def create_order_from_contract(
     *,
     lines: Sequence[LineRequest] | None = None,
     credit: CreditCheck | None = None,
-    numbers: DocumentNumbers = sequential_numbers,
+    numbers: DocumentNumbers = rule_numbers,
 ) -> SalesOrder:
     """Call off an order against an active sales contract.
 

@@ -7,11 +7,10 @@ from crmkit.adapters.sql.tables import metadata, register
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import SalesOrder
 from crmkit.pipeline.model.pricing import PriceList
-from crmkit.pipeline.model.quotes import DocumentCounter, Quote, SalesDocumentSettings
+from crmkit.pipeline.model.quotes import Quote, SalesDocumentSettings
 
 __all__ = [
     "CONTRACTS",
-    "DOCUMENT_COUNTERS",
     "PRICE_LISTS",
     "QUOTES",
     "SALES_DOCUMENT_SETTINGS",
@@ -57,7 +56,6 @@ SALES_ORDERS = register(
         unique=[("number",)],
     )
 )
-DOCUMENT_COUNTERS = register(map_entity(DocumentCounter, "document_counters", metadata))
 SALES_DOCUMENT_SETTINGS = register(
     map_entity(SalesDocumentSettings, "sales_document_settings", metadata)
 )

@@ -16,9 +16,8 @@ a quote the customer turns down is ``declined``.
     draft --submit--> in_approval --approve--> approved --decline--> declined
     in_approval --reject--> draft          (draft | in_approval | approved) --supersede--> superseded
 
-This module also holds :class:`DocumentCounter`, the per-tenant, per-kind, per-year
-sequence behind the default document numbers (``QT-2026-00001``) until the
-tenant's numbering rules take over.
+Document numbers come from the tenant's numbering rules
+(:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.documents.rule_numbers`.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, totals
 __all__ = [
     "QUOTE",
     "ConversionKind",
-    "DocumentCounter",
     "Quote",
     "QuoteApproved",
     "QuoteConverted",
@@ -55,7 +53,6 @@ __all__ = [
     "QuoteSuperseded",
     "SalesDocumentSettings",
     "approval_reasons",
-    "counter_id",
     "sales_settings_id",
 ]
 
@@ -422,31 +419,3 @@ QUOTE: Machine[QuoteStatus] = Machine(
         Transition("supersede", source=_LIVE, target=QuoteStatus.SUPERSEDED, event=QuoteSuperseded),
     ],
 )
-
-
-def counter_id(tenant_id: TenantId, kind: str, year: int) -> uuid.UUID:
-    """The id of the counter of ``kind`` documents in ``year``."""
-    return uuid.uuid5(_COUNTERS, f"{tenant_id}/{kind}/{year}")
-
-
-@attrs.define(eq=False)
-class DocumentCounter:
-    """The last number handed out for one kind of document in one year.
-
-    Saved under the optimistic lock like any aggregate, so two transactions can
-    never hand out the same number: the second one's save fails and it retries.
-    """
-
-    entity_name = N_("document counter")
-
-    id: uuid.UUID
-    tenant_id: TenantId
-    kind: str
-    year: int
-    last: int = 0
-    version: int = 0
-
-    def take(self) -> int:
-        """Hand out the next number."""
-        self.last += 1
-        return self.last

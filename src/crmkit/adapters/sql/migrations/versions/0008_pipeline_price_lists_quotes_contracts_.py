@@ -64,15 +64,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_contracts_start_date', ['tenant_id', 'start_date'], unique=False)
         batch_op.create_index('ix_contracts_status_end_date', ['tenant_id', 'status', 'end_date'], unique=False)
 
-    op.create_table('document_counters',
-    sa.Column('tenant_id', sa.Uuid(), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('kind', sa.String().with_variant(sa.String(collation='C'), 'postgresql'), nullable=False),
-    sa.Column('year', sa.BigInteger(), nullable=False),
-    sa.Column('last', sa.BigInteger(), nullable=False),
-    sa.Column('version', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_document_counters'))
-    )
     op.create_table('price_lists',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -192,7 +183,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_price_lists_currency_valid_from')
 
     op.drop_table('price_lists')
-    op.drop_table('document_counters')
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.drop_index('ix_contracts_status_end_date')
         batch_op.drop_index('ix_contracts_start_date')
