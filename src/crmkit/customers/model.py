@@ -2,8 +2,18 @@
 
 A customer is the aggregate most of the CRM hangs off: contacts, opportunities,
 contracts, receivables and tickets all point at one. This module holds the
-customer master record; ownership, the public pool, dedup and search grow here
-as the customers area lands.
+customer master record with its addresses, the search keys derived from its name,
+and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.pool`):
+
+* ``owner_id`` is the one sales rep who owns the customer, or ``None`` while it sits
+  in the tenant's **public pool** (公海), where any rep holding ``claim`` may take it;
+* ``pool_state`` is where it stands in the lifecycle (in pool, claimed, assigned,
+  lead, prospect, won, dormant, closed), moved only by the pool machine;
+* ``owned_since`` starts the protection and deal periods of the current owner;
+  ``returned_from``/``returned_at`` remember the last owner who lost or released it,
+  for the cool-down before they may claim it again;
+* ``deleted_at``/``deleted_by`` put it in the **recycle bin**: hidden from every
+  list and lookup until restored or purged.
 """
 
 from __future__ import annotations
@@ -25,11 +35,17 @@ from crmkit.kernel.money import Money
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
+    "Address",
+    "AddressKind",
     "Customer",
     "CustomerChanged",
     "CustomerId",
     "CustomerKind",
     "CustomerRegistered",
+    "CustomerRelation",
+    "PoolState",
+    "RelationKind",
+    "would_make_cycle",
 ]
 
 CustomerId = NewType("CustomerId", UUID)
@@ -51,6 +67,10 @@ FIELD_LABELS = (
     N_("credit_limit"),
     N_("tags"),
     N_("last_activity_at"),
+    N_("addresses"),
+    N_("pool_state"),
+    N_("owned_since"),
+    N_("deleted_at"),
 )
 
 
@@ -59,6 +79,86 @@ class CustomerKind(enum.Enum):
 
     COMPANY = "company"
     INDIVIDUAL = "individual"
+
+
+class PoolState(enum.Enum):
+    """Where a customer stands in the ownership lifecycle (see ``crmkit.customers.pool``)."""
+
+    IN_POOL = "in_pool"
+    CLAIMED = "claimed"
+    ASSIGNED = "assigned"
+    LEAD = "lead"
+    PROSPECT = "prospect"
+    WON = "won"
+    DORMANT = "dormant"
+    CLOSED = "closed"
+
+
+class AddressKind(enum.Enum):
+    """What an address is used for."""
+
+    OFFICE = "office"
+    BILLING = "billing"
+    SHIPPING = "shipping"
+    HOME = "home"
+    OTHER = "other"
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+@attrs.frozen(kw_only=True)
+class Address:
+    """A postal address of a customer, Chinese order (province, city, district, street).
+
+    Attributes:
+        kind: office, billing, shipping, home or other.
+        country: ISO 3166 alpha-2 code, ``CN`` by default.
+        province, city, district, street: the parts; at least one must be given.
+        postcode: the postal code.
+        primary: the address shown first (at most one per customer).
+    """
+
+    kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=AddressKind)
+    country: str = "CN"
+    province: str | None = attrs.field(default=None, converter=_optional_text)
+    city: str | None = attrs.field(default=None, converter=_optional_text)
+    district: str | None = attrs.field(default=None, converter=_optional_text)
+    street: str | None = attrs.field(default=None, converter=_optional_text)
+    postcode: str | None = attrs.field(default=None, converter=_optional_text)
+    primary: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.province or self.city or self.district or self.street):
+            raise ValidationError(
+                entity="customer", field="addresses", reason=reason(N_("an address is empty"))
+            )
+
+    def __str__(self) -> str:
+        return "".join(p for p in (self.province, self.city, self.district, self.street) if p)
+
+
+def _address_tuple(values: Any) -> tuple[Address, ...]:
+    return tuple(v if isinstance(v, Address) else Address(**v) for v in values)
+
+
+def _check_addresses(_instance: Any, _attribute: Any, value: tuple[Address, ...]) -> None:
+    if sum(1 for a in value if a.primary) > 1:
+        raise ValidationError(
+            entity="customer",
+            field="addresses",
+            reason=reason(N_("only one address may be primary")),
+        )
+
+
+def _initial_pool_state(instance: Any) -> PoolState:
+    # A customer entered without an owner starts in the pool; one entered for a rep is
+    # theirs from the start (the protection period runs from ``owned_since``).
+    return PoolState.IN_POOL if instance.owner_id is None else PoolState.CLAIMED
 
 
 def _clean_name(value: str) -> str:
@@ -121,6 +221,13 @@ class Customer:
         credit_limit: how much open receivables the customer may carry.
         tags: free labels.
         last_activity_at: when someone last followed the customer up (calls, visits, ...).
+        addresses: postal addresses, at most one primary.
+        pool_state: the lifecycle state (moved only by ``crmkit.customers.pool.POOL``).
+        owned_since: when the current owner got it (starts the protection period).
+        returned_from, returned_at: the last owner who lost or released it, and when.
+        closed_from: the state it was closed from (a reopen goes back there).
+        won_at: when it was first won.
+        deleted_at, deleted_by: set while it is in the recycle bin.
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
         name_key, pinyin_full, pinyin_initials, short_full, short_initials, letter: search
@@ -147,6 +254,19 @@ class Customer:
     credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
     tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     last_activity_at: datetime | None = None
+    addresses: tuple[Address, ...] = attrs.field(
+        default=(), converter=_address_tuple, validator=_check_addresses
+    )
+    pool_state: PoolState = attrs.field(
+        default=attrs.Factory(_initial_pool_state, takes_self=True), converter=PoolState
+    )
+    owned_since: datetime | None = None
+    returned_from: UserId | None = None
+    returned_at: datetime | None = None
+    closed_from: PoolState | None = None
+    won_at: datetime | None = None
+    deleted_at: datetime | None = None
+    deleted_by: UserId | None = None
     version: int = 0
     # Derived keys, stored and indexed so search and caller ID are indexed lookups.
     name_key: str = attrs.field(init=False, default="")
@@ -173,12 +293,7 @@ class Customer:
             ValidationError: an unknown or read-only field, or a value that breaks a rule;
                 the customer is left unchanged.
         """
-        editable = {f.name for f in attrs.fields(Customer)} - {
-            "id",
-            "tenant_id",
-            "created_at",
-            "version",
-        }
+        editable = {f.name for f in attrs.fields(Customer)} - SYSTEM_FIELDS
         for name in changes:
             if name not in editable:
                 raise ValidationError(
@@ -202,6 +317,33 @@ class Customer:
         )
 
 
+# Fields only the services' own paths write (pool moves, recycle bin, derived keys):
+# a plain field update may not touch them.
+SYSTEM_FIELDS = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "created_at",
+        "version",
+        "pool_state",
+        "owned_since",
+        "returned_from",
+        "returned_at",
+        "closed_from",
+        "won_at",
+        "deleted_at",
+        "deleted_by",
+        "name_key",
+        "pinyin_full",
+        "pinyin_initials",
+        "short_full",
+        "short_initials",
+        "letter",
+        "phone_key",
+    }
+)
+
+
 def _show(value: Any) -> str | None:
     if value is None:
         return None
@@ -209,7 +351,14 @@ def _show(value: Any) -> str | None:
         return str(value.value)
     if isinstance(value, tuple):
         return ",".join(map(str, value))
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value)
+
+
+def show_value(value: Any) -> str | None:
+    """A field value as the text change history and events keep (``None`` stays ``None``)."""
+    return _show(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -229,6 +378,80 @@ class CustomerChanged(DomainEvent):
     aggregate_type = "customer"
 
     changes: dict[str, tuple[str | None, str | None]]
+
+
+class RelationKind(enum.Enum):
+    """How one customer relates to another (read: ``from`` is the ``kind`` of ``to``).
+
+    ``PARENT`` is the group hierarchy: ``from`` is the parent company of ``to``.
+    A subsidiary relation is stored as the parent relation the other way round, so
+    the hierarchy has one kind of edge and one place to look for cycles.
+    """
+
+    PARENT = "parent"
+    PARTNER = "partner"
+    COMPETITOR = "competitor"
+    CHANNEL = "channel"
+    SUPPLIER = "supplier"
+
+
+@attrs.define(eq=False)
+class CustomerRelation:
+    """A relation between two customers of one tenant.
+
+    Attributes:
+        from_id, to_id: the two customers (``from`` is the parent / partner / competitor
+            / channel / supplier of ``to``).
+        kind: the relation kind.
+        note: free text.
+        created_at, created_by: when and by whom it was entered.
+    """
+
+    entity_name = N_("customer_relation")
+
+    id: UUID
+    tenant_id: TenantId
+    from_id: UUID
+    to_id: UUID
+    kind: RelationKind = attrs.field(converter=RelationKind)
+    created_at: datetime
+    created_by: UserId | None = None
+    note: str | None = None
+    version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.from_id == self.to_id:
+            raise ValidationError(
+                entity="customer_relation",
+                field="to_id",
+                reason=reason(N_("a customer cannot be related to itself")),
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CustomerRelation) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def would_make_cycle(parent_id: UUID, child_id: UUID, parent_of: Any) -> bool:
+    """Whether making ``parent_id`` the parent of ``child_id`` closes a loop.
+
+    Args:
+        parent_of: ``callable(customer_id) -> parent id or None`` reading the current
+            hierarchy (each company has at most one parent).
+
+    Returns:
+        True when ``child_id`` is ``parent_id`` itself or one of its ancestors.
+    """
+    seen: set[UUID] = set()
+    current: UUID | None = parent_id
+    while current is not None and current not in seen:
+        if current == child_id:
+            return True
+        seen.add(current)
+        current = parent_of(current)
+    return False
 
 
 register_source(ReminderSource("customer", Customer, title_field="name"))

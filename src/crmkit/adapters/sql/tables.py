@@ -85,6 +85,8 @@ outbox = sa.Table(
 # Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
 # (Each area module imports this one; keep these imports last.)
 from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
+from crmkit.adapters.sql import tables_billing as _tables_billing  # noqa: E402, F401
+from crmkit.adapters.sql import tables_customers as _tables_customers  # noqa: E402, F401
 from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline_documents as _tables_documents  # noqa: E402, F401

@@ -76,11 +76,15 @@ class Target:
 
     def __attrs_post_init__(self) -> None:
         if self.value < 0:
-            raise ValidationError(entity="target", field="value",
-                                  reason=reason(N_("must not be negative")))
+            raise ValidationError(
+                entity="target", field="value", reason=reason(N_("must not be negative"))
+            )
         if (self.metric is Metric.WON_AMOUNT) != (self.currency is not None):
-            raise ValidationError(entity="target", field="currency",
-                                  reason=reason(N_("money targets need a currency, counts none")))
+            raise ValidationError(
+                entity="target",
+                field="currency",
+                reason=reason(N_("money targets need a currency, counts none")),
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Target) and other.id == self.id
@@ -98,8 +102,11 @@ class Tier:
 
     def __attrs_post_init__(self) -> None:
         if self.attainment < 0 or not 0 <= self.rate <= 1:
-            raise ValidationError(entity="commission_plan", field="tiers",
-                                  reason=reason(N_("attainment must be >= 0 and rate 0..1")))
+            raise ValidationError(
+                entity="commission_plan",
+                field="tiers",
+                reason=reason(N_("attainment must be >= 0 and rate 0..1")),
+            )
 
 
 @attrs.define(eq=False)
@@ -119,8 +126,10 @@ class CommissionPlan:
         starts = [t.attainment for t in self.tiers]
         if not self.tiers or starts[0] != 0 or starts != sorted(set(starts)):
             raise ValidationError(
-                entity="commission_plan", field="tiers",
-                reason=reason(N_("tiers must start at 0 and rise strictly")))
+                entity="commission_plan",
+                field="tiers",
+                reason=reason(N_("tiers must start at 0 and rise strictly")),
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CommissionPlan) and other.id == self.id

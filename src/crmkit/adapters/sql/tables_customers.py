@@ -1,0 +1,80 @@
+"""Tables of the customers area beyond the customer master (migration branch ``customers``).
+
+The ``customers`` table itself is mapped in :mod:`crmkit.adapters.sql.tables`; its
+pool and recycle-bin columns come from the ``Customer`` fields, and the indexes the
+pool scan, the pool list and the recycle bin use are declared here.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from crmkit.adapters.sql.mapping import map_entity
+from crmkit.adapters.sql.tables import metadata, register
+from crmkit.customers.contacts import Contact
+from crmkit.customers.history import ChangeRecord
+from crmkit.customers.model import CustomerRelation
+from crmkit.customers.pool import AssignmentRule, Holding, PoolPolicy
+
+__all__ = [
+    "ASSIGNMENT_RULES",
+    "CHANGE_RECORDS",
+    "CONTACTS",
+    "HOLDINGS",
+    "POOL_POLICIES",
+    "RELATIONS",
+]
+
+_customers = metadata.tables["customers"]
+# The pool list and holding counts: customers by owner and state.
+sa.Index(
+    "ix_customers_pool_state_owner_id",
+    _customers.c.tenant_id,
+    _customers.c.pool_state,
+    _customers.c.owner_id,
+)
+# The return-to-pool scan walks working customers by when their owner got them.
+sa.Index(
+    "ix_customers_pool_state_owned_since",
+    _customers.c.tenant_id,
+    _customers.c.pool_state,
+    _customers.c.owned_since,
+)
+sa.Index("ix_customers_deleted_at", _customers.c.tenant_id, _customers.c.deleted_at)
+
+CONTACTS = register(
+    map_entity(
+        Contact,
+        "customer_contacts",
+        metadata,
+        indexes=[
+            ("customer_id",),
+            ("owner_id",),
+            ("pinyin_full",),
+            ("pinyin_initials",),
+            ("phone_key",),
+            ("birthday_md",),
+        ],
+    )
+)
+CHANGE_RECORDS = register(
+    map_entity(
+        ChangeRecord,
+        "customer_history",
+        metadata,
+        indexes=[("customer_id", "changed_at"), ("user_id", "changed_at")],
+    )
+)
+RELATIONS = register(
+    map_entity(
+        CustomerRelation,
+        "customer_relations",
+        metadata,
+        indexes=[("from_id", "kind"), ("to_id", "kind")],
+    )
+)
+POOL_POLICIES = register(map_entity(PoolPolicy, "customer_pool_policies", metadata))
+HOLDINGS = register(map_entity(Holding, "customer_holdings", metadata))
+ASSIGNMENT_RULES = register(
+    map_entity(AssignmentRule, "customer_assignment_rules", metadata, indexes=[("priority",)])
+)

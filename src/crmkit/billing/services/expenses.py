@@ -1,0 +1,263 @@
+"""Expense claims: draft, submit against the category limits, approve, reimburse; analysis."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from crmkit.billing.flows import EXPENSE_CLAIM_FLOW
+from crmkit.billing.model.expenses import (
+    CategoryLimit,
+    ClaimState,
+    ExpenseClaim,
+    ExpenseClaimId,
+    ExpenseLine,
+    ExpensePolicy,
+    check_limits,
+    policy_id,
+)
+from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
+from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
+from crmkit.crm import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import F, Query
+from crmkit.kernel.report import ReportTable
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+
+__all__ = [
+    "EXPENSE_COLUMNS",
+    "approve_expense_claim",
+    "draft_expense_claim",
+    "expense_analysis",
+    "reimburse_expense_claim",
+    "reject_expense_claim",
+    "set_expense_limits",
+    "submit_expense_claim",
+]
+
+EXPENSE_COLUMNS = ("key", "currency", "lines", "amount")
+_GROUPS = ("customer_id", "opportunity_id", "claimant_id", "category")
+
+
+def set_expense_limits(crm: Crm, actor: Actor, limits: Sequence[CategoryLimit]) -> ExpensePolicy:
+    """Replace the tenant's expense limits per category and role."""
+
+    def work(uow: UnitOfWork) -> ExpensePolicy:
+        if not grants_for(uow, actor).may_administer:
+            raise PermissionDenied(
+                actor=actor.name, operation="administer", resource="expense policy"
+            )
+        repo = uow.repository(ExpensePolicy)
+        current = repo.find(policy_id(actor.tenant_id))
+        if current is None:
+            return repo.add(
+                ExpensePolicy(
+                    id=policy_id(actor.tenant_id), tenant_id=actor.tenant_id, limits=limits
+                )
+            )
+        current.limits = tuple(limits)
+        return repo.save(current)
+
+    return guarded(crm, actor, work)
+
+
+def draft_expense_claim(
+    crm: Crm, actor: Actor, lines: Sequence[ExpenseLine], *, department_id: UUID | None = None
+) -> ExpenseClaim:
+    """Draft a claim of the actor's expenses.
+
+    Raises:
+        ValidationError: no lines, or lines in several currencies.
+    """
+    now = crm.now()
+    claim = ExpenseClaim(
+        id=ExpenseClaimId(crm.ids.new(now)),
+        tenant_id=actor.tenant_id,
+        claimant_id=actor.user_id,
+        lines=lines,
+        created_at=now,
+        department_id=department_id,
+    )
+
+    def work(uow: UnitOfWork) -> ExpenseClaim:
+        _require(uow, actor, "create", EXPENSE_CLAIM, claim)
+        return uow.repository(ExpenseClaim).add(claim)
+
+    return guarded(crm, actor, work)
+
+
+def submit_expense_claim(
+    crm: Crm, actor: Actor, claim_id: UUID, *, roles: Sequence[str]
+) -> ExpenseClaim:
+    """Submit a draft for approval, checking every line against the limits of ``roles``.
+
+    Args:
+        roles: the claimant's roles (from the permissions policy).
+
+    Returns:
+        The submitted claim; ``needs_extra_approval`` says whether it goes through the
+        extra approval stage.
+
+    Raises:
+        LimitExceeded: a line is over a limit that refuses; the claim stays a draft.
+        InvalidTransition: the claim is not a draft.
+        PermissionDenied: the actor is not the claimant.
+    """
+
+    def work(uow: UnitOfWork) -> ExpenseClaim:
+        repo = uow.repository(ExpenseClaim)
+        claim = repo.get(claim_id)
+        _require(uow, actor, "submit", EXPENSE_CLAIM, claim)
+        if claim.claimant_id != actor.user_id:
+            raise PermissionDenied(actor=actor.name, operation="submit", resource="expense claim")
+        policy = uow.repository(ExpensePolicy).find(policy_id(actor.tenant_id))
+        claim.needs_extra_approval = check_limits(claim.lines, roles, policy)
+        now = crm.now()
+        event = EXPENSE_CLAIM_FLOW.fire(
+            claim,
+            "submit",
+            now=now,
+            payload={"total": claim.total, "needs_extra_approval": claim.needs_extra_approval},
+        )
+        claim.submitted_at = now
+        repo.save(claim)
+        if event is not None:
+            uow.outbox.add(event)
+        return claim
+
+    return guarded(crm, actor, work)
+
+
+def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClaim:
+    def work(uow: UnitOfWork) -> ExpenseClaim:
+        repo = uow.repository(ExpenseClaim)
+        claim = repo.get(claim_id)
+        _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
+        EXPENSE_CLAIM_FLOW.fire(claim, trigger)
+        return repo.save(claim)
+
+    return guarded(crm, actor, work)
+
+
+def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
+    """Approve one stage of a claim (the seam the approval flows will drive).
+
+    A claim within its limits is approved at once; one over a limit that asks for an
+    extra stage moves to ``extra_review`` first and needs a second approval.
+
+    Raises:
+        InvalidTransition: the claim is not waiting for approval.
+    """
+    return _decide(crm, actor, claim_id, "approve")
+
+
+def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
+    """Reject a submitted claim.
+
+    Raises:
+        InvalidTransition: the claim is not waiting for approval.
+    """
+    return _decide(crm, actor, claim_id, "reject")
+
+
+def reimburse_expense_claim(
+    crm: Crm, actor: Actor, claim_id: UUID, *, paid_on: date, idempotency_key: str
+) -> ExpenseClaim:
+    """Pay an approved claim back: a reimbursement entry in the ledger.
+
+    Raises:
+        InvalidTransition: the claim is not approved (or already reimbursed).
+        IdempotencyConflict: the key was used for a different request.
+    """
+    payload = {"claim_id": claim_id, "paid_on": paid_on}
+
+    def body(uow: UnitOfWork, post: Post) -> tuple[ExpenseClaim, list[UUID]]:
+        repo = uow.repository(ExpenseClaim)
+        claim = repo.get(claim_id)
+        _require(uow, actor, "reimburse", EXPENSE_CLAIM, claim)
+        event = EXPENSE_CLAIM_FLOW.fire(
+            claim, "reimburse", now=crm.now(), payload={"amount": claim.total}
+        )
+        claim.reimbursed_on = paid_on
+        repo.save(claim)
+        post(
+            [
+                EntryDraft(
+                    id=LedgerEntryId(crm.new_id()),
+                    kind=EntryKind.REIMBURSEMENT,
+                    amount=claim.total,
+                    posted_on=paid_on,
+                    customer_id=claim.claimant_id,
+                    claim_id=claim.id,
+                )
+            ]
+        )
+        if event is not None:
+            uow.outbox.add(event)
+        return claim, [claim.id]
+
+    def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> ExpenseClaim:
+        return uow.repository(ExpenseClaim).get(ids[0])
+
+    return _money_command(
+        crm,
+        actor,
+        "reimburse_expense",
+        idempotency_key,
+        payload,
+        body,
+        replay,
+        access=("reimburse", EXPENSE_CLAIM),
+    )
+
+
+def expense_analysis(
+    crm: Crm,
+    actor: Actor,
+    *,
+    by: str,
+    since: date,
+    until: date,
+) -> ReportTable:
+    """Approved and reimbursed expenses spent in [since, until], per customer, opportunity,
+    claimant or category, and currency — the cost side of a customer's margin.
+
+    Args:
+        by: ``"customer_id"``, ``"opportunity_id"``, ``"claimant_id"`` or ``"category"``.
+
+    Raises:
+        ValidationError: ``by`` is not one of those.
+    """
+    if by not in _GROUPS:
+        raise _invalid(
+            "expense analysis",
+            "by",
+            N_("{by!r} is not one of {allowed}"),
+            by=by,
+            allowed=", ".join(_GROUPS),
+        )
+    counted = [ClaimState.APPROVED, ClaimState.REIMBURSED]
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        visible = _require(uow, actor, "view", EXPENSE_CLAIM).scope("view", EXPENSE_CLAIM)
+        where = visible & F("state").is_in(counted)
+        claims = uow.repository(ExpenseClaim).query(Query(where=where))
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 2)
+        for claim in claims:
+            for line in claim.lines:
+                if not since <= line.spent_on <= until:
+                    continue
+                value = claim.claimant_id if by == "claimant_id" else getattr(line, by)
+                bucket = groups[(str(value or ""), line.amount.currency)]
+                bucket[0] += 1
+                bucket[1] += line.amount.amount
+        rows = [(key, cur, int(n), amount) for (key, cur), (n, amount) in sorted(groups.items())]
+        return ReportTable.of(EXPENSE_COLUMNS, rows)
+
+    return guarded(crm, actor, work)

@@ -1,0 +1,304 @@
+"""Invoices: request, issue, send, void by red letter; per-document totals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+import attrs
+
+from crmkit.billing.flows import INVOICE_FLOW
+from crmkit.billing.model.invoices import (
+    Invoice,
+    InvoicedPart,
+    InvoiceId,
+    InvoiceLine,
+    TaxRounding,
+    price_lines,
+)
+from crmkit.billing.model.plans import (
+    Direction,
+    DocumentRef,
+    Plan,
+    plan_id_for,
+)
+from crmkit.billing.services._frame import (
+    INVOICE,
+    Post,
+    _invalid,
+    _money_command,
+    _require,
+)
+from crmkit.billing.services.plans import _installments
+from crmkit.crm import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import guarded
+
+__all__ = [
+    "DocumentSummary",
+    "cancel_invoice",
+    "document_summary",
+    "issue_invoice",
+    "request_invoice",
+    "send_invoice",
+    "void_invoice",
+]
+
+
+# -- invoices ---------------------------------------------------------------------------------
+
+
+def request_invoice(
+    crm: Crm,
+    actor: Actor,
+    *,
+    customer_id: UUID,
+    lines: Sequence[InvoiceLine],
+    documents: Sequence[tuple[str, UUID, Money | None]],
+    rounding: TaxRounding = TaxRounding.PER_LINE,
+    direction: Direction = Direction.RECEIVABLE,
+) -> Invoice:
+    """Request an invoice over one or more documents of one customer.
+
+    Args:
+        customer_id: the customer invoiced.
+        lines: the lines with their tax rates (taxes are computed here).
+        documents: ``(document_type, document_id, amount)`` per document covered; one
+            document may leave its amount ``None`` to take the whole invoice.
+        rounding: tax rounded per line or once per invoice.
+        direction: receivable (sales invoice) or payable (purchase invoice).
+
+    Raises:
+        ValidationError: no lines or documents, mixed currencies, or the document
+            amounts not adding up to the invoice's gross.
+    """
+    priced = price_lines(lines, rounding)
+    currency = priced[0].net.currency
+    net = sum((line.net for line in priced), Money.zero(currency))
+    tax = sum((line.tax or Money.zero(currency) for line in priced), Money.zero(currency))
+    gross = net + tax
+    if not documents:
+        raise _invalid("invoice", "parts", N_("an invoice covers at least one document"))
+    if len(documents) == 1 and documents[0][2] is None:
+        parts = [InvoicedPart(documents[0][0], documents[0][1], gross)]
+    else:
+        if any(amount is None for _, _, amount in documents):
+            raise _invalid("invoice", "parts", N_("give the amount of every document"))
+        parts = [InvoicedPart(kind, doc, amount) for kind, doc, amount in documents if amount]
+        covered = sum((p.amount for p in parts), Money.zero(currency))
+        if covered != gross:
+            raise _invalid(
+                "invoice",
+                "parts",
+                N_("the documents' amounts add up to {covered}, not {gross}"),
+                covered=str(covered),
+                gross=str(gross),
+            )
+    now = crm.now()
+    invoice = Invoice(
+        id=InvoiceId(crm.ids.new(now)),
+        tenant_id=actor.tenant_id,
+        direction=direction,
+        customer_id=customer_id,
+        lines=priced,
+        parts=parts,
+        rounding=rounding,
+        net=net,
+        tax=tax,
+        gross=gross,
+        requested_at=now,
+    )
+
+    def work(uow: UnitOfWork) -> Invoice:
+        _require(uow, actor, "create", INVOICE)
+        return uow.repository(Invoice).add(invoice)
+
+    return guarded(crm, actor, work)
+
+
+def _replay_invoice(uow: UnitOfWork, ids: tuple[UUID, ...]) -> Invoice:
+    return uow.repository(Invoice).get(ids[0])
+
+
+def issue_invoice(
+    crm: Crm,
+    actor: Actor,
+    invoice_id: UUID,
+    *,
+    number: str,
+    issued_on: date,
+    idempotency_key: str,
+) -> Invoice:
+    """Issue a requested invoice under ``number`` (from the numbering rules, when they land).
+
+    Raises:
+        InvalidTransition: the invoice is not requested.
+        IdempotencyConflict: the key was used for a different request.
+    """
+    payload = {"invoice_id": invoice_id, "number": number, "issued_on": issued_on}
+
+    def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
+        repo = uow.repository(Invoice)
+        invoice = repo.get(invoice_id)
+        event = INVOICE_FLOW.fire(
+            invoice, "issue", now=crm.now(), payload={"number": number, "gross": invoice.gross}
+        )
+        invoice.number, invoice.issued_on = number, issued_on
+        repo.save(invoice)
+        if event is not None:
+            uow.outbox.add(event)
+        return invoice, [invoice.id]
+
+    return _money_command(
+        crm,
+        actor,
+        "issue_invoice",
+        idempotency_key,
+        payload,
+        body,
+        _replay_invoice,
+        access=("issue", INVOICE),
+    )
+
+
+def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
+    """Mark an issued invoice as sent to the customer.
+
+    Raises:
+        InvalidTransition: the invoice is not issued.
+    """
+
+    def work(uow: UnitOfWork) -> Invoice:
+        repo = uow.repository(Invoice)
+        invoice = repo.get(invoice_id)
+        _require(uow, actor, "send", INVOICE)
+        INVOICE_FLOW.fire(invoice, "send")
+        return repo.save(invoice)
+
+    return guarded(crm, actor, work)
+
+
+def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
+    """Cancel a requested invoice that was never issued (no red letter is needed).
+
+    Raises:
+        InvalidTransition: the invoice was already issued (void it instead).
+    """
+
+    def work(uow: UnitOfWork) -> Invoice:
+        repo = uow.repository(Invoice)
+        invoice = repo.get(invoice_id)
+        _require(uow, actor, "cancel", INVOICE)
+        INVOICE_FLOW.fire(invoice, "cancel")
+        return repo.save(invoice)
+
+    return guarded(crm, actor, work)
+
+
+def void_invoice(
+    crm: Crm,
+    actor: Actor,
+    invoice_id: UUID,
+    *,
+    number: str,
+    on: date,
+    idempotency_key: str,
+) -> Invoice:
+    """Void an issued invoice by issuing its linked red-letter (negative) invoice.
+
+    Args:
+        number: the red-letter invoice's number.
+        on: the day it is issued.
+
+    Returns:
+        The red-letter invoice.
+
+    Raises:
+        InvalidTransition: the invoice is not issued or sent (a requested one is
+            cancelled with no red letter; a voided one cannot be voided again).
+        IdempotencyConflict: the key was used for a different request.
+    """
+    payload = {"invoice_id": invoice_id, "number": number, "on": on}
+
+    def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
+        repo = uow.repository(Invoice)
+        invoice = repo.get(invoice_id)
+        now = crm.now()
+        red = invoice.red_letter(InvoiceId(crm.ids.new(now)), now=now, number=number, on=on)
+        event = INVOICE_FLOW.fire(invoice, "void", now=now, payload={"red_letter_id": red.id})
+        invoice.reversed_by = red.id
+        repo.save(invoice)
+        repo.add(red)
+        if event is not None:
+            uow.outbox.add(event)
+        return red, [red.id]
+
+    return _money_command(
+        crm,
+        actor,
+        "void_invoice",
+        idempotency_key,
+        payload,
+        body,
+        _replay_invoice,
+        access=("void", INVOICE),
+    )
+
+
+@attrs.frozen
+class DocumentSummary:
+    """Contracted vs invoiced vs received for one document (in the document's currency)."""
+
+    contracted: Money
+    invoiced: Money
+    received: Money
+
+    @property
+    def to_invoice(self) -> Money:
+        """What is still to be invoiced."""
+        return self.contracted - self.invoiced
+
+
+def document_summary(
+    crm: Crm,
+    actor: Actor,
+    document: DocumentRef,
+    *,
+    direction: Direction = Direction.RECEIVABLE,
+) -> DocumentSummary:
+    """What a document is worth, how much of it was invoiced and how much was received.
+
+    Invoiced counts every issued invoice's part for the document (red-letter invoices
+    count negative, so a voided invoice nets to zero); received is the confirmed money
+    allocated to the document's installments.
+    """
+
+    def work(uow: UnitOfWork) -> DocumentSummary:
+        _require(uow, actor, "view", INVOICE)
+        currency = document.total.currency
+        zero = Money.zero(currency)
+        invoices = uow.repository(Invoice).query(
+            Query(where=F("customer_id").eq(document.customer_id) & F("issued_on").not_null())
+        )
+        invoiced = sum(
+            (
+                part.amount
+                for invoice in invoices
+                for part in invoice.parts
+                if part.document_id == document.document_id
+                and part.document_type == document.document_type
+            ),
+            zero,
+        )
+        plan = uow.repository(Plan).find(plan_id_for(actor.tenant_id, direction, document))
+        received = zero
+        if plan is not None:
+            received = sum((i.paid for i in _installments(uow, plan.id)), zero)
+        return DocumentSummary(document.total, invoiced, received)
+
+    return guarded(crm, actor, work)

@@ -1,0 +1,168 @@
+"""The ledger's checks and the billing analytics (aging, DSO, forecast)."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from crmkit.billing.model.ledger import (
+    LedgerCheck,
+    LedgerEntry,
+    LedgerHead,
+    head_id,
+    rebuild_balances,
+    verify_chain,
+)
+from crmkit.billing.model.plans import (
+    Direction,
+    Installment,
+)
+from crmkit.billing.model.receipts import (
+    Receipt,
+    Refund,
+)
+from crmkit.billing.queries import AgingBuckets, AgingQuery
+from crmkit.billing.services._frame import INSTALLMENT, RECEIPT, _require
+from crmkit.crm import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import TRUE, Expr, F, Order, Query
+from crmkit.kernel.report import ReportTable
+from crmkit.ports import UnitOfWork, queries
+from crmkit.rules.permissions import guarded
+
+__all__ = [
+    "aging_report",
+    "balance_mismatches",
+    "collection_forecast",
+    "days_sales_outstanding",
+    "ledger_entries",
+    "verify_ledger",
+]
+
+
+# -- ledger -----------------------------------------------------------------------------------
+
+
+def _all_entries(uow: UnitOfWork) -> list[LedgerEntry]:
+    return uow.repository(LedgerEntry).query(Query(order_by=(Order("seq"),)))
+
+
+def ledger_entries(
+    crm: Crm,
+    actor: Actor,
+    *,
+    receipt_id: UUID | None = None,
+    installment_id: UUID | None = None,
+) -> list[LedgerEntry]:
+    """Ledger entries in chain order, optionally only those of a receipt or installment."""
+    where: Expr = TRUE
+    if receipt_id is not None:
+        where = where & F("receipt_id").eq(receipt_id)
+    if installment_id is not None:
+        where = where & F("installment_id").eq(installment_id)
+
+    def work(uow: UnitOfWork) -> list[LedgerEntry]:
+        _require(uow, actor, "view", RECEIPT)
+        return uow.repository(LedgerEntry).query(Query(where=where, order_by=(Order("seq"),)))
+
+    return guarded(crm, actor, work)
+
+
+def verify_ledger(crm: Crm, actor: Actor) -> LedgerCheck:
+    """Check the tenant's hash chain: every entry unaltered, none missing, none reordered."""
+
+    def work(uow: UnitOfWork) -> LedgerCheck:
+        _require(uow, actor, "view", RECEIPT)
+        head = uow.repository(LedgerHead).find(head_id(actor.tenant_id))
+        return verify_chain(_all_entries(uow), head)
+
+    return guarded(crm, actor, work)
+
+
+def balance_mismatches(crm: Crm, actor: Actor) -> list[UUID]:
+    """Ids of installments, receipts and refunds whose cached balances differ from the
+    balances rebuilt from the ledger (empty when everything agrees)."""
+
+    def work(uow: UnitOfWork) -> list[UUID]:
+        _require(uow, actor, "view", RECEIPT)
+        rebuilt = rebuild_balances(_all_entries(uow))
+        wrong: list[UUID] = []
+        for item in uow.repository(Installment).query():
+            if item.paid != rebuilt.installment_paid.get(item.id, Money.zero(item.paid.currency)):
+                wrong.append(item.id)
+        for receipt in uow.repository(Receipt).query():
+            zero = Money.zero(receipt.currency)
+            confirmed = receipt.settled if receipt.is_confirmed else zero
+            if (
+                confirmed != rebuilt.receipt_confirmed.get(receipt.id, zero)
+                or receipt.allocated != rebuilt.receipt_allocated.get(receipt.id, zero)
+                or receipt.refunded != rebuilt.receipt_refunded.get(receipt.id, zero)
+            ):
+                wrong.append(receipt.id)
+        for refund in uow.repository(Refund).query():
+            if refund.paid != rebuilt.refund_paid.get(refund.id, Money.zero(refund.paid.currency)):
+                wrong.append(refund.id)
+        return wrong
+
+    return guarded(crm, actor, work)
+
+
+# -- analytics --------------------------------------------------------------------------------
+
+
+def _aging(uow: UnitOfWork, actor: Actor, scope: Expr) -> tuple[AgingQuery, Expr]:
+    """The aging port and ``scope`` narrowed to the installments the actor may view."""
+    visible = _require(uow, actor, "view", INSTALLMENT).scope("view", INSTALLMENT)
+    port: AgingQuery = queries(uow, AgingQuery)
+    return port, scope & visible
+
+
+def aging_report(
+    crm: Crm,
+    actor: Actor,
+    on: date,
+    *,
+    scope: Expr = TRUE,
+    buckets: AgingBuckets | None = None,
+    direction: Direction = Direction.RECEIVABLE,
+) -> ReportTable:
+    """Outstanding receivables (or payables) per customer, owner and currency in aging
+    buckets on ``on``: only installments the actor may view, further narrowed by
+    ``scope`` (any filter over installment fields)."""
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        port, where = _aging(uow, actor, scope)
+        return port.aging(on, scope=where, buckets=buckets or AgingBuckets(), direction=direction)
+
+    return guarded(crm, actor, work)
+
+
+def days_sales_outstanding(
+    crm: Crm, actor: Actor, on: date, *, days: int = 90, scope: Expr = TRUE
+) -> ReportTable:
+    """DSO per currency over the ``days`` before ``on``, limited to ``scope``."""
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        port, where = _aging(uow, actor, scope)
+        return port.dso(on, days=days, scope=where)
+
+    return guarded(crm, actor, work)
+
+
+def collection_forecast(
+    crm: Crm,
+    actor: Actor,
+    start: date,
+    end: date,
+    *,
+    grain: str = "week",
+    scope: Expr = TRUE,
+) -> ReportTable:
+    """Expected collections per week or month: installments due and slips received."""
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        port, where = _aging(uow, actor, scope)
+        return port.forecast(start, end, grain=grain, scope=where)
+
+    return guarded(crm, actor, work)

@@ -1,0 +1,93 @@
+"""Export any customer query to a spreadsheet, within the actor's permissions.
+
+:func:`export_customers` returns header + text rows; the host turns them into a file
+with :func:`crmkit.adapters.tabular.write_table` (CSV or XLSX), which neutralises
+formula-like values. The rows use the import format (:mod:`crmkit.customers.transfer`),
+so an export edited in Excel imports back.
+
+Two permission rules apply. **Data scope**: the actor needs ``export`` on customers,
+and only the records the ``export`` grant reaches are written — the narrowing is part
+of the query, so it runs in the database. **Field level**: columns of fields hidden
+from the actor are left out entirely (not emptied), and filtering or sorting on a
+hidden field is refused, since the order or the selection would leak its values.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.customers.model import Customer
+from crmkit.customers.transfer import export_cells, export_columns, template_headers
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.i18n import current_locale, use_locale
+from crmkit.kernel.query import F, Query, and_
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import Member, grants_for, guarded
+
+__all__ = ["Sheet", "export_customers", "import_template"]
+
+RESOURCE = "customer"
+
+
+@attrs.frozen
+class Sheet:
+    """A header row and text rows, ready for :func:`crmkit.adapters.tabular.write_table`.
+
+    Attributes:
+        headers: column headers in the requested locale.
+        rows: one tuple of text cells per record.
+    """
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def import_template(locale: str | None = None) -> Sheet:
+    """The empty import template: every column the importer knows, headed in ``locale``.
+
+    Write it with ``write_table(sheet.headers, sheet.rows, "xlsx")`` for the user to
+    download; required columns are marked ``*``.
+    """
+    return Sheet(headers=tuple(template_headers(locale)))
+
+
+def export_customers(
+    crm: Crm, actor: Actor, query: Query | None = None, *, locale: str | None = None
+) -> Sheet:
+    """The customers matching ``query`` that the actor may export, as spreadsheet cells.
+
+    Args:
+        query: filter, order and page (default: every customer the actor may export).
+        locale: language of the headers (default: the current locale).
+
+    Returns:
+        Headers (without the fields hidden from the actor) and one row per customer.
+
+    Raises:
+        PermissionDenied: the actor may not export customers, or the query filters or
+            sorts on a hidden field.
+    """
+    query = query or Query()
+
+    def work(uow: UnitOfWork) -> Sheet:
+        grants = grants_for(uow, actor)
+        grants.require_operation("export", RESOURCE)
+        grants.check_readable(RESOURCE, query.where, [o.field for o in query.order_by])
+        # Customers in the recycle bin are not exported.
+        live = attrs.evolve(query, where=and_(F("deleted_at").is_null(), query.where))
+        found = uow.repository(Customer).query(grants.restrict(live, "export", RESOURCE))
+        with use_locale(locale or current_locale()) as chosen:
+            columns, headers = export_columns(grants.hidden_fields(RESOURCE), chosen)
+        names: dict[object, str] = {}
+        if any(c.key == "owner" for c in columns):
+            names = {m.id: m.name for m in uow.repository(Member).query() if m.name}
+            # Names that two members share would not import back; those show the id.
+            counts: dict[str, int] = {}
+            for name in names.values():
+                counts[name] = counts.get(name, 0) + 1
+            names = {k: v for k, v in names.items() if counts[v] == 1}
+        rows = tuple(tuple(export_cells(c, columns, names)) for c in found)
+        return Sheet(headers=tuple(headers), rows=rows)
+
+    return guarded(crm, actor, work)

@@ -1,0 +1,338 @@
+"""Import customers from a spreadsheet: dry run, then an all-or-nothing commit.
+
+The host reads the uploaded bytes with :func:`crmkit.adapters.tabular.read_table`
+(which refuses oversized, badly encoded or hostile files before parsing) and hands the
+table to :func:`import_customers`. Every row is checked — cell formats, the customer
+rules, the owner, the actor's permissions, duplicate names — and every problem is
+collected with its row number, column and reason. A dry run returns them in the
+report; a real import refuses the whole file with ``ImportRejected`` when there is even
+one, so a corrected file can be imported again without creating half of it twice.
+A clean file is stored in one transaction with, per customer, one
+``CustomerRegistered`` event and one change-history record (action ``import``, who and
+when; the record itself holds the imported values, so they are not repeated field by
+field — that would write ten history rows per imported customer).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.customers.dedup import DuplicatePolicy
+from crmkit.customers.history import ChangeRecord
+from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
+from crmkit.customers.transfer import (
+    DEFAULT_CURRENCY,
+    CellProblem,
+    Column,
+    ParsedRow,
+    TabularData,
+    map_headers,
+    parse_row,
+)
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import F, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import Grants, Member, grants_for, guarded
+
+__all__ = ["DuplicateRow", "ImportReport", "import_customers"]
+
+RESOURCE = "customer"
+MAX_ROWS = 200_000
+_CHUNK = 500  # names per duplicate lookup: well under every database's parameter limit
+
+
+@attrs.frozen
+class DuplicateRow:
+    """A row whose name matches an existing customer or an earlier row of the file.
+
+    Attributes:
+        row: the file's row number.
+        name: the name in the file.
+        existing: ids of stored customers with the same normalised name.
+        earlier_row: the earlier row of the same file with that name, if any.
+    """
+
+    row: int
+    name: str
+    existing: tuple[UUID, ...] = ()
+    earlier_row: int | None = None
+
+
+@attrs.frozen
+class ImportReport:
+    """What an import did, or — for a dry run — would do.
+
+    Attributes:
+        dry_run: nothing was stored.
+        rows: data rows read.
+        problems: every bad cell, sorted by row (a real import never returns problems:
+            it raises ``ImportRejected`` instead).
+        duplicates: rows matching existing customers or earlier rows (warnings under
+            ``DuplicatePolicy.WARN``; under ``BLOCK`` they are problems as well).
+        created: ids of the customers stored (empty for a dry run).
+    """
+
+    dry_run: bool
+    rows: int
+    problems: tuple[CellProblem, ...] = ()
+    duplicates: tuple[DuplicateRow, ...] = ()
+    created: tuple[CustomerId, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the file has no problems (a dry run predicts the import succeeds)."""
+        return not self.problems
+
+
+def import_customers(
+    crm: Crm,
+    actor: Actor,
+    table: TabularData,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    duplicates: DuplicatePolicy = DuplicatePolicy.WARN,
+    default_currency: str = DEFAULT_CURRENCY,
+) -> ImportReport:
+    """Check a customer file and, unless ``dry_run``, store all of it in one transaction.
+
+    Args:
+        table: the file's header and rows (see :func:`crmkit.adapters.tabular.read_table`).
+        mapping: explicit ``{header: column key}`` choices overriding header recognition
+            (see :data:`crmkit.customers.transfer.COLUMNS` for the keys).
+        dry_run: check everything, store nothing, and return the problems.
+        duplicates: what a name matching an existing customer (or an earlier row) does.
+        default_currency: the credit limit's currency when the file has no currency column.
+
+    Returns:
+        The report; ``created`` lists the new customers in file order.
+
+    Raises:
+        ImportRejected: (not in a dry run) the file has problems; ``problems`` lists every
+            one with row, column and reason, and nothing was stored.
+        LimitExceeded: more than 200,000 rows.
+        PermissionDenied: the actor may not import or create customers, or the file sets
+            a field that is read-only or hidden for the actor.
+    """
+    if len(table.rows) > MAX_ROWS:
+        raise LimitExceeded(limit="import rows", value=len(table.rows), maximum=MAX_ROWS)
+    columns, header_problems = map_headers(table.headers, mapping)
+    now = crm.now()
+    rows: list[ParsedRow] = []
+    problems: list[CellProblem] = list(header_problems)
+    if not any(p.fields["field"] == "name" for p in header_problems):
+        for number, cells in zip(table.row_numbers, table.rows, strict=True):
+            parsed, bad = parse_row(
+                number, cells, columns, table.headers, default_currency=default_currency
+            )
+            problems.extend(bad)
+            if parsed is not None:
+                rows.append(parsed)
+    header_of = _headers_by_field(columns, table.headers)
+    written = sorted({c.field for c in columns.values()} | {"name"})
+
+    def work(uow: UnitOfWork) -> ImportReport:
+        grants = grants_for(uow, actor)
+        grants.require_operation("import", RESOURCE)
+        grants.require_operation("create", RESOURCE)
+        grants.check_writable(RESOURCE, written)
+        found = list(problems)
+        owners = _Owners(uow, actor)
+        customers: list[Customer] = []
+        numbers: list[int] = []
+        for parsed in rows:
+            customer = _build(crm, actor, parsed, now, owners, grants, header_of, found)
+            if customer is not None:
+                customers.append(customer)
+                numbers.append(parsed.row)
+        dupes = (
+            []
+            if duplicates is DuplicatePolicy.ALLOW
+            else _duplicates(uow, customers, numbers, header_of["name"], duplicates, found)
+        )
+        found.sort(key=lambda p: p.fields["row"])  # stable: a row's cells stay in file order
+        report = ImportReport(
+            dry_run=dry_run, rows=len(table.rows), problems=tuple(found), duplicates=tuple(dupes)
+        )
+        if dry_run:
+            return report
+        if found:
+            raise ImportRejected(problems=list[ValidationError](found))
+        uow.repository(Customer).add_many(customers)
+        uow.repository(ChangeRecord).add_many(
+            [
+                ChangeRecord(
+                    id=crm.ids.new(now),
+                    tenant_id=c.tenant_id,
+                    customer_id=c.id,
+                    action="import",
+                    field=None,
+                    old_value=None,
+                    new_value=None,
+                    user_id=actor.user_id,
+                    changed_at=now,
+                )
+                for c in customers
+            ]
+        )
+        uow.outbox.add(
+            *(
+                CustomerRegistered(
+                    tenant_id=c.tenant_id,
+                    aggregate_id=c.id,
+                    occurred_at=now,
+                    name=c.name,
+                    owner_id=c.owner_id,
+                )
+                for c in customers
+            )
+        )
+        return attrs.evolve(report, created=tuple(c.id for c in customers))
+
+    return guarded(crm, actor, work)
+
+
+def _headers_by_field(columns: Mapping[int, Column], headers: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {"name": "name"}
+    for position, column in sorted(columns.items()):
+        found.setdefault(column.field, headers[position])
+        if column.field == "name":
+            found["name"] = headers[position]
+    return found
+
+
+class _Owners:
+    """Resolves the owner column: a member's user id or their (unique) name."""
+
+    def __init__(self, uow: UnitOfWork, actor: Actor) -> None:
+        self._uow = uow
+        self._actor = actor
+        self._members: dict[UUID, Member] | None = None
+        self._by_name: dict[str, list[Member]] = {}
+
+    def _load(self) -> dict[UUID, Member]:
+        if self._members is None:
+            members = self._uow.repository(Member).query()
+            self._members = {m.id: m for m in members}
+            for member in members:
+                self._by_name.setdefault(member.name.strip().casefold(), []).append(member)
+        return self._members
+
+    def is_inactive(self, user_id: UUID) -> bool:
+        member = self._load().get(user_id)
+        return member is not None and not member.active
+
+    def department_of(self, user_id: UUID) -> UUID | None:
+        member = self._load().get(user_id)
+        return None if member is None else member.department_id
+
+    def resolve(self, text: str) -> tuple[UUID | None, Any]:
+        """``(user id, None)`` or ``(None, reason)``."""
+        members = self._load()
+        try:
+            user_id = UUID(text)
+        except ValueError:
+            matches = self._by_name.get(text.strip().casefold(), [])
+            if len(matches) == 1:
+                return matches[0].id, None
+            if matches:
+                return None, reason(N_("{value} names several users; use the user id"), value=text)
+            return None, reason(N_("{value} is not a user of this tenant"), value=text)
+        if user_id not in members and user_id != self._actor.user_id:
+            return None, reason(N_("{value} is not a user of this tenant"), value=text)
+        return user_id, None
+
+
+def _build(
+    crm: Crm,
+    actor: Actor,
+    parsed: ParsedRow,
+    now: Any,
+    owners: _Owners,
+    grants: Grants,
+    header_of: Mapping[str, str],
+    problems: list[CellProblem],
+) -> Customer | None:
+    fields = dict(parsed.fields)
+    owner_id: UUID | None = actor.user_id
+    if parsed.owner is not None:
+        owner_id, why = owners.resolve(parsed.owner)
+        if why is not None:
+            problems.append(_problem(parsed.row, header_of, "owner_id", why))
+            return None
+        if owner_id is not None and owners.is_inactive(owner_id):
+            why = reason(N_("{value} is deactivated"), value=parsed.owner)
+            problems.append(_problem(parsed.row, header_of, "owner_id", why))
+            return None
+    fields["owner_id"] = owner_id
+    fields["department_id"] = None if owner_id is None else owners.department_of(owner_id)
+    fields.setdefault("created_at", now)
+    try:
+        customer = Customer(id=CustomerId(crm.ids.new(now)), tenant_id=actor.tenant_id, **fields)
+    except ValidationError as error:
+        field = str(error.fields.get("field"))
+        problems.append(_problem(parsed.row, header_of, field, error.fields["reason"]))
+        return None
+    if owner_id is not None:
+        customer.owned_since = now  # the protection period runs from the import
+    if not grants.can("create", customer, RESOURCE):
+        why = reason(N_("you may not create a customer owned by this user"))
+        problems.append(_problem(parsed.row, header_of, "owner_id", why))
+        return None
+    return customer
+
+
+def _problem(row: int, header_of: Mapping[str, str], field: str, why: Any) -> CellProblem:
+    return CellProblem(row=row, column=header_of.get(field, field), field=field, reason=why)
+
+
+def _duplicates(
+    uow: UnitOfWork,
+    customers: Sequence[Customer],
+    numbers: Sequence[int],
+    name_header: str,
+    policy: DuplicatePolicy,
+    problems: list[CellProblem],
+) -> list[DuplicateRow]:
+    # Whole tenant, not the actor's scope: a rep must not import a colleague's customer.
+    keys = [c.name_key for c in customers]
+    stored: dict[str, list[UUID]] = {}
+    distinct = sorted(set(keys))
+    repo = uow.repository(Customer)
+    for start in range(0, len(distinct), _CHUNK):
+        chunk = distinct[start : start + _CHUNK]
+        for match in repo.query(Query(where=F("name_key").is_in(chunk))):
+            stored.setdefault(match.name_key, []).append(match.id)
+    counts = Counter(keys)
+    first_row: dict[str, int] = {}
+    found: list[DuplicateRow] = []
+    for customer, number in zip(customers, numbers, strict=True):
+        key = customer.name_key
+        earlier = first_row.setdefault(key, number)
+        if key not in stored and counts[key] == 1:
+            continue
+        duplicate = DuplicateRow(
+            row=number,
+            name=customer.name,
+            existing=tuple(stored.get(key, ())),
+            earlier_row=earlier if earlier != number else None,
+        )
+        if not duplicate.existing and duplicate.earlier_row is None:
+            continue  # the first of several equal rows: the later ones are reported
+        found.append(duplicate)
+        if policy is DuplicatePolicy.BLOCK:
+            why = (
+                reason(N_("{name} already exists"), name=customer.name)
+                if duplicate.existing
+                else reason(N_("{name} repeats row {other}"), name=customer.name, other=earlier)
+            )
+            problems.append(CellProblem(row=number, column=name_header, field="name", reason=why))
+    return found
