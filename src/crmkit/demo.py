@@ -12,6 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
+from crmkit.billing import (
+    DocumentRef,
+    Plan,
+    TermLine,
+    aging_report,
+    allocate_receipt,
+    create_plan,
+    get_plan,
+    record_receipt,
+    verify_ledger,
+)
 from crmkit.crm import Crm
 from crmkit.customers import (
     Customer,
@@ -81,6 +92,7 @@ def _user(name: str) -> Actor:
 
 
 ADMIN = _user("系统管理员 Admin")
+FINANCE = _user("财务 Zhao (finance clerk)")
 MANAGER = _user("王经理 Wang (sales manager)")
 REP_LI = _user("李娜 Li Na (sales rep)")
 REP_CHEN = _user("Chen Jie (sales rep)")
@@ -141,11 +153,12 @@ _CUSTOMERS: list[tuple[str, CustomerKind, str, str, str, Money | None, Actor]] =
 
 
 def _with_names(table: ReportTable, names: dict[str, str]) -> ReportTable:
-    """Show people's names instead of their ids in a report."""
-    if "owner_id" not in table.columns:
-        return table
-    at = table.columns.index("owner_id")
-    rows = [(*row[:at], names.get(row[at], row[at]), *row[at + 1 :]) for row in table.rows]
+    """Show people's and customers' names instead of their ids in a report."""
+    named = [i for i, c in enumerate(table.columns) if c in ("owner_id", "customer_id")]
+    rows = [
+        tuple(names.get(str(v), v) if i in named else v for i, v in enumerate(row))
+        for row in table.rows
+    ]
     return ReportTable.of(table.columns, rows)
 
 
@@ -182,6 +195,7 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
         recipients=(Recipients.owner(), Recipients.owner_manager()),
     )
     _seed_pipeline(crm)
+    _seed_billing(crm)
     say(
         f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names),"
         " leads and a pipeline of deals."
@@ -254,6 +268,77 @@ def list_opportunities_of(crm: Crm, actor: Actor) -> list[Opportunity]:
     """The actor's deals (the demo reads them straight from storage)."""
     where = F("owner_id").eq(actor.user_id)
     return crm.run(DEMO_TENANT, lambda uow: uow.repository(Opportunity).query(Query(where=where)))
+
+
+def _seed_billing(crm: Crm) -> None:
+    """A won contract billed 30/60/10; the customer paid part of it; finance is told."""
+    define_role(
+        crm,
+        ADMIN,
+        "finance_clerk",
+        grants=[
+            *(
+                Grant(r, op, Scope.TENANT)
+                for r in ("billing_plan", "installment")
+                for op in ("view", "create", "edit")
+            ),
+            *(
+                Grant("receipt", op, Scope.TENANT)
+                for op in ("view", "create", "edit", "confirm", "allocate")
+            ),
+            Grant("customer", "view", Scope.TENANT),
+        ],
+    )
+    set_member(crm, ADMIN, FINANCE.user_id, name=FINANCE.name, roles=["finance_clerk"])
+    customer = search_customers(crm, MANAGER, "huawei")[0]
+    today = crm.now().date()
+    contract = DocumentRef(
+        document_type="contract",
+        document_id=crm.new_id(),
+        customer_id=customer.id,
+        owner_id=customer.owner_id,
+        total=Money("880000.00", "CNY"),
+        number="HT-2026-0001",
+    )
+    create_plan(
+        crm,
+        FINANCE,
+        contract,
+        terms=[
+            TermLine("签约 on signing", percent="30"),
+            TermLine("到货 on delivery", percent="60", milestone="delivery"),
+            TermLine(
+                "验收后90天 90 days after acceptance", percent="10", milestone="acceptance", days=90
+            ),
+        ],
+        milestones={
+            "signing": today.subtract(days=60),
+            "delivery": today.subtract(days=20),
+            "acceptance": today.subtract(days=5),
+        },
+    )
+    receipt = record_receipt(
+        crm,
+        FINANCE,
+        customer_id=customer.id,
+        amount=Money("500000.00", "CNY"),
+        received_on=today.subtract(days=10),
+        idempotency_key="demo-bank-1",
+    )
+    allocate_receipt(crm, FINANCE, receipt.id, idempotency_key="demo-alloc-1")
+    define_reminder_rule(
+        crm,
+        ADMIN,
+        name="receivable overdue",
+        trigger=TriggerKind.DATE_FIELD,
+        resource="installment",
+        field="due_date",
+        offsets_days=(1, 7, 30),
+        only_when=(("status", "partial"),),
+        subject="{title}: overdue since {date}",
+        recipients=(Recipients.owner(), Recipients.named(FINANCE.user_id)),
+        lookback_days=30,
+    )
 
 
 def _seed_pipeline(crm: Crm) -> None:
@@ -421,11 +506,26 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
         + " → ".join(f"{e.action.value}" for e in request.trail)
     )
 
-    say("\n-- Reminders: customers nobody followed up for 14 days --")
+    say("\n-- Billing: an 880,000 CNY contract paid 30/60/10; 500,000 received so far --")
+    (stored,) = crm.run(DEMO_TENANT, lambda uow: uow.repository(Plan).query())
+    receivable = get_plan(crm, FINANCE, stored.id)
+    for installment in receivable.installments:
+        say(
+            f"  {pad(installment.label, 44)} due {installment.due_date}  "
+            f"{installment.amount.format('zh_CN'):>14}  paid {installment.paid.format('zh_CN'):>14}"
+        )
+    aging = aging_report(crm, FINANCE, crm.now().date())
+    customer_names = {str(c.id): c.name for c in everyone}
+    say("  Aging (days overdue):")
+    for line in _with_names(aging, {**names, **customer_names}).format().splitlines():
+        say(f"    {line}")
+    say(f"  ledger hash chain intact: {verify_ledger(crm, FINANCE).ok}")
+
+    say("\n-- Reminders: due receivables and customers nobody followed up for 14 days --")
     fired = scan_due_reminders(crm, DEMO_TENANT)
     again = scan_due_reminders(crm, DEMO_TENANT)
     say(f"  scan fired {len(fired)} reminders; an immediate second scan fired {len(again)}")
-    for person in (REP_LI, REP_CHEN, MANAGER):
+    for person in (REP_LI, REP_CHEN, MANAGER, FINANCE):
         waiting = my_reminders(crm, person)
         say(f"  {person.name}: {len(waiting)} open")
         for reminder in waiting[:3]:
