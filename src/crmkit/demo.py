@@ -28,8 +28,11 @@ from crmkit.customers import (
     Customer,
     CustomerKind,
     check_customer_name,
+    claim_customer,
     list_customers,
+    list_pool,
     register_customer,
+    release_customer,
     search_customers,
 )
 from crmkit.customers.services import update_customer
@@ -222,7 +225,14 @@ def _seed_org(crm: Crm) -> None:
     records = ("customer", "lead", "opportunity")
     work = ("view", "create", "edit")
     define_role(
-        crm, ADMIN, "sales_rep", grants=[Grant(r, op, Scope.OWN) for r in records for op in work]
+        crm,
+        ADMIN,
+        "sales_rep",
+        grants=[
+            *(Grant(r, op, Scope.OWN) for r in records for op in work),
+            Grant("customer", "release", Scope.OWN),
+            Grant("customer", "claim", Scope.TENANT),
+        ],
     )
     define_role(
         crm,
@@ -434,6 +444,17 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
     check = check_customer_name(crm, REP_LI, "北京华为科技（有限公司）")
     say(
         f"  entering '北京华为科技（有限公司）' again: duplicate of {len(check.matches)} customer(s)"
+    )
+
+    say("\n-- The public pool: one rep releases a customer, the other claims it --")
+    zhang = next(c for c in list_customers(crm, MANAGER) if c.name == "张伟")
+    giver, taker = (REP_LI, REP_CHEN) if zhang.owner_id == REP_LI.user_id else (REP_CHEN, REP_LI)
+    release_customer(crm, giver, zhang.id)
+    pool = [c.name for c in list_pool(crm, taker)]
+    claimed = claim_customer(crm, taker, zhang.id)
+    say(
+        f"  {giver.name} released 张伟; pool seen by {taker.name}: {pool}; "
+        f"claimed -> owner now {taker.name} ({claimed.pool_state.value})"
     )
 
     say("\n-- A rep and her manager edit the same customer at once --")
