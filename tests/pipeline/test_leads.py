@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit import Crm, NotFound
-from crmkit.customers import Customer
+from crmkit.customers import Contact, Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import GuardFailed, InvalidTransition, ValidationError
 from crmkit.kernel.ids import TenantId
@@ -74,13 +74,20 @@ def test_a_lead_is_qualified_then_converted_into_customer_and_opportunity(
     def stored(uow):
         return (
             uow.repository(Customer).count(),
+            uow.repository(Contact).query(),
             uow.repository(Opportunity).count(),
             uow.repository(StageChange).count(),
             uow.repository(Lead).get(lead.id),
         )
 
-    customers, deals, changes, reloaded = crm.run(actor.tenant_id, stored)
-    assert (customers, deals, changes) == (1, 1, 1)
+    customers, contacts, deals, changes, reloaded = crm.run(actor.tenant_id, stored)
+    assert (customers, len(contacts), deals, changes) == (1, 1, 1, 1)
+    assert (contacts[0].name, contacts[0].customer_id, contacts[0].primary) == (
+        "王芳",
+        done.customer.id,
+        True,
+    )
+    assert done.contact.id == contacts[0].id
     assert (reloaded.customer_id, reloaded.opportunity_id) == (
         done.customer.id,
         done.opportunity.id,
@@ -95,9 +102,13 @@ def test_a_failed_conversion_leaves_nothing_behind(crm: Crm, actor: Actor) -> No
         convert_lead(crm, actor, lead.id, process_id=uuid.uuid4(), amount=Money("1", "CNY"))
 
     def stored(uow):
-        return uow.repository(Customer).count(), uow.repository(Lead).get(lead.id).status
+        return (
+            uow.repository(Customer).count(),
+            uow.repository(Contact).count(),
+            uow.repository(Lead).get(lead.id).status,
+        )
 
-    assert crm.run(actor.tenant_id, stored) == (0, LeadStatus.NEW)
+    assert crm.run(actor.tenant_id, stored) == (0, 0, LeadStatus.NEW)
 
 
 def test_disqualifying_needs_a_reason_from_the_tenants_list(crm: Crm, actor: Actor) -> None:

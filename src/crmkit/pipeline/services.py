@@ -15,6 +15,8 @@ from typing import Any
 import attrs
 
 from crmkit.crm import Crm
+from crmkit.customers.contacts import Contact
+from crmkit.customers.history import record_changes, snapshot
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
@@ -214,6 +216,7 @@ class Conversion:
 
     lead: Lead
     customer: Customer
+    contact: Contact
     opportunity: Opportunity | None
 
 
@@ -227,10 +230,12 @@ def convert_lead(
     opportunity_name: str | None = None,
     expected_close: date | None = None,
 ) -> Conversion:
-    """Turn a lead into a customer and (given a process and amount) an opportunity.
+    """Turn a lead into a customer, its primary contact and (given a process and an
+    amount) an opportunity.
 
-    All in one transaction: the customer, the opportunity, its first stage change
-    and the lead's new state commit together or not at all.
+    All in one transaction: the customer (with its history record), the contact, the
+    opportunity, its first stage change and the lead's new state commit together or
+    not at all.
     """
 
     def work(uow: UnitOfWork) -> Conversion:
@@ -251,9 +256,35 @@ def convert_lead(
             phone=lead.phone,
             email=lead.email,
             last_activity_at=now,
+            owned_since=now if lead.owner_id is not None else None,
         )
         grants.require("create", customer, "customer")
         uow.repository(Customer).add(customer)
+        record_changes(
+            uow,
+            crm.new_id,
+            customer_id=customer.id,
+            tenant_id=customer.tenant_id,
+            user_id=actor.user_id,
+            at=now,
+            action="convert",
+            before={},
+            after=snapshot(customer),
+        )
+        contact = Contact(
+            id=crm.ids.new(now),
+            tenant_id=customer.tenant_id,
+            customer_id=customer.id,
+            name=lead.name,
+            created_at=now,
+            phones=(lead.phone,) if lead.phone else (),
+            email=lead.email,
+            primary=True,
+            owner_id=customer.owner_id,
+            department_id=customer.department_id,
+        )
+        # A contact's access follows its customer's, which the create check covered.
+        uow.repository(Contact).add(contact)
         uow.outbox.add(
             CustomerRegistered(
                 tenant_id=customer.tenant_id,
@@ -284,7 +315,7 @@ def convert_lead(
         uow.repository(Lead).save(lead)
         if event is not None:
             uow.outbox.add(event)
-        return Conversion(lead, customer, opportunity)
+        return Conversion(lead, customer, contact, opportunity)
 
     return guarded(crm, actor, work)
 
