@@ -349,9 +349,12 @@ def approve_request(
     """Vote to approve the request's current stage.
 
     Raises:
-        NotFound, InvalidTransition (not in review), NotAnApprover, AlreadyDecided,
-        SelfApprovalForbidden, ConcurrencyConflict (someone decided at the same moment;
-        call again).
+        NotFound: no such request.
+        InvalidTransition: it is not in review.
+        NotAnApprover: the actor is not an approver of the current stage.
+        AlreadyDecided: the actor already decided this stage.
+        SelfApprovalForbidden: the submitter may not approve their own document.
+        ConcurrencyConflict: someone decided at the same moment; call again.
     """
     return _command(
         crm, actor, request_id, lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment)
@@ -385,7 +388,9 @@ def withdraw_request(
     """The submitter withdraws the document from review.
 
     Raises:
-        NotFound, InvalidTransition, PermissionDenied (not the submitter).
+        NotFound: no such request.
+        InvalidTransition: it cannot be withdrawn in its state.
+        PermissionDenied: the actor is not the submitter.
     """
     return _command(
         crm, actor, request_id, lambda r: r.withdraw(actor.user_id, now=crm.now(), comment=comment)
@@ -424,7 +429,10 @@ def urge_request(crm: Crm, actor: Actor, request_id: UUID, *, comment: str = "")
     """The submitter urges (催办) the pending approvers.
 
     Raises:
-        NotFound, InvalidTransition, PermissionDenied, UrgeTooSoon.
+        NotFound: no such request.
+        InvalidTransition: it is not waiting for anyone.
+        PermissionDenied: the actor is not the submitter.
+        UrgeTooSoon: the last urge was less than the flow's interval ago.
     """
     return _command(
         crm, actor, request_id, lambda r: r.urge(actor.user_id, now=crm.now(), comment=comment)
@@ -461,7 +469,9 @@ def unapprove_request(
     the flow names none — whoever approved the last stage.
 
     Raises:
-        NotFound, InvalidTransition (not approved), PermissionDenied.
+        NotFound: no such request.
+        InvalidTransition: it is not approved.
+        PermissionDenied: the actor may not unapprove it.
     """
 
     def act(request: ApprovalRequest) -> list[DomainEvent]:
