@@ -11,18 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import tempfile
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pendulum
 import sqlalchemy as sa
 
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.kernel.ids import RandomIdGenerator, TenantId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE
@@ -185,19 +183,5 @@ def _cases(engine: sa.Engine, label: str, teardown=None) -> list[Case]:  # type:
 
 
 def cases() -> list[Case]:
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    sqlite = create_engine(f"sqlite:///{folder / 'pipeline.db'}")
-    connect(sqlite)
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    pg = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    connect(pg)
-
-    def drop() -> None:
-        pg.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-
-    return _cases(sqlite, "SQLite") + _cases(pg, "PostgreSQL", drop)
+    pg, drop = pg_engine()
+    return _cases(sqlite_engine("pipeline"), "SQLite") + _cases(pg, "PostgreSQL", drop)

@@ -12,17 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import tempfile
 import uuid
-from pathlib import Path
 
 import attrs
 import pendulum
 import sqlalchemy as sa
 
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import register
 from crmkit.kernel.actor import Actor
@@ -143,19 +141,5 @@ def _case(engine: sa.Engine, label: str, teardown=None) -> Case:  # type: ignore
 
 
 def cases() -> list[Case]:
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    sqlite = create_engine(f"sqlite:///{folder / 'reminders.db'}")
-    connect(sqlite)
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    pg = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    connect(pg)
-
-    def drop() -> None:
-        pg.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-
-    return [_case(sqlite, "SQLite"), _case(pg, "PostgreSQL", drop)]
+    pg, drop = pg_engine()
+    return [_case(sqlite_engine("reminders"), "SQLite"), _case(pg, "PostgreSQL", drop)]

@@ -11,19 +11,17 @@ On PostgreSQL the adapter bulk-loads through COPY above 1,000 rows; the
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pendulum
 import sqlalchemy as sa
+from attrs import evolve
 
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql import uow as sql_uow
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer, CustomerKind
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
@@ -109,34 +107,14 @@ def _pair(
 
 
 def _sqlite_cases() -> list[Case]:
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    engine = create_engine(f"sqlite:///{folder / 'bench.db'}")
-    connect(engine)  # migrate
-    return [_pair(engine, "SQLite", "≤ 1.5", 1.5)]
+    return [_pair(sqlite_engine("storage"), "SQLite", "≤ 1.5", 1.5)]
 
 
 def _pg_cases() -> list[Case]:
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    connect(engine)
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-
+    engine, drop = pg_engine()
     copy = _pair(engine, "PostgreSQL (COPY)", "< 1 (beats Core)", 1.0)
     insert = _pair(engine, "PostgreSQL (INSERT path)", "≤ 1.5", 1.5, force_insert=True)
-    return [copy, _with_teardown(insert, drop)]
-
-
-def _with_teardown(case: Case, teardown: Callable[[], object]) -> Case:
-    from attrs import evolve
-
-    return evolve(case, teardown=teardown)
+    return [copy, evolve(insert, teardown=drop)]
 
 
 def cases() -> list[Case]:
