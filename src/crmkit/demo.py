@@ -27,10 +27,12 @@ from crmkit.crm import Crm
 from crmkit.customers import (
     Customer,
     CustomerKind,
+    add_contact,
     check_customer_name,
     claim_customer,
     list_customers,
     list_pool,
+    merge_customers,
     register_customer,
     release_customer,
     search_customers,
@@ -155,6 +157,10 @@ _CUSTOMERS: list[tuple[str, CustomerKind, str, str, str, Money | None, Actor]] =
 ]
 
 
+# A second record of the first customer, as a rep might type it again.
+DUPLICATE_NAME = "北京华为科技（有限公司）"
+
+
 def _with_names(table: ReportTable, names: dict[str, str]) -> ReportTable:
     """Show people's and customers' names instead of their ids in a report."""
     named = [i for i, c in enumerate(table.columns) if c in ("owner_id", "customer_id")]
@@ -166,7 +172,10 @@ def _with_names(table: ReportTable, names: dict[str, str]) -> ReportTable:
 
 
 def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
-    existing = crm.run(DEMO_TENANT, lambda uow: uow.repository(Customer).count())
+    # Customers merged away wait in the recycle bin; they are not counted.
+    existing = crm.run(
+        DEMO_TENANT, lambda uow: uow.repository(Customer).count(F("deleted_at").is_null())
+    )
     if existing:
         say(f"Reusing the demo tenant: {existing} customers already stored.")
         return False
@@ -199,6 +208,11 @@ def _seed(crm: Crm, say: Callable[[str], None]) -> bool:
     )
     _seed_pipeline(crm)
     _seed_billing(crm)
+    # Li entered 北京华为 a second time, with another contact; the demo merges it below.
+    duplicate = register_customer(
+        crm, REP_LI, name=DUPLICATE_NAME, region="华北", phone="010-62345678"
+    )
+    add_contact(crm, REP_LI, duplicate.id, name="刘洋", title="IT 经理", phones=["13900139000"])
     say(
         f"Created the demo tenant with {len(_CUSTOMERS)} customers (Chinese and English names),"
         " leads and a pipeline of deals."
@@ -445,6 +459,18 @@ def run_demo(crm: Crm, say: Callable[[str], None] = print) -> None:
     say(
         f"  entering '北京华为科技（有限公司）' again: duplicate of {len(check.matches)} customer(s)"
     )
+    # Only while the seeded duplicate is still live: a rerun finds it merged already.
+    twins = [c for c in search_customers(crm, REP_LI, "北京华为") if c.id in check.matches]
+    if len(twins) > 1:
+        survivor, *rest = sorted(twins, key=lambda c: (c.created_at, c.id))
+        merged = merge_customers(crm, REP_LI, survivor.id, [c.id for c in rest])
+        moved = ", ".join(f"{count} {part}" for part, count in sorted(merged.moved.items()))
+        say(
+            f"  merged {', '.join(c.name for c in rest)} into {survivor.name} ({moved});"
+            f" undo_merge(crm, actor, {str(merged.merge_id)[:8]}...) would bring it back"
+        )
+    else:
+        say("  its seeded duplicate was merged into it on an earlier run (see the recycle bin)")
 
     say("\n-- The public pool: one rep releases a customer, the other claims it --")
     zhang = next(c for c in list_customers(crm, MANAGER) if c.name == "张伟")

@@ -1,6 +1,7 @@
 """Pipeline: leads, scoring, sales processes, opportunities, quotes, contracts, orders and
 their analytics."""
 
+from crmkit.pipeline import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
 from crmkit.pipeline.documents import (
     CustomerCreditLimit,
     DocumentNumbers,
@@ -81,6 +82,14 @@ from crmkit.pipeline.model.quotes import (
 )
 from crmkit.pipeline.model.scoring import LearnedScorer, ScoreCard, ScoringRule, score_by_rules
 from crmkit.pipeline.model.settings import PipelineSettings
+from crmkit.pipeline.performance import (
+    commission_for,
+    coverage_report,
+    customer_pyramid,
+    define_commission_plan,
+    set_target,
+    target_report,
+)
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.pipeline.services import (
     Conversion,
@@ -156,6 +165,7 @@ __all__ = [
     "attach_to_contract",
     "cancel_order",
     "choose_price_list",
+    "commission_for",
     "complete_contract",
     "configure_pipeline",
     "configure_sales_documents",
@@ -163,12 +173,15 @@ __all__ = [
     "convert_lead",
     "convert_quote_to_contract",
     "convert_quote_to_order",
+    "coverage_report",
     "create_contract",
     "create_lead",
     "create_order_from_contract",
     "create_quote",
+    "customer_pyramid",
     "decline_quote",
     "default_process",
+    "define_commission_plan",
     "define_price_list",
     "define_sales_process",
     "disqualify_lead",
@@ -192,9 +205,11 @@ __all__ = [
     "revise_quote",
     "rule_numbers",
     "score_by_rules",
+    "set_target",
     "sign_contract",
     "submit_contract",
     "submit_quote",
+    "target_report",
     "terminate_contract",
     "totals",
     "win_opportunity",

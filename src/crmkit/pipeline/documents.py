@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from crmkit.billing.services.credit import open_installments, open_receivables
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
@@ -38,6 +39,12 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
+from crmkit.pipeline.approvals import (
+    CONTRACT_DOCUMENT,
+    QUOTE_DOCUMENT,
+    route_contract,
+    route_quote,
+)
 from crmkit.pipeline.model.contracts import (
     Attachment,
     Contract,
@@ -73,12 +80,14 @@ from crmkit.pipeline.model.quotes import (
     sales_settings_id,
 )
 from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "DEFAULT_PATTERNS",
+    "BillingExposure",
     "CustomerCreditLimit",
     "DocumentNumbers",
     "LineRequest",
@@ -386,6 +395,7 @@ def revise_quote(
 
     Raises:
         InvalidTransition: the quote was converted, declined or already revised.
+        DocumentLocked: the quote is in review (or approved) in an approval flow.
         ConcurrencyConflict: someone changed it since ``expected_version``.
     """
 
@@ -394,6 +404,7 @@ def revise_quote(
         repo = uow.repository(Quote)
         old = repo.get(quote_id)
         _allow(uow, actor, "edit", QUOTES, old)
+        ensure_editable(uow, QUOTE_DOCUMENT, old.id)
         if expected_version is not None and old.version != expected_version:
             raise ConcurrencyConflict(entity="quote", id=quote_id, version=expected_version)
         priced, list_id = None, old.price_list_id
@@ -440,36 +451,61 @@ def _on_quote(
 
 
 def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
-    """Finish a draft: approved at once within the discount threshold, else sent to approval."""
+    """Finish a draft: approved at once within the discount threshold, else sent to approval.
 
-    def submit(_uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        if quote.approval_required:
-            return quote.submit(now)
-        return quote.approve(actor.user_id, now)
+    A quote that needs approval goes into the tenant's active ``"quote"`` approval
+    flow in the same transaction when there is one (see :mod:`crmkit.pipeline.approvals`);
+    otherwise it waits for :func:`approve_quote`.
 
-    return _on_quote(crm, actor, quote_id, submit)
+    Raises:
+        InvalidTransition: the quote is not a draft.
+        NoApprover: the flow's stage resolves to nobody (the quote stays a draft).
+    """
+
+    def work(uow: UnitOfWork) -> Quote:
+        now = crm.now()
+        repo = uow.repository(Quote)
+        quote = repo.get(quote_id)
+        _allow(uow, actor, "edit", QUOTES, quote)
+        if not quote.approval_required:
+            event = quote.approve(actor.user_id, now)
+            repo.save(quote)
+            uow.outbox.add(*_one(event))
+            return quote
+        uow.outbox.add(*_one(quote.submit(now)))
+        repo.save(quote)
+        # The flow's hooks may approve it at once (no stage applies): read it back.
+        return repo.get(quote_id) if route_quote(uow, actor, quote, now) else quote
+
+    return guarded(crm, actor, work)
 
 
 def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
-    """The approver lets a quote over the discount threshold go out."""
-    return _on_quote(
-        crm,
-        approver,
-        quote_id,
-        lambda _u, quote, now: quote.approve(approver.user_id, now),
-        "approve",
-    )
+    """The approver lets a quote over the discount threshold go out.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the quote.
+    """
+
+    def approve(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
+        return quote.approve(approver.user_id, now)
+
+    return _on_quote(crm, approver, quote_id, approve, "approve")
 
 
 def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Quote:
-    """The approver sends a quote back to draft (revise it, then submit again)."""
-    return _on_quote(
-        crm,
-        approver,
-        quote_id,
-        lambda _u, quote, now: quote.reject(approver.user_id, why, now),
-        "approve",
-    )
+    """The approver sends a quote back to draft (revise it, then submit again).
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the quote.
+    """
+
+    def reject(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
+        return quote.reject(approver.user_id, why, now)
+
+    return _on_quote(crm, approver, quote_id, reject, "approve")
 
 
 def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quote:
@@ -509,27 +545,53 @@ class OpenOrderExposure:
     completed or cancelled) in the currency asked for.
     """
 
-    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
-        """The total of the customer's open orders in ``currency``."""
+    def orders(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> list[SalesOrder]:
+        """The customer's confirmed or held orders in ``currency``."""
         where = (
             F("customer_id").eq(customer_id)
             & F("currency").eq(currency)
             & F("status").is_in([OrderStatus.CONFIRMED, OrderStatus.ON_CREDIT_HOLD])
         )
-        orders = uow.repository(SalesOrder).query(Query(where=where))
+        return uow.repository(SalesOrder).query(Query(where=where))
+
+    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
+        """The total of the customer's open orders in ``currency``."""
+        orders = self.orders(uow, customer_id, currency)
         return sum((o.total for o in orders if o.total is not None), Money.zero(currency))
+
+
+@attrs.frozen
+class BillingExposure:
+    """The default receivables: billing's open receivables plus open orders not yet billed.
+
+    Billing knows what the customer owes on planned installments; a confirmed order
+    whose receivable plan is not made yet owes its whole total, so it counts too (an
+    order with a plan counts through its installments only, never twice).
+    """
+
+    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
+        """Billing's open receivables plus unbilled open orders, in ``currency``."""
+        installments = open_installments(uow, customer_id)
+        billed = {(i.document_type, i.document_id) for i in installments}
+        owed = open_receivables(uow, customer_id, currency)
+        unbilled = OpenOrderExposure().orders(uow, customer_id, currency)
+        return sum(
+            (o.total for o in unbilled if ("sales_order", o.id) not in billed and o.total),
+            owed,
+        )
 
 
 @attrs.frozen
 class CustomerCreditLimit:
     """The default :class:`~crmkit.pipeline.model.orders.CreditCheck`: the customer's
-    ``credit_limit`` against open receivables plus the new amount.
+    ``credit_limit`` against open receivables (by default :class:`BillingExposure`,
+    billing's receivables) plus the new amount.
 
     A customer without a limit (or with one in another currency, which cannot be
     compared without a rate) is allowed; over the limit the order needs approval.
     """
 
-    receivables: OpenReceivables = attrs.field(factory=OpenOrderExposure)
+    receivables: OpenReceivables = attrs.field(factory=BillingExposure)
 
     def check(self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money) -> CreditDecision:
         """Decide on ``amount`` more for ``customer_id``."""
@@ -801,16 +863,41 @@ def _on_contract(
 
 
 def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
-    """Send a draft contract for approval."""
-    return _on_contract(crm, actor, contract_id, lambda _u, c, now: c.submit(now))
+    """Send a draft contract for approval.
+
+    With an active ``"contract"`` approval flow the contract enters it in the same
+    transaction (see :mod:`crmkit.pipeline.approvals`); otherwise it waits for
+    :func:`approve_contract`.
+
+    Raises:
+        InvalidTransition: the contract is not a draft.
+        NoApprover: the flow's stage resolves to nobody (the contract stays a draft).
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        now = crm.now()
+        repo = uow.repository(Contract)
+        contract = repo.get(contract_id)
+        _allow(uow, actor, "edit", CONTRACTS, contract)
+        uow.outbox.add(*_one(contract.submit(now)))
+        repo.save(contract)
+        # The flow's hooks may approve it at once (no stage applies): read it back.
+        return repo.get(contract_id) if route_contract(uow, actor, contract, now) else contract
+
+    return guarded(crm, actor, work)
 
 
 def approve_contract(
     crm: Crm, approver: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
 ) -> Contract:
-    """The approver lets the contract take effect (it becomes active)."""
+    """The approver lets the contract take effect (it becomes active).
 
-    def approve(_uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract.
+    """
+
+    def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
         event = contract.approve(approver.user_id, now)
         if signed_on is not None:
             contract.signed_on = signed_on
@@ -820,14 +907,17 @@ def approve_contract(
 
 
 def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str) -> Contract:
-    """The approver sends the contract back to draft."""
-    return _on_contract(
-        crm,
-        approver,
-        contract_id,
-        lambda _u, c, now: c.reject(approver.user_id, why, now),
-        "approve",
-    )
+    """The approver sends the contract back to draft.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract.
+    """
+
+    def reject(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
+        return contract.reject(approver.user_id, why, now)
+
+    return _on_contract(crm, approver, contract_id, reject, "approve")
 
 
 def sign_contract(

@@ -1,4 +1,5 @@
-"""Targets vs actuals with department rollups, and commission statements.
+"""Targets vs actuals with department rollups, pipeline coverage, the customer pyramid,
+and commission statements (on won deals or on collections, with rates per category).
 
 Actuals come from the pipeline analytics (aggregates in SQL on a database), per
 owner; a department's figures add up everyone in its subtree. Periods are read
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,16 +18,21 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
 from crmkit.kernel.periods import Period
-from crmkit.kernel.query import F, Query
+from crmkit.kernel.query import Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import Opportunity, OpportunityStatus
+from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
 from crmkit.pipeline.model.targets import (
+    DEFAULT_PYRAMID,
+    CommissionBasis,
     CommissionPlan,
     CommissionStatement,
     Metric,
+    RevenueTier,
     Target,
     Tier,
     UnitKind,
+    check_pyramid,
     commission_statement,
 )
 from crmkit.pipeline.queries import PipelineAnalytics
@@ -33,14 +40,30 @@ from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Department, Member, grants_for, guarded
 
 __all__ = [
+    "COVERAGE_COLUMNS",
     "TARGET_COLUMNS",
     "commission_for",
+    "coverage_ratio",
+    "coverage_report",
+    "customer_pyramid",
     "define_commission_plan",
     "set_target",
     "target_report",
 ]
 
 TARGET_COLUMNS = ("unit", "unit_id", "name", "target", "actual", "attainment")
+COVERAGE_COLUMNS = (
+    "unit",
+    "unit_id",
+    "name",
+    "target",
+    "won",
+    "gap",
+    "pipeline",
+    "weighted",
+    "coverage",
+    "weighted_coverage",
+)
 
 
 def _bounds(label: str) -> tuple[Period, datetime, datetime]:
@@ -110,6 +133,78 @@ def _actuals(
     return per_owner
 
 
+def _load_org(
+    uow: UnitOfWork, period: str, metric: Metric, currency: str | None = None
+) -> tuple[list[Member], list[Department], dict[tuple[UnitKind, uuid.UUID], Decimal]]:
+    members = uow.repository(Member).query()
+    departments = uow.repository(Department).query()
+    where = F("period").eq(period) & F("metric").eq(metric)
+    if currency is not None:
+        where = where & F("currency").eq(currency)
+    targets = {
+        (t.unit_kind, t.unit_id): t.value for t in uow.repository(Target).query(Query(where=where))
+    }
+    return members, departments, targets
+
+
+Rolled = tuple[str, str, str, Decimal | None, tuple[Decimal, ...]]
+
+
+def _rollup(
+    members: list[Member],
+    departments: list[Department],
+    targets: dict[tuple[UnitKind, uuid.UUID], Decimal],
+    per_user: Mapping[str, tuple[Decimal, ...]],
+    width: int,
+) -> list[Rolled]:
+    """Every department (its figures summed over its subtree, listed above its children)
+    then every person with a target or a non-zero figure: (unit, id, name, target, sums).
+
+    A department without a target of its own takes the sum of its children's targets.
+    """
+    zero = tuple(Decimal(0) for _ in range(width))
+
+    def add(a: tuple[Decimal, ...], b: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+
+    children: dict[uuid.UUID | None, list[Department]] = defaultdict(list)
+    for department in departments:
+        children[department.parent_id].append(department)
+    staff: dict[uuid.UUID, list[Member]] = defaultdict(list)
+    for member in members:
+        if member.department_id is not None:
+            staff[member.department_id].append(member)
+
+    def visit(department: Department) -> tuple[Decimal | None, tuple[Decimal, ...], list[Rolled]]:
+        # Post-order sums, pre-order rows: a department is listed above its children.
+        target = targets.get((UnitKind.DEPARTMENT, department.id))
+        sums = zero
+        for member in staff[department.id]:
+            sums = add(sums, per_user.get(str(member.id), zero))
+        below: list[Rolled] = []
+        child_targets: list[Decimal] = []
+        for child in sorted(children[department.id], key=lambda d: d.name):
+            child_target, child_sums, child_rows = visit(child)
+            sums = add(sums, child_sums)
+            below += child_rows
+            if child_target is not None:
+                child_targets.append(child_target)
+        if target is None and child_targets:
+            target = sum(child_targets, Decimal(0))
+        own: Rolled = ("department", str(department.id), department.name, target, sums)
+        return target, sums, [own, *below]
+
+    rows: list[Rolled] = []
+    for top in sorted(children[None], key=lambda d: d.name):
+        rows += visit(top)[2]
+    for member in sorted(members, key=lambda m: m.name):
+        target = targets.get((UnitKind.USER, member.id))
+        sums = per_user.get(str(member.id), zero)
+        if target is not None or any(sums):
+            rows.append(("user", str(member.id), member.name, target, sums))
+    return rows
+
+
 def target_report(
     crm: Crm, actor: Actor, *, period: str, metric: Metric, currency: str | None = None
 ) -> ReportTable:
@@ -121,70 +216,111 @@ def target_report(
     _, since, until = _bounds(period)
 
     def work(uow: UnitOfWork) -> ReportTable:
-        members = uow.repository(Member).query()
-        departments = uow.repository(Department).query()
-        targets = {
-            (t.unit_kind, t.unit_id): t.value
-            for t in uow.repository(Target).query(
-                Query(where=F("period").eq(period) & F("metric").eq(metric))
-            )
-        }
+        members, departments, targets = _load_org(uow, period, metric)
         actual_by_user = _actuals(uow, actor, metric, since, until, currency)
-        children: dict[uuid.UUID | None, list[Department]] = defaultdict(list)
-        for department in departments:
-            children[department.parent_id].append(department)
-        staff: dict[uuid.UUID, list[Member]] = defaultdict(list)
-        for member in members:
-            if member.department_id is not None:
-                staff[member.department_id].append(member)
-
-        def visit(
-            department: Department,
-        ) -> tuple[Decimal | None, Decimal, list[tuple[object, ...]]]:
-            # Post-order sums, pre-order rows: a department is listed above its children.
-            target = targets.get((UnitKind.DEPARTMENT, department.id))
-            actual = sum(
-                (actual_by_user.get(str(m.id), Decimal(0)) for m in staff[department.id]),
-                Decimal(0),
-            )
-            below: list[tuple[object, ...]] = []
-            child_targets: list[Decimal] = []
-            for child in sorted(children[department.id], key=lambda d: d.name):
-                child_target, child_actual, child_rows = visit(child)
-                actual += child_actual
-                below += child_rows
-                if child_target is not None:
-                    child_targets.append(child_target)
-            if target is None and child_targets:
-                target = sum(child_targets, Decimal(0))
-            own = (
-                "department",
-                str(department.id),
-                department.name,
-                target,
-                actual,
-                _attainment(actual, target),
-            )
-            return target, actual, [own, *below]
-
-        rows: list[tuple[object, ...]] = []
-        for top in sorted(children[None], key=lambda d: d.name):
-            rows += visit(top)[2]
-        for member in sorted(members, key=lambda m: m.name):
-            target = targets.get((UnitKind.USER, member.id))
-            actual = actual_by_user.get(str(member.id), Decimal(0))
-            if target is not None or actual:
-                rows.append(
-                    (
-                        "user",
-                        str(member.id),
-                        member.name,
-                        target,
-                        actual,
-                        _attainment(actual, target),
-                    )
+        per_user = {user: (value,) for user, value in actual_by_user.items()}
+        return ReportTable.of(
+            TARGET_COLUMNS,
+            [
+                (unit, unit_id, name, target, actual, _attainment(actual, target))
+                for unit, unit_id, name, target, (actual,) in _rollup(
+                    members, departments, targets, per_user, 1
                 )
-        return ReportTable.of(TARGET_COLUMNS, rows)
+            ],
+        )
+
+    return guarded(crm, actor, work)
+
+
+def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> ReportTable:
+    """Pipeline coverage of the won-amount targets, per department (rolled up) and person.
+
+    ``gap`` is the target less what is already won in ``period``; ``pipeline`` and
+    ``weighted`` are the open deals (in ``currency``) expected to close within the
+    period; ``coverage`` = pipeline / gap and ``weighted_coverage`` = weighted / gap,
+    two decimals (3.00 means three times the amount still to win is in the pipe).
+    Coverage is ``None`` where there is no target or the target is already met.
+    Every figure counts only the deals the actor may view.
+    """
+    span, since, until = _bounds(period)
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        members, departments, targets = _load_org(uow, period, Metric.WON_AMOUNT, currency)
+        won = _actuals(uow, actor, Metric.WON_AMOUNT, since, until, currency)
+        analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
+        scope = grants_for(uow, actor).scope("view", "opportunity")
+        per_user: dict[str, tuple[Decimal, ...]] = defaultdict(
+            lambda: (Decimal(0), Decimal(0), Decimal(0))
+        )
+        for owner, amount in won.items():
+            per_user[owner] = (Decimal(amount), Decimal(0), Decimal(0))
+        for owner, deal_currency, _, amount, weight in analytics.pipeline_by_owner(
+            span.start, span.end, scope
+        ):
+            if deal_currency == currency:
+                done, pipe, pipe_weighted = per_user[owner]
+                per_user[owner] = (done, pipe + amount, pipe_weighted + weight)
+        rows = []
+        for unit, unit_id, name, target, (done, pipe, pipe_weighted) in _rollup(
+            members, departments, targets, dict(per_user), 3
+        ):
+            gap = None if target is None else target - done
+            rows.append(
+                (
+                    unit,
+                    unit_id,
+                    name,
+                    target,
+                    done,
+                    gap,
+                    pipe,
+                    pipe_weighted,
+                    coverage_ratio(pipe, gap),
+                    coverage_ratio(pipe_weighted, gap),
+                )
+            )
+        return ReportTable.of(COVERAGE_COLUMNS, rows)
+
+    return guarded(crm, actor, work)
+
+
+def coverage_ratio(pipeline: Decimal, gap: Decimal | None) -> Decimal | None:
+    """``pipeline / gap`` with two decimals; ``None`` when nothing is left to win."""
+    if gap is None or gap <= 0:
+        return None
+    return (Decimal(pipeline) / gap).quantize(Decimal("0.01"))
+
+
+def customer_pyramid(
+    crm: Crm,
+    actor: Actor,
+    *,
+    period: str,
+    tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
+) -> ReportTable:
+    """The customer pyramid of ``period``: customers and revenue per tier and currency.
+
+    Revenue is the won amount of the customer's deals closed in the period; a
+    customer lands in the first tier whose minimum its revenue reaches (per currency),
+    and the customers that bought nothing form the ``none`` row. Only the deals and
+    customers the actor may view count.
+
+    Raises:
+        ValidationError: when the tiers do not fall strictly to 0 or the period is bad.
+    """
+    tiers = check_pyramid(tiers)
+    _, since, until = _bounds(period)
+
+    def work(uow: UnitOfWork) -> ReportTable:
+        analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
+        grants = grants_for(uow, actor)
+        return analytics.customer_pyramid(
+            since,
+            until,
+            tiers,
+            grants.scope("view", "opportunity"),
+            grants.scope("view", "customer"),
+        )
 
     return guarded(crm, actor, work)
 
@@ -220,24 +356,53 @@ def define_commission_plan(
 
 
 def commission_for(
-    crm: Crm, actor: Actor, *, plan_id: uuid.UUID, rep_id: uuid.UUID, period: str
+    crm: Crm,
+    actor: Actor,
+    *,
+    plan_id: uuid.UUID,
+    rep_id: uuid.UUID,
+    period: str,
+    basis: CommissionBasis = CommissionBasis.WON_AMOUNT,
+    category_rates: Mapping[str, Decimal | str] | None = None,
 ) -> CommissionStatement:
     """The rep's commission statement for ``period`` (the rep, or whoever may view
-    the rep's deals, may ask)."""
-    _, since, until = _bounds(period)
+    the rep's deals, may ask).
+
+    ``category_rates`` (``{"software": "0.08"}``) pays a rate of its own on the share
+    of a source that sold products of that category: a won deal is split by the net
+    of its sales orders' lines per ``category`` (orders linked to it by
+    ``opportunity_id``, cancelled ones left out); a collected installment by the
+    lines of the sales order it bills. Other categories, uncategorised lines and
+    sources without an order are paid the tier rate.
+
+    With ``basis=CommissionBasis.RECEIPTS`` the statement pays on money collected in
+    the period instead of deals won: per receivable installment the rep owns (and the
+    actor may view), the receipt money allocated to it on the period's business days
+    less allocations taken back. Attainment is the collected sum over the won-amount
+    target. Only amounts in the plan's currency count.
+    """
+    span, since, until = _bounds(period)
+    rates = {c: Decimal(r) for c, r in (category_rates or {}).items()}
+    opportunity_of: dict[uuid.UUID, uuid.UUID] = {}
+
+    def _category_mix(
+        uow: UnitOfWork, orders: Expr
+    ) -> dict[uuid.UUID, list[tuple[str | None, Decimal]]]:
+        # Net per category of each live order, in line order of first appearance.
+        found: dict[uuid.UUID, list[tuple[str | None, Decimal]]] = {}
+        live = orders & ~F("status").eq(OrderStatus.CANCELLED)
+        for order in uow.repository(SalesOrder).query(Query(where=live)):
+            if order.opportunity_id is not None:
+                opportunity_of[order.id] = order.opportunity_id
+            net: dict[str | None, Decimal] = {}
+            for line in order.lines:
+                net[line.category] = net.get(line.category, Decimal(0)) + line.net.amount
+            found[order.id] = list(net.items())
+        return found
 
     def work(uow: UnitOfWork) -> CommissionStatement:
         plan = uow.repository(CommissionPlan).get(plan_id)
         grants = grants_for(uow, actor)
-        won = (
-            F("owner_id").eq(rep_id)
-            & F("status").eq(OpportunityStatus.WON)
-            & F("closed_at").ge(since)
-            & F("closed_at").lt(until)
-        )
-        deals = uow.repository(Opportunity).query(
-            grants.restrict(Query(where=won), "view", "opportunity")
-        )
         target_row = uow.repository(Target).query(
             Query(
                 where=F("unit_id").eq(rep_id)
@@ -247,7 +412,45 @@ def commission_for(
             )
         )
         target = Money(target_row[0].value, plan.currency) if target_row else None
-        inputs = [(d.id, d.amount) for d in deals if d.amount.currency == plan.currency]
-        return commission_statement(plan, period, rep_id, inputs, target)
+        if basis is CommissionBasis.RECEIPTS:
+            analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
+            scope = grants.scope("view", "installment") & F("owner_id").eq(rep_id)
+            collected = [
+                (uuid.UUID(item), uuid.UUID(document), Money(total, currency))
+                for _, item, document, currency, total in analytics.collected_by_installment(
+                    span.start, span.end, scope
+                )
+                if currency == plan.currency
+            ]
+            inputs = [(item, amount) for item, _, amount in collected]
+            by_order = (
+                _category_mix(uow, F("id").is_in([d for _, d, _ in collected]))
+                if rates and collected
+                else {}
+            )
+            mix = {item: by_order[doc] for item, doc, _ in collected if doc in by_order}
+            return commission_statement(plan, period, rep_id, inputs, target, basis, rates, mix)
+        won = (
+            F("owner_id").eq(rep_id)
+            & F("status").eq(OpportunityStatus.WON)
+            & F("closed_at").ge(since)
+            & F("closed_at").lt(until)
+        )
+        deals = uow.repository(Opportunity).query(
+            grants.restrict(Query(where=won), "view", "opportunity")
+        )
+        won_inputs = [(d.id, d.amount) for d in deals if d.amount.currency == plan.currency]
+        deal_mix: dict[uuid.UUID, list[tuple[str | None, Decimal]]] = {}
+        if rates and won_inputs:
+            by_order = _category_mix(uow, F("opportunity_id").is_in([d for d, _ in won_inputs]))
+            for order_id, weights in by_order.items():
+                deal_id = opportunity_of[order_id]
+                merged = dict(deal_mix.get(deal_id, []))
+                for category, weight in weights:
+                    merged[category] = merged.get(category, Decimal(0)) + weight
+                deal_mix[deal_id] = sorted(merged.items(), key=lambda cw: cw[0] or "")
+        return commission_statement(
+            plan, period, rep_id, won_inputs, target, basis, rates, deal_mix
+        )
 
     return guarded(crm, actor, work)

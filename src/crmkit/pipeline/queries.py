@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
@@ -28,15 +30,19 @@ from crmkit.pipeline.model.opportunities import (
     SalesProcess,
     StageChange,
 )
+from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid, tier_of
 from crmkit.ports import UnitOfWork, register_queries
 
 __all__ = [
+    "COLLECTED_COLUMNS",
     "CONVERSION_COLUMNS",
     "CYCLE_COLUMNS",
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
     "NEW_CUSTOMER_COLUMNS",
+    "PIPELINE_COLUMNS",
+    "PYRAMID_COLUMNS",
     "ROI_COLUMNS",
     "WIN_RATE_COLUMNS",
     "WON_COLUMNS",
@@ -54,6 +60,9 @@ LOST_COLUMNS = ("reason", "currency", "deals", "amount")
 CYCLE_COLUMNS = ("currency", "won", "average_amount", "average_days")
 WON_COLUMNS = ("owner_id", "currency", "deals", "amount")
 NEW_CUSTOMER_COLUMNS = ("owner_id", "customers")
+PIPELINE_COLUMNS = ("owner_id", "currency", "deals", "amount", "weighted")
+PYRAMID_COLUMNS = ("tier", "currency", "customers", "revenue")
+COLLECTED_COLUMNS = ("owner_id", "installment_id", "document_id", "currency", "collected")
 ROI_COLUMNS = (
     "campaign",
     "channel",
@@ -116,6 +125,43 @@ class PipelineAnalytics(Protocol):
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
         """Customers created in [since, until) per owner (``scope`` is over customers)."""
+        ...
+
+    def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        """Open deals expected to close in [start, end] per owner and currency: count,
+        amount and weighted amount (the pipeline a coverage ratio divides)."""
+        ...
+
+    def customer_pyramid(
+        self,
+        since: datetime,
+        until: datetime,
+        tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
+        scope: Expr = TRUE,
+        customer_scope: Expr = TRUE,
+    ) -> ReportTable:
+        """Customers per revenue tier and currency: how many, and the revenue they brought.
+
+        A customer's revenue is its won amount (deals won in [since, until) within
+        ``scope``) in one currency; it lands in the first tier whose minimum it reaches,
+        once per currency it bought in. Customers of ``customer_scope`` that bought
+        nothing in the period form the last row, tier ``none`` with currency ``""``.
+        Tiers are listed top down, then currency; empty tiers are left out.
+
+        Raises:
+            ValidationError: when ``tiers`` leave a gap (see ``check_pyramid``).
+        """
+        ...
+
+    def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        """Money collected on receivable installments in [start, end]: per installment
+        (of ``scope``, a filter over billing's installments) and the document it bills,
+        the receipt money allocated to it on those business days less allocations taken
+        back on them.
+
+        Installments whose net is zero are left out; rows are ordered by owner, then
+        installment id. This is the basis of commission paid on collections.
+        """
         ...
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
@@ -251,6 +297,87 @@ class MemoryPipelineAnalytics:
             counts[str(customer.owner_id or "")] += 1
         return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(counts.items()))
 
+    def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        where = (
+            scope
+            & F("status").eq(OpportunityStatus.OPEN)
+            & F("expected_close").ge(start)
+            & F("expected_close").le(end)
+        )
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(
+            lambda: [Decimal(0), Decimal(0), Decimal(0)]
+        )
+        for deal in self._deals(where):
+            bucket = groups[(str(deal.owner_id or ""), deal.amount.currency)]
+            bucket[0] += 1
+            bucket[1] += deal.amount.amount
+            bucket[2] += deal.amount.amount * deal.probability
+        return ReportTable.of(
+            PIPELINE_COLUMNS,
+            [
+                (owner, currency, int(n), total, weighted(w))
+                for (owner, currency), (n, total, w) in sorted(groups.items())
+            ],
+        )
+
+    def customer_pyramid(
+        self,
+        since: datetime,
+        until: datetime,
+        tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
+        scope: Expr = TRUE,
+        customer_scope: Expr = TRUE,
+    ) -> ReportTable:
+        tiers = check_pyramid(tiers)
+        population = {
+            c.id for c in self._uow.repository(Customer).query(Query(where=customer_scope))
+        }
+        revenue: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
+        for deal in self._closed(since, until, scope & F("status").eq(OpportunityStatus.WON)):
+            if deal.customer_id in population:
+                revenue[(deal.customer_id, deal.amount.currency)] += deal.amount.amount
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        buyers = set()
+        for (customer, currency), total in revenue.items():
+            if total > 0:
+                buyers.add(customer)
+                bucket = groups[(tier_of(tiers, total), currency)]
+                bucket[0] += 1
+                bucket[1] += total
+        return pyramid_rows(
+            tiers,
+            {key: (int(n), total) for key, (n, total) in groups.items()},
+            len(population - buyers),
+        )
+
+    def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        items: dict[Any, Installment] = {
+            i.id: i
+            for i in self._uow.repository(Installment).query(
+                Query(where=scope & F("direction").eq(Direction.RECEIVABLE))
+            )
+        }
+        where = (
+            F("kind").is_in([EntryKind.ALLOCATION, EntryKind.DEALLOCATION])
+            & F("posted_on").ge(start)
+            & F("posted_on").le(end)
+        )
+        net: dict[tuple[str, str, str, str], Decimal] = defaultdict(Decimal)
+        for entry in self._uow.repository(LedgerEntry).query(Query(where=where)):
+            item = items.get(entry.installment_id)
+            if item is not None:
+                key = (
+                    str(item.owner_id or ""),
+                    str(item.id),
+                    str(item.document_id),
+                    entry.amount.currency,
+                )
+                net[key] += entry.amount.amount
+        return ReportTable.of(
+            COLLECTED_COLUMNS,
+            [(*key, total) for key, total in sorted(net.items()) if total],
+        )
+
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         campaigns = self._uow.repository(Campaign).query(Query())
         currency: dict[Any, str] = {c.id: c.actual_cost.currency for c in campaigns}
@@ -311,6 +438,23 @@ def roi_rows(
             )
         )
     return ReportTable.of(ROI_COLUMNS, rows)
+
+
+def pyramid_rows(
+    tiers: Sequence[RevenueTier], groups: dict[tuple[str, str], tuple[int, Decimal]], none: int
+) -> ReportTable:
+    """Customer-pyramid rows from per (tier, currency) counts and revenue, plus the
+    number of customers that bought nothing (shared by both adapters)."""
+    order = {t.label: i for i, t in enumerate(tiers)}
+    rows: list[tuple[Any, ...]] = [
+        (tier, currency, n, Decimal(total))
+        for (tier, currency), (n, total) in sorted(
+            groups.items(), key=lambda item: (order[item[0][0]], item[0][1])
+        )
+    ]
+    if none:
+        rows.append(("none", "", none, Decimal(0)))
+    return ReportTable.of(PYRAMID_COLUMNS, rows)
 
 
 def cycle_row(currency: str, won: int, total: Decimal, seconds: Decimal) -> tuple[Any, ...]:

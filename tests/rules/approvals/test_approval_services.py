@@ -54,6 +54,7 @@ from crmkit.rules.approvals import (
     urge_request,
     withdraw_request,
 )
+from crmkit.rules.approvals.approvable import hooks_for
 from tests.rules.approvals.builders import Org, contract_flow, make_org
 
 
@@ -285,6 +286,7 @@ def test_documents_are_locked_in_review_and_after_approval_until_unapproved(
 
         return hook
 
+    previous = hooks_for("contract")  # the pipeline's contract hooks, put back below
     register_approvable(
         "contract",
         on_approved=record("approved"),
@@ -313,7 +315,12 @@ def test_documents_are_locked_in_review_and_after_approval_until_unapproved(
             ("unapproved", RequestStatus.UNAPPROVED),
         ]
     finally:
-        register_approvable("contract")
+        register_approvable(
+            "contract",
+            on_approved=previous.on_approved,
+            on_unapproved=previous.on_unapproved,
+            on_closed=previous.on_closed,
+        )
 
 
 def test_named_unapprovers_replace_the_last_approver(crm: Crm, org: Org) -> None:

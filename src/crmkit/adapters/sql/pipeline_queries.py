@@ -7,6 +7,7 @@ the mapping derives, with the permission scope compiled into the ``WHERE``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -14,25 +15,31 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from crmkit.adapters.sql.compile import compile_expr
+from crmkit.adapters.sql.mapping import ExactDecimal
 from crmkit.adapters.sql.tables import mapping_for
+from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.campaigns import Campaign
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid
 from crmkit.pipeline.queries import (
+    COLLECTED_COLUMNS,
     CYCLE_COLUMNS,
     FORECAST_COLUMNS,
     FUNNEL_COLUMNS,
     LOST_COLUMNS,
     NEW_CUSTOMER_COLUMNS,
+    PIPELINE_COLUMNS,
     WIN_RATE_COLUMNS,
     WON_COLUMNS,
     PipelineAnalytics,
     conversion_rows,
     cycle_row,
     percent,
+    pyramid_rows,
     roi_rows,
     weighted,
 )
@@ -212,6 +219,117 @@ class SqlPipelineAnalytics:
         )
         rows = [(str(o or ""), n) for o, n in self._rows(statement)]
         return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
+
+    def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = (
+            sa.select(
+                t.c.owner_id,
+                t.c.amount_currency,
+                sa.func.count(),
+                sa.func.sum(t.c.amount_amount),
+                sa.func.sum(t.c.amount_amount * t.c.probability),
+            )
+            .where(
+                self._where(
+                    scope,
+                    t.c.status == "open",
+                    t.c.expected_close >= start,
+                    t.c.expected_close <= end,
+                )
+            )
+            .group_by(t.c.owner_id, t.c.amount_currency)
+        )
+        rows = [
+            (str(o or ""), currency, n, total, weighted(w))
+            for o, currency, n, total, w in self._rows(statement)
+        ]
+        return ReportTable.of(PIPELINE_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1])))
+
+    def customer_pyramid(
+        self,
+        since: datetime,
+        until: datetime,
+        tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
+        scope: Expr = TRUE,
+        customer_scope: Expr = TRUE,
+    ) -> ReportTable:
+        tiers = check_pyramid(tiers)
+        t = self._t
+        customers = mapping_for(Customer)
+        c = customers.table
+        in_scope = sa.and_(
+            c.c.tenant_id == self._uow.tenant_id,
+            compile_expr(customer_scope, customers.column, self._uow.dialect),
+        )
+        population = sa.select(c.c.id).where(in_scope)
+        # One row per (customer, currency) that bought something: the revenue to tier.
+        revenue = (
+            sa.select(
+                t.c.customer_id,
+                t.c.amount_currency.label("currency"),
+                sa.func.sum(t.c.amount_amount).label("revenue"),
+            )
+            .where(
+                self._where(
+                    scope,
+                    *self._closed(since, until),
+                    t.c.status == "won",
+                    t.c.customer_id.in_(population.scalar_subquery()),
+                )
+            )
+            .group_by(t.c.customer_id, t.c.amount_currency)
+            .having(sa.func.sum(t.c.amount_amount) > sa.literal(0, ExactDecimal()))
+            .subquery()
+        )
+        # Minimums fall strictly to 0, so the first WHEN reached is the customer's tier.
+        tier = sa.case(
+            *(
+                (revenue.c.revenue >= sa.literal(level.minimum, ExactDecimal()), level.label)
+                for level in tiers
+            ),
+        ).label("tier")
+        statement = sa.select(
+            tier, revenue.c.currency, sa.func.count(), sa.func.sum(revenue.c.revenue)
+        ).group_by(tier, revenue.c.currency)
+        groups = {(label, cur): (n, total) for label, cur, n, total in self._rows(statement)}
+        buyers = sa.select(revenue.c.customer_id).distinct().scalar_subquery()
+        none = self._uow.execute(
+            sa.select(sa.func.count()).select_from(c).where(in_scope, c.c.id.not_in(buyers))
+        ).scalar_one()
+        return pyramid_rows(tiers, groups, int(none))
+
+    def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
+        items = mapping_for(Installment)
+        i = items.table
+        e = mapping_for(LedgerEntry).table
+        statement = (
+            sa.select(
+                i.c.owner_id,
+                i.c.id,
+                i.c.document_id,
+                e.c.amount_currency,
+                sa.func.sum(e.c.amount_amount),
+            )
+            .select_from(
+                e.join(i, sa.and_(i.c.tenant_id == e.c.tenant_id, i.c.id == e.c.installment_id))
+            )
+            .where(
+                e.c.tenant_id == self._uow.tenant_id,
+                e.c.kind.in_((EntryKind.ALLOCATION.value, EntryKind.DEALLOCATION.value)),
+                e.c.posted_on >= start,
+                e.c.posted_on <= end,
+                i.c.direction == Direction.RECEIVABLE.value,
+                compile_expr(scope, items.column, self._uow.dialect),
+            )
+            .group_by(i.c.owner_id, i.c.id, i.c.document_id, e.c.amount_currency)
+        )
+        rows = [
+            (str(owner or ""), str(item), str(document), currency, total)
+            for owner, item, document, currency, total in self._rows(statement)
+            if total
+        ]
+        return ReportTable.of(COLLECTED_COLUMNS, sorted(rows, key=lambda r: tuple(r[:4])))
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         t = self._t

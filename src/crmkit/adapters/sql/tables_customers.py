@@ -13,6 +13,7 @@ from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
 from crmkit.customers.contacts import Contact
 from crmkit.customers.history import ChangeRecord
+from crmkit.customers.merge import MergeRecord
 from crmkit.customers.model import CustomerRelation
 from crmkit.customers.pool import AssignmentRule, Holding, PoolPolicy
 
@@ -21,6 +22,7 @@ __all__ = [
     "CHANGE_RECORDS",
     "CONTACTS",
     "HOLDINGS",
+    "MERGES",
     "POOL_POLICIES",
     "RELATIONS",
 ]
@@ -77,4 +79,9 @@ POOL_POLICIES = register(map_entity(PoolPolicy, "customer_pool_policies", metada
 HOLDINGS = register(map_entity(Holding, "customer_holdings", metadata))
 ASSIGNMENT_RULES = register(
     map_entity(AssignmentRule, "customer_assignment_rules", metadata, indexes=[("priority",)])
+)
+
+# Merge records (migration 0012): what each merge moved, so it can be undone.
+MERGES = register(
+    map_entity(MergeRecord, "customer_merges", metadata, indexes=[("survivor_id", "merged_at")])
 )

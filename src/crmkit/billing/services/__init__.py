@@ -10,9 +10,10 @@ applied one after the other and the hash chain never forks; stale reads of a
 receipt or installment still end in ``ConcurrencyConflict`` through the version
 check (pass ``expected_version`` to pin the version a clerk's screen showed).
 
-Approval flows are not wired in yet: a refund waits in ``requested`` until
-:func:`approve_refund` is called, and :func:`check_credit` returns a decision
-saying whether an approval is required; the approvals area will drive both.
+Refunds and expense claims go through the tenant's approval flow when it has one
+(see :mod:`crmkit.billing.approvals`); otherwise :func:`approve_refund` and
+:func:`approve_expense_claim` decide them by hand. :func:`check_credit` returns a
+decision saying whether an approval is required.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from crmkit.billing.services.expenses import (
     submit_expense_claim,
 )
 from crmkit.billing.services.invoices import (
+    INVOICE_NUMBER_PATTERN,
     DocumentSummary,
     cancel_invoice,
     document_summary,
+    invoice_number,
     issue_invoice,
     request_invoice,
     send_invoice,
@@ -77,6 +80,7 @@ from crmkit.billing.services.reports import (
 
 __all__ = [
     "EXPENSE_COLUMNS",
+    "INVOICE_NUMBER_PATTERN",
     "CreditCheck",
     "CreditDecision",
     "DocumentSummary",
@@ -103,6 +107,7 @@ __all__ = [
     "expense_analysis",
     "get_plan",
     "get_receipt",
+    "invoice_number",
     "issue_invoice",
     "ledger_entries",
     "pay_refund",

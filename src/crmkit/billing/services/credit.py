@@ -24,6 +24,9 @@ __all__ = [
     "CreditDecision",
     "check_credit",
     "credit_check",
+    "credit_decision",
+    "open_installments",
+    "open_receivables",
 ]
 
 
@@ -74,27 +77,44 @@ def check_credit(crm: Crm, actor: Actor, customer_id: UUID, amount: Money) -> Cr
         CurrencyMismatch: ``amount`` is in another currency than the limit.
     """
 
-    def work(uow: UnitOfWork) -> CreditDecision:
-        customer = uow.repository(Customer).get(customer_id)
-        limit = customer.credit_limit
-        currency = limit.currency if limit is not None else amount.currency
-        where = (
-            F("customer_id").eq(customer_id)
-            & F("direction").eq(Direction.RECEIVABLE)
-            & F("status").is_in([InstallmentStatus.OPEN, InstallmentStatus.PARTIAL])
-        )
-        open_ = sum(
-            (
-                i.outstanding
-                for i in uow.repository(Installment).query(Query(where=where))
-                if i.amount.currency == currency
-            ),
-            Money.zero(currency),
-        )
-        allowed = limit is None or open_ + amount <= limit
-        return CreditDecision(allowed, open_, amount, limit)
+    return crm.run(actor.tenant_id, lambda uow: credit_decision(uow, customer_id, amount))
 
-    return crm.run(actor.tenant_id, work)
+
+def open_installments(uow: UnitOfWork, customer_id: UUID) -> list[Installment]:
+    """The customer's receivable installments not yet fully received."""
+    where = (
+        F("customer_id").eq(customer_id)
+        & F("direction").eq(Direction.RECEIVABLE)
+        & F("status").is_in([InstallmentStatus.OPEN, InstallmentStatus.PARTIAL])
+    )
+    return uow.repository(Installment).query(Query(where=where))
+
+
+def open_receivables(uow: UnitOfWork, customer_id: UUID, currency: str) -> Money:
+    """What the customer still owes in ``currency``, inside the caller's unit of work."""
+    return sum(
+        (
+            i.outstanding
+            for i in open_installments(uow, customer_id)
+            if i.amount.currency == currency
+        ),
+        Money.zero(currency),
+    )
+
+
+def credit_decision(uow: UnitOfWork, customer_id: UUID, amount: Money) -> CreditDecision:
+    """:func:`check_credit` inside the caller's unit of work (for other areas' services).
+
+    Raises:
+        NotFound: no such customer.
+        CurrencyMismatch: ``amount`` is in another currency than the limit.
+    """
+    customer = uow.repository(Customer).get(customer_id)
+    limit = customer.credit_limit
+    currency = limit.currency if limit is not None else amount.currency
+    open_ = open_receivables(uow, customer_id, currency)
+    allowed = limit is None or open_ + amount <= limit
+    return CreditDecision(allowed, open_, amount, limit)
 
 
 def credit_check(crm: Crm) -> CreditCheck:

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from crmkit.billing.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.expenses import (
     CategoryLimit,
@@ -28,6 +29,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -108,6 +110,11 @@ def submit_expense_claim(
         LimitExceeded: a line is over a limit that refuses; the claim stays a draft.
         InvalidTransition: the claim is not a draft.
         PermissionDenied: the actor is not the claimant.
+        NoApprover: the expense flow's stage resolves to nobody (the claim stays a draft).
+
+    With an active ``"expense_claim"`` approval flow the claim enters it in the same
+    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    :func:`approve_expense_claim`.
     """
 
     def work(uow: UnitOfWork) -> ExpenseClaim:
@@ -129,6 +136,9 @@ def submit_expense_claim(
         repo.save(claim)
         if event is not None:
             uow.outbox.add(event)
+        if route_expense_claim(uow, actor, claim, now):
+            # A flow no stage applies to approves it at once: read it back.
+            claim = repo.get(claim.id)
         return claim
 
     return guarded(crm, actor, work)
@@ -139,6 +149,7 @@ def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClai
         repo = uow.repository(ExpenseClaim)
         claim = repo.get(claim_id)
         _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
+        ensure_editable(uow, EXPENSE_CLAIM_DOCUMENT, claim.id)
         EXPENSE_CLAIM_FLOW.fire(claim, trigger)
         return repo.save(claim)
 
@@ -146,13 +157,14 @@ def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClai
 
 
 def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
-    """Approve one stage of a claim (the seam the approval flows will drive).
+    """Approve one stage of a claim by hand (tenants without an expense approval flow).
 
     A claim within its limits is approved at once; one over a limit that asks for an
     extra stage moves to ``extra_review`` first and needs a second approval.
 
     Raises:
         InvalidTransition: the claim is not waiting for approval.
+        DocumentLocked: an approval flow is deciding the claim.
     """
     return _decide(crm, actor, claim_id, "approve")
 

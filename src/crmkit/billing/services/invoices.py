@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import attrs
@@ -37,12 +37,15 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import guarded
 
 __all__ = [
+    "INVOICE_NUMBER_PATTERN",
     "DocumentSummary",
     "cancel_invoice",
     "document_summary",
+    "invoice_number",
     "issue_invoice",
     "request_invoice",
     "send_invoice",
@@ -125,16 +128,40 @@ def _replay_invoice(uow: UnitOfWork, ids: tuple[UUID, ...]) -> Invoice:
     return uow.repository(Invoice).get(ids[0])
 
 
+INVOICE_NUMBER_PATTERN = "FP-{yyyy}-{seq:6}"
+"""The invoice numbering rule a tenant gets when it defined none (yearly reset)."""
+
+
+def invoice_number(uow: UnitOfWork, at: datetime) -> str:
+    """The next invoice number from the tenant's ``"invoice"`` numbering rule, taken in
+    the caller's transaction (a rollback gives it back).
+
+    A tenant without a rule gets ``FP-2026-000001`` style numbers: the first use stores
+    that default rule, which an administrator may replace.
+    """
+    uow.repository(NumberingRule).add_if_absent(
+        NumberingRule(
+            id=numbering_rule_id(uow.tenant_id, "invoice"),
+            tenant_id=uow.tenant_id,
+            doc_type="invoice",
+            reset=Reset.YEARLY,
+            pattern=INVOICE_NUMBER_PATTERN,
+        )
+    )
+    return next_number(uow, "invoice", at)
+
+
 def issue_invoice(
     crm: Crm,
     actor: Actor,
     invoice_id: UUID,
     *,
-    number: str,
     issued_on: date,
     idempotency_key: str,
+    number: str | None = None,
 ) -> Invoice:
-    """Issue a requested invoice under ``number`` (from the numbering rules, when they land).
+    """Issue a requested invoice under ``number``, or the next number of the tenant's
+    ``"invoice"`` numbering rule (see :func:`invoice_number`) when none is given.
 
     Raises:
         InvalidTransition: the invoice is not requested.
@@ -145,10 +172,13 @@ def issue_invoice(
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
+        now = crm.now()
+        # A refused issue rolls the whole transaction back, the number with it.
+        given = number if number is not None else invoice_number(uow, now)
         event = INVOICE_FLOW.fire(
-            invoice, "issue", now=crm.now(), payload={"number": number, "gross": invoice.gross}
+            invoice, "issue", now=now, payload={"number": given, "gross": invoice.gross}
         )
-        invoice.number, invoice.issued_on = number, issued_on
+        invoice.number, invoice.issued_on = given, issued_on
         repo.save(invoice)
         if event is not None:
             uow.outbox.add(event)

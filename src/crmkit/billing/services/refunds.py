@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from crmkit.billing.approvals import REFUND_DOCUMENT, route_refund
 from crmkit.billing.errors import OverRefund
 from crmkit.billing.flows import REFUND_FLOW
 from crmkit.billing.model.ledger import (
@@ -33,6 +34,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -57,10 +59,15 @@ def request_refund(
 ) -> Refund:
     """Ask to pay back part of a receipt's unallocated money; it waits for approval.
 
+    With an active ``"refund"`` approval flow the refund enters it in the same
+    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    :func:`approve_refund`.
+
     Raises:
         ValidationError: the receipt is not confirmed or the amount is not positive.
         OverRefund: more than the receipt has unallocated.
         IdempotencyConflict: the key was used for a different request.
+        NoApprover: the refund flow's stage resolves to nobody (nothing is stored).
     """
     payload = {"receipt_id": receipt_id, "amount": amount, "reason": reason_text}
 
@@ -95,6 +102,9 @@ def request_refund(
                 tenant_id=refund.tenant_id, aggregate_id=refund.id, occurred_at=now, amount=amount
             )
         )
+        if route_refund(uow, actor, refund, now):
+            # A flow no stage applies to approves it at once: read it back.
+            refund = uow.repository(Refund).get(refund.id)
         return refund, [refund.id]
 
     def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> Refund:
@@ -117,6 +127,7 @@ def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Ref
         repo = uow.repository(Refund)
         refund = repo.get(refund_id)
         _require(uow, actor, "approve", REFUND, refund)
+        ensure_editable(uow, REFUND_DOCUMENT, refund.id)
         event = REFUND_FLOW.fire(refund, trigger, now=crm.now())
         repo.save(refund)
         if event is not None:
@@ -127,19 +138,21 @@ def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Ref
 
 
 def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
-    """Approve a requested refund (the seam the approvals area will drive).
+    """Approve a requested refund by hand (tenants without a refund approval flow).
 
     Raises:
         InvalidTransition: the refund is not waiting for approval.
+        DocumentLocked: an approval flow is deciding the refund.
     """
     return _decide_refund(crm, actor, refund_id, "approve")
 
 
 def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
-    """Reject a requested refund.
+    """Reject a requested refund by hand.
 
     Raises:
         InvalidTransition: the refund is not waiting for approval.
+        DocumentLocked: an approval flow is deciding the refund.
     """
     return _decide_refund(crm, actor, refund_id, "reject")
 

@@ -271,6 +271,7 @@ class LineItem:
         unit_price: price of one unit before the line discount.
         discount: the line discount.
         list_price: the price list's unit price, kept to show how far the line moved off it.
+        category: the product category, when known (commission may pay a rate per category).
     """
 
     line_no: int
@@ -281,6 +282,7 @@ class LineItem:
     discount: DiscountRate = attrs.field(factory=DiscountRate.none)
     unit: str = "pcs"
     list_price: Money | None = None
+    category: str | None = None
     gross: Money = attrs.field(init=False)
     discount_amount: Money = attrs.field(init=False)
     net: Money = attrs.field(init=False)

@@ -8,15 +8,21 @@ and a department without a target of its own rolls its children's targets up.
 
 A :class:`CommissionPlan` pays a percentage of a rep's won amount, tiered by how
 much of the target the rep attained (below 100%: 3%, from 100%: 5%, from 120%: 7%,
-say). :func:`commission_statement` is a pure function of its inputs, so a
+say) — or, on the :attr:`CommissionBasis.RECEIPTS` basis, of the money actually
+collected, so an unpaid sale earns nothing; a product category may carry a rate of
+its own. :func:`commission_statement` is a pure function of its inputs, so a
 statement recomputes exactly, to the fen, whenever it is asked again.
+
+A :class:`RevenueTier` list slices customers into a *customer pyramid* by the
+revenue they brought in a period: a few large accounts at the top, many small
+ones at the bottom, and the customers that bought nothing beneath them.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
@@ -27,14 +33,19 @@ from crmkit.kernel.ids import TenantId
 from crmkit.kernel.money import Money
 
 __all__ = [
+    "DEFAULT_PYRAMID",
+    "CommissionBasis",
     "CommissionLine",
     "CommissionPlan",
     "CommissionStatement",
     "Metric",
+    "RevenueTier",
     "Target",
     "Tier",
     "UnitKind",
+    "check_pyramid",
     "commission_statement",
+    "tier_of",
 ]
 
 
@@ -142,13 +153,27 @@ class CommissionPlan:
         return [t.rate for t in self.tiers if t.attainment <= attainment][-1]
 
 
+class CommissionBasis(enum.Enum):
+    """What a commission is a share of.
+
+    ``WON_AMOUNT`` pays when the deal is won; ``RECEIPTS`` pays when the customer's
+    money is collected — receipt money allocated to the rep's receivable installments
+    — so a sale that is never paid earns nothing.
+    """
+
+    WON_AMOUNT = "won_amount"
+    RECEIPTS = "receipts"
+
+
 @attrs.frozen
 class CommissionLine:
-    """One won deal in a statement: its amount and the commission on it."""
+    """One source of a statement — a won deal, or an installment whose money was
+    collected (``deal_id`` is then the installment's id) — its amount and commission."""
 
     deal_id: uuid.UUID
     amount: Money
     commission: Money
+    category: str | None = None
 
 
 @attrs.frozen
@@ -163,6 +188,7 @@ class CommissionStatement:
     rate: Decimal
     lines: tuple[CommissionLine, ...]
     total: Money
+    basis: CommissionBasis = CommissionBasis.WON_AMOUNT
 
 
 def commission_statement(
@@ -171,18 +197,109 @@ def commission_statement(
     rep_id: uuid.UUID,
     won_deals: Iterable[tuple[uuid.UUID, Money]],
     target: Money | None,
+    basis: CommissionBasis = CommissionBasis.WON_AMOUNT,
+    category_rates: Mapping[str, Decimal] | None = None,
+    mix: Mapping[uuid.UUID, Sequence[tuple[str | None, Decimal]]] | None = None,
 ) -> CommissionStatement:
     """Compute a statement from its inputs (pure: same inputs, same statement).
 
-    The rate comes from the attainment over the whole period; each deal's
+    ``won_deals`` are the statement's sources: won deals, or collected installments
+    when ``basis`` is :attr:`CommissionBasis.RECEIPTS`; attainment is their sum over
+    the won-amount target either way.
+
+    The rate comes from the attainment over the whole period; each line's
     commission is rounded to the minor unit and the total is their sum, so the
     statement adds up line by line.
+
+    Per-category rates: when ``mix`` gives a source's product categories with their
+    weights (the net of its order lines per category), the source's amount is cut in
+    proportion to them (the parts add up exactly) and each part becomes a line of its
+    own, paid at ``category_rates[category]`` — or the tier rate for a category that
+    has no rate of its own, and for sources without a mix.
+
+    Raises:
+        ValidationError: a category rate outside 0..1.
     """
+    rates = dict(category_rates or {})
+    if any(not 0 <= r <= 1 for r in rates.values()):
+        raise ValidationError(
+            entity="commission_plan",
+            field="category_rates",
+            reason=reason(N_("a category rate must be between 0 and 1")),
+        )
     deals: Sequence[tuple[uuid.UUID, Money]] = sorted(won_deals, key=lambda d: str(d[0]))
     won = sum((amount for _, amount in deals), Money.zero(plan.currency))
     attainment = None if not target or target.is_zero else (won.amount / target.amount)
     rate = plan.rate_for(attainment if attainment is not None else Decimal(0))
-    lines = tuple(CommissionLine(deal, amount, (amount * rate).round()) for deal, amount in deals)
+    lines: list[CommissionLine] = []
+    for deal, amount in deals:
+        weights = [(c, w) for c, w in (mix or {}).get(deal, ()) if w > 0]
+        if not rates or not weights:
+            lines.append(CommissionLine(deal, amount, (amount * rate).round()))
+            continue
+        for (category, _), part in zip(
+            weights, amount.allocate([w for _, w in weights]), strict=True
+        ):
+            paid = rates.get(category, rate) if category is not None else rate
+            lines.append(CommissionLine(deal, part, (part * paid).round(), category))
     total = sum((line.commission for line in lines), Money.zero(plan.currency))
     shown = None if attainment is None else attainment.quantize(Decimal("0.0001"))
-    return CommissionStatement(period, rep_id, target, won, shown, rate, lines, total)
+    return CommissionStatement(period, rep_id, target, won, shown, rate, tuple(lines), total, basis)
+
+
+@attrs.frozen
+class RevenueTier:
+    """A layer of the customer pyramid: customers whose revenue is at least ``minimum``.
+
+    A ``minimum`` of 0 means "any revenue above zero": a customer that bought
+    nothing belongs to no tier (the pyramid lists those apart, as ``none``).
+    """
+
+    label: str
+    minimum: Decimal
+
+    def __attrs_post_init__(self) -> None:
+        if self.minimum < 0 or not self.label:
+            raise ValidationError(
+                entity="revenue_tier",
+                field="minimum",
+                reason=reason(N_("a tier needs a label and a minimum >= 0")),
+            )
+
+
+DEFAULT_PYRAMID: tuple[RevenueTier, ...] = (
+    RevenueTier("A", Decimal(1_000_000)),
+    RevenueTier("B", Decimal(100_000)),
+    RevenueTier("C", Decimal(10_000)),
+    RevenueTier("D", Decimal(0)),
+)
+"""The usual four layers: >= 1,000,000 / >= 100,000 / >= 10,000 / > 0."""
+
+
+def check_pyramid(tiers: Sequence[RevenueTier]) -> tuple[RevenueTier, ...]:
+    """The tiers, validated: minimums fall strictly and the last is 0, so every
+    customer with revenue lands in exactly one tier; labels are unique and not ``none``.
+
+    Raises:
+        ValidationError: when the tiers leave a gap or overlap.
+    """
+    minimums = [t.minimum for t in tiers]
+    labels = [t.label for t in tiers]
+    if (
+        not tiers
+        or minimums[-1] != 0
+        or minimums != sorted(set(minimums), reverse=True)
+        or len(set(labels)) != len(labels)
+        or "none" in labels
+    ):
+        raise ValidationError(
+            entity="revenue_tier",
+            field="minimum",
+            reason=reason(N_("tiers must fall strictly to 0 with unique labels")),
+        )
+    return tuple(tiers)
+
+
+def tier_of(tiers: Sequence[RevenueTier], revenue: Decimal) -> str:
+    """The label of the first tier whose minimum ``revenue`` (> 0) reaches."""
+    return next(t.label for t in tiers if revenue >= t.minimum)

@@ -10,6 +10,7 @@ two approvers decide the same request at the same moment the second save raises
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -51,10 +52,12 @@ __all__ = [
     "BatchItem",
     "BatchResult",
     "ScanResult",
+    "active_flow",
     "add_cosigner",
     "approve_request",
     "batch_approve",
     "batch_unapprove",
+    "decided_by",
     "define_flow",
     "delegate_request",
     "get_approval_request",
@@ -65,6 +68,7 @@ __all__ = [
     "scan_overdue_approvals",
     "set_flow_active",
     "submit_for_approval",
+    "submit_in",
     "unapprove_request",
     "urge_request",
     "withdraw_request",
@@ -290,42 +294,103 @@ def submit_for_approval(
         InvalidTransition: the document is already in review or approved.
         PermissionDenied: someone other than the first submitter resubmits.
     """
-    snapshot = facts if isinstance(facts, Facts) else Facts(dict(facts or {}))
+    return crm.run(
+        actor.tenant_id,
+        lambda uow: submit_in(
+            uow,
+            actor,
+            now=crm.now(),
+            document_type=document_type,
+            document_id=document_id,
+            title=title,
+            facts=facts,
+            directory=directory,
+            flow_id=flow_id,
+            comment=comment,
+        ),
+    )
 
-    def work(uow: UnitOfWork) -> ApprovalRequest:
-        now = crm.now()
-        repo = uow.repository(ApprovalRequest)
-        request = repo.find(request_id_for(actor.tenant_id, document_type, document_id))
-        new = request is None
+
+def active_flow(uow: UnitOfWork, document_type: str) -> ApprovalFlow | None:
+    """The tenant's one active flow for ``document_type``, or None (none, or several).
+
+    Areas that submit their documents automatically use it: several active flows are
+    ambiguous, and the document then keeps its manual approval rather than guessing.
+    """
+    try:
+        return _flow_for(uow, document_type, None)
+    except NotFound:
+        return None
+
+
+def submit_in(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    now: datetime,
+    document_type: str,
+    document_id: UUID,
+    title: str,
+    facts: Facts | Mapping[str, Any] | None = None,
+    flow: ApprovalFlow | None = None,
+    flow_id: UUID | None = None,
+    directory: ApprovalDirectory | None = None,
+    comment: str = "",
+) -> ApprovalRequest:
+    """:func:`submit_for_approval` inside the caller's unit of work.
+
+    An area submitting its own document (a quote going to review) changes the
+    document's status and opens the request in one transaction. A route no stage
+    applies to approves at once, and the document type's ``on_approved`` hook runs
+    now, so the caller saves the document in its "in approval" state first.
+
+    Args:
+        flow: the flow to use (else ``flow_id``, else the one active flow).
+
+    Raises:
+        NotFound: no flow (or no single active flow) for the document type.
+        NoApprover: a stage resolves to nobody.
+        InvalidTransition: the document is already in review or approved.
+        PermissionDenied: someone other than the first submitter resubmits.
+    """
+    snapshot = facts if isinstance(facts, Facts) else Facts(dict(facts or {}))
+    repo = uow.repository(ApprovalRequest)
+    request = repo.find(request_id_for(actor.tenant_id, document_type, document_id))
+    new = request is None
+    if flow is None:
         flow = _flow_for(uow, document_type, flow_id)
         if request is not None and flow_id is None:
             # A resubmission stays with its flow while that flow is in use.
             previous = uow.repository(ApprovalFlow).find(request.flow_id)
             flow = previous if previous is not None and previous.active else flow
-        if request is None:
-            request = ApprovalRequest(
-                id=request_id_for(actor.tenant_id, document_type, document_id),
-                tenant_id=actor.tenant_id,
-                flow_id=flow.id,
-                flow_name=flow.name,
-                document_type=document_type,
-                document_id=document_id,
-                title=title,
-                submitter_id=actor.user_id,
-            )
-        before = request.status
-        # A resubmission follows the flow as it is now, with the document as it is now.
-        request.flow_id, request.flow_name, request.title = flow.id, flow.name, title
-        request.facts = snapshot
-        request.allow_self_approval = flow.allow_self_approval
-        request.urge_interval_minutes = flow.urge_interval_minutes
-        request.calendar = flow.calendar
-        request.unapprovers = flow.unapprovers
-        route = resolve_route(flow, snapshot, request.submitter_id, directory or OrgDirectory(uow))
-        events = request.submit(actor.user_id, route, now=now, comment=comment)
-        return _store(uow, request, before, events, new=new)
+    if request is None:
+        request = ApprovalRequest(
+            id=request_id_for(actor.tenant_id, document_type, document_id),
+            tenant_id=actor.tenant_id,
+            flow_id=flow.id,
+            flow_name=flow.name,
+            document_type=document_type,
+            document_id=document_id,
+            title=title,
+            submitter_id=actor.user_id,
+        )
+    before = request.status
+    # A resubmission follows the flow as it is now, with the document as it is now.
+    request.flow_id, request.flow_name, request.title = flow.id, flow.name, title
+    request.facts = snapshot
+    request.allow_self_approval = flow.allow_self_approval
+    request.urge_interval_minutes = flow.urge_interval_minutes
+    request.calendar = flow.calendar
+    request.unapprovers = flow.unapprovers
+    route = resolve_route(flow, snapshot, request.submitter_id, directory or OrgDirectory(uow))
+    events = request.submit(actor.user_id, route, now=now, comment=comment)
+    return _store(uow, request, before, events, new=new)
 
-    return crm.run(actor.tenant_id, work)
+
+def decided_by(request: ApprovalRequest) -> tuple[UUID, str, datetime]:
+    """Who made the request's latest move, their comment, and when (for hooks)."""
+    last = request.trail[-1]
+    return last.actor_id, last.comment, last.at
 
 
 def _command(
