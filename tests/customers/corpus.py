@@ -1,7 +1,11 @@
 """A generated customer base with known duplicates, for dedup recall/precision and benches.
 
 Companies are built the way Chinese company names are: region + trade name + industry +
-company form ("北京" + "华创" + "科技" + "有限公司"); people from common surnames (including
+company form ("北京" + "华创" + "科技" + "有限公司"). Trade names are two to four characters
+drawn from the 3,755 common characters of GB 2312 level 1 (plus the favourite trade-name
+characters), so, as in a real customer base, two different companies rarely have trade
+names one character apart (with a vocabulary of a hundred characters they often did, and
+those look exactly like typo duplicates); people from common surnames (including
 polyphonic ones) and given names, so distinct people often share a name. A share of the
 records get a duplicate made by one of the mistakes sales staff make:
 
@@ -79,6 +83,28 @@ TRADE_CHARS = (
     "光明百川众合星河蓝海锦程欣荣伟业顺发志诚弘毅长青广源万象利民凯旋富强聚贤德馨龙腾凤翔"
     "佳禾盈科美达正大合力同心启航远航晨曦铭扬朗润泰和君悦银河重阳乐天行健都市单晶"
 )
+
+
+def _trade_vocabulary() -> str:
+    # GB 2312 level 1: the 3,755 most common simplified characters, rows 0xB0..0xD7.
+    level_one = [
+        bytes([high, low]).decode("gb2312")
+        for high in range(0xB0, 0xD8)
+        for low in range(0xA1, 0xFF)
+        if not (high == 0xD7 and low > 0xF9)
+    ]
+    to_traditional, to_simple = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
+    # Only characters that come back from traditional unchanged (乾 would come back 干):
+    # a "traditional" duplicate then differs from its source by writing alone.
+    chars = dict.fromkeys(
+        ch
+        for ch in (*TRADE_CHARS, *level_one)
+        if to_simple.convert(to_traditional.convert(ch)) == ch
+    )
+    return "".join(chars)
+
+
+TRADE_VOCABULARY = _trade_vocabulary()
 COMPANY_FORMS = ["有限公司", "股份有限公司", "有限责任公司", "集团有限公司", ""]
 SURNAMES = [*"王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许曾单解仇区朴查盖", "尉迟"]
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文斌浩宇晨欣怡子轩梓涵"
@@ -153,9 +179,11 @@ def _typo(trade: str, rng: random.Random) -> str:
     move = rng.choice(["replace", "insert", "drop"] if len(chars) > 2 else ["replace", "insert"])
     pos = rng.randrange(len(chars))
     if move == "replace":
-        chars[pos] = rng.choice([c for c in TRADE_CHARS if c != chars[pos]])
+        chars[pos] = rng.choice(TRADE_VOCABULARY)
+        while chars[pos] == trade[pos]:
+            chars[pos] = rng.choice(TRADE_VOCABULARY)
     elif move == "insert":
-        chars.insert(pos, rng.choice(TRADE_CHARS))
+        chars.insert(pos, rng.choice(TRADE_VOCABULARY))
     else:
         del chars[pos]
     return "".join(chars)
@@ -198,7 +226,7 @@ def generate(n: int, *, duplicate_share: float = 0.1, seed: int = 7) -> Corpus:
             continue
         company = _Company(
             rng.choice(REGIONS),
-            "".join(rng.choice(TRADE_CHARS) for _ in range(rng.choice([2, 3, 3, 4]))),
+            "".join(rng.choice(TRADE_VOCABULARY) for _ in range(rng.choice([2, 3, 3, 4]))),
             rng.choice(INDUSTRIES),
             rng.choice(COMPANY_FORMS),
         )

@@ -15,6 +15,7 @@ from crmkit.customers.dedup import (
     fold_text,
     normalize_name,
     split_region,
+    trade_name,
 )
 from crmkit.customers.phones import phone_key
 from crmkit.customers.search import search_keys
@@ -164,3 +165,52 @@ def test_different_cities_are_different_customers() -> None:
         for i, n in enumerate(["北京华创科技", "上海华创科技"])
     ]
     assert find_duplicates(records) == []
+
+
+def _company(i: int, name: str, phone: str | None = None) -> DedupRecord:
+    keys = search_keys(name)
+    return DedupRecord(
+        i,
+        keys.name_key,
+        keys.pinyin_full,
+        keys.pinyin_initials,
+        (phone_key(phone),) if phone else (),
+    )
+
+
+def test_trade_name_is_what_stands_between_region_and_industry() -> None:
+    assert trade_name(split_region("北京华创网络科技")[1]) == "华创"
+    assert trade_name("科技") == "科技"
+    assert trade_name("华为") == "华为"
+
+
+def test_a_short_trade_name_one_character_apart_needs_more_evidence() -> None:
+    # Without a region, a phone or an email, "华创科技" / "华鼎科技" are two companies.
+    assert find_duplicates([_company(0, "华创科技"), _company(1, "华鼎科技")]) == []
+    # The same stated region, or a shared phone, makes the typo reading likely again.
+    assert [
+        (c.first, c.second)
+        for c in find_duplicates([_company(0, "北京华创科技"), _company(1, "北京华鼎科技")])
+    ] == [(0, 1)]
+    assert [
+        (c.first, c.second)
+        for c in find_duplicates(
+            [_company(0, "华创科技", "13800138000"), _company(1, "华鼎科技", "138 0013 8000")]
+        )
+    ] == [(0, 1)]
+
+
+def test_a_longer_trade_name_one_character_apart_is_a_typo_on_its_own() -> None:
+    found = find_duplicates([_company(0, "华创鼎盛科技"), _company(1, "华刨鼎盛科技")])
+    assert [(c.first, c.second, c.reasons) for c in found] == [(0, 1, ("similar_name",))]
+
+
+def test_a_large_realistic_corpus_keeps_precision() -> None:
+    # 20,000 customers from a vocabulary of thousands of characters: distinct companies
+    # whose short trade names are one character apart must not swamp the real finds.
+    corpus = generate(20_000, seed=5)
+    found = find_duplicates(_records(corpus))
+    pairs = {(min(c.first, c.second), max(c.first, c.second)) for c in found}  # type: ignore[type-var]
+    hits = pairs & corpus.duplicates
+    assert len(hits) / len(corpus.duplicates) >= 0.97
+    assert len(hits) / len(pairs) >= 0.95

@@ -19,7 +19,7 @@ from crmkit.customers.search import (
     to_pinyin,
 )
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import FALSE, TRUE, Order, Query, to_predicate
+from crmkit.kernel.query import FALSE, TRUE, And, Cond, Expr, Or, Order, Query, to_predicate
 from tests.customers.corpus import generate
 
 HUAWEI = "北京华为科技有限公司"
@@ -215,3 +215,49 @@ def test_letter_index_and_pinyin_order_on_every_backend(crm: Crm, tenant) -> Non
     assert [c.name for c in found] == ["长沙银行", "重庆银行"]
     stored = crm.run(tenant, lambda uow: uow.repository(Customer).get(customers[-1].id))
     assert (stored.letter, stored.pinyin_full) == ("Z", "zengguofan")
+
+
+def _branches(expr: Expr) -> list[set[str]]:
+    """The indexed keys each OR branch of a search filter ranges over (its prefix/equality)."""
+    items = expr.items if isinstance(expr, Or) else (expr,)
+    found = []
+    for item in items:
+        conds = item.items if isinstance(item, And) else (item,)
+        found.append({c.field for c in conds if isinstance(c, Cond) and c.op != "contains"})
+    return found
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("bjhw", [{"pinyin_initials"}, {"short_initials"}]),
+        ("huawei", [{"pinyin_full"}, {"short_full"}]),
+        ("华为", [{"name_key"}, {"short_full"}]),
+        ("華為科技", [{"name_key"}, {"short_full"}]),
+        ("+86 138 0013 8000", None),
+    ],
+)
+def test_the_shape_of_the_text_picks_the_keys_searched(text: str, keys) -> None:
+    branches = _branches(search_customers_query(text))
+    if keys is None:  # a phone number: the caller-ID key only
+        assert set().union(*branches) == {"phone_key"}
+    else:
+        assert branches == keys
+
+
+def test_a_mix_of_initials_and_spelling_needs_at_most_four_branches() -> None:
+    for text in ["bjhuawei", "beijinghw", "cisco", "北京hw", "360"]:
+        assert 1 <= len(_branches(search_customers_query(text))) <= 4
+
+
+def test_a_latin_word_that_parses_as_odd_pinyin_is_still_found() -> None:
+    assert _matches("cisco", ["Cisco Systems", "思科"]) == {"Cisco Systems"}
+    assert _matches("ibm", ["IBM中国", "北京华为"]) == {"IBM中国"}
+    assert _matches("ibmzhong", ["IBM中国"]) == {"IBM中国"}
+
+
+def test_characters_match_literally_from_the_start_or_behind_the_region() -> None:
+    names = [HUAWEI, "华为云", "背景音乐工作室", "上海花卉科技"]
+    assert _matches("华为", names) == {HUAWEI, "华为云"}
+    assert _matches("北京", names) == {HUAWEI}
+    assert _matches("科技", names) == set()  # the middle of a name is not a prefix

@@ -12,7 +12,9 @@ Sales teams enter the same company many ways: "北京华为科技有限公司", 
 - :func:`find_duplicates` scans a whole customer base: it puts records into blocks that
   share a normalised phone, an email, the name's pinyin initials or a name key within one
   edit, scores only pairs inside a block with rapidfuzz, and returns
-  :class:`DuplicateCandidate` pairs with a score and the reasons.
+  :class:`DuplicateCandidate` pairs with a score and the reasons. One edit in a short
+  trade name (see :func:`trade_name`) counts only with a shared phone, email or region:
+  "华创科技" and "华鼎科技" are as often two companies as one with a typo.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from crmkit.kernel.i18n import N_
 
 __all__ = [
     "CN_REGIONS",
+    "INDUSTRY_WORDS",
     "DedupRecord",
     "DuplicateCandidate",
     "DuplicateCheck",
@@ -43,6 +46,7 @@ __all__ = [
     "normalize_name",
     "split_region",
     "to_simplified",
+    "trade_name",
 ]
 
 # Company-form words, compared after folding (lower case, no spaces). Longest first so
@@ -471,6 +475,47 @@ class DuplicateCandidate:
     reasons: tuple[str, ...]
 
 
+#: Industry words that close a company name after its trade name ("华创" + "科技"), longest
+#: first. Only used to find how long the distinctive trade name is.
+INDUSTRY_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            *("科技", "技术", "信息技术", "网络科技", "电子科技", "生物科技", "环保科技"),
+            *("智能科技", "新能源科技", "软件", "网络", "信息", "数据", "通信", "电子"),
+            *("电气", "电器", "机械", "设备", "智能装备", "自动化", "仪器", "五金"),
+            *("贸易", "商贸", "进出口", "国际贸易", "实业", "发展", "投资", "投资管理"),
+            *("资产管理", "咨询", "管理咨询", "企业管理", "供应链管理", "物流", "运输"),
+            *("医药", "医疗器械", "生物", "化工", "新材料", "材料", "建材", "建设"),
+            *("建筑", "工程", "装饰", "房地产", "置业", "物业", "食品", "餐饮"),
+            *("餐饮管理", "酒店", "农业", "服饰", "服装", "纺织", "传媒", "文化传播"),
+            *("文化", "广告", "教育", "旅游", "汽车", "汽车销售", "汽车服务", "能源"),
+            *("新能源", "环保", "印刷", "包装", "家具", "银行", "保险", "证券", "乐器"),
+        },
+        key=len,
+        reverse=True,
+    )
+)
+# Trade names this short (after region and industry) collide between companies.
+_SHORT_TRADE = 2
+
+
+def trade_name(rest: str) -> str:
+    """The distinctive part of a name behind its region: without a closing industry word.
+
+    ``"华创网络科技"`` -> ``"华创"``. A name that is only an industry word keeps it.
+
+    Args:
+        rest: a normalised name without its region (see :func:`split_region`).
+
+    Returns:
+        The trade name.
+    """
+    for word in INDUSTRY_WORDS:
+        if rest.endswith(word) and len(rest) > len(word):
+            return rest[: -len(word)]
+    return rest
+
+
 # Blocks larger than this say little (a very common initials string, a switchboard number
 # shared by a group); scoring all their pairs would cost quadratic time for few finds.
 MAX_BLOCK = 60
@@ -514,7 +559,13 @@ def _score(
         left, right = (rest_a, rest_b) if same_place else (a.name_key, b.name_key)
         name_score = 100.0 * Levenshtein.normalized_similarity(left, right)
         if len(left) >= 3 and len(right) >= 3 and Levenshtein.distance(left, right) == 1:
-            name_score = max(name_score, 88.0)  # one typo in a name of some length
+            # One typo in a name of some length. But a one-character difference in a
+            # short trade name ("华创科技" / "华鼎科技") is just as often two companies:
+            # then it counts only with something else shared, a phone, an email or the
+            # same stated region.
+            thin = min(len(trade_name(rest_a)), len(trade_name(rest_b))) <= _SHORT_TRADE
+            if not thin or contact or (reg_a and reg_a == reg_b):
+                name_score = max(name_score, 88.0)
         if a.pinyin_full and a.pinyin_full == b.pinyin_full:
             name_score = max(name_score, 95.0)
             reasons.append("same_pinyin")
@@ -539,7 +590,9 @@ def find_duplicates(
     Records are grouped into blocks by each normalised phone and email, by the name key
     behind its region and every variant of it with one character deleted (so one typo
     still meets), and by the name's pinyin initials (so homophones meet). Only pairs that
-    share a block are scored; blocks larger than ``MAX_BLOCK`` are skipped.
+    share a block are scored; blocks larger than ``MAX_BLOCK`` are skipped. A name one
+    edit from another scores as a typo when the trade names are longer than two
+    characters, or when the two also share a phone, an email or a stated region.
 
     Args:
         records: the customers, e.g. ``[DedupRecord.from_customer(c) for c in customers]``.

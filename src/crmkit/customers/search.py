@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -271,20 +271,27 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
         full, initials = _join(_person_units(key))
         return SearchKeys(key, full, initials, None, None, letter_of(full))
     default, several, _ = _tables()
-    readings = [default.get(ch) for ch in key]
-    if None in readings:  # Latin letters, digits or rare characters: the general path
-        units = _units(key)
-    else:  # only Han characters, by far the most common case
-        if not several.isdisjoint(key):
-            _fix_polyphonic(key, readings)  # type: ignore[arg-type]
-        units = [(reading, True) for reading in readings]  # type: ignore[misc]
-    full, initials = _join(units)
-    short_full = short_initials = None
     region, _rest = split_region(key)
+    short_full = short_initials = None
+    found = [default.get(ch) for ch in key]
+    if None in found:  # Latin letters, digits or rare characters: the general path
+        units = _units(key)
+        full, initials = _join(units)
+        if region:
+            # Regions are Han characters, one unit each; the rest keeps the readings it
+            # has in the whole name.
+            short_full, short_initials = _join(units[len(region) :])
+        return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
+    # Only Han characters, by far the most common case: one reading per character, so
+    # the keys are plain joins (this path is the key builder's hot loop).
+    readings = cast(list[str], found)
+    if not several.isdisjoint(key):
+        _fix_polyphonic(key, readings)
+    full = "".join(readings)
+    initials = "".join([reading[:1] for reading in readings])
     if region:
-        # Regions are Han characters, one unit each; the rest keeps the readings it has in
-        # the whole name.
-        short_full, short_initials = _join(units[len(region) :])
+        short_full = "".join(readings[len(region) :])
+        short_initials = "".join([reading[:1] for reading in readings[len(region) :]])
     return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
 
 
@@ -331,9 +338,15 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
 
     Every branch is a prefix match on an indexed key, so a store answers it from its
     indexes. ``bjhw`` (initials), ``beijing`` / ``huawei`` (full pinyin of the name or of
-    the name behind its region), ``北京`` / ``華為`` (characters, matched by pinyin and
-    then literally), ``bjhuawei`` / ``北京hw`` (mixes: initials prefix plus the spelled-out
-    part) and, with ``phone_field``, six or more digits of a phone number all work.
+    the name behind its region), ``北京`` / ``華為`` (characters, matched literally),
+    ``bjhuawei`` / ``北京hw`` (mixes: initials prefix plus the spelled-out part) and, with
+    ``phone_field``, six or more digits of a phone number all work.
+
+    Branches are chosen by the shape of the text, because each branch is one more index
+    range a store must read, merge and sort: characters search the name key and, behind
+    a region, the short pinyin; initials search only the initials keys; spelled-out pinyin
+    only the full keys; a phone number only the phone key. At most four branches, two for
+    the usual entries.
 
     Args:
         text: what the user typed; case, width and traditional characters do not matter.
@@ -348,36 +361,77 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
     folded = fold_text(text)
     if not folded:
         return FALSE
-    trimmed = normalize_name(text)
-    folded = trimmed or folded  # "华为有限公司" searches like "华为"
-    han_runs = [run for run in _HAN_RUN.findall(folded) if _is_han(run[0])]
-    # Characters typed must be in the name, not merely sound like it (北京 vs 背景).
-    contains = [("name_key", run) for run in han_runs]
+    if phone_field is not None and _looks_like_phone(text):
+        return caller_id_query(text, field=phone_field)
+    folded = normalize_name(text) or folded  # "华为有限公司" searches like "华为"
     units = _units(folded)
+    if all(han for _, han in units):
+        return _han_query(folded, _join(units)[0])
+    if not any(han for _, han in units):
+        return _latin_query(folded, units)
+    return _mixed_query(folded, units)
+
+
+def _looks_like_phone(text: str) -> bool:
+    # Six or more digits and nothing but phone punctuation: a number, not a name.
+    return len(re.sub(r"\D", "", text)) >= 6 and not re.sub(r"[\d\s\-+()]", "", text)
+
+
+def _han_query(key: str, full: str) -> Expr:
+    """Characters only: the name opens with them, or the name behind its region does.
+
+    Typed characters must be in the name, not merely sound like it (北京 vs 背景): the
+    region-less branch goes through ``short_full``'s index and checks the characters.
+    """
+    return or_(
+        F("name_key").startswith(key),
+        and_(F("short_full").startswith(full), F("name_key").contains(key)),
+    )
+
+
+def _latin_query(text: str, units: list[_Unit]) -> Expr:
+    """Latin letters (and digits): pinyin keys only, picked by how the letters parse."""
+    parsed: list[_Unit] = []
+    for unit, _han in units:
+        syllables = _parse_latin(unit)
+        if syllables is None:  # digits or other kept text: try both spellings
+            return or_(*_routes(text, "", []), *_routes("", text, []))
+        parsed.extend((s, True) for s in syllables)
+    if all(len(unit) == 1 for unit, _ in parsed):
+        # "bjhw": initials. Latin words are kept whole in the initials keys too, so
+        # "ibm" still finds "IBM中国".
+        return or_(*_routes("", text, []))
+    if all(len(unit) > 1 for unit, _ in parsed):
+        # "huawei", "beijing": spelled-out pinyin (or a Latin word, kept whole in the
+        # full keys).
+        return or_(*_routes(text, "", []))
+    # "bjhuawei": the initials prefix keeps it an indexed query and the spelled-out part
+    # must appear in the full pinyin; a Latin word that parses oddly ("cisco" ->
+    # ci-s-co) is still found through the full keys.
+    mixed = _join(parsed)[1]
+    spelled = [("full", run) for run in _spelled_runs(parsed)]
+    return or_(*_routes(text, "", []), *_routes("", mixed, spelled))
+
+
+def _mixed_query(text: str, units: list[_Unit]) -> Expr:
+    """Characters and letters together ("北京hw"): initials keys plus the characters."""
+    contains = [("name_key", run) for run in _HAN_RUN.findall(text) if _is_han(run[0])]
     full, initials = _join(units)
-    routes = _routes(full, "", contains)
-    if any(not han for _, han in units):
-        # Latin letters read as initials: "bjhw", "北京hw".
-        routes += _routes("", initials, contains)
-        parsed: list[_Unit] = []
-        spelled_latin = False
-        for unit, han in units:
-            syllables = None if han else _parse_latin(unit)
-            if syllables:
-                spelled_latin = spelled_latin or any(len(s) > 1 for s in syllables)
-                parsed.extend((s, True) for s in syllables)
-            else:
-                parsed.append((unit, han))
-        spelled = _spelled_runs(parsed)
-        if spelled_latin and any(han and len(unit) == 1 for unit, han in parsed):
-            # A mix ("bjhuawei"): the initials prefix keeps it an indexed query; the
-            # spelled-out part must then appear in the full pinyin.
-            mixed = _join(parsed)[1]
-            routes += _routes("", mixed, [*contains, *(("full", r) for r in spelled)])
-    if phone_field is not None:
-        digits = re.sub(r"\D", "", text)
-        if len(digits) >= 6 and not re.sub(r"[\d\s\-+()]", "", text):
-            routes.append(caller_id_query(text, field=phone_field))
+    # Latin letters read as initials: "北京hw".
+    routes = _routes(full, "", contains) + _routes("", initials, contains)
+    parsed: list[_Unit] = []
+    spelled_latin = False
+    for unit, han in units:
+        syllables = None if han else _parse_latin(unit)
+        if syllables:
+            spelled_latin = spelled_latin or any(len(s) > 1 for s in syllables)
+            parsed.extend((s, True) for s in syllables)
+        else:
+            parsed.append((unit, han))
+    if spelled_latin and any(han and len(unit) == 1 for unit, han in parsed):
+        # "北京huaw": initials prefix, and the spelled-out part in the full pinyin.
+        spelled = [("full", run) for run in _spelled_runs(parsed)]
+        routes += _routes("", _join(parsed)[1], [*contains, *spelled])
     return or_(*routes)
 
 
