@@ -58,6 +58,12 @@ from crmkit.customers.pool import (
 )
 from crmkit.customers.queries import Customer360, customer_360, register_360_part
 from crmkit.customers.search import SearchKeys, letter_of, search_customers_query, search_keys
+from crmkit.customers.search_all import (
+    SearchHit,
+    SearchResults,
+    global_search,
+    register_search_part,
+)
 from crmkit.customers.services import (
     add_contact,
     assign_customer,
@@ -137,7 +143,9 @@ __all__ = [
     "PoolState",
     "RelationKind",
     "ReturnReason",
+    "SearchHit",
     "SearchKeys",
+    "SearchResults",
     "Sheet",
     "add_contact",
     "assign_customer",
@@ -156,6 +164,7 @@ __all__ = [
     "find_duplicates",
     "get_customer",
     "get_pool_policy",
+    "global_search",
     "import_customers",
     "import_template",
     "letter_of",
@@ -175,6 +184,7 @@ __all__ = [
     "register_360_part",
     "register_customer",
     "register_merge_part",
+    "register_search_part",
     "relate_customers",
     "release_customer",
     "remove_contact",

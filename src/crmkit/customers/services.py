@@ -1120,12 +1120,55 @@ def _binned(uow: UnitOfWork, customer_id: UUID) -> Customer:
     return customer
 
 
+def _refuse_merged(uow: UnitOfWork, customer: Customer) -> None:
+    """Refuse to restore a customer a merge binned: only ``undo_merge`` may bring it back.
+
+    Restoring it alone would leave its contacts, relations and other areas' records
+    with the survivor and the merge record claiming it is still merged.
+    """
+    # merge.py builds on this module, so its record type is imported here, not above.
+    from crmkit.customers.merge import MergeRecord
+
+    # Each merge writes a ``merge_id`` history row on every customer it touched; the
+    # customer is still merged away while such a merge is not undone and its binning
+    # is still the one the merge did.
+    rows = uow.repository(ChangeRecord).query(
+        Query(
+            where=F("customer_id").eq(customer.id)
+            & F("action").eq("merge")
+            & F("field").eq("merge_id")
+        )
+    )
+    records = uow.repository(MergeRecord)
+    for row in rows:
+        record = records.find(UUID(row.new_value)) if row.new_value else None
+        if (
+            record is not None
+            and record.undone_at is None
+            and customer.id in record.merged_ids
+            and customer.deleted_at == record.merged_at
+        ):
+            raise ValidationError(
+                entity="customer",
+                field="deleted_at",
+                reason=reason(
+                    N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
+                    survivor_id=str(record.survivor_id),
+                    merge_id=str(record.id),
+                ),
+            )
+
+
 def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
     """Bring a customer and the contacts deleted with it back from the recycle bin.
 
+    A customer binned by a merge cannot be restored on its own: undo the merge with
+    :func:`crmkit.customers.merge.undo_merge`, which puts its records back too.
+
     Raises:
         NotFound: no such customer.
-        ValidationError: it is not in the recycle bin.
+        ValidationError: it is not in the recycle bin, or a merge folded it into
+            another customer (the reason names the merge to undo).
         PermissionDenied: the actor may not ``restore`` it.
     """
 
@@ -1133,6 +1176,7 @@ def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
         grants = grants_for(uow, actor)
         customer = _binned(uow, customer_id)
         grants.require("restore", customer, RESOURCE)
+        _refuse_merged(uow, customer)
         now = crm.now()
         before = snapshot(customer)
         customer.deleted_at = None

@@ -1,7 +1,9 @@
 """Pipeline: leads, scoring, sales processes, opportunities, quotes, contracts, orders and
 their analytics."""
 
+from crmkit.customers.dedup import DuplicatePolicy
 from crmkit.pipeline import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
+from crmkit.pipeline import search_parts as _search_parts  # noqa: F401  (registers search parts)
 from crmkit.pipeline.documents import (
     CustomerCreditLimit,
     DocumentNumbers,
@@ -93,8 +95,11 @@ from crmkit.pipeline.performance import (
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.pipeline.services import (
     Conversion,
+    DuplicateMatch,
+    LeadDuplicates,
     PipelineReport,
     attach_document,
+    check_lead_duplicates,
     configure_pipeline,
     contact_lead,
     convert_lead,
@@ -133,7 +138,10 @@ __all__ = [
     "DeliveryStatus",
     "DiscountRate",
     "DocumentNumbers",
+    "DuplicateMatch",
+    "DuplicatePolicy",
     "Lead",
+    "LeadDuplicates",
     "LeadStatus",
     "LearnedScorer",
     "LineItem",
@@ -164,6 +172,7 @@ __all__ = [
     "attach_document",
     "attach_to_contract",
     "cancel_order",
+    "check_lead_duplicates",
     "choose_price_list",
     "commission_for",
     "complete_contract",

@@ -13,6 +13,17 @@ withdrawal sends it back to draft, to be revised and submitted again. While the
 request is in review or approved the document is locked
 (:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
 :func:`~crmkit.pipeline.documents.approve_quote` / ``approve_contract`` apply.
+
+A sales order put on credit hold is a credit-limit override request
+(``"credit_override"``): with an active flow for that type the order is submitted
+when it is created, with the facts ``amount`` (the order total), ``exposure`` (what
+the customer owed before it), ``limit`` and ``department``. The flow's last approval
+releases the hold exactly as :func:`~crmkit.pipeline.documents.release_credit_hold`
+does, in the deciding transaction, with the last approver as ``released_by``. A
+rejection, return or withdrawal leaves the order on hold: nothing was delivered, so
+the salesperson may cancel it, or, once the customer has paid down, someone allowed
+to ``approve`` orders releases it by hand. While the request is in review (or
+approved) the manual release refuses with ``DocumentLocked``.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from typing import Any
 
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
+from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
 from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
@@ -35,14 +47,17 @@ from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
     "CONTRACT_DOCUMENT",
+    "CREDIT_OVERRIDE_DOCUMENT",
     "QUOTE_DOCUMENT",
     "register_document_hooks",
     "route_contract",
+    "route_credit_override",
     "route_quote",
 ]
 
 QUOTE_DOCUMENT = "quote"
 CONTRACT_DOCUMENT = "contract"
+CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 
 
 def _facts(uow: UnitOfWork, actor: Actor, **values: Any) -> dict[str, Any]:
@@ -103,7 +118,58 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
     return True
 
 
+def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now: datetime) -> bool:
+    """Submit an order just put on credit hold (and already added) to the tenant's
+    ``"credit_override"`` flow, if it has one.
+
+    Facts: ``amount`` (the order total), ``exposure`` (the customer's open receivables
+    the credit check counted, without this order), ``limit`` (the credit limit, left out
+    when the check reported none) and the submitter's ``department``. A route no stage
+    applies to releases the order at once (the hook runs inside this call).
+
+    Returns:
+        Whether a flow took the order (False: it waits for ``release_credit_hold``).
+
+    Raises:
+        NoApprover: a stage of the flow resolves to nobody (nothing is stored).
+    """
+    flow = active_flow(uow, CREDIT_OVERRIDE_DOCUMENT)
+    if flow is None:
+        return False
+    values: dict[str, Any] = {"amount": order.total}
+    if order.open_receivables is not None:
+        values["exposure"] = order.open_receivables
+    if order.credit_limit is not None:
+        values["limit"] = order.credit_limit
+    submit_in(
+        uow,
+        actor,
+        flow=flow,
+        now=now,
+        document_type=CREDIT_OVERRIDE_DOCUMENT,
+        document_id=order.id,
+        title=order.number,
+        facts=_facts(uow, actor, **values),
+    )
+    return True
+
+
 # -- hooks: called by the approval services inside the deciding transaction ------------------
+
+
+def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    repo = uow.repository(SalesOrder)
+    order = repo.find(request.document_id)
+    if order is None:
+        return  # a host's own "credit_override" document, submitted directly: not ours
+    if order.status is not OrderStatus.ON_CREDIT_HOLD:
+        return  # cancelled while the flow decided: an approval cannot revive it
+    who, _comment, at = decided_by(request)
+    # The same move as release_credit_hold: the order's own "release" transition.
+    event = order.release(who, at)
+    repo.save(order)
+    if event is not None:
+        uow.outbox.add(event)
 
 
 def _quote_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
@@ -166,6 +232,8 @@ def register_document_hooks() -> None:
     register_approvable(
         CONTRACT_DOCUMENT, on_approved=_contract_approved, on_closed=_contract_closed
     )
+    # A refused override changes nothing: the order simply stays on hold (see above).
+    register_approvable(CREDIT_OVERRIDE_DOCUMENT, on_approved=_credit_override_approved)
 
 
 register_document_hooks()

@@ -41,8 +41,10 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline.approvals import (
     CONTRACT_DOCUMENT,
+    CREDIT_OVERRIDE_DOCUMENT,
     QUOTE_DOCUMENT,
     route_contract,
+    route_credit_override,
     route_quote,
 )
 from crmkit.pipeline.model.contracts import (
@@ -640,6 +642,9 @@ def _open_order(
             on_hold=order.status is OrderStatus.ON_CREDIT_HOLD,
         )
     )
+    if order.status is OrderStatus.ON_CREDIT_HOLD and route_credit_override(uow, actor, order, now):
+        # A route no stage applies to releases the order inside the submission: reload.
+        order = uow.repository(SalesOrder).get(order.id)
     return order
 
 
@@ -1139,14 +1144,29 @@ def record_delivery(
 
 
 def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> SalesOrder:
-    """Let an order over the customer's credit limit go ahead."""
-    return _on_order(
-        crm,
-        approver,
-        order_id,
-        lambda order, now: _one(order.release(approver.user_id, now)),
-        "approve",
-    )
+    """Let an order over the customer's credit limit go ahead.
+
+    With a ``"credit_override"`` approval flow the flow releases the order (see
+    :mod:`crmkit.pipeline.approvals`); by hand it is refused while that request is in
+    review or approved, and allowed again once the flow rejected or the request was
+    withdrawn.
+
+    Raises:
+        DocumentLocked: the order's credit override is in an approval flow.
+        InvalidTransition: the order is not on credit hold.
+    """
+
+    def work(uow: UnitOfWork) -> SalesOrder:
+        repo = uow.repository(SalesOrder)
+        order = repo.get(order_id)
+        _allow(uow, approver, "approve", ORDERS, order)
+        ensure_editable(uow, CREDIT_OVERRIDE_DOCUMENT, order_id)
+        event = order.release(approver.user_id, crm.now())
+        repo.save(order)
+        uow.outbox.add(*_one(event))
+        return order
+
+    return guarded(crm, approver, work)
 
 
 def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> SalesOrder:

@@ -16,15 +16,25 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.customers.contacts import Contact
+from crmkit.customers.dedup import DuplicatePolicy
 from crmkit.customers.history import record_changes, snapshot
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
+from crmkit.customers.phones import phone_key
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict
+from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
-from crmkit.kernel.query import TRUE, Expr, F, Query
+from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.report import ReportTable
-from crmkit.pipeline.model.leads import Lead, LeadCreated, LeadId
+from crmkit.pipeline.model.leads import (
+    Lead,
+    LeadCreated,
+    LeadId,
+    LeadStatus,
+    email_key,
+    lead_name_key,
+)
 from crmkit.pipeline.model.opportunities import (
     Opportunity,
     OpportunityId,
@@ -42,8 +52,11 @@ from crmkit.rules.permissions import Member, grants_for, guarded, register_resou
 
 __all__ = [
     "Conversion",
+    "DuplicateMatch",
+    "LeadDuplicates",
     "PipelineReport",
     "attach_document",
+    "check_lead_duplicates",
     "configure_pipeline",
     "contact_lead",
     "convert_lead",
@@ -131,10 +144,181 @@ def _department_of(uow: UnitOfWork, user_id: uuid.UUID | None) -> uuid.UUID | No
     return None if member is None else member.department_id
 
 
-def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
+@attrs.frozen
+class DuplicateMatch:
+    """An existing record a new lead may duplicate.
+
+    Attributes:
+        entity: ``"lead"`` or ``"customer"``.
+        id: the record's id (only the id: the record may lie outside the actor's scope).
+        reasons: what matched, among ``"name"``, ``"phone"`` and ``"email"``.
+    """
+
+    entity: str
+    id: uuid.UUID
+    reasons: tuple[str, ...]
+
+
+@attrs.frozen
+class LeadDuplicates:
+    """The outcome of checking a new lead against the tenant's leads and customers.
+
+    Attributes:
+        name_key: the normalised company (or person) name that was compared.
+        phone_key: the caller-ID key of the phone, if one was given and usable.
+        policy: the policy that was applied.
+        matches: existing records sharing a key, customers first, then leads; empty
+            under ``ALLOW``.
+    """
+
+    name_key: str
+    phone_key: str | None
+    policy: DuplicatePolicy
+    matches: tuple[DuplicateMatch, ...] = ()
+
+    @property
+    def leads(self) -> tuple[uuid.UUID, ...]:
+        """Ids of matching leads."""
+        return tuple(m.id for m in self.matches if m.entity == "lead")
+
+    @property
+    def customers(self) -> tuple[uuid.UUID, ...]:
+        """Ids of matching customers."""
+        return tuple(m.id for m in self.matches if m.entity == "customer")
+
+    @property
+    def is_duplicate(self) -> bool:
+        """Whether any existing lead or customer shares a key."""
+        return bool(self.matches)
+
+    @property
+    def is_blocked(self) -> bool:
+        """Whether the policy refuses this entry."""
+        return self.is_duplicate and self.policy is DuplicatePolicy.BLOCK
+
+    def require(self) -> LeadDuplicates:
+        """Return ``self`` unless the entry is blocked.
+
+        Raises:
+            ValidationError: (field ``name``) the policy is ``BLOCK`` and a match exists.
+        """
+        if self.is_blocked:
+            raise ValidationError(
+                entity="lead",
+                field="name",
+                reason=reason(
+                    N_("duplicates {leads} lead(s) and {customers} customer(s)"),
+                    leads=len(self.leads),
+                    customers=len(self.customers),
+                ),
+            )
+        return self
+
+
+# How many hits per key and kind a duplicate check reads; the answer is a warning, not a list.
+_DUPLICATE_LIMIT = 20
+
+
+def _email_forms(email: str | None) -> list[str]:
+    # Customers store their email as entered, with no key; match the entry as typed and in
+    # lower case, the two forms nearly every stored address takes.
+    cleaned = (email or "").strip()
+    return sorted({cleaned, cleaned.lower()}) if cleaned else []
+
+
+def _find_duplicates(
+    uow: UnitOfWork,
+    policy: DuplicatePolicy,
+    *,
+    name: str,
+    company: str | None,
+    phone: str | None,
+    email: str | None,
+) -> LeadDuplicates:
+    # Duplicate control looks at the whole tenant, not the actor's scope: a rep must not
+    # enter a lead a colleague already works just because she cannot see it.
+    name_key, key_of_phone = lead_name_key(name, company), phone_key(phone)
+    if policy is DuplicatePolicy.ALLOW:
+        return LeadDuplicates(name_key, key_of_phone, policy)
+    emails, key_of_email = _email_forms(email), email_key(email)
+    probes: list[tuple[str, Expr]] = [("name", F("name_key").eq(name_key))]
+    if key_of_phone is not None:
+        probes.append(("phone", F("phone_key").eq(key_of_phone)))
+    kinds: list[tuple[str, type[Any], Expr, Expr]] = [
+        ("customer", Customer, F("deleted_at").is_null(), F("email").is_in(emails)),
+        # A converted lead is represented by the customer it became.
+        ("lead", Lead, ~F("status").eq(LeadStatus.CONVERTED), F("email_key").eq(key_of_email)),
+    ]
+    matches: list[DuplicateMatch] = []
+    for entity, cls, live, by_email in kinds:
+        reasons: dict[uuid.UUID, list[str]] = {}
+        for why, condition in [*probes, *([("email", by_email)] if emails else [])]:
+            # One indexed lookup per key, rather than an OR the planner may not split.
+            query = Query(where=condition & live, order_by=(Order("id"),), limit=_DUPLICATE_LIMIT)
+            for record in uow.repository(cls).query(query):
+                reasons.setdefault(record.id, []).append(why)
+        matches.extend(DuplicateMatch(entity, rid, tuple(why)) for rid, why in reasons.items())
+    return LeadDuplicates(name_key, key_of_phone, policy, tuple(matches))
+
+
+def check_lead_duplicates(
+    crm: Crm,
+    actor: Actor,
+    *,
+    name: str,
+    company: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    policy: DuplicatePolicy = DuplicatePolicy.WARN,
+) -> LeadDuplicates:
+    """Which existing leads and customers would a new lead duplicate? (to warn before entry)
+
+    A record matches when it shares the normalised name (the company's, else the
+    person's; see :func:`crmkit.customers.dedup.normalize_name`), the phone's caller-ID
+    key, or the email (a lead's case-insensitively; a customer's as typed or in lower
+    case, since customers store no email key). The whole tenant is searched, whatever the actor may see; only
+    ids are returned. Converted leads and customers in the recycle bin are left out.
+
+    Args:
+        crm: the host's handle.
+        actor: who is about to enter the lead; needs ``create`` on leads.
+        name, company, phone, email: the lead's details as entered.
+        policy: the policy to report under (``BLOCK`` makes ``require()`` raise).
+
+    Returns:
+        The matches; empty when the lead is new.
+
+    Raises:
+        PermissionDenied: the actor may not create leads.
+    """
+
+    def work(uow: UnitOfWork) -> LeadDuplicates:
+        grants_for(uow, actor).require_operation("create", LEADS)
+        return _find_duplicates(uow, policy, name=name, company=company, phone=phone, email=email)
+
+    return guarded(crm, actor, work)
+
+
+def create_lead(
+    crm: Crm,
+    actor: Actor,
+    *,
+    name: str,
+    duplicates: DuplicatePolicy = DuplicatePolicy.WARN,
+    **fields: Any,
+) -> Lead:
     """Enter a lead, owned by the actor unless ``owner_id`` says otherwise.
 
-    The lead's department defaults to its owner's.
+    The lead's department defaults to its owner's. The lead is checked against the
+    tenant's leads and customers (see :func:`check_lead_duplicates`) in the same
+    transaction: under ``BLOCK`` a match refuses the entry, under ``WARN`` (the default)
+    the lead is stored and its ``LeadCreated`` event lists the possible duplicates, under
+    ``ALLOW`` nothing is looked up.
+
+    Raises:
+        ValidationError: a field breaks a rule, or (field ``name``) the lead is a blocked
+            duplicate; nothing is stored.
+        PermissionDenied: the actor may not create this lead or set one of the fields.
     """
     now = crm.now()
     fields.setdefault("owner_id", actor.user_id)
@@ -149,6 +333,14 @@ def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
         if "department_id" not in fields:
             lead.department_id = _department_of(uow, lead.owner_id)
         grants.require("create", lead, LEADS)
+        found = _find_duplicates(
+            uow,
+            duplicates,
+            name=lead.name,
+            company=lead.company,
+            phone=lead.phone,
+            email=lead.email,
+        ).require()
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
@@ -157,6 +349,7 @@ def create_lead(crm: Crm, actor: Actor, *, name: str, **fields: Any) -> Lead:
                 occurred_at=now,
                 source=lead.source,
                 campaign_id=lead.campaign_id,
+                possible_duplicates=tuple(m.id for m in found.matches),
             )
         )
         return lead
@@ -322,7 +515,6 @@ def convert_lead(
 
 def learn_lead_scorer(crm: Crm, actor: Actor) -> LearnedScorer:
     """Fit the learned lead score on the tenant's converted and disqualified leads."""
-    from crmkit.pipeline.model.leads import LeadStatus
 
     def work(uow: UnitOfWork) -> list[Lead]:
         done = F("status").is_in([LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
@@ -507,7 +699,15 @@ def lose_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID, reason: str) ->
 
 def reopen_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID) -> Opportunity:
     """Take a closed deal up again in the stage it closed from."""
-    return _on_deal(crm, actor, deal_id, None, lambda _u, deal, now: [deal.reopen(now)])
+    return _on_deal(
+        crm,
+        actor,
+        deal_id,
+        None,
+        lambda uow, deal, now: [
+            deal.reopen(uow.repository(SalesProcess).get(deal.process_id), now)
+        ],
+    )
 
 
 # -- analytics --------------------------------------------------------------------------------

@@ -29,7 +29,15 @@ LEADS = register(
         Lead,
         "leads",
         metadata,
-        indexes=[("owner_id", "status"), ("status", "last_activity_at"), ("campaign_id",)],
+        indexes=[
+            ("owner_id", "status"),
+            ("status", "last_activity_at"),
+            ("campaign_id",),
+            # Duplicate check at entry (migration 0013): indexed equality lookups.
+            ("name_key",),
+            ("phone_key",),
+            ("email_key",),
+        ],
     )
 )
 SALES_PROCESSES = register(map_entity(SalesProcess, "sales_processes", metadata))

@@ -235,15 +235,17 @@ def void_invoice(
     actor: Actor,
     invoice_id: UUID,
     *,
-    number: str,
     on: date,
     idempotency_key: str,
+    number: str | None = None,
 ) -> Invoice:
     """Void an issued invoice by issuing its linked red-letter (negative) invoice.
 
     Args:
-        number: the red-letter invoice's number.
-        on: the day it is issued.
+        on: the day the red letter is issued.
+        number: the red-letter invoice's number; when ``None`` the next number of the
+            tenant's ``"invoice"`` numbering rule (see :func:`invoice_number`), taken in
+            the same transaction, so a refused void gives the number back.
 
     Returns:
         The red-letter invoice.
@@ -259,7 +261,9 @@ def void_invoice(
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
         now = crm.now()
-        red = invoice.red_letter(InvoiceId(crm.ids.new(now)), now=now, number=number, on=on)
+        # A red letter is an invoice in its own right: it draws from the same sequence.
+        given = number if number is not None else invoice_number(uow, now)
+        red = invoice.red_letter(InvoiceId(crm.ids.new(now)), now=now, number=given, on=on)
         event = INVOICE_FLOW.fire(invoice, "void", now=now, payload={"red_letter_id": red.id})
         invoice.reversed_by = red.id
         repo.save(invoice)

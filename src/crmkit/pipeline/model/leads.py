@@ -9,6 +9,12 @@ campaigns stay on the lead so conversions can be attributed.
 Scoring says which leads to call first: rule-based points (source, industry,
 completeness, recent activity) and, when the tenant has history, a learned score
 from its own won and lost leads (see :mod:`crmkit.pipeline.model.scoring`).
+
+Entry control: the same company reaches sales many times — a web form, a trade-show
+badge, a cold call. A lead stores the keys the customer master uses (the normalised
+name of its company, or of the person when there is no company, and the caller-ID key
+of its phone, and its email in lower case), so a new lead is matched against existing leads and customers by
+indexed lookups (see :func:`crmkit.pipeline.services.check_lead_duplicates`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Any, NewType
 
 import attrs
 
+from crmkit.customers.dedup import normalize_name
+from crmkit.customers.phones import phone_key
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -38,6 +46,8 @@ __all__ = [
     "LeadRecycled",
     "LeadReopened",
     "LeadStatus",
+    "email_key",
+    "lead_name_key",
 ]
 
 LeadId = NewType("LeadId", uuid.UUID)
@@ -62,6 +72,51 @@ def _required(entity: str, field: str) -> Any:
     return check
 
 
+def _refresh_keys(instance: Any, attribute: Any, value: Any) -> Any:
+    # Runs when name, company or phone is assigned (after validation), so the stored
+    # duplicate and caller-ID keys never go stale.
+    current = {
+        "name": instance.name,
+        "company": instance.company,
+        "phone": instance.phone,
+        "email": instance.email,
+    }
+    current[attribute.name] = value
+    _set_keys(instance, current["name"], current["company"], current["phone"], current["email"])
+    return value
+
+
+def lead_name_key(name: str, company: str | None = None) -> str:
+    """The normalised name a lead is matched by: its company's, else the person's.
+
+    Args:
+        name: the person's name.
+        company: the organisation, if any (blank counts as none).
+
+    Returns:
+        :func:`crmkit.customers.dedup.normalize_name` of the company or the name, the
+        same key a customer of that name stores as ``name_key``.
+    """
+    return normalize_name((company or "").strip() or name.strip())
+
+
+def email_key(email: str | None) -> str | None:
+    """The key an email is matched by: stripped and lower case; ``None`` when blank."""
+    cleaned = (email or "").strip().lower()
+    return cleaned or None
+
+
+def _set_keys(
+    instance: Any, name: str, company: str | None, phone: str | None, email: str | None
+) -> None:
+    object.__setattr__(instance, "name_key", lead_name_key(name, company))
+    object.__setattr__(instance, "phone_key", phone_key(phone))
+    object.__setattr__(instance, "email_key", email_key(email))
+
+
+_KEYED: Any = [attrs.setters.validate, _refresh_keys]
+
+
 @attrs.define(eq=False)
 class Lead:
     """A lead.
@@ -74,17 +129,22 @@ class Lead:
         status: see :class:`LeadStatus`; moved only through :data:`LEAD`.
         disqualify_reason: why it was dropped (from the tenant's list).
         customer_id, opportunity_id: what it became when converted.
+        name_key: the normalised company name (the person's name without a company),
+            read-only and recomputed when ``name`` or ``company`` changes; compared with
+            customers' ``name_key`` for duplicates.
+        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
+        email_key: ``email`` stripped and in lower case (see :func:`email_key`).
     """
 
     entity_name = N_("lead")
 
     id: LeadId
     tenant_id: TenantId
-    name: str = attrs.field(validator=_required("lead", "name"))
+    name: str = attrs.field(validator=_required("lead", "name"), on_setattr=_KEYED)
     created_at: datetime
-    company: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    company: str | None = attrs.field(default=None, on_setattr=_KEYED)
+    phone: str | None = attrs.field(default=None, on_setattr=_KEYED)
+    email: str | None = attrs.field(default=None, on_setattr=_KEYED)
     source: str | None = None
     campaign_id: uuid.UUID | None = None
     industry: str | None = None
@@ -98,6 +158,13 @@ class Lead:
     customer_id: uuid.UUID | None = None
     opportunity_id: uuid.UUID | None = None
     version: int = 0
+    # Derived keys, stored and indexed so the duplicate check is an indexed lookup.
+    name_key: str = attrs.field(init=False, default="")
+    phone_key: str | None = attrs.field(init=False, default=None)
+    email_key: str | None = attrs.field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        _set_keys(self, self.name, self.company, self.phone, self.email)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Lead) and other.id == self.id
@@ -163,6 +230,8 @@ class LeadCreated(DomainEvent):
 
     source: str | None = None
     campaign_id: uuid.UUID | None = None
+    possible_duplicates: tuple[uuid.UUID, ...] = ()
+    """Ids of existing leads and customers it may duplicate (entered under a warning)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -289,11 +289,12 @@ class Opportunity:
         self.probability, self.closed_at, self.lost_reason = 0, now, why
         return event
 
-    def reopen(self, now: datetime) -> OpportunityOpened:
-        """Take a closed deal up again in its last stage."""
+    def reopen(self, process: SalesProcess, now: datetime) -> OpportunityOpened:
+        """Take a closed deal up again in its last stage, at that stage's probability."""
         event = OPPORTUNITY.fire(self, "reopen", now=now, payload={"stage": self.stage})
         assert isinstance(event, OpportunityOpened)
         self.closed_at, self.lost_reason, self.stage_entered_at = None, None, now
+        self.probability = process.stage(self.stage).probability
         return event
 
 
