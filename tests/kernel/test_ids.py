@@ -6,13 +6,14 @@ import datetime as dt
 import uuid
 
 import pendulum
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.kernel.ids import RandomIdGenerator, SequentialIdGenerator, timestamp_millis, uuid7
 
 instants = st.datetimes(
-    min_value=dt.datetime(1970, 1, 1),
+    min_value=dt.datetime(1970, 1, 2),
     max_value=dt.datetime(8000, 1, 1),
     timezones=st.sampled_from([dt.UTC, pendulum.UTC, pendulum.timezone("Asia/Shanghai")]),
 )
@@ -45,3 +46,8 @@ def test_sequential_ids_are_deterministic() -> None:
     now = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
     first, second = SequentialIdGenerator(), SequentialIdGenerator()
     assert [first.new(now) for _ in range(3)] == [second.new(now) for _ in range(3)]
+
+
+def test_an_instant_before_1970_has_no_uuid7() -> None:
+    with pytest.raises(ValueError, match="from 1970"):
+        uuid7(dt.datetime(1969, 12, 31, 23, 59, tzinfo=dt.UTC))

@@ -42,7 +42,9 @@ def uuid7(at: datetime, random_bits: bytes | None = None) -> UUID:
             (seeded from the OS and reseeded after ``fork``: ids need uniqueness, not
             secrecy, and this is several times cheaper than ``os.urandom``).
     """
-    millis = _epoch_millis(at) & ((1 << 48) - 1)
+    millis = _epoch_millis(at)
+    if not 0 <= millis < 1 << 48:
+        raise ValueError(f"a UUIDv7 holds instants from 1970 to 10889, not {at.isoformat()}")
     tail = random.getrandbits(74) if random_bits is None else int.from_bytes(random_bits, "big")
     rand_a = (tail >> 62) & 0xFFF
     rand_b = tail & ((1 << 62) - 1)
