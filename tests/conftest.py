@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 from crmkit import Crm, connect
 from crmkit.kernel.actor import Actor
@@ -23,6 +24,12 @@ from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 
 PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# CI explores the same examples on every run, so a landing never depends on the luck of a
+# random draw; locally hypothesis keeps exploring new ones (and remembers failures).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    hypothesis_settings.load_profile("ci")
 BACKENDS = ("memory", "sqlite", "postgresql")
 
 
