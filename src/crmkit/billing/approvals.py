@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
@@ -29,12 +28,10 @@ from crmkit.kernel.actor import Actor
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
-    active_flow,
-    decided_by,
+    document_hook,
     register_approvable,
-    submit_in,
+    submit_if_flow,
 )
-from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
     "EXPENSE_CLAIM_DOCUMENT",
@@ -48,16 +45,6 @@ REFUND_DOCUMENT = "refund"
 EXPENSE_CLAIM_DOCUMENT = "expense_claim"
 
 
-def _with_department(
-    uow: UnitOfWork, actor: Actor, department: UUID | None, **values: Any
-) -> dict[str, Any]:
-    if department is None:
-        department = OrgDirectory(uow).department_of(actor.tenant_id, actor.user_id)
-    if department is not None:
-        values["department"] = department
-    return values
-
-
 def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -> bool:
     """Submit a just-requested refund to the tenant's ``"refund"`` flow, if it has one.
 
@@ -69,20 +56,15 @@ def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    flow = active_flow(uow, REFUND_DOCUMENT)
-    if flow is None:
-        return False
-    submit_in(
+    return submit_if_flow(
         uow,
         actor,
-        flow=flow,
         now=now,
         document_type=REFUND_DOCUMENT,
         document_id=refund.id,
         title=refund.reason or str(refund.amount),
-        facts=_with_department(uow, actor, None, amount=refund.amount),
+        facts={"amount": refund.amount},
     )
-    return True
 
 
 def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now: datetime) -> bool:
@@ -98,64 +80,35 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    flow = active_flow(uow, EXPENSE_CLAIM_DOCUMENT)
-    if flow is None:
-        return False
-    submit_in(
+    return submit_if_flow(
         uow,
         actor,
-        flow=flow,
         now=now,
         document_type=EXPENSE_CLAIM_DOCUMENT,
         document_id=claim.id,
         title=str(claim.total),
-        facts=_with_department(
-            uow,
-            actor,
-            claim.department_id,
-            amount=claim.total,
-            needs_extra_approval=claim.needs_extra_approval,
-        ),
+        facts={"amount": claim.total, "needs_extra_approval": claim.needs_extra_approval},
+        department=claim.department_id,
     )
-    return True
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------
 
 
 def _refund_decided(trigger: str) -> Callable[[UnitOfWork, ApprovalRequest], None]:
-    def hook(uow: UnitOfWork, request: ApprovalRequest) -> None:
-        repo = uow.repository(Refund)
-        refund = repo.find(request.document_id)
-        if refund is None:
-            return  # a host's own document of that type, submitted directly: not ours
-        _who, _comment, at = decided_by(request)
-        event = REFUND_FLOW.fire(refund, trigger, now=at)
-        repo.save(refund)
-        if event is not None:
-            uow.outbox.add(event)
-
-    return hook
+    return document_hook(
+        Refund, lambda refund, _who, _comment, at: REFUND_FLOW.fire(refund, trigger, now=at)
+    )
 
 
-def _claim_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(ExpenseClaim)
-    claim = repo.find(request.document_id)
-    if claim is None:
-        return  # a host's own document of that type, submitted directly: not ours
+def _approve_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
     # The flow's stages replace the claim's own extra stage: its last approval is final.
     while claim.state is not ClaimState.APPROVED:
         EXPENSE_CLAIM_FLOW.fire(claim, "approve")
-    repo.save(claim)
 
 
-def _claim_closed(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(ExpenseClaim)
-    claim = repo.find(request.document_id)
-    if claim is None:
-        return  # a host's own document of that type, submitted directly: not ours
+def _reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
     EXPENSE_CLAIM_FLOW.fire(claim, "reject")
-    repo.save(claim)
 
 
 def register_document_hooks() -> None:
@@ -172,7 +125,9 @@ def register_document_hooks() -> None:
         on_closed=_refund_decided("reject"),
     )
     register_approvable(
-        EXPENSE_CLAIM_DOCUMENT, on_approved=_claim_approved, on_closed=_claim_closed
+        EXPENSE_CLAIM_DOCUMENT,
+        on_approved=document_hook(ExpenseClaim, _approve_claim),
+        on_closed=document_hook(ExpenseClaim, _reject_claim),
     )
 
 

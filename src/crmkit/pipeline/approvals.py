@@ -38,12 +38,11 @@ from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
-    active_flow,
     decided_by,
+    document_hook,
     register_approvable,
-    submit_in,
+    submit_if_flow,
 )
-from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
     "CONTRACT_DOCUMENT",
@@ -60,13 +59,6 @@ CONTRACT_DOCUMENT = "contract"
 CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 
 
-def _facts(uow: UnitOfWork, actor: Actor, **values: Any) -> dict[str, Any]:
-    department = OrgDirectory(uow).department_of(actor.tenant_id, actor.user_id)
-    if department is not None:
-        values["department"] = department
-    return values
-
-
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
     """Submit a quote already saved ``in_approval`` to the tenant's quote flow, if any.
 
@@ -76,21 +68,16 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    flow = active_flow(uow, QUOTE_DOCUMENT)
-    if flow is None:
-        return False
     totals = quote.totals
-    submit_in(
+    return submit_if_flow(
         uow,
         actor,
-        flow=flow,
         now=now,
         document_type=QUOTE_DOCUMENT,
         document_id=quote.id,
         title=quote.number,
-        facts=_facts(uow, actor, amount=totals.total, discount=totals.effective_discount.rate),
+        facts={"amount": totals.total, "discount": totals.effective_discount.rate},
     )
-    return True
 
 
 def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datetime) -> bool:
@@ -102,20 +89,15 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    flow = active_flow(uow, CONTRACT_DOCUMENT)
-    if flow is None:
-        return False
-    submit_in(
+    return submit_if_flow(
         uow,
         actor,
-        flow=flow,
         now=now,
         document_type=CONTRACT_DOCUMENT,
         document_id=contract.id,
         title=contract.number,
-        facts=_facts(uow, actor, amount=contract.amount, discount=contract.total_discount.rate),
+        facts={"amount": contract.amount, "discount": contract.total_discount.rate},
     )
-    return True
 
 
 def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now: datetime) -> bool:
@@ -133,25 +115,20 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    flow = active_flow(uow, CREDIT_OVERRIDE_DOCUMENT)
-    if flow is None:
-        return False
     values: dict[str, Any] = {"amount": order.total}
     if order.open_receivables is not None:
         values["exposure"] = order.open_receivables
     if order.credit_limit is not None:
         values["limit"] = order.credit_limit
-    submit_in(
+    return submit_if_flow(
         uow,
         actor,
-        flow=flow,
         now=now,
         document_type=CREDIT_OVERRIDE_DOCUMENT,
         document_id=order.id,
         title=order.number,
-        facts=_facts(uow, actor, **values),
+        facts=values,
     )
-    return True
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------
@@ -172,54 +149,6 @@ def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None
         uow.outbox.add(event)
 
 
-def _quote_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(Quote)
-    quote = repo.find(request.document_id)
-    if quote is None:
-        return  # a host's own "quote" document, submitted directly: not ours to change
-    who, _comment, at = decided_by(request)
-    event = quote.approve(who, at)
-    repo.save(quote)
-    if event is not None:
-        uow.outbox.add(event)
-
-
-def _quote_closed(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(Quote)
-    quote = repo.find(request.document_id)
-    if quote is None:
-        return  # a host's own "quote" document, submitted directly: not ours to change
-    who, comment, at = decided_by(request)
-    event = quote.reject(who, comment, at)
-    repo.save(quote)
-    if event is not None:
-        uow.outbox.add(event)
-
-
-def _contract_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(Contract)
-    contract = repo.find(request.document_id)
-    if contract is None:
-        return  # a host's own "contract" document, submitted directly: not ours to change
-    who, _comment, at = decided_by(request)
-    event = contract.approve(who, at)
-    repo.save(contract)
-    if event is not None:
-        uow.outbox.add(event)
-
-
-def _contract_closed(uow: UnitOfWork, request: ApprovalRequest) -> None:
-    repo = uow.repository(Contract)
-    contract = repo.find(request.document_id)
-    if contract is None:
-        return  # a host's own "contract" document, submitted directly: not ours to change
-    who, comment, at = decided_by(request)
-    event = contract.reject(who, comment, at)
-    repo.save(contract)
-    if event is not None:
-        uow.outbox.add(event)
-
-
 def register_document_hooks() -> None:
     """(Re-)register the quote and contract hooks with the approvals area.
 
@@ -228,9 +157,15 @@ def register_document_hooks() -> None:
     """
     # An approved quote or contract has no way back to draft in its own state machine,
     # so unapproval (反审核) only unlocks the request; see docs/pipeline-documents.md.
-    register_approvable(QUOTE_DOCUMENT, on_approved=_quote_approved, on_closed=_quote_closed)
     register_approvable(
-        CONTRACT_DOCUMENT, on_approved=_contract_approved, on_closed=_contract_closed
+        QUOTE_DOCUMENT,
+        on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
+        on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
+    )
+    register_approvable(
+        CONTRACT_DOCUMENT,
+        on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
+        on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
     )
     # A refused override changes nothing: the order simply stays on hold (see above).
     register_approvable(CREDIT_OVERRIDE_DOCUMENT, on_approved=_credit_override_approved)

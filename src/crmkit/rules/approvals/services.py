@@ -60,6 +60,7 @@ __all__ = [
     "decided_by",
     "define_flow",
     "delegate_request",
+    "document_hook",
     "get_approval_request",
     "get_flow",
     "reject_request",
@@ -68,6 +69,7 @@ __all__ = [
     "scan_overdue_approvals",
     "set_flow_active",
     "submit_for_approval",
+    "submit_if_flow",
     "submit_in",
     "unapprove_request",
     "urge_request",
@@ -391,6 +393,76 @@ def decided_by(request: ApprovalRequest) -> tuple[UUID, str, datetime]:
     """Who made the request's latest move, their comment, and when (for hooks)."""
     last = request.trail[-1]
     return last.actor_id, last.comment, last.at
+
+
+def submit_if_flow(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    now: datetime,
+    document_type: str,
+    document_id: UUID,
+    title: str,
+    facts: Mapping[str, Any],
+    department: UUID | None = None,
+) -> bool:
+    """Submit an area's document to the tenant's one active flow for its type, if any.
+
+    The facts gain ``department`` (``department``, else the submitter's department in
+    the org chart, when known). Runs inside the caller's unit of work (see
+    :func:`submit_in`).
+
+    Returns:
+        Whether a flow took the document (False: it keeps its manual approval).
+
+    Raises:
+        NoApprover: a stage of the flow resolves to nobody (nothing is stored).
+    """
+    flow = active_flow(uow, document_type)
+    if flow is None:
+        return False
+    directory = OrgDirectory(uow)
+    values = dict(facts)
+    department = department or directory.department_of(actor.tenant_id, actor.user_id)
+    if department is not None:
+        values["department"] = department
+    submit_in(
+        uow,
+        actor,
+        now=now,
+        document_type=document_type,
+        document_id=document_id,
+        title=title,
+        facts=values,
+        flow=flow,
+        directory=directory,
+    )
+    return True
+
+
+def document_hook(
+    entity_type: type[Any], act: Callable[[Any, UUID, str, datetime], DomainEvent | None]
+) -> Callable[[UnitOfWork, ApprovalRequest], None]:
+    """An approval hook that applies a flow's decision to an area's own document.
+
+    ``act(document, who, comment, at)`` makes the document's move and returns its
+    event; the hook loads the document, saves it and adds the event to the outbox.
+    Documents of that type the area does not store (a host's own, submitted
+    directly) are left alone.
+    """
+
+    def hook(uow: UnitOfWork, request: ApprovalRequest) -> None:
+        repo = uow.repository(entity_type)
+        document = repo.find(request.document_id)
+        if document is None:
+            return
+        who, comment, at = decided_by(request)
+        event = act(document, who, comment, at)
+        repo.save(document)
+        if event is not None:
+            uow.outbox.add(event)
+
+    return hook
 
 
 def _command(
