@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -146,6 +146,8 @@ def _allow(
     else:
         grants.require(operation, record, resource)
 
+
+D = TypeVar("D", Quote, Contract)
 
 DocumentNumbers = Callable[[UnitOfWork, str, datetime], str]
 """Hands out the number of a new document: ``numbers(uow, kind, at)``; kinds are
@@ -432,6 +434,30 @@ def revise_quote(
     return guarded(crm, actor, work)
 
 
+def _act_on(
+    crm: Crm,
+    actor: Actor,
+    entity_type: type[D],
+    resource: str,
+    record_id: uuid.UUID,
+    action: Callable[[UnitOfWork, D, datetime], DomainEvent | None],
+    operation: str,
+) -> D:
+    """Load a document, check the actor may ``operation`` it, act, save, record the event."""
+
+    def work(uow: UnitOfWork) -> D:
+        repo = uow.repository(entity_type)
+        record = repo.get(record_id)
+        _allow(uow, actor, operation, resource, record)
+        event = action(uow, record, crm.now())
+        repo.save(record)
+        if event is not None:
+            uow.outbox.add(event)
+        return record
+
+    return guarded(crm, actor, work)
+
+
 def _on_quote(
     crm: Crm,
     actor: Actor,
@@ -439,17 +465,7 @@ def _on_quote(
     action: Callable[[UnitOfWork, Quote, datetime], DomainEvent | None],
     operation: str = "edit",
 ) -> Quote:
-    def work(uow: UnitOfWork) -> Quote:
-        repo = uow.repository(Quote)
-        quote = repo.get(quote_id)
-        _allow(uow, actor, operation, QUOTES, quote)
-        event = action(uow, quote, crm.now())
-        repo.save(quote)
-        if event is not None:
-            uow.outbox.add(event)
-        return quote
-
-    return guarded(crm, actor, work)
+    return _act_on(crm, actor, Quote, QUOTES, quote_id, action, operation)
 
 
 def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
@@ -854,17 +870,7 @@ def _on_contract(
     action: Callable[[UnitOfWork, Contract, datetime], DomainEvent | None],
     operation: str = "edit",
 ) -> Contract:
-    def work(uow: UnitOfWork) -> Contract:
-        repo = uow.repository(Contract)
-        contract = repo.get(contract_id)
-        _allow(uow, actor, operation, CONTRACTS, contract)
-        event = action(uow, contract, crm.now())
-        repo.save(contract)
-        if event is not None:
-            uow.outbox.add(event)
-        return contract
-
-    return guarded(crm, actor, work)
+    return _act_on(crm, actor, Contract, CONTRACTS, contract_id, action, operation)
 
 
 def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
