@@ -24,9 +24,9 @@ import pandas as pd
 import pendulum
 import sqlalchemy as sa
 
+from bench.databases import pg_engine
 from bench.harness import Case
 from crmkit import Crm, connect
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.billing import (
     Direction,
@@ -43,7 +43,6 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions import bootstrap_tenant
 
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 INSTALLMENTS = int(os.environ.get("CRMKIT_BENCH_INSTALLMENTS", "1000000"))
 RECEIPTS = int(os.environ.get("CRMKIT_BENCH_RECEIPTS", "300000"))
 BATCH = int(os.environ.get("CRMKIT_BENCH_BATCH", "1000"))
@@ -60,23 +59,6 @@ NOTES = (
     "finishes within the three-minute budget on two cores). Times are per receipt: rows "
     "per second = 1,000,000 / crmkit µs/op."
 )
-
-
-def _schema() -> tuple[sa.Engine, Callable[[], None]]:
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    connect(engine)
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-    return engine, drop
 
 
 def _installment(
@@ -237,7 +219,7 @@ def _aging_cases(engine: sa.Engine, teardown: Callable[[], None]) -> list[Case]:
 
 
 def _allocation_case(per_customer: int) -> Case:
-    engine, drop = _schema()
+    engine, drop = pg_engine()
     tenant = TenantId(uuid.uuid4())
     crm: Crm = connect(engine, migrate=False, clock=FixedClock("2026-03-02T02:00:00Z"))
     actor = Actor(tenant, UserId(uuid.uuid4()), "finance")
@@ -297,5 +279,5 @@ def _allocation_case(per_customer: int) -> Case:
 
 
 def cases() -> list[Case]:
-    engine, drop = _schema()
+    engine, drop = pg_engine()
     return [*_aging_cases(engine, drop), _allocation_case(1), _allocation_case(10)]

@@ -9,7 +9,6 @@ value). Both run 8 threads with their own connections, 2,000 documents per run.
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,9 +16,9 @@ from collections.abc import Callable
 import attrs
 import sqlalchemy as sa
 
+from bench.databases import pg_engine
 from bench.harness import Case
 from crmkit import Crm, connect
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import register
 from crmkit.kernel.actor import Actor
@@ -28,7 +27,6 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.numbering import define_numbering_rule, next_number, next_numbers
 from crmkit.rules.permissions import bootstrap_tenant
 
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WRITERS = 8
 DOCUMENTS = 2000
 BATCH = 20
@@ -81,16 +79,8 @@ def _threads(work: Callable[[int], None]) -> None:
 
 
 def cases() -> list[Case]:
-    schema = f"crmkit_bench_numbering_{os.getpid()}"
-    admin_engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(
-        PG_URL,
-        connect_args={"options": f"-csearch_path={schema}"},
-        pool_size=WRITERS + 2,
-    )
-    crm = connect(engine)
+    engine, teardown = pg_engine(pool_size=WRITERS + 2)
+    crm = connect(engine, migrate=False)
     _metadata.create_all(engine)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE SEQUENCE bench_anchor_seq")
@@ -146,12 +136,6 @@ def cases() -> list[Case]:
                     )
 
         return lambda: _threads(writer)
-
-    def teardown() -> None:
-        engine.dispose()
-        with admin_engine.connect() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin_engine.dispose()
 
     goal = "≥ 1,000 numbers/s (≤ 1,000 µs per number)"
     return [

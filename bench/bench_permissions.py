@@ -14,7 +14,6 @@ against the same first page with no scope.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,10 +23,10 @@ import casbin
 import pendulum
 import sqlalchemy as sa
 
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql import tables as _tables  # noqa: F401  (import order: see report)
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.customers import Customer
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.query import Query
@@ -42,7 +41,6 @@ from crmkit.rules.permissions import (
     register_resource,
 )
 
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 N_CUSTOMERS = 100_000
 CHECKS = 1_000
 NOTES = (
@@ -255,18 +253,7 @@ def cases() -> list[Case]:
     import crmkit.customers  # noqa: F401  (registers the customer resource)
 
     result = _can_cases()
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    result.append(_listing_case(create_engine(f"sqlite:///{folder / 'bench.db'}"), "SQLite"))
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-
-    def drop() -> None:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-
+    result.append(_listing_case(sqlite_engine("permissions"), "SQLite"))
+    engine, drop = pg_engine()
     result.append(_listing_case(engine, "PostgreSQL", drop))
     return result

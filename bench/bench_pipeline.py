@@ -9,7 +9,6 @@ Anchors: the same ``GROUP BY`` written by hand as a SQL string, and pandas
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import uuid
 from decimal import Decimal
@@ -28,7 +27,6 @@ from crmkit.pipeline import Opportunity, OpportunityStatus, PipelineAnalytics
 from crmkit.ports import queries
 
 N = 1_000_000
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STAGES = [("initial", 10), ("needs", 25), ("proposal", 50), ("negotiation", 75)]
 NOTES = (
     "**Pipeline analytics (bench_pipeline).** 1,000,000 opportunities (70% open) in one "

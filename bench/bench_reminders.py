@@ -10,7 +10,6 @@ nothing, so the ratio flatters the anchor).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import uuid
 
@@ -35,7 +34,6 @@ from crmkit.rules.reminders import (
 )
 
 N = 1_000_000
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOTES = (
     "**Reminders (bench_reminders).** 1,000,000 records with end dates spread over ten "
     "years; a rule fires 30 days before the end date. crmkit runs one indexed range query "

@@ -15,13 +15,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,9 +28,9 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
-from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer, CustomerKind
 from crmkit.customers.dedup import DedupRecord, find_duplicates, normalize_name
@@ -42,7 +39,6 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId
 from crmkit.kernel.query import Order, Query
 from tests.customers.corpus import generate
 
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY_NAMES = 20_000
 DEDUP_N = 100_000
 # 1,000,000 customers take about five minutes to generate and load into both stores on
@@ -209,23 +205,11 @@ def _search_case(engine: sa.Engine, label: str, customers: list[Customer]) -> tu
 
 
 def _sql_cases() -> tuple[list[Case], list[str]]:
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    sqlite = create_engine(f"sqlite:///{folder / 'search.db'}")
-    connect(sqlite)
+    sqlite = sqlite_engine("search")
     customers = _customers(TenantId(uuid.uuid4()), SEARCH_N)
     lite, lite_note = _search_case(sqlite, "SQLite", customers)
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    pg = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    connect(pg)
+    pg, drop = pg_engine()
     pg_case, pg_note = _search_case(pg, "PostgreSQL", customers)
-
-    def drop() -> None:
-        pg.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
 
     from attrs import evolve
 

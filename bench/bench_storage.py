@@ -10,7 +10,6 @@ On PostgreSQL the adapter bulk-loads through COPY above 1,000 rows; the
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -28,7 +27,6 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money
 
 N = 100_000
-PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOTES = (
     "**Storage (bench_storage).** 100,000 customers saved in one unit of work "
     "(`add_many` from domain objects, row mapping included) against SQLAlchemy Core "

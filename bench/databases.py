@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,13 +25,16 @@ def sqlite_engine(name: str) -> sa.Engine:
     return engine
 
 
-def pg_engine() -> tuple[sa.Engine, Callable[[], None]]:
-    """An engine on a new PostgreSQL schema, migrated; call the second value to drop it."""
+def pg_engine(**options: Any) -> tuple[sa.Engine, Callable[[], None]]:
+    """An engine on a new PostgreSQL schema, migrated; call the second value to drop it.
+
+    Keyword arguments go to the engine (``pool_size=...``).
+    """
     schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, **options)
     upgrade(engine)
 
     def drop() -> None:
