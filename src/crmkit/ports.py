@@ -91,11 +91,26 @@ class Repository(Protocol[T]):
 
     def save(self, entity: T) -> T: ...
 
+    def save_many(self, entities: Sequence[T]) -> None:
+        """``save`` for many aggregates in one go (one round trip where the store can).
+
+        Raises:
+            ConcurrencyConflict: one of them was saved by someone else since it was read
+                (the unit of work must then be rolled back: none of them counts).
+        """
+        ...
+
     def delete(self, entity: T) -> None: ...
 
     def query(self, query: Query | None = None) -> list[T]: ...
 
-    def count(self, where: Expr | None = None) -> int: ...
+    def count(self, where: Expr | None = None, *, limit: int | None = None) -> int:
+        """How many records match ``where``; with ``limit``, counting stops there.
+
+        A bounded count ("more than 1,000?") reads at most ``limit`` index entries, so
+        it stays cheap however many records match.
+        """
+        ...
 
 
 class Outbox(Protocol):

@@ -256,6 +256,14 @@ def test_query_filters_orders_and_pages(crm: Crm, tenant: TenantId) -> None:
     ]
     count = crm.run(tenant, lambda uow: uow.repository(Customer).count(F("level").eq("B")))
     assert count == 2
+    bounded = crm.run(
+        tenant,
+        lambda uow: (
+            [uow.repository(Customer).count(limit=n) for n in (0, 3, 99)]
+            + [uow.repository(Customer).count(F("level").eq("B"), limit=1)]
+        ),
+    )
+    assert bounded == [0, 3, 5, 1]
 
 
 _texts = st.sampled_from(["", "a", "ab", "abc", "b", "B", "北京", "北", "x%_", None])

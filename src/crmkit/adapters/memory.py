@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
@@ -236,6 +237,10 @@ class MemoryRepository(Repository[T]):
         self._uow._stage(key, current.version, copy.deepcopy(entity))
         return entity
 
+    def save_many(self, entities: Sequence[T]) -> None:
+        for entity in entities:
+            self.save(entity)
+
     def delete(self, entity: T) -> None:
         self._check_tenant(entity, "delete")
         key = self._key(entity.id)
@@ -254,8 +259,10 @@ class MemoryRepository(Repository[T]):
         end = None if query.limit is None else query.offset + query.limit
         return [copy.deepcopy(row) for row in rows[query.offset : end]]
 
-    def count(self, where: Expr | None = None) -> int:
+    def count(self, where: Expr | None = None, *, limit: int | None = None) -> int:
+        rows = self._uow._all_visible(self._type)
         if where is None:
-            return len(self._uow._all_visible(self._type))
+            return len(rows) if limit is None else min(len(rows), limit)
         matches = to_predicate(where)
-        return sum(1 for row in self._uow._all_visible(self._type) if matches(row))
+        found = (row for row in rows if matches(row))
+        return sum(1 for _ in itertools.islice(found, limit))

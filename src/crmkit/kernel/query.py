@@ -193,6 +193,7 @@ class F:
         return Cond(self.name, "startswith", prefix)
 
     def contains(self, text: str) -> Cond:
+        """Text containing ``text``, or a list (tags, multi-choice) with ``text`` as a member."""
         return Cond(self.name, "contains", text)
 
 
@@ -206,12 +207,20 @@ class Order:
 
 @attrs.frozen
 class Query:
-    """A filtered, ordered, paged read of one repository."""
+    """A filtered, ordered, paged read of one repository.
+
+    ``selective`` is a hint from a caller that knows ``where`` matches few records (it
+    counted them): a store should find them through the filter's own index and sort
+    them, never walk the sort key's index in order hoping to stop early at ``limit``
+    (PostgreSQL's planner sometimes prefers that for ``ORDER BY ... LIMIT`` and reads
+    the whole index). The results are the same either way.
+    """
 
     where: Expr = TRUE
     order_by: tuple[Order, ...] = ()
     limit: int | None = None
     offset: int = 0
+    selective: bool = False
 
 
 def fields_of(expr: Expr) -> set[str]:
@@ -268,7 +277,8 @@ def _cond_predicate(cond: Cond) -> Callable[[Any], bool]:
     if op == "startswith":
         return lambda r: isinstance(v := field_value(r, path), str) and v.startswith(target)
     if op == "contains":
-        return lambda r: isinstance(v := field_value(r, path), str) and target in v
+        # Text: a substring; a list of values (tags, multi-choice fields): a member.
+        return lambda r: isinstance(v := field_value(r, path), str | tuple | list) and target in v
     compare = _COMPARE[op]
 
     def cmp(r: Any) -> bool:

@@ -4,19 +4,28 @@ The compiled clause never evaluates to SQL ``NULL``: every comparison is guarded
 with ``IS NOT NULL`` so ``NOT`` behaves exactly like the Python predicate the
 memory adapter runs (a comparison against a missing value is false). String
 matching is case-sensitive on both backends, like Python's ``str.startswith``.
+
+Paths into JSON columns (``custom.budget.amount``) compile to JSON extraction —
+``json_extract`` on SQLite, ``json_extract_path_text`` on PostgreSQL — cast to the
+type of the value compared with; see :class:`JsonPath`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from crmkit.kernel.query import And, Cond, Const, Expr, Not, Or, Order
 
-__all__ = ["compile_expr", "compile_order"]
+__all__ = ["JsonPath", "compile_expr", "compile_order"]
 
 ColumnFor = Callable[[str], sa.ColumnElement[Any]]
 
@@ -34,20 +43,25 @@ def _escape_glob(text: str) -> str:
 
 
 def _cond(cond: Cond, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]:
-    col = column(cond.field)
-    op = cond.op
+    target = _resolve(cond.field, column, cond.op)
+    if isinstance(target, JsonPath):
+        return _json_cond(target, cond, dialect)
+    return _scalar(target, cond.op, cond.value, dialect)
+
+
+def _scalar(col: sa.ColumnElement[Any], op: str, raw: Any, dialect: str) -> sa.ColumnElement[bool]:
     if op == "is_null":
         return col.is_(None)
     if op == "not_null":
         return col.is_not(None)
     present = col.is_not(None)
     if op in ("in", "not_in"):
-        values = [_plain(v) for v in cond.value]
+        values = [_plain(v) for v in raw]
         if not values:
             return sa.false() if op == "in" else present
         member = col.in_(values) if op == "in" else col.not_in(values)
         return sa.and_(present, member)
-    value = _plain(cond.value)
+    value = _plain(raw)
     if op == "startswith":
         if dialect == "sqlite":
             return sa.and_(present, col.op("GLOB")(_escape_glob(value) + "*"))
@@ -64,6 +78,124 @@ def _cond(cond: Cond, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]
         "ge": col.__ge__,
     }[op]
     return sa.and_(present, compare(value))
+
+
+# -- values inside JSON columns ---------------------------------------------------------------
+
+
+@attrs.frozen
+class JsonPath:
+    """A value inside a JSON column: ``custom.budget.amount`` is ``custom`` at ``budget.amount``.
+
+    A filter path whose head is a JSON column and that the mapping does not know as a
+    column of its own resolves to one. The value's SQL type is taken from the Python
+    type of the value compared with (text, number or date), so a number stored as a
+    JSON number compares numerically and an ISO date as a date; ``contains`` means
+    "substring" for a JSON string and "member" for a JSON array.
+    """
+
+    column: sa.ColumnElement[Any]
+    keys: tuple[str, ...]
+
+
+def _resolve(path: str, column: ColumnFor, op: str) -> sa.ColumnElement[Any] | JsonPath:
+    try:
+        col = column(path)
+    except KeyError:
+        head, _, rest = path.partition(".")
+        if not rest:
+            raise
+        base = column(head)
+        if not isinstance(base.type, sa.JSON) or '"' in rest:
+            raise
+        return JsonPath(base, tuple(rest.split(".")))
+    if op == "contains" and isinstance(col.type, sa.JSON):
+        return JsonPath(col, ())
+    return col
+
+
+def _kind(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        raise TypeError("JSON booleans cannot be filtered on")
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return "date"
+    raise TypeError(f"cannot compare a JSON value with {type(value).__name__}")
+
+
+def _sqlite_path(keys: tuple[str, ...]) -> str:
+    return "$" + "".join(f'."{k}"' for k in keys)
+
+
+def _json_text(path: JsonPath, dialect: str) -> sa.ColumnElement[Any]:
+    if dialect == "sqlite":
+        return sa.func.json_extract(path.column, _sqlite_path(path.keys), type_=sa.String())
+    extracted = sa.func.json_extract_path_text(path.column, *path.keys, type_=sa.String())
+    # Code-point order, as Python and the text columns compare (see ``text_type``).
+    return extracted.collate("C")
+
+
+def _typed(path: JsonPath, kind: str, dialect: str) -> tuple[sa.ColumnElement[Any], Any]:
+    """The extracted value as SQL of ``kind`` and the function turning a filter value into it."""
+    text = _json_text(path, dialect)
+    if kind == "number":
+        if dialect == "sqlite":
+            # Both sides through SQLite's own text-to-REAL conversion, so they agree.
+            return text, lambda v: sa.cast(sa.literal(str(_plain(v))), sa.Float())
+        extracted = sa.func.json_extract_path_text(path.column, *path.keys)
+        return sa.cast(extracted, sa.Numeric()), lambda v: sa.literal(Decimal(v), sa.Numeric())
+    if kind == "date":
+        if dialect == "sqlite":
+            return text, lambda v: v.isoformat()
+        extracted = sa.func.json_extract_path_text(path.column, *path.keys)
+        return sa.cast(extracted, sa.Date()), lambda v: sa.literal(v, sa.Date())
+    return text, _plain
+
+
+def _json_cond(path: JsonPath, cond: Cond, dialect: str) -> sa.ColumnElement[bool]:
+    op = cond.op
+    if op in ("is_null", "not_null"):
+        return _scalar(_json_text(path, dialect), op, cond.value, dialect)
+    if op == "contains":
+        return _json_contains(path, _plain(cond.value), dialect)
+    sample = cond.value[0] if op in ("in", "not_in") and cond.value else cond.value
+    if op in ("in", "not_in") and not cond.value:
+        return _scalar(_json_text(path, dialect), op, (), dialect)
+    col, convert = _typed(path, _kind(sample), dialect)
+    if op in ("in", "not_in"):
+        return _scalar(col, op, [convert(v) for v in cond.value], dialect)
+    if op == "startswith":
+        return _scalar(col, op, cond.value, dialect)
+    return _scalar(col, op, convert(cond.value), dialect)
+
+
+def _json_contains(path: JsonPath, value: Any, dialect: str) -> sa.ColumnElement[bool]:
+    """A JSON string containing ``value``, or a JSON array with ``value`` as a member."""
+    if not isinstance(value, str):
+        raise TypeError("contains takes text")
+    text = _json_text(path, dialect)
+    if dialect == "sqlite":
+        where = _sqlite_path(path.keys)
+        kind = sa.func.coalesce(sa.func.json_type(path.column, where), "")
+        each = sa.func.json_each(path.column, where).table_valued("value", "type")
+        member = sa.exists(
+            sa.select(sa.literal(1))
+            .select_from(each)
+            .where(each.c.type == "text", each.c.value == value)
+        )
+        substring = sa.func.instr(text, value) > 0
+    else:
+        node = sa.func.json_extract_path(path.column, *path.keys) if path.keys else path.column
+        kind = sa.func.coalesce(sa.func.json_typeof(node), "")
+        wanted = sa.cast(sa.literal(json.dumps([value])), postgresql.JSONB())
+        holds = sa.func.coalesce(sa.cast(node, postgresql.JSONB()).op("@>")(wanted), sa.false())
+        substring = sa.func.strpos(text, value) > 0
+        return sa.or_(sa.and_(kind == "array", holds), sa.and_(kind == "string", substring))
+    return sa.or_(sa.and_(kind == "array", member), sa.and_(kind == "text", substring))
 
 
 def compile_expr(expr: Expr, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]:
@@ -90,4 +222,7 @@ def compile_expr(expr: Expr, column: ColumnFor, dialect: str) -> sa.ColumnElemen
 def compile_order(order: Order, column: ColumnFor) -> sa.UnaryExpression[Any]:
     """An ``ORDER BY`` term; missing values sort last in both directions."""
     col = column(order.field)
-    return (col.desc() if order.descending else col.asc()).nulls_last()
+    term = col.desc() if order.descending else col.asc()
+    # NULLS LAST on a column that holds no NULLs changes nothing but keeps SQLite (and a
+    # descending PostgreSQL sort) from reading the rows in index order.
+    return term if getattr(col, "nullable", True) is False else term.nulls_last()

@@ -209,7 +209,6 @@ def map_entity(
     for field in ordered:
         name = field.name
         tp, nullable = _unwrap(hints[name])
-        key = name if field.init else None
         if name in ("tenant_id", "id"):
             columns.append(sa.Column(name, sa.Uuid(), primary_key=True))
         elif name == "version":
@@ -220,24 +219,24 @@ def map_entity(
             columns.append(sa.Column(currency, sa.String(3), nullable=nullable))
             columns_of[name] = (amount, currency)
             writers.append(_money_writer(name, amount, currency))
-            readers.append(_money_reader(key, amount, currency))
+            readers.append(_money_reader(name, amount, currency))
             continue
         else:
             native = column_for(tp)
             if native is None:
                 columns.append(sa.Column(name, sa.JSON(), nullable=nullable))
                 writers.append(_json_writer(name, conv.unstructure))
-                readers.append(_json_reader(key, name, hints[name], conv.structure))
+                readers.append(_json_reader(name, hints[name], conv.structure))
                 columns_of[name] = (name,)
                 continue
             columns.append(sa.Column(name, native, nullable=nullable))
             if isinstance(tp, type) and issubclass(tp, enum.Enum):
                 writers.append(_enum_writer(name))
-                readers.append(_plain_reader(key, name, tp))
+                readers.append(_plain_reader(name, tp))
                 columns_of[name] = (name,)
                 continue
         writers.append(_plain_writer(name))
-        readers.append(_plain_reader(key, name, None))
+        readers.append(_plain_reader(name, None))
         columns_of[name] = (name,)
 
     table_args: list[Any] = [
@@ -255,15 +254,23 @@ def map_entity(
             write(obj, row)
         return row
 
+    converters = {f.name: f.converter for f in attrs.fields(entity) if callable(f.converter)}
+    new: Callable[[type[Any]], Any] = object.__new__
+    set_attribute = object.__setattr__
+
     def from_row(row: Any) -> Any:
+        # A stored row was validated when it was written, so it is loaded without
+        # ``__init__`` (as ORMs load rows): validators, ``__attrs_post_init__`` and the
+        # derived keys (pinyin, caller ID), which are stored columns themselves, are not
+        # run again on every read. Converters still run, so values take their usual shape.
         data = row._mapping
-        kwargs: dict[str, Any] = {}
+        values: dict[str, Any] = {}
         for read in readers:
-            read(data, kwargs)
-        obj = entity(**{k: v for k, v in kwargs.items() if not k.startswith("\0")})
-        for k, v in kwargs.items():
-            if k.startswith("\0"):
-                object.__setattr__(obj, k[1:], v)
+            read(data, values)
+        obj = new(entity)
+        for name, value in values.items():
+            convert = converters.get(name)
+            set_attribute(obj, name, value if convert is None else convert(value))
         return obj
 
     return Mapping(entity, table, to_row, from_row, columns_of)
@@ -301,53 +308,41 @@ def _json_writer(name: str, dump: Callable[[Any], Any]) -> Callable[[Any, dict[s
     return write
 
 
-def _target(key: str | None, name: str) -> str:
-    # Fields with init=False are set after construction; mark them with a NUL prefix.
-    return key if key is not None else "\0" + name
-
-
 def _plain_reader(
-    key: str | None, name: str, convert: Callable[[Any], Any] | None
+    name: str, convert: Callable[[Any], Any] | None
 ) -> Callable[[Any, dict[str, Any]], None]:
-    target = _target(key, name)
     if convert is None:
 
-        def read(data: Any, kwargs: dict[str, Any]) -> None:
-            kwargs[target] = data[name]
+        def read(data: Any, values: dict[str, Any]) -> None:
+            values[name] = data[name]
     else:
 
-        def read(data: Any, kwargs: dict[str, Any]) -> None:
+        def read(data: Any, values: dict[str, Any]) -> None:
             value = data[name]
-            kwargs[target] = None if value is None else convert(value)
+            values[name] = None if value is None else convert(value)
 
     return read
 
 
-def _money_reader(
-    key: str | None, amount: str, currency: str
-) -> Callable[[Any, dict[str, Any]], None]:
-    target = _target(key, amount[: -len("_amount")])
-
-    def read(data: Any, kwargs: dict[str, Any]) -> None:
+def _money_reader(name: str, amount: str, currency: str) -> Callable[[Any, dict[str, Any]], None]:
+    def read(data: Any, values: dict[str, Any]) -> None:
         value = data[amount]
         if value is None:
-            kwargs[target] = None
+            values[name] = None
             return
         money = Money(value, data[currency])
         # Give back "12.30", not "12.3": pad to the currency's minor unit when that is exact.
         rounded = money.round()
-        kwargs[target] = rounded if rounded == money else money
+        values[name] = rounded if rounded == money else money
 
     return read
 
 
 def _json_reader(
-    key: str | None, name: str, tp: Any, load: Callable[[Any, Any], Any]
+    name: str, tp: Any, load: Callable[[Any, Any], Any]
 ) -> Callable[[Any, dict[str, Any]], None]:
-    target = _target(key, name)
-
-    def read(data: Any, kwargs: dict[str, Any]) -> None:
+    def read(data: Any, values: dict[str, Any]) -> None:
         value = data[name]
-        kwargs[target] = None if value is None else load(value, tp)
+        values[name] = None if value is None else load(value, tp)
 
     return read
