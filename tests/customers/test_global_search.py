@@ -131,6 +131,27 @@ def test_each_kind_stays_within_the_actors_view_scope(crm: Crm, actor: Actor) ->
     assert _titles(as_admin.of("opportunity")) == ["海康安防"]
 
 
+def test_leads_and_deals_are_found_by_pinyin_initials_characters_and_phone(
+    crm: Crm, actor: Actor
+) -> None:
+    customer = register_customer(crm, actor, name="华夏物流集团")
+    lead = create_lead(
+        crm, actor, name="王经理", company="华夏物流股份有限公司", phone="021-6543 2100"
+    )
+    person = create_lead(crm, actor, name="曾小贤")
+    deal_id = _deal(crm, actor, customer.id, "华夏仓储扩容")
+
+    for text in ("huaxia", "hx", "HuaXia", "华夏", "華夏物流"):
+        assert [h.id for h in global_search(crm, actor, text).of("lead")] == [lead.id], text
+    for text in ("王经", "+86 21 6543 2100"):
+        assert [h.id for h in global_search(crm, actor, text).of("lead")] == [lead.id], text
+    # A lead without a company is found by the person's name, read as a person's.
+    assert [h.id for h in global_search(crm, actor, "zengxiao").of("lead")] == [person.id]
+    for text in ("huaxiacangchu", "hxcc", "华夏仓"):
+        assert [h.id for h in global_search(crm, actor, text).of("opportunity")] == [deal_id]
+    assert global_search(crm, actor, "cangchu").of("opportunity") == ()
+
+
 def test_a_kind_whose_searched_field_is_hidden_is_left_out(crm: Crm, actor: Actor) -> None:
     define_role(
         crm,
@@ -143,7 +164,8 @@ def test_a_kind_whose_searched_field_is_hidden_is_left_out(crm: Crm, actor: Acto
     set_member(crm, actor, viewer.user_id, name=viewer.name, roles=["viewer"])
     create_lead(crm, actor, name="Quote request", company="Globex")
 
-    assert global_search(crm, viewer, "Glob").of("lead") == ()
+    for text in ("Glob", "globex", "Globex 公司"):
+        assert global_search(crm, viewer, text).of("lead") == (), text
     assert [h.title for h in global_search(crm, actor, "Glob").of("lead")] == ["Quote request"]
 
 

@@ -286,6 +286,50 @@ def _state(crm: Crm, tenant: TenantId, history_ids: set[uuid.UUID]) -> dict[str,
     return crm.run(tenant, read)
 
 
+def test_merges_are_listed_and_a_merged_customer_redirects_to_its_survivor(
+    crm: Crm, actor: Actor
+) -> None:
+    from crmkit.customers.merge import list_merges, merged_into
+
+    first = register_customer(crm, actor, name="杭州海康电子")
+    second = register_customer(crm, actor, name="杭州海康电子（杭州）")
+    final = register_customer(crm, actor, name="海康威视集团")
+    add_contact(crm, actor, second.id, name="何海")
+    early = merge_customers(crm, actor, first.id, [second.id])
+    late = merge_customers(crm, actor, final.id, [first.id])
+
+    # A chain of merges redirects to the customer that carries everything now.
+    assert merged_into(crm, actor, second.id) == final.id
+    assert merged_into(crm, actor, first.id) == final.id
+    assert merged_into(crm, actor, final.id) is None
+    listed = list_merges(crm, actor, first.id)
+    assert [m.merge_id for m in listed] == [late.merge_id, early.merge_id]
+    assert listed[1].merged_ids == (second.id,)
+    assert listed[1].moved.get("customers.contacts") == 1
+    assert [m.merge_id for m in list_merges(crm, actor, second.id)] == [early.merge_id]
+
+    undo_merge(crm, actor, late.merge_id)
+    assert merged_into(crm, actor, second.id) == first.id
+    assert merged_into(crm, actor, first.id) is None
+    assert list_merges(crm, actor, final.id)[0].undone_by == actor.user_id
+    undo_merge(crm, actor, early.merge_id)
+    assert merged_into(crm, actor, second.id) is None
+
+
+def test_merge_lookups_need_view_on_the_customer(crm: Crm, actor: Actor) -> None:
+    from crmkit.customers.merge import list_merges, merged_into
+
+    team = make_team(crm, actor)
+    mine = register_customer(crm, team.li, name="深圳腾达电子")
+    dup = register_customer(crm, team.li, name="深圳腾达电子有限公司")
+    merge_customers(crm, team.li, mine.id, [dup.id])
+    assert merged_into(crm, team.li, dup.id) == mine.id
+    with pytest.raises(PermissionDenied):
+        merged_into(crm, team.wang, dup.id)
+    with pytest.raises(PermissionDenied):
+        list_merges(crm, team.wang, mine.id)
+
+
 @pytest.mark.parametrize("backend", ["memory", "sqlite"], indirect=True)
 @settings(
     max_examples=25,

@@ -50,6 +50,33 @@ def test_a_customer_without_owner_starts_in_the_pool_and_is_seen_by_claimers(
     assert list_customers(crm, team.li) == []  # not hers: the pool is its own list
 
 
+def test_a_custom_scope_claim_grant_opens_only_its_part_of_the_pool(crm: Crm, actor) -> None:
+    from crmkit.kernel.query import F
+    from crmkit.rules.permissions import Grant, Scope, define_role, set_member
+
+    team = make_team(crm, actor)
+    # East-region reps may view their own customers but claim only east-region pool ones.
+    define_role(
+        crm,
+        actor,
+        "east rep",
+        grants=[
+            Grant("customer", "view", Scope.OWN),
+            Grant("customer", "claim", Scope.CUSTOM, F("region").eq("华东")),
+        ],
+    )
+    set_member(crm, actor, team.wang.user_id, name=team.wang.name, roles=["east rep"])
+    east = _pool_customer(crm, actor, "上海华东电子", region="华东")
+    north = _pool_customer(crm, actor, "北京华北电子", region="华北")
+
+    assert [c.id for c in list_pool(crm, team.wang)] == [east.id]
+    assert {c.id for c in list_pool(crm, team.li)} == {east.id, north.id}  # own scope: all
+    with pytest.raises(PermissionDenied):
+        claim_customer(crm, team.wang, north.id)
+    assert get_customer(crm, actor, north.id).owner_id is None
+    assert claim_customer(crm, team.wang, east.id).owner_id == team.wang.user_id
+
+
 def test_claiming_makes_the_rep_the_owner_and_records_it(crm: Crm, actor, clock) -> None:
     team = make_team(crm, actor)
     pooled = _pool_customer(crm, actor)

@@ -81,3 +81,31 @@ def test_the_holding_limit_holds_under_concurrent_claims(
     held = list_customers(admin_crm, team.li)
     assert len(held) == 2
     assert len(refused) == 4
+
+
+def test_two_parent_links_written_at_once_never_close_a_loop(
+    make_crm: Callable[[], Crm], actor
+) -> None:
+    from crmkit.customers import HierarchyCycle, relate_customers
+    from crmkit.kernel.errors import ConcurrencyConflict
+
+    admin_crm = make_crm()
+    for round_ in range(3):
+        a, b, c, d = (
+            register_customer(admin_crm, actor, name=f"集团{round_}{n}") for n in "甲乙丙丁"
+        )
+        # a -> b and c -> d exist; linking b -> c and d -> a at once would close a loop
+        # although each link alone passes the cycle check against the committed hierarchy.
+        relate_customers(admin_crm, actor, a.id, b.id, "parent")
+        relate_customers(admin_crm, actor, c.id, d.id, "parent")
+        crms = [make_crm(), make_crm()]
+        results = _race(
+            [
+                lambda x=crms[0], p=b.id, q=c.id: relate_customers(x, actor, p, q, "parent"),
+                lambda x=crms[1], p=d.id, q=a.id: relate_customers(x, actor, p, q, "parent"),
+            ]
+        )
+        winners = [r for r in results if not isinstance(r, Exception)]
+        assert len(winners) == 1, results
+        loser = next(r for r in results if isinstance(r, Exception))
+        assert isinstance(loser, HierarchyCycle | ConcurrencyConflict), results

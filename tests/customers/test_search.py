@@ -13,13 +13,27 @@ from crmkit import Crm
 from crmkit.customers import Customer, CustomerKind
 from crmkit.customers.dedup import normalize_name
 from crmkit.customers.search import (
+    find_by_routes,
     letter_of,
     search_customers_query,
     search_keys,
+    search_routes,
     to_pinyin,
 )
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import FALSE, TRUE, And, Cond, Expr, Or, Order, Query, to_predicate
+from crmkit.kernel.query import (
+    FALSE,
+    TRUE,
+    And,
+    Cond,
+    Expr,
+    F,
+    Or,
+    Order,
+    Query,
+    or_,
+    to_predicate,
+)
 from tests.customers.corpus import generate
 
 HUAWEI = "北京华为科技有限公司"
@@ -261,3 +275,73 @@ def test_characters_match_literally_from_the_start_or_behind_the_region() -> Non
     assert _matches("华为", names) == {HUAWEI, "华为云"}
     assert _matches("北京", names) == {HUAWEI}
     assert _matches("科技", names) == set()  # the middle of a name is not a prefix
+
+
+_CROWD = [
+    "武汉光谷科技",
+    "武汉钢铁集团",
+    "王红",
+    "吴昊贸易",
+    "北京武汉商会",
+    "上海文化传媒",
+    "北京华为科技",
+    "北京百货",
+    "温州鞋业",
+    "万豪酒店",
+    "武汉",
+    "重庆银行",
+    "长沙银行",
+]
+
+
+@pytest.mark.parametrize(
+    "text", ["wh", "w", "bj", "beijing", "北京", "武汉", "bjwh", "wuhan", "cs"]
+)
+@pytest.mark.parametrize("dense", [1, 3, 1_000])
+def test_route_by_route_search_finds_the_first_page_of_the_single_query(
+    crm: Crm, tenant, text: str, dense: int
+) -> None:
+    # Dense routes walk the pinyin index instead of sorting their matches; whichever way
+    # a route is read, the page is the one OR-ed queries over all matches give.
+    customers = [_customer(n, tenant, person=len(n) == 2 and n == "王红") for n in _CROWD]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(customers))
+    order = (Order("pinyin_full"), Order("id"))
+
+    def both(uow, limit: int):
+        repo = uow.repository(Customer)
+        routes = search_routes(text)
+        single: list[str] = []
+        for behind in (False, True):  # whole-name matches first, then behind the region
+            where = or_(*(r.where for r in routes if r.behind_region == behind))
+            found = repo.query(Query(where=where, order_by=order))
+            single += [c.name for c in found if c.name not in single]
+        routed = find_by_routes(repo, TRUE, routes, limit=limit, dense=dense)
+        return single[:limit], [c.name for c in routed]
+
+    for limit in (1, 2, 5, 50):
+        single, routed = crm.run(tenant, lambda uow, n=limit: both(uow, n))
+        assert routed == single, limit
+        assert single  # every text here finds something
+
+
+def test_han_routes_walk_the_pinyin_index_only_when_the_reading_is_certain() -> None:
+    fixed, behind = search_routes("北京")
+    assert fixed.walk == F("pinyin_full").startswith("beijing")
+    assert behind.walk is None
+    # 重 reads chong or zhong, 曾 zeng as a surname: no pinyin bound can be trusted.
+    assert search_routes("重庆")[0].walk is None
+    assert search_routes("曾")[0].walk is None
+    # Initials bound the walk by their first letter; the name behind the region does not.
+    assert [r.walk for r in search_routes("wh")] == [F("pinyin_full").startswith("w"), None]
+
+
+def test_whole_name_matches_rank_before_matches_behind_the_region(crm: Crm, tenant) -> None:
+    names = ["北京华为科技", "华为云", "上海华为技术", "海王集团"]
+    crm.run(
+        tenant, lambda uow: uow.repository(Customer).add_many([_customer(n, tenant) for n in names])
+    )
+    found = crm.run(
+        tenant,
+        lambda uow: find_by_routes(uow.repository(Customer), TRUE, search_routes("hw"), limit=10),
+    )
+    assert [c.name for c in found] == ["海王集团", "华为云", "北京华为科技", "上海华为技术"]

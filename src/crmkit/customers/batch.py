@@ -21,6 +21,8 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
+from crmkit.customers.custom_field_services import definitions_of
+from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
 from crmkit.customers.history import record_changes, snapshot
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
@@ -57,7 +59,8 @@ def batch_update_customers(
 
     Args:
         customer_ids: the customers to change (duplicates are ignored).
-        changes: field values, as for ``update_customer`` (``level="A"``, ``tags=(...)``).
+        changes: field values, as for ``update_customer`` (``level="A"``, ``tags=(...)``,
+            ``custom={"tier": "gold"}``).
 
     Returns:
         Which customers were updated, already up to date, or skipped and why.
@@ -65,17 +68,23 @@ def batch_update_customers(
     Raises:
         PermissionDenied: the actor holds no ``edit`` on customers, or one of the fields
             is read-only or hidden for them; nothing is changed.
+        ValidationError: a custom field value does not fit its field (it would fail on
+            every record); nothing is changed.
         LimitExceeded: more than 10,000 ids.
     """
     ids = list(dict.fromkeys(customer_ids))
     if len(ids) > MAX_BATCH:
         raise LimitExceeded(limit="batch size", value=len(ids), maximum=MAX_BATCH)
     now = crm.now()
+    custom = changes.pop(CUSTOM, None)
 
     def work(uow: UnitOfWork) -> BatchResult:
         grants = grants_for(uow, actor)
         grants.require_operation("edit", RESOURCE)
-        grants.check_writable(RESOURCE, sorted(changes))
+        grants.check_writable(RESOURCE, [*sorted(changes), *custom_paths(custom)])
+        definitions = definitions_of(uow, RESOURCE) if custom is not None else []
+        if custom is not None:
+            apply_custom(definitions, None, custom, entity=RESOURCE)  # refuses bad values once
         repo = uow.repository(Customer)
         loaded: dict[UUID, Customer] = {c.id: c for c in repo.get_many(ids)}
         updated: list[UUID] = []
@@ -93,8 +102,11 @@ def batch_update_customers(
                 )
                 continue
             before = snapshot(customer)
+            fields = dict(changes)
+            if custom is not None:
+                fields[CUSTOM] = apply_custom(definitions, customer.custom, custom, entity=RESOURCE)
             try:
-                event = customer.change(now, **changes)
+                event = customer.change(now, **fields)
             except CrmError as error:  # a ValidationError; the customer is left unchanged
                 failed[customer_id] = error
                 continue

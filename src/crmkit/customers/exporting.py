@@ -10,15 +10,28 @@ and only the records the ``export`` grant reaches are written — the narrowing 
 of the query, so it runs in the database. **Field level**: columns of fields hidden
 from the actor are left out entirely (not emptied), and filtering or sorting on a
 hidden field is refused, since the order or the selection would leak its values.
+
+Custom fields export like built-in ones: a column per active field the actor may see,
+headed by the field's label, after the built-in columns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from crmkit.crm import Crm
+from crmkit.customers.custom_field_services import definitions_of
+from crmkit.customers.custom_fields import CustomFieldDefinition
 from crmkit.customers.model import Customer
-from crmkit.customers.transfer import export_cells, export_columns, template_headers
+from crmkit.customers.services import readable_where
+from crmkit.customers.transfer import (
+    custom_columns,
+    export_cells,
+    export_columns,
+    template_headers,
+)
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
 from crmkit.kernel.query import F, Query, and_
@@ -43,13 +56,20 @@ class Sheet:
     rows: tuple[tuple[str, ...], ...] = ()
 
 
-def import_template(locale: str | None = None) -> Sheet:
+def import_template(
+    locale: str | None = None, custom_fields: Iterable[CustomFieldDefinition] = ()
+) -> Sheet:
     """The empty import template: every column the importer knows, headed in ``locale``.
 
     Write it with ``write_table(sheet.headers, sheet.rows, "xlsx")`` for the user to
     download; required columns are marked ``*``.
+
+    Args:
+        locale: language of the built-in headers (default: the current locale).
+        custom_fields: the custom fields to add a column for, usually
+            ``list_custom_fields(crm, actor)`` (active fields the user may see).
     """
-    return Sheet(headers=tuple(template_headers(locale)))
+    return Sheet(headers=tuple(template_headers(locale, custom_columns(custom_fields))))
 
 
 def export_customers(
@@ -73,12 +93,13 @@ def export_customers(
     def work(uow: UnitOfWork) -> Sheet:
         grants = grants_for(uow, actor)
         grants.require_operation("export", RESOURCE)
-        grants.check_readable(RESOURCE, query.where, [o.field for o in query.order_by])
+        where = readable_where(uow, grants, query)
         # Customers in the recycle bin are not exported.
-        live = attrs.evolve(query, where=and_(F("deleted_at").is_null(), query.where))
+        live = attrs.evolve(query, where=and_(F("deleted_at").is_null(), where))
         found = uow.repository(Customer).query(grants.restrict(live, "export", RESOURCE))
+        extra = custom_columns(definitions_of(uow, RESOURCE))
         with use_locale(locale or current_locale()) as chosen:
-            columns, headers = export_columns(grants.hidden_fields(RESOURCE), chosen)
+            columns, headers = export_columns(grants.hidden_fields(RESOURCE), chosen, extra)
         names: dict[object, str] = {}
         if any(c.key == "owner" for c in columns):
             names = {m.id: m.name for m in uow.repository(Member).query() if m.name}

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.customers.custom_fields import CUSTOM, show_custom
 from crmkit.customers.model import Customer, show_value
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -40,6 +41,7 @@ _UNTRACKED = frozenset(
         "short_initials",
         "letter",
         "phone_key",
+        CUSTOM,  # recorded field by field, as ``custom.<key>``
     }
 )
 _TRACKED = tuple(f.name for f in attrs.fields(Customer) if f.name not in _UNTRACKED)
@@ -53,7 +55,8 @@ class ChangeRecord:
         customer_id: the customer changed (kept after a purge).
         action: the use case that changed it (``create``, ``update``, ``claim``,
             ``release``, ``transfer``, ``contact_add``, ``delete``, ``purge``, ...).
-        field: the field name (``contact.<field>`` for contact edits; ``None`` for
+        field: the field name (``contact.<field>`` for contact edits, ``custom.<key>``
+            for custom fields; ``None`` for
             actions that change no single field, such as a purge).
         old_value, new_value: the values as text (``None`` for empty).
         user_id: who did it (``None`` for the clock-driven pool scan).
@@ -84,7 +87,9 @@ def snapshot(customer: Customer | None) -> dict[str, str | None]:
     """The tracked fields of ``customer`` as text (empty for a customer not yet there)."""
     if customer is None:
         return {}
-    return {name: show_value(getattr(customer, name)) for name in _TRACKED}
+    shown = {name: show_value(getattr(customer, name)) for name in _TRACKED}
+    shown.update((name, show_value(v)) for name, v in show_custom(customer.custom).items())
+    return shown
 
 
 def record_changes(

@@ -23,6 +23,8 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
+from crmkit.customers.custom_field_services import definitions_of
+from crmkit.customers.custom_fields import CUSTOM, apply_custom
 from crmkit.customers.dedup import DuplicatePolicy
 from crmkit.customers.history import ChangeRecord
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
@@ -32,6 +34,7 @@ from crmkit.customers.transfer import (
     Column,
     ParsedRow,
     TabularData,
+    custom_columns,
     map_headers,
     parse_row,
 )
@@ -107,7 +110,8 @@ def import_customers(
     Args:
         table: the file's header and rows (see :func:`crmkit.adapters.tabular.read_table`).
         mapping: explicit ``{header: column key}`` choices overriding header recognition
-            (see :data:`crmkit.customers.transfer.COLUMNS` for the keys).
+            (see :data:`crmkit.customers.transfer.COLUMNS` for the keys; a custom field
+            is named by its key). Custom fields are recognised by label or key.
         dry_run: check everything, store nothing, and return the problems.
         duplicates: what a name matching an existing customer (or an earlier row) does.
         default_currency: the credit limit's currency when the file has no currency column.
@@ -124,7 +128,11 @@ def import_customers(
     """
     if len(table.rows) > MAX_ROWS:
         raise LimitExceeded(limit="import rows", value=len(table.rows), maximum=MAX_ROWS)
-    columns, header_problems = map_headers(table.headers, mapping)
+    # The custom fields are read up front so the file is parsed outside the writing
+    # transaction; inside it every row is checked again against the definitions then
+    # in force, so a field changed in between cannot slip a stale value in.
+    extra = custom_columns(crm.run(actor.tenant_id, lambda uow: definitions_of(uow, RESOURCE)))
+    columns, header_problems = map_headers(table.headers, mapping, extra)
     now = crm.now()
     rows: list[ParsedRow] = []
     problems: list[CellProblem] = list(header_problems)
@@ -137,6 +145,7 @@ def import_customers(
             if parsed is not None:
                 rows.append(parsed)
     header_of = _headers_by_field(columns, table.headers)
+    missing = {p.fields["field"] for p in header_problems}
     written = sorted({c.field for c in columns.values()} | {"name"})
 
     def work(uow: UnitOfWork) -> ImportReport:
@@ -146,9 +155,20 @@ def import_customers(
         grants.check_writable(RESOURCE, written)
         found = list(problems)
         owners = _Owners(uow, actor)
+        definitions = definitions_of(uow, RESOURCE)
         customers: list[Customer] = []
         numbers: list[int] = []
         for parsed in rows:
+            try:
+                custom = apply_custom(
+                    definitions, None, parsed.fields.get(CUSTOM), entity=RESOURCE, creating=True
+                )
+            except ValidationError as error:
+                field = str(error.fields["field"])
+                if field not in missing:  # a missing column is reported once, not per row
+                    found.append(_problem(parsed.row, header_of, field, error.fields["reason"]))
+                continue
+            parsed = attrs.evolve(parsed, fields={**parsed.fields, CUSTOM: custom})
             customer = _build(crm, actor, parsed, now, owners, grants, header_of, found)
             if customer is not None:
                 customers.append(customer)

@@ -25,6 +25,13 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.customers.custom_fields import (
+    CUSTOM,
+    CustomValues,
+    register_custom_entity,
+    show_custom,
+    to_custom_values,
+)
 from crmkit.customers.phones import phone_key
 from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
@@ -71,6 +78,7 @@ FIELD_LABELS = (
     N_("pool_state"),
     N_("owned_since"),
     N_("deleted_at"),
+    N_("custom"),
 )
 
 
@@ -228,6 +236,10 @@ class Customer:
         closed_from: the state it was closed from (a reopen goes back there).
         won_at: when it was first won.
         deleted_at, deleted_by: set while it is in the recycle bin.
+        custom: the tenant's custom field values (``{key: value}``, see
+            :mod:`crmkit.customers.custom_fields`); services validate them against the
+            tenant's definitions, and history, events and field rules name them
+            ``custom.<key>``.
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
         name_key, pinyin_full, pinyin_initials, short_full, short_initials, letter: search
@@ -267,6 +279,7 @@ class Customer:
     won_at: datetime | None = None
     deleted_at: datetime | None = None
     deleted_by: UserId | None = None
+    custom: CustomValues = attrs.field(factory=CustomValues, converter=to_custom_values)
     version: int = 0
     # Derived keys, stored and indexed so search and caller ID are indexed lookups.
     name_key: str = attrs.field(init=False, default="")
@@ -309,11 +322,17 @@ class Customer:
             return None
         for name, (_, new) in diff.items():
             setattr(self, name, new)
+        shown = {name: (_show(old), _show(new)) for name, (old, new) in diff.items()}
+        if CUSTOM in diff:
+            # One entry per changed custom field, named as history and field rules name it.
+            old_custom, new_custom = (show_custom(v) for v in diff[CUSTOM])
+            del shown[CUSTOM]
+            for name in sorted(set(old_custom) | set(new_custom)):
+                old, new = _show(old_custom.get(name)), _show(new_custom.get(name))
+                if old != new:
+                    shown[name] = (old, new)
         return CustomerChanged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
-            changes={name: (_show(old), _show(new)) for name, (old, new) in diff.items()},
+            tenant_id=self.tenant_id, aggregate_id=self.id, occurred_at=now, changes=shown
         )
 
 
@@ -455,3 +474,4 @@ def would_make_cycle(parent_id: UUID, child_id: UUID, parent_of: Any) -> bool:
 
 
 register_source(ReminderSource("customer", Customer, title_field="name"))
+register_custom_entity("customer", (f.name for f in attrs.fields(Customer)))

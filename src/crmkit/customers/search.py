@@ -38,20 +38,26 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any, cast
 
 import attrs
 
 from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
-from crmkit.kernel.query import FALSE, TRUE, Expr, F, and_, or_
+from crmkit.kernel.query import TRUE, Expr, F, Order, Query, and_, or_
+from crmkit.ports import Repository
 
 __all__ = [
+    "DENSE_ROUTE",
     "SURNAME_READINGS",
     "SearchKeys",
+    "SearchRoute",
+    "find_by_routes",
     "letter_of",
     "search_customers_query",
     "search_keys",
+    "search_routes",
     "to_pinyin",
 ]
 
@@ -273,7 +279,7 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
     default, several, _ = _tables()
     region, _rest = split_region(key)
     short_full = short_initials = None
-    found = [default.get(ch) for ch in key]
+    found = list(map(default.get, key))
     if None in found:  # Latin letters, digits or rare characters: the general path
         units = _units(key)
         full, initials = _join(units)
@@ -288,10 +294,11 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
     if not several.isdisjoint(key):
         _fix_polyphonic(key, readings)
     full = "".join(readings)
-    initials = "".join([reading[:1] for reading in readings])
+    # Every reading is a non-empty syllable: zip's first row holds their first letters.
+    initials = "".join(next(zip(*readings, strict=False), ()))
     if region:
         short_full = "".join(readings[len(region) :])
-        short_initials = "".join([reading[:1] for reading in readings[len(region) :]])
+        short_initials = initials[len(region) :]
     return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
 
 
@@ -319,17 +326,44 @@ def _parse_latin(text: str) -> list[str] | None:
     return None if found is None else list(found)
 
 
-def _routes(full: str, initials: str, contains: list[tuple[str, str]]) -> list[Expr]:
-    routes: list[Expr] = []
+@attrs.frozen
+class SearchRoute:
+    """One way a search text can match: a filter a store answers from one index range.
+
+    Attributes:
+        where: the filter.
+        walk: a coarser condition on ``pinyin_full`` that every match of ``where`` meets
+            too, or ``None``. When ``where`` matches a large share of the customers
+            (``wh`` matches every 武汉 and 王 company), reading ``pinyin_full``'s index in
+            order and keeping the matches finds the first page without sorting them all.
+        behind_region: the route matches the name behind its region (``huawei`` in
+            北京华为); such matches rank after those of the whole name.
+        ordered: ``where`` is a prefix of ``pinyin_full`` itself, so its index range is
+            already in the order results are shown in.
+    """
+
+    where: Expr
+    walk: Expr | None = None
+    behind_region: bool = False
+    ordered: bool = False
+
+
+def _routes(full: str, initials: str, contains: list[tuple[str, str]]) -> list[SearchRoute]:
+    routes: list[SearchRoute] = []
     for full_field, initials_field in (
         ("pinyin_full", "pinyin_initials"),
         ("short_full", "short_initials"),
     ):
         extra = [F(full_field if f == "full" else f).contains(v) for f, v in contains]
+        behind = full_field == "short_full"
         if full:
-            routes.append(and_(F(full_field).startswith(full), *extra))
+            where = and_(F(full_field).startswith(full), *extra)
+            routes.append(SearchRoute(where, behind_region=behind, ordered=not behind))
         if initials:
-            routes.append(and_(F(initials_field).startswith(initials), *extra))
+            # A name's full pinyin opens with the letter its initials open with.
+            walk = None if behind else F("pinyin_full").startswith(initials[0])
+            where = and_(F(initials_field).startswith(initials), *extra)
+            routes.append(SearchRoute(where, walk, behind_region=behind))
     return routes
 
 
@@ -337,16 +371,7 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
     """The filter that finds customers matching a search box entry.
 
     Every branch is a prefix match on an indexed key, so a store answers it from its
-    indexes. ``bjhw`` (initials), ``beijing`` / ``huawei`` (full pinyin of the name or of
-    the name behind its region), ``北京`` / ``華為`` (characters, matched literally),
-    ``bjhuawei`` / ``北京hw`` (mixes: initials prefix plus the spelled-out part) and, with
-    ``phone_field``, six or more digits of a phone number all work.
-
-    Branches are chosen by the shape of the text, because each branch is one more index
-    range a store must read, merge and sort: characters search the name key and, behind
-    a region, the short pinyin; initials search only the initials keys; spelled-out pinyin
-    only the full keys; a phone number only the phone key. At most four branches, two for
-    the usual entries.
+    indexes: the branches are the :func:`search_routes` of the text.
 
     Args:
         text: what the user typed; case, width and traditional characters do not matter.
@@ -358,18 +383,99 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
     """
     if not text.strip():
         return TRUE
+    return or_(*(route.where for route in search_routes(text, phone_field=phone_field)))
+
+
+def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[SearchRoute, ...]:
+    """The ways a search box entry can match a customer, each one indexed prefix match.
+
+    ``bjhw`` (initials), ``beijing`` / ``huawei`` (full pinyin of the name or of the
+    name behind its region), ``北京`` / ``華為`` (characters, matched literally),
+    ``bjhuawei`` / ``北京hw`` (mixes: initials prefix plus the spelled-out part) and, with
+    ``phone_field``, six or more digits of a phone number all work.
+
+    Routes are chosen by the shape of the text, because each one is one more index
+    range a store must read: characters search the name key and, behind a region, the
+    short pinyin; initials search only the initials keys; spelled-out pinyin only the
+    full keys; a phone number only the phone key. At most four routes, two for the
+    usual entries.
+
+    Args:
+        text: what the user typed; case, width and traditional characters do not matter.
+        phone_field: the stored caller-ID key to match digits against, or ``None``.
+
+    Returns:
+        The routes; one matching everything for blank text, none for text that can
+        match nothing (only punctuation).
+    """
+    if not text.strip():
+        return (SearchRoute(TRUE),)
     folded = fold_text(text)
     if not folded:
-        return FALSE
+        return ()
     if phone_field is not None and _looks_like_phone(text):
-        return caller_id_query(text, field=phone_field)
+        return (SearchRoute(caller_id_query(text, field=phone_field)),)
     folded = normalize_name(text) or folded  # "华为有限公司" searches like "华为"
     units = _units(folded)
     if all(han for _, han in units):
-        return _han_query(folded, _join(units)[0])
+        return _han_routes(folded, _join(units)[0])
     if not any(han for _, han in units):
-        return _latin_query(folded, units)
-    return _mixed_query(folded, units)
+        return _latin_routes(folded, units)
+    return _mixed_routes(folded, units)
+
+
+#: A route matching at least this many customers is read in ``pinyin_full`` order
+#: (through its ``walk``) instead of being read whole and sorted.
+DENSE_ROUTE = 1_000
+
+
+def find_by_routes(
+    repository: Repository[Any],
+    scope: Expr,
+    routes: Iterable[SearchRoute],
+    *,
+    limit: int,
+    dense: int = DENSE_ROUTE,
+) -> list[Any]:
+    """The first ``limit`` records matching any route, within ``scope``.
+
+    Records whose whole name matches come first, then those matching behind their
+    region (``huawei`` finds 华为云 before 北京华为); each group in pinyin order.
+
+    One query per route, each with its own limit, merged here: a single query with all
+    routes OR-ed together makes a store read every match of every route and sort them
+    before it can stop, which for a broad entry (``wh``, ``beijing``, ``北京``) is tens of
+    thousands of rows at a million customers. Each route instead reads its matches from
+    its own index range and sorts them (``Query.selective``) or, when a bounded count
+    says it is dense, walks the ``pinyin_full`` index in order and stops after ``limit``
+    matches. The routes behind the region are read only when the whole-name ones leave
+    the page short.
+
+    Args:
+        repository: customers (or any records with ``pinyin_full`` and ``id``).
+        scope: what else every hit must meet (not in the recycle bin, the actor's view).
+        routes: from :func:`search_routes`.
+        limit: the most records to return.
+        dense: how many matches make a route walk the pinyin index instead.
+    """
+    order = (Order("pinyin_full"), Order("id"))
+    page: list[Any] = []
+    for behind in (False, True):
+        found: dict[Any, Any] = {}
+        for route in routes:
+            if route.behind_region != behind:
+                continue
+            query = Query(and_(scope, route.where), order, limit, selective=not route.ordered)
+            if route.walk is not None and repository.count(route.where, limit=dense) >= dense:
+                query = Query(and_(scope, route.walk, route.where), order, limit)
+            for record in repository.query(query):
+                found[record.id] = record
+        seen = {record.id for record in page}
+        ranked = sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))
+        page += [record for record in ranked if record.id not in seen][: limit - len(page)]
+        if len(page) >= limit:
+            break
+    return page
 
 
 def _looks_like_phone(text: str) -> bool:
@@ -377,43 +483,52 @@ def _looks_like_phone(text: str) -> bool:
     return len(re.sub(r"\D", "", text)) >= 6 and not re.sub(r"[\d\s\-+()]", "", text)
 
 
-def _han_query(key: str, full: str) -> Expr:
+def _han_routes(key: str, full: str) -> tuple[SearchRoute, ...]:
     """Characters only: the name opens with them, or the name behind its region does.
 
     Typed characters must be in the name, not merely sound like it (北京 vs 背景): the
-    region-less branch goes through ``short_full``'s index and checks the characters.
+    region-less route goes through ``short_full``'s index and checks the characters.
     """
-    return or_(
-        F("name_key").startswith(key),
-        and_(F("short_full").startswith(full), F("name_key").contains(key)),
+    # Characters with one reading, that are no surname read otherwise, spell the same
+    # pinyin in every name opening with them, so that pinyin prefix bounds the walk.
+    several = _tables()[1]
+    fixed = several.isdisjoint(key) and not any(ch in SURNAME_READINGS for ch in key)
+    return (
+        SearchRoute(
+            F("name_key").startswith(key), F("pinyin_full").startswith(full) if fixed else None
+        ),
+        SearchRoute(
+            and_(F("short_full").startswith(full), F("name_key").contains(key)),
+            behind_region=True,
+        ),
     )
 
 
-def _latin_query(text: str, units: list[_Unit]) -> Expr:
+def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
     """Latin letters (and digits): pinyin keys only, picked by how the letters parse."""
     parsed: list[_Unit] = []
     for unit, _han in units:
         syllables = _parse_latin(unit)
         if syllables is None:  # digits or other kept text: try both spellings
-            return or_(*_routes(text, "", []), *_routes("", text, []))
+            return (*_routes(text, "", []), *_routes("", text, []))
         parsed.extend((s, True) for s in syllables)
     if all(len(unit) == 1 for unit, _ in parsed):
         # "bjhw": initials. Latin words are kept whole in the initials keys too, so
         # "ibm" still finds "IBM中国".
-        return or_(*_routes("", text, []))
+        return tuple(_routes("", text, []))
     if all(len(unit) > 1 for unit, _ in parsed):
         # "huawei", "beijing": spelled-out pinyin (or a Latin word, kept whole in the
         # full keys).
-        return or_(*_routes(text, "", []))
+        return tuple(_routes(text, "", []))
     # "bjhuawei": the initials prefix keeps it an indexed query and the spelled-out part
     # must appear in the full pinyin; a Latin word that parses oddly ("cisco" ->
     # ci-s-co) is still found through the full keys.
     mixed = _join(parsed)[1]
     spelled = [("full", run) for run in _spelled_runs(parsed)]
-    return or_(*_routes(text, "", []), *_routes("", mixed, spelled))
+    return (*_routes(text, "", []), *_routes("", mixed, spelled))
 
 
-def _mixed_query(text: str, units: list[_Unit]) -> Expr:
+def _mixed_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
     """Characters and letters together ("北京hw"): initials keys plus the characters."""
     contains = [("name_key", run) for run in _HAN_RUN.findall(text) if _is_han(run[0])]
     full, initials = _join(units)
@@ -432,7 +547,7 @@ def _mixed_query(text: str, units: list[_Unit]) -> Expr:
         # "北京huaw": initials prefix, and the spelled-out part in the full pinyin.
         spelled = [("full", run) for run in _spelled_runs(parsed)]
         routes += _routes("", _join(parsed)[1], [*contains, *spelled])
-    return or_(*routes)
+    return tuple(routes)
 
 
 def _spelled_runs(parsed: list[_Unit]) -> list[str]:

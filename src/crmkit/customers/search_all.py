@@ -16,7 +16,7 @@ on a hidden field would reveal its values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from uuid import UUID
 
 import attrs
@@ -26,7 +26,7 @@ from crmkit.customers.contacts import Contact
 from crmkit.customers.dedup import fold_text
 from crmkit.customers.model import Customer
 from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import _looks_like_phone, search_customers_query
+from crmkit.customers.search import _looks_like_phone, find_by_routes, search_routes
 from crmkit.customers.services import CONTACT, RESOURCE
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
@@ -41,6 +41,7 @@ __all__ = [
     "SearchPart",
     "SearchResults",
     "global_search",
+    "name_query",
     "prefix_variants",
     "register_search_part",
     "searchable",
@@ -192,32 +193,53 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
 
 
 def _search_customers(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
-    where = and_(F("deleted_at").is_null(), search_customers_query(text))
-    if not searchable(grants, RESOURCE, where, shown=("name",)):
+    routes = search_routes(text)
+    if not searchable(grants, RESOURCE, or_(*(r.where for r in routes)), shown=("name",)):
         return []
-    query = Query(where=where, order_by=(Order("pinyin_full"), Order("id")), limit=limit)
-    found = uow.repository(Customer).query(grants.restrict(query, "view", RESOURCE))
+    scope = grants.restrict(Query(where=F("deleted_at").is_null()), "view", RESOURCE).where
+    found = find_by_routes(uow.repository(Customer), scope, routes, limit=limit)
     return [SearchHit("customer", c.id, c.name, c.id) for c in found]
 
 
-def _contact_query(text: str) -> Expr:
-    """Contacts by name: pinyin or initials for letters, the name itself for characters.
+def name_query(
+    text: str,
+    *,
+    keyed: Sequence[tuple[str, Callable[[str], str]]] = (("name", str),),
+    phone_field: str | None = "phone_key",
+) -> Expr:
+    """Records by name: pinyin or initials for letters, the name itself for characters.
 
-    Contacts keep the pinyin keys of their name read as a person's name (曾 -> zeng)
-    and the caller-ID key of their main phone.
+    For records that store the pinyin keys of their name (``pinyin_full``,
+    ``pinyin_initials``, see :mod:`crmkit.customers.search`) and the caller-ID key of
+    their phone: contacts, leads, opportunities.
+
+    Args:
+        text: the stripped search text.
+        keyed: the fields characters are matched against as a prefix, each with how the
+            text is turned into that field's form (``("name", str)`` as typed, in title
+            case too; ``("name_key", normalize_name)`` for a normalised key).
+        phone_field: the stored caller-ID key that phone numbers are matched against,
+            ``None`` for records without a phone.
     """
-    if _looks_like_phone(text):
-        return caller_id_query(text, field="phone_key")
+    if phone_field is not None and _looks_like_phone(text):
+        return caller_id_query(text, field=phone_field)
     folded = fold_text(text)
     if folded.isascii():
         # Latin letters and digits: pinyin ("zhangwei"), initials ("zw") or a Latin
         # name, kept whole in both keys ("johnsmith").
         return or_(F("pinyin_full").startswith(folded), F("pinyin_initials").startswith(folded))
-    return or_(*(F("name").startswith(variant) for variant in prefix_variants(text)))
+    return or_(
+        *(
+            F(field).startswith(variant)
+            for field, form in keyed
+            for variant in prefix_variants(form(text))
+        )
+    )
 
 
 def _search_contacts(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
-    where = and_(F("deleted_at").is_null(), _contact_query(text))
+    # Contacts keep the pinyin keys of their name read as a person's (曾 -> zeng).
+    where = and_(F("deleted_at").is_null(), name_query(text))
     if not searchable(grants, CONTACT, where, shown=("name",)):
         return []
     query = Query(where=where, order_by=(Order("pinyin_full"), Order("id")), limit=limit)

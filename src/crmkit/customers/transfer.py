@@ -17,6 +17,11 @@ Cell conventions, shared by import and export: money is plain text with the curr
 decimals (``1234.50``) and the currency in its own column; dates are ISO
 (``2024-03-05``; imports also take ``2024/3/5``, ``2024.3.5`` and ``2024年3月5日``);
 tags are separated by commas (``,``, ``，``, ``;``, ``、``).
+
+Custom fields (:mod:`crmkit.customers.custom_fields`) get a column each, headed by the
+field's label (its key is recognised too): numbers and money amounts as plain text,
+dates ISO, choices by option label (the option value is recognised too), several
+choices separated by commas. A built-in column's header wins over a custom label.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import attrs
 
+from crmkit.customers.custom_fields import CustomFieldDefinition, FieldType
 from crmkit.customers.model import Customer, CustomerKind
 from crmkit.customers.phones import normalize_phone
 from crmkit.kernel.errors import CrmError, LazyText, ValidationError, reason
@@ -42,8 +48,10 @@ __all__ = [
     "Column",
     "ParsedRow",
     "TabularData",
+    "custom_columns",
     "export_cells",
     "export_columns",
+    "is_builtin_header",
     "map_headers",
     "parse_date",
     "parse_row",
@@ -109,6 +117,7 @@ class Column:
         labels: header label per locale (``en``, ``zh_CN``, ``zh_TW``).
         aliases: other headers recognised on import.
         required: the import refuses a file without this column, and rows leaving it empty.
+        definition: the custom field a custom column fills (``None`` for built-in ones).
     """
 
     key: str
@@ -116,6 +125,7 @@ class Column:
     labels: Mapping[str, str]
     aliases: tuple[str, ...] = ()
     required: bool = False
+    definition: CustomFieldDefinition | None = None
 
     def label(self, locale: str) -> str:
         """The header in ``locale`` (English when the locale has none)."""
@@ -201,24 +211,53 @@ for _column in COLUMNS:
         _HEADERS.setdefault(_header_key(_name), _column)
 
 
-def template_headers(locale: str | None = None) -> list[str]:
+def is_builtin_header(text: str) -> bool:
+    """Whether ``text`` is recognised as a built-in column's header (in any language)."""
+    return _header_key(text) in _HEADERS
+
+
+def custom_columns(definitions: Iterable[CustomFieldDefinition]) -> list[Column]:
+    """A column per active custom field, headed by its label, recognised by label or key."""
+    return [
+        Column(
+            key=d.path,
+            field=d.path,
+            labels={"en": d.label},
+            aliases=(d.key,),
+            required=d.required,
+            definition=d,
+        )
+        for d in definitions
+        if d.active
+    ]
+
+
+def template_headers(locale: str | None = None, extra: Sequence[Column] = ()) -> list[str]:
     """The header row of the import template in ``locale`` (default: the current one).
 
     Required columns are marked with ``*`` (the importer ignores the mark).
+
+    Args:
+        extra: custom field columns (:func:`custom_columns`), after the built-in ones.
     """
     with use_locale(locale or current_locale()) as chosen:
-        return [c.label(chosen) + ("*" if c.required else "") for c in COLUMNS]
+        return [c.label(chosen) + ("*" if c.required else "") for c in (*COLUMNS, *extra)]
 
 
 def map_headers(
-    headers: Sequence[str], mapping: Mapping[str, str] | None = None
+    headers: Sequence[str],
+    mapping: Mapping[str, str] | None = None,
+    extra: Sequence[Column] = (),
 ) -> tuple[dict[int, Column], list[CellProblem]]:
     """Match a file's header row to columns.
 
     Args:
         headers: the header row as written.
         mapping: explicit ``{header: column key}`` choices (from a mapping screen), taking
-            precedence over recognition; map a header to ``""`` to ignore it.
+            precedence over recognition; map a header to ``""`` to ignore it. A custom
+            field is named by its key (``budget``) or ``custom.<key>``.
+        extra: custom field columns (:func:`custom_columns`), recognised by label or key
+            where no built-in column claims the header.
 
     Returns:
         ``{position: column}`` for the recognised headers (unknown ones are ignored) and
@@ -227,6 +266,13 @@ def map_headers(
     chosen: dict[int, Column] = {}
     problems: list[CellProblem] = []
     explicit = {_header_key(k): v for k, v in (mapping or {}).items()}
+    by_key = dict(_BY_KEY)
+    recognised = dict(_HEADERS)
+    for custom in extra:
+        for name in (custom.key, *custom.aliases):
+            by_key.setdefault(name, custom)
+        for name in (custom.key, *custom.labels.values(), *custom.aliases):
+            recognised.setdefault(_header_key(name), custom)
     seen: dict[str, str] = {}
     for position, header in enumerate(headers):
         key = _header_key(header)
@@ -234,7 +280,7 @@ def map_headers(
             target = explicit[key]
             if not target:
                 continue
-            if target not in _BY_KEY:
+            if target not in by_key:
                 problems.append(
                     CellProblem(
                         row=1,
@@ -244,9 +290,9 @@ def map_headers(
                     )
                 )
                 continue
-            column: Column | None = _BY_KEY[target]
+            column: Column | None = by_key[target]
         else:
-            column = _HEADERS.get(key)
+            column = recognised.get(key)
         if column is None:
             continue
         if column.key in seen:
@@ -261,7 +307,7 @@ def map_headers(
             continue
         seen[column.key] = header
         chosen[position] = column
-    for column in COLUMNS:
+    for column in (*COLUMNS, *extra):
         if column.required and column.key not in seen:
             problems.append(
                 CellProblem(
@@ -317,6 +363,7 @@ def parse_row(
     amount: Decimal | None = None
     currency = default_currency
     written: dict[str, str] = {}
+    custom: dict[str, Any] = {}
 
     def bad(column: Column, header: str, text: LazyText) -> None:
         problems.append(CellProblem(row=row_number, column=header, field=column.field, reason=text))
@@ -330,7 +377,12 @@ def parse_row(
                 bad(column, header, reason(N_("is required")))
             continue
         key = column.key
-        if key == "kind":
+        if column.definition is not None:
+            try:
+                custom[column.definition.key] = column.definition.coerce(text)
+            except ValidationError as error:
+                bad(column, header, error.fields["reason"])
+        elif key == "kind":
             kind = _KINDS.get(text.casefold())
             if kind is None:
                 bad(column, header, reason(N_("{value} is not a customer kind"), value=text))
@@ -389,6 +441,8 @@ def parse_row(
                     currency=currency,
                 )
                 bad(limit, written["credit_limit"], why)
+    if custom:
+        fields["custom"] = custom
     return (None if problems else ParsedRow(row_number, fields, owner)), problems
 
 
@@ -422,9 +476,17 @@ def _decimal(text: str) -> Decimal | None:
 # -- export -----------------------------------------------------------------------------
 
 
-def export_columns(hidden: frozenset[str], locale: str) -> tuple[list[Column], list[str]]:
-    """The columns an actor may export (hidden fields dropped) and their headers."""
+def export_columns(
+    hidden: frozenset[str], locale: str, extra: Sequence[Column] = ()
+) -> tuple[list[Column], list[str]]:
+    """The columns an actor may export (hidden fields dropped) and their headers.
+
+    Args:
+        extra: custom field columns; dropped when hidden one by one (``custom.budget``)
+            or all together (``custom``).
+    """
     chosen = [c for c in COLUMNS if c.field not in hidden]
+    chosen += [c for c in extra if c.field not in hidden and "custom" not in hidden]
     return chosen, [c.label(locale) for c in chosen]
 
 
@@ -443,6 +505,10 @@ def export_cells(
 
 
 def _cell(customer: Customer, column: Column, owner_names: Mapping[Any, str]) -> str:
+    if column.definition is not None:
+        # ``custom`` is None on a copy redacted of every custom field.
+        values: Mapping[str, Any] = customer.custom or {}
+        return _custom_cell(column.definition, values.get(column.definition.key))
     key = column.key
     if key == "credit_currency":
         return "" if customer.credit_limit is None else customer.credit_limit.currency
@@ -471,3 +537,28 @@ def _money_text(money: Money) -> str:
     if isinstance(exponent, int) and -exponent < places:
         return str(money.amount.quantize(Decimal(1).scaleb(-places)))
     return str(money.amount)
+
+
+def _custom_cell(definition: CustomFieldDefinition, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Money):
+        return _money_text(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if definition.type.has_options:
+        chosen = value if isinstance(value, tuple) else (value,)
+        labels = []
+        for item in chosen:
+            option = definition.option(item)
+            labels.append(item if option is None else option.label)
+        # The label reads better; a label with a separator in it would not import back.
+        if (
+            any(_TAG_SPLIT.search(label) for label in labels)
+            and definition.type is FieldType.MULTI_CHOICE
+        ):
+            labels = list(chosen)
+        return ",".join(labels)
+    return str(value)

@@ -54,7 +54,9 @@ register(
             # Search, duplicate and caller-ID keys (crmkit.customers.search / .phones):
             # prefix and equality lookups answered by these B-trees.
             ("name_key",),
-            ("pinyin_full",),
+            # pinyin_initials rides along so a search walking names in pinyin order checks
+            # the initials in the index, reading only the rows that match.
+            ("pinyin_full", "pinyin_initials"),
             ("pinyin_initials",),
             ("short_full",),
             ("short_initials",),

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
 from crmkit.customers.contacts import Contact
+from crmkit.customers.custom_fields import CustomFieldDefinition
 from crmkit.customers.history import ChangeRecord
 from crmkit.customers.merge import MergeRecord
 from crmkit.customers.model import CustomerRelation
@@ -21,6 +22,7 @@ __all__ = [
     "ASSIGNMENT_RULES",
     "CHANGE_RECORDS",
     "CONTACTS",
+    "CUSTOM_FIELDS",
     "HOLDINGS",
     "MERGES",
     "POOL_POLICIES",
@@ -52,6 +54,7 @@ CONTACTS = register(
         indexes=[
             ("customer_id",),
             ("owner_id",),
+            ("name",),  # the search box: characters typed match a prefix of the name
             ("pinyin_full",),
             ("pinyin_initials",),
             ("phone_key",),
@@ -84,4 +87,16 @@ ASSIGNMENT_RULES = register(
 # Merge records (migration 0012): what each merge moved, so it can be undone.
 MERGES = register(
     map_entity(MergeRecord, "customer_merges", metadata, indexes=[("survivor_id", "merged_at")])
+)
+
+# Custom field definitions (migration 0014); the values live in ``customers.custom`` (JSON),
+# filtered through JSON extraction (see ``crmkit.adapters.sql.compile.JsonPath``).
+CUSTOM_FIELDS = register(
+    map_entity(
+        CustomFieldDefinition,
+        "custom_field_definitions",
+        metadata,
+        indexes=[("entity", "position")],
+        unique=[("entity", "key")],
+    )
 )

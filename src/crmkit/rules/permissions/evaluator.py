@@ -409,6 +409,30 @@ class Grants:
         reach = self._reach.get((resource, operation))
         return FALSE if reach is None else reach.expr
 
+    def unowned_scope(self, operation: str, resource: str) -> Expr:
+        """The records *without an owner* the user may do ``operation`` to, as a filter.
+
+        Owner and department scopes cannot place a record nobody owns (a customer in the
+        public pool), so a grant with such a scope reaches every unowned record, as the
+        source products open the pool to whoever may claim. A grant whose scope is a
+        custom condition (only region 华东) reaches the unowned records meeting it, and
+        records shared by id stay reached.
+        """
+        if self.admin is AdminLevel.TENANT:
+            return TRUE
+        reach = self._reach.get((resource, operation))
+        if reach is None:
+            return FALSE
+        terms: list[Expr] = []
+        for source in reach.sources:
+            if source.everything or (source.kind == "grant" and source.condition is None):
+                return TRUE
+            if source.condition is not None:
+                terms.append(source.condition)
+            if source.ids:
+                terms.append(_member_of("id", source.ids))
+        return or_(*terms)
+
     def restrict(self, query: Query | None, operation: str, resource: str) -> Query:
         """``query`` narrowed to the records the scope reaches (for lists, counts, exports)."""
         query = query or Query()
@@ -499,7 +523,11 @@ class Grants:
         """How ``field`` of ``resource`` shows to this user (editable unless a rule says less)."""
         if self.admin is AdminLevel.TENANT:
             return FieldAccess.EDITABLE
-        return self._fields.get(resource, _ALL_FIELDS).get(field, FieldAccess.EDITABLE)
+        rules = self._fields.get(resource, _ALL_FIELDS)
+        access = rules.get(field, FieldAccess.EDITABLE)
+        head, dot, _ = field.partition(".")
+        # An entry of a mapping field (``custom.budget``) shows no more than the field itself.
+        return min(access, rules.get(head, FieldAccess.EDITABLE)) if dot else access
 
     def hidden_fields(self, resource: str) -> frozenset[str]:
         """Fields of ``resource`` removed from everything this user reads."""
@@ -523,6 +551,15 @@ class Grants:
             return {k: v for k, v in obj.items() if k not in hidden}
         masked = _shallow_copy(obj)
         for name in hidden:
+            head, dot, key = name.partition(".")
+            if dot:
+                # An entry of a mapping field (``custom.budget``): the copy lacks the key.
+                entries = getattr(masked, head, None)
+                if isinstance(entries, Mapping) and key in entries:
+                    kept = {k: v for k, v in entries.items() if k != key}
+                    rebuild: Any = type(entries)
+                    object.__setattr__(masked, head, rebuild(kept))
+                continue
             # Bypass attrs validators: None here means "not shown to you", not a new value.
             object.__setattr__(masked, name, None)
         return masked
@@ -530,7 +567,13 @@ class Grants:
     def visible_row(self, row: Mapping[str, Any], resource: str) -> dict[str, Any]:
         """An export row without the columns hidden from this user."""
         hidden = self.hidden_fields(resource)
-        return {k: v for k, v in row.items() if k not in hidden and k.split(".")[0] not in hidden}
+        return {
+            k: v
+            for k, v in row.items()
+            if k not in hidden
+            and k.split(".")[0] not in hidden
+            and ".".join(k.split(".")[:2]) not in hidden
+        }
 
     def check_writable(self, resource: str, fields: Iterable[str]) -> None:
         """Raise unless every field in ``fields`` is editable for this user.
@@ -574,7 +617,9 @@ class Grants:
         if not hidden:
             return
         for path in (*fields_of(expr), *order_fields):
-            name = path.split(".")[0]
+            parts = path.split(".")
+            # ``custom.budget.amount`` reads ``custom`` and ``custom.budget``.
+            name = next((p for p in (parts[0], ".".join(parts[:2])) if p in hidden), parts[0])
             if name in hidden:
                 decision = Decision(
                     False,

@@ -38,6 +38,7 @@ tenant's policy but sees no business data unless also a member of that tenant.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -109,6 +110,7 @@ PLACEHOLDERS = frozenset({"$me", "$my_department", "$my_departments", "$my_team"
 
 # Field names no field rule may hide: without them a record cannot be addressed.
 _STRUCTURAL_FIELDS = frozenset({"id", "tenant_id", "version"})
+_OPEN_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 LABELS = (
     N_("view"),
@@ -189,6 +191,9 @@ class ResourceSpec:
         owner_field: the record field holding the owning user.
         department_field: the record field holding the owner's department at write time.
         entity: the aggregate class, so ``can(actor, op, obj)`` finds the resource of ``obj``.
+        open_fields: mapping fields whose entries field rules and filters may name as
+            ``<field>.<key>`` (custom fields: ``custom.budget``); the keys are tenant data,
+            so any ascii snake_case key is accepted.
     """
 
     name: str
@@ -197,6 +202,14 @@ class ResourceSpec:
     owner_field: str = "owner_id"
     department_field: str = "department_id"
     entity: type[Any] | None = None
+    open_fields: frozenset[str] = frozenset()
+
+    def has_field(self, name: str) -> bool:
+        """Whether field rules and filters may name ``name``."""
+        if name in self.fields:
+            return True
+        head, _, key = name.partition(".")
+        return head in self.open_fields and _OPEN_KEY.fullmatch(key) is not None
 
 
 class Registry:
@@ -274,7 +287,7 @@ class Registry:
         """
         spec = self.get(resource)
         for name in fields:
-            if name not in spec.fields:
+            if not spec.has_field(name):
                 raise ValidationError(
                     entity=entity,
                     field="field",
@@ -295,6 +308,7 @@ def register_resource(
     operations: Iterable[str] = DEFAULT_OPERATIONS,
     owner_field: str = "owner_id",
     department_field: str = "department_id",
+    open_fields: Iterable[str] = (),
 ) -> ResourceSpec:
     """Declare a resource type in the shared registry.
 
@@ -304,6 +318,7 @@ def register_resource(
         fields: field names (default: the attrs fields of ``entity``).
         operations: the operations it offers.
         owner_field, department_field: where records keep their owner and department.
+        open_fields: mapping fields whose entries rules may name as ``<field>.<key>``.
     """
     if fields is None:
         if entity is None:
@@ -317,6 +332,7 @@ def register_resource(
             owner_field=owner_field,
             department_field=department_field,
             entity=entity,
+            open_fields=frozenset(open_fields),
         )
     )
 

@@ -1,0 +1,119 @@
+"""Customer use cases: each function is one transaction, checked by the permission evaluator.
+
+Every call compiles (or reuses) the actor's grants: reads need ``view`` on the
+record and come back with the fields hidden from the actor set to ``None``;
+lists are narrowed to the actor's ``view`` scope inside the query itself (so
+counts and pages are right) and refuse filters or sort keys on hidden fields;
+writes need ``create``/``edit`` on the record and refuse read-only or hidden
+fields by name. Refusals raise ``PermissionDenied`` and land in the audit log.
+
+Beyond the default operations the ``customer`` resource offers ``release``,
+``recall``, ``restore`` and ``purge``. The public pool is reached through the
+*operation*, not a data scope: pool customers have no owner, so an ``own`` or
+``department`` scope could never reach them. Whoever holds ``claim`` on customers
+sees the pool (:func:`list_pool`) and may claim from it; ``assign`` lets a manager
+give pool customers to reps; ``release``/``recall``/``transfer``/``delete``/
+``restore``/``purge`` are checked against the record like ``edit``.
+
+Contacts follow their customer: reading them needs ``view`` on the customer, writing
+them ``edit`` on it; field rules on the ``contact`` resource hide or protect single
+contact fields. Every write records its field changes in the change history
+(:mod:`crmkit.customers.history`) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from crmkit.customers.services._common import CONTACT as CONTACT
+from crmkit.customers.services._common import CUSTOMER_OPERATIONS as CUSTOMER_OPERATIONS
+from crmkit.customers.services._common import RESOURCE as RESOURCE
+from crmkit.customers.services._common import _history as _history
+from crmkit.customers.services._common import _live as _live
+from crmkit.customers.services._common import _save as _save
+from crmkit.customers.services._common import readable_where
+from crmkit.customers.services.contacts import (
+    _visible_contacts as _visible_contacts,
+)
+from crmkit.customers.services.contacts import (
+    add_contact,
+    list_contacts,
+    remove_contact,
+    set_primary_contact,
+    update_contact,
+)
+from crmkit.customers.services.history import _customer_history as _customer_history
+from crmkit.customers.services.history import customer_history, record_follow_up, user_history
+from crmkit.customers.services.master import (
+    check_customer_name,
+    get_customer,
+    list_customers,
+    match_caller,
+    register_customer,
+    search_customers,
+    update_customer,
+)
+from crmkit.customers.services.ownership import (
+    assign_customer,
+    auto_assign_customer,
+    claim_customer,
+    define_assignment_rule,
+    get_pool_policy,
+    list_pool,
+    move_customer_stage,
+    recall_customer,
+    release_customer,
+    return_expired_to_pool,
+    set_pool_policy,
+    transfer_customer,
+)
+from crmkit.customers.services.recycle_bin import (
+    delete_customer,
+    list_recycle_bin,
+    purge_customer,
+    restore_customer,
+)
+from crmkit.customers.services.relations import (
+    _visible_relations as _visible_relations,
+)
+from crmkit.customers.services.relations import (
+    list_relations,
+    relate_customers,
+    unrelate_customers,
+)
+
+__all__ = [
+    "add_contact",
+    "assign_customer",
+    "auto_assign_customer",
+    "check_customer_name",
+    "claim_customer",
+    "customer_history",
+    "define_assignment_rule",
+    "delete_customer",
+    "get_customer",
+    "get_pool_policy",
+    "list_contacts",
+    "list_customers",
+    "list_pool",
+    "list_recycle_bin",
+    "list_relations",
+    "match_caller",
+    "move_customer_stage",
+    "purge_customer",
+    "readable_where",
+    "recall_customer",
+    "record_follow_up",
+    "register_customer",
+    "relate_customers",
+    "release_customer",
+    "remove_contact",
+    "restore_customer",
+    "return_expired_to_pool",
+    "search_customers",
+    "set_pool_policy",
+    "set_primary_contact",
+    "transfer_customer",
+    "unrelate_customers",
+    "update_contact",
+    "update_customer",
+    "user_history",
+]

@@ -1,0 +1,229 @@
+"""Contact use cases: a customer's contacts, read and written under its grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from crmkit.crm import Crm
+from crmkit.customers.contacts import Contact
+from crmkit.customers.model import Customer
+from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import NotFound
+from crmkit.kernel.ids import UserId
+from crmkit.kernel.query import F, Order, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.evaluator import Grants
+
+__all__ = [
+    "add_contact",
+    "list_contacts",
+    "remove_contact",
+    "set_primary_contact",
+    "update_contact",
+]
+
+
+def _contacts_of(uow: UnitOfWork, customer_id: UUID) -> list[Contact]:
+    return uow.repository(Contact).query(
+        Query(
+            where=F("customer_id").eq(customer_id) & _LIVE_CONTACT,
+            order_by=(Order("created_at"), Order("id")),
+        )
+    )
+
+
+_LIVE_CONTACT = F("deleted_at").is_null()
+
+
+def _contact_history(
+    uow: UnitOfWork,
+    crm: Crm,
+    contact: Contact,
+    user: UserId,
+    action: str,
+    changes: dict[str, tuple[Any, Any]],
+    now: datetime,
+) -> None:
+    label = f"contact.{contact.name}"
+    _history(
+        uow,
+        crm,
+        contact.customer_id,
+        user,
+        action,
+        {f"{label}.{k}": v[0] for k, v in changes.items()},
+        {f"{label}.{k}": v[1] for k, v in changes.items()},
+        now=now,
+        always=True,
+    )
+
+
+def add_contact(
+    crm: Crm, actor: Actor, customer_id: UUID, *, name: str, primary: bool = False, **fields: Any
+) -> Contact:
+    """Add a contact to a customer (the first contact becomes the primary one).
+
+    Args:
+        primary: make it the primary contact (the previous primary one stops being it).
+        **fields: ``title``, ``phones``, ``email``, ``wechat``, ``qq``, ``im``,
+            ``birthday``, ``notes``.
+
+    Raises:
+        NotFound: no such customer (or it is in the recycle bin).
+        PermissionDenied: the actor may not edit the customer or set a contact field.
+        ValidationError: a field breaks a rule; nothing is stored.
+    """
+    now = crm.now()
+    contact = Contact(
+        id=crm.ids.new(now),
+        tenant_id=actor.tenant_id,
+        customer_id=customer_id,
+        name=name,
+        created_at=now,
+        **fields,
+    )
+
+    def work(uow: UnitOfWork) -> Contact:
+        grants = grants_for(uow, actor)
+        customer = _live(uow, customer_id)
+        grants.require("edit", customer, RESOURCE)
+        grants.check_writable(CONTACT, sorted({"name", *fields}))
+        repo = uow.repository(Contact)
+        others = _contacts_of(uow, customer_id)
+        contact.primary = primary or not others
+        if contact.primary:
+            for other in others:
+                if other.primary:
+                    other.primary = False
+                    repo.save(other)
+        contact.owner_id = customer.owner_id
+        contact.department_id = customer.department_id
+        repo.add(contact)
+        shown = {k: getattr(contact, k) for k in ("name", *sorted(fields)) if k != "im"}
+        _contact_history(
+            uow,
+            crm,
+            contact,
+            actor.user_id,
+            "contact_add",
+            {k: (None, v) for k, v in shown.items()},
+            now,
+        )
+        return grants.redact(contact, CONTACT)  # type: ignore[no-any-return]
+
+    return guarded(crm, actor, work)
+
+
+def _contact_and_customer(
+    uow: UnitOfWork, grants: Grants, contact_id: UUID, operation: str
+) -> tuple[Contact, Customer]:
+    contact = uow.repository(Contact).get(contact_id)
+    if contact.deleted_at is not None:
+        raise NotFound(entity="contact", id=contact_id)
+    customer = _live(uow, contact.customer_id)
+    grants.require(operation, customer, RESOURCE)
+    return contact, customer
+
+
+def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> Contact:
+    """Change fields of a contact (use :func:`set_primary_contact` for the primary flag).
+
+    Raises:
+        NotFound: no such contact.
+        PermissionDenied: the actor may not edit its customer, or one of the fields.
+        ValidationError: a change breaks a rule; the contact is left unchanged.
+    """
+
+    def work(uow: UnitOfWork) -> Contact:
+        grants = grants_for(uow, actor)
+        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+        grants.check_writable(CONTACT, sorted(changes))
+        now = crm.now()
+        diff = contact.change(**changes)
+        if diff:
+            uow.repository(Contact).save(contact)
+            _contact_history(uow, crm, contact, actor.user_id, "contact_update", diff, now)
+        return grants.redact(contact, CONTACT)  # type: ignore[no-any-return]
+
+    return guarded(crm, actor, work)
+
+
+def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
+    """Make a contact its customer's primary contact (and the previous one not).
+
+    Raises:
+        NotFound: no such contact.
+        PermissionDenied: the actor may not edit its customer.
+    """
+
+    def work(uow: UnitOfWork) -> Contact:
+        grants = grants_for(uow, actor)
+        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+        repo = uow.repository(Contact)
+        for other in _contacts_of(uow, contact.customer_id):
+            if other.primary != (other.id == contact.id):
+                other.primary = other.id == contact.id
+                repo.save(other)
+        now = crm.now()
+        _contact_history(
+            uow, crm, contact, actor.user_id, "contact_primary", {"primary": (False, True)}, now
+        )
+        return grants.redact(repo.get(contact_id), CONTACT)  # type: ignore[no-any-return]
+
+    return guarded(crm, actor, work)
+
+
+def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
+    """Remove a contact for good (the next oldest becomes primary if it was).
+
+    Raises:
+        NotFound: no such contact.
+        PermissionDenied: the actor may not edit its customer.
+    """
+
+    def work(uow: UnitOfWork) -> None:
+        grants = grants_for(uow, actor)
+        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+        repo = uow.repository(Contact)
+        repo.delete(contact)
+        if contact.primary:
+            rest = _contacts_of(uow, contact.customer_id)
+            if rest:
+                rest[0].primary = True
+                repo.save(rest[0])
+        _contact_history(
+            uow,
+            crm,
+            contact,
+            actor.user_id,
+            "contact_remove",
+            {"name": (contact.name, None)},
+            crm.now(),
+        )
+
+    guarded(crm, actor, work)
+
+
+def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
+    """The contacts of one customer, primary first, without fields hidden from the actor.
+
+    Raises:
+        NotFound: no such customer.
+        PermissionDenied: the customer is outside the actor's view scope.
+    """
+
+    def work(uow: UnitOfWork) -> list[Contact]:
+        grants = grants_for(uow, actor)
+        grants.require("view", _live(uow, customer_id), RESOURCE)
+        return _visible_contacts(uow, grants, customer_id)
+
+    return guarded(crm, actor, work)
+
+
+def _visible_contacts(uow: UnitOfWork, grants: Grants, customer_id: UUID) -> list[Contact]:
+    found = sorted(_contacts_of(uow, customer_id), key=lambda c: not c.primary)
+    return [grants.redact(c, CONTACT) for c in found]

@@ -1,0 +1,129 @@
+"""Change history use cases, and the follow-up other areas record on a customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from crmkit.crm import Crm
+from crmkit.customers.history import ChangeRecord, snapshot
+from crmkit.customers.model import Customer
+from crmkit.customers.services._common import RESOURCE, _live, _save
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import NotFound
+from crmkit.kernel.ids import UserId
+from crmkit.kernel.query import F, Order, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.evaluator import Grants
+
+__all__ = [
+    "customer_history",
+    "record_follow_up",
+    "user_history",
+]
+
+
+def _is_hidden(field: str | None, hidden: frozenset[str]) -> bool:
+    # ``custom.budget`` is hidden by a rule on it or on ``custom`` as a whole.
+    return field is not None and (field in hidden or field.split(".")[0] in hidden)
+
+
+def _history_query(where: Any, limit: int | None) -> Query:
+    return Query(
+        where=where,
+        order_by=(Order("changed_at", descending=True), Order("id", descending=True)),
+        limit=limit,
+    )
+
+
+def _customer_history(
+    uow: UnitOfWork, grants: Grants, customer_id: UUID, limit: int | None
+) -> list[ChangeRecord]:
+    hidden = grants.hidden_fields(RESOURCE)
+    records = uow.repository(ChangeRecord).query(
+        _history_query(F("customer_id").eq(customer_id), limit)
+    )
+    # A field hidden from the actor stays hidden in its history.
+    return [r for r in records if not _is_hidden(r.field, hidden)]
+
+
+def customer_history(
+    crm: Crm, actor: Actor, customer_id: UUID, *, limit: int | None = 200
+) -> list[ChangeRecord]:
+    """The change history of one customer, newest first (hidden fields left out).
+
+    A customer in the recycle bin shows its history to those who may ``delete`` it;
+    a purged customer's history is kept for tenant administrators.
+
+    Raises:
+        PermissionDenied: the actor may not view the customer.
+    """
+
+    def work(uow: UnitOfWork) -> list[ChangeRecord]:
+        grants = grants_for(uow, actor)
+        customer = uow.repository(Customer).find(customer_id)
+        if customer is None:
+            if not grants.is_tenant_admin:
+                raise NotFound(entity="customer", id=customer_id)
+        elif customer.deleted_at is not None:
+            grants.require("delete", customer, RESOURCE)
+        else:
+            grants.require("view", customer, RESOURCE)
+        return _customer_history(uow, grants, customer_id, limit)
+
+    return guarded(crm, actor, work)
+
+
+def user_history(
+    crm: Crm, actor: Actor, user_id: UUID, *, limit: int | None = 200
+) -> list[ChangeRecord]:
+    """What one user changed, newest first, on customers the actor may view."""
+
+    def work(uow: UnitOfWork) -> list[ChangeRecord]:
+        grants = grants_for(uow, actor)
+        hidden = grants.hidden_fields(RESOURCE)
+        records = uow.repository(ChangeRecord).query(
+            _history_query(F("user_id").eq(user_id), limit)
+        )
+        customers: dict[UUID, Customer] = {
+            c.id: c for c in uow.repository(Customer).get_many({r.customer_id for r in records})
+        }
+
+        def shown(record: ChangeRecord) -> bool:
+            customer = customers.get(record.customer_id)
+            if customer is None:
+                return grants.is_tenant_admin
+            operation = "view" if customer.deleted_at is None else "delete"
+            return not _is_hidden(record.field, hidden) and grants.can(
+                operation, customer, RESOURCE
+            )
+
+        return [r for r in records if shown(r)]
+
+    return guarded(crm, actor, work)
+
+
+def record_follow_up(
+    uow: UnitOfWork, crm: Crm, customer_id: UUID, *, at: datetime, user: UserId | None
+) -> Customer:
+    """Note a follow-up of the customer (a call, visit, ... another area logged) inside
+    the caller's unit of work; the caller has checked the actor may see the customer.
+
+    ``last_activity_at`` moves forward to ``at`` and never back, so the pool's
+    protection period (see :func:`crmkit.customers.pool.return_due`) runs from the
+    latest follow-up, and an activity logged late cannot shorten it. The change goes
+    to the customer's history and outbox like any other write.
+
+    Raises:
+        NotFound: no such customer, or it is in the recycle bin.
+    """
+    customer = _live(uow, customer_id)
+    if customer.last_activity_at is not None and customer.last_activity_at >= at:
+        return customer
+    now = crm.now()
+    before = snapshot(customer)
+    event = customer.change(now, last_activity_at=at)
+    _save(uow, crm, customer, before, "follow_up", user, now, event)
+    return customer

@@ -1,0 +1,187 @@
+"""Recycle bin use cases: delete, list, restore and purge customers."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from crmkit.crm import Crm
+from crmkit.customers.contacts import Contact
+from crmkit.customers.history import ChangeRecord, snapshot
+from crmkit.customers.model import Customer, CustomerRelation
+from crmkit.customers.services._common import RESOURCE, _history, _live, _save, readable_where
+from crmkit.customers.services.contacts import _contacts_of
+from crmkit.customers.services.relations import _relations_of
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import F, Order, Query, and_
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+
+__all__ = [
+    "delete_customer",
+    "list_recycle_bin",
+    "purge_customer",
+    "restore_customer",
+]
+
+
+def delete_customer(crm: Crm, actor: Actor, customer_id: UUID) -> None:
+    """Move a customer and its contacts to the recycle bin.
+
+    Raises:
+        NotFound: no such customer (or it is in the bin already).
+        PermissionDenied: the actor may not ``delete`` it.
+    """
+
+    def work(uow: UnitOfWork) -> None:
+        grants = grants_for(uow, actor)
+        customer = _live(uow, customer_id)
+        grants.require("delete", customer, RESOURCE)
+        now = crm.now()
+        before = snapshot(customer)
+        customer.deleted_at = now
+        customer.deleted_by = actor.user_id
+        contacts = uow.repository(Contact)
+        for contact in _contacts_of(uow, customer_id):
+            contact.deleted_at = now
+            contacts.save(contact)
+        _save(uow, crm, customer, before, "delete", actor.user_id, now)
+
+    guarded(crm, actor, work)
+
+
+def list_recycle_bin(crm: Crm, actor: Actor, query: Query | None = None) -> list[Customer]:
+    """Customers in the recycle bin that the actor may ``delete`` (newest deletion first)."""
+    query = query or Query()
+
+    def work(uow: UnitOfWork) -> list[Customer]:
+        grants = grants_for(uow, actor)
+        binned = Query(
+            where=and_(F("deleted_at").not_null(), readable_where(uow, grants, query)),
+            order_by=query.order_by or (Order("deleted_at", descending=True),),
+            limit=query.limit,
+            offset=query.offset,
+        )
+        found = uow.repository(Customer).query(grants.restrict(binned, "delete", RESOURCE))
+        return [grants.redact(c, RESOURCE) for c in found]
+
+    return guarded(crm, actor, work)
+
+
+def _binned(uow: UnitOfWork, customer_id: UUID) -> Customer:
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.deleted_at is None:
+        raise ValidationError(
+            entity="customer", field="deleted_at", reason=reason(N_("is not in the recycle bin"))
+        )
+    return customer
+
+
+def _refuse_merged(uow: UnitOfWork, customer: Customer) -> None:
+    """Refuse to restore a customer a merge binned: only ``undo_merge`` may bring it back.
+
+    Restoring it alone would leave its contacts, relations and other areas' records
+    with the survivor and the merge record claiming it is still merged.
+    """
+    # merge.py builds on this module, so its record type is imported here, not above.
+    from crmkit.customers.merge import MergeRecord
+
+    # Each merge writes a ``merge_id`` history row on every customer it touched; the
+    # customer is still merged away while such a merge is not undone and its binning
+    # is still the one the merge did.
+    rows = uow.repository(ChangeRecord).query(
+        Query(
+            where=F("customer_id").eq(customer.id)
+            & F("action").eq("merge")
+            & F("field").eq("merge_id")
+        )
+    )
+    records = uow.repository(MergeRecord)
+    for row in rows:
+        record = records.find(UUID(row.new_value)) if row.new_value else None
+        if (
+            record is not None
+            and record.undone_at is None
+            and customer.id in record.merged_ids
+            and customer.deleted_at == record.merged_at
+        ):
+            raise ValidationError(
+                entity="customer",
+                field="deleted_at",
+                reason=reason(
+                    N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
+                    survivor_id=str(record.survivor_id),
+                    merge_id=str(record.id),
+                ),
+            )
+
+
+def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
+    """Bring a customer and the contacts deleted with it back from the recycle bin.
+
+    A customer binned by a merge cannot be restored on its own: undo the merge with
+    :func:`crmkit.customers.merge.undo_merge`, which puts its records back too.
+
+    Raises:
+        NotFound: no such customer.
+        ValidationError: it is not in the recycle bin, or a merge folded it into
+            another customer (the reason names the merge to undo).
+        PermissionDenied: the actor may not ``restore`` it.
+    """
+
+    def work(uow: UnitOfWork) -> Customer:
+        grants = grants_for(uow, actor)
+        customer = _binned(uow, customer_id)
+        grants.require("restore", customer, RESOURCE)
+        _refuse_merged(uow, customer)
+        now = crm.now()
+        before = snapshot(customer)
+        customer.deleted_at = None
+        customer.deleted_by = None
+        contacts = uow.repository(Contact)
+        # Single contacts are removed for good, so every binned contact went with it.
+        for contact in contacts.query(Query(where=F("customer_id").eq(customer_id))):
+            if contact.deleted_at is not None:
+                contact.deleted_at = None
+                contacts.save(contact)
+        _save(uow, crm, customer, before, "restore", actor.user_id, now)
+        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+
+    return guarded(crm, actor, work)
+
+
+def purge_customer(crm: Crm, actor: Actor, customer_id: UUID) -> None:
+    """Delete a binned customer, its contacts and relations for good (history stays).
+
+    Raises:
+        NotFound: no such customer.
+        ValidationError: it is not in the recycle bin (delete it first).
+        PermissionDenied: the actor may not ``purge`` it.
+    """
+
+    def work(uow: UnitOfWork) -> None:
+        grants = grants_for(uow, actor)
+        customer = _binned(uow, customer_id)
+        grants.require("purge", customer, RESOURCE)
+        contacts = uow.repository(Contact)
+        for contact in contacts.query(Query(where=F("customer_id").eq(customer_id))):
+            contacts.delete(contact)
+        relations = uow.repository(CustomerRelation)
+        for relation in _relations_of(uow, customer_id):
+            relations.delete(relation)
+        uow.repository(Customer).delete(customer)
+        now = crm.now()
+        _history(
+            uow,
+            crm,
+            customer_id,
+            actor.user_id,
+            "purge",
+            {"name": customer.name},
+            {},
+            now=now,
+            always=True,
+        )
+
+    guarded(crm, actor, work)

@@ -1,0 +1,204 @@
+"""Customer relation use cases: relate, unrelate and list related customers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from crmkit.crm import Crm
+from crmkit.customers.errors import HierarchyCycle
+from crmkit.customers.model import Customer, CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.services._common import RESOURCE, _history, _live
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import F, Order, Query
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.evaluator import Grants
+
+__all__ = [
+    "list_relations",
+    "relate_customers",
+    "unrelate_customers",
+]
+
+
+def _relations_of(uow: UnitOfWork, customer_id: UUID) -> list[CustomerRelation]:
+    repo = uow.repository(CustomerRelation)
+    return repo.query(
+        Query(
+            where=F("from_id").eq(customer_id) | F("to_id").eq(customer_id),
+            order_by=(Order("created_at"), Order("id")),
+        )
+    )
+
+
+def _parent_of(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
+    repo = uow.repository(CustomerRelation)
+
+    def parent_of(child: UUID) -> UUID | None:
+        found = repo.query(
+            Query(where=F("to_id").eq(child) & F("kind").eq(RelationKind.PARENT.value), limit=1)
+        )
+        return found[0].from_id if found else None
+
+    return parent_of
+
+
+def _claim_trees(
+    uow: UnitOfWork,
+    parent: Customer,
+    child: Customer,
+    parent_of: Callable[[UUID], UUID | None],
+) -> None:
+    # Two parent links written at the same moment each pass the checks against the
+    # hierarchy as it was, and together may give a company two parents or close a loop.
+    # Every parent link hangs a root (the child) under a tree: saving that root and the
+    # tree's root makes any two such links that could combine that way write a common
+    # row, so one of them fails its version check (or is retried and then sees the other).
+    repo = uow.repository(Customer)
+    root = parent
+    seen: set[UUID] = {parent.id}
+    while (above := parent_of(root.id)) is not None and above not in seen:
+        seen.add(above)
+        root = repo.get(above)
+    for customer in {root.id: root, child.id: child}.values():
+        repo.save(customer)
+
+
+def relate_customers(
+    crm: Crm,
+    actor: Actor,
+    from_id: UUID,
+    to_id: UUID,
+    kind: RelationKind | str,
+    *,
+    note: str | None = None,
+) -> CustomerRelation:
+    """Record that ``from_id`` is the ``kind`` of ``to_id``.
+
+    ``kind="subsidiary"`` is stored as the parent relation the other way round. A
+    company has at most one parent, and the group hierarchy never loops.
+
+    Raises:
+        NotFound: either customer does not exist.
+        PermissionDenied: the actor may not edit ``from_id`` or view ``to_id``.
+        HierarchyCycle: the parent relation would make a company its own ancestor.
+        ValidationError: ``to_id`` has a parent already, the relation exists, or both
+            ids are the same.
+    """
+    if kind == "subsidiary":
+        from_id, to_id, kind = to_id, from_id, RelationKind.PARENT
+    relation_kind = RelationKind(kind)
+    now = crm.now()
+    relation = CustomerRelation(
+        id=crm.ids.new(now),
+        tenant_id=actor.tenant_id,
+        from_id=from_id,
+        to_id=to_id,
+        kind=relation_kind,
+        created_at=now,
+        created_by=actor.user_id,
+        note=note,
+    )
+
+    def work(uow: UnitOfWork) -> CustomerRelation:
+        grants = grants_for(uow, actor)
+        source, target = _live(uow, from_id), _live(uow, to_id)
+        grants.require("edit", source, RESOURCE)
+        grants.require("view", target, RESOURCE)
+        existing = _relations_of(uow, from_id)
+        if any(r.to_id == to_id and r.kind is relation_kind for r in existing):
+            raise ValidationError(
+                entity="customer_relation", field="kind", reason=reason(N_("already recorded"))
+            )
+        if relation_kind is RelationKind.PARENT:
+            parent_of = _parent_of(uow)
+            if parent_of(to_id) is not None:
+                raise ValidationError(
+                    entity="customer_relation",
+                    field="to_id",
+                    reason=reason(N_("the company already has a parent")),
+                )
+            if would_make_cycle(from_id, to_id, parent_of):
+                raise HierarchyCycle(
+                    entity="customer_relation",
+                    field="from_id",
+                    reason=reason(N_("the group hierarchy would loop")),
+                )
+            _claim_trees(uow, source, target, parent_of)
+        uow.repository(CustomerRelation).add(relation)
+        for side, other in ((from_id, to_id), (to_id, from_id)):
+            _history(
+                uow,
+                crm,
+                side,
+                actor.user_id,
+                "relate",
+                {},
+                {f"relation.{relation_kind.value}": str(other)},
+                now=now,
+            )
+        return relation
+
+    return guarded(crm, actor, work)
+
+
+def unrelate_customers(crm: Crm, actor: Actor, relation_id: UUID) -> None:
+    """Remove a relation between two customers.
+
+    Raises:
+        NotFound: no such relation.
+        PermissionDenied: the actor may not edit the relation's ``from`` customer.
+    """
+
+    def work(uow: UnitOfWork) -> None:
+        grants = grants_for(uow, actor)
+        repo = uow.repository(CustomerRelation)
+        relation = repo.get(relation_id)
+        grants.require("edit", uow.repository(Customer).get(relation.from_id), RESOURCE)
+        repo.delete(relation)
+        now = crm.now()
+        for side, other in ((relation.from_id, relation.to_id), (relation.to_id, relation.from_id)):
+            _history(
+                uow,
+                crm,
+                side,
+                actor.user_id,
+                "unrelate",
+                {f"relation.{relation.kind.value}": str(other)},
+                {},
+                now=now,
+            )
+
+    guarded(crm, actor, work)
+
+
+def _visible_relations(
+    uow: UnitOfWork, grants: Grants, customer_id: UUID
+) -> list[CustomerRelation]:
+    relations = _relations_of(uow, customer_id)
+    others = {r.to_id if r.from_id == customer_id else r.from_id for r in relations}
+    visible = {
+        c.id
+        for c in uow.repository(Customer).get_many(others)
+        if c.deleted_at is None and grants.can("view", c, RESOURCE)
+    }
+    return [r for r in relations if (r.to_id if r.from_id == customer_id else r.from_id) in visible]
+
+
+def list_relations(crm: Crm, actor: Actor, customer_id: UUID) -> list[CustomerRelation]:
+    """Relations of a customer, both directions, leaving out customers the actor cannot view.
+
+    Raises:
+        NotFound: no such customer.
+        PermissionDenied: the customer is outside the actor's view scope.
+    """
+
+    def work(uow: UnitOfWork) -> list[CustomerRelation]:
+        grants = grants_for(uow, actor)
+        grants.require("view", _live(uow, customer_id), RESOURCE)
+        return _visible_relations(uow, grants, customer_id)
+
+    return guarded(crm, actor, work)
