@@ -30,14 +30,16 @@ from crmkit.billing import (
     submit_expense_claim,
 )
 from crmkit.billing.approvals import register_document_hooks
+from crmkit.billing.services.credit import credit_decision
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
-from crmkit.pipeline.documents import BillingExposure, convert_quote_to_order
+from crmkit.pipeline.documents import convert_quote_to_order
 from crmkit.pipeline.model.orders import OrderStatus
+from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     Approvers,
     DocumentLocked,
@@ -230,7 +232,10 @@ def test_an_order_with_a_receivable_plan_counts_once(crm: Crm, actor: Actor) -> 
     buyer = customer(crm, actor, credit_limit=cny("100000"))
     order = convert_quote_to_order(crm, actor, approved_quote(crm, actor, buyer=buyer).id)
     assert order.status is OrderStatus.CONFIRMED
-    exposure = lambda uow: BillingExposure().open_receivables(uow, buyer.id, "CNY")  # noqa: E731
+
+    def exposure(uow: UnitOfWork) -> Money:
+        return credit_decision(uow, buyer.id, cny("1"), on=date(2026, 3, 2)).exposure
+
     assert crm.run(actor.tenant_id, exposure) == cny("23600")  # unbilled: the order's total
     make_plan(
         crm,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -191,7 +192,9 @@ def test_check_credit_decides_on_everything_but_shows_a_rep_only_their_exposure(
     assert (everything.open_receivables, everything.complete) == (cny("120000"), True)
     assert everything.approval_required
     # The order confirmation counts everything too.
-    decided = crm.run(actor.tenant_id, lambda uow: credit_decision(uow, buyer.id, cny("1")))
+    decided = crm.run(
+        actor.tenant_id, lambda uow: credit_decision(uow, buyer.id, cny("1"), on=date(2026, 3, 2))
+    )
     assert decided.open_receivables == cny("120000")
 
 

@@ -1,14 +1,20 @@
-"""Expense claims: limits per category and role, the extra approval stage, reimbursement."""
+"""Expense claims: limits per category and role, the extra approval stage, reimbursement;
+expense analysis, the same in SQL and in memory."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crmkit import Crm
+from crmkit.adapters.memory import MemoryStorage
 from crmkit.billing import (
     Attachment,
     CategoryLimit,
@@ -26,10 +32,15 @@ from crmkit.billing import (
     submit_expense_claim,
     verify_ledger,
 )
+from crmkit.billing.queries import ExpenseQuery
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import InvalidTransition, LimitExceeded, PermissionDenied
-from crmkit.kernel.ids import UserId
+from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money
+from crmkit.kernel.query import F
+from crmkit.kernel.report import ReportTable
+from crmkit.ports import UnitOfWork, queries
+from crmkit.rules.permissions import bootstrap_tenant
 
 
 def cny(text: str) -> Money:
@@ -135,3 +146,80 @@ def test_expenses_add_up_per_customer_deal_rep_and_category(crm: Crm, actor: Act
     assert expense_analysis(crm, actor, by="category", **window).column("amount") == [
         Decimal("180")
     ]
+
+
+# -- expense analysis: SQL and memory agree --------------------------------------------------
+
+_DEPARTMENTS = (None, uuid.UUID(int=201), uuid.UUID(int=202))
+_CUSTOMERS = (None, uuid.UUID(int=301), uuid.UUID(int=302))
+_FATES = ("draft", "submitted", "approved", "rejected", "reimbursed")
+_lines = st.lists(
+    st.tuples(
+        st.sampled_from(["meals", "travel", "gifts"]),
+        st.integers(1, 10**8),  # minor units
+        st.integers(0, 60),  # days after 2026-01-01
+        st.integers(0, 2),  # customer
+        st.booleans(),  # names the deal
+    ),
+    min_size=1,
+    max_size=4,
+)
+_claims = st.lists(
+    st.tuples(
+        _lines, st.sampled_from(["CNY", "USD", "JPY"]), st.integers(0, 2), st.sampled_from(_FATES)
+    ),
+    max_size=8,
+)
+
+
+def _file_claims(crm: Crm, actor: Actor, claims: list[Any]) -> None:
+    for n, (lines, currency, department, fate) in enumerate(claims):
+        drafted = [
+            ExpenseLine(
+                category,
+                Money.from_minor_units(units, currency),
+                date(2026, 1, 1) + timedelta(days=day),
+                customer_id=_CUSTOMERS[who],
+                opportunity_id=DEAL if deal else None,
+            )
+            for category, units, day, who, deal in lines
+        ]
+        claim = draft_expense_claim(crm, actor, drafted, department_id=_DEPARTMENTS[department])
+        if fate == "draft":
+            continue
+        submit_expense_claim(crm, actor, claim.id, roles=[])
+        if fate == "rejected":
+            reject_expense_claim(crm, actor, claim.id)
+        elif fate in ("approved", "reimbursed"):
+            approve_expense_claim(crm, actor, claim.id)
+        if fate == "reimbursed":
+            reimburse_expense_claim(
+                crm, actor, claim.id, paid_on=date(2026, 3, 1), idempotency_key=f"x{n}"
+            )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(claims=_claims)
+def test_sql_and_memory_analyse_expenses_alike(
+    make_crm: Callable[[], Crm], claims: list[Any]
+) -> None:
+    sql = make_crm()
+    memory = Crm(MemoryStorage(), clock=sql.clock, ids=RandomIdGenerator())
+    actor = Actor(TenantId(uuid.uuid4()), UserId(uuid.uuid4()), "finance")
+    for crm in (sql, memory):
+        bootstrap_tenant(crm, actor.tenant_id, actor.user_id)
+        _file_claims(crm, actor, claims)
+    window = {"since": date(2026, 1, 10), "until": date(2026, 2, 10)}
+    scope = F("department_id").eq(_DEPARTMENTS[1]) | F("department_id").is_null()
+    for by in ("customer_id", "opportunity_id", "claimant_id", "category"):
+        expected = expense_analysis(memory, actor, by=by, **window)
+        assert expense_analysis(sql, actor, by=by, **window) == expected
+
+        def scoped(uow: UnitOfWork, by: str = by) -> ReportTable:
+            port: ExpenseQuery = queries(uow, ExpenseQuery)
+            return port.analysis(by, window["since"], window["until"], scope=scope)
+
+        assert sql.run(actor.tenant_id, scoped) == memory.run(actor.tenant_id, scoped)

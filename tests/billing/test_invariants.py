@@ -122,7 +122,12 @@ class Billing(RuleBasedStateMachine):
         # already confirmed or reversed: refused, nothing changed
         with contextlib.suppress(CrmError):
             confirm_receipt(
-                self.crm, self.actor, receipt, confirmed_on=DAY, idempotency_key=self.key()
+                self.crm,
+                self.actor,
+                receipt,
+                confirmed_on=DAY,
+                idempotency_key=self.key(),
+                rates=RATES,
             )
 
     @rule(target=allocations, receipt=receipts)

@@ -408,3 +408,30 @@ def test_a_batch_allocates_each_receipt_oldest_due_first_in_one_go(crm: Crm, act
     assert customer_credit(crm, actor, plans[2].plan.customer_id) == {"CNY": cny("200")}
     assert balance_mismatches(crm, actor) == []
     assert verify_ledger(crm, actor).ok
+
+
+def test_confirmed_money_counts_at_the_rate_of_the_day_it_arrived(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor)
+    rates = ExchangeRates()
+    rates.add("USD", "CNY", "7.1000", on=date(2026, 1, 2))
+    rates.add("USD", "CNY", "7.2345", on=date(2026, 2, 1))
+    slip = record_receipt(
+        crm, actor, customer_id=view.plan.customer_id, amount=Money("1000", "USD"),
+        received_on=date(2026, 1, 20), settle_in="CNY", rates=rates, confirmed=False,
+        idempotency_key="slip",
+    )  # fmt: skip
+    assert slip.settled == cny("7100.00")  # the slip is forecast at its own day's rate
+    with pytest.raises(ValidationError, match="rate"):
+        confirm_receipt(crm, actor, slip.id, confirmed_on=date(2026, 2, 3), idempotency_key="c0")
+    confirmed = confirm_receipt(
+        crm, actor, slip.id, confirmed_on=date(2026, 2, 3), idempotency_key="c1", rates=rates
+    )
+    assert (confirmed.settled, confirmed.rate_on) == (cny("7234.50"), date(2026, 2, 1))
+    entries = ledger_entries(crm, actor, receipt_id=slip.id)
+    assert [(e.kind, e.amount) for e in entries] == [
+        (EntryKind.SLIP_RECEIVED, cny("7100.00")),
+        (EntryKind.RECEIPT_CONFIRMED, cny("7234.50")),
+    ]
+    allocate_receipt(crm, actor, slip.id, idempotency_key="a1")
+    assert get_plan(crm, actor, view.plan.id).paid == cny("7234.50")
+    assert balance_mismatches(crm, actor) == []

@@ -14,8 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crmkit.billing
-from crmkit.billing import ExpenseLine, InvoiceLine, TaxRounding, TermLine, price_lines
+from crmkit.billing import ExpenseLine, InvoiceLine, Refund, TaxRounding, TermLine, price_lines
+from crmkit.billing.model.credit import UnbilledDocument
 from crmkit.billing.model.expenses import Attachment, CategoryLimit, OverLimit
+from crmkit.billing.model.receipts import RefundPart
 from crmkit.kernel.converter import structure, unstructure
 from crmkit.kernel.events import DomainEvent, registered_events
 from crmkit.kernel.money import Money
@@ -66,7 +68,31 @@ def test_billing_events_are_found() -> None:
             attachment=Attachment("a.jpg", "image/jpeg", 10, "k"),
         ),
         CategoryLimit("meals", "rep", Money("500", "CNY"), OverLimit.EXTRA_APPROVAL),
+        RefundPart(uuid.UUID(int=2), Money("600.00", "CNY")),  # type: ignore[arg-type]
+        UnbilledDocument("sales_order", uuid.UUID(int=3), Money("23600", "CNY"), date(2026, 3, 2)),
     ],
 )
 def test_stored_billing_values_round_trip(value: object) -> None:
     assert structure(unstructure(value), type(value)) == value
+
+
+def test_a_refund_keeps_its_parts_through_the_converter() -> None:
+    refund = Refund(
+        id=uuid.UUID(int=1),  # type: ignore[arg-type]
+        tenant_id=uuid.UUID(int=2),  # type: ignore[arg-type]
+        receipt_id=uuid.UUID(int=3),  # type: ignore[arg-type]
+        customer_id=uuid.UUID(int=4),
+        amount=Money("1500", "CNY"),
+        reason="cancelled",
+        requested_at=pendulum.datetime(2026, 3, 2, tz="UTC"),
+        sources=[
+            RefundPart(uuid.UUID(int=3), Money("600", "CNY")),  # type: ignore[arg-type]
+            RefundPart(uuid.UUID(int=5), Money("900", "CNY")),  # type: ignore[arg-type]
+        ],
+    )
+    back = structure(unstructure(refund), Refund)
+    assert back.sources == refund.sources
+    # A refund stored before refunds had parts reads back as its one part.
+    old = {k: v for k, v in unstructure(refund).items() if k != "sources"}
+    old["amount"] = unstructure(Money("600", "CNY"))
+    assert structure(old, Refund).sources == (RefundPart(refund.receipt_id, Money("600", "CNY")),)

@@ -1,4 +1,5 @@
-"""Route billing documents (refunds, expense claims) through the tenant's approval flows.
+"""Route billing documents (refunds, expense claims, credit resubmissions) through the
+tenant's approval flows.
 
 When a tenant has an active approval flow for ``"refund"`` or ``"expense_claim"``,
 requesting a refund or submitting an expense claim also submits it to that flow,
@@ -9,6 +10,12 @@ machine has a way back to draft). While the flow decides, the manual
 ``approve_*`` / ``reject_*`` services refuse with ``DocumentLocked``. Without a
 flow, :func:`~crmkit.billing.services.approve_refund` and
 :func:`~crmkit.billing.services.approve_expense_claim` keep working by hand.
+
+A credit override asked for again after a refusal
+(:func:`~crmkit.billing.services.overrides.resubmit_credit_override`) is its own
+request of type ``"credit_override_resubmission"``; its last approval releases the
+held document through the area that registered it
+(:func:`~crmkit.billing.model.credit.register_credit_documents`).
 
 Submission happens inside the document's own unit of work
 (:func:`crmkit.rules.approvals.submit_in`), so the document's status change and the
@@ -22,18 +29,21 @@ from datetime import datetime
 from uuid import UUID
 
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
+from crmkit.billing.model.credit import CreditOverride, credit_documents
 from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
 from crmkit.billing.model.receipts import Refund
 from crmkit.kernel.actor import Actor
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
+    decided_by,
     document_hook,
     register_approvable,
     submit_if_flow,
 )
 
 __all__ = [
+    "CREDIT_RESUBMISSION_DOCUMENT",
     "EXPENSE_CLAIM_DOCUMENT",
     "REFUND_DOCUMENT",
     "register_document_hooks",
@@ -43,6 +53,7 @@ __all__ = [
 
 REFUND_DOCUMENT = "refund"
 EXPENSE_CLAIM_DOCUMENT = "expense_claim"
+CREDIT_RESUBMISSION_DOCUMENT = "credit_override_resubmission"
 
 
 def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -> bool:
@@ -111,11 +122,22 @@ def _reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime)
     EXPENSE_CLAIM_FLOW.fire(claim, "reject")
 
 
-def register_document_hooks() -> None:
-    """(Re-)register the refund and expense-claim hooks with the approvals area.
+def _override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    override = uow.repository(CreditOverride).find(request.document_id)
+    if override is None:
+        return  # a host's own document of that type, submitted directly: not ours
+    for source in credit_documents():
+        if source.document_type == override.document_type:
+            who, _comment, at = decided_by(request)
+            source.release(uow, override.document_id, who, at)
 
-    Called on import; call it again if something replaced the hooks of ``"refund"``
-    or ``"expense_claim"`` (the registry keeps one set per document type).
+
+def register_document_hooks() -> None:
+    """(Re-)register the refund, expense-claim and credit-resubmission hooks.
+
+    Called on import; call it again if something replaced the hooks of ``"refund"``,
+    ``"expense_claim"`` or ``"credit_override_resubmission"`` (the registry keeps one
+    set per document type).
     """
     # A refund or claim the flow rejects, returns or sees withdrawn is rejected for good
     # (neither state machine has a way back to a draft); a new request starts over.
@@ -129,6 +151,8 @@ def register_document_hooks() -> None:
         on_approved=document_hook(ExpenseClaim, _approve_claim),
         on_closed=document_hook(ExpenseClaim, _reject_claim),
     )
+    # A refused resubmission changes nothing: the document stays on hold.
+    register_approvable(CREDIT_RESUBMISSION_DOCUMENT, on_approved=_override_approved)
 
 
 register_document_hooks()

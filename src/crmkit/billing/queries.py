@@ -1,4 +1,4 @@
-"""Billing read models: aging, DSO and the collection forecast.
+"""Billing read models: aging, DSO, the collection forecast and expense analysis.
 
 Each analytic is a method of the :class:`AgingQuery` port and returns a
 :class:`~crmkit.kernel.report.ReportTable`. The SQL adapter implements it with
@@ -13,6 +13,12 @@ Amounts are grouped per currency, never mixed.
 Aging buckets by days overdue on the report day: *not due* (due today or later,
 or no due date yet), then one bucket per bound — by default 1-30, 31-60, 61-90,
 91-180 — and *over 180*. The bounds are configurable.
+
+Expense analysis (:class:`ExpenseQuery`) sums the lines of approved and reimbursed
+expense claims spent in a period, per customer, opportunity, claimant or category and
+currency; its ``scope`` is over expense claims. :class:`MemoryExpenseQuery` reads the
+claims' own lines; the SQL adapter sums the claim-line records
+(:class:`~crmkit.billing.model.expenses.ClaimLine`) joined to their claims.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
 from crmkit.billing.model.ledger import LedgerHead, head_id
 from crmkit.billing.model.plans import Direction, Installment, InstallmentStatus
 from crmkit.billing.model.receipts import Receipt, ReceiptState
@@ -37,13 +44,18 @@ from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, register_queries
 
 __all__ = [
+    "COUNTED_CLAIMS",
     "DEFAULT_BUCKETS",
     "DSO_COLUMNS",
+    "EXPENSE_COLUMNS",
+    "EXPENSE_GROUPS",
     "FORECAST_COLUMNS",
     "AgingBuckets",
     "AgingQuery",
+    "ExpenseQuery",
     "LedgerHeads",
     "MemoryAgingQuery",
+    "MemoryExpenseQuery",
     "MemoryLedgerHeads",
     "aging_columns",
     "dso_row",
@@ -54,6 +66,10 @@ __all__ = [
 
 DSO_COLUMNS = ("currency", "outstanding", "raised", "days", "dso")
 FORECAST_COLUMNS = ("period", "currency", "due", "slips")
+EXPENSE_COLUMNS = ("key", "currency", "lines", "amount")
+EXPENSE_GROUPS = ("customer_id", "opportunity_id", "claimant_id", "category")
+COUNTED_CLAIMS = (ClaimState.APPROVED, ClaimState.REIMBURSED)
+"""The claim states expense analysis counts: money the company has agreed to spend."""
 OVERDUE = "overdue"
 """The forecast period holding what fell due before the forecast starts."""
 
@@ -340,5 +356,49 @@ class MemoryLedgerHeads:
         return repo.add(LedgerHead(id=head_id(self._uow.tenant_id), tenant_id=self._uow.tenant_id))
 
 
+class ExpenseQuery(Protocol):
+    """Port: expense analysis, as one aggregate query."""
+
+    def analysis(self, by: str, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """Lines of approved and reimbursed claims spent in [since, until], grouped.
+
+        Args:
+            by: one of :data:`EXPENSE_GROUPS` (``claimant_id`` is the claim's).
+            scope: narrows the claims (a permission scope on ``expense_claim``).
+
+        Returns:
+            :data:`EXPENSE_COLUMNS` rows — key (the group's value as text, ``""`` when
+            the line names none), currency, number of lines, amount at the currency's
+            minor unit — sorted by key and currency.
+        """
+        ...
+
+
+class MemoryExpenseQuery:
+    """:class:`ExpenseQuery` over the memory adapter's claims."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def analysis(self, by: str, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """See :meth:`ExpenseQuery.analysis`."""
+        where = scope & F("state").is_in(list(COUNTED_CLAIMS))
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 2)
+        for claim in self._uow.repository(ExpenseClaim).query(Query(where=where)):
+            for line in claim.lines:
+                if not since <= line.spent_on <= until:
+                    continue
+                value = claim.claimant_id if by == "claimant_id" else getattr(line, by)
+                bucket = groups[(str(value or ""), line.amount.currency)]
+                bucket[0] += 1
+                bucket[1] += line.amount.amount
+        rows = [
+            (key, currency, int(n), to_minor(currency, [amount])[0])
+            for (key, currency), (n, amount) in sorted(groups.items())
+        ]
+        return ReportTable.of(EXPENSE_COLUMNS, rows)
+
+
 register_queries("memory", AgingQuery, MemoryAgingQuery)
+register_queries("memory", ExpenseQuery, MemoryExpenseQuery)
 register_queries("memory", LedgerHeads, MemoryLedgerHeads)

@@ -19,14 +19,18 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.mapping import ExactDecimal
 from crmkit.adapters.sql.tables import mapping_for
+from crmkit.billing.model.expenses import ClaimLine, ExpenseClaim
 from crmkit.billing.model.ledger import LedgerHead, head_id
 from crmkit.billing.model.plans import Direction, Installment, InstallmentStatus
 from crmkit.billing.model.receipts import Receipt, ReceiptState
 from crmkit.billing.queries import (
+    COUNTED_CLAIMS,
     DEFAULT_BUCKETS,
     DSO_COLUMNS,
+    EXPENSE_COLUMNS,
     AgingBuckets,
     AgingQuery,
+    ExpenseQuery,
     LedgerHeads,
     aging_columns,
     dso_row,
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
     # Only for annotations: uow imports tables, which imports this module.
     from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-__all__ = ["SqlAgingQuery", "SqlLedgerHeads"]
+__all__ = ["SqlAgingQuery", "SqlExpenseQuery", "SqlLedgerHeads"]
 
 _OPEN = (InstallmentStatus.OPEN.value, InstallmentStatus.PARTIAL.value)
 
@@ -214,5 +218,52 @@ class SqlLedgerHeads:
         return head
 
 
+class SqlExpenseQuery:
+    """:class:`~crmkit.billing.queries.ExpenseQuery`: claim lines summed by the database.
+
+    The lines' own rows carry what is grouped and summed; the join to their claims
+    brings the state and the fields the permission scope reads.
+    """
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._claims = mapping_for(ExpenseClaim)
+        self._lines = mapping_for(ClaimLine).table
+
+    def analysis(self, by: str, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """See :meth:`ExpenseQuery.analysis`."""
+        line, claim = self._lines, self._claims.table
+        key = claim.c.claimant_id if by == "claimant_id" else line.c[by]
+        tenant = self._uow.tenant_id
+        statement: sa.Select[Any] = (
+            sa.select(
+                key,
+                line.c.amount_currency,
+                sa.func.count(),
+                _money_sum(line.c.amount_amount, self._uow.dialect),
+            )
+            .select_from(
+                line.join(
+                    claim, sa.and_(claim.c.tenant_id == tenant, claim.c.id == line.c.claim_id)
+                )
+            )
+            .where(
+                line.c.tenant_id == tenant,
+                line.c.spent_on >= since,
+                line.c.spent_on <= until,
+                claim.c.state.in_([s.value for s in COUNTED_CLAIMS]),
+                compile_expr(scope, self._claims.column, self._uow.dialect),
+            )
+            .group_by(key, line.c.amount_currency)
+        )
+        rows = [
+            (str(value or ""), currency, int(count), to_minor(currency, [amount])[0])
+            for value, currency, count, amount in list[Any](self._uow.execute(statement))
+        ]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return ReportTable.of(EXPENSE_COLUMNS, rows)
+
+
 register_queries("sql", AgingQuery, SqlAgingQuery)
+register_queries("sql", ExpenseQuery, SqlExpenseQuery)
 register_queries("sql", LedgerHeads, SqlLedgerHeads)

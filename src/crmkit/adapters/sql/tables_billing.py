@@ -1,10 +1,11 @@
-"""Tables of the billing area (migration branch ``billing``, revision ``0006``)."""
+"""Tables of the billing area (migration branch ``billing``: revisions ``0006``, ``0016``)."""
 
 from __future__ import annotations
 
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
-from crmkit.billing.model.expenses import ExpenseClaim, ExpensePolicy
+from crmkit.billing.model.credit import CreditOverride
+from crmkit.billing.model.expenses import ClaimLine, ExpenseClaim, ExpensePolicy
 from crmkit.billing.model.invoices import Invoice
 from crmkit.billing.model.ledger import IdempotencyRecord, LedgerEntry, LedgerHead
 from crmkit.billing.model.plans import Installment, Plan
@@ -12,6 +13,8 @@ from crmkit.billing.model.receipts import Receipt, Refund
 from crmkit.billing.model.terms import PaymentTerms
 
 __all__ = [
+    "CLAIM_LINES",
+    "CREDIT_OVERRIDES",
     "EXPENSE_CLAIMS",
     "EXPENSE_POLICIES",
     "IDEMPOTENCY",
@@ -65,7 +68,8 @@ LEDGER_ENTRIES = register(
         LedgerEntry,
         "billing_ledger_entries",
         metadata,
-        indexes=[("receipt_id",), ("installment_id",)],
+        # refund_id: a payout reads what each of the refund's receipts paid out so far.
+        indexes=[("receipt_id",), ("installment_id",), ("refund_id",)],
         # One entry per place in the tenant's chain: a forked chain cannot be stored.
         unique=[("seq",)],
     )
@@ -82,7 +86,14 @@ EXPENSE_CLAIMS = register(
         indexes=[("claimant_id", "state"), ("state",)],
     )
 )
+# Expense analysis sums lines of a period: (spent_on) serves its date range.
+CLAIM_LINES = register(
+    map_entity(ClaimLine, "billing_expense_lines", metadata, indexes=[("claim_id",), ("spent_on",)])
+)
 EXPENSE_POLICIES = register(map_entity(ExpensePolicy, "billing_expense_policies", metadata))
+CREDIT_OVERRIDES = register(
+    map_entity(CreditOverride, "billing_credit_overrides", metadata, indexes=[("document_id",)])
+)
 IDEMPOTENCY = register(map_entity(IdempotencyRecord, "billing_idempotency", metadata))
 
 # The SQL read models register themselves with the ports on import.

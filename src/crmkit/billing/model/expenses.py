@@ -33,6 +33,7 @@ from crmkit.kernel.money import Money
 __all__ = [
     "Attachment",
     "CategoryLimit",
+    "ClaimLine",
     "ClaimState",
     "ExpenseClaim",
     "ExpenseClaimId",
@@ -42,6 +43,7 @@ __all__ = [
     "ExpensePolicy",
     "OverLimit",
     "check_limits",
+    "claim_line_id",
     "policy_id",
 ]
 
@@ -223,6 +225,65 @@ class ExpenseClaim:
     def total(self) -> Money:
         """The sum of the lines."""
         return sum((line.amount for line in self.lines), Money.zero(self.lines[0].amount.currency))
+
+
+@attrs.define(eq=False)
+class ClaimLine:
+    """One line of an expense claim as a record of its own, written when the claim is
+    drafted (a claim's lines never change afterwards).
+
+    The claim keeps its lines too; these records exist so that expense analysis can
+    sum lines where they are stored, per customer, deal, rep or category, instead of
+    loading every claim.
+
+    Attributes:
+        id: derived from the claim and the line's position (:func:`claim_line_id`).
+        claim_id: the claim; its state and scope fields decide what counts.
+        line_no: 1, 2, ... in the claim's order.
+        category, amount, spent_on, customer_id, opportunity_id: copied from the line.
+    """
+
+    entity_name = N_("expense line")
+
+    id: UUID
+    tenant_id: TenantId
+    claim_id: ExpenseClaimId
+    line_no: int
+    category: str
+    amount: Money
+    spent_on: date
+    customer_id: UUID | None = None
+    opportunity_id: UUID | None = None
+    version: int = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClaimLine) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @classmethod
+    def from_claim(cls, claim: ExpenseClaim) -> list[ClaimLine]:
+        """The line records of ``claim``."""
+        return [
+            cls(
+                id=claim_line_id(claim.id, n),
+                tenant_id=claim.tenant_id,
+                claim_id=claim.id,
+                line_no=n,
+                category=line.category,
+                amount=line.amount,
+                spent_on=line.spent_on,
+                customer_id=line.customer_id,
+                opportunity_id=line.opportunity_id,
+            )
+            for n, line in enumerate(claim.lines, start=1)
+        ]
+
+
+def claim_line_id(claim_id: UUID, line_no: int) -> UUID:
+    """The id of line ``line_no`` of a claim (stable, so a backfill finds the same one)."""
+    return uuid.uuid5(claim_id, str(line_no))
 
 
 @attrs.frozen(kw_only=True)

@@ -8,14 +8,18 @@ account. Only confirmed money reduces what a customer owes; slips received feed
 the collection forecast.
 
 A receipt may come in any currency. It is *settled* in the currency of the
-receivables it pays, at the exchange rate of the day it was received, rounded
-once to the settlement currency's minor unit: the settled amount is the ledger's
-truth from then on, so conversion never creates or loses a minor unit later.
+receivables it pays, rounded once to the settlement currency's minor unit. A slip
+is settled at the rate of the day it arrived (what the collection forecast
+expects); when the money is confirmed it is settled again at the rate of the
+confirmation day, and that settled amount is the ledger's truth from then on, so
+conversion never creates or loses a minor unit later.
 
 Confirmed money is *allocated* to installments (oldest due first, or by hand), in
 part or in full. What is left unallocated is the customer's **credit**: it can be
-applied to later installments or refunded. A :class:`Refund` returns money from a
-receipt's unallocated part, after approval, in one or several payouts. A receipt
+applied to later installments or refunded. A :class:`Refund` returns unallocated
+money, after approval, in one or several payouts: from one receipt, from several
+(each a :class:`RefundPart`), or from the customer's credit as a whole (its receipts
+oldest first). Each payout writes one ledger entry per receipt it draws on. A receipt
 is never edited or deleted once recorded: reversing it (a bounced transfer) is a
 new ledger entry that offsets it.
 """
@@ -23,14 +27,16 @@ new ledger entry that offsets it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NewType
+from typing import Any, NewType
 from uuid import UUID
 
 import attrs
 
 from crmkit.billing.model.plans import Direction
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -48,6 +54,7 @@ __all__ = [
     "RefundApproved",
     "RefundId",
     "RefundPaid",
+    "RefundPart",
     "RefundRejected",
     "RefundRequested",
     "RefundState",
@@ -75,7 +82,9 @@ class Receipt:
         direction: receivable (money in) or payable (money out).
         customer_id: who paid (or whom we paid).
         amount: the amount as sent, in its own currency.
-        settled: ``amount`` in the settlement currency at ``rate``, rounded once.
+        settled: ``amount`` in the settlement currency at ``rate``, rounded once (at
+            the slip day's rate until the money is confirmed, then at the
+            confirmation day's).
         rate: settlement-currency units per unit of ``amount``'s currency.
         rate_on: the date the rate was published for (``None`` when no conversion).
         received_on: the day the money (or the slip) arrived.
@@ -192,6 +201,39 @@ class RefundState(enum.Enum):
     REJECTED = "rejected"
 
 
+@attrs.frozen
+class RefundPart:
+    """How much of a refund is drawn on one receipt."""
+
+    receipt_id: ReceiptId
+    amount: Money
+
+
+def _check_parts(refund: Refund, _attribute: object, parts: tuple[RefundPart, ...]) -> None:
+    if not parts:
+        return
+    receipts = [p.receipt_id for p in parts]
+    if len(set(receipts)) != len(receipts):
+        raise _invalid("sources", N_("name each receipt once"))
+    if any(p.amount.currency != refund.amount.currency or not p.amount.is_positive for p in parts):
+        raise _invalid(
+            "sources", N_("every part must be above zero, in {currency}"),
+            currency=refund.amount.currency,
+        )  # fmt: skip
+    if sum((p.amount for p in parts), Money.zero(refund.amount.currency)) != refund.amount:
+        raise _invalid("sources", N_("the parts must add up to the refund"))
+    if parts[0].receipt_id != refund.receipt_id:
+        raise _invalid("sources", N_("the first part is the refund's own receipt"))
+
+
+def _to_parts(values: Iterable[RefundPart]) -> tuple[RefundPart, ...]:
+    return tuple(values)
+
+
+def _invalid(field: str, message: str, **params: Any) -> ValidationError:
+    return ValidationError(entity="refund", field=field, reason=reason(message, **params))
+
+
 @attrs.define(eq=False)
 class Refund:
     """A request to pay money back from a receipt, approved, then paid in one or more parts.
@@ -199,7 +241,9 @@ class Refund:
     Attributes:
         id: the refund's id.
         tenant_id: the owning tenant.
-        receipt_id: the receipt whose unallocated money goes back.
+        receipt_id: the (first) receipt whose unallocated money goes back.
+        sources: every receipt drawn on and how much, in the order payouts drain them
+            (``sources`` of a refund from one receipt is that one part).
         customer_id: who gets the money.
         amount: how much is to be refunded in total.
         reason: why (shown to the approver).
@@ -222,11 +266,24 @@ class Refund:
     requested_by: UserId | None = None
     state: RefundState = RefundState.REQUESTED
     paid: Money = attrs.field()
+    sources: tuple[RefundPart, ...] = attrs.field(
+        default=(), converter=_to_parts, validator=_check_parts
+    )
     version: int = 0
 
     @paid.default
     def _nothing_paid(self) -> Money:
         return Money.zero(self.amount.currency)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.sources:
+            # Refunds stored before refunds drew on several receipts had one part.
+            self.sources = (RefundPart(self.receipt_id, self.amount),)
+
+    @property
+    def receipt_ids(self) -> tuple[ReceiptId, ...]:
+        """The receipts the refund draws on, in draining order."""
+        return tuple(p.receipt_id for p in self.sources)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Refund) and other.id == self.id

@@ -13,7 +13,8 @@ check (pass ``expected_version`` to pin the version a clerk's screen showed).
 Refunds and expense claims go through the tenant's approval flow when it has one
 (see :mod:`crmkit.billing.approvals`); otherwise :func:`approve_refund` and
 :func:`approve_expense_claim` decide them by hand. :func:`check_credit` returns a
-decision saying whether an approval is required.
+decision saying whether an approval is required (the same rule the order confirmation
+applies), and :func:`resubmit_credit_override` asks again after a refused override.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 from crmkit.billing.services.credit import (
     CreditCheck,
     CreditDecision,
+    CreditLimitCheck,
     check_credit,
     credit_check,
+    credit_decision,
 )
 from crmkit.billing.services.expenses import (
     EXPENSE_COLUMNS,
@@ -44,6 +47,11 @@ from crmkit.billing.services.invoices import (
     request_invoice,
     send_invoice,
     void_invoice,
+)
+from crmkit.billing.services.overrides import (
+    credit_overrides,
+    ensure_override_editable,
+    resubmit_credit_override,
 )
 from crmkit.billing.services.plans import (
     PlanView,
@@ -83,6 +91,7 @@ __all__ = [
     "INVOICE_NUMBER_PATTERN",
     "CreditCheck",
     "CreditDecision",
+    "CreditLimitCheck",
     "DocumentSummary",
     "PlanView",
     "aging_report",
@@ -98,12 +107,15 @@ __all__ = [
     "confirm_receipt",
     "create_plan",
     "credit_check",
+    "credit_decision",
+    "credit_overrides",
     "customer_credit",
     "days_sales_outstanding",
     "deallocate",
     "define_payment_terms",
     "document_summary",
     "draft_expense_claim",
+    "ensure_override_editable",
     "expense_analysis",
     "get_plan",
     "get_receipt",
@@ -117,6 +129,7 @@ __all__ = [
     "reject_refund",
     "request_invoice",
     "request_refund",
+    "resubmit_credit_override",
     "reverse_receipt",
     "send_invoice",
     "set_expense_limits",

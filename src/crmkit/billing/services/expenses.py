@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from uuid import UUID
 
 from crmkit.billing.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.expenses import (
     CategoryLimit,
-    ClaimState,
+    ClaimLine,
     ExpenseClaim,
     ExpenseClaimId,
     ExpenseLine,
@@ -21,14 +19,14 @@ from crmkit.billing.model.expenses import (
     policy_id,
 )
 from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
+from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import F, Query
 from crmkit.kernel.report import ReportTable
-from crmkit.ports import UnitOfWork
+from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import grants_for, guarded
 
@@ -43,8 +41,7 @@ __all__ = [
     "submit_expense_claim",
 ]
 
-EXPENSE_COLUMNS = ("key", "currency", "lines", "amount")
-_GROUPS = ("customer_id", "opportunity_id", "claimant_id", "category")
+_GROUPS = EXPENSE_GROUPS
 
 
 def set_expense_limits(crm: Crm, actor: Actor, limits: Sequence[CategoryLimit]) -> ExpensePolicy:
@@ -89,6 +86,7 @@ def draft_expense_claim(
 
     def work(uow: UnitOfWork) -> ExpenseClaim:
         _require(uow, actor, "create", EXPENSE_CLAIM, claim)
+        uow.repository(ClaimLine).add_many(ClaimLine.from_claim(claim))
         return uow.repository(ExpenseClaim).add(claim)
 
     return guarded(crm, actor, work)
@@ -254,22 +252,10 @@ def expense_analysis(
             by=by,
             allowed=", ".join(_GROUPS),
         )
-    counted = [ClaimState.APPROVED, ClaimState.REIMBURSED]
 
     def work(uow: UnitOfWork) -> ReportTable:
         visible = _require(uow, actor, "view", EXPENSE_CLAIM).scope("view", EXPENSE_CLAIM)
-        where = visible & F("state").is_in(counted)
-        claims = uow.repository(ExpenseClaim).query(Query(where=where))
-        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 2)
-        for claim in claims:
-            for line in claim.lines:
-                if not since <= line.spent_on <= until:
-                    continue
-                value = claim.claimant_id if by == "claimant_id" else getattr(line, by)
-                bucket = groups[(str(value or ""), line.amount.currency)]
-                bucket[0] += 1
-                bucket[1] += line.amount.amount
-        rows = [(key, cur, int(n), amount) for (key, cur), (n, amount) in sorted(groups.items())]
-        return ReportTable.of(EXPENSE_COLUMNS, rows)
+        port: ExpenseQuery = queries(uow, ExpenseQuery)
+        return port.analysis(by, since, until, scope=visible)
 
     return guarded(crm, actor, work)

@@ -1,7 +1,9 @@
-"""Refunds: requested, approved, then paid out in one or more parts."""
+"""Refunds: requested (from one receipt, several, or a customer's credit), approved, then
+paid out in one or more parts, each part one ledger entry per receipt drawn on."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from uuid import UUID
 
@@ -17,6 +19,7 @@ from crmkit.billing.model.receipts import (
     Refund,
     RefundId,
     RefundPaid,
+    RefundPart,
     RefundRequested,
 )
 from crmkit.billing.services._frame import (
@@ -29,10 +32,12 @@ from crmkit.billing.services._frame import (
     _money_command,
     _require,
 )
+from crmkit.billing.services.receipts import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
@@ -51,55 +56,70 @@ __all__ = [
 def request_refund(
     crm: Crm,
     actor: Actor,
-    receipt_id: UUID,
+    receipt_id: UUID | None = None,
     *,
-    amount: Money,
     reason_text: str,
     idempotency_key: str,
+    amount: Money | None = None,
+    sources: Mapping[UUID, Money] | None = None,
+    customer_id: UUID | None = None,
 ) -> Refund:
-    """Ask to pay back part of a receipt's unallocated money; it waits for approval.
+    """Ask to pay back unallocated money; the refund waits for approval.
+
+    Name where the money comes from in one of three ways:
+
+    - ``receipt_id`` and ``amount``: from one receipt;
+    - ``sources``: from several receipts, ``{receipt_id: amount}`` (``amount``, when
+      given, must be their sum); payouts drain them in the order given;
+    - ``customer_id`` and ``amount``: from the customer's credit, drawing on its
+      receipts with unallocated money in ``amount``'s currency, oldest first.
 
     With an active ``"refund"`` approval flow the refund enters it in the same
     transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
     :func:`approve_refund`.
 
     Raises:
-        ValidationError: the receipt is not confirmed or the amount is not positive.
-        OverRefund: more than the receipt has unallocated.
+        ValidationError: not exactly one of the three ways, a receipt is not
+            confirmed, receipts of different customers, or an amount is not positive.
+        OverRefund: more than a receipt (or the customer's credit) has unallocated.
         IdempotencyConflict: the key was used for a different request.
         NoApprover: the refund flow's stage resolves to nobody (nothing is stored).
     """
-    payload = {"receipt_id": receipt_id, "amount": amount, "reason": reason_text}
+    ways = [receipt_id is not None, sources is not None, customer_id is not None]
+    if sum(ways) != 1:
+        raise _invalid(
+            "refund", "sources", N_("name one receipt, several receipts, or a customer's credit")
+        )
+    named = list((sources or {}).items())
+    payload: dict[str, object] = {"receipt_id": receipt_id, "amount": amount, "reason": reason_text}
+    # Only the new ways add keys, so a one-receipt request hashes as it always did.
+    if sources is not None:
+        payload["sources"] = [[str(r), m] for r, m in named]
+    if customer_id is not None:
+        payload["customer_id"] = customer_id
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Refund, list[UUID]]:
-        receipt = uow.repository(Receipt).get(receipt_id)
-        _require(uow, actor, "view", RECEIPT, receipt)
-        if not receipt.is_confirmed:
-            raise _invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
-        if not amount.is_positive or amount.currency != receipt.currency:
-            raise _invalid(
-                "refund",
-                "amount",
-                N_("must be above zero, in {currency}"),
-                currency=receipt.currency,
-            )
-        if amount > receipt.unallocated:
-            raise OverRefund(value=str(amount), maximum=str(receipt.unallocated))
+        parts = _parts(uow, actor, receipt_id, amount, named, customer_id)
+        total = sum((m for _r, m in parts), Money.zero(parts[0][1].currency))
+        if amount is not None and amount != total:
+            raise _invalid("refund", "amount", N_("the parts must add up to the refund"))
         now = crm.now()
+        first = parts[0][0]
         refund = Refund(
             id=RefundId(crm.ids.new(now)),
             tenant_id=actor.tenant_id,
-            receipt_id=receipt.id,
-            customer_id=receipt.customer_id,
-            amount=amount,
+            receipt_id=first.id,
+            customer_id=first.customer_id,
+            amount=total,
             reason=reason_text,
             requested_at=now,
             requested_by=actor.user_id,
+            sources=[RefundPart(r.id, m) for r, m in parts],
         )
         uow.repository(Refund).add(refund)
         uow.outbox.add(
             RefundRequested(
-                tenant_id=refund.tenant_id, aggregate_id=refund.id, occurred_at=now, amount=amount
+                tenant_id=refund.tenant_id, aggregate_id=refund.id, occurred_at=now, amount=total
             )
         )
         if route_refund(uow, actor, refund, now):
@@ -120,6 +140,58 @@ def request_refund(
         replay,
         access=("create", REFUND),
     )
+
+
+def _parts(
+    uow: UnitOfWork,
+    actor: Actor,
+    receipt_id: UUID | None,
+    amount: Money | None,
+    named: list[tuple[UUID, Money]],
+    customer_id: UUID | None,
+) -> list[tuple[Receipt, Money]]:
+    """The receipts a refund request draws on, each checked, with how much from each."""
+    receipts = uow.repository(Receipt)
+    if customer_id is not None:
+        if amount is None or not amount.is_positive:
+            raise _invalid("refund", "amount", N_("must be above zero"))
+        parts: list[tuple[Receipt, Money]] = []
+        left = amount
+        for receipt in _credit_receipts(uow, customer_id, amount.currency):
+            if not left.is_positive:
+                break
+            _require(uow, actor, "view", RECEIPT, receipt)
+            take = min(left, receipt.unallocated)
+            parts.append((receipt, take))
+            left -= take
+        if left.is_positive:
+            raise OverRefund(value=str(amount), maximum=str(amount - left))
+        return parts
+    if receipt_id is not None:
+        if amount is None:
+            raise _invalid("refund", "amount", N_("is required"))
+        named = [(receipt_id, amount)]
+    if not named:
+        raise _invalid("refund", "sources", N_("name at least one receipt"))
+    found: list[tuple[Receipt, Money]] = []
+    for rid, part in named:
+        receipt = receipts.get(rid)
+        _require(uow, actor, "view", RECEIPT, receipt)
+        if not receipt.is_confirmed:
+            raise _invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
+        if not part.is_positive or part.currency != receipt.currency:
+            raise _invalid(
+                "refund",
+                "amount",
+                N_("must be above zero, in {currency}"),
+                currency=receipt.currency,
+            )
+        if part > receipt.unallocated:
+            raise OverRefund(value=str(part), maximum=str(receipt.unallocated))
+        if found and receipt.customer_id != found[0][0].customer_id:
+            raise _invalid("refund", "sources", N_("all receipts must be the same customer's"))
+        found.append((receipt, part))
+    return found
 
 
 def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Refund:
@@ -157,6 +229,17 @@ def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
     return _decide_refund(crm, actor, refund_id, "reject")
 
 
+def _drawn_per_receipt(uow: UnitOfWork, refund: Refund) -> dict[UUID, Money]:
+    where = F("refund_id").eq(refund.id) & F("kind").eq(EntryKind.REFUND)
+    drawn: dict[UUID, Money] = {}
+    for entry in uow.repository(LedgerEntry).query(Query(where=where)):
+        if entry.receipt_id is not None:
+            drawn[entry.receipt_id] = (
+                drawn.get(entry.receipt_id, Money.zero(entry.amount.currency)) + entry.amount
+            )
+    return drawn
+
+
 def pay_refund(
     crm: Crm,
     actor: Actor,
@@ -165,50 +248,61 @@ def pay_refund(
     idempotency_key: str,
     amount: Money | None = None,
     paid_on: date | None = None,
-) -> LedgerEntry:
+) -> list[LedgerEntry]:
     """Pay out (part of) an approved refund; several calls make a refund plan.
+
+    A payout drains the refund's receipts in order: each part is paid in full before
+    the next is touched, and every receipt drawn on gets its own ledger entry.
 
     Args:
         amount: this payout; the whole remaining amount when omitted.
 
+    Returns:
+        One refund entry per receipt the payout drew on.
+
     Raises:
         InvalidTransition: the refund is not approved (or already fully paid).
-        OverRefund: more than the refund has left, or than the receipt has unallocated.
+        OverRefund: more than the refund has left, or than a receipt still has
+            unallocated (it was allocated elsewhere since the request).
         IdempotencyConflict: the key was used for a different request.
     """
     payload = {"refund_id": refund_id, "amount": amount, "paid_on": paid_on}
 
-    def body(uow: UnitOfWork, post: Post) -> tuple[LedgerEntry, list[UUID]]:
+    def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:
         refunds = uow.repository(Refund)
         refund = refunds.get(refund_id)
         _require(uow, actor, "pay", REFUND, refund)
-        receipts = uow.repository(Receipt)
-        receipt = receipts.get(refund.receipt_id)
         payout = refund.remaining if amount is None else amount
         if not payout.is_positive:
             raise _invalid("refund", "amount", N_("must be above zero"))
         if payout > refund.remaining:
             raise OverRefund(value=str(payout), maximum=str(refund.remaining))
-        if payout > receipt.unallocated:
-            raise OverRefund(value=str(payout), maximum=str(receipt.unallocated))
         REFUND_FLOW.fire(refund, "pay", amount=payout)
-        refund.paid = refund.paid + payout
-        receipt.refunded = receipt.refunded + payout
-        refunds.save(refund)
-        receipts.save(receipt)
+        # What each part has paid out so far is read from the ledger, not cached.
+        drawn = _drawn_per_receipt(uow, refund)
+        receipts = {r.id: r for r in uow.repository(Receipt).get_many(refund.receipt_ids)}
         day = paid_on or crm.now().date()
-        (entry,) = post(
-            [
+        drafts, left = [], payout
+        for part in refund.sources:
+            take = min(left, part.amount - drawn.get(part.receipt_id, Money.zero(payout.currency)))
+            if not take.is_positive:
+                continue
+            receipt = receipts[part.receipt_id]
+            if take > receipt.unallocated:
+                raise OverRefund(value=str(take), maximum=str(receipt.unallocated))
+            receipt.refunded = receipt.refunded + take
+            uow.repository(Receipt).save(receipt)
+            drafts.append(
                 _draft(
-                    EntryKind.REFUND,
-                    payout,
-                    day,
-                    receipt,
-                    refund_id=refund.id,
-                    entry_id=crm.new_id(),
+                    EntryKind.REFUND, take, day, receipt, refund_id=refund.id, entry_id=crm.new_id()
                 )
-            ]
-        )
+            )
+            left -= take
+            if not left.is_positive:
+                break
+        refund.paid = refund.paid + payout
+        refunds.save(refund)
+        entries = post(drafts)
         uow.outbox.add(
             RefundPaid(
                 tenant_id=refund.tenant_id,
@@ -217,10 +311,10 @@ def pay_refund(
                 amount=payout,
             )
         )
-        return entry, [entry.id]
+        return entries, [e.id for e in entries]
 
-    def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> LedgerEntry:
-        return _entries_by_id(uow, ids)[0]
+    def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> list[LedgerEntry]:
+        return _entries_by_id(uow, ids)
 
     return _money_command(
         crm, actor, "pay_refund", idempotency_key, payload, body, replay, access=("pay", REFUND)
