@@ -255,7 +255,8 @@ def test_coverage_divides_the_pipeline_by_what_is_left_to_win(
         Decimal("1.00"),
     )
     sales = rows[("department", "Sales")]  # Chen sits in Sales itself, Li below in East
-    assert sales["target"] == Decimal(250_000)  # rolled up from East, its child department
+    # Rolled up: East's own target and the personal target of Chen, a member of Sales.
+    assert sales["target"] == Decimal(1_250_000)
     assert (sales["won"], sales["pipeline"]) == (Decimal(2_120_000), Decimal(400_000))
     assert sales["coverage"] is None
     assert report.column("name")[:2] == ["Sales", "East"]

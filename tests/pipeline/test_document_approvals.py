@@ -9,6 +9,7 @@ import pytest
 
 from crmkit import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
@@ -188,3 +189,68 @@ def test_a_contract_flow_activates_or_returns_the_contract(crm: Crm, actor: Acto
     approve_request(crm, legal, request.id)
     active = crm.run(actor.tenant_id, load)
     assert (active.status, active.decided_by) == (ContractStatus.ACTIVE, legal.user_id)
+
+
+def test_unapproving_a_quote_takes_it_back_to_draft_and_records_it(crm: Crm, actor: Actor) -> None:
+    from crmkit.rules.approvals import unapprove_request
+
+    boss = person(actor, "王经理")
+    define_flow(
+        crm, actor, name="报价审批", document_type="quote",
+        stages=[FlowStage("经理", [Approvers.named(boss.user_id)])],
+    )  # fmt: skip
+    quote = discounted_quote(crm, actor)
+    submit_quote(crm, actor, quote.id)
+    request_id = crm.run(actor.tenant_id, lambda uow: approval_of(uow, "quote", quote.id)).id  # type: ignore[union-attr]
+    approve_request(crm, boss, request_id)
+    unapprove_request(crm, boss, request_id, comment="折扣录错")
+    back = stored_quote(crm, actor, quote.id)
+    assert (back.status, back.decided_by) == (QuoteStatus.DRAFT, None)
+    events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending(limit=100))
+    unapproved = [e for e in events if e.event_type == "QuoteUnapproved"]
+    assert [(e.by, e.reason) for e in unapproved] == [(boss.user_id, "折扣录错")]  # type: ignore[attr-defined]
+    # A draft again: revised, or submitted again into the same request.
+    assert submit_quote(crm, actor, quote.id).status is QuoteStatus.IN_APPROVAL
+    approve_request(crm, boss, request_id)
+    assert stored_quote(crm, actor, quote.id).status is QuoteStatus.APPROVED
+
+
+def test_a_converted_quote_cannot_be_unapproved(crm: Crm, actor: Actor) -> None:
+    from crmkit.pipeline.documents import convert_quote_to_order
+    from crmkit.rules.approvals import unapprove_request
+
+    boss = person(actor, "王经理")
+    define_flow(
+        crm, actor, name="报价审批", document_type="quote",
+        stages=[FlowStage("经理", [Approvers.named(boss.user_id)])],
+    )  # fmt: skip
+    quote = discounted_quote(crm, actor)
+    submit_quote(crm, actor, quote.id)
+    request_id = crm.run(actor.tenant_id, lambda uow: approval_of(uow, "quote", quote.id)).id  # type: ignore[union-attr]
+    approve_request(crm, boss, request_id)
+    convert_quote_to_order(crm, actor, quote.id)
+    with pytest.raises(InvalidTransition):
+        unapprove_request(crm, boss, request_id)
+    request = crm.run(actor.tenant_id, lambda uow: approval_of(uow, "quote", quote.id))
+    assert request is not None
+    assert request.status is RequestStatus.APPROVED
+
+
+def test_unapproving_a_contract_takes_it_out_of_force(crm: Crm, actor: Actor) -> None:
+    from crmkit.rules.approvals import unapprove_request
+
+    legal = person(actor, "法务")
+    define_flow(
+        crm, actor, name="合同审批", document_type="contract",
+        stages=[FlowStage("法务", [Approvers.named(legal.user_id)])],
+    )  # fmt: skip
+    contract = service_contract(crm, actor)
+    submit_contract(crm, actor, contract.id)
+    request = crm.run(actor.tenant_id, lambda uow: approval_of(uow, "contract", contract.id))
+    assert request is not None
+    approve_request(crm, legal, request.id)
+    unapprove_request(crm, legal, request.id, comment="金额有误")
+    load = lambda uow: uow.repository(Contract).get(contract.id)  # noqa: E731
+    back = crm.run(actor.tenant_id, load)
+    assert (back.status, back.decided_by) == (ContractStatus.DRAFT, None)
+    assert submit_contract(crm, actor, contract.id).status is ContractStatus.IN_APPROVAL

@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from crmkit import Crm, ValidationError
+from crmkit.billing.model.credit import decide_credit
+from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import GuardFailed, InvalidTransition
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
 from crmkit.pipeline.documents import (
-    CustomerCreditLimit,
     LineRequest,
     cancel_order,
     configure_sales_documents,
@@ -86,26 +87,32 @@ def test_an_order_over_the_credit_limit_waits_for_release(crm: Crm, actor: Actor
 
 
 @attrs.frozen
-class FakeReceivables:
-    """What billing would report: a fixed amount owed."""
+class Owing:
+    """A credit check answering as billing would for a customer owing a fixed amount."""
 
     owed: Money
 
-    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
-        return self.owed
+    def check(
+        self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money, on: date
+    ) -> CreditDecision:
+        limit = uow.repository(Customer).get(customer_id).credit_limit
+        return decide_credit(limit=limit, amount=amount, open_receivables=self.owed)
 
 
 @attrs.frozen
 class AlwaysRefuse:
     """A credit check that sends every order to approval."""
 
-    def check(self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money) -> CreditDecision:
-        return CreditDecision(False, True, Money.zero(amount.currency), Money.zero(amount.currency))
+    def check(
+        self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money, on: date
+    ) -> CreditDecision:
+        zero = Money.zero(amount.currency)
+        return CreditDecision(allowed=False, amount=amount, limit=zero, open_receivables=zero)
 
 
 def test_the_credit_check_is_a_port_billing_can_answer(crm: Crm, actor: Actor) -> None:
     buyer = customer(crm, actor, credit_limit=Money("30000", "CNY"))
-    owing = CustomerCreditLimit(FakeReceivables(Money("10000", "CNY")))
+    owing = Owing(Money("10000", "CNY"))
     held = convert_quote_to_order(
         crm, actor, approved_quote(crm, actor, buyer=buyer).id, credit=owing
     )

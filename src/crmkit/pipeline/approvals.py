@@ -9,7 +9,9 @@ department id, when the org chart knows it).
 
 The hooks registered here run inside the flow's deciding transaction: the last
 approval approves the quote (or activates the contract); a rejection, return or
-withdrawal sends it back to draft, to be revised and submitted again. While the
+withdrawal sends it back to draft, to be revised and submitted again, and so does
+unapproving (反审核) an approved one — a quote already converted or declined, or a
+contract already ended, cannot be unapproved (the unapproval is refused whole). While the
 request is in review or approved the document is locked
 (:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
 :func:`~crmkit.pipeline.documents.approve_quote` / ``approve_contract`` apply.
@@ -155,16 +157,23 @@ def register_document_hooks() -> None:
     Called on import; call it again if something replaced the hooks of ``"quote"``
     or ``"contract"`` (the registry keeps one set per document type).
     """
-    # An approved quote or contract has no way back to draft in its own state machine,
-    # so unapproval (反审核) only unlocks the request; see docs/pipeline-documents.md.
+    # Unapproval (反审核) takes the document back to draft in the same transaction; a
+    # document that moved on (converted, ended) cannot be unapproved, and the refusal
+    # rolls the unapproval back with it.
     register_approvable(
         QUOTE_DOCUMENT,
         on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
+        on_unapproved=document_hook(
+            Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
+        ),
         on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
     )
     register_approvable(
         CONTRACT_DOCUMENT,
         on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
+        on_unapproved=document_hook(
+            Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
+        ),
         on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
     )
     # A refused override changes nothing: the order simply stays on hold (see above).

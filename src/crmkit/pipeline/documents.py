@@ -25,11 +25,18 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
-from crmkit.billing.services.credit import open_installments, open_receivables
+from crmkit.billing.model.credit import (
+    CreditCheck,
+    HeldDocument,
+    UnbilledDocument,
+    register_credit_documents,
+)
+from crmkit.billing.services.credit import CreditLimitCheck
+from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
@@ -57,8 +64,6 @@ from crmkit.pipeline.model.contracts import (
 )
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.pipeline.model.orders import (
-    CreditCheck,
-    CreditDecision,
     OrderCreated,
     OrderStatus,
     SalesOrder,
@@ -81,6 +86,7 @@ from crmkit.pipeline.model.quotes import (
     SalesDocumentSettings,
     sales_settings_id,
 )
+from crmkit.pipeline.services import refresh_quote_document
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
@@ -89,12 +95,10 @@ from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "DEFAULT_PATTERNS",
-    "BillingExposure",
     "CustomerCreditLimit",
     "DocumentNumbers",
     "LineRequest",
-    "OpenOrderExposure",
-    "OpenReceivables",
+    "SalesOrderCredit",
     "approve_contract",
     "approve_quote",
     "attach_to_contract",
@@ -315,7 +319,7 @@ def create_quote(
     *,
     customer_id: uuid.UUID,
     currency: str,
-    lines: Sequence[LineRequest],
+    lines: Sequence[LineRequest] | None = None,
     opportunity_id: uuid.UUID | None = None,
     total_discount: DiscountRate | None = None,
     valid_until: date | None = None,
@@ -326,24 +330,35 @@ def create_quote(
     """Draw up a quote priced from the price list for the customer's level and currency.
 
     Given an opportunity, the quote belongs to it and the deal records a ``quote``
-    document (so it may enter the *proposal* stage) in the same transaction.
+    document (so it may enter the *proposal* stage) in the same transaction. Without
+    ``lines`` the quote starts from the deal's product lines: the same products,
+    quantities, unit prices, discounts, names and categories (each product must be on
+    the price list, which the quote records).
 
     Raises:
         NotFound: no such customer or opportunity.
         ValidationError: no price list covers the customer today, a product is not on
-            it, the opportunity is another customer's, or a line is invalid.
+            it, the opportunity is another customer's, a line is invalid, or no lines
+            were given and the deal has none (or is in another currency).
     """
 
     def work(uow: UnitOfWork) -> Quote:
         now = crm.now()
         customer = uow.repository(Customer).get(customer_id)
+        deal = None
         if opportunity_id is not None:
             deal = uow.repository(Opportunity).get(opportunity_id)
             if deal.customer_id != customer.id:
                 raise _invalid(
                     "quote", "opportunity_id", N_("the opportunity is with another customer")
                 )
-        price_list, priced = _price(uow, customer, currency, now.date(), lines)
+        requests, categories = _requests_for(deal, currency, lines)
+        price_list, priced = _price(uow, customer, currency, now.date(), requests)
+        if categories:
+            priced = tuple(
+                attrs.evolve(line, category=category)
+                for line, category in zip(priced, categories, strict=True)
+            )
         quote = Quote(
             id=QuoteId(crm.new_id()),
             tenant_id=actor.tenant_id,
@@ -367,6 +382,30 @@ def create_quote(
         return quote
 
     return guarded(crm, actor, work)
+
+
+def _requests_for(
+    deal: Opportunity | None, currency: str, lines: Sequence[LineRequest] | None
+) -> tuple[Sequence[LineRequest], list[str | None]]:
+    """The lines to price, and (from a deal's lines) the category of each."""
+    if lines is not None:
+        return lines, []
+    if deal is None or not deal.lines or deal.amount.currency != currency:
+        raise _invalid(
+            "quote", "lines", N_("give the lines, or a deal in {currency} with lines"),
+            currency=currency,
+        )  # fmt: skip
+    requests = [
+        LineRequest(
+            line.product_code,
+            line.quantity,
+            line.discount,
+            unit_price=line.unit_price,
+            description=line.description,
+        )
+        for line in deal.lines
+    ]
+    return requests, [line.category for line in deal.lines]
 
 
 def _created(quote: Quote, now: datetime) -> QuoteCreated:
@@ -527,8 +566,22 @@ def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Qu
 
 
 def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quote:
-    """Record that the customer turned the quote down."""
-    return _on_quote(crm, actor, quote_id, lambda _u, quote, now: quote.decline(why, now))
+    """Record that the customer turned the quote down.
+
+    Its deal's ``quote`` document goes with it unless another of the deal's quotes
+    still stands, so a stage gate asking for a quote no longer passes on it.
+    """
+
+    def decline(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
+        event = quote.decline(why, now)
+        if quote.opportunity_id is not None:
+            deals = uow.repository(Opportunity)
+            deal = deals.get(quote.opportunity_id)
+            if refresh_quote_document(uow, deal, now.date(), quote):
+                deals.save(deal)
+        return event
+
+    return _on_quote(crm, actor, quote_id, decline)
 
 
 def quote_versions(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> list[Quote]:
@@ -547,79 +600,55 @@ def quote_versions(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> list[Quote]:
 # -- credit ----------------------------------------------------------------------------------
 
 
-class OpenReceivables(Protocol):
-    """Port: what a customer owes now, in one currency (billing answers it for real)."""
-
-    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
-        """The customer's open receivables in ``currency``."""
-        ...
+# The order confirmation asks billing's one credit rule (exposure = open receivables +
+# unbilled orders - unapplied credit); the alias keeps the name hosts already pass in.
+CustomerCreditLimit = CreditLimitCheck
 
 
 @attrs.frozen
-class OpenOrderExposure:
-    """Stand-in for receivables until billing provides them: the customer's open orders.
+class SalesOrderCredit:
+    """What billing's credit rule needs to know about sales orders (registered below).
 
-    Counts the totals of orders that are confirmed or on credit hold (not yet
-    completed or cancelled) in the currency asked for.
+    Confirmed and completed orders commit the customer to pay their total until a
+    receivable plan takes over; orders on credit hold are not commitments yet.
     """
 
-    def orders(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> list[SalesOrder]:
-        """The customer's confirmed or held orders in ``currency``."""
-        where = (
-            F("customer_id").eq(customer_id)
-            & F("currency").eq(currency)
-            & F("status").is_in([OrderStatus.CONFIRMED, OrderStatus.ON_CREDIT_HOLD])
+    document_type: str = "sales_order"
+
+    def unbilled(self, uow: UnitOfWork, customer_id: uuid.UUID) -> list[UnbilledDocument]:
+        """The customer's confirmed and completed orders (billing drops planned ones)."""
+        where = F("customer_id").eq(customer_id) & F("status").is_in(
+            [OrderStatus.CONFIRMED, OrderStatus.COMPLETED]
         )
-        return uow.repository(SalesOrder).query(Query(where=where))
+        return [
+            UnbilledDocument(self.document_type, o.id, o.total, o.created_at.date())
+            for o in uow.repository(SalesOrder).query(Query(where=where))
+            if o.total is not None
+        ]
 
-    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
-        """The total of the customer's open orders in ``currency``."""
-        orders = self.orders(uow, customer_id, currency)
-        return sum((o.total for o in orders if o.total is not None), Money.zero(currency))
+    def held(self, uow: UnitOfWork, document_id: uuid.UUID) -> HeldDocument | None:
+        """The order if it waits on credit hold."""
+        order = uow.repository(SalesOrder).find(document_id)
+        if order is None or order.status is not OrderStatus.ON_CREDIT_HOLD:
+            return None
+        assert order.total is not None
+        return HeldDocument(
+            self.document_type, order.id, order.customer_id, order.total, order.number,
+            order.owner_id,
+        )  # fmt: skip
+
+    def release(self, uow: UnitOfWork, document_id: uuid.UUID, by: uuid.UUID, at: datetime) -> None:
+        """Release the order after an approved (resubmitted) credit override."""
+        repo = uow.repository(SalesOrder)
+        order = repo.get(document_id)
+        if order.status is not OrderStatus.ON_CREDIT_HOLD:
+            return  # cancelled (or released by hand) while the override was decided
+        event = order.release(by, at)
+        repo.save(order)
+        uow.outbox.add(*_one(event))
 
 
-@attrs.frozen
-class BillingExposure:
-    """The default receivables: billing's open receivables plus open orders not yet billed.
-
-    Billing knows what the customer owes on planned installments; a confirmed order
-    whose receivable plan is not made yet owes its whole total, so it counts too (an
-    order with a plan counts through its installments only, never twice).
-    """
-
-    def open_receivables(self, uow: UnitOfWork, customer_id: uuid.UUID, currency: str) -> Money:
-        """Billing's open receivables plus unbilled open orders, in ``currency``."""
-        installments = open_installments(uow, customer_id)
-        billed = {(i.document_type, i.document_id) for i in installments}
-        owed = open_receivables(uow, customer_id, currency)
-        unbilled = OpenOrderExposure().orders(uow, customer_id, currency)
-        return sum(
-            (o.total for o in unbilled if ("sales_order", o.id) not in billed and o.total),
-            owed,
-        )
-
-
-@attrs.frozen
-class CustomerCreditLimit:
-    """The default :class:`~crmkit.pipeline.model.orders.CreditCheck`: the customer's
-    ``credit_limit`` against open receivables (by default :class:`BillingExposure`,
-    billing's receivables) plus the new amount.
-
-    A customer without a limit (or with one in another currency, which cannot be
-    compared without a rate) is allowed; over the limit the order needs approval.
-    """
-
-    receivables: OpenReceivables = attrs.field(factory=BillingExposure)
-
-    def check(self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money) -> CreditDecision:
-        """Decide on ``amount`` more for ``customer_id``."""
-        customer = uow.repository(Customer).get(customer_id)
-        owed = self.receivables.open_receivables(uow, customer_id, amount.currency)
-        limit = customer.credit_limit
-        if limit is None or limit.currency != amount.currency:
-            return CreditDecision(True, False, owed, limit)
-        fits = owed + amount <= limit
-        return CreditDecision(fits, not fits, owed, limit)
+register_credit_documents(SalesOrderCredit())
 
 
 # -- conversion ------------------------------------------------------------------------------
@@ -645,7 +674,7 @@ def _open_order(
     )
     assert order.total is not None
     _allow(uow, actor, "create", ORDERS, order)
-    order.apply_credit(credit.check(uow, order.customer_id, order.total))
+    order.apply_credit(credit.check(uow, order.customer_id, order.total, now.date()))
     uow.repository(SalesOrder).add(order)
     _record_on_deal(uow, order.opportunity_id, "sales_order")
     uow.outbox.add(
@@ -1167,6 +1196,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
         order = repo.get(order_id)
         _allow(uow, approver, "approve", ORDERS, order)
         ensure_editable(uow, CREDIT_OVERRIDE_DOCUMENT, order_id)
+        ensure_override_editable(uow, order_id)
         event = order.release(approver.user_id, crm.now())
         repo.save(order)
         uow.outbox.add(*_one(event))

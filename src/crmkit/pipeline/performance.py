@@ -24,6 +24,7 @@ from crmkit.pipeline.model.opportunities import Opportunity, OpportunityStatus
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
 from crmkit.pipeline.model.targets import (
     DEFAULT_PYRAMID,
+    CategoryRate,
     CommissionBasis,
     CommissionPlan,
     CommissionStatement,
@@ -124,6 +125,11 @@ def _actuals(
         for owner, count in table:
             per_owner[owner] += count
         return per_owner
+    if metric is Metric.CALLS:
+        table = analytics.calls_by_owner(since, until, grants.scope("view", "activity"))
+        for owner, count in table:
+            per_owner[owner] += count
+        return per_owner
     table = analytics.won_by_owner(since, until, grants.scope("view", "opportunity"))
     for owner, deal_currency, deals, amount in table:
         if metric is Metric.WON_DEALS:
@@ -160,7 +166,8 @@ def _rollup(
     """Every department (its figures summed over its subtree, listed above its children)
     then every person with a target or a non-zero figure: (unit, id, name, target, sums).
 
-    A department without a target of its own takes the sum of its children's targets.
+    A department without a target of its own takes the sum of its members' personal
+    targets and its sub-departments' targets (their own, or rolled up the same way).
     """
     zero = tuple(Decimal(0) for _ in range(width))
 
@@ -179,10 +186,13 @@ def _rollup(
         # Post-order sums, pre-order rows: a department is listed above its children.
         target = targets.get((UnitKind.DEPARTMENT, department.id))
         sums = zero
+        child_targets: list[Decimal] = []
         for member in staff[department.id]:
             sums = add(sums, per_user.get(str(member.id), zero))
+            personal = targets.get((UnitKind.USER, member.id))
+            if personal is not None:
+                child_targets.append(personal)
         below: list[Rolled] = []
-        child_targets: list[Decimal] = []
         for child in sorted(children[department.id], key=lambda d: d.name):
             child_target, child_sums, child_rows = visit(child)
             sums = add(sums, child_sums)
@@ -211,7 +221,8 @@ def target_report(
     """Every department (rolled up its tree) and person: target, actual, attainment %.
 
     Actuals count only what the actor may view. A department without a target of
-    its own shows the sum of its children's targets.
+    its own shows the sum of its members' personal targets and its sub-departments'
+    targets (their own figure, or rolled up the same way).
     """
     _, since, until = _bounds(period)
 
@@ -338,14 +349,26 @@ def define_commission_plan(
     name: str,
     currency: str,
     tiers: list[tuple[Decimal | str, Decimal | str]],
+    category_rates: Mapping[str, Decimal | str] | None = None,
 ) -> CommissionPlan:
-    """A plan paying ``rate`` from ``attainment`` upwards: ``[("0", "0.03"), ("1", "0.05")]``."""
+    """A plan paying ``rate`` from ``attainment`` upwards: ``[("0", "0.03"), ("1", "0.05")]``.
+
+    ``category_rates`` (``{"software": "0.08"}``) pays the part of a won deal sold in a
+    product category at that category's rate instead of the tier rate (see
+    :func:`commission_for`).
+
+    Raises:
+        ValidationError: tiers that do not start at 0 and rise, or a rate outside 0..1.
+    """
     plan = CommissionPlan(
         id=crm.new_id(),
         tenant_id=actor.tenant_id,
         name=name,
         currency=currency,
         tiers=tuple(Tier(Decimal(a), Decimal(r)) for a, r in tiers),
+        category_rates=tuple(
+            CategoryRate(c, Decimal(r)) for c, r in sorted((category_rates or {}).items())
+        ),
     )
 
     def work(uow: UnitOfWork) -> CommissionPlan:
@@ -368,12 +391,14 @@ def commission_for(
     """The rep's commission statement for ``period`` (the rep, or whoever may view
     the rep's deals, may ask).
 
-    ``category_rates`` (``{"software": "0.08"}``) pays a rate of its own on the share
-    of a source that sold products of that category: a won deal is split by the net
-    of its sales orders' lines per ``category`` (orders linked to it by
-    ``opportunity_id``, cancelled ones left out); a collected installment by the
-    lines of the sales order it bills. Other categories, uncategorised lines and
-    sources without an order are paid the tier rate.
+    The plan's ``category_rates``, overridden here by ``category_rates``
+    (``{"software": "0.08"}``), pay a rate of their own on the share of a source that
+    sold products of that category. A won deal with product lines is split by the net
+    of its lines per ``category``; one without lines by the net of its sales orders'
+    lines (orders linked to it by ``opportunity_id``, cancelled ones left out). A
+    collected installment is split by the lines of the sales order it bills. Other
+    categories, uncategorised lines and sources with nothing to split by are paid the
+    tier rate.
 
     With ``basis=CommissionBasis.RECEIPTS`` the statement pays on money collected in
     the period instead of deals won: per receivable installment the rep owns (and the
@@ -382,7 +407,7 @@ def commission_for(
     target. Only amounts in the plan's currency count.
     """
     span, since, until = _bounds(period)
-    rates = {c: Decimal(r) for c, r in (category_rates or {}).items()}
+    asked = {c: Decimal(r) for c, r in (category_rates or {}).items()}
     opportunity_of: dict[uuid.UUID, uuid.UUID] = {}
 
     def _category_mix(
@@ -402,6 +427,7 @@ def commission_for(
 
     def work(uow: UnitOfWork) -> CommissionStatement:
         plan = uow.repository(CommissionPlan).get(plan_id)
+        rates = {**plan.rates_by_category, **asked}
         grants = grants_for(uow, actor)
         target_row = uow.repository(Target).query(
             Query(
@@ -439,10 +465,15 @@ def commission_for(
         deals = uow.repository(Opportunity).query(
             grants.restrict(Query(where=won), "view", "opportunity")
         )
-        won_inputs = [(d.id, d.amount) for d in deals if d.amount.currency == plan.currency]
-        deal_mix: dict[uuid.UUID, list[tuple[str | None, Decimal]]] = {}
-        if rates and won_inputs:
-            by_order = _category_mix(uow, F("opportunity_id").is_in([d for d, _ in won_inputs]))
+        paid = [d for d in deals if d.amount.currency == plan.currency]
+        won_inputs = [(d.id, d.amount) for d in paid]
+        # A deal's own product lines say what it sold; orders speak for deals without.
+        deal_mix: dict[uuid.UUID, list[tuple[str | None, Decimal]]] = (
+            {d.id: d.category_mix() for d in paid if d.lines} if rates else {}
+        )
+        unlined = [d.id for d in paid if d.id not in deal_mix]
+        if rates and unlined:
+            by_order = _category_mix(uow, F("opportunity_id").is_in(unlined))
             for order_id, weights in by_order.items():
                 deal_id = opportunity_of[order_id]
                 merged = dict(deal_mix.get(deal_id, []))

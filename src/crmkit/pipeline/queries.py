@@ -22,6 +22,7 @@ from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.activities import Activity, ActivityKind
 from crmkit.pipeline.model.campaigns import Campaign
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import (
@@ -34,6 +35,7 @@ from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_py
 from crmkit.ports import UnitOfWork, register_queries
 
 __all__ = [
+    "CALLS_COLUMNS",
     "COLLECTED_COLUMNS",
     "CONVERSION_COLUMNS",
     "CYCLE_COLUMNS",
@@ -60,6 +62,7 @@ LOST_COLUMNS = ("reason", "currency", "deals", "amount")
 CYCLE_COLUMNS = ("currency", "won", "average_amount", "average_days")
 WON_COLUMNS = ("owner_id", "currency", "deals", "amount")
 NEW_CUSTOMER_COLUMNS = ("owner_id", "customers")
+CALLS_COLUMNS = ("owner_id", "calls")
 PIPELINE_COLUMNS = ("owner_id", "currency", "deals", "amount", "weighted")
 PYRAMID_COLUMNS = ("tier", "currency", "customers", "revenue")
 COLLECTED_COLUMNS = ("owner_id", "installment_id", "document_id", "currency", "collected")
@@ -125,6 +128,11 @@ class PipelineAnalytics(Protocol):
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
         """Customers created in [since, until) per owner (``scope`` is over customers)."""
+        ...
+
+    def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        """Call activities that took place in [since, until) per owner (``scope`` is over
+        activities): the actuals of a ``calls`` target."""
         ...
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
@@ -296,6 +304,18 @@ class MemoryPipelineAnalytics:
         for customer in self._uow.repository(Customer).query(Query(where=where)):
             counts[str(customer.owner_id or "")] += 1
         return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(counts.items()))
+
+    def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        where = (
+            scope
+            & F("kind").eq(ActivityKind.CALL)
+            & F("occurred_at").ge(since)
+            & F("occurred_at").lt(until)
+        )
+        counts: dict[str, int] = defaultdict(int)
+        for activity in self._uow.repository(Activity).query(Query(where=where)):
+            counts[str(activity.owner_id or "")] += 1
+        return ReportTable.of(CALLS_COLUMNS, sorted(counts.items()))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         where = (

@@ -44,6 +44,7 @@ from crmkit.pipeline.model.opportunities import (
     Stage,
     StageChange,
 )
+from crmkit.pipeline.model.quotes import Quote, QuoteStatus
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
 from crmkit.pipeline.model.settings import PipelineSettings, settings_id
 from crmkit.pipeline.queries import PipelineAnalytics
@@ -70,6 +71,7 @@ __all__ = [
     "pipeline_report",
     "qualify_lead",
     "recycle_lead",
+    "refresh_quote_document",
     "reopen_lead",
     "reopen_opportunity",
     "win_opportunity",
@@ -664,10 +666,48 @@ def move_opportunity(
 
     def move(uow: UnitOfWork, deal: Opportunity, now: datetime) -> list[DomainEvent]:
         process = uow.repository(SalesProcess).get(deal.process_id)
+        refresh_quote_document(uow, deal, now.date())
         _change, event = deal.move_to(process, stage, actor.user_id, now)
         return [event]
 
     return _on_deal(crm, actor, deal_id, expected_version, move)
+
+
+# A quote in these states still stands before the customer (a converted one became the
+# contract or order the deal went on with).
+_STANDING = (QuoteStatus.DRAFT, QuoteStatus.IN_APPROVAL, QuoteStatus.APPROVED)
+
+
+def refresh_quote_document(
+    uow: UnitOfWork, deal: Opportunity, today: date, changed: Quote | None = None
+) -> bool:
+    """Make the deal's ``quote`` document say whether one of its quotes still stands.
+
+    A declined quote, or one past its ``valid_until`` and never converted, no longer
+    satisfies a stage gate asking for a quote. A deal none of whose quotes crmkit
+    stores keeps whatever :func:`attach_document` recorded (a quote made elsewhere).
+
+    Args:
+        changed: a quote of the deal changed in this unit of work and not saved yet;
+            it counts as it is now, not as stored.
+
+    Returns:
+        Whether ``deal.documents`` changed (the caller saves the deal).
+    """
+    stored = uow.repository(Quote).query(Query(where=F("opportunity_id").eq(deal.id)))
+    quotes = [changed if changed is not None and q.id == changed.id else q for q in stored]
+    if not quotes:
+        return False
+    stands = any(
+        q.status is QuoteStatus.CONVERTED or (q.status in _STANDING and not q.is_expired(today))
+        for q in quotes
+    )
+    before = deal.documents
+    kept = tuple(kind for kind in before if kind != "quote")
+    deal.documents = (*kept, "quote") if stands else kept
+    if "quote" in before and stands:
+        deal.documents = before  # keep the recorded order when nothing changes
+    return deal.documents != before
 
 
 def attach_document(crm: Crm, actor: Actor, deal_id: uuid.UUID, kind: str) -> Opportunity:

@@ -21,11 +21,13 @@ from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
+from crmkit.pipeline.model.activities import Activity, ActivityKind
 from crmkit.pipeline.model.campaigns import Campaign
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid
 from crmkit.pipeline.queries import (
+    CALLS_COLUMNS,
     COLLECTED_COLUMNS,
     CYCLE_COLUMNS,
     FORECAST_COLUMNS,
@@ -219,6 +221,23 @@ class SqlPipelineAnalytics:
         )
         rows = [(str(o or ""), n) for o, n in self._rows(statement)]
         return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
+
+    def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
+        activities = mapping_for(Activity)
+        a = activities.table
+        statement = (
+            sa.select(a.c.owner_id, sa.func.count())
+            .where(
+                a.c.tenant_id == self._uow.tenant_id,
+                compile_expr(scope, activities.column, self._uow.dialect),
+                a.c.kind == ActivityKind.CALL.value,
+                a.c.occurred_at >= since,
+                a.c.occurred_at < until,
+            )
+            .group_by(a.c.owner_id)
+        )
+        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
+        return ReportTable.of(CALLS_COLUMNS, sorted(rows))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         t = self._t

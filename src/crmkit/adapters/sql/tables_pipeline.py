@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
+from crmkit.pipeline.model.activities import Activity, FollowUpPlan
 from crmkit.pipeline.model.campaigns import Campaign
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
@@ -12,8 +13,10 @@ from crmkit.pipeline.model.settings import PipelineSettings
 from crmkit.pipeline.model.targets import CommissionPlan, Target
 
 __all__ = [
+    "ACTIVITIES",
     "CAMPAIGNS",
     "COMMISSION_PLANS",
+    "FOLLOW_UP_PLANS",
     "LEADS",
     "OPPORTUNITIES",
     "PIPELINE_SETTINGS",
@@ -37,6 +40,10 @@ LEADS = register(
             ("name_key",),
             ("phone_key",),
             ("email_key",),
+            # The global search box: the person's name as typed, and pinyin prefixes.
+            ("name",),
+            ("pinyin_full",),
+            ("pinyin_initials",),
         ],
     )
 )
@@ -52,6 +59,10 @@ OPPORTUNITIES = register(
             ("status", "expected_close"),
             ("status", "closed_at"),
             ("customer_id",),
+            # The global search box: the name as typed, and pinyin prefixes.
+            ("name",),
+            ("pinyin_full",),
+            ("pinyin_initials",),
         ],
     )
 )
@@ -82,5 +93,36 @@ TARGETS = register(
     map_entity(Target, "targets", metadata, indexes=[("period", "metric"), ("unit_id", "period")])
 )
 COMMISSION_PLANS = register(map_entity(CommissionPlan, "commission_plans", metadata))
+
+# Migration 0015: activities (the calls metric counts them per owner and period) and
+# follow-up plans (reminder rules scan state + due_on; workbenches assignee + due_at).
+ACTIVITIES = register(
+    map_entity(
+        Activity,
+        "activities",
+        metadata,
+        indexes=[
+            ("customer_id", "occurred_at"),
+            ("opportunity_id", "occurred_at"),
+            ("lead_id", "occurred_at"),
+            ("owner_id", "kind", "occurred_at"),
+            ("kind", "occurred_at"),
+        ],
+    )
+)
+FOLLOW_UP_PLANS = register(
+    map_entity(
+        FollowUpPlan,
+        "follow_up_plans",
+        metadata,
+        indexes=[
+            ("assignee_id", "state", "due_at"),
+            ("state", "due_on"),
+            ("state", "due_at"),
+            ("customer_id",),
+            ("opportunity_id",),
+        ],
+    )
+)
 
 from crmkit.adapters.sql import pipeline_queries as _pipeline_queries  # noqa: E402, F401

@@ -18,6 +18,7 @@ one (``renewed_from_id`` / ``renewed_by_id``), starting the day after it ends.
     draft --submit--> in_approval --approve--> active --complete--> completed
     draft --sign [no approval needed]--> active --terminate--> terminated
     in_approval --reject--> draft                active --expire [past end]--> expired
+    active --unapprove [反审核 in the approval flow]--> draft
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ __all__ = [
     "ContractSigned",
     "ContractStatus",
     "ContractSubmitted",
+    "ContractUnapproved",
 ]
 
 ContractId = NewType("ContractId", uuid.UUID)
@@ -239,6 +241,16 @@ class Contract:
         self.decided_by = by
         return event
 
+    def unapprove(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
+        """The approval was revoked (反审核): the contract is a draft again, out of force.
+
+        Raises:
+            InvalidTransition: the contract is not in force (a draft, or already ended).
+        """
+        event = CONTRACT.fire(self, "unapprove", now=now, payload={"by": by, "reason": why})
+        self.decided_by = None
+        return event
+
     def sign(self, signed_on: date, now: datetime) -> DomainEvent | None:
         """Record the signature; a contract that needs no approval becomes active.
 
@@ -386,6 +398,16 @@ class ContractRejected(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ContractUnapproved(DomainEvent):
+    """The approval of a contract was revoked (反审核) by ``by``; it is a draft again."""
+
+    aggregate_type = "contract"
+
+    by: uuid.UUID | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class ContractSigned(DomainEvent):
     """A contract that needed no approval was signed and took effect."""
 
@@ -438,6 +460,12 @@ CONTRACT: Machine[ContractStatus] = Machine(
             source=ContractStatus.IN_APPROVAL,
             target=ContractStatus.DRAFT,
             event=ContractRejected,
+        ),
+        Transition(
+            "unapprove",
+            source=ContractStatus.ACTIVE,
+            target=ContractStatus.DRAFT,
+            event=ContractUnapproved,
         ),
         Transition(
             "sign",

@@ -28,6 +28,7 @@ import attrs
 
 from crmkit.customers.dedup import normalize_name
 from crmkit.customers.phones import phone_key
+from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -109,7 +110,13 @@ def email_key(email: str | None) -> str | None:
 def _set_keys(
     instance: Any, name: str, company: str | None, phone: str | None, email: str | None
 ) -> None:
+    # The pinyin keys spell what name_key holds: the company, else the person (read as a
+    # person's name, so 曾 is zeng), so the search box finds a lead as it finds a customer.
+    organisation = (company or "").strip()
+    keys = search_keys(organisation or name.strip(), person=not organisation)
     object.__setattr__(instance, "name_key", lead_name_key(name, company))
+    object.__setattr__(instance, "pinyin_full", keys.pinyin_full)
+    object.__setattr__(instance, "pinyin_initials", keys.pinyin_initials)
     object.__setattr__(instance, "phone_key", phone_key(phone))
     object.__setattr__(instance, "email_key", email_key(email))
 
@@ -134,6 +141,8 @@ class Lead:
             customers' ``name_key`` for duplicates.
         phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
         email_key: ``email`` stripped and in lower case (see :func:`email_key`).
+        pinyin_full, pinyin_initials: the pinyin of the company (else the person's
+            name), for the search box (see ``crmkit.customers.search``).
     """
 
     entity_name = N_("lead")
@@ -158,10 +167,12 @@ class Lead:
     customer_id: uuid.UUID | None = None
     opportunity_id: uuid.UUID | None = None
     version: int = 0
-    # Derived keys, stored and indexed so the duplicate check is an indexed lookup.
+    # Derived keys, stored and indexed so the duplicate check and search are indexed lookups.
     name_key: str = attrs.field(init=False, default="")
     phone_key: str | None = attrs.field(init=False, default=None)
     email_key: str | None = attrs.field(init=False, default=None)
+    pinyin_full: str = attrs.field(init=False, default="")
+    pinyin_initials: str = attrs.field(init=False, default="")
 
     def __attrs_post_init__(self) -> None:
         _set_keys(self, self.name, self.company, self.phone, self.email)

@@ -13,25 +13,28 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NewType
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.customers.search import search_keys
+from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
+from crmkit.pipeline.model.pricing import LineItem
 
 __all__ = [
     "OPPORTUNITY",
     "Competitor",
     "Opportunity",
     "OpportunityId",
+    "OpportunityLinesChanged",
     "OpportunityLost",
     "OpportunityOpened",
     "OpportunityStatus",
@@ -41,6 +44,7 @@ __all__ = [
     "StageChange",
     "StageChanged",
     "default_process",
+    "lines_total",
 ]
 
 OpportunityId = NewType("OpportunityId", uuid.UUID)
@@ -165,6 +169,13 @@ class Competitor:
     weaknesses: str = ""
 
 
+def _refresh_keys(instance: Any, _attribute: Any, name: str) -> str:
+    keys = search_keys(name)
+    object.__setattr__(instance, "pinyin_full", keys.pinyin_full)
+    object.__setattr__(instance, "pinyin_initials", keys.pinyin_initials)
+    return name
+
+
 @attrs.define(eq=False)
 class Opportunity:
     """A deal.
@@ -177,13 +188,20 @@ class Opportunity:
         status: open, won or lost; ``closed_at`` and ``lost_reason`` when closed.
         documents: kinds of documents attached so far (``quote``), for stage gates.
         stage_entered_at: when it entered its current stage.
+        lines: the products the deal is about (product code, name, category, quantity,
+            unit, unit price, discount; each line's net computed exactly). While it has
+            lines, ``amount`` is their sum and cannot be set by hand — as Salesforce
+            derives an opportunity's Amount from its products. A deal without lines
+            keeps an amount of its own.
+        pinyin_full, pinyin_initials: the pinyin of the name, for the search box
+            (see ``crmkit.customers.search``); read-only, refreshed with the name.
     """
 
     entity_name = _ENTITY
 
     id: OpportunityId
     tenant_id: TenantId
-    name: str
+    name: str = attrs.field(on_setattr=_refresh_keys)
     customer_id: uuid.UUID
     amount: Money
     process_id: uuid.UUID
@@ -201,7 +219,24 @@ class Opportunity:
     lead_id: uuid.UUID | None = None
     competitors: tuple[Competitor, ...] = ()
     documents: tuple[str, ...] = ()
+    lines: tuple[LineItem, ...] = ()
     version: int = 0
+    # Derived from the name, stored and indexed for the search box.
+    pinyin_full: str = attrs.field(init=False, default="")
+    pinyin_initials: str = attrs.field(init=False, default="")
+
+    def __attrs_post_init__(self) -> None:
+        _refresh_keys(self, None, self.name)
+        if self.lines:
+            _check_lines(self.lines, self.amount.currency)
+            if self.amount != lines_total(self.lines, self.amount.currency):
+                raise _invalid(
+                    _ENTITY,
+                    "amount",
+                    N_("{amount} differs from its lines' total {total}"),
+                    amount=self.amount,
+                    total=lines_total(self.lines, self.amount.currency),
+                )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Opportunity) and other.id == self.id
@@ -213,6 +248,56 @@ class Opportunity:
     def weighted_amount(self) -> Money:
         """Amount times probability, rounded to the currency's minor unit."""
         return (self.amount * Decimal(self.probability) / 100).round()
+
+    def set_lines(self, lines: Sequence[LineItem], now: datetime) -> OpportunityLinesChanged:
+        """Replace the deal's product lines; with any line, the amount becomes their total.
+
+        Removing the last line leaves the amount at the total it had, to be kept or set
+        by hand again.
+
+        Raises:
+            InvalidTransition: the deal is closed (a won amount is what commission paid on).
+            ValidationError: duplicate line numbers.
+            CurrencyMismatch: a line is not in the deal's currency.
+        """
+        OPPORTUNITY.fire(self, "revise")
+        kept = tuple(sorted(lines, key=lambda line: line.line_no))
+        if kept:
+            _check_lines(kept, self.amount.currency)
+            self.amount = lines_total(kept, self.amount.currency)
+        self.lines = kept
+        return OpportunityLinesChanged(
+            tenant_id=self.tenant_id,
+            aggregate_id=self.id,
+            occurred_at=now,
+            amount=self.amount,
+            lines=len(kept),
+        )
+
+    def set_amount(self, amount: Money) -> None:
+        """Set the expected value of a deal that has no product lines.
+
+        Raises:
+            InvalidTransition: the deal is closed.
+            ValidationError: the deal has lines (its amount is their total), or the
+                amount is negative or in another currency than its lines would be.
+        """
+        OPPORTUNITY.fire(self, "revise")
+        if self.lines:
+            raise _invalid(
+                _ENTITY, "amount", N_("is the total of the deal's product lines; edit the lines")
+            )
+        if amount.is_negative:
+            raise _invalid(_ENTITY, "amount", N_("must not be negative"))
+        self.amount = amount
+
+    def category_mix(self) -> list[tuple[str | None, Decimal]]:
+        """The net of the deal's lines per product category (``None``: uncategorised),
+        ordered by category — the weights a per-category commission splits the deal by."""
+        net: dict[str | None, Decimal] = {}
+        for line in self.lines:
+            net[line.category] = net.get(line.category, Decimal(0)) + line.net.amount
+        return sorted(net.items(), key=lambda cw: cw[0] or "")
 
     def missing_for(self, stage: Stage) -> list[str]:
         """What the gate of ``stage`` still needs (field names and document kinds)."""
@@ -298,6 +383,20 @@ class Opportunity:
         return event
 
 
+def lines_total(lines: Iterable[LineItem], currency: str) -> Money:
+    """The sum of the lines' nets (each already rounded to the minor unit), exactly."""
+    return sum((line.net for line in lines), Money.zero(currency))
+
+
+def _check_lines(lines: Sequence[LineItem], currency: str) -> None:
+    numbers = [line.line_no for line in lines]
+    if len(set(numbers)) != len(numbers):
+        raise _invalid(_ENTITY, "lines", N_("line numbers must be unique"))
+    for line in lines:
+        if line.currency != currency:
+            raise CurrencyMismatch(left=currency, right=line.currency)
+
+
 @attrs.define(eq=False)
 class StageChange:
     """One move of an opportunity between stages (the basis of velocity reports)."""
@@ -336,6 +435,16 @@ class StageChanged(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class OpportunityLinesChanged(DomainEvent):
+    """A deal's product lines were replaced; ``amount`` is what the deal is now worth."""
+
+    aggregate_type = "opportunity"
+
+    amount: Money
+    lines: int
+
+
+@attrs.frozen(kw_only=True)
 class OpportunityWon(DomainEvent):
     """A deal was won."""
 
@@ -361,6 +470,8 @@ OPPORTUNITY: Machine[OpportunityStatus] = Machine(
     transitions=[
         # Stage moves happen only while open; the stage itself is the process's data.
         Transition("move", source=OpportunityStatus.OPEN, target=OpportunityStatus.OPEN),
+        # Products and amount change only while the deal is open.
+        Transition("revise", source=OpportunityStatus.OPEN, target=OpportunityStatus.OPEN),
         Transition(
             "win", source=OpportunityStatus.OPEN, target=OpportunityStatus.WON, event=OpportunityWon
         ),

@@ -2,11 +2,11 @@
 
 An order comes from an accepted quote or an active contract (or is entered
 directly) and carries priced lines. Before it is confirmed, the customer's
-**credit** is checked: open receivables plus this order against the customer's
-credit limit. Within the limit the order is confirmed at once; over it, the
+**credit** is checked: its exposure (open receivables, orders not yet billed, less
+unapplied credit) plus this order against the customer's credit limit. Within the limit the order is confirmed at once; over it, the
 order waits ``on_credit_hold`` until someone with authority releases it (or it
-is cancelled). The check is a port, :class:`CreditCheck`, so billing — which
-knows the real receivables — can answer it.
+is cancelled). The check is billing's port, :class:`CreditCheck`, and its answer
+billing's :class:`CreditDecision`: billing owns the one credit rule.
 
 Deliveries are recorded per line; the order's **delivery status** follows from
 them: ``none``, ``partial`` or ``full``. A fully delivered order is completed.
@@ -24,10 +24,12 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NewType, Protocol
+from typing import Any, NewType
 
 import attrs
 
+# One credit rule and one decision type, billing's: the order only applies the answer.
+from crmkit.billing.model.credit import CreditCheck, CreditDecision
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -35,7 +37,6 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
-from crmkit.ports import UnitOfWork
 
 __all__ = [
     "SALES_ORDER",
@@ -59,35 +60,6 @@ _ENTITY = N_("sales order")
 
 def _invalid(field: str, message: str, **params: Any) -> ValidationError:
     return ValidationError(entity=_ENTITY, field=field, reason=reason(message, **params))
-
-
-@attrs.frozen
-class CreditDecision:
-    """The answer of a credit check for one customer and one new amount.
-
-    Attributes:
-        allowed: the amount fits within the limit (or the customer has no limit).
-        needs_approval: the order may go ahead only once someone releases it.
-        open_receivables: what the customer owes now, in the order's currency.
-        limit: the customer's credit limit, None when unlimited.
-    """
-
-    allowed: bool
-    needs_approval: bool
-    open_receivables: Money
-    limit: Money | None
-
-
-class CreditCheck(Protocol):
-    """Port: may this customer take on ``amount`` more? Billing implements it for real.
-
-    It runs inside the order's own unit of work (which is bound to the tenant), so
-    the figures it reads are consistent with the order being written.
-    """
-
-    def check(self, uow: UnitOfWork, customer_id: uuid.UUID, amount: Money) -> CreditDecision:
-        """Decide on ``amount`` more for ``customer_id``."""
-        ...
 
 
 class DeliveryStatus(enum.Enum):
@@ -197,9 +169,12 @@ class SalesOrder:
         return self.line(line_no).quantity - self.delivered(line_no)
 
     def apply_credit(self, decision: CreditDecision) -> None:
-        """Confirm the new order when its credit check passed; else it stays on hold."""
-        self.open_receivables, self.credit_limit = decision.open_receivables, decision.limit
-        if decision.allowed and not decision.needs_approval:
+        """Confirm the new order when its credit check passed; else it stays on hold.
+
+        ``open_receivables`` keeps the exposure the check counted before this order.
+        """
+        self.open_receivables, self.credit_limit = decision.exposure, decision.limit
+        if decision.allowed:
             SALES_ORDER.fire(self, "clear")
 
     def release(self, by: uuid.UUID, now: datetime) -> DomainEvent | None:

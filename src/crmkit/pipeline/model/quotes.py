@@ -15,6 +15,7 @@ a quote the customer turns down is ``declined``.
     draft --approve [within threshold]--> approved --convert--> converted
     draft --submit--> in_approval --approve--> approved --decline--> declined
     in_approval --reject--> draft          (draft | in_approval | approved) --supersede--> superseded
+    approved --unapprove [反审核 in the approval flow]--> draft
 
 Document numbers come from the tenant's numbering rules
 (:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.documents.rule_numbers`.
@@ -51,6 +52,7 @@ __all__ = [
     "QuoteStatus",
     "QuoteSubmitted",
     "QuoteSuperseded",
+    "QuoteUnapproved",
     "SalesDocumentSettings",
     "approval_reasons",
     "sales_settings_id",
@@ -241,6 +243,16 @@ class Quote:
         self.decided_by = by
         return event
 
+    def unapprove(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
+        """The approval was revoked (反审核): back to draft, to be revised and submitted again.
+
+        Raises:
+            InvalidTransition: the quote is not approved (converted, declined, superseded).
+        """
+        event = QUOTE.fire(self, "unapprove", now=now, payload={"by": by, "reason": why})
+        self.decided_by = None
+        return event
+
     def decline(self, why: str, now: datetime) -> DomainEvent | None:
         """The customer turned it down."""
         return QUOTE.fire(self, "decline", now=now, payload={"reason": why})
@@ -342,6 +354,16 @@ class QuoteRejected(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class QuoteUnapproved(DomainEvent):
+    """The approval of a quote was revoked (反审核) by ``by``; it is a draft again."""
+
+    aggregate_type = "quote"
+
+    by: uuid.UUID | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class QuoteDeclined(DomainEvent):
     """The customer turned a quote down."""
 
@@ -403,6 +425,12 @@ QUOTE: Machine[QuoteStatus] = Machine(
             source=QuoteStatus.IN_APPROVAL,
             target=QuoteStatus.DRAFT,
             event=QuoteRejected,
+        ),
+        Transition(
+            "unapprove",
+            source=QuoteStatus.APPROVED,
+            target=QuoteStatus.DRAFT,
+            event=QuoteUnapproved,
         ),
         Transition(
             "decline",

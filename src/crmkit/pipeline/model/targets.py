@@ -2,15 +2,17 @@
 
 A :class:`Target` sets a value for one organisation unit (a department or a
 person), one period (month, quarter or fiscal year — :class:`~crmkit.kernel.periods.Period`)
-and one metric (won amount, new customers, ...). Actuals are computed from the
-records themselves; a department's actual is the sum over everyone in its subtree,
-and a department without a target of its own rolls its children's targets up.
+and one metric (won amount, won deals, new customers, calls made). Actuals are
+computed from the records themselves; a department's actual is the sum over everyone
+in its subtree, and a department without a target of its own rolls up its members'
+personal targets and its sub-departments' targets.
 
 A :class:`CommissionPlan` pays a percentage of a rep's won amount, tiered by how
 much of the target the rep attained (below 100%: 3%, from 100%: 5%, from 120%: 7%,
 say) — or, on the :attr:`CommissionBasis.RECEIPTS` basis, of the money actually
-collected, so an unpaid sale earns nothing; a product category may carry a rate of
-its own. :func:`commission_statement` is a pure function of its inputs, so a
+collected, so an unpaid sale earns nothing. A product category may carry a rate of
+its own (:attr:`CommissionPlan.category_rates`): a won deal with product lines is
+split by its lines' categories, each part paid at its category's rate. :func:`commission_statement` is a pure function of its inputs, so a
 statement recomputes exactly, to the fen, whenever it is asked again.
 
 A :class:`RevenueTier` list slices customers into a *customer pyramid* by the
@@ -34,6 +36,7 @@ from crmkit.kernel.money import Money
 
 __all__ = [
     "DEFAULT_PYRAMID",
+    "CategoryRate",
     "CommissionBasis",
     "CommissionLine",
     "CommissionPlan",
@@ -55,6 +58,7 @@ class Metric(enum.Enum):
     WON_AMOUNT = "won_amount"
     WON_DEALS = "won_deals"
     NEW_CUSTOMERS = "new_customers"
+    CALLS = "calls"
 
 
 class UnitKind(enum.Enum):
@@ -120,9 +124,33 @@ class Tier:
             )
 
 
+@attrs.frozen
+class CategoryRate:
+    """Pay ``rate`` (0.08 = 8%) on the part of a source sold in product ``category``,
+    whatever tier the rep reached."""
+
+    category: str
+    rate: Decimal = attrs.field(converter=Decimal)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.category.strip() or not 0 <= self.rate <= 1:
+            raise ValidationError(
+                entity="commission_plan",
+                field="category_rates",
+                reason=reason(N_("a category rate needs a category and a rate 0..1")),
+            )
+
+
 @attrs.define(eq=False)
 class CommissionPlan:
-    """Percent of won amount, tiered by attainment of the won-amount target."""
+    """Percent of won amount, tiered by attainment of the won-amount target, with
+    optional rates of their own for product categories.
+
+    Attributes:
+        tiers: the rate from each attainment upwards.
+        category_rates: per product category, a rate replacing the tier rate on the
+            part of a deal (or collection) sold in that category.
+    """
 
     entity_name = N_("commission plan")
 
@@ -131,6 +159,7 @@ class CommissionPlan:
     name: str
     currency: str
     tiers: tuple[Tier, ...]
+    category_rates: tuple[CategoryRate, ...] = ()
     version: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -141,6 +170,18 @@ class CommissionPlan:
                 field="tiers",
                 reason=reason(N_("tiers must start at 0 and rise strictly")),
             )
+        categories = [c.category for c in self.category_rates]
+        if len(set(categories)) != len(categories):
+            raise ValidationError(
+                entity="commission_plan",
+                field="category_rates",
+                reason=reason(N_("each category has one rate")),
+            )
+
+    @property
+    def rates_by_category(self) -> dict[str, Decimal]:
+        """The category rates as a mapping."""
+        return {c.category: c.rate for c in self.category_rates}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CommissionPlan) and other.id == self.id
