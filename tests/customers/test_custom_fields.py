@@ -333,13 +333,15 @@ def test_bad_values_change_nothing(crm: Crm, actor: Actor) -> None:
 
 
 def test_required_fields_must_be_given_when_a_customer_is_entered(crm: Crm, actor: Actor) -> None:
-    define_custom_field(crm, actor, key="tax_no", label="税号", type="text", required=True)
+    define_custom_field(
+        crm, actor, key="bank_account", label="开户账号", type="text", required=True
+    )
     with pytest.raises(ValidationError) as caught:
         register_customer(crm, actor, name="深圳腾讯")
-    assert caught.value.fields["field"] == "custom.tax_no"
-    customer = register_customer(crm, actor, name="深圳腾讯", custom={"tax_no": "9144"})
+    assert caught.value.fields["field"] == "custom.bank_account"
+    customer = register_customer(crm, actor, name="深圳腾讯", custom={"bank_account": "9144"})
     with pytest.raises(ValidationError):
-        update_customer(crm, actor, customer.id, custom={"tax_no": ""})
+        update_customer(crm, actor, customer.id, custom={"bank_account": ""})
 
 
 def test_lists_filter_on_custom_fields_in_the_database(crm: Crm, actor: Actor) -> None:
@@ -582,24 +584,28 @@ def test_imports_read_custom_columns_by_label_or_key_and_report_bad_cells(
     from crmkit.customers import import_customers, import_template
 
     _define_all(crm, actor)
-    define_custom_field(crm, actor, key="tax_no", label="税号", type="text", required=True)
+    define_custom_field(
+        crm, actor, key="bank_account", label="开户账号", type="text", required=True
+    )
     headers = import_template("zh_CN", list_custom_fields(crm, actor)).headers
-    assert headers[-7:] == ("客户等级", "预算", "评分", "签约日期", "备注", "渠道", "税号*")
+    assert headers[-7:] == ("客户等级", "预算", "评分", "签约日期", "备注", "渠道", "开户账号*")
 
-    good = "客户名称,客户等级,budget,签约日期,渠道,税号*\n甲公司,金牌,100,2024/3/5,ad、web,91A\n"
+    good = (
+        "客户名称,客户等级,budget,签约日期,渠道,开户账号*\n甲公司,金牌,100,2024/3/5,ad、web,91A\n"
+    )
     report = import_customers(crm, actor, read_table(good.encode(), filename="a.csv"))
-    [created] = list_customers(crm, actor, Query(where=F("custom.tax_no").eq("91A")))
+    [created] = list_customers(crm, actor, Query(where=F("custom.bank_account").eq("91A")))
     assert report.created == (created.id,)
     assert created.custom == {
         "tier": "gold",
         "budget": Money("100.00", "CNY"),
         "signed_on": dt.date(2024, 3, 5),
         "channels": ("web", "ad"),
-        "tax_no": "91A",
+        "bank_account": "91A",
     }
 
     bad = (
-        "客户名称,客户等级,预算,评分,签约日期,税号,Remark\n"
+        "客户名称,客户等级,预算,评分,签约日期,开户账号,Remark\n"
         "乙公司,钻石,abc,101,2024-02-30,,x\n"
         "丙公司,银牌,5,1,2024-01-01,92B,y\n"
     )
@@ -616,7 +622,7 @@ def test_imports_read_custom_columns_by_label_or_key_and_report_bad_cells(
         (2, "预算", "custom.budget"),
         (2, "评分", "custom.score"),
         (2, "签约日期", "custom.signed_on"),
-        (2, "税号", "custom.tax_no"),
+        (2, "开户账号", "custom.bank_account"),
     }
     with pytest.raises(ImportRejected):
         import_customers(crm, actor, read_table(bad.encode(), filename="b.csv"))
@@ -626,7 +632,7 @@ def test_imports_read_custom_columns_by_label_or_key_and_report_bad_cells(
         crm, actor, read_table("客户名称\n丁公司\n".encode(), filename="c.csv"), dry_run=True
     )
     assert [(p.fields["row"], p.fields["field"]) for p in missing.problems] == [
-        (1, "custom.tax_no")
+        (1, "custom.bank_account")
     ]
 
 

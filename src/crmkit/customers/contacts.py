@@ -20,6 +20,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.customers.identifiers import check_email
 from crmkit.customers.phones import phone_key
 from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
@@ -30,7 +31,6 @@ from crmkit.rules.reminders.model import ReminderSource, register_source
 __all__ = ["Contact"]
 
 NAME_MAX = 100
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 FIELD_LABELS = (
     N_("customer_id"),
@@ -83,10 +83,7 @@ def _check_phones(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> No
 
 
 def _check_email(_instance: Any, _attribute: Any, value: str | None) -> None:
-    if value is not None and not _EMAIL.match(value):
-        raise ValidationError(
-            entity="contact", field="email", reason=reason(N_("is not an email address"))
-        )
+    check_email(value, entity="contact")
 
 
 def _check_qq(_instance: Any, _attribute: Any, value: str | None) -> None:

@@ -32,6 +32,7 @@ from crmkit.customers.custom_fields import (
     show_custom,
     to_custom_values,
 )
+from crmkit.customers.identifiers import check_email, check_tax_id, compact_tax_id
 from crmkit.customers.phones import phone_key
 from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
@@ -71,6 +72,8 @@ FIELD_LABELS = (
     N_("source"),
     N_("phone"),
     N_("email"),
+    N_("tax_id"),
+    N_("tax_country"),
     N_("credit_limit"),
     N_("tags"),
     N_("last_activity_at"),
@@ -186,6 +189,19 @@ def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
         )
 
 
+def _check_email(instance: Any, _attribute: Any, value: str | None) -> None:
+    check_email(value, entity="customer")
+
+
+def _optional_upper(value: Any) -> str | None:
+    text = _optional_text(value)
+    return None if text is None else text.upper()
+
+
+def _check_tax_id(instance: Any, _attribute: Any, value: str | None) -> None:
+    check_tax_id(value, instance.tax_country, entity="customer")
+
+
 def _check_credit_limit(_instance: Any, _attribute: Any, value: Money | None) -> None:
     if value is not None and value.amount < 0:
         raise ValidationError(
@@ -225,7 +241,11 @@ class Customer:
         owner_id: the sales rep who owns it; ``None`` while it sits in the public pool.
         level: value grade such as ``A``/``B``/``C``.
         industry, region, source: classification used by scopes and reports.
-        phone, email: main contact channels.
+        phone, email: main contact channels (the email checked by email-validator).
+        tax_id: the unified social credit code (统一社会信用代码), or the VAT number or
+            taxpayer id of ``tax_country`` (ISO 3166 code; China when ``None``),
+            checked by python-stdnum and stored compact (see
+            ``crmkit.customers.identifiers``).
         credit_limit: how much open receivables the customer may carry.
         tags: free labels.
         last_activity_at: when someone last followed the customer up (calls, visits, ...).
@@ -262,7 +282,11 @@ class Customer:
     region: str | None = None
     source: str | None = None
     phone: str | None = attrs.field(default=None, on_setattr=_KEYED)
-    email: str | None = None
+    email: str | None = attrs.field(default=None, converter=_optional_text, validator=_check_email)
+    tax_country: str | None = attrs.field(default=None, converter=_optional_upper)
+    tax_id: str | None = attrs.field(
+        default=None, converter=compact_tax_id, validator=_check_tax_id
+    )
     credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
     tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     last_activity_at: datetime | None = None

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import attrs
 
 from crmkit.customers.custom_fields import CustomFieldDefinition, FieldType
+from crmkit.customers.identifiers import check_email
 from crmkit.customers.model import Customer, CustomerKind
 from crmkit.customers.phones import normalize_phone
 from crmkit.kernel.errors import CrmError, LazyText, ValidationError, reason
@@ -158,6 +159,19 @@ COLUMNS: tuple[Column, ...] = (
     _col("source", "source", "Source", "客户来源", "客戶來源", "来源", "Lead source"),
     _col("phone", "phone", "Phone", "电话", "電話", "手机", "联系电话", "Mobile", "Tel"),
     _col("email", "email", "Email", "邮箱", "郵箱", "电子邮件", "E-mail", "Mail"),
+    _col(
+        "tax_id",
+        "tax_id",
+        "Tax ID",
+        "统一社会信用代码",
+        "統一社會信用代碼",
+        "税号",
+        "纳税人识别号",
+        "信用代码",
+        "USCC",
+        "VAT number",
+    ),
+    _col("tax_country", "tax_country", "Tax country", "税号国家", "稅號國家", "Tax ID country"),
     _col("credit_limit", "credit_limit", "Credit limit", "信用额度", "信用額度", "授信额度"),
     _col("credit_currency", "credit_limit", "Currency", "币种", "幣種", "货币", "Credit currency"),
     _col("tags", "tags", "Tags", "标签", "標籤", "Tag"),
@@ -197,7 +211,6 @@ _KINDS = {
 }
 _TAG_SPLIT = re.compile(r"[,，;；、]")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
 def _header_key(text: str) -> str:
@@ -394,7 +407,9 @@ def parse_row(
             else:
                 fields["phone"] = text
         elif key == "email":
-            if _EMAIL.fullmatch(text) is None:
+            try:
+                check_email(text, entity="customer")
+            except ValidationError:
                 bad(column, header, reason(N_("{value} is not an email address"), value=text))
             else:
                 fields["email"] = text

@@ -62,6 +62,7 @@ register(
             ("short_initials",),
             ("letter", "pinyin_full"),
             ("phone_key",),
+            ("tax_id",),  # one company, one tax id: found by equality wherever typed
         ],
     )
 )
