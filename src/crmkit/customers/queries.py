@@ -28,11 +28,19 @@ from crmkit.customers.services import (
     _visible_relations,
 )
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
 
-__all__ = ["Customer360", "PartLoader", "customer_360", "register_360_part"]
+__all__ = [
+    "PART_LIMIT",
+    "Customer360",
+    "PartLoader",
+    "customer_360",
+    "records_of",
+    "register_360_part",
+]
 
 PartLoader = Callable[[UnitOfWork, Grants, Customer], Any]
 """Loads one extra part of the 360 view: ``loader(uow, grants, customer) -> value``.
@@ -54,6 +62,33 @@ def register_360_part(name: str, resource: str, loader: PartLoader) -> None:
         loader: builds the part (see :data:`PartLoader`).
     """
     _PARTS[name] = (resource, loader)
+
+
+#: The most records one part of the 360 view lists, newest first; the area's own list
+#: pages through the rest.
+PART_LIMIT = 50
+
+
+def records_of(
+    entity: type[Any],
+    resource: str,
+    *,
+    order_by: tuple[Order, ...],
+    field: str = "customer_id",
+    limit: int = PART_LIMIT,
+) -> PartLoader:
+    """A part loader listing the ``entity`` records whose ``field`` is the customer.
+
+    The list is narrowed to the actor's ``view`` scope on ``resource`` and each record
+    has the fields hidden from the actor removed, as the area's own lists do.
+    """
+
+    def load(uow: UnitOfWork, grants: Grants, customer: Customer) -> tuple[Any, ...]:
+        query = Query(where=F(field).eq(customer.id), order_by=order_by, limit=limit)
+        found = uow.repository(entity).query(grants.restrict(query, "view", resource))
+        return tuple(grants.redact(record, resource) for record in found)
+
+    return load
 
 
 @attrs.frozen
