@@ -44,6 +44,7 @@ from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, register_queries
 
 __all__ = [
+    "COLLECTION_COLUMNS",
     "COUNTED_CLAIMS",
     "DEFAULT_BUCKETS",
     "DSO_COLUMNS",
@@ -52,9 +53,11 @@ __all__ = [
     "FORECAST_COLUMNS",
     "AgingBuckets",
     "AgingQuery",
+    "CollectionQuery",
     "ExpenseQuery",
     "LedgerHeads",
     "MemoryAgingQuery",
+    "MemoryCollectionQuery",
     "MemoryExpenseQuery",
     "MemoryLedgerHeads",
     "aging_columns",
@@ -67,6 +70,7 @@ __all__ = [
 DSO_COLUMNS = ("currency", "outstanding", "raised", "days", "dso")
 FORECAST_COLUMNS = ("period", "currency", "due", "slips")
 EXPENSE_COLUMNS = ("key", "currency", "lines", "amount")
+COLLECTION_COLUMNS = ("customer_id", "currency", "receipts", "collected")
 EXPENSE_GROUPS = ("customer_id", "opportunity_id", "claimant_id", "category")
 COUNTED_CLAIMS = (ClaimState.APPROVED, ClaimState.REIMBURSED)
 """The claim states expense analysis counts: money the company has agreed to spend."""
@@ -399,6 +403,57 @@ class MemoryExpenseQuery:
         return ReportTable.of(EXPENSE_COLUMNS, rows)
 
 
+class CollectionQuery(Protocol):
+    """Port: money collected per customer, as one aggregate query."""
+
+    def collected(self, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """Confirmed receivable receipts confirmed in [since, until], per customer.
+
+        What a receipt collected is its settled amount less what was refunded from it.
+
+        Args:
+            scope: narrows the receipts (a permission scope on ``receipt``).
+
+        Returns:
+            :data:`COLLECTION_COLUMNS` rows — customer id as text, settlement currency,
+            number of receipts, amount at the currency's minor unit — sorted by
+            customer and currency.
+        """
+        ...
+
+
+def _collected_where(since: date, until: date, scope: Expr) -> Expr:
+    return (
+        scope
+        & F("direction").eq(Direction.RECEIVABLE.value)
+        & F("state").eq(ReceiptState.CONFIRMED.value)
+        & F("confirmed_on").ge(since)
+        & F("confirmed_on").le(until)
+    )
+
+
+class MemoryCollectionQuery:
+    """:class:`CollectionQuery` over the memory adapter's receipts."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def collected(self, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """See :meth:`CollectionQuery.collected`."""
+        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 2)
+        where = _collected_where(since, until, scope)
+        for receipt in self._uow.repository(Receipt).query(Query(where=where)):
+            bucket = groups[(str(receipt.customer_id), receipt.settled.currency)]
+            bucket[0] += 1
+            bucket[1] += receipt.settled.amount - receipt.refunded.amount
+        rows = [
+            (key, currency, int(n), to_minor(currency, [amount])[0])
+            for (key, currency), (n, amount) in sorted(groups.items())
+        ]
+        return ReportTable.of(COLLECTION_COLUMNS, rows)
+
+
 register_queries("memory", AgingQuery, MemoryAgingQuery)
+register_queries("memory", CollectionQuery, MemoryCollectionQuery)
 register_queries("memory", ExpenseQuery, MemoryExpenseQuery)
 register_queries("memory", LedgerHeads, MemoryLedgerHeads)

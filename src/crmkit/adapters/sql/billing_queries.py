@@ -24,12 +24,14 @@ from crmkit.billing.model.ledger import LedgerHead, head_id
 from crmkit.billing.model.plans import Direction, Installment, InstallmentStatus
 from crmkit.billing.model.receipts import Receipt, ReceiptState
 from crmkit.billing.queries import (
+    COLLECTION_COLUMNS,
     COUNTED_CLAIMS,
     DEFAULT_BUCKETS,
     DSO_COLUMNS,
     EXPENSE_COLUMNS,
     AgingBuckets,
     AgingQuery,
+    CollectionQuery,
     ExpenseQuery,
     LedgerHeads,
     aging_columns,
@@ -264,6 +266,43 @@ class SqlExpenseQuery:
         return ReportTable.of(EXPENSE_COLUMNS, rows)
 
 
+class SqlCollectionQuery:
+    """:class:`~crmkit.billing.queries.CollectionQuery`: receipts summed by the database."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self._receipts = mapping_for(Receipt)
+
+    def collected(self, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
+        """See :meth:`CollectionQuery.collected`."""
+        receipt = self._receipts.table
+        net = receipt.c.settled_amount - receipt.c.refunded_amount
+        statement: sa.Select[Any] = (
+            sa.select(
+                receipt.c.customer_id,
+                receipt.c.settled_currency,
+                sa.func.count(),
+                _money_sum(net, self._uow.dialect),
+            )
+            .where(
+                receipt.c.tenant_id == self._uow.tenant_id,
+                receipt.c.direction == Direction.RECEIVABLE.value,
+                receipt.c.state == ReceiptState.CONFIRMED.value,
+                receipt.c.confirmed_on >= since,
+                receipt.c.confirmed_on <= until,
+                compile_expr(scope, self._receipts.column, self._uow.dialect),
+            )
+            .group_by(receipt.c.customer_id, receipt.c.settled_currency)
+        )
+        rows = [
+            (str(customer), currency, int(count), to_minor(currency, [amount])[0])
+            for customer, currency, count, amount in list[Any](self._uow.execute(statement))
+        ]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return ReportTable.of(COLLECTION_COLUMNS, rows)
+
+
 register_queries("sql", AgingQuery, SqlAgingQuery)
+register_queries("sql", CollectionQuery, SqlCollectionQuery)
 register_queries("sql", ExpenseQuery, SqlExpenseQuery)
 register_queries("sql", LedgerHeads, SqlLedgerHeads)

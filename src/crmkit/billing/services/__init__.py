@@ -48,6 +48,7 @@ from crmkit.billing.services.invoices import (
     send_invoice,
     void_invoice,
 )
+from crmkit.billing.services.margin import MARGIN_COLUMNS, customer_margin
 from crmkit.billing.services.overrides import (
     credit_overrides,
     ensure_override_editable,
@@ -89,6 +90,7 @@ from crmkit.billing.services.reports import (
 __all__ = [
     "EXPENSE_COLUMNS",
     "INVOICE_NUMBER_PATTERN",
+    "MARGIN_COLUMNS",
     "CreditCheck",
     "CreditDecision",
     "CreditLimitCheck",
@@ -110,6 +112,7 @@ __all__ = [
     "credit_decision",
     "credit_overrides",
     "customer_credit",
+    "customer_margin",
     "days_sales_outstanding",
     "deallocate",
     "define_payment_terms",
