@@ -91,3 +91,23 @@ def test_an_import_reports_a_bad_tax_id_by_row_and_column(crm: Crm, actor: Actor
         (3, "统一社会信用代码"),
         (4, "邮箱"),
     ]
+
+
+def test_blocking_duplicates_refuses_a_second_customer_with_the_same_tax_id(
+    crm: Crm, actor: Actor
+) -> None:
+    from crmkit.customers import DuplicatePolicy
+
+    first = register_customer(crm, actor, name="北京某某科技", tax_id=HUAWEI_USCC)
+    with pytest.raises(ValidationError) as raised:
+        register_customer(
+            crm,
+            actor,
+            name="某某科技（北京）分部",
+            tax_id=HUAWEI_USCC.lower(),
+            duplicates=DuplicatePolicy.BLOCK,
+        )
+    assert _field(raised) == "tax_id"
+    assert str(first.id) in raised.value.message("en")
+    # Warning (the default) leaves the decision to the user, as for names.
+    register_customer(crm, actor, name="某某科技分部", tax_id=HUAWEI_USCC)

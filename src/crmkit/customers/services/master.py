@@ -56,8 +56,9 @@ def register_customer(
 
     The customer's department defaults to its owner's department. With
     ``duplicates=DuplicatePolicy.BLOCK`` a name that normalises to an existing
-    customer's (full-width, spaces, 有限公司 / Co., Ltd. ...) is refused inside the
-    same transaction; to warn instead, show :func:`check_customer_name` first.
+    customer's (full-width, spaces, 有限公司 / Co., Ltd. ...), or a tax id another
+    customer has, is refused inside the same transaction; to warn instead, show
+    :func:`check_customer_name` first.
 
     Custom field values go in ``custom={"budget": "50000", "tier": "gold"}``: they are
     checked against the tenant's definitions (see
@@ -97,6 +98,7 @@ def register_customer(
         grants.require("create", customer, RESOURCE)
         if duplicates is DuplicatePolicy.BLOCK:
             _name_check(uow, name, duplicates).require()
+            _tax_id_check(uow, customer)
         uow.repository(Customer).add(customer)
         _history(uow, crm, customer.id, actor.user_id, "create", {}, snapshot(customer), now=now)
         uow.outbox.add(
@@ -198,6 +200,23 @@ def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[C
         return [grants.redact(c, RESOURCE) for c in found]
 
     return guarded(crm, actor, work)
+
+
+def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:
+    # One tax id, one company: whatever its name was typed as, a second customer with
+    # the same unified social credit code is the same company. Like the name check it
+    # looks at the whole tenant.
+    if customer.tax_id is None:
+        return
+    same = uow.repository(Customer).query(
+        Query(where=F("tax_id").eq(customer.tax_id) & _LIVE, limit=1)
+    )
+    if same and (same[0].tax_country or "CN") == (customer.tax_country or "CN"):
+        raise ValidationError(
+            entity="customer",
+            field="tax_id",
+            reason=reason(N_("is already the tax id of customer {id}"), id=same[0].id),
+        )
 
 
 def _name_check(uow: UnitOfWork, name: str, policy: DuplicatePolicy) -> DuplicateCheck:
