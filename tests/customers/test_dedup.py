@@ -214,3 +214,15 @@ def test_a_large_realistic_corpus_keeps_precision() -> None:
     hits = pairs & corpus.duplicates
     assert len(hits) / len(corpus.duplicates) >= 0.97
     assert len(hits) / len(pairs) >= 0.95
+
+
+def test_one_tax_id_is_one_company_whatever_the_names_say() -> None:
+    records = [
+        DedupRecord("a", "北京华为科技", tax_id="91110000802100433B"),
+        DedupRecord("b", "华为技术北京分部", tax_id="91110000802100433B"),
+        DedupRecord("c", "华为技术北京分部", tax_id="91110000MA01234567"),
+    ]
+    found = find_duplicates(records)
+    assert [(c.first, c.second, c.score, c.reasons) for c in found if c.reasons == ("tax_id",)] == [
+        ("a", "b", 100.0, ("tax_id",))
+    ]

@@ -434,6 +434,8 @@ class DedupRecord:
         emails: email addresses.
         person: an individual rather than a company; people share names, so a name alone
             never makes two people duplicates.
+        tax_id: the compact tax id (unified social credit code); one tax id is one
+            company, whatever the two names say.
     """
 
     id: Hashable
@@ -443,6 +445,7 @@ class DedupRecord:
     phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     emails: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     person: bool = False
+    tax_id: str | None = None
 
     @classmethod
     def from_customer(cls, customer: Any) -> DedupRecord:
@@ -455,6 +458,7 @@ class DedupRecord:
             phones=(customer.phone_key,) if customer.phone_key else (),
             emails=(customer.email.strip().casefold(),) if customer.email else (),
             person=customer.kind.value == "individual",
+            tax_id=customer.tax_id,
         )
 
 
@@ -465,8 +469,8 @@ class DuplicateCandidate:
     Attributes:
         first, second: the two ids, in input order.
         score: 0..100; how alike they are.
-        reasons: what they share: ``"phone"``, ``"email"``, ``"name"`` (same key),
-            ``"similar_name"``, ``"same_pinyin"``.
+        reasons: what they share: ``"tax_id"``, ``"phone"``, ``"email"``, ``"name"``
+            (same key), ``"similar_name"``, ``"same_pinyin"``.
     """
 
     first: Hashable
@@ -528,6 +532,8 @@ def _deletions(text: str) -> list[str]:
 
 def _block_keys(record: DedupRecord, rest: str) -> list[tuple[str, str]]:
     keys = [("p", p) for p in record.phones] + [("e", e) for e in record.emails]
+    if record.tax_id:
+        keys.append(("t", record.tax_id))
     if record.person:
         keys.append(("n", record.name_key))
         return keys
@@ -543,6 +549,8 @@ def _block_keys(record: DedupRecord, rest: str) -> list[tuple[str, str]]:
 def _score(
     a: DedupRecord, b: DedupRecord, rest_a: str, rest_b: str, reg_a: str, reg_b: str
 ) -> tuple[float, tuple[str, ...]]:
+    if a.tax_id and a.tax_id == b.tax_id:
+        return 100.0, ("tax_id",)
     reasons: list[str] = []
     if set(a.phones) & set(b.phones):
         reasons.append("phone")
@@ -587,7 +595,7 @@ def find_duplicates(
 ) -> list[DuplicateCandidate]:
     """Find probable duplicate pairs in a customer base without comparing every pair.
 
-    Records are grouped into blocks by each normalised phone and email, by the name key
+    Records are grouped into blocks by tax id, by each normalised phone and email, by the name key
     behind its region and every variant of it with one character deleted (so one typo
     still meets), and by the name's pinyin initials (so homophones meet). Only pairs that
     share a block are scored; blocks larger than ``MAX_BLOCK`` are skipped. A name one
