@@ -61,6 +61,7 @@ __all__ = [
     "MemoryExpenseQuery",
     "MemoryLedgerHeads",
     "aging_columns",
+    "counted_sums",
     "dso_row",
     "forecast_rows",
     "period_of",
@@ -138,6 +139,22 @@ def to_minor(currency: str, values: Iterable[Any]) -> list[Decimal]:
     amounts at that unit), so SQL and Python print the same ``"700.00"``."""
     quantum = _quantum(currency)
     return [Decimal(value).quantize(quantum) for value in values]
+
+
+def counted_sums(
+    columns: tuple[str, ...], groups: Iterable[tuple[str, str, Any, Any]]
+) -> ReportTable:
+    """A report of ``(key, currency, count, amount)`` groups, by key and currency.
+
+    Counts become ints and amounts are given at their currency's minor unit, so the
+    memory and SQL read models that group this way return equal tables.
+    """
+    rows = [
+        (key, currency, int(n), to_minor(currency, [amount])[0])
+        for key, currency, n, amount in groups
+    ]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return ReportTable.of(columns, rows)
 
 
 def aging_columns(buckets: AgingBuckets) -> tuple[str, ...]:
@@ -396,11 +413,7 @@ class MemoryExpenseQuery:
                 bucket = groups[(str(value or ""), line.amount.currency)]
                 bucket[0] += 1
                 bucket[1] += line.amount.amount
-        rows = [
-            (key, currency, int(n), to_minor(currency, [amount])[0])
-            for (key, currency), (n, amount) in sorted(groups.items())
-        ]
-        return ReportTable.of(EXPENSE_COLUMNS, rows)
+        return counted_sums(EXPENSE_COLUMNS, ((k, c, n, a) for (k, c), (n, a) in groups.items()))
 
 
 class CollectionQuery(Protocol):
@@ -446,11 +459,7 @@ class MemoryCollectionQuery:
             bucket = groups[(str(receipt.customer_id), receipt.settled.currency)]
             bucket[0] += 1
             bucket[1] += receipt.settled.amount - receipt.refunded.amount
-        rows = [
-            (key, currency, int(n), to_minor(currency, [amount])[0])
-            for (key, currency), (n, amount) in sorted(groups.items())
-        ]
-        return ReportTable.of(COLLECTION_COLUMNS, rows)
+        return counted_sums(COLLECTION_COLUMNS, ((k, c, n, a) for (k, c), (n, a) in groups.items()))
 
 
 register_queries("memory", AgingQuery, MemoryAgingQuery)

@@ -35,6 +35,7 @@ from crmkit.billing.queries import (
     ExpenseQuery,
     LedgerHeads,
     aging_columns,
+    counted_sums,
     dso_row,
     forecast_rows,
     period_of,
@@ -258,12 +259,8 @@ class SqlExpenseQuery:
             )
             .group_by(key, line.c.amount_currency)
         )
-        rows = [
-            (str(value or ""), currency, int(count), to_minor(currency, [amount])[0])
-            for value, currency, count, amount in list[Any](self._uow.execute(statement))
-        ]
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return ReportTable.of(EXPENSE_COLUMNS, rows)
+        found = list[Any](self._uow.execute(statement))
+        return counted_sums(EXPENSE_COLUMNS, ((str(v or ""), c, n, a) for v, c, n, a in found))
 
 
 class SqlCollectionQuery:
@@ -294,12 +291,8 @@ class SqlCollectionQuery:
             )
             .group_by(receipt.c.customer_id, receipt.c.settled_currency)
         )
-        rows = [
-            (str(customer), currency, int(count), to_minor(currency, [amount])[0])
-            for customer, currency, count, amount in list[Any](self._uow.execute(statement))
-        ]
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return ReportTable.of(COLLECTION_COLUMNS, rows)
+        found = list[Any](self._uow.execute(statement))
+        return counted_sums(COLLECTION_COLUMNS, ((str(v), c, n, a) for v, c, n, a in found))
 
 
 register_queries("sql", AgingQuery, SqlAgingQuery)

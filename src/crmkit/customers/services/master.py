@@ -15,6 +15,7 @@ from crmkit.customers.dedup import (
     normalize_name,
 )
 from crmkit.customers.history import snapshot
+from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
 from crmkit.customers.model import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
 from crmkit.customers.phones import caller_id_query
 from crmkit.customers.search import find_by_routes, search_routes
@@ -211,7 +212,8 @@ def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:
     same = uow.repository(Customer).query(
         Query(where=F("tax_id").eq(customer.tax_id) & _LIVE, limit=1)
     )
-    if same and (same[0].tax_country or "CN") == (customer.tax_country or "CN"):
+    country = customer.tax_country or DEFAULT_TAX_COUNTRY
+    if same and (same[0].tax_country or DEFAULT_TAX_COUNTRY) == country:
         raise ValidationError(
             entity="customer",
             field="tax_id",
