@@ -17,6 +17,7 @@ Every table's primary key is ``(tenant_id, id)``: the tenant is part of every ke
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import types
@@ -199,7 +200,7 @@ def map_entity(
     hints = typing.get_type_hints(entity)
     columns: list[sa.Column[Any]] = []
     writers: list[Callable[[Any, dict[str, Any]], None]] = []
-    readers: list[Callable[[Any, dict[str, Any]], None]] = []
+    reader = _RowReader(entity)
     columns_of: dict[str, tuple[str, ...]] = {}
     conv = converter()
 
@@ -219,24 +220,24 @@ def map_entity(
             columns.append(sa.Column(currency, sa.String(3), nullable=nullable))
             columns_of[name] = (amount, currency)
             writers.append(_money_writer(name, amount, currency))
-            readers.append(_money_reader(name, amount, currency))
+            reader.money(name, len(columns) - 2)
             continue
         else:
             native = column_for(tp)
             if native is None:
                 columns.append(sa.Column(name, sa.JSON(), nullable=nullable))
                 writers.append(_json_writer(name, conv.unstructure))
-                readers.append(_json_reader(name, hints[name], conv.structure))
+                reader.json(name, len(columns) - 1, hints[name], conv.structure)
                 columns_of[name] = (name,)
                 continue
             columns.append(sa.Column(name, native, nullable=nullable))
             if isinstance(tp, type) and issubclass(tp, enum.Enum):
                 writers.append(_enum_writer(name))
-                readers.append(_plain_reader(name, tp))
+                reader.enum(name, len(columns) - 1, tp)
                 columns_of[name] = (name,)
                 continue
         writers.append(_plain_writer(name))
-        readers.append(_plain_reader(name, None))
+        reader.plain(name, len(columns) - 1)
         columns_of[name] = (name,)
 
     table_args: list[Any] = [
@@ -254,26 +255,7 @@ def map_entity(
             write(obj, row)
         return row
 
-    converters = {f.name: f.converter for f in attrs.fields(entity) if callable(f.converter)}
-    new: Callable[[type[Any]], Any] = object.__new__
-    set_attribute = object.__setattr__
-
-    def from_row(row: Any) -> Any:
-        # A stored row was validated when it was written, so it is loaded without
-        # ``__init__`` (as ORMs load rows): validators, ``__attrs_post_init__`` and the
-        # derived keys (pinyin, caller ID), which are stored columns themselves, are not
-        # run again on every read. Converters still run, so values take their usual shape.
-        data = row._mapping
-        values: dict[str, Any] = {}
-        for read in readers:
-            read(data, values)
-        obj = new(entity)
-        for name, value in values.items():
-            convert = converters.get(name)
-            set_attribute(obj, name, value if convert is None else convert(value))
-        return obj
-
-    return Mapping(entity, table, to_row, from_row, columns_of)
+    return Mapping(entity, table, to_row, reader.build(), columns_of)
 
 
 def _plain_writer(name: str) -> Callable[[Any, dict[str, Any]], None]:
@@ -308,41 +290,75 @@ def _json_writer(name: str, dump: Callable[[Any], Any]) -> Callable[[Any, dict[s
     return write
 
 
-def _plain_reader(
-    name: str, convert: Callable[[Any], Any] | None
-) -> Callable[[Any, dict[str, Any]], None]:
-    if convert is None:
+class _RowReader:
+    """Builds ``from_row`` as straight-line code, the way attrs builds ``__init__``.
 
-        def read(data: Any, values: dict[str, Any]) -> None:
-            values[name] = data[name]
-    else:
+    A stored row was validated when it was written, so it is loaded without
+    ``__init__`` (as ORMs load rows): validators, ``__attrs_post_init__`` and the derived
+    keys (pinyin, caller ID), which are stored columns themselves, are not run again on
+    every read. Converters still run, so values take their usual shape. The row is read
+    by position (``select(table)`` or ``RETURNING`` every column, in table order): a
+    page of wide rows is the hot path of every list and search, and one generated
+    function with no per-field calls or dictionaries reads a row in about half the time
+    a loop over per-field readers does.
+    """
 
-        def read(data: Any, values: dict[str, Any]) -> None:
-            value = data[name]
-            values[name] = None if value is None else convert(value)
+    def __init__(self, entity: type[Any]) -> None:
+        self._entity = entity
+        self._converters = {f.name: f.converter for f in attrs.fields(entity)}
+        self._lines: list[str] = []
+        self._names: dict[str, Any] = {
+            "new": object.__new__,
+            "setattr": object.__setattr__,
+            "entity": entity,
+        }
 
-    return read
+    def _set(self, name: str, expression: str) -> None:
+        convert = self._converters.get(name)
+        if callable(convert):
+            self._names[f"convert_{name}"] = convert
+            expression = f"convert_{name}({expression})"
+        self._lines.append(f"    setattr(obj, {name!r}, {expression})")
 
+    def plain(self, name: str, index: int) -> None:
+        self._set(name, f"row[{index}]")
 
-def _money_reader(name: str, amount: str, currency: str) -> Callable[[Any, dict[str, Any]], None]:
-    def read(data: Any, values: dict[str, Any]) -> None:
-        value = data[amount]
-        if value is None:
-            values[name] = None
+    def enum(self, name: str, index: int, kind: type[enum.Enum]) -> None:
+        if self._converters.get(name) is kind:
+            self.plain(name, index)  # the converter makes the member
             return
-        money = Money(value, data[currency])
-        # Give back "12.30", not "12.3": pad to the currency's minor unit when that is exact.
-        rounded = money.round()
-        values[name] = rounded if rounded == money else money
+        self._names[f"enum_{name}"] = kind
+        self._lines.append(f"    value = row[{index}]")
+        self._set(name, f"None if value is None else enum_{name}(value)")
 
-    return read
+    def money(self, name: str, index: int) -> None:
+        self._names["money"] = _money
+        self._lines.append(f"    value = row[{index}]")
+        self._set(name, f"None if value is None else money(value, row[{index + 1}])")
+
+    def json(self, name: str, index: int, tp: Any, load: Callable[[Any, Any], Any]) -> None:
+        self._names[f"load_{name}"] = load
+        self._names[f"type_{name}"] = tp
+        self._lines.append(f"    value = row[{index}]")
+        expression = f"None if value is None else load_{name}(value, type_{name})"
+        with contextlib.suppress(Exception):
+            if load([], tp) == ():  # most stored lists are empty: skip the converter then
+                expression = f"() if value == [] else ({expression})"
+        self._set(name, expression)
+
+    def build(self) -> Callable[[Any], Any]:
+        source = "\n".join(
+            ["def from_row(row):", "    obj = new(entity)", *self._lines, "    return obj"]
+        )
+        code = compile(source, f"<crmkit from_row {self._entity.__qualname__}>", "exec")
+        namespace = dict(self._names)
+        exec(code, namespace)  # the source is built above from field names only
+        from_row: Callable[[Any], Any] = namespace["from_row"]
+        return from_row
 
 
-def _json_reader(
-    name: str, tp: Any, load: Callable[[Any, Any], Any]
-) -> Callable[[Any, dict[str, Any]], None]:
-    def read(data: Any, values: dict[str, Any]) -> None:
-        value = data[name]
-        values[name] = None if value is None else load(value, tp)
-
-    return read
+def _money(amount: Any, currency: str) -> Money:
+    money = Money(amount, currency)
+    # Give back "12.30", not "12.3": pad to the currency's minor unit when that is exact.
+    rounded = money.round()
+    return rounded if rounded == money else money
