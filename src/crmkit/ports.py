@@ -211,7 +211,16 @@ def queries(uow: UnitOfWork, port: Any) -> Any:
 class Storage(Protocol):
     """A storage backend: opens units of work per tenant."""
 
-    def unit_of_work(self, tenant_id: TenantId) -> UnitOfWork: ...
+    def unit_of_work(self, tenant_id: TenantId, *, read_only: bool = False) -> UnitOfWork:
+        """Open a unit of work bound to ``tenant_id``.
+
+        ``read_only`` promises the work only reads, so the store may skip what a write
+        needs: SQLite's write lock (readers then never wait behind writers) and, on
+        PostgreSQL, the BEGIN and COMMIT round trips (each statement reads the latest
+        committed data, as under READ COMMITTED). Any write through it raises
+        ``StorageError``.
+        """
+        ...
 
 
 @attrs.frozen

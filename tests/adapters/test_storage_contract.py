@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from crmkit import ConcurrencyConflict, Crm, NotFound
 from crmkit.customers import Customer, CustomerKind, CustomerRegistered, register_customer
-from crmkit.kernel.errors import TenantMismatch
+from crmkit.kernel.errors import StorageError, TenantMismatch
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
@@ -156,6 +156,40 @@ def test_leaving_without_commit_rolls_back(crm: Crm, tenant: TenantId) -> None:
     with crm.unit_of_work(tenant) as uow:
         uow.repository(Customer).add(customer)
     assert crm.run(tenant, lambda uow: uow.repository(Customer).find(customer.id)) is None
+
+
+def test_a_read_only_unit_of_work_reads_but_refuses_every_write(
+    make_crm, actor, tenant: TenantId
+) -> None:
+    crm = make_crm()
+    created = register_customer(crm, actor, name="Read Only")
+    assert crm.read(tenant, lambda uow: uow.repository(Customer).get(created.id)).name == (
+        "Read Only"
+    )
+    other = Customer(id=uuid.uuid4(), tenant_id=tenant, name="Never", created_at=crm.now())
+    writes = [
+        lambda uow: uow.repository(Customer).add(other),
+        lambda uow: uow.repository(Customer).save(uow.repository(Customer).get(created.id)),
+        lambda uow: uow.repository(Customer).delete(uow.repository(Customer).get(created.id)),
+        lambda uow: uow.outbox.add(
+            CustomerRegistered(
+                tenant_id=tenant, aggregate_id=other.id, occurred_at=crm.now(), name="Never"
+            )
+        ),
+    ]
+    for write in writes:
+        with pytest.raises(StorageError, match="read-only"):
+            crm.read(tenant, write)
+    assert crm.run(tenant, lambda uow: uow.repository(Customer).count()) == 1
+    # A reader does not wait for a writer's transaction (SQLite's write lock included):
+    # it reads what was committed before.
+    writer = make_crm()
+    with writer.unit_of_work(tenant) as uow:
+        uow.repository(Customer).add(other)
+        uow.repository(Customer).count()  # the write transaction is open now
+        assert crm.read(tenant, lambda r: r.repository(Customer).find(other.id)) is None
+        uow.commit()
+    assert crm.read(tenant, lambda r: r.repository(Customer).find(other.id)) is not None
 
 
 def test_stale_save_raises_concurrency_conflict(make_crm, actor, tenant: TenantId) -> None:

@@ -23,6 +23,8 @@ from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, Order, Query, field_value, to_predicate
 from crmkit.ports import Entity, Repository, entity_name
 
+_READ_ONLY = "a read-only unit of work cannot write"
+
 __all__ = ["MemoryOutbox", "MemoryRepository", "MemoryStorage", "MemoryUnitOfWork"]
 
 T = TypeVar("T", bound=Entity)
@@ -39,9 +41,9 @@ class MemoryStorage:
         self._outbox: list[tuple[TenantId, DomainEvent]] = []
         self.dialect = "memory"
 
-    def unit_of_work(self, tenant_id: TenantId) -> MemoryUnitOfWork:
-        """Open a unit of work bound to ``tenant_id``."""
-        return MemoryUnitOfWork(self, tenant_id)
+    def unit_of_work(self, tenant_id: TenantId, *, read_only: bool = False) -> MemoryUnitOfWork:
+        """Open a unit of work bound to ``tenant_id`` (see ``Storage.unit_of_work``)."""
+        return MemoryUnitOfWork(self, tenant_id, read_only=read_only)
 
     def rows_of(self, entity_type: type[T], tenant_id: TenantId) -> list[T]:
         with self._lock:
@@ -81,12 +83,15 @@ class MemoryStorage:
 class MemoryOutbox:
     """Events staged by one unit of work; stored only when it commits."""
 
-    def __init__(self, storage: MemoryStorage, tenant_id: TenantId) -> None:
+    def __init__(self, storage: MemoryStorage, tenant_id: TenantId, *, read_only: bool) -> None:
         self._storage = storage
         self._tenant_id = tenant_id
+        self._read_only = read_only
         self.staged: list[DomainEvent] = []
 
     def add(self, *events: DomainEvent) -> None:
+        if self._read_only:
+            raise StorageError(detail=_READ_ONLY)
         for event in events:
             if event.tenant_id != self._tenant_id:
                 raise TenantMismatch(
@@ -101,11 +106,14 @@ class MemoryOutbox:
 class MemoryUnitOfWork:
     """One all-or-nothing transaction over a :class:`MemoryStorage` for one tenant."""
 
-    def __init__(self, storage: MemoryStorage, tenant_id: TenantId) -> None:
+    def __init__(
+        self, storage: MemoryStorage, tenant_id: TenantId, *, read_only: bool = False
+    ) -> None:
         self.storage = storage
         self.tenant_id = tenant_id
+        self.read_only = read_only
         self.dialect = "memory"
-        self.outbox = MemoryOutbox(storage, tenant_id)
+        self.outbox = MemoryOutbox(storage, tenant_id, read_only=read_only)
         # key -> (version the change was based on, new value or _DELETED)
         self._staged: dict[_Key, tuple[int, Any]] = {}
         self._repositories: dict[type[Any], MemoryRepository[Any]] = {}
@@ -150,6 +158,8 @@ class MemoryUnitOfWork:
             return self.storage._rows.get(key)
 
     def _stage(self, key: _Key, read_version: int, value: Any) -> None:
+        if self.read_only:
+            raise StorageError(detail=_READ_ONLY)
         base = self._staged[key][0] if key in self._staged else read_version
         self._staged[key] = (base, value)
 

@@ -186,7 +186,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
             hits += search(uow, grants, typed, limit_per_kind)[:limit_per_kind]
         return SearchResults(text=text, hits=tuple(hits))
 
-    return guarded(crm, actor, work)
+    return guarded(crm, actor, work, read_only=True)
 
 
 # -- the customers area's own kinds ------------------------------------------------------------

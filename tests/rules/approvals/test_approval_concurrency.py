@@ -49,8 +49,8 @@ class _Gate:
             def __getattr__(self, name: str) -> Any:
                 return getattr(storage, name)
 
-            def unit_of_work(self, tenant_id: TenantId) -> Any:
-                uow = storage.unit_of_work(tenant_id)
+            def unit_of_work(self, tenant_id: TenantId, *, read_only: bool = False) -> Any:
+                uow = storage.unit_of_work(tenant_id, read_only=read_only)
                 original = uow.repository
 
                 def repository(entity_type: type[Any]) -> Any:

@@ -81,9 +81,9 @@ class SqlStorage:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    def unit_of_work(self, tenant_id: TenantId) -> SqlUnitOfWork:
-        """Open a unit of work bound to ``tenant_id``."""
-        return SqlUnitOfWork(self, tenant_id)
+    def unit_of_work(self, tenant_id: TenantId, *, read_only: bool = False) -> SqlUnitOfWork:
+        """Open a unit of work bound to ``tenant_id`` (see ``Storage.unit_of_work``)."""
+        return SqlUnitOfWork(self, tenant_id, read_only=read_only)
 
 
 class SqlOutbox:
@@ -133,9 +133,12 @@ def _load_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
 class SqlUnitOfWork:
     """One database transaction for one tenant."""
 
-    def __init__(self, storage: SqlStorage, tenant_id: TenantId) -> None:
+    def __init__(
+        self, storage: SqlStorage, tenant_id: TenantId, *, read_only: bool = False
+    ) -> None:
         self.storage = storage
         self.tenant_id = tenant_id
+        self.read_only = read_only
         self.dialect = storage.dialect
         self.outbox = SqlOutbox(self)
         self._connection: sa.Connection | None = None
@@ -148,7 +151,16 @@ class SqlUnitOfWork:
         # as BEGIN IMMEDIATE, see engine.py), so an idle or finished unit of work holds
         # no lock.
         with translate_errors():
-            self._connection = self.storage.engine.connect()
+            connection = self.storage.engine.connect()
+            if self.read_only:
+                # SQLite: a deferred BEGIN (engine.py) takes no write lock. PostgreSQL:
+                # autocommit saves the BEGIN and COMMIT round trips; at READ COMMITTED
+                # each statement reads its own snapshot inside a transaction too.
+                option = "AUTOCOMMIT" if self.dialect == "postgresql" else None
+                connection = connection.execution_options(
+                    crmkit_read_only=True, **({"isolation_level": option} if option else {})
+                )
+            self._connection = connection
         return self
 
     def __exit__(
@@ -174,6 +186,8 @@ class SqlUnitOfWork:
 
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         """Execute inside this transaction, translating database errors."""
+        if self.read_only and isinstance(statement, sa.UpdateBase):
+            raise StorageError(detail="a read-only unit of work cannot write")
         with translate_errors():
             return self.connection.execute(statement, params)
 
@@ -290,6 +304,8 @@ class SqlRepository(Repository[T]):
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
+        if self._uow.read_only:
+            raise StorageError(detail="a read-only unit of work cannot write")
         connection = self._uow.connection
         if not connection.in_transaction():
             # COPY goes around SQLAlchemy, so begin explicitly: otherwise the unit of work

@@ -176,7 +176,7 @@ def get_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
         grants.require("view", customer, RESOURCE)
         return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
 
-    return guarded(crm, actor, work)
+    return guarded(crm, actor, work, read_only=True)
 
 
 def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[Customer]:
@@ -200,7 +200,7 @@ def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[C
         found = uow.repository(Customer).query(grants.restrict(live, "view", RESOURCE))
         return [grants.redact(c, RESOURCE) for c in found]
 
-    return guarded(crm, actor, work)
+    return guarded(crm, actor, work, read_only=True)
 
 
 def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:
@@ -239,7 +239,7 @@ def check_customer_name(
         grants_for(uow, actor).require_operation("create", RESOURCE)
         return _name_check(uow, name, policy)
 
-    return guarded(crm, actor, work)
+    return guarded(crm, actor, work, read_only=True)
 
 
 def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> list[Customer]:
@@ -257,7 +257,7 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
         found = find_by_routes(uow.repository(Customer), scope, routes, limit=limit)
         return [grants.redact(c, RESOURCE) for c in found]
 
-    return guarded(crm, actor, work)
+    return guarded(crm, actor, work, read_only=True)
 
 
 def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> list[Customer]:

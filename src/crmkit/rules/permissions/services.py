@@ -250,14 +250,19 @@ def record_denial(crm: Crm, actor: Actor, error: PermissionDenied) -> Denial:
     return crm.run(actor.tenant_id, work)
 
 
-def guarded(crm: Crm, actor: Actor, work: Callable[[UnitOfWork], R]) -> R:
+def guarded(
+    crm: Crm, actor: Actor, work: Callable[[UnitOfWork], R], *, read_only: bool = False
+) -> R:
     """``crm.run(actor.tenant_id, work)`` that logs every ``PermissionDenied`` it raises.
+
+    With ``read_only``, ``work`` runs through ``crm.read`` (for reads: searches, lists).
 
     Raises:
         PermissionDenied: re-raised after it was written to the audit log.
     """
     try:
-        return crm.run(actor.tenant_id, work)
+        run = crm.read if read_only else crm.run
+        return run(actor.tenant_id, work)
     except PermissionDenied as error:
         record_denial(crm, actor, error)
         raise
