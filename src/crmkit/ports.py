@@ -215,10 +215,10 @@ class Storage(Protocol):
         """Open a unit of work bound to ``tenant_id``.
 
         ``read_only`` promises the work only reads, so the store may skip what a write
-        needs: SQLite's write lock (readers then never wait behind writers) and, on
-        PostgreSQL, the BEGIN and COMMIT round trips (each statement reads the latest
-        committed data, as under READ COMMITTED). Any write through it raises
-        ``StorageError``.
+        needs: SQLite's write lock (readers then never wait behind writers) and the
+        BEGIN and COMMIT round trips. Each statement reads the latest committed data,
+        as under READ COMMITTED; statements do not share one snapshot. Any write
+        through it raises ``StorageError``.
         """
         ...
 

@@ -461,18 +461,20 @@ def find_by_routes(
     order = (Order("pinyin_full"), Order("id"))
     page: list[Any] = []
     for behind in (False, True):
+        wanted = limit - len(page)
+        # Behind the region, leave out what the whole name found: every record read
+        # is then one the page keeps, unless several routes find it.
+        outside = and_(scope, ~F("id").is_in([r.id for r in page])) if page else scope
         found: dict[Any, Any] = {}
         for route in routes:
             if route.behind_region != behind:
                 continue
-            query = Query(and_(scope, route.where), order, limit, selective=not route.ordered)
+            query = Query(and_(outside, route.where), order, wanted, selective=not route.ordered)
             if route.walk is not None and repository.count(route.where, limit=dense) >= dense:
-                query = Query(and_(scope, route.walk, route.where), order, limit)
+                query = Query(and_(outside, route.walk, route.where), order, wanted)
             for record in repository.query(query):
                 found[record.id] = record
-        seen = {record.id for record in page}
-        ranked = sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))
-        page += [record for record in ranked if record.id not in seen][: limit - len(page)]
+        page += sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))[:wanted]
         if len(page) >= limit:
             break
     return page

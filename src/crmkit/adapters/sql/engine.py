@@ -29,10 +29,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: sa.Connection) -> None:
     # pysqlite's own transaction handling defers BEGIN; take the write lock up front so a
     # unit of work never fails half-way on "database is locked" after reading. A
-    # read-only unit of work needs no lock: in WAL mode its deferred transaction reads
-    # one snapshot while writers go on.
-    read_only = conn.get_execution_options().get("crmkit_read_only", False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # read-only unit of work begins nothing: each of its statements reads the latest
+    # commit (WAL lets it while a writer works), as on PostgreSQL (see SqlUnitOfWork).
+    if not conn.get_execution_options().get("crmkit_read_only", False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def prepare_engine(engine: sa.Engine) -> sa.Engine:

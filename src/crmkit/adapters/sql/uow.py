@@ -153,13 +153,12 @@ class SqlUnitOfWork:
         with translate_errors():
             connection = self.storage.engine.connect()
             if self.read_only:
-                # SQLite: a deferred BEGIN (engine.py) takes no write lock. PostgreSQL:
-                # autocommit saves the BEGIN and COMMIT round trips; at READ COMMITTED
-                # each statement reads its own snapshot inside a transaction too.
-                option = "AUTOCOMMIT" if self.dialect == "postgresql" else None
-                connection = connection.execution_options(
-                    crmkit_read_only=True, **({"isolation_level": option} if option else {})
-                )
+                # No BEGIN, no COMMIT: each statement reads the latest committed data
+                # on its own, which is what READ COMMITTED gives inside a transaction
+                # too, without the round trips (PostgreSQL) or the write lock (SQLite).
+                connection = connection.execution_options(crmkit_read_only=True)
+                if self.dialect == "postgresql":
+                    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             self._connection = connection
         return self
 
