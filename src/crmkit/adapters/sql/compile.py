@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 
 from crmkit.kernel.query import And, Cond, Const, Expr, Not, Or, Order
 
-__all__ = ["JsonPath", "compile_expr", "compile_order"]
+__all__ = ["Binder", "JsonPath", "compile_expr", "compile_order", "filter_shape", "filter_values"]
 
 ColumnFor = Callable[[str], sa.ColumnElement[Any]]
 
@@ -42,30 +42,72 @@ def _escape_glob(text: str) -> str:
     return "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in text)
 
 
-def _cond(cond: Cond, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]:
+class Binder:
+    """Makes the values of a filter named bind parameters (``v0``, ``v1``, ...).
+
+    A statement compiled with a binder can be kept and executed again for another
+    filter of the same :func:`filter_shape`, with that filter's :func:`filter_values`.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, value: Any, col: sa.ColumnElement[Any], *, expanding: bool = False
+    ) -> sa.BindParameter[Any]:
+        name = f"v{self.count}"
+        self.count += 1
+        return sa.bindparam(name, value, type_=col.type, expanding=expanding)
+
+
+def _param(op: str, raw: Any, dialect: str) -> tuple[bool, Any]:
+    """Whether a condition on a plain column binds a value, and the value it binds."""
+    if op in ("is_null", "not_null"):
+        return False, None
+    if op in ("in", "not_in"):
+        values = [_plain(v) for v in raw]
+        return bool(values), values
+    if raw is None:
+        return False, None  # compared with NULL: no parameter (and no match)
+    value = _plain(raw)
+    if op == "startswith":
+        if dialect == "sqlite":
+            return True, _escape_glob(value) + "*"
+        return True, _escape_like(value) + "%"
+    return True, value
+
+
+def _cond(
+    cond: Cond, column: ColumnFor, dialect: str, bind: Binder | None
+) -> sa.ColumnElement[bool]:
     target = _resolve(cond.field, column, cond.op)
     if isinstance(target, JsonPath):
         return _json_cond(target, cond, dialect)
-    return _scalar(target, cond.op, cond.value, dialect)
+    return _scalar(target, cond.op, cond.value, dialect, bind)
 
 
-def _scalar(col: sa.ColumnElement[Any], op: str, raw: Any, dialect: str) -> sa.ColumnElement[bool]:
+def _scalar(
+    col: sa.ColumnElement[Any], op: str, raw: Any, dialect: str, bind: Binder | None = None
+) -> sa.ColumnElement[bool]:
     if op == "is_null":
         return col.is_(None)
     if op == "not_null":
         return col.is_not(None)
     present = col.is_not(None)
+    takes, value = _param(op, raw, dialect)
     if op in ("in", "not_in"):
-        values = [_plain(v) for v in raw]
-        if not values:
+        if not takes:
             return sa.false() if op == "in" else present
-        member = col.in_(values) if op == "in" else col.not_in(values)
+        if bind is not None:
+            value = bind(value, col, expanding=True)
+        member = col.in_(value) if op == "in" else col.not_in(value)
         return sa.and_(present, member)
-    value = _plain(raw)
+    if takes and bind is not None:
+        value = bind(value, col)
     if op == "startswith":
         if dialect == "sqlite":
-            return sa.and_(present, col.op("GLOB")(_escape_glob(value) + "*"))
-        return sa.and_(present, col.like(_escape_like(value) + "%", escape="\\"))
+            return sa.and_(present, col.op("GLOB")(value))
+        return sa.and_(present, col.like(value, escape="\\"))
     if op == "contains":
         position = sa.func.instr(col, value) if dialect == "sqlite" else sa.func.strpos(col, value)
         return sa.and_(present, position > 0)
@@ -198,21 +240,25 @@ def _json_contains(path: JsonPath, value: Any, dialect: str) -> sa.ColumnElement
     return sa.or_(sa.and_(kind == "array", member), sa.and_(kind == "text", substring))
 
 
-def compile_expr(expr: Expr, column: ColumnFor, dialect: str) -> sa.ColumnElement[bool]:
+def compile_expr(
+    expr: Expr, column: ColumnFor, dialect: str, bind: Binder | None = None
+) -> sa.ColumnElement[bool]:
     """Turn a filter expression into a ``WHERE`` clause.
 
     Args:
         expr: the filter.
         column: maps a field path to its column (see ``Mapping.column``).
         dialect: ``sqlite`` or ``postgresql`` (string matching differs per backend).
+        bind: names the values as parameters, for a statement kept for reuse (only for
+            a filter with a :func:`filter_shape`).
     """
     if isinstance(expr, Const):
         return sa.true() if expr.value else sa.false()
     if isinstance(expr, Cond):
-        return _cond(expr, column, dialect)
+        return _cond(expr, column, dialect, bind)
     if isinstance(expr, Not):
-        return sa.not_(compile_expr(expr.item, column, dialect))
-    parts = [compile_expr(item, column, dialect) for item in expr.items]
+        return sa.not_(compile_expr(expr.item, column, dialect, bind))
+    parts = [compile_expr(item, column, dialect, bind) for item in expr.items]
     if isinstance(expr, And):
         return sa.and_(sa.true(), *parts)
     assert isinstance(expr, Or)
@@ -226,3 +272,44 @@ def compile_order(order: Order, column: ColumnFor) -> sa.UnaryExpression[Any]:
     # NULLS LAST on a column that holds no NULLs changes nothing but keeps SQLite (and a
     # descending PostgreSQL sort) from reading the rows in index order.
     return term if getattr(col, "nullable", True) is False else term.nulls_last()
+
+
+def filter_shape(expr: Expr, column: ColumnFor) -> Hashable | None:
+    """What the SQL of ``expr`` depends on besides its values, or ``None`` if not only that.
+
+    Two filters of one shape compile to the same SQL with different parameters (see
+    :class:`Binder`), so a statement built for one serves the other. Filters on values
+    inside JSON columns, whose SQL depends on the values' types, have none.
+    """
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Cond):
+        if isinstance(_resolve(expr.field, column, expr.op), JsonPath):
+            return None
+        return (expr.field, expr.op, _param(expr.op, expr.value, "")[0])
+    if isinstance(expr, Not):
+        inner = filter_shape(expr.item, column)
+        return None if inner is None else ("not", inner)
+    shapes = tuple(filter_shape(item, column) for item in expr.items)
+    if any(shape is None for shape in shapes):
+        return None
+    return ("and" if isinstance(expr, And) else "or", shapes)
+
+
+def filter_values(expr: Expr, dialect: str) -> dict[str, Any]:
+    """The parameters a :class:`Binder` named while compiling a filter of this shape."""
+    values: list[Any] = []
+
+    def collect(item: Expr) -> None:
+        if isinstance(item, Cond):
+            takes, value = _param(item.op, item.value, dialect)
+            if takes:
+                values.append(value)
+        elif isinstance(item, Not):
+            collect(item.item)
+        elif isinstance(item, And | Or):
+            for part in item.items:
+                collect(part)
+
+    collect(expr)
+    return {f"v{i}": value for i, value in enumerate(values)}
