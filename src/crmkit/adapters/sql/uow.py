@@ -44,7 +44,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import TRUE, Expr, Query
+from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.ports import Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
@@ -242,9 +242,10 @@ class SqlRepository(Repository[T]):
         return sa.and_(self._tenant, compile_expr(expr, self._mapping.column, self._uow.dialect))
 
     def find(self, id: UUID) -> T | None:
-        row = self._uow.execute(
-            sa.select(self._table).where(self._tenant, self._table.c.id == id)
-        ).first()
+        statement, params = self._filtered(
+            F("id").eq(id), "find", lambda where: sa.select(self._table).where(where)
+        )
+        row = self._uow.execute(statement, params).first()
         return None if row is None else cast(T, self._mapping.from_row(row))
 
     def get(self, id: UUID) -> T:
