@@ -54,6 +54,7 @@ T = TypeVar("T", bound=Entity)
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 _COPY_THRESHOLD = 1000
 _IN_CHUNK = 500
+_READ_ONLY = "a read-only unit of work cannot write"
 # Statements built for a filter shape, kept for the next filter of that shape (see
 # SqlRepository._filtered); shared by every engine, keyed by table and dialect.
 _STATEMENTS: dict[Hashable, Any] = {}
@@ -196,7 +197,7 @@ class SqlUnitOfWork:
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         """Execute inside this transaction, translating database errors."""
         if self.read_only and isinstance(statement, sa.UpdateBase):
-            raise StorageError(detail="a read-only unit of work cannot write")
+            raise StorageError(detail=_READ_ONLY)
         with translate_errors():
             return self.connection.execute(statement, params)
 
@@ -312,10 +313,10 @@ class SqlRepository(Repository[T]):
 
     def _copy(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
+        if self._uow.read_only:
+            raise StorageError(detail=_READ_ONLY)
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
-        if self._uow.read_only:
-            raise StorageError(detail="a read-only unit of work cannot write")
         connection = self._uow.connection
         if not connection.in_transaction():
             # COPY goes around SQLAlchemy, so begin explicitly: otherwise the unit of work
