@@ -160,3 +160,29 @@ def test_a_killed_connection_leaves_nothing_and_says_so(
         crm.run(tenant, work)
     assert "nothing was saved" in raised.value.message("en").lower()
     assert crm.run(tenant, lambda uow: uow.repository(Customer).count()) == 0
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_on_first_use(
+    make_crm: Callable[[], Crm], tenant: TenantId
+) -> None:
+    # No pool pre-ping: the first statement of a unit of work finds the dead
+    # connection, and the unit of work opens another and sends it again.
+    crm = make_crm()
+    engine: sa.Engine = crm.storage.engine  # type: ignore[attr-defined]
+    assert not engine.pool._pre_ping  # type: ignore[attr-defined]
+    customer = Customer(id=crm.new_id(), tenant_id=tenant, name="After", created_at=crm.now())
+
+    def kill_pooled() -> None:
+        pid = crm.read(
+            tenant, lambda uow: uow.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        )  # type: ignore[attr-defined]
+        admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            conn.commit()
+        admin.dispose()
+
+    kill_pooled()
+    crm.run(tenant, lambda uow: uow.repository(Customer).add(customer))
+    kill_pooled()
+    assert crm.read(tenant, lambda uow: uow.repository(Customer).get(customer.id)).name == "After"

@@ -78,7 +78,7 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     Keyword arguments go to :func:`sqlalchemy.create_engine`.
     """
     kwargs.setdefault("json_deserializer", load_json)
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
-    return prepare_engine(sa.create_engine(parsed, **kwargs))
+    # No pool pre-ping: a unit of work whose pooled connection died while idle opens
+    # another on its first statement (see SqlUnitOfWork.execute), so checking out a
+    # connection costs no round trip.
+    return prepare_engine(sa.create_engine(url, **kwargs))

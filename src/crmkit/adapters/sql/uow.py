@@ -154,10 +154,15 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self)
         self._connection: sa.Connection | None = None
         self._repositories: dict[type[Any], SqlRepository[Any]] = {}
+        self._sent = False
 
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise StorageError(detail="unit of work is already open")
+        self._open()
+        return self
+
+    def _open(self) -> None:
         # "Commit as you go": the transaction begins with the first statement (on SQLite
         # as BEGIN IMMEDIATE, see engine.py), so an idle or finished unit of work holds
         # no lock.
@@ -171,7 +176,13 @@ class SqlUnitOfWork:
                 if self.dialect == "postgresql":
                     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             self._connection = connection
-        return self
+        self._sent = False
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(sa_exc.DBAPIError):
+                self._connection.close()
+        self._connection = None
 
     def __exit__(
         self,
@@ -182,10 +193,7 @@ class SqlUnitOfWork:
         try:
             self.rollback()
         finally:
-            if self._connection is not None:
-                with contextlib.suppress(sa_exc.DBAPIError):
-                    self._connection.close()
-            self._connection = None
+            self._close()
 
     @property
     def connection(self) -> sa.Connection:
@@ -198,6 +206,19 @@ class SqlUnitOfWork:
         """Execute inside this transaction, translating database errors."""
         if self.read_only and isinstance(statement, sa.UpdateBase):
             raise StorageError(detail=_READ_ONLY)
+        if not self._sent:
+            self._sent = True
+            try:
+                with translate_errors():
+                    return self.connection.execute(statement, params)
+            except ConnectionLost:
+                # The pooled connection died while idle (a server restart, an idle
+                # timeout). Nothing was sent through this unit of work yet, so it is
+                # safe to open another and send the statement again: what a pool
+                # pre-ping would do, without its round trip on every unit of work.
+                self._close()
+                self._open()
+                self._sent = True
         with translate_errors():
             return self.connection.execute(statement, params)
 
@@ -317,6 +338,8 @@ class SqlRepository(Repository[T]):
             raise StorageError(detail=_READ_ONLY)
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
+        # COPY goes around execute(); a statement through it first checks the connection.
+        self._uow.execute(sa.select(sa.literal(1)))
         connection = self._uow.connection
         if not connection.in_transaction():
             # COPY goes around SQLAlchemy, so begin explicitly: otherwise the unit of work
