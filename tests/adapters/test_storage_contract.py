@@ -300,7 +300,10 @@ def test_query_filters_orders_and_pages(crm: Crm, tenant: TenantId) -> None:
     assert bounded == [0, 3, 5, 1]
 
 
-_texts = st.sampled_from(["", "a", "ab", "abc", "b", "B", "北京", "北", "x%_", None])
+# Prefixes are matched as code-point ranges: the characters around a range's upper end
+# (the last before the surrogates, the first after, the very last) are here too.
+_EDGES = ["\ud7ff", "\ud7ffa", "\ue000", "\U0010ffff", "\U0010ffffz"]
+_texts = st.sampled_from(["", "a", "ab", "abc", "b", "B", "北京", "北", "x%_", *_EDGES, None])
 _numbers = st.one_of(st.none(), st.integers(-3, 3))
 _specimen_values = st.fixed_dictionaries(
     {
@@ -319,7 +322,7 @@ def _conditions() -> st.SearchStrategy[object]:
     text = st.builds(
         lambda op, v: getattr(F("text"), op)(v),
         st.sampled_from(["eq", "ne", "lt", "ge", "startswith", "contains"]),
-        st.sampled_from(["", "a", "ab", "b", "北", "x%_"]),
+        st.sampled_from(["", "a", "ab", "b", "北", "x%_", "\ud7ff", "\U0010ffff"]),
     )
     number = st.builds(
         lambda op, v: getattr(F("number"), op)(v),
@@ -369,6 +372,27 @@ def test_sql_filters_select_exactly_what_the_python_predicate_accepts(
     )
     accept = to_predicate(where)  # type: ignore[arg-type]
     assert selected == {r.id for r in rows if accept(r)}
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("\ud7ff", {"\ud7ff", "\ud7ffa"}),  # the range ends at U+E000 (past the surrogates)
+        ("\U0010ffff", {"\U0010ffff", "\U0010ffffz"}),  # nothing sorts after: a pattern
+        ("北", {"北", "北京"}),
+        ("", {"\ud7ff", "\ud7ffa", "\ue000", "\U0010ffff", "\U0010ffffz", "北", "北京", "匕"}),
+    ],
+)
+def test_a_prefix_matches_exactly_the_texts_that_start_with_it(
+    specimens: Crm, tenant: TenantId, prefix: str, expected: set[str]
+) -> None:
+    texts = [*_EDGES, "北", "北京", "匕"]
+    rows = [Specimen(id=uuid.uuid4(), tenant_id=tenant, text=t) for t in texts]
+    specimens.run(tenant, lambda uow: uow.repository(Specimen).add_many(rows))
+    found = specimens.run(
+        tenant, lambda uow: uow.repository(Specimen).query(Query(F("text").startswith(prefix)))
+    )
+    assert {s.text for s in found} == expected
 
 
 def test_add_if_absent_inserts_once(crm: Crm, tenant: TenantId) -> None:

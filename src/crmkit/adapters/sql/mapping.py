@@ -96,10 +96,20 @@ def text_type() -> sa.types.TypeEngine[str]:
 
     SQLite compares bytes; PostgreSQL would follow the database's locale (``en_US``
     sorts "alpha" before "Bravo"), so its columns use the ``C`` collation. That keeps
-    both backends and the memory adapter in one order, and lets ``LIKE 'x%'`` use a
-    plain B-tree index on PostgreSQL.
+    both backends and the memory adapter in one order, and lets a prefix match be a
+    range of a plain B-tree index on PostgreSQL.
     """
-    return sa.String().with_variant(sa.String(collation="C"), "postgresql")
+    return _CODE_POINT_TEXT
+
+
+_CODE_POINT_TEXT: sa.types.TypeEngine[str] = sa.String().with_variant(
+    sa.String(collation="C"), "postgresql"
+)
+
+
+def sorts_by_code_point(type_: sa.types.TypeEngine[Any], dialect: str) -> bool:
+    """Whether a column of ``type_`` compares text by code point on ``dialect``."""
+    return dialect == "sqlite" or type_ is _CODE_POINT_TEXT
 
 
 class UtcDateTime(sa.TypeDecorator[dt.datetime]):

@@ -442,7 +442,7 @@ class SqlRepository(Repository[T]):
         """
         column = self._mapping.column
         dialect = self._uow.dialect
-        shape = filter_shape(where, column)
+        shape = filter_shape(where, column, dialect)
         if shape is None:
             return build(self.where(where)), {}
         cache_key = (self._table, dialect, key, shape)
@@ -453,7 +453,7 @@ class SqlRepository(Repository[T]):
             if len(_STATEMENTS) >= _STATEMENTS_KEPT:
                 _STATEMENTS.clear()  # rare: only this many shapes of filter exist in use
             _STATEMENTS[cache_key] = statement
-        params = filter_values(where, dialect)
+        params = filter_values(where, column, dialect)
         params["tenant"] = self._uow.tenant_id
         return statement, params
 
