@@ -4,8 +4,8 @@ Chinese sales staff look a customer up by typing pinyin: ``bjhw``, ``beijing``,
 ``huawei``, ``北京`` or a mix such as ``bjhuawei`` all find "北京华为科技有限公司".
 To keep that an indexed query on a million customers, the keys are computed when a
 customer is written and stored in indexed columns; a search is then a handful of
-``startswith`` conditions on them (``LIKE 'x%'`` / ``GLOB 'x*'`` in SQL, which B-tree
-indexes answer).
+``startswith`` conditions on them (code-point ranges in SQL, which B-tree indexes
+answer).
 
 Keys (:class:`SearchKeys`), all lower case ASCII except ``name_key``:
 
