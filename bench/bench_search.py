@@ -16,9 +16,11 @@
 from __future__ import annotations
 
 import random
+import shutil
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -253,7 +255,15 @@ def _sql_cases() -> tuple[list[Case], list[str]]:
 
     from attrs import evolve
 
-    return [lite, evolve(pg_case, teardown=drop)], [lite_note, pg_note]
+    def remove_sqlite_file() -> None:
+        # A million customers take 1.3 GB of the temporary folder.
+        sqlite.dispose()
+        shutil.rmtree(Path(str(sqlite.url.database)).parent, ignore_errors=True)
+
+    return [evolve(lite, teardown=remove_sqlite_file), evolve(pg_case, teardown=drop)], [
+        lite_note,
+        pg_note,
+    ]
 
 
 def cases() -> list[Case]:
