@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from crmkit.adapters.sql.mapping import sorts_by_code_point
 from crmkit.kernel.query import And, Cond, Const, Expr, Not, Or, Order
 
-__all__ = ["Binder", "JsonPath", "compile_expr", "compile_order", "filter_shape", "filter_values"]
+__all__ = ["Binder", "JsonPath", "compile_expr", "compile_order", "parameterize"]
 
 ColumnFor = Callable[[str], sa.ColumnElement[Any]]
 
@@ -47,7 +47,7 @@ class Binder:
     """Makes the values of a filter named bind parameters (``v0``, ``v1``, ...).
 
     A statement compiled with a binder can be kept and executed again for another
-    filter of the same :func:`filter_shape`, with that filter's :func:`filter_values`.
+    filter of the same shape, with that filter's parameters (see :func:`parameterize`).
     """
 
     def __init__(self) -> None:
@@ -278,7 +278,7 @@ def compile_expr(
         column: maps a field path to its column (see ``Mapping.column``).
         dialect: ``sqlite`` or ``postgresql`` (string matching differs per backend).
         bind: names the values as parameters, for a statement kept for reuse (only for
-            a filter with a :func:`filter_shape`).
+            a filter :func:`parameterize` gives a shape).
     """
     if isinstance(expr, Const):
         return sa.true() if expr.value else sa.false()
@@ -311,39 +311,36 @@ def _plain_params(cond: Cond, column: ColumnFor, dialect: str) -> tuple[Any, ...
     return _params(cond.op, cond.value, dialect, ranges=ranges)
 
 
-def filter_shape(expr: Expr, column: ColumnFor, dialect: str) -> Hashable | None:
-    """What the SQL of ``expr`` depends on besides its values, or ``None`` if not only that.
+def parameterize(
+    expr: Expr, column: ColumnFor, dialect: str
+) -> tuple[Hashable, dict[str, Any]] | None:
+    """The shape of ``expr`` and the parameters a :class:`Binder` names for it.
 
-    Two filters of one shape compile to the same SQL with different parameters (see
-    :class:`Binder`), so a statement built for one serves the other. Filters on values
-    inside JSON columns, whose SQL depends on the values' types, have none.
+    The shape is what the SQL depends on besides the values: two filters of one shape
+    compile to the same SQL with different parameters, so a statement built for one
+    serves the other. ``None`` for filters on values inside JSON columns, whose SQL
+    depends on the values' types.
     """
-    if isinstance(expr, Const):
-        return expr.value
-    if isinstance(expr, Cond):
-        params = _plain_params(expr, column, dialect)
-        return None if params is None else (expr.field, expr.op, len(params))
-    if isinstance(expr, Not):
-        inner = filter_shape(expr.item, column, dialect)
-        return None if inner is None else ("not", inner)
-    shapes = tuple(filter_shape(item, column, dialect) for item in expr.items)
-    if any(shape is None for shape in shapes):
-        return None
-    return ("and" if isinstance(expr, And) else "or", shapes)
-
-
-def filter_values(expr: Expr, column: ColumnFor, dialect: str) -> dict[str, Any]:
-    """The parameters a :class:`Binder` named while compiling a filter of this shape."""
     values: list[Any] = []
 
-    def collect(item: Expr) -> None:
+    def shape(item: Expr) -> Hashable | None:
+        if isinstance(item, Const):
+            return item.value
         if isinstance(item, Cond):
-            values.extend(_plain_params(item, column, dialect) or ())
-        elif isinstance(item, Not):
-            collect(item.item)
-        elif isinstance(item, And | Or):
-            for part in item.items:
-                collect(part)
+            params = _plain_params(item, column, dialect)
+            if params is None:
+                return None
+            values.extend(params)
+            return (item.field, item.op, len(params))
+        if isinstance(item, Not):
+            inner = shape(item.item)
+            return None if inner is None else ("not", inner)
+        shapes = tuple(shape(part) for part in item.items)
+        if any(part is None for part in shapes):
+            return None
+        return ("and" if isinstance(item, And) else "or", shapes)
 
-    collect(expr)
-    return {f"v{i}": value for i, value in enumerate(values)}
+    found = shape(expr)
+    if found is None:
+        return None
+    return found, {f"v{i}": value for i, value in enumerate(values)}

@@ -27,8 +27,7 @@ from crmkit.adapters.sql.compile import (
     Binder,
     compile_expr,
     compile_order,
-    filter_shape,
-    filter_values,
+    parameterize,
 )
 from crmkit.adapters.sql.mapping import Mapping
 from crmkit.adapters.sql.tables import mapping_for, outbox
@@ -442,9 +441,10 @@ class SqlRepository(Repository[T]):
         """
         column = self._mapping.column
         dialect = self._uow.dialect
-        shape = filter_shape(where, column, dialect)
-        if shape is None:
+        parameterized = parameterize(where, column, dialect)
+        if parameterized is None:
             return build(self.where(where)), {}
+        shape, params = parameterized
         cache_key = (self._table, dialect, key, shape)
         statement = _STATEMENTS.get(cache_key)
         if statement is None:
@@ -453,7 +453,6 @@ class SqlRepository(Repository[T]):
             if len(_STATEMENTS) >= _STATEMENTS_KEPT:
                 _STATEMENTS.clear()  # rare: only this many shapes of filter exist in use
             _STATEMENTS[cache_key] = statement
-        params = filter_values(where, column, dialect)
         params["tenant"] = self._uow.tenant_id
         return statement, params
 
