@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pendulum
 import pytest
@@ -427,3 +428,44 @@ def test_a_bulk_add_commits_every_row(crm: Crm, tenant: TenantId) -> None:
         ("bulk",),
         1,
     )
+
+
+def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
+    specimens: Crm, tenant: TenantId
+) -> None:
+    # Kept statements run on the driver's cursor unless the engine has cursor
+    # listeners (or logs SQL): then SQLAlchemy runs them, and the listener sees them.
+    engine = getattr(specimens.storage, "engine", None)
+    if engine is None:
+        pytest.skip("SQL storage only")
+    import sqlalchemy as sa
+
+    full, empty = full_specimen(tenant), Specimen(id=uuid.uuid4(), tenant_id=tenant)
+    specimens.run(tenant, lambda uow: uow.repository(Specimen).add_many([full, empty]))
+
+    def read(uow: UnitOfWork) -> tuple[Any, ...]:
+        repo = uow.repository(Specimen)
+        return (
+            repo.find(full.id),
+            repo.query(Query(F("text").startswith("北京"), (Order("number"),), limit=5)),
+            repo.count(F("number").lt(0)),
+            repo.count(limit=1),
+        )
+
+    direct = specimens.read(tenant, read)
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        through = specimens.read(tenant, read)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    found, page, negative, bounded = direct
+    assert fields_of(found) == fields_of(through[0]) == fields_of(page[0])
+    assert [fields_of(s) for s in through[1]] == [fields_of(s) for s in page]
+    assert (found.id, [s.id for s in page], negative, bounded) == (full.id, [full.id], 1, 1)
+    assert through[2:] == (negative, bounded)
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 4

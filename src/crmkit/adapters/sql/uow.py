@@ -12,6 +12,7 @@ case), a dead connection becomes ``ConnectionLost``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from types import TracebackType
@@ -29,6 +30,7 @@ from crmkit.adapters.sql.compile import (
     compile_order,
     parameterize,
 )
+from crmkit.adapters.sql.direct import Compiled, Kept, direct
 from crmkit.adapters.sql.mapping import Mapping
 from crmkit.adapters.sql.tables import mapping_for, outbox
 from crmkit.kernel.converter import structure, to_instant, unstructure
@@ -49,6 +51,7 @@ from crmkit.ports import Entity, Repository, entity_name
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
 
 T = TypeVar("T", bound=Entity)
+R = TypeVar("R")
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 _COPY_THRESHOLD = 1000
@@ -56,7 +59,7 @@ _IN_CHUNK = 500
 _READ_ONLY = "a read-only unit of work cannot write"
 # Statements built for a filter shape, kept for the next filter of that shape (see
 # SqlRepository._filtered); shared by every engine, keyed by table and dialect.
-_STATEMENTS: dict[Hashable, Any] = {}
+_STATEMENTS: dict[Hashable, Kept] = {}
 _STATEMENTS_KEPT = 2048
 
 
@@ -205,11 +208,54 @@ class SqlUnitOfWork:
         """Execute inside this transaction, translating database errors."""
         if self.read_only and isinstance(statement, sa.UpdateBase):
             raise StorageError(detail=_READ_ONLY)
+        return self._send(lambda connection: connection.execute(statement, params))
+
+    def rows(self, kept: Kept, params: dict[str, Any]) -> Sequence[Any]:
+        """The rows of a kept ``SELECT`` run with ``params`` (see :mod:`.direct`)."""
+        engine = self.storage.engine
+        compiled = kept.compiled(engine.dialect) if direct(engine) else None
+        if compiled is None:
+            return self.execute(kept.statement, params).all()
+        return self._send(lambda connection: self._run(connection, compiled, params))
+
+    def _run(
+        self, connection: sa.Connection, compiled: Compiled, params: dict[str, Any]
+    ) -> list[Any]:
+        if not self.read_only and not connection.in_transaction():
+            # Begin through SQLAlchemy (BEGIN IMMEDIATE on SQLite), so the unit of
+            # work's commit reaches what this statement starts.
+            connection.begin()
+        dbapi_connection: Any = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        dialect = connection.dialect
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(params))
+            return compiled.rows(cursor)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if lost:
+                # As SQLAlchemy does on a disconnect: this connection is discarded and
+                # so is every pooled one opened before it (a server restart closed them
+                # all), here by giving the engine a new pool.
+                connection.invalidate(error)
+                connection.engine.dispose(close=False)
+            raise sa_exc.DBAPIError.instance(
+                compiled.sql,
+                params,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+        finally:
+            cursor.close()
+
+    def _send(self, run: Callable[[sa.Connection], R]) -> R:
         if not self._sent:
             self._sent = True
             try:
                 with translate_errors():
-                    return self.connection.execute(statement, params)
+                    return run(self.connection)
             except ConnectionLost:
                 # The pooled connection died while idle (a server restart, an idle
                 # timeout). Nothing was sent through this unit of work yet, so it is
@@ -219,7 +265,7 @@ class SqlUnitOfWork:
                 self._open()
                 self._sent = True
         with translate_errors():
-            return self.connection.execute(statement, params)
+            return run(self.connection)
 
     def repository(self, entity_type: type[T]) -> SqlRepository[T]:
         repo = self._repositories.get(entity_type)
@@ -245,7 +291,12 @@ class SqlRepository(Repository[T]):
         self._mapping = mapping
         self._table = mapping.table
         self._name = entity_name(mapping.entity)
-        self._tenant = self._table.c.tenant_id == uow.tenant_id
+
+    @functools.cached_property
+    def _tenant(self) -> sa.ColumnElement[bool]:
+        # Built on first use: a read through a kept statement never needs it, and making
+        # the expression is a noticeable part of a short unit of work.
+        return self._table.c.tenant_id == self._uow.tenant_id
 
     @property
     def mapping(self) -> Mapping:
@@ -263,11 +314,10 @@ class SqlRepository(Repository[T]):
         return sa.and_(self._tenant, compile_expr(expr, self._mapping.column, self._uow.dialect))
 
     def find(self, id: UUID) -> T | None:
-        statement, params = self._filtered(
+        rows = self._fetch(
             F("id").eq(id), "find", lambda where: sa.select(self._table).where(where)
         )
-        row = self._uow.execute(statement, params).first()
-        return None if row is None else cast(T, self._mapping.from_row(row))
+        return cast(T, self._mapping.from_row(rows[0])) if rows else None
 
     def get(self, id: UUID) -> T:
         found = self.find(id)
@@ -429,41 +479,38 @@ class SqlRepository(Repository[T]):
         if result.rowcount != 1:
             raise ConcurrencyConflict(entity=self._name, id=entity.id, version=entity.version)
 
-    def _filtered(
+    def _fetch(
         self, where: Expr, key: Hashable, build: Callable[[sa.ColumnElement[bool]], Any]
-    ) -> tuple[Any, dict[str, Any]]:
-        """The statement ``build`` makes around the tenant filter and ``where``, and its
-        parameters.
+    ) -> Sequence[Any]:
+        """The rows of the statement ``build`` makes around the tenant filter and ``where``.
 
         Building a statement costs more than running a short one (~0.2 ms of Python
-        for a search's filter), so statements are kept per filter shape and reused
-        with the next filter's values.
+        for a search's filter), so statements are kept per filter shape and run again
+        with the next filter's values, straight on the driver (see :mod:`.direct`).
         """
         column = self._mapping.column
         dialect = self._uow.dialect
         parameterized = parameterize(where, column, dialect)
         if parameterized is None:
-            return build(self.where(where)), {}
+            return self._uow.execute(build(self.where(where))).all()
         shape, params = parameterized
         cache_key = (self._table, dialect, key, shape)
-        statement = _STATEMENTS.get(cache_key)
-        if statement is None:
+        kept = _STATEMENTS.get(cache_key)
+        if kept is None:
             tenant = self._table.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid())
-            statement = build(sa.and_(tenant, compile_expr(where, column, dialect, Binder())))
+            kept = Kept(build(sa.and_(tenant, compile_expr(where, column, dialect, Binder()))))
             if len(_STATEMENTS) >= _STATEMENTS_KEPT:
                 _STATEMENTS.clear()  # rare: only this many shapes of filter exist in use
-            _STATEMENTS[cache_key] = statement
+            _STATEMENTS[cache_key] = kept
         params["tenant"] = self._uow.tenant_id
-        return statement, params
+        return self._uow.rows(kept, params)
 
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
         key = ("query", query.order_by, query.limit, query.offset, query.selective)
-        statement, params = self._filtered(
-            query.where, key, lambda where: self._select(where, query)
-        )
+        rows = self._fetch(query.where, key, lambda where: self._select(where, query))
         from_row = self._mapping.from_row
-        return [cast(T, from_row(row)) for row in self._uow.execute(statement, params).all()]
+        return [cast(T, from_row(row)) for row in rows]
 
     def _select(self, where: sa.ColumnElement[bool], query: Query) -> sa.Select[Any]:
         statement = sa.select(self._table).where(where)
@@ -478,8 +525,10 @@ class SqlRepository(Repository[T]):
                 col = self._mapping.column(path)
                 return sa.func.coalesce(col, col) if path == first else col
 
-        order = [compile_order(o, column) for o in query.order_by]
-        statement = statement.order_by(*order, self._table.c.id)
+        order: list[Any] = [compile_order(o, column) for o in query.order_by]
+        if not any(o.field == "id" for o in query.order_by):
+            order.append(self._table.c.id)  # a total order, so pages never overlap
+        statement = statement.order_by(*order)
         if query.limit is not None:
             statement = statement.limit(query.limit)
         if query.offset:
@@ -494,7 +543,5 @@ class SqlRepository(Repository[T]):
             matched = sa.select(sa.literal(1)).select_from(self._table).where(clause)
             return sa.select(sa.func.count()).select_from(matched.limit(limit).subquery())
 
-        statement, params = self._filtered(
-            TRUE if where is None else where, ("count", limit), build
-        )
-        return int(self._uow.execute(statement, params).scalar_one())
+        rows = self._fetch(TRUE if where is None else where, ("count", limit), build)
+        return int(rows[0][0])
