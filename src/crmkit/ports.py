@@ -112,6 +112,15 @@ class Repository(Protocol[T]):
         """
         ...
 
+    def query_by_count(self, probe: Expr, limit: int, few: Query, many: Query) -> list[T]:
+        """``few`` when fewer than ``limit`` records match ``probe``, else ``many``.
+
+        What ``count(probe, limit=limit)`` and then the chosen query give (this default
+        does just that); a store may answer both in one statement. A search uses it to
+        sort a narrow route's few matches but walk a broad one's index in order.
+        """
+        return self.query(few if self.count(probe, limit=limit) < limit else many)
+
 
 class Outbox(Protocol):
     """Domain events written in the same transaction as the change they describe."""

@@ -301,6 +301,52 @@ def test_query_filters_orders_and_pages(crm: Crm, tenant: TenantId) -> None:
     assert bounded == [0, 3, 5, 1]
 
 
+def test_query_by_count_reads_few_below_the_limit_and_many_from_it(
+    crm: Crm, tenant: TenantId
+) -> None:
+    # Three "A" customers, two of them owned; the probe counts every "A".
+    owner = UserId(uuid.uuid4())
+    rows = [
+        Customer(
+            id=crm.new_id(),
+            tenant_id=tenant,
+            name=name,
+            created_at=crm.now(),
+            level=level,
+            owner_id=owner if name != "Carol" else None,
+        )
+        for name, level in [("Alice", "A"), ("Bob", "A"), ("Carol", "A"), ("Dave", "B")]
+    ]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(rows))
+    probe = F("level").eq("A")
+    owned = Query(probe & F("owner_id").eq(owner), (Order("name", True),), limit=5)
+    everyone = Query(order_by=(Order("name"),), limit=2)
+
+    def names(limit: int, few: Query) -> list[str]:
+        return [
+            c.name
+            for c in crm.read(
+                tenant,
+                lambda uow: uow.repository(Customer).query_by_count(probe, limit, few, everyone),
+            )
+        ]
+
+    assert names(4, owned) == ["Bob", "Alice"]  # 3 under 4: few
+    assert names(3, owned) == ["Alice", "Bob"]  # 3 reach 3: many
+    assert names(1, owned) == ["Alice", "Bob"]
+    # Under the limit with nothing on the page: an empty page, not the other query.
+    assert names(9, Query(probe & F("level").eq("B"))) == []
+    assert (
+        crm.read(
+            tenant,
+            lambda uow: uow.repository(Customer).query_by_count(
+                F("level").eq("Z"), 5, Query(F("level").eq("Z")), everyone
+            ),
+        )
+        == []
+    )
+
+
 # Prefixes are matched as code-point ranges: the characters around a range's upper end
 # (the last before the surrogates, the first after, the very last) are here too.
 _EDGES = ["\ud7ff", "\ud7ffa", "\ue000", "\U0010ffff", "\U0010ffffz"]

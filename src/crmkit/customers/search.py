@@ -470,9 +470,12 @@ def find_by_routes(
             if route.behind_region != behind:
                 continue
             query = Query(and_(outside, route.where), order, wanted, selective=not route.ordered)
-            if route.walk is not None and repository.count(route.where, limit=dense) >= dense:
-                query = Query(and_(outside, route.walk, route.where), order, wanted)
-            for record in repository.query(query):
+            if route.walk is None:
+                records = repository.query(query)
+            else:
+                walk = Query(and_(outside, route.walk, route.where), order, wanted)
+                records = repository.query_by_count(route.where, dense, query, walk)
+            for record in records:
                 found[record.id] = record
         page += sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))[:wanted]
         if len(page) >= limit:

@@ -45,7 +45,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import TRUE, Expr, F, Query
+from crmkit.kernel.query import TRUE, And, Expr, F, Query
 from crmkit.ports import Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
@@ -480,25 +480,31 @@ class SqlRepository(Repository[T]):
             raise ConcurrencyConflict(entity=self._name, id=entity.id, version=entity.version)
 
     def _fetch(
-        self, where: Expr, key: Hashable, build: Callable[[sa.ColumnElement[bool]], Any]
+        self, filters: Expr | tuple[Expr, ...], key: Hashable, build: Callable[..., Any]
     ) -> Sequence[Any]:
-        """The rows of the statement ``build`` makes around the tenant filter and ``where``.
+        """The rows of the statement ``build`` makes around the tenant filter and ``filters``.
 
-        Building a statement costs more than running a short one (~0.2 ms of Python
-        for a search's filter), so statements are kept per filter shape and run again
-        with the next filter's values, straight on the driver (see :mod:`.direct`).
+        ``build`` gets one clause per filter, each with the tenant filter. Building a
+        statement costs more than running a short one (~0.2 ms of Python for a search's
+        filter), so statements are kept per filter shape and run again with the next
+        filters' values, straight on the driver (see :mod:`.direct`).
         """
+        exprs = filters if isinstance(filters, tuple) else (filters,)
         column = self._mapping.column
         dialect = self._uow.dialect
-        parameterized = parameterize(where, column, dialect)
+        # One expression holding every filter, so one binder numbers their parameters
+        # in the order the clauses are compiled below.
+        parameterized = parameterize(And(exprs), column, dialect)
         if parameterized is None:
-            return self._uow.execute(build(self.where(where))).all()
+            return self._uow.execute(build(*map(self.where, exprs))).all()
         shape, params = parameterized
         cache_key = (self._table, dialect, key, shape)
         kept = _STATEMENTS.get(cache_key)
         if kept is None:
             tenant = self._table.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid())
-            kept = Kept(build(sa.and_(tenant, compile_expr(where, column, dialect, Binder()))))
+            binder = Binder()
+            clauses = [sa.and_(tenant, compile_expr(e, column, dialect, binder)) for e in exprs]
+            kept = Kept(build(*clauses))
             if len(_STATEMENTS) >= _STATEMENTS_KEPT:
                 _STATEMENTS.clear()  # rare: only this many shapes of filter exist in use
             _STATEMENTS[cache_key] = kept
@@ -545,3 +551,26 @@ class SqlRepository(Repository[T]):
 
         rows = self._fetch(TRUE if where is None else where, ("count", limit), build)
         return int(rows[0][0])
+
+    def query_by_count(self, probe: Expr, limit: int, few: Query, many: Query) -> list[T]:
+        if self._uow.dialect != "postgresql":
+            # SQLite answers the count in microseconds and has no round trip to save.
+            return super().query_by_count(probe, limit, few, many)
+        key = ("query_by_count", limit, few.order_by, few.limit, few.offset, few.selective)
+
+        def build(probed: sa.ColumnElement[bool], where: sa.ColumnElement[bool]) -> Any:
+            # One statement: the bounded count, and beside it the page ``few`` gives,
+            # read only when the count is under ``limit`` (the condition refers to the
+            # count alone, so PostgreSQL checks it once, before reading anything).
+            probe_rows = sa.select(sa.literal(1)).select_from(self._table).where(probed)
+            counted = sa.select(sa.func.count().label("matched"))
+            gate = counted.select_from(probe_rows.limit(limit).subquery()).subquery("gate")
+            page = self._select(sa.and_(where, gate.c.matched < limit), few).lateral("page")
+            return sa.select(gate.c.matched, page).select_from(gate.outerjoin(page, sa.true()))
+
+        rows = self._fetch((probe, few.where), key, build)
+        if rows[0][0] >= limit:
+            return self.query(many)
+        from_row = self._mapping.from_row
+        # A count under the limit with no page gives one row of NULLs beside it.
+        return [cast(T, from_row(row[1:])) for row in rows if row[2] is not None]
