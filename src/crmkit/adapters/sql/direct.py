@@ -60,7 +60,7 @@ class Compiled:
         }
         self._binders = {name: p for name, p in processors.items() if p is not None}
         self._types = [column.type for column in statement.selected_columns]
-        self._readers: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self._process: Callable[[list[Any]], Sequence[Any]] | None = None
 
     @classmethod
     def of(cls, statement: Any, dialect: sa.Dialect) -> Compiled | None:
@@ -84,27 +84,54 @@ class Compiled:
             return values
         return tuple([values[name] for name in self._order])
 
-    def rows(self, cursor: Any) -> list[Any]:
+    def rows(self, cursor: Any) -> Sequence[Any]:
         """The fetched rows, each column as SQLAlchemy's column type would give it."""
         rows = cursor.fetchall()
-        readers = self._readers
-        if readers is None:
+        process = self._process
+        if process is None:
             # The driver's type codes pick some processors (PostgreSQL's numerics).
             dialect = self._dialect
-            found = [
+            readers = [
                 type_.dialect_impl(dialect).result_processor(dialect, described[1])
                 for type_, described in zip(self._types, cursor.description, strict=True)
             ]
-            readers = self._readers = [(i, p) for i, p in enumerate(found) if p is not None]
-        if not readers:
-            return list(rows)
-        processed = []
-        for row in rows:
-            values = list(row)
-            for index, read in readers:
-                values[index] = read(values[index])
-            processed.append(values)
-        return processed
+            process = self._process = _row_processor(readers)
+        return process(rows)
+
+
+def _row_processor(
+    readers: Sequence[Callable[[Any], Any] | None],
+) -> Callable[[list[Any]], Sequence[Any]]:
+    """A function applying ``readers`` to fetched rows, generated as straight-line code.
+
+    ``None`` is left as it is without a call: every column type crmkit maps reads NULL
+    as ``None``, and most optional columns of a page (timestamps) are NULL.
+    """
+    used = [(index, read) for index, read in enumerate(readers) if read is not None]
+    if not used:
+        return _as_is
+    lines = [
+        "def process(rows):",
+        "    out = []",
+        "    for row in rows:",
+        "        row = list(row)",
+    ]
+    for index, _ in used:
+        lines += [
+            f"        value = row[{index}]",
+            "        if value is not None:",
+            f"            row[{index}] = read_{index}(value)",
+        ]
+    lines += ["        out.append(row)", "    return out"]
+    namespace: dict[str, Any] = {f"read_{index}": read for index, read in used}
+    # The source is built from column positions only.
+    exec(compile("\n".join(lines), "<crmkit row processor>", "exec"), namespace)
+    process: Callable[[list[Any]], Sequence[Any]] = namespace["process"]
+    return process
+
+
+def _as_is(rows: list[Any]) -> Sequence[Any]:
+    return rows
 
 
 class Kept:

@@ -22,6 +22,7 @@ import datetime as dt
 import enum
 import types
 import typing
+from collections import abc
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -334,12 +335,16 @@ class _RowReader:
         self._set(name, f"row[{index}]")
 
     def enum(self, name: str, index: int, kind: type[enum.Enum]) -> None:
-        if self._converters.get(name) is kind:
-            self.plain(name, index)  # the converter makes the member
-            return
+        # Members by value: a dictionary lookup instead of the enum's call; a value
+        # that is no member (or None) goes through the call, which raises for junk.
+        self._names[f"members_{name}"] = kind._value2member_map_
         self._names[f"enum_{name}"] = kind
         self._lines.append(f"    value = row[{index}]")
-        self._set(name, f"None if value is None else enum_{name}(value)")
+        member = f"members_{name}.get(value) or (None if value is None else enum_{name}(value))"
+        if self._converters.get(name) is kind:
+            self._lines.append(f"    setattr(obj, {name!r}, {member})")  # the converter's job
+            return
+        self._set(name, member)
 
     def money(self, name: str, index: int) -> None:
         self._names["money"] = _money
@@ -351,9 +356,17 @@ class _RowReader:
         self._names[f"type_{name}"] = tp
         self._lines.append(f"    value = row[{index}]")
         expression = f"None if value is None else load_{name}(value, type_{name})"
-        with contextlib.suppress(Exception):
-            if load([], tp) == ():  # most stored lists are empty: skip the converter then
-                expression = f"() if value == [] else ({expression})"
+        # Most stored lists and mappings are empty: an immutable empty value is loaded
+        # once and shared.
+        empties: tuple[Any, ...] = ([], {})
+        for raw in empties:
+            with contextlib.suppress(Exception):
+                empty = load(raw, tp)
+                if isinstance(empty, tuple) or (
+                    isinstance(empty, abc.Mapping) and not isinstance(empty, abc.MutableMapping)
+                ):
+                    self._names[f"empty_{name}"] = empty
+                    expression = f"empty_{name} if value == {raw!r} else ({expression})"
         self._set(name, expression)
 
     def build(self) -> Callable[[Any], Any]:

@@ -220,7 +220,7 @@ class SqlUnitOfWork:
 
     def _run(
         self, connection: sa.Connection, compiled: Compiled, params: dict[str, Any]
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         if not self.read_only and not connection.in_transaction():
             # Begin through SQLAlchemy (BEGIN IMMEDIATE on SQLite), so the unit of
             # work's commit reaches what this statement starts.
