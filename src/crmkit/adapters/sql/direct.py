@@ -1,7 +1,7 @@
 """Kept statements compiled once per dialect and run on the driver's own cursor.
 
 Lists and searches run a few statement shapes again and again (see
-``SqlRepository._filtered``). SQLAlchemy's execution path redoes the same work on every
+``SqlRepository._fetch``). SQLAlchemy's execution path redoes the same work on every
 execution — an execution context, result metadata from the cursor description, a
 ``Row`` per row — and on this host that costs about as much as PostgreSQL takes to plan
 and run a short indexed query (~0.25 ms a statement). A :class:`Compiled` statement does
@@ -27,6 +27,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 __all__ = ["Compiled", "Kept", "direct"]
 
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+_DIALECTS_KEPT = 8
 
 
 def direct(engine: sa.Engine) -> bool:
@@ -148,5 +149,8 @@ class Kept:
         try:
             return self._compiled[dialect]
         except KeyError:
+            if len(self._compiled) >= _DIALECTS_KEPT:
+                # Engines come and go (tests make hundreds); a process serves a few.
+                self._compiled.clear()
             found = self._compiled[dialect] = Compiled.of(self.statement, dialect)
             return found

@@ -329,7 +329,17 @@ class _RowReader:
         if callable(convert):
             self._names[f"convert_{name}"] = convert
             expression = f"convert_{name}({expression})"
-        self._lines.append(f"    setattr(obj, {name!r}, {expression})")
+        self._lines.append(self._assign(name, expression))
+
+    def _assign(self, name: str, expression: str) -> str:
+        # A slot's own descriptor sets it in about two thirds of the time
+        # object.__setattr__ takes to find it (36 fields a customer, 20 a page).
+        for klass in type.mro(self._entity):
+            slot = klass.__dict__.get(name)
+            if isinstance(slot, types.MemberDescriptorType):
+                self._names[f"set_{name}"] = slot.__set__
+                return f"    set_{name}(obj, {expression})"
+        return f"    setattr(obj, {name!r}, {expression})"
 
     def plain(self, name: str, index: int) -> None:
         self._set(name, f"row[{index}]")
@@ -342,7 +352,7 @@ class _RowReader:
         self._lines.append(f"    value = row[{index}]")
         member = f"members_{name}.get(value) or (None if value is None else enum_{name}(value))"
         if self._converters.get(name) is kind:
-            self._lines.append(f"    setattr(obj, {name!r}, {member})")  # the converter's job
+            self._lines.append(self._assign(name, member))  # the converter's job
             return
         self._set(name, member)
 

@@ -58,7 +58,8 @@ _COPY_THRESHOLD = 1000
 _IN_CHUNK = 500
 _READ_ONLY = "a read-only unit of work cannot write"
 # Statements built for a filter shape, kept for the next filter of that shape (see
-# SqlRepository._filtered); shared by every engine, keyed by table and dialect.
+# SqlRepository._fetch); shared by every engine, keyed by table and dialect name (each
+# compiled once per dialect object, see direct.Kept).
 _STATEMENTS: dict[Hashable, Kept] = {}
 _STATEMENTS_KEPT = 2048
 
