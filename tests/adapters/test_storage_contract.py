@@ -476,15 +476,15 @@ def test_a_bulk_add_commits_every_row(crm: Crm, tenant: TenantId) -> None:
     )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
     specimens: Crm, tenant: TenantId
 ) -> None:
     # Kept statements run on the driver's cursor unless the engine has cursor
     # listeners (or logs SQL): then SQLAlchemy runs them, and the listener sees them.
-    engine = getattr(specimens.storage, "engine", None)
-    if engine is None:
-        pytest.skip("SQL storage only")
     import sqlalchemy as sa
+
+    engine = specimens.storage.engine  # type: ignore[attr-defined]
 
     full, empty = full_specimen(tenant), Specimen(id=uuid.uuid4(), tenant_id=tenant)
     specimens.run(tenant, lambda uow: uow.repository(Specimen).add_many([full, empty]))
