@@ -22,6 +22,7 @@ from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, Query
 
 __all__ = [
+    "READ_ONLY_WRITE",
     "Clock",
     "Directory",
     "Entity",
@@ -215,6 +216,10 @@ def queries(uow: UnitOfWork, port: Any) -> Any:
     except KeyError:
         raise LookupError(f"no {family} implementation of {port.__name__}") from None
     return factory(uow)
+
+
+#: The ``StorageError`` detail of a write through a read-only unit of work, on every store.
+READ_ONLY_WRITE = "a read-only unit of work cannot write"
 
 
 class Storage(Protocol):

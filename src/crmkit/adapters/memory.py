@@ -21,9 +21,7 @@ from crmkit.kernel.errors import ConcurrencyConflict, NotFound, StorageError, Te
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, Order, Query, field_value, to_predicate
-from crmkit.ports import Entity, Repository, entity_name
-
-_READ_ONLY = "a read-only unit of work cannot write"
+from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["MemoryOutbox", "MemoryRepository", "MemoryStorage", "MemoryUnitOfWork"]
 
@@ -91,7 +89,7 @@ class MemoryOutbox:
 
     def add(self, *events: DomainEvent) -> None:
         if self._read_only:
-            raise StorageError(detail=_READ_ONLY)
+            raise StorageError(detail=READ_ONLY_WRITE)
         for event in events:
             if event.tenant_id != self._tenant_id:
                 raise TenantMismatch(
@@ -159,7 +157,7 @@ class MemoryUnitOfWork:
 
     def _stage(self, key: _Key, read_version: int, value: Any) -> None:
         if self.read_only:
-            raise StorageError(detail=_READ_ONLY)
+            raise StorageError(detail=READ_ONLY_WRITE)
         base = self._staged[key][0] if key in self._staged else read_version
         self._staged[key] = (base, value)
 

@@ -46,7 +46,7 @@ from crmkit.kernel.errors import (
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import TRUE, And, Expr, F, Query
-from crmkit.ports import Entity, Repository, entity_name
+from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
 
@@ -56,7 +56,6 @@ R = TypeVar("R")
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 _COPY_THRESHOLD = 1000
 _IN_CHUNK = 500
-_READ_ONLY = "a read-only unit of work cannot write"
 # Statements built for a filter shape, kept for the next filter of that shape (see
 # SqlRepository._fetch); shared by every engine, keyed by table and dialect name (each
 # compiled once per dialect object, see direct.Kept).
@@ -208,7 +207,7 @@ class SqlUnitOfWork:
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         """Execute inside this transaction, translating database errors."""
         if self.read_only and isinstance(statement, sa.UpdateBase):
-            raise StorageError(detail=_READ_ONLY)
+            raise StorageError(detail=READ_ONLY_WRITE)
         return self._send(lambda connection: connection.execute(statement, params))
 
     def rows(self, kept: Kept, params: dict[str, Any]) -> Sequence[Any]:
@@ -385,7 +384,7 @@ class SqlRepository(Repository[T]):
     def _copy(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
         if self._uow.read_only:
-            raise StorageError(detail=_READ_ONLY)
+            raise StorageError(detail=READ_ONLY_WRITE)
         columns = [c.name for c in self._table.columns]
         json_columns = {c.name for c in self._table.columns if isinstance(c.type, sa.JSON)}
         # COPY goes around execute(); a statement through it first checks the connection.
