@@ -368,15 +368,16 @@ class _RowReader:
         expression = f"None if value is None else load_{name}(value, type_{name})"
         # Most stored lists and mappings are empty: an immutable empty value is loaded
         # once and shared.
-        empties: tuple[Any, ...] = ([], {})
-        for raw in empties:
+        empties: dict[str, Any] = {"list": [], "map": {}}
+        for kind, raw in empties.items():
             with contextlib.suppress(Exception):
                 empty = load(raw, tp)
                 if isinstance(empty, tuple) or (
                     isinstance(empty, abc.Mapping) and not isinstance(empty, abc.MutableMapping)
                 ):
-                    self._names[f"empty_{name}"] = empty
-                    expression = f"empty_{name} if value == {raw!r} else ({expression})"
+                    # One name per raw value: ``[]`` and ``{}`` may load differently.
+                    self._names[f"empty_{kind}_{name}"] = empty
+                    expression = f"empty_{kind}_{name} if value == {raw!r} else ({expression})"
         self._set(name, expression)
 
     def build(self) -> Callable[[Any], Any]:
