@@ -280,7 +280,7 @@ def test_duplicate_names_warn_or_block_by_policy(crm: Crm, actor: Actor) -> None
     with pytest.raises(ImportRejected) as raised:
         import_customers(crm, actor, read_table(data), duplicates=DuplicatePolicy.BLOCK)
     assert [p.fields["row"] for p in raised.value.problems] == [2, 4]
-    report = import_customers(crm, actor, read_table(data))
+    report = import_customers(crm, actor, read_table(data), duplicates=DuplicatePolicy.WARN)
     assert [(d.row, len(d.existing), d.earlier_row) for d in report.duplicates] == [
         (2, 1, None),
         (4, 0, 3),

@@ -84,7 +84,9 @@ def test_an_xlsx_with_a_cell_on_the_last_row_is_read_row_by_row_not_gap_by_gap()
 
 def test_an_xlsx_whose_dimension_understates_the_sheet_still_reads_every_row() -> None:
     data = _xlsx({(1, 1): "Name", (2, 1): "Acme", (40, 1): "Hidden Co"})
-    lying = _rewrite_sheet(data, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:A2"', xml))
+    lying = _rewrite_sheet(
+        data, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:A2"', xml)
+    )
     table = read_table(lying)
     assert table.rows == (("Acme",), ("Hidden Co",))
     assert table.row_numbers == (2, 40)

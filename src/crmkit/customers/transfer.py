@@ -57,6 +57,7 @@ __all__ = [
     "parse_date",
     "parse_row",
     "template_headers",
+    "unmapped_columns",
 ]
 
 DEFAULT_CURRENCY = "CNY"
@@ -331,6 +332,53 @@ def map_headers(
                 )
             )
     return chosen, problems
+
+
+def unmapped_columns(
+    headers: Sequence[str],
+    columns: Mapping[int, Column],
+    rows: Sequence[Sequence[str]],
+    mapping: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The columns of a file that the import will not read, so the user can be told.
+
+    A column the importer does not recognise (``成立日期`` with no such field) would
+    otherwise vanish without a word. Columns mapped to ``""`` on purpose are not
+    listed, nor are headers mapped to an unknown key (a problem already), nor blank-headed columns without data (Excel leaves those around).
+
+    Args:
+        headers: the file's header row.
+        columns: the recognised columns by position (from :func:`map_headers`).
+        rows: the data rows, to tell a blank-headed column holding data from an empty one.
+        mapping: the explicit choices given to :func:`map_headers`.
+
+    Returns:
+        Each unread column's header as written, or its spreadsheet letter (``D``) when
+        its header is blank but it holds data, in file order.
+    """
+    # A header mapped explicitly and still unread was skipped on purpose (``""``) or
+    # named an unknown column, which map_headers reports as a problem already.
+    skipped = {_header_key(k) for k in (mapping or {})}
+    found: list[str] = []
+    for position, header in enumerate(headers):
+        if position in columns:
+            continue
+        if header.strip():
+            if _header_key(header) not in skipped:
+                found.append(header)
+        elif any(position < len(row) and row[position].strip() for row in rows):
+            found.append(_column_letter(position))
+    return found
+
+
+def _column_letter(position: int) -> str:
+    # 0 -> A, 25 -> Z, 26 -> AA: the name a spreadsheet shows above the column.
+    letters = ""
+    number = position + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @attrs.frozen
