@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -231,7 +232,10 @@ def test_a_clean_file_is_imported_in_one_go_with_events(crm: Crm, actor: Actor) 
     huawei = found[0]
     assert huawei.credit_limit == Money("1234.50", "CNY")
     assert huawei.tags == ("重点", "华北")
-    assert huawei.created_at.date().isoformat() == "2024-03-05"
+    # A date in the file is a day in the tenant's zone (Asia/Shanghai by default).
+    assert huawei.created_at.astimezone(ZoneInfo("Asia/Shanghai")).isoformat() == (
+        "2024-03-05T00:00:00+08:00"
+    )
     assert huawei.owner_id == actor.user_id
     assert huawei.owned_since == crm.now()  # the protection period starts at the import
     history = customer_history(crm, actor, huawei.id)

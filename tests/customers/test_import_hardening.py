@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -11,10 +12,22 @@ import pytest
 
 from crmkit import Crm, ImportRejected
 from crmkit.adapters import tabular
-from crmkit.adapters.tabular import FileRejected, Limits, read_table
-from crmkit.customers import DuplicatePolicy, list_customers, register_customer
+from crmkit.adapters.tabular import FileRejected, Limits, read_table, write_table
+from crmkit.customers import (
+    CustomerKind,
+    DuplicatePolicy,
+    list_customers,
+    register_customer,
+    update_customer,
+)
+from crmkit.customers.exporting import export_customers
 from crmkit.customers.importing import import_customers
+from crmkit.customers.services import delete_customer
+from crmkit.customers.transfer import parse_instant
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ValidationError
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import Order, Query
 
 HUAWEI_USCC = "91110000802100433B"
 
@@ -126,7 +139,7 @@ def test_unmapped_columns_are_reported_in_the_dry_run_and_the_real_run(
 
 
 def test_a_blank_header_over_an_empty_column_is_not_reported(crm: Crm, actor: Actor) -> None:
-    data = "Name,,Phone\nAcme,,13800138000\n".encode()
+    data = b"Name,,Phone\nAcme,,13800138000\n"
     assert import_customers(crm, actor, read_table(data), dry_run=True).unmapped == ()
 
 
@@ -167,7 +180,7 @@ def test_a_tax_id_already_stored_is_refused_naming_the_customer(crm: Crm, actor:
 
 def test_a_tax_id_of_another_country_is_another_company(crm: Crm, actor: Actor) -> None:
     register_customer(crm, actor, name="华为技术有限公司", tax_id=HUAWEI_USCC)
-    data = "Name,Tax ID,Tax country\nACME GmbH,DE136695976,DE\n".encode()
+    data = b"Name,Tax ID,Tax country\nACME GmbH,DE136695976,DE\n"
     assert import_customers(crm, actor, read_table(data)).ok
 
 
@@ -194,3 +207,108 @@ def test_importing_the_same_file_twice_creates_nothing_the_second_time(
     # Asking for it explicitly still imports known duplicates, and lists them.
     warned = import_customers(crm, actor, read_table(data), duplicates=DuplicatePolicy.WARN)
     assert (len(warned.created), len(warned.duplicates)) == (2, 2)
+
+
+# -- exports in the reader's language and time zone -------------------------------------------
+
+
+def _rows(sheet: object) -> list[dict[str, str]]:
+    headers, rows = sheet.headers, sheet.rows  # type: ignore[attr-defined]
+    return [dict(zip(headers, row, strict=True)) for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("locale", "kind", "created", "last", "company", "person"),
+    [
+        ("zh_CN", "客户类型", "创建日期", "最后跟进", "企业", "个人"),
+        ("zh_TW", "客戶類型", "建立日期", "最後跟進", "企業", "個人"),
+        ("en", "Kind", "Created on", "Last follow-up", "Company", "Individual"),
+    ],
+)
+def test_an_export_is_translated_and_dated_in_the_tenants_time_zone(
+    crm: Crm,
+    actor: Actor,
+    locale: str,
+    kind: str,
+    created: str,
+    last: str,
+    company: str,
+    person: str,
+) -> None:
+    # The test clock stands at 2026-03-02 09:00 UTC: 17:00 in Shanghai.
+    register_customer(crm, actor, name="北京华为科技")
+    register_customer(crm, actor, name="张伟", kind=CustomerKind.INDIVIDUAL)
+    late = dt.datetime(2026, 3, 1, 20, 5, 59, 123456, tzinfo=dt.UTC)  # 3-2 04:05 in Shanghai
+    (huawei,) = [c for c in list_customers(crm, actor) if c.name == "北京华为科技"]
+    update_customer(crm, actor, huawei.id, last_activity_at=late)
+    sheet = export_customers(crm, actor, Query(order_by=(Order("name"),)), locale=locale)
+    rows = {row[sheet.headers[0]]: row for row in _rows(sheet)}
+    assert rows["北京华为科技"][kind] == company
+    assert rows["张伟"][kind] == person
+    assert rows["北京华为科技"][created] == "2026-03-02"
+    assert rows["北京华为科技"][last] == "2026-03-02 04:05"
+    assert rows["张伟"][last] == ""
+    ny = export_customers(crm, actor, locale=locale, timezone="America/New_York")
+    ny_rows = {row[ny.headers[0]]: row for row in _rows(ny)}
+    assert ny_rows["北京华为科技"][last] == "2026-03-01 15:05"
+
+
+def test_an_export_in_an_unknown_time_zone_is_refused(crm: Crm, actor: Actor) -> None:
+    with pytest.raises(ValidationError) as raised:
+        export_customers(crm, actor, timezone="Mars/Olympus")
+    assert raised.value.fields["field"] == "timezone"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "zh_TW", "en"])
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
+def test_an_exported_file_imports_back_as_it_was(
+    crm: Crm, actor: Actor, locale: str, format: str
+) -> None:
+    huawei = register_customer(
+        crm,
+        actor,
+        name="北京华为科技",
+        level="A",
+        kind=CustomerKind.COMPANY,
+        credit_limit=Money("10", "CNY"),
+        tags=("重点", "华北"),
+        tax_id=HUAWEI_USCC,
+    )
+    register_customer(crm, actor, name="张伟", kind=CustomerKind.INDIVIDUAL)
+    late = dt.datetime(2026, 3, 1, 20, 5, tzinfo=dt.UTC)
+    update_customer(crm, actor, huawei.id, last_activity_at=late)
+    sheet = export_customers(crm, actor, Query(order_by=(Order("name"),)), locale=locale)
+    data = write_table(sheet.headers, sheet.rows, format)  # type: ignore[arg-type]
+    for customer in list_customers(crm, actor):
+        delete_customer(crm, actor, customer.id)
+    report = import_customers(crm, actor, read_table(data))
+    assert report.ok
+    assert report.unmapped == ()
+    copies = {c.name: c for c in list_customers(crm, actor)}
+    copy = copies["北京华为科技"]
+    assert (copy.kind, copy.level, copy.credit_limit, copy.tags, copy.tax_id) == (
+        CustomerKind.COMPANY,
+        "A",
+        Money("10", "CNY"),
+        ("重点", "华北"),
+        HUAWEI_USCC,
+    )
+    assert copy.last_activity_at == late
+    assert copies["张伟"].kind is CustomerKind.INDIVIDUAL
+    again = export_customers(crm, actor, Query(order_by=(Order("name"),)), locale=locale)
+    assert again.rows == sheet.rows  # the day of creation comes back as the same day
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-05", dt.datetime(2024, 3, 4, 16, 0, tzinfo=dt.UTC)),
+        ("2024/3/5 14:30", dt.datetime(2024, 3, 5, 6, 30, tzinfo=dt.UTC)),
+        ("2024-03-05T14:30:00+00:00", dt.datetime(2024, 3, 5, 14, 30, tzinfo=dt.UTC)),
+        ("2024-03-05 14:30:15.5Z", dt.datetime(2024, 3, 5, 14, 30, 15, 500000, tzinfo=dt.UTC)),
+    ],
+)
+def test_imported_times_are_read_in_the_tenants_time_zone_unless_they_say_otherwise(
+    text: str, expected: dt.datetime
+) -> None:
+    assert parse_instant(text, "Asia/Shanghai") == expected

@@ -31,6 +31,7 @@ from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
 from crmkit.customers.transfer import (
     DEFAULT_CURRENCY,
+    DEFAULT_TIMEZONE,
     CellProblem,
     Column,
     ParsedRow,
@@ -39,6 +40,7 @@ from crmkit.customers.transfer import (
     map_headers,
     parse_row,
     unmapped_columns,
+    zone_of,
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
@@ -115,6 +117,7 @@ def import_customers(
     dry_run: bool = False,
     duplicates: DuplicatePolicy = DuplicatePolicy.BLOCK,
     default_currency: str = DEFAULT_CURRENCY,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> ImportReport:
     """Check a customer file and, unless ``dry_run``, store all of it in one transaction.
 
@@ -132,6 +135,9 @@ def import_customers(
             or repeated in the file, is a problem under ``BLOCK`` and ``WARN``: one
             tax id is one company, whatever its name was typed as.
         default_currency: the credit limit's currency when the file has no currency column.
+        timezone: the IANA zone the file's dates and times are in (the tenant's;
+            default Asia/Shanghai): a date is the start of that day there, a time
+            without an offset is a local time.
 
     Returns:
         The report; ``created`` lists the new customers in file order and
@@ -141,11 +147,13 @@ def import_customers(
         ImportRejected: (not in a dry run) the file has problems; ``problems`` lists every
             one with row, column and reason, and nothing was stored.
         LimitExceeded: more than 200,000 rows.
+        ValidationError: ``timezone`` is unknown.
         PermissionDenied: the actor may not import or create customers, or the file sets
             a field that is read-only or hidden for the actor.
     """
     if len(table.rows) > MAX_ROWS:
         raise LimitExceeded(limit="import rows", value=len(table.rows), maximum=MAX_ROWS)
+    zone_of(timezone)  # an unknown zone is refused before anything is read
     # The custom fields are read up front so the file is parsed outside the writing
     # transaction; inside it every row is checked again against the definitions then
     # in force, so a field changed in between cannot slip a stale value in.
@@ -161,7 +169,12 @@ def import_customers(
     if not any(p.fields["field"] == "name" for p in header_problems):
         for number, cells in zip(table.row_numbers, table.rows, strict=True):
             parsed, bad = parse_row(
-                number, cells, columns, table.headers, default_currency=default_currency
+                number,
+                cells,
+                columns,
+                table.headers,
+                default_currency=default_currency,
+                timezone=timezone,
             )
             problems.extend(bad)
             if parsed is not None:
@@ -359,7 +372,9 @@ def _duplicates(
     repo = uow.repository(Customer)
     for start in range(0, len(distinct), _CHUNK):
         chunk = distinct[start : start + _CHUNK]
-        for match in repo.query(Query(where=F("name_key").is_in(chunk))):
+        # Customers in the recycle bin do not count, as for register_customer.
+        where = F("name_key").is_in(chunk) & F("deleted_at").is_null()
+        for match in repo.query(Query(where=where)):
             stored.setdefault(match.name_key, []).append(match.id)
     counts = Counter(keys)
     first_row: dict[str, int] = {}
