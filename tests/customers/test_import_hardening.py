@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import sys
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -23,7 +25,7 @@ from crmkit.customers import (
 from crmkit.customers.exporting import export_customers
 from crmkit.customers.importing import import_customers
 from crmkit.customers.services import delete_customer
-from crmkit.customers.transfer import parse_instant
+from crmkit.customers.transfer import map_headers, parse_instant, template_headers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money
@@ -221,7 +223,7 @@ def _rows(sheet: object) -> list[dict[str, str]]:
     ("locale", "kind", "created", "last", "company", "person"),
     [
         ("zh_CN", "客户类型", "创建日期", "最后跟进", "企业", "个人"),
-        ("zh_TW", "客戶類型", "建立日期", "最後跟進", "企業", "個人"),
+        ("zh_TW", "客戶類型", "建立日期", "最後追蹤", "企業", "個人"),
         ("en", "Kind", "Created on", "Last follow-up", "Company", "Individual"),
     ],
 )
@@ -312,3 +314,20 @@ def test_imported_times_are_read_in_the_tenants_time_zone_unless_they_say_otherw
     text: str, expected: dt.datetime
 ) -> None:
     assert parse_instant(text, "Asia/Shanghai") == expected
+
+
+def test_the_traditional_chinese_headers_use_taiwan_terms_and_old_ones_still_import() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    from catalogs import glossary  # the zh_TW glossary the catalogs are checked against
+
+    terms = glossary("zh_TW")
+    labels = template_headers("zh_TW")
+    assert [(label, t) for label in labels for t in terms if t in label] == []
+    columns, problems = map_headers(["客戶名稱", "郵箱", "幣種", "最後跟進"])
+    assert problems == []
+    assert [c.key for c in columns.values()] == [
+        "name",
+        "email",
+        "credit_currency",
+        "last_activity_at",
+    ]

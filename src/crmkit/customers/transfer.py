@@ -166,7 +166,7 @@ COLUMNS: tuple[Column, ...] = (
     _col("region", "region", "Region", "地区", "地區", "区域", "省份", "Area"),
     _col("source", "source", "Source", "客户来源", "客戶來源", "来源", "Lead source"),
     _col("phone", "phone", "Phone", "电话", "電話", "手机", "联系电话", "Mobile", "Tel"),
-    _col("email", "email", "Email", "邮箱", "郵箱", "电子邮件", "E-mail", "Mail"),
+    _col("email", "email", "Email", "邮箱", "電子郵件", "电子邮件", "郵箱", "E-mail", "Mail"),
     _col(
         "tax_id",
         "tax_id",
@@ -181,7 +181,16 @@ COLUMNS: tuple[Column, ...] = (
     ),
     _col("tax_country", "tax_country", "Tax country", "税号国家", "稅號國家", "Tax ID country"),
     _col("credit_limit", "credit_limit", "Credit limit", "信用额度", "信用額度", "授信额度"),
-    _col("credit_currency", "credit_limit", "Currency", "币种", "幣種", "货币", "Credit currency"),
+    _col(
+        "credit_currency",
+        "credit_limit",
+        "Currency",
+        "币种",
+        "幣別",
+        "货币",
+        "幣種",
+        "Credit currency",
+    ),
     _col("tags", "tags", "Tags", "标签", "標籤", "Tag"),
     _col("owner", "owner_id", "Owner", "负责人", "負責人", "所有人", "销售", "Owner id"),
     _col(
@@ -199,8 +208,9 @@ COLUMNS: tuple[Column, ...] = (
         "last_activity_at",
         "Last follow-up",
         "最后跟进",
-        "最後跟進",
+        "最後追蹤",
         "最近跟进时间",
+        "最後跟進",
         "Last activity",
     ),
 )
