@@ -103,12 +103,14 @@ def test_a_printed_url_never_shows_the_password(capsys: pytest.CaptureFixture[st
 
 @pytest.mark.parametrize("argv", [["db", "current", "--url"], ["db", "upgrade", "--url"]])
 @pytest.mark.parametrize(
-    "target", ["no/such/dir/crm.sqlite", "mysql://u:pw@127.0.0.1/x", "foo://x"]
+    "target", ["no/such/dir/crm.sqlite", "a folder", "mysql://u:pw@127.0.0.1/x", "foo://x"]
 )
 def test_a_wrong_path_or_url_is_one_clear_line(
     argv: list[str], target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if "://" not in target:
+    if target == "a folder":
+        target = str(tmp_path)
+    elif "://" not in target:
         target = str(tmp_path / target)
     assert main([*argv, target]) == 2
     line = _one_clear_line(capsys)

@@ -139,6 +139,8 @@ def _read_only_engine(url: str) -> sa.Engine:
     path = parsed.database or ""
     if path in ("", ":memory:"):
         return sa.create_engine(url)  # a private, empty database: nothing to create
+    if Path(path).is_dir():
+        raise _Refused(f"{path} is a folder, not a SQLite database file")
     if not Path(path).is_file():
         raise _Refused(
             f"no database at {path}: `crmkit db current` reads and never creates one "
