@@ -3,8 +3,10 @@
 The host reads the uploaded bytes with :func:`crmkit.adapters.tabular.read_table`
 (which refuses oversized, badly encoded or hostile files before parsing) and hands the
 table to :func:`import_customers`. Every row is checked — cell formats, the customer
-rules, the owner, the actor's permissions, duplicate names — and every problem is
-collected with its row number, column and reason. A dry run returns them in the
+rules, the owner, the actor's permissions, duplicate names and tax ids — and every
+problem is collected with its row number, column and reason; columns nobody reads
+are listed too, so nothing in the file is ignored without a word. By default a row
+matching a stored customer is a problem, so a file imported twice is not stored twice. A dry run returns them in the
 report; a real import refuses the whole file with ``ImportRejected`` when there is even
 one, so a corrected file can be imported again without creating half of it twice.
 A clean file is stored in one transaction with, per customer, one
