@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["connect"]
 
-_SQL_SCHEMES = frozenset({"sqlite", "postgresql", "postgres"})
+_SQL_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb"})
 
 
 def connect(
