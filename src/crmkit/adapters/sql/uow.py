@@ -208,7 +208,10 @@ class SqlUnitOfWork:
                 # on its own, which is what READ COMMITTED gives inside a transaction
                 # too, without the round trips (PostgreSQL) or the write lock (SQLite).
                 connection = connection.execution_options(crmkit_read_only=True)
-                if self.dialect == "postgresql" or self.dialect in MYSQL_DIALECTS:
+                # MySQL drivers switch autocommit with a round trip each way, more than
+                # the ROLLBACK that ends a READ COMMITTED read; there the reads run in
+                # a transaction that sees each statement's latest commits all the same.
+                if self.dialect == "postgresql":
                     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             self._connection = connection
         self._sent = False
