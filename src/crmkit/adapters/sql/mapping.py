@@ -38,8 +38,8 @@ from crmkit.kernel.money import Money
 __all__ = [
     "ExactDecimal",
     "Mapping",
-    "code_point_collation",
     "UtcDateTime",
+    "code_point_collation",
     "column_for",
     "map_entity",
     "text_type",

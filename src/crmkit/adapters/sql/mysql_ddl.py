@@ -85,7 +85,8 @@ def _create_index(create: CreateIndex, compiler: DDLCompiler, **kw: Any) -> str:
     index = create.element
     lengths = _prefix_lengths(index, compiler) if isinstance(index, sa.Index) else {}
     if not lengths:
-        return compiler.visit_create_index(create, **kw)
+        default: str = compiler.visit_create_index(create, **kw)  # type: ignore[no-untyped-call]
+        return default
     preparer = compiler.preparer
     columns = ", ".join(
         preparer.quote(c.name) + (f"({lengths[c.name]})" if c.name in lengths else "")
@@ -100,7 +101,7 @@ def _create_index(create: CreateIndex, compiler: DDLCompiler, **kw: Any) -> str:
 
 @compiles(CreateTable, "mysql", "mariadb")
 def _create_table(create: CreateTable, compiler: DDLCompiler, **kw: Any) -> str:
-    text = compiler.visit_create_table(create, **kw)
+    text: str = compiler.visit_create_table(create, **kw)  # type: ignore[no-untyped-call]
     options = {key.split("_", 1)[1] for key in create.element.kwargs if "_" in key}
     tail = []
     if "engine" not in options:

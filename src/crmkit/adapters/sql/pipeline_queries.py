@@ -399,7 +399,9 @@ class SqlPipelineAnalytics:
         if self._uow.dialect == "sqlite":
             seconds = (sa.func.julianday(t.c.closed_at) - sa.func.julianday(t.c.created_at)) * 86400
         elif self._uow.dialect in MYSQL_DIALECTS:
-            micro = sa.func.timestampdiff(sa.literal_column("MICROSECOND"), t.c.created_at, t.c.closed_at)
+            micro = sa.func.timestampdiff(
+                sa.literal_column("MICROSECOND"), t.c.created_at, t.c.closed_at
+            )
             seconds = micro / 1_000_000
         else:
             seconds = sa.func.extract("epoch", t.c.closed_at - t.c.created_at)

@@ -73,9 +73,7 @@ class SqlSequenceCounter:
                     value=count,
                     version=1,
                 )
-                .on_duplicate_key_update(
-                    value=table.c.value + count, version=table.c.version + 1
-                )
+                .on_duplicate_key_update(value=table.c.value + count, version=table.c.version + 1)
             )
             uow.execute(mysql_upsert)  # type: ignore[attr-defined]
             # This transaction holds the row's lock now: the read sees its own write.
