@@ -58,9 +58,11 @@ T = TypeVar("T", bound=Entity)
 R = TypeVar("R")
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
-# 1213 deadlock (InnoDB rolled the transaction back), 1205 lock-wait timeout (only the
-# statement was rolled back: the unit of work rolls back the rest), 1020 a row changed
-# since a snapshot read it (MariaDB's innodb_snapshot_isolation).
+# By number, since a lock-wait timeout carries only the generic SQLSTATE HY000 and
+# mysqlclient passes on no SQLSTATE at all: 1213 deadlock (InnoDB rolled the
+# transaction back), 1205 lock-wait timeout (only the statement was rolled back: the
+# unit of work rolls back the rest), 1020 a row changed since a snapshot read it
+# (MariaDB's innodb_snapshot_isolation).
 _RETRYABLE_MYSQL = {1020, 1205, 1213}
 # Killed (1927 MariaDB, 1317 interrupted), server gone or shutting down, lost or
 # refused connections, closed after inactivity (MySQL 8's 4031).
