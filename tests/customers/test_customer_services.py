@@ -109,7 +109,7 @@ def test_search_finds_customers_by_pinyin_initials_and_characters(crm: Crm, acto
 
 def test_an_incoming_call_finds_the_customer(crm: Crm, actor) -> None:
     register_customer(crm, actor, name="腾达", phone="0755-8888 6666")
-    assert [c.name for c in match_caller(crm, actor, "+86 755 88886666")] == ["腾达"]
+    assert [m.customer.name for m in match_caller(crm, actor, "+86 755 88886666")] == ["腾达"]
 
 
 def test_duplicate_names_are_blocked_when_asked(crm: Crm, actor) -> None:

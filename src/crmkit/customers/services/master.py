@@ -305,16 +305,16 @@ def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> lis
                 found[customer.id] = CallerMatch(customer)
         if grants.can_filter(contacts.resource, where):
             matched = contacts.query(Query(where=where, order_by=(Order("id"),), limit=limit))
-            owners = {
+            owners: dict[UUID, Customer] = {
                 c.id: c for c in uow.repository(Customer).get_many({m.customer_id for m in matched})
             }
             for contact in matched:
-                customer = owners.get(contact.customer_id)
-                if customer is None or customer.deleted_at is not None:
+                owner = owners.get(contact.customer_id)
+                if owner is None or owner.deleted_at is not None:
                     continue
-                if not grants.can("view", customer, RESOURCE):
+                if not grants.can("view", owner, RESOURCE):
                     continue
-                found[customer.id] = CallerMatch(customers.redact(customer), contact)
+                found[owner.id] = CallerMatch(customers.redact(owner), contact)
         return list(found.values())[:limit]
 
     return guarded(crm, actor, work, read_only=True)

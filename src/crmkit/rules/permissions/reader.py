@@ -31,12 +31,12 @@ from uuid import UUID
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.query import TRUE, Expr, Query, and_, to_predicate
 from crmkit.kernel.report import ReportTable
-from crmkit.ports import Repository, UnitOfWork
+from crmkit.ports import Entity, Repository, UnitOfWork
 from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = ["ScopedReader", "aggregate", "report_scope"]
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Entity)
 R = TypeVar("R")
 
 
