@@ -805,7 +805,7 @@ def pipeline_report(
             )
 
         def shown(table: ReportTable) -> ReportTable:
-            return aggregate(grants, DEALS, table, DEAL_COLUMN_SOURCES)
+            return aggregate(grants, DEALS, table, DEAL_COLUMN_SOURCES, counts=("deals",))
 
         return PipelineReport(
             funnel=shown(funnel),

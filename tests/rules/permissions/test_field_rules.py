@@ -12,6 +12,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+import attrs
 import pendulum
 import pytest
 
@@ -35,11 +36,25 @@ from crmkit.customers import (
 )
 from crmkit.customers.phones import phone_key
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.report import ReportTable
 from crmkit.pipeline import define_sales_process, open_opportunity, pipeline_report
 from crmkit.pipeline.model.opportunities import default_process
-from crmkit.rules.permissions import registry
+from crmkit.pipeline.queries import DEAL_COLUMN_SOURCES, FUNNEL_COLUMNS
+from crmkit.rules.permissions import (
+    FieldAccess,
+    FieldRule,
+    Grant,
+    Member,
+    Policy,
+    Role,
+    Scope,
+    compile_grants,
+    registry,
+)
+from crmkit.rules.permissions.reader import aggregate
 from tests.billing.builders import TERMS_30_60_10, make_document
 from tests.rules.permissions.field_team import FieldTeam, make_field_team
 
@@ -127,7 +142,9 @@ def test_a_call_from_a_contacts_phone_opens_the_contact_and_their_customer(  # t
     matches = match_caller(crm, team.rep, "+86 139-1234-5678")
     # The contact's main phone rings; the customer opens with the contact.
     assert [(m.customer.id, m.contact and m.contact.name) for m in matches] == [(acme.id, "张伟")]
-    assert [m.customer.name for m in match_caller(crm, team.rep, "075588886666")] == ["深圳腾达电子"]
+    assert [m.customer.name for m in match_caller(crm, team.rep, "075588886666")] == [
+        "深圳腾达电子"
+    ]
     # A customer found by its own phone and a contact's is listed once, with the contact.
     update_customer(crm, team.rep, acme.id, phone=MOBILE)
     both = match_caller(crm, team.rep, MOBILE)
@@ -217,3 +234,31 @@ def test_the_aging_report_omits_hidden_installment_amounts(crm: Crm, team: Field
     assert seen.column("not_due") == [None]
     with pytest.raises(PermissionDenied):
         aging_report(crm, team.analyst, date(2026, 3, 2), scope=F("amount.amount").gt(0))
+
+
+def test_a_report_merges_the_rows_a_hidden_field_told_apart() -> None:
+    tenant, user = TenantId(uuid.uuid4()), UserId(uuid.uuid4())
+    analyst = Role(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        code="analyst",
+        grants=[Grant("opportunity", "view", Scope.TENANT)],
+        field_rules=[FieldRule("opportunity", "amount", FieldAccess.HIDDEN)],
+    )
+    member = Member(id=user, tenant_id=tenant, roles=["analyst"])
+    grants = compile_grants(Policy(tenant, members=[member], roles=[analyst]), user)
+    d = Decimal
+    table = ReportTable.of(
+        FUNNEL_COLUMNS,
+        [
+            ("initial", "CNY", 2, d("100"), d("10")),
+            ("initial", "USD", 1, d("7"), d("1")),
+            ("won", "CNY", 1, d("50"), d("50")),
+        ],
+    )
+    shown = aggregate(grants, "opportunity", table, DEAL_COLUMN_SOURCES, counts=("deals",))
+    assert shown.rows == (("initial", None, 3, None, None), ("won", None, 1, None, None))
+    everyone = compile_grants(
+        Policy(tenant, members=[member], roles=[attrs.evolve(analyst, field_rules=())]), user
+    )
+    assert aggregate(everyone, "opportunity", table, DEAL_COLUMN_SOURCES) == table

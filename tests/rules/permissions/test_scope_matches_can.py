@@ -142,7 +142,9 @@ def _leaves(value: Any, into: set[str]) -> set[str]:
     return into
 
 
-def _expected_hidden(world: World, user: UserId, rules: dict[str, frozenset[str]]) -> frozenset[str]:
+def _expected_hidden(
+    world: World, user: UserId, rules: dict[str, frozenset[str]]
+) -> frozenset[str]:
     # Independent of the evaluator: a field stays hidden when every role of the member
     # hides it; an administrator sees all; a non-member or deactivated member nothing.
     everything = frozenset(CUSTOMER_SECRETS) | {f"contact.{f}" for f in CONTACT_SECRETS}

@@ -38,9 +38,7 @@ def _shown(grants: Grants, field: str | None) -> bool:
         return True
     if field.startswith(_CONTACT_PREFIX):
         contact_field = field.rpartition(".")[2]
-        return not (
-            grants.is_hidden(CONTACT, "name") or grants.is_hidden(CONTACT, contact_field)
-        )
+        return not (grants.is_hidden(CONTACT, "name") or grants.is_hidden(CONTACT, contact_field))
     return not grants.is_hidden(RESOURCE, field)
 
 
@@ -111,9 +109,7 @@ def user_history(
             if customer is None:
                 return grants.is_tenant_admin
             operation = "view" if customer.deleted_at is None else "delete"
-            return _shown(grants, record.field) and grants.can(
-                operation, customer, RESOURCE
-            )
+            return _shown(grants, record.field) and grants.can(operation, customer, RESOURCE)
 
         return [r for r in records if shown(r)]
 

@@ -170,14 +170,10 @@ class Lead:
     version: int = 0
     # Derived keys, stored and indexed so the duplicate check and search are indexed lookups.
     # Each names its sources, so a field rule hiding a source hides the key everywhere.
-    name_key: str = attrs.field(
-        init=False, default="", metadata=derived_from("name", "company")
-    )
+    name_key: str = attrs.field(init=False, default="", metadata=derived_from("name", "company"))
     phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phone"))
     email_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("email"))
-    pinyin_full: str = attrs.field(
-        init=False, default="", metadata=derived_from("name", "company")
-    )
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name", "company"))
     pinyin_initials: str = attrs.field(
         init=False, default="", metadata=derived_from("name", "company")
     )

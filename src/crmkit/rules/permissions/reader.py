@@ -154,7 +154,9 @@ class ScopedReader(Generic[T]):
         return self.grants.visible_row(row, self.resource)
 
 
-def report_scope(grants: Grants, resource: str, scope: Expr = TRUE, operation: str = "view") -> Expr:
+def report_scope(
+    grants: Grants, resource: str, scope: Expr = TRUE, operation: str = "view"
+) -> Expr:
     """The rows a report over ``resource`` may aggregate: the caller's ``scope`` within
     the reader's own.
 
@@ -171,13 +173,16 @@ def aggregate(
     resource: str,
     table: ReportTable,
     sources: Mapping[str, Sequence[str]],
+    counts: Sequence[str] = (),
 ) -> ReportTable:
     """``table`` with every column computed from a field hidden from the reader omitted.
 
     The one rule every report follows (see the module docs): a measure over a hidden
     field is *omitted* — its cells become ``None`` while the rows, their other columns
     and their counts stay, so the same report serves every role and never refuses a
-    screen. A grouping column over a hidden field is emptied the same way.
+    screen. A grouping column over a hidden field is emptied the same way, and the rows
+    it told apart are merged (their ``counts`` added up): rows per currency of a hidden
+    amount, or per revenue tier, would otherwise still show how the hidden values fall.
 
     Args:
         grants: the reader's grants.
@@ -185,18 +190,27 @@ def aggregate(
         table: the table as computed (over :func:`report_scope` rows only).
         sources: for each column derived from record fields, the fields it reads
             (``{"amount": ("amount",), "weighted": ("amount", "probability")}``);
-            columns not listed read no field (counts).
+            columns not listed read no field.
+        counts: the columns that count rows (``deals``): they add up when rows merge.
     """
     if not grants.hidden_fields(resource):
         return table
-    hidden = [
+    hidden = {
         i
         for i, column in enumerate(table.columns)
         if any(grants.is_hidden(resource, f) for f in sources.get(column, ()))
-    ]
+    }
     if not hidden:
         return table
-    return ReportTable(
-        table.columns,
-        tuple(tuple(None if i in hidden else v for i, v in enumerate(row)) for row in table.rows),
-    )
+    additive = {i for i, column in enumerate(table.columns) if column in counts} - hidden
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for row in table.rows:
+        shown = [None if i in hidden else v for i, v in enumerate(row)]
+        key = tuple(v for i, v in enumerate(shown) if i not in additive)
+        if key in merged:
+            into = merged[key]
+            for i in additive:
+                into[i] = (into[i] or 0) + (shown[i] or 0)
+        else:
+            merged[key] = shown
+    return ReportTable(table.columns, tuple(tuple(row) for row in merged.values()))
