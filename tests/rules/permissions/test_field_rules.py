@@ -49,9 +49,12 @@ from crmkit.rules.permissions import (
     Grant,
     Member,
     Policy,
+    Registry,
+    ResourceSpec,
     Role,
     Scope,
     compile_grants,
+    register_resource,
     registry,
 )
 from crmkit.rules.permissions.reader import aggregate
@@ -262,3 +265,47 @@ def test_a_report_merges_the_rows_a_hidden_field_told_apart() -> None:
         Policy(tenant, members=[member], roles=[attrs.evolve(analyst, field_rules=())]), user
     )
     assert aggregate(everyone, "opportunity", table, DEAL_COLUMN_SOURCES) == table
+
+
+def test_a_computed_field_must_say_what_it_is_derived_from() -> None:
+    @attrs.define
+    class Ticket:
+        id: uuid.UUID
+        tenant_id: uuid.UUID
+        reporter_phone: str
+        phone_key: str = attrs.field(init=False, default="")
+
+    with pytest.raises(TypeError, match="phone_key"):
+        register_resource("ticket_without_sources", entity=Ticket)
+    assert "ticket_without_sources" not in registry.names()
+
+
+def test_a_key_derived_from_a_derived_key_follows_the_original_field() -> None:
+    reg = Registry()
+    reg.register(
+        ResourceSpec(
+            "ticket",
+            frozenset({"phone", "phone_key", "phone_bucket", "custom"}),
+            derived=(("phone_key", ("phone",)), ("phone_bucket", ("phone_key",))),
+            open_fields=frozenset({"custom"}),
+        )
+    )
+    tenant, user = TenantId(uuid.uuid4()), UserId(uuid.uuid4())
+    role = Role(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        code="desk",
+        grants=[Grant("ticket", "view", Scope.TENANT)],
+        field_rules=[
+            FieldRule("ticket", "phone", FieldAccess.HIDDEN),
+            FieldRule("ticket", "custom.budget", FieldAccess.HIDDEN),
+        ],
+    )
+    member = Member(id=user, tenant_id=tenant, roles=["desk"])
+    grants = compile_grants(Policy(tenant, members=[member], roles=[role]), user, reg=reg)
+    assert grants.hidden_fields("ticket") == {"phone", "phone_key", "phone_bucket", "custom.budget"}
+    assert grants.is_hidden("ticket", "custom.budget.amount")
+    assert not grants.is_hidden("ticket", "custom.tier")
+    assert grants.first_hidden("ticket", ["custom.tier", "custom.budget.amount"]) == "custom.budget"
+    row = {"phone_bucket": "1", "custom.budget.amount": "9", "custom.tier": "gold", "id": "x"}
+    assert grants.visible_row(row, "ticket") == {"custom.tier": "gold", "id": "x"}

@@ -367,7 +367,9 @@ class Grants:
         self._registry = reg
         # Field rules with the derived fields of each resource folded in, made on first use
         # per resource (and again if the resource is registered anew); see _rules_of.
-        self._effective: dict[str, tuple[ResourceSpec | None, dict[str, FieldAccess]]] = {}
+        self._effective: dict[
+            str, tuple[ResourceSpec | None, dict[str, FieldAccess], frozenset[str]]
+        ] = {}
 
     @property
     def is_tenant_admin(self) -> bool:
@@ -529,20 +531,26 @@ class Grants:
         A derived field (``phone_key``) shows no more than the least visible of the fields
         it is derived from (``phone``), so every answer below — redaction, export columns,
         filters, sorts, searches, history — treats it like its source without any service
-        having to know it exists. Derivations chain (a key of a key follows the first
-        source).
+        having to know it exists. Derivations chain: a key computed from a derived field
+        follows the original source too.
         """
+        return self._folded(resource)[0]
+
+    def _folded(self, resource: str) -> tuple[Mapping[str, FieldAccess], frozenset[str]]:
+        """The folded rules of ``resource`` and its hidden fields, computed once."""
         rules = self._fields.get(resource, _ALL_FIELDS)
         if not rules:
-            return rules
+            return rules, frozenset()
         spec = self._registry.find(resource)
         cached = self._effective.get(resource)
         if cached is not None and cached[0] is spec:
-            return cached[1]
+            return cached[1], cached[2]
         effective = dict(rules)
         derived = () if spec is None else spec.derived
         changed = True
-        while changed:  # a fixed point: the derivation graph is small and acyclic
+        # A fixed point over the (small) derivation graph; accesses only ever go down, so
+        # it ends even if a declaration loops.
+        while changed:
             changed = False
             for name, sources in derived:
                 access = min(
@@ -552,8 +560,9 @@ class Grants:
                 if access < effective.get(name, FieldAccess.EDITABLE):
                     effective[name] = access
                     changed = True
-        self._effective[resource] = (spec, effective)
-        return effective
+        hidden = frozenset(f for f, a in effective.items() if a is FieldAccess.HIDDEN)
+        self._effective[resource] = (spec, effective, hidden)
+        return effective, hidden
 
     @staticmethod
     def _access_in(rules: Mapping[str, FieldAccess], path: str) -> FieldAccess:
@@ -588,8 +597,7 @@ class Grants:
         """
         if self.admin is AdminLevel.TENANT:
             return frozenset()
-        rules = self._rules_of(resource)
-        return frozenset(f for f, a in rules.items() if a is FieldAccess.HIDDEN)
+        return self._folded(resource)[1]
 
     def redact(self, obj: Any, resource: str | None = None) -> Any:
         """A copy of ``obj`` with the fields hidden from this user set to ``None``.
