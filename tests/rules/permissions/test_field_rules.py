@@ -309,3 +309,25 @@ def test_a_key_derived_from_a_derived_key_follows_the_original_field() -> None:
     assert grants.first_hidden("ticket", ["custom.tier", "custom.budget.amount"]) == "custom.budget"
     row = {"phone_bucket": "1", "custom.budget.amount": "9", "custom.tier": "gold", "id": "x"}
     assert grants.visible_row(row, "ticket") == {"custom.tier": "gold", "id": "x"}
+
+
+def test_a_field_copied_from_another_resource_follows_its_rule() -> None:
+    tenant, user = TenantId(uuid.uuid4()), UserId(uuid.uuid4())
+    analyst = Role(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        code="analyst",
+        grants=[Grant("sales_order", "view", Scope.TENANT)],
+        field_rules=[
+            FieldRule("customer", "credit_limit", FieldAccess.HIDDEN),
+            FieldRule("contract", "amount", FieldAccess.HIDDEN),
+        ],
+    )
+    member = Member(id=user, tenant_id=tenant, roles=["analyst"])
+    grants = compile_grants(Policy(tenant, members=[member], roles=[analyst]), user)
+    # An order keeps the credit limit it was checked against; a contract's lines add up
+    # to its amount.
+    assert grants.is_hidden("sales_order", "credit_limit")
+    assert not grants.is_hidden("sales_order", "total")
+    assert grants.is_hidden("contract", "lines")
+    assert not grants.is_hidden("contract", "renewal_notice_on")

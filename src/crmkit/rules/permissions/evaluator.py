@@ -539,8 +539,8 @@ class Grants:
     def _folded(self, resource: str) -> tuple[Mapping[str, FieldAccess], frozenset[str]]:
         """The folded rules of ``resource`` and its hidden fields, computed once."""
         rules = self._fields.get(resource, _ALL_FIELDS)
-        if not rules:
-            return rules, frozenset()
+        if not self._fields:
+            return rules, frozenset()  # no field rule at all: nothing to fold (the fast path)
         spec = self._registry.find(resource)
         cached = self._effective.get(resource)
         if cached is not None and cached[0] is spec:
@@ -554,7 +554,7 @@ class Grants:
             changed = False
             for name, sources in derived:
                 access = min(
-                    (self._access_in(effective, s) for s in sources),
+                    (self._source_access(resource, effective, s) for s in sources),
                     default=FieldAccess.EDITABLE,
                 )
                 if access < effective.get(name, FieldAccess.EDITABLE):
@@ -563,6 +563,16 @@ class Grants:
         hidden = frozenset(f for f, a in effective.items() if a is FieldAccess.HIDDEN)
         self._effective[resource] = (spec, effective, hidden)
         return effective, hidden
+
+    def _source_access(
+        self, resource: str, effective: Mapping[str, FieldAccess], source: str
+    ) -> FieldAccess:
+        # ``customer:credit_limit`` is a field of another resource copied onto this one
+        # (an order keeps the credit limit it was checked against).
+        other, colon, field = source.partition(":")
+        if colon and other != resource:
+            return self._access_in(self._fields.get(other, _ALL_FIELDS), field)
+        return self._access_in(effective, field if colon else source)
 
     @staticmethod
     def _access_in(rules: Mapping[str, FieldAccess], path: str) -> FieldAccess:

@@ -197,7 +197,9 @@ def derived_from(*sources: str) -> dict[str, tuple[str, ...]]:
         )
 
     Args:
-        sources: the fields whose values the derived field carries (at least one).
+        sources: the fields whose values the derived field carries (at least one); a
+            field of another resource copied onto this one is named
+            ``"<resource>:<field>"`` (``"customer:credit_limit"``).
     """
     if not sources:
         raise TypeError("a derived field needs at least one source field")
@@ -235,7 +237,11 @@ class ResourceSpec:
     derived: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def derived_of(self, fields: Iterable[str]) -> frozenset[str]:
-        """The derived fields carrying a value of any of ``fields`` (themselves excluded)."""
+        """The derived fields carrying a value of any of ``fields`` (themselves excluded).
+
+        Only direct derivations of this resource's own fields; the evaluator follows
+        chains and sources in other resources (see ``Grants.field_access``).
+        """
         wanted = frozenset(fields)
         return frozenset(
             name
