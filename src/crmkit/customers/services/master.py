@@ -280,15 +280,20 @@ class CallerMatch:
     contact: Contact | None = None
 
 
+#: The most contacts one incoming number is matched against.
+_SWITCHBOARD = 200
+
+
 def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> list[CallerMatch]:
     """Who is calling: customers and contacts whose phone matches an incoming number.
 
     The number may come in any format (+86, 0, spaces, extension). Customers whose own
     phone matches come first, then contacts whose main phone matches, each with their
     customer; a customer appears once (with the contact, when a contact matched).
-    Only records the actor may view are matched, and only through phones the actor may
-    see: for an actor whose role hides customer phones (or contact phones), those are
-    not searched at all.
+    Only customers the actor may view are matched (a contact through its customer, as
+    contacts are shown everywhere), and only through phones the actor may see: for an
+    actor whose role hides customer phones (or contact phones), those are not searched
+    at all.
 
     Args:
         limit: the most matches returned.
@@ -304,17 +309,23 @@ def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> lis
             for customer in customers.query(Query(where=where, limit=limit)):
                 found[customer.id] = CallerMatch(customer)
         if grants.can_filter(contacts.resource, where):
-            matched = contacts.query(Query(where=where, order_by=(Order("id"),), limit=limit))
+            # Contacts show under their customer's view grant, as in list_contacts and the
+            # 360 view, so the candidates are checked against their customers; a number
+            # shared by more contacts than this is a switchboard, not a caller.
+            candidates = uow.repository(Contact).query(
+                Query(where=and_(_LIVE, where), order_by=(Order("id"),), limit=_SWITCHBOARD)
+            )
             owners: dict[UUID, Customer] = {
-                c.id: c for c in uow.repository(Customer).get_many({m.customer_id for m in matched})
+                c.id: c
+                for c in uow.repository(Customer).get_many({m.customer_id for m in candidates})
             }
-            for contact in matched:
+            for contact in candidates:
                 owner = owners.get(contact.customer_id)
                 if owner is None or owner.deleted_at is not None:
                     continue
                 if not grants.can("view", owner, RESOURCE):
                     continue
-                found[owner.id] = CallerMatch(customers.redact(owner), contact)
+                found[owner.id] = CallerMatch(customers.redact(owner), contacts.redact(contact))
         return list(found.values())[:limit]
 
     return guarded(crm, actor, work, read_only=True)
