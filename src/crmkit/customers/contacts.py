@@ -26,6 +26,7 @@ from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.rules.permissions.model import derived_from
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = ["Contact"]
@@ -158,10 +159,13 @@ class Contact:
     notes: str | None = None
     deleted_at: datetime | None = None
     version: int = 0
-    pinyin_full: str = attrs.field(init=False, default="")
-    pinyin_initials: str = attrs.field(init=False, default="")
-    phone_key: str | None = attrs.field(init=False, default=None)
-    birthday_md: str | None = attrs.field(init=False, default=None)
+    # Derived, stored for lookups; each names its source so field rules follow it.
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    pinyin_initials: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    birthday_md: str | None = attrs.field(
+        init=False, default=None, metadata=derived_from("birthday")
+    )
 
     def __attrs_post_init__(self) -> None:
         _set_derived(self, self.name, self.phones, self.birthday)
