@@ -13,6 +13,7 @@ from crmkit import Crm
 from crmkit.customers import Customer, CustomerKind
 from crmkit.customers.dedup import normalize_name
 from crmkit.customers.search import (
+    SURNAME_READINGS,
     find_by_routes,
     letter_of,
     search_customers_query,
@@ -118,6 +119,90 @@ def test_polyphonic_characters_read_as_in_their_phrase() -> None:
 def test_a_person_s_surname_takes_its_surname_reading(name: str, full: str, letter: str) -> None:
     keys = search_keys(name, person=True)
     assert (keys.pinyin_full, keys.letter) == (full, letter)
+
+
+# Surnames read otherwise than their character's most common reading, as the published
+# surname lists (百家姓 and the surname heteronym lists of pinyin tools and dictionaries)
+# give them. The expected readings are written out here, not taken from the table under
+# test, and every entry of the table must be among them.
+PUBLISHED_SURNAME_READINGS = {
+    "尉迟": "yuchi",
+    "万俟": "moqi",
+    "单于": "chanyu",
+    "长孙": "zhangsun",
+    "澹台": "tantai",
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "朴": "piao",
+    "查": "zha",
+    "盖": "ge",
+    "覃": "qin",
+    "缪": "miao",
+    "翟": "zhai",
+    "乐": "yue",
+    "尉": "wei",
+    "秘": "bi",
+    "种": "chong",
+    "召": "shao",
+    "员": "yun",
+    "折": "she",
+    "宿": "su",
+    "莘": "shen",
+    "藏": "zang",
+    "祭": "zhai",
+    "沈": "shen",
+    "句": "gou",
+    "隗": "wei",
+    "黑": "he",
+    "薄": "bo",
+    "柏": "bai",
+    "重": "chong",
+    "长": "chang",
+    "都": "du",
+    "阚": "kan",
+    "繁": "po",
+    "臧": "zang",
+    "任": "ren",
+    "华": "hua",
+    "纪": "ji",
+    "乜": "nie",
+    "佴": "nai",
+    "么": "yao",
+    "六": "lu",
+    "卜": "bu",
+    "粘": "nian",
+    "扎": "za",
+    "不": "fou",
+    "浣": "wan",
+    "贠": "yun",
+    "貟": "yun",
+    "蔚": "yu",
+    "宓": "fu",
+    "能": "nai",
+    "炅": "gui",
+    "洗": "xian",
+    "便": "pian",
+    "番": "pan",
+    "颉": "xie",
+    "角": "jue",
+    "蕃": "pi",
+}
+
+
+@pytest.mark.parametrize(("surname", "reading"), sorted(PUBLISHED_SURNAME_READINGS.items()))
+def test_every_surname_leading_a_person_s_name_takes_its_published_reading(
+    surname: str, reading: str
+) -> None:
+    keys = search_keys(surname + "明", person=True)
+    assert (keys.pinyin_full, keys.letter) == (reading + "ming", reading[0].upper())
+    assert keys.pinyin_initials.endswith("m") and keys.pinyin_initials[0] == reading[0]
+
+
+def test_the_surname_table_holds_only_published_readings() -> None:
+    assert {s: "".join(r) for s, r in SURNAME_READINGS.items()} == PUBLISHED_SURNAME_READINGS
 
 
 def test_surname_readings_do_not_apply_to_company_names() -> None:

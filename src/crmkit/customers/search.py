@@ -61,8 +61,12 @@ __all__ = [
     "to_pinyin",
 ]
 
-#: Readings of surnames that differ from the character's most common reading.
-#: Compound surnames are matched before single ones.
+#: Readings of surnames that differ from the character's most common reading, checked
+#: against the published surname lists (百家姓 and the surname heteronym lists of
+#: dictionaries and pinyin tools): 乜 nie, 佴 nai, 么 yao, 六 lu, 不 fou, 浣 wan ... A few
+#: entries equal pypinyin's default reading (沈, 任, 华) and pin it should that change.
+#: Compound surnames are matched before single ones; a traditional form (貟) is folded to
+#: its simplified one (贠) before the lookup, and kept for keys built from unfolded text.
 SURNAME_READINGS: dict[str, tuple[str, ...]] = {
     "尉迟": ("yu", "chi"),
     "万俟": ("mo", "qi"),
@@ -106,6 +110,27 @@ SURNAME_READINGS: dict[str, tuple[str, ...]] = {
     "任": ("ren",),
     "华": ("hua",),
     "纪": ("ji",),
+    "乜": ("nie",),
+    "佴": ("nai",),
+    "么": ("yao",),
+    "六": ("lu",),
+    "卜": ("bu",),
+    "粘": ("nian",),
+    "扎": ("za",),
+    "不": ("fou",),
+    "浣": ("wan",),
+    "贠": ("yun",),
+    "貟": ("yun",),
+    "蔚": ("yu",),
+    "宓": ("fu",),
+    "能": ("nai",),
+    "炅": ("gui",),
+    "洗": ("xian",),
+    "便": ("pian",),
+    "番": ("pan",),
+    "颉": ("xie",),
+    "角": ("jue",),
+    "蕃": ("pi",),
 }
 _COMPOUND_SURNAMES = tuple(s for s in SURNAME_READINGS if len(s) > 1)
 
