@@ -37,7 +37,9 @@ text that hold a character with several readings, and caches those runs too.
 from __future__ import annotations
 
 import functools
+import heapq
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -45,18 +47,27 @@ import attrs
 
 from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
-from crmkit.kernel.query import TRUE, Expr, F, Order, Query, and_, or_
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
 from crmkit.ports import Repository
 
 __all__ = [
     "DENSE_ROUTE",
+    "MAX_INITIALS_RANGES",
+    "MAX_READINGS",
+    "MAX_SEARCH_TEXT",
+    "MAX_SEGMENTED_LETTERS",
     "SURNAME_READINGS",
     "SearchKeys",
     "SearchRoute",
+    "check_search_text",
     "find_by_routes",
     "letter_of",
+    "pinyin_query",
     "search_customers_query",
     "search_keys",
+    "search_readings",
     "search_routes",
     "to_pinyin",
 ]
@@ -327,28 +338,146 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
     return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
 
 
-def _parse_latin(text: str) -> list[str] | None:
-    """Split Latin letters into pinyin syllables, a lone consonant standing for an initial.
+#: The longest search text, in characters, once runs of whitespace count as one. No
+#: customer name is longer (200 characters), so a longer text is refused with a
+#: ``ValidationError`` on ``text`` rather than searched.
+MAX_SEARCH_TEXT = 200
 
-    ``bjhuawei`` -> ``["b", "j", "hua", "wei"]``. Longest syllable first, backtracking so
-    the rest still parses; ``None`` for text that is not letters.
+#: The most readings of a Latin search text that are tried (see :func:`search_readings`).
+MAX_READINGS = 64
+
+#: Latin search texts longer than this many letters are read two ways only: spelled out
+#: and as initials (a person types pinyin mixes of a few characters, not of forty).
+MAX_SEGMENTED_LETTERS = 60
+
+#: The most ranges of an initials key one search reads for the readings of its text;
+#: readings whose initials are close share one range (their common prefix).
+MAX_INITIALS_RANGES = 3
+
+# Partial readings explored at most while looking for MAX_READINGS whole ones: the
+# search's work stays bounded whatever the text.
+_MAX_STEPS = 20_000
+
+# No pinyin syllable opens with i, u or v, so they never stand for a character's initial.
+_NO_INITIAL = frozenset("iuv")
+
+# A reading's cost: each initial weighs more than any number of spelled syllables, so
+# readings come fewest initials first, then fewest units.
+_INITIAL_COST = 1_000
+
+
+def check_search_text(text: str) -> str:
+    """What a search box holds, made safe to search: a text a person may have pasted.
+
+    Runs of whitespace count as one space, and control characters and lone surrogates
+    (which no stored name holds, and which some databases refuse) are dropped.
+
+    Args:
+        text: what was typed or pasted.
+
+    Returns:
+        The text to search for, stripped.
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
-    if not text.isalpha() or not text.isascii():
-        return None
-    syllables = _tables()[2]
+    typed = " ".join(text.split())
+    if len(typed) > MAX_SEARCH_TEXT:
+        raise ValidationError(
+            entity="search",
+            field="text",
+            reason=reason(N_("is longer than {maximum} characters"), maximum=MAX_SEARCH_TEXT),
+        )
+    if typed.isascii() and typed.isprintable():
+        return typed
+    return "".join(ch for ch in typed if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
 
-    @functools.cache
-    def parse(start: int) -> tuple[str, ...] | None:
-        if start == len(text):
-            return ()
-        for end in range(min(len(text), start + 6), start + 1, -1):
-            if text[start:end] in syllables and (rest := parse(end)) is not None:
-                return (text[start:end], *rest)
-        rest = parse(start + 1)
-        return None if rest is None else (text[start], *rest)
 
-    found = parse(0)
-    return None if found is None else list(found)
+@functools.cache
+def _syllables() -> tuple[frozenset[str], frozenset[str]]:
+    """Spelled syllables of two letters or more, and their proper openings (``zho``)."""
+    syllables = frozenset(s for s in _tables()[2] if s.isascii() and len(s) > 1)
+    openings = frozenset(s[:n] for s in syllables for n in range(2, len(s)))
+    return syllables, openings
+
+
+def search_readings(letters: str, limit: int = MAX_READINGS) -> list[tuple[str, ...]]:
+    """The ways a Latin search text reads as pinyin, fewest initials first.
+
+    A person types each character of a name either spelled out (``chong``) or by its
+    initial (``c``), and the last one perhaps half-typed (``zho``): ``cqca`` is four
+    initials (重庆长安) or ``c q ca``; ``chongqca`` is ``chong q c a``. Each reading is a
+    tuple of units: one letter stands for a character's initial, more letters spell a
+    syllable (the last unit may be the opening of one).
+
+    The readings are found best first (fewest initials, then fewest units) by a search
+    over the text's positions, without recursion, and at most ``limit`` are returned:
+    the work is bounded however long the text. Letters that no syllable opens with (i,
+    u, v) are never initials, so a text such as ``ibm`` has no reading (it is matched
+    as a Latin word).
+
+    Args:
+        letters: lower-case ASCII letters.
+        limit: the most readings to return.
+
+    Returns:
+        The readings, e.g. ``[("c", "q", "ca"), ("c", "q", "c", "a")]`` for ``cqca``.
+
+    Examples:
+        >>> search_readings("cqca")
+        [('c', 'q', 'ca'), ('c', 'q', 'c', 'a')]
+    """
+    if not (letters.isascii() and letters.isalpha()) or limit < 1:
+        return []
+    letters = letters.lower()
+    syllables, openings = _syllables()
+    end = len(letters)
+    # steps[pos]: (next position, unit, cost) for every unit that can start at pos.
+    steps: list[list[tuple[int, str, int]]] = []
+    for pos in range(end):
+        here: list[tuple[int, str, int]] = []
+        for stop in range(min(end, pos + 6), pos + 1, -1):
+            unit = letters[pos:stop]
+            if unit in syllables or (stop == end and unit in openings):
+                here.append((stop, unit, 1))
+        if letters[pos] not in _NO_INITIAL:
+            here.append((pos + 1, letters[pos], _INITIAL_COST + 1))
+        steps.append(here)
+    # rest[pos]: the least cost of reading letters[pos:] (exact, so the search below
+    # never follows a partial reading that cannot be finished).
+    unreadable = _INITIAL_COST * (end + 1) ** 2
+    rest = [unreadable] * end + [0]
+    for pos in range(end - 1, -1, -1):
+        rest[pos] = min((cost + rest[stop] for stop, _, cost in steps[pos]), default=unreadable)
+    if rest[0] >= unreadable:
+        return []
+    found: list[tuple[str, ...]] = []
+    frontier: list[tuple[int, int, int, int, tuple[str, ...]]] = [(rest[0], 0, 0, 0, ())]
+    pushed = 0
+    while frontier and len(found) < limit and pushed < _MAX_STEPS:
+        _, _, _, cost, units = heapq.heappop(frontier)
+        pos = sum(map(len, units))
+        if pos == end:
+            found.append(units)
+            continue
+        for stop, unit, step in steps[pos]:
+            if rest[stop] < unreadable:
+                pushed += 1
+                total = cost + step
+                heapq.heappush(
+                    frontier, (total + rest[stop], -stop, pushed, total, (*units, unit))
+                )
+    return found
+
+
+def _parse_latin(text: str) -> list[str] | None:
+    """The best reading of Latin letters, a lone letter standing for an initial.
+
+    ``bjhuawei`` -> ``["b", "j", "hua", "wei"]``; ``None`` for text that is not letters
+    or that no reading covers.
+    """
+    readings = search_readings(text, 1)
+    return list(readings[0]) if readings else None
 
 
 @attrs.frozen
@@ -406,8 +535,6 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
         A filter expression; ``TRUE`` for blank text (no filter), ``FALSE`` for text
         that can match nothing (only punctuation).
     """
-    if not text.strip():
-        return TRUE
     return or_(*(route.where for route in search_routes(text, phone_field=phone_field)))
 
 
@@ -433,8 +560,10 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
         The routes; one matching everything for blank text, none for text that can
         match nothing (only punctuation).
     """
+    typed = check_search_text(text)
     if not text.strip():
         return (SearchRoute(TRUE),)
+    text = typed
     folded = fold_text(text)
     if not folded:
         return ()
@@ -447,6 +576,29 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     if not any(han for _, han in units):
         return _latin_routes(folded, units)
     return _mixed_routes(folded, units)
+
+
+def pinyin_query(text: str) -> Expr:
+    """Records by the pinyin keys of their name: every reading of Latin letters.
+
+    For records keeping ``pinyin_full`` and ``pinyin_initials`` of their name (contacts,
+    leads, opportunities): ``zhangwei``, ``zw``, ``zwei`` and ``zhangw`` all find 张伟,
+    and a Latin name is kept whole in both keys (``johnsmith``).
+
+    Args:
+        text: Latin letters or digits as typed (case and width do not matter).
+
+    Returns:
+        The filter; ``FALSE`` when the text holds no letter or digit.
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
+    """
+    folded = fold_text(check_search_text(text))
+    if not folded:
+        return FALSE
+    routes = _latin_routes(folded, [(folded, False)])
+    return or_(*(route.where for route in routes if not route.behind_region))
 
 
 #: A route matching at least this many customers is read in ``pinyin_full`` order
@@ -535,27 +687,110 @@ def _han_routes(key: str, full: str) -> tuple[SearchRoute, ...]:
 
 
 def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
-    """Latin letters (and digits): pinyin keys only, picked by how the letters parse."""
-    parsed: list[_Unit] = []
-    for unit, _han in units:
-        syllables = _parse_latin(unit)
-        if syllables is None:  # digits or other kept text: try both spellings
-            return (*_routes(text, "", []), *_routes("", text, []))
-        parsed.extend((s, True) for s in syllables)
-    if all(len(unit) == 1 for unit, _ in parsed):
-        # "bjhw": initials. Latin words are kept whole in the initials keys too, so
-        # "ibm" still finds "IBM中国".
-        return tuple(_routes("", text, []))
-    if all(len(unit) > 1 for unit, _ in parsed):
-        # "huawei", "beijing": spelled-out pinyin (or a Latin word, kept whole in the
-        # full keys).
-        return tuple(_routes(text, "", []))
-    # "bjhuawei": the initials prefix keeps it an indexed query and the spelled-out part
-    # must appear in the full pinyin; a Latin word that parses oddly ("cisco" ->
-    # ci-s-co) is still found through the full keys.
-    mixed = _join(parsed)[1]
-    spelled = [("full", run) for run in _spelled_runs(parsed)]
-    return (*_routes(text, "", []), *_routes("", mixed, spelled))
+    """Latin letters (and digits): pinyin keys only, one route per way the letters read.
+
+    The text spelled out is one prefix of the full keys; every reading with initials in
+    it (``cqca``, ``c q ca``, ``chong q c a``) is a prefix of the initials keys, with the
+    spelled-out syllables checked in the full keys. Readings whose initials are close
+    share one index range (:data:`MAX_INITIALS_RANGES`).
+    """
+    if len(units) != 1 or not text.isalpha():
+        # Digits or other kept text ("360", "3m"): try both spellings.
+        return (*_routes(text, "", []), *_routes("", text, []))
+    readings = search_readings(text) if len(text) <= MAX_SEGMENTED_LETTERS else []
+    # The full keys can open with the text when it spells syllables out, or when it is
+    # not pinyin at all (a Latin word such as "ibm", kept whole in both keys).
+    spelled = not readings or all(len(unit) > 1 for unit in readings[0])
+    if len(text) > MAX_SEGMENTED_LETTERS:
+        spelled = True
+    # Reading every letter as an initial is always tried: "bjhw", and "ibm" for IBM中国
+    # (a Latin word is kept whole in the initials keys too).
+    members = [_Member(text, None, ())]
+    members += [_Member.of(r) for r in readings if any(len(unit) == 1 for unit in r)]
+    groups = _initials_groups(members)
+    routes: list[SearchRoute] = []
+    for full_field, initials_field in (
+        ("pinyin_full", "pinyin_initials"),
+        ("short_full", "short_initials"),
+    ):
+        behind = full_field == "short_full"
+        if spelled:
+            where = F(full_field).startswith(text)
+            routes.append(SearchRoute(where, behind_region=behind, ordered=not behind))
+        for prefix, group in groups:
+            where = and_(
+                F(initials_field).startswith(prefix),
+                or_(*(m.where(prefix, full_field, initials_field) for m in group)),
+            )
+            # A name's full pinyin opens with the letter its initials open with.
+            walk = None if behind else F("pinyin_full").startswith(prefix[0])
+            routes.append(SearchRoute(where, walk, behind_region=behind))
+    return tuple(routes)
+
+
+@attrs.frozen
+class _Member:
+    """What one reading of a Latin text asks of a name's keys.
+
+    Attributes:
+        initials: the prefix the initials key opens with (one letter per unit).
+        leading: the spelled-out syllables the text opens with, which the full key
+            opens with too; ``None`` when the text opens with an initial.
+        runs: the other runs of spelled-out syllables, each found in the full key.
+    """
+
+    initials: str
+    leading: str | None
+    runs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, reading: tuple[str, ...]) -> _Member:
+        runs = _spelled_runs([(unit, True) for unit in reading])
+        leading = runs[0] if len(reading[0]) > 1 else None
+        return cls(
+            "".join(unit[0] for unit in reading),
+            leading,
+            tuple(runs[1:] if leading else runs),
+        )
+
+    def where(self, prefix: str, full_field: str, initials_field: str) -> Expr:
+        """The filter on one pair of keys, within a range of initials opening ``prefix``."""
+        return and_(
+            F(initials_field).startswith(self.initials) if self.initials != prefix else TRUE,
+            F(full_field).startswith(self.leading) if self.leading else TRUE,
+            *(F(full_field).contains(run) for run in self.runs),
+        )
+
+
+def _initials_groups(members: list[_Member]) -> list[tuple[str, list[_Member]]]:
+    """Members gathered into at most MAX_INITIALS_RANGES ranges of the initials key.
+
+    A member whose initials open with another's reads inside that one's range; when more
+    ranges remain, the two with the longest common prefix share it, until few enough.
+    """
+    groups: list[tuple[str, list[_Member]]] = []
+    for member in sorted(dict.fromkeys(members), key=lambda m: m.initials):
+        if groups and member.initials.startswith(groups[-1][0]):
+            groups[-1][1].append(member)
+        else:
+            groups.append((member.initials, [member]))
+    while len(groups) > MAX_INITIALS_RANGES:
+        # Sorted, so the closest pair is a neighbouring one.
+        shared = [
+            (len(_common_prefix(a[0], b[0])), i)
+            for i, (a, b) in enumerate(zip(groups, groups[1:], strict=False))
+        ]
+        _, i = max(shared, key=lambda item: (item[0], -item[1]))
+        (first, left), (second, right) = groups[i], groups[i + 1]
+        groups[i : i + 2] = [(_common_prefix(first, second), left + right)]
+    return groups
+
+
+def _common_prefix(first: str, second: str) -> str:
+    n = 0
+    while n < min(len(first), len(second)) and first[n] == second[n]:
+        n += 1
+    return first[:n]
 
 
 def _mixed_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:

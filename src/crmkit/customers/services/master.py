@@ -247,6 +247,10 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
 
     ``bjhw``, ``beijing``, ``huawei``, ``北京`` and ``華為`` all find 北京华为科技; results
     are in pinyin order and limited to what the actor may view.
+
+    Raises:
+        ValidationError: ``text`` is longer than
+            :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 
