@@ -59,7 +59,11 @@ def test_upgrading_rewrites_stored_birthdays_to_the_form_the_scan_reads(
     tenant = TenantId(uuid.uuid4())
     contacts = mapping_for(Contact)
     rows = []
-    for name, birthday in (("张伟", date(1985, 3, 14)), ("林芳", date(1992, 2, 29)), ("王强", None)):
+    for name, birthday in (
+        ("张伟", date(1985, 3, 14)),
+        ("林芳", date(1992, 2, 29)),
+        ("王强", None),
+    ):
         contact = Contact(
             id=uuid.uuid4(),
             tenant_id=tenant,

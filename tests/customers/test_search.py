@@ -204,7 +204,8 @@ def test_every_surname_leading_a_person_s_name_takes_its_published_reading(
 ) -> None:
     keys = search_keys(surname + "明", person=True)
     assert (keys.pinyin_full, keys.letter) == (reading + "ming", reading[0].upper())
-    assert keys.pinyin_initials.endswith("m") and keys.pinyin_initials[0] == reading[0]
+    assert keys.pinyin_initials[0] == reading[0]
+    assert keys.pinyin_initials.endswith("m")
 
 
 def test_the_surname_table_holds_only_published_readings() -> None:

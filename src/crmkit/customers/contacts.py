@@ -109,7 +109,9 @@ def _set_derived(instance: Any, name: str, phones: tuple[str, ...], birthday: da
     object.__setattr__(instance, "pinyin_full", keys.pinyin_full)
     object.__setattr__(instance, "pinyin_initials", keys.pinyin_initials)
     object.__setattr__(instance, "phone_key", phone_key(phones[0]) if phones else None)
-    object.__setattr__(instance, "birthday_md", None if birthday is None else month_day_key(birthday))
+    object.__setattr__(
+        instance, "birthday_md", None if birthday is None else month_day_key(birthday)
+    )
 
 
 _DERIVED: Any = [attrs.setters.convert, attrs.setters.validate, _refresh]

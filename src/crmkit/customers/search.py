@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -464,9 +465,7 @@ def search_readings(letters: str, limit: int = MAX_READINGS) -> list[tuple[str, 
             if rest[stop] < unreadable:
                 pushed += 1
                 total = cost + step
-                heapq.heappush(
-                    frontier, (total + rest[stop], -stop, pushed, total, (*units, unit))
-                )
+                heapq.heappush(frontier, (total + rest[stop], -stop, pushed, total, (*units, unit)))
     return found
 
 
@@ -699,10 +698,9 @@ def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
         return (*_routes(text, "", []), *_routes("", text, []))
     readings = search_readings(text) if len(text) <= MAX_SEGMENTED_LETTERS else []
     # The full keys can open with the text when it spells syllables out, or when it is
-    # not pinyin at all (a Latin word such as "ibm", kept whole in both keys).
+    # not read as pinyin (a Latin word such as "ibm", kept whole in both keys; a text
+    # too long to be read every way).
     spelled = not readings or all(len(unit) > 1 for unit in readings[0])
-    if len(text) > MAX_SEGMENTED_LETTERS:
-        spelled = True
     # Reading every letter as an initial is always tried: "bjhw", and "ibm" for IBM中国
     # (a Latin word is kept whole in the initials keys too).
     members = [_Member(text, None, ())]
@@ -715,7 +713,7 @@ def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
     ):
         behind = full_field == "short_full"
         if spelled:
-            where = F(full_field).startswith(text)
+            where: Expr = F(full_field).startswith(text)
             routes.append(SearchRoute(where, behind_region=behind, ordered=not behind))
         for prefix, group in groups:
             where = and_(
@@ -778,7 +776,7 @@ def _initials_groups(members: list[_Member]) -> list[tuple[str, list[_Member]]]:
         # Sorted, so the closest pair is a neighbouring one.
         shared = [
             (len(_common_prefix(a[0], b[0])), i)
-            for i, (a, b) in enumerate(zip(groups, groups[1:], strict=False))
+            for i, (a, b) in enumerate(itertools.pairwise(groups))
         ]
         _, i = max(shared, key=lambda item: (item[0], -item[1]))
         (first, left), (second, right) = groups[i], groups[i + 1]
