@@ -27,7 +27,14 @@ word: 曾 is *zeng*, 单 *shan*, 解 *xie*, 仇 *qiu*, 区 *ou*, 朴 *piao*, 查
 尉迟 *yuchi*. The surname reading is applied to the first character(s) of a **person's**
 name only (``person=True``), never to company names, which open with a place or a
 word ("解放汽车" reads *jiefang*, as pypinyin's phrase dictionary says). So 曾国藩 files under Z and 单雄信 under S, while 重庆银行
-files under C.
+files under C; 乜 reads *nie*, 佴 *nai*, 么 *yao*, 六 *lu*, 不 *fou* at the head of a
+person's name (:data:`SURNAME_READINGS`).
+
+**Typing.** Letters are read every way a person may have typed them: each character
+spelled out or by its initial, in any mix (``cqca``, ``chongqca``, ``bjhuawei``); see
+:func:`search_readings`. The work is bounded: at most :data:`MAX_READINGS` readings of
+at most :data:`MAX_SEGMENTED_LETTERS` letters, and a text longer than
+:data:`MAX_SEARCH_TEXT` characters is refused.
 
 **Speed.** pypinyin converts about 15,000 names a second; the builder here caches a
 character -> reading table and goes to pypinyin's phrase segmentation only for runs of
@@ -533,6 +540,9 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
     Returns:
         A filter expression; ``TRUE`` for blank text (no filter), ``FALSE`` for text
         that can match nothing (only punctuation).
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
     return or_(*(route.where for route in search_routes(text, phone_field=phone_field)))
 
@@ -547,9 +557,10 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
 
     Routes are chosen by the shape of the text, because each one is one more index
     range a store must read: characters search the name key and, behind a region, the
-    short pinyin; initials search only the initials keys; spelled-out pinyin only the
-    full keys; a phone number only the phone key. At most four routes, two for the
-    usual entries.
+    short pinyin; a phone number only the phone key; Latin letters the full keys when
+    they spell syllables out and the initials keys for every reading with initials in
+    it (:func:`search_readings`), in at most ``1 + MAX_INITIALS_RANGES`` ranges on the
+    whole name and as many behind its region.
 
     Args:
         text: what the user typed; case, width and traditional characters do not matter.
@@ -558,6 +569,9 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     Returns:
         The routes; one matching everything for blank text, none for text that can
         match nothing (only punctuation).
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
     typed = check_search_text(text)
     if not text.strip():
