@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -57,7 +56,7 @@ from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Or, Order, Query, and_, or_
 from crmkit.ports import Repository
 
 __all__ = [
@@ -352,15 +351,16 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
 MAX_SEARCH_TEXT = 200
 
 #: The most readings of a Latin search text that are tried (see :func:`search_readings`).
-MAX_READINGS = 64
+MAX_READINGS = 48
 
 #: Latin search texts longer than this many letters are read two ways only: spelled out
 #: and as initials (a person types pinyin mixes of a few characters, not of forty).
 MAX_SEGMENTED_LETTERS = 60
 
-#: The most ranges of an initials key one search reads for the readings of its text;
-#: readings whose initials are close share one range (their common prefix).
-MAX_INITIALS_RANGES = 3
+#: The most ranges of an initials key one search reads for the readings of its text,
+#: each as narrow as a reading's initials (a reading whose initials open with another's
+#: shares its range). Readings that would need more are left out, least likely first.
+MAX_INITIALS_RANGES = 12
 
 # Partial readings explored at most while looking for MAX_READINGS whole ones: the
 # search's work stays bounded whatever the text.
@@ -559,7 +559,8 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     range a store must read: characters search the name key and, behind a region, the
     short pinyin; a phone number only the phone key; Latin letters the full keys when
     they spell syllables out and the initials keys for every reading with initials in
-    it (:func:`search_readings`), in at most ``1 + MAX_INITIALS_RANGES`` ranges on the
+    it (:func:`search_readings`): one route for the full key and one for at most
+    :data:`MAX_INITIALS_RANGES` ranges of the initials key (an OR of ranges), on the
     whole name and as many behind its region.
 
     Args:
@@ -576,7 +577,13 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     typed = check_search_text(text)
     if not text.strip():
         return (SearchRoute(TRUE),)
-    text = typed
+    return _routes_of(typed, phone_field)
+
+
+@functools.lru_cache(maxsize=4096)
+def _routes_of(text: str, phone_field: str | None) -> tuple[SearchRoute, ...]:
+    # A search box sends the same few texts again and again (each keystroke, each page):
+    # reading them is kept.
     folded = fold_text(text)
     if not folded:
         return ()
@@ -655,22 +662,43 @@ def find_by_routes(
         # Behind the region, leave out what the whole name found: every record read
         # is then one the page keeps, unless several routes find it.
         outside = and_(scope, ~F("id").is_in([r.id for r in page])) if page else scope
+        seen = {r.id for r in page}
         found: dict[Any, Any] = {}
         for route in routes:
             if route.behind_region != behind:
                 continue
-            query = Query(and_(outside, route.where), order, wanted, selective=not route.ordered)
+            if isinstance(route.where, Or):
+                # Several narrow ranges, each read from its index with the scope beside
+                # it; what the page holds is left out here instead, so the statement
+                # keeps one shape whatever the page holds.
+                where, most = _within(scope, route.where), wanted + len(page)
+            else:
+                where, most = and_(outside, route.where), wanted
+            query = Query(where, order, most, selective=not route.ordered)
             if route.walk is None:
                 records = repository.query(query)
             else:
                 walk = Query(and_(outside, route.walk, route.where), order, wanted)
                 records = repository.query_by_count(route.where, dense, query, walk)
             for record in records:
-                found[record.id] = record
+                if record.id not in seen:
+                    found[record.id] = record
         page += sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))[:wanted]
         if len(page) >= limit:
             break
     return page
+
+
+def _within(scope: Expr, where: Expr) -> Expr:
+    """``scope`` and ``where``, with ``scope`` inside each branch when ``where`` is an OR.
+
+    Each branch of a route's OR is a narrow range of one index; with the scope repeated
+    in every branch, a store reads each range from its index and unites them (SQLite
+    does so only for an OR at the top of the filter) instead of scanning the tenant.
+    """
+    if isinstance(where, Or):
+        return or_(*(and_(scope, branch) for branch in where.items))
+    return and_(scope, where)
 
 
 def _looks_like_phone(text: str) -> bool:
@@ -729,13 +757,23 @@ def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
         if spelled:
             where: Expr = F(full_field).startswith(text)
             routes.append(SearchRoute(where, behind_region=behind, ordered=not behind))
-        for prefix, group in groups:
-            where = and_(
-                F(initials_field).startswith(prefix),
-                or_(*(m.where(prefix, full_field, initials_field) for m in group)),
+        if groups:
+            # One route for every range: a store reads each from the initials index
+            # (SQL: one statement, an OR of ranges) and sorts the few matches.
+            where = or_(
+                *(
+                    and_(
+                        F(initials_field).startswith(prefix),
+                        or_(*(m.where(prefix, full_field, initials_field) for m in group)),
+                    )
+                    for prefix, group in groups
+                )
             )
-            # A name's full pinyin opens with the letter its initials open with.
-            walk = None if behind else F("pinyin_full").startswith(prefix[0])
+            # A name's full pinyin opens with the letter its initials open with: one
+            # short range ("wh", every 武汉 and 王) may be dense, so it may be walked in
+            # pinyin order. Several ranges are each as narrow as a reading's initials.
+            narrow = isinstance(where, Or)
+            walk = None if behind or narrow else F("pinyin_full").startswith(text[0])
             routes.append(SearchRoute(where, walk, behind_region=behind))
     return tuple(routes)
 
@@ -746,8 +784,8 @@ class _Member:
 
     Attributes:
         initials: the prefix the initials key opens with (one letter per unit).
-        leading: the spelled-out syllables the text opens with, which the full key
-            opens with too; ``None`` when the text opens with an initial.
+        leading: the spelled-out syllables the text opens with (the full key opens
+            with them; checked as held); ``None`` when the text opens with an initial.
         runs: the other runs of spelled-out syllables, each found in the full key.
     """
 
@@ -765,44 +803,64 @@ class _Member:
             tuple(runs[1:] if leading else runs),
         )
 
+    @property
+    def spelled(self) -> tuple[str, ...]:
+        """Every spelled-out run, the leading one first."""
+        return (self.leading, *self.runs) if self.leading else self.runs
+
     def where(self, prefix: str, full_field: str, initials_field: str) -> Expr:
-        """The filter on one pair of keys, within a range of initials opening ``prefix``."""
+        """The filter on one pair of keys, within a range of initials opening ``prefix``.
+
+        The spelled-out runs are checked with ``contains``, the leading one too: a
+        second prefix condition would offer a store's planner the full key's index,
+        whose range (``zhang``) is far wider than the initials' (``zwe``).
+        """
         return and_(
             F(initials_field).startswith(self.initials) if self.initials != prefix else TRUE,
-            F(full_field).startswith(self.leading) if self.leading else TRUE,
-            *(F(full_field).contains(run) for run in self.runs),
+            *(F(full_field).contains(run) for run in self.spelled),
         )
 
 
-def _initials_groups(members: list[_Member]) -> list[tuple[str, list[_Member]]]:
-    """Members gathered into at most MAX_INITIALS_RANGES ranges of the initials key.
+def _weakest(members: list[_Member]) -> list[_Member]:
+    """The members, in order, without those another member's filter already covers.
 
-    A member whose initials open with another's reads inside that one's range; when more
-    ranges remain, the two with the longest common prefix share it, until few enough.
+    A member whose initials open with another's and whose spelled runs each hold all of
+    that one's runs matches only names that one matches too: it adds nothing.
+    """
+    unique = list(dict.fromkeys(members))
+    return [
+        member
+        for member in unique
+        if not any(
+            other is not member
+            and member.initials.startswith(other.initials)
+            and all(any(run in mine for mine in member.spelled) for run in other.spelled)
+            and (other.initials, other.spelled) != (member.initials, member.spelled)
+            for other in unique
+        )
+    ]
+
+
+def _initials_groups(members: list[_Member]) -> list[tuple[str, list[_Member]]]:
+    """Members, best first, gathered into at most MAX_INITIALS_RANGES narrow ranges.
+
+    A member whose initials open with a range's prefix is read inside that range, and a
+    range whose prefix opens with a member's initials widens to them, for free (the
+    wider range holds the narrower). A member that would open a range beyond the limit
+    is left out: readings come best first, so the least likely ones are.
     """
     groups: list[tuple[str, list[_Member]]] = []
-    for member in sorted(dict.fromkeys(members), key=lambda m: m.initials):
-        if groups and member.initials.startswith(groups[-1][0]):
-            groups[-1][1].append(member)
-        else:
-            groups.append((member.initials, [member]))
-    while len(groups) > MAX_INITIALS_RANGES:
-        # Sorted, so the closest pair is a neighbouring one.
-        shared = [
-            (len(_common_prefix(a[0], b[0])), i)
-            for i, (a, b) in enumerate(itertools.pairwise(groups))
-        ]
-        _, i = max(shared, key=lambda item: (item[0], -item[1]))
-        (first, left), (second, right) = groups[i], groups[i + 1]
-        groups[i : i + 2] = [(_common_prefix(first, second), left + right)]
+    for member in _weakest(members):
+        inside = [i for i, (prefix, _) in enumerate(groups) if member.initials.startswith(prefix)]
+        if inside:
+            groups[inside[0]][1].append(member)
+            continue
+        holding = [i for i, (prefix, _) in enumerate(groups) if prefix.startswith(member.initials)]
+        if holding or len(groups) < MAX_INITIALS_RANGES:
+            absorbed = [m for i in holding for m in groups[i][1]]
+            groups = [g for i, g in enumerate(groups) if i not in holding]
+            groups.append((member.initials, [*absorbed, member]))
     return groups
-
-
-def _common_prefix(first: str, second: str) -> str:
-    n = 0
-    while n < min(len(first), len(second)) and first[n] == second[n]:
-        n += 1
-    return first[:n]
 
 
 def _mixed_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
