@@ -592,3 +592,35 @@ def test_letters_that_open_no_syllable_are_never_initials() -> None:
     assert search_readings("ibm") == []
     assert _matches("ibmzg", ["IBM中国"]) == {"IBM中国"}
     assert _matches("lvse", ["绿色能源"]) == {"绿色能源"}
+
+
+def test_sqlite_reads_each_range_of_the_readings_from_its_index(sqlite_engine, tenant) -> None:
+    # The tenant goes into each branch of the OR, so SQLite unites index ranges instead
+    # of scanning the tenant's customers (tenant AND (a OR b) scans them all).
+    import sqlalchemy as sa
+
+    from crmkit import connect
+
+    crm = connect(sqlite_engine, migrate=False)
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, params, _context, _many) -> None:
+        seen.append((statement, params))
+
+    sa.event.listen(sqlite_engine, "before_cursor_execute", keep)
+    try:
+        routes = search_routes("zhangwei")
+        crm.run(
+            tenant,
+            lambda uow: find_by_routes(uow.repository(Customer), TRUE, routes, limit=20),
+        )
+    finally:
+        sa.event.remove(sqlite_engine, "before_cursor_execute", keep)
+    plans = []
+    with sqlite_engine.connect() as conn:
+        for statement, params in seen:
+            if statement.startswith("SELECT") and "pinyin_initials >=" in statement:
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+                plans.append(" ".join(str(row[-1]) for row in rows))
+    assert plans
+    assert all("MULTI-INDEX OR" in plan for plan in plans), plans
