@@ -728,12 +728,13 @@ def _han_routes(key: str, full: str) -> tuple[SearchRoute, ...]:
 
 
 def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
-    """Latin letters (and digits): pinyin keys only, one route per way the letters read.
+    """Latin letters (and digits): pinyin keys only, every way the letters read.
 
-    The text spelled out is one prefix of the full keys; every reading with initials in
-    it (``cqca``, ``c q ca``, ``chong q c a``) is a prefix of the initials keys, with the
-    spelled-out syllables checked in the full keys. Readings whose initials are close
-    share one index range (:data:`MAX_INITIALS_RANGES`).
+    The text spelled out is one prefix of the full keys (one route); every reading with
+    initials in it (``cqca``, ``c q ca``, ``chong q c a``) is a prefix of the initials
+    keys, with the spelled-out syllables checked in the full keys, and all of them are
+    one route: an OR of at most :data:`MAX_INITIALS_RANGES` ranges of the initials key.
+    The same two for the name behind its region.
     """
     if len(units) != 1 or not text.isalpha():
         # Digits or other kept text ("360", "3m"): try both spellings.
