@@ -26,12 +26,18 @@ from crmkit.customers.contacts import Contact
 from crmkit.customers.dedup import fold_text
 from crmkit.customers.model import Customer
 from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import _looks_like_phone, find_by_routes, search_routes
+from crmkit.customers.search import (
+    _looks_like_phone,
+    check_search_text,
+    find_by_routes,
+    pinyin_query,
+    search_routes,
+)
 from crmkit.customers.services import CONTACT, RESOURCE, customer_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import TRUE, Expr, F, Order, Query, and_, or_
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
@@ -165,7 +171,8 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
         The hits; none for blank text.
 
     Raises:
-        ValidationError: ``limit_per_kind`` is outside 1..100.
+        ValidationError: ``limit_per_kind`` is outside 1..100, or ``text`` is longer
+            than :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
     """
     if not 1 <= limit_per_kind <= MAX_PER_KIND:
         raise ValidationError(
@@ -173,7 +180,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
             field="limit_per_kind",
             reason=reason(N_("must be between 1 and {maximum}"), maximum=MAX_PER_KIND),
         )
-    typed = " ".join(text.split())
+    typed = check_search_text(text)
     if not typed:
         return SearchResults(text=text)
 
@@ -224,13 +231,16 @@ def name_query(
         phone_field: the stored caller-ID key that phone numbers are matched against,
             ``None`` for records without a phone.
     """
+    text = check_search_text(text)
     if phone_field is not None and _looks_like_phone(text):
         return caller_id_query(text, field=phone_field)
     folded = fold_text(text)
+    if not folded:  # only punctuation, symbols or emoji: nothing to match
+        return FALSE
     if folded.isascii():
-        # Latin letters and digits: pinyin ("zhangwei"), initials ("zw") or a Latin
-        # name, kept whole in both keys ("johnsmith").
-        return or_(F("pinyin_full").startswith(folded), F("pinyin_initials").startswith(folded))
+        # Latin letters and digits: pinyin ("zhangwei"), initials ("zw"), any mix of
+        # the two ("zwei", "zhangw") or a Latin name, kept whole in both keys.
+        return pinyin_query(folded)
     return or_(
         *(
             F(field).startswith(variant)

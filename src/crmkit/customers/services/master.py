@@ -251,6 +251,8 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
 
     Raises:
         PermissionDenied: the name is hidden from the actor (results sort by it).
+        ValidationError: ``text`` is longer than
+            :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 
