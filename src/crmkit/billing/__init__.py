@@ -103,6 +103,8 @@ from crmkit.billing.services import (
     void_invoice,
 )
 
+from crmkit.billing import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "EXPENSE_CLAIM_FLOW",
     "EXPENSE_COLUMNS",

@@ -115,6 +115,8 @@ from crmkit.customers.services import (
     user_history,
 )
 
+from crmkit.customers import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "HELD_STATES",
     "POOL",

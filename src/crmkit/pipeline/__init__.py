@@ -140,6 +140,8 @@ from crmkit.pipeline.services import (
     win_opportunity,
 )
 
+from crmkit.pipeline import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "CONTRACT",
     "LEAD",

@@ -93,6 +93,8 @@ from crmkit.rules.approvals.services import (
     withdraw_request,
 )
 
+from crmkit.rules.approvals import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "APPROVAL",
     "SYSTEM",

@@ -31,6 +31,8 @@ from crmkit.rules.notifications.services import (
     unread_count,
 )
 
+from crmkit.rules.notifications import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "BulkRecipient",
     "BulkSendResult",

@@ -24,6 +24,8 @@ from crmkit.rules.numbering.services import (
     preview_number,
 )
 
+from crmkit.rules.numbering import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "MemorySequenceCounter",
     "NumberCounter",

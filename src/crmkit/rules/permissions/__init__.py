@@ -62,6 +62,8 @@ from crmkit.rules.permissions.services import (
     unshare_record,
 )
 
+from crmkit.rules.permissions import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "PLATFORM_TENANT",
     "Access",

@@ -23,6 +23,8 @@ from crmkit.rules.reminders.services import (
     snooze_reminder,
 )
 
+from crmkit.rules.reminders import registrations as _registrations  # noqa: E402, F401  (the service catalog)
+
 __all__ = [
     "FiringState",
     "RecipientKind",
