@@ -5,6 +5,7 @@ re-exported here. See ``docs/billing.md`` for a worked example in CNY and USD.
 """
 
 from crmkit.billing import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
+from crmkit.billing import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.billing import view_parts as _view_parts  # noqa: F401  (registers 360 parts)
 from crmkit.billing.errors import LedgerCorrupted, OverAllocation, OverRefund
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, INVOICE_FLOW, RECEIPT_FLOW, REFUND_FLOW
@@ -102,8 +103,6 @@ from crmkit.billing.services import (
     verify_ledger,
     void_invoice,
 )
-
-from crmkit.billing import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "EXPENSE_CLAIM_FLOW",

@@ -16,7 +16,7 @@ from crmkit.customers.custom_field_services import (
 )
 from crmkit.customers.exporting import export_customers
 from crmkit.customers.importing import import_customers
-from crmkit.customers.merge import merge_customers, undo_merge
+from crmkit.customers.merge import list_merges, merge_customers, merged_into, undo_merge
 from crmkit.customers.queries import customer_360
 from crmkit.customers.search_all import global_search
 from crmkit.customers.services import (
@@ -115,3 +115,7 @@ for service, kind, resource, operation, records in (
     (define_assignment_rule, WRITE, "assignment_rule", "administer", {}),
 ):
     register_service(service, kind, resource, operation, records=records, package=AREA)
+
+# Public in crmkit.customers.merge, not re-exported by the package.
+for service in (list_merges, merged_into):
+    register_service(service, READ, "customer", "view", records=CUSTOMER)

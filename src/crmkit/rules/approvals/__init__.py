@@ -6,6 +6,7 @@ whose documents need approval use ``register_approvable`` and ``ensure_editable`
 See ``docs/approvals.md``.
 """
 
+from crmkit.rules.approvals import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.approvals.approvable import (
     Approvable,
     ApprovalHooks,
@@ -92,8 +93,6 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
-
-from crmkit.rules.approvals import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "APPROVAL",

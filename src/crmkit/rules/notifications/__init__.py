@@ -4,6 +4,7 @@ Build a :class:`Dispatcher` with a store and notifiers from
 :mod:`crmkit.adapters.notify`, then call ``dispatch_pending(now)`` periodically.
 """
 
+from crmkit.rules.notifications import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.notifications.model import (
     Delivery,
     DeliveryState,
@@ -30,8 +31,6 @@ from crmkit.rules.notifications.services import (
     to_message,
     unread_count,
 )
-
-from crmkit.rules.notifications import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "BulkRecipient",

@@ -4,6 +4,7 @@ Define a rule once (:func:`define_numbering_rule`), then take numbers with
 :func:`next_number` inside the unit of work that stores the document.
 """
 
+from crmkit.rules.numbering import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.numbering.model import (
     NumberCounter,
     NumberingRule,
@@ -23,8 +24,6 @@ from crmkit.rules.numbering.services import (
     next_numbers,
     preview_number,
 )
-
-from crmkit.rules.numbering import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "MemorySequenceCounter",

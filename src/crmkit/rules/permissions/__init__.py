@@ -5,6 +5,7 @@ One evaluator (:class:`Grants`, compiled per user by :func:`grants_for`) answers
 counts, analytics and exports, and ``explain`` with its reasons.
 """
 
+from crmkit.rules.permissions import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, Reason, compile_grants
 from crmkit.rules.permissions.matrix import (
@@ -61,8 +62,6 @@ from crmkit.rules.permissions.services import (
     transfer_ownership,
     unshare_record,
 )
-
-from crmkit.rules.permissions import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "PLATFORM_TENANT",

@@ -1,5 +1,6 @@
 """Reminder rules: date-field, yearly, inactivity, calendar and one-off reminders."""
 
+from crmkit.rules.reminders import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.reminders.model import (
     FiringState,
     RecipientKind,
@@ -22,8 +23,6 @@ from crmkit.rules.reminders.services import (
     scan_due_reminders,
     snooze_reminder,
 )
-
-from crmkit.rules.reminders import registrations as _registrations  # noqa: E402, F401  (the service catalog)
 
 __all__ = [
     "FiringState",
