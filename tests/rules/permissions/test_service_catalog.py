@@ -19,6 +19,7 @@ from crmkit.rules.permissions.catalog import (
     register_service,
     registered_services,
     service_spec,
+    takes_crm_and_actor,
 )
 from crmkit.rules.permissions.model import registry
 
@@ -37,23 +38,13 @@ def public_modules() -> Iterator[ModuleType]:
                 yield importlib.import_module(info.name)
 
 
-def takes_crm_and_actor(obj: Any) -> bool:
-    if not callable(obj) or inspect.isclass(obj):
-        return False
-    try:
-        params = list(inspect.signature(obj).parameters)
-    except (TypeError, ValueError):
-        return False
-    return params[:2] == ["crm", "actor"]
-
-
 def exported_services() -> dict[Callable[..., Any], str]:
     """Every ``(crm, actor, ...)`` callable a public module lists in ``__all__``."""
     found: dict[Callable[..., Any], str] = {}
     for module in public_modules():
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
-            if takes_crm_and_actor(obj):
+            if inspect.isfunction(obj) and takes_crm_and_actor(obj):
                 found.setdefault(obj, f"{module.__name__}.{name}")
     return found
 

@@ -45,6 +45,7 @@ __all__ = [
     "register_service",
     "registered_services",
     "service_spec",
+    "takes_crm_and_actor",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +102,24 @@ class ServiceSpec:
         return {p.name: p for p in params[2:]}
 
 
+def takes_crm_and_actor(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` is shaped like a use case: ``(crm, actor, ...)``.
+
+    The acting user may go by another name (``approver``) when the parameter is
+    annotated ``Actor``: what makes a use case is who it acts for, not the spelling.
+    """
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if len(params) < 2 or params[0].name != "crm":
+        return False
+    second = params[1]
+    annotation = second.annotation
+    named = getattr(annotation, "__name__", annotation)
+    return second.name == "actor" or named == "Actor"
+
+
 _BY_FUNCTION: dict[Callable[..., Any], ServiceSpec] = {}
 
 
@@ -135,7 +154,7 @@ def register_service(
             names a parameter it does not have.
     """
     params = list(inspect.signature(function).parameters)
-    if params[:2] != ["crm", "actor"]:
+    if not takes_crm_and_actor(function):
         raise TypeError(f"{function.__qualname__} does not take (crm, actor, ...)")
     records = dict(records or {})
     unknown = set(records) - set(params[2:])
