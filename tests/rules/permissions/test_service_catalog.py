@@ -92,7 +92,8 @@ def test_registering_returns_the_service_itself() -> None:
     from crmkit.customers import get_customer
 
     spec = service_spec(get_customer)
-    assert spec is not None and spec.function is get_customer
+    assert spec is not None
+    assert spec.function is get_customer
     assert spec.name == "crmkit.customers.get_customer"
     assert spec.records == {"customer_id": "customer"}
 
