@@ -109,8 +109,8 @@ for service, kind, resource, operation, records in (
     (set_primary_contact, WRITE, "contact", "edit", CONTACT),
     (remove_contact, WRITE, "contact", "delete", CONTACT),
     (define_custom_field, WRITE, "custom_field", "administer", {}),
-    (change_custom_field, WRITE, "custom_field", "administer", {"field_id": "custom_field"}),
-    (deactivate_custom_field, WRITE, "custom_field", "administer", {"field_id": "custom_field"}),
+    (change_custom_field, WRITE, "custom_field", "administer", {}),
+    (deactivate_custom_field, WRITE, "custom_field", "administer", {}),
     (set_pool_policy, WRITE, "pool_policy", "administer", {}),
     (define_assignment_rule, WRITE, "assignment_rule", "administer", {}),
 ):

@@ -172,7 +172,7 @@ for service, kind, resource, operation, records in (
 
 for service, kind, resource, operation, records in (
     (create_campaign, WRITE, SETTINGS, "edit", {}),
-    (record_campaign_cost, WRITE, SETTINGS, "edit", {"campaign_id": "campaign"}),
+    (record_campaign_cost, WRITE, SETTINGS, "edit", {}),
     (define_sequence_template, WRITE, SETTINGS, "edit", {}),
     (start_sequence, WRITE, "customer", "edit", CUSTOMER),
     (finish_step, WRITE, "customer", "edit", {"step_id": "sequence_step"}),

@@ -51,6 +51,8 @@ DEAL_AMOUNT = "987654.32"
 CREDIT_LIMIT = "555444.33"
 CONTRACT_AMOUNT = "246913.58"  # 30% / 70% installments below, distinct from any total
 INSTALLMENTS = ("74074.07", "172839.51")
+WON_AMOUNT = "424242.42"  # a won deal of rep A's: commission and targets count it
+TARGET = "313131.31"  # rep A's target for the month
 MARKER = "ALPHA7731"  # in every name and title rep A gives a record
 
 PROBES = (
@@ -83,6 +85,7 @@ HIDDEN = {
     "clerk": (*_phone_forms(PHONE), *_phone_forms(CONTACT_PHONE), EMAIL),
     "analyst": (
         *_amount_forms(DEAL_AMOUNT),
+        *_amount_forms(WON_AMOUNT),
         *_amount_forms(CREDIT_LIMIT),
         *(form for amount in INSTALLMENTS for form in _amount_forms(amount)),
     ),
@@ -93,6 +96,7 @@ OWN_SECRETS = (
     *HIDDEN["clerk"],
     *HIDDEN["analyst"],
     *_amount_forms(CONTRACT_AMOUNT),
+    *_amount_forms(TARGET),
 )
 
 
@@ -105,7 +109,8 @@ class World:
     admin: Actor
     rep_a: Actor
     probes: dict[str, Actor]
-    records: dict[str, Any] = attrs.field(factory=dict)  # kind -> record (or value)
+    records: dict[str, Any] = attrs.field(factory=dict)  # kind -> rep A's record (or value)
+    config: dict[str, Any] = attrs.field(factory=dict)  # tenant configuration, owned by nobody
     process_id: uuid.UUID | None = None
     dirty: bool = False
 
@@ -117,6 +122,11 @@ class World:
         if found is None:
             return None
         return getattr(found, "id", found)
+
+    def config_id(self, kind: str) -> Any:
+        """The id of the tenant configuration object of ``kind`` the world defined."""
+        found = self.config.get(kind)
+        return None if found is None else found.id
 
     def own_ids(self) -> set[uuid.UUID]:
         """Every id of rep A's records."""
@@ -482,6 +492,117 @@ def _expenses(w: World) -> None:
     )
 
 
+def _won_deal(w: World) -> None:
+    from crmkit.pipeline import open_opportunity, win_opportunity
+
+    deal = open_opportunity(
+        w.crm,
+        w.rep_a,
+        customer_id=w.records["other_customer"].id,
+        name=f"赢单 {MARKER}",
+        amount=money(WON_AMOUNT),
+        process_id=w.process_id,
+        expected_close=date(2026, 3, 2),
+    )
+    w.records["won_deal"] = win_opportunity(w.crm, w.rep_a, deal.id)
+
+
+def _targets(w: World) -> None:
+    from crmkit.pipeline import define_commission_plan, set_target
+    from crmkit.pipeline.model.targets import Metric, UnitKind
+
+    w.config["target"] = set_target(
+        w.crm,
+        w.admin,
+        unit_kind=UnitKind.USER,
+        unit_id=w.rep_a.user_id,
+        period="2026-03",
+        metric=Metric.WON_AMOUNT,
+        value=TARGET,
+        currency="CNY",
+    )
+    w.config["commission_plan"] = define_commission_plan(
+        w.crm, w.admin, name="提成方案", currency="CNY", tiers=[("0", "0.05")]
+    )
+
+
+def _sharing(w: World) -> None:
+    from crmkit.kernel.query import F
+    from crmkit.rules.permissions import define_sharing_rule, share_record
+
+    w.records["share"] = share_record(
+        w.crm,
+        w.rep_a,
+        "customer",
+        w.records["customer"].id,
+        grantee_kind="user",
+        grantee=w.admin.user_id,
+    )
+    w.config["sharing_rule"] = define_sharing_rule(
+        w.crm,
+        w.admin,
+        "Z 级客户给管理员",
+        resource="customer",
+        condition=F("level").eq("Z"),
+        grantee_kind="user",
+        grantee=w.admin.user_id,
+    )
+
+
+def _custom_fields(w: World) -> None:
+    from crmkit.customers import FieldType, define_custom_field
+
+    w.config["custom_field"] = define_custom_field(
+        w.crm, w.admin, key="budget", label="预算", type=FieldType.TEXT
+    )
+
+
+def _engagement(w: World) -> None:
+    from crmkit.pipeline.engagement import (
+        create_campaign,
+        define_sequence_template,
+        start_sequence,
+    )
+    from crmkit.pipeline.model.sequences import StepAction, StepPlan
+
+    w.config["campaign"] = create_campaign(
+        w.crm, w.admin, name="春季展会", channel="exhibition", budget=money("5000.00")
+    )
+    template = define_sequence_template(
+        w.crm, w.admin, "新客户培育", [StepPlan(StepAction.CALL, "欢迎电话", after_days=0)]
+    )
+    w.config["sequence_template"] = template
+    steps = start_sequence(w.crm, w.rep_a, template.id, w.records["customer"].id)
+    w.records["sequence_step"] = steps[0]
+
+
+def _ledger(w: World) -> None:
+    from crmkit.billing import allocate_receipt, ledger_entries, record_receipt
+
+    # A receipt of its own, so rep A's first receipt stays unallocated for the probes.
+    receipt = record_receipt(
+        w.crm,
+        w.rep_a,
+        customer_id=w.records["customer"].id,
+        amount=money("22.22"),
+        received_on=TODAY,
+        idempotency_key=f"receipt-2-{MARKER}",
+    )
+    w.records["allocated_receipt"] = receipt
+    allocate_receipt(w.crm, w.rep_a, receipt.id, idempotency_key=f"allocate-{MARKER}")
+    entries = list(ledger_entries(w.crm, w.rep_a, receipt_id=receipt.id))
+    w.records["ledger_entry"] = next(e for e in entries if getattr(e, "installment_id", None))
+
+
+def _merge(w: World) -> None:
+    from crmkit.customers import merge_customers, register_customer
+
+    merged = register_customer(w.crm, w.rep_a, name=f"丙方 {MARKER} 并入")
+    survivor = register_customer(w.crm, w.rep_a, name=f"丁方 {MARKER} 存续")
+    result = merge_customers(w.crm, w.rep_a, survivor.id, [merged.id])
+    w.records["merge"] = result.merge_id if hasattr(result, "merge_id") else result.merge.id
+
+
 STEPS: list[tuple[str, Step]] = [
     ("customer", _customers),
     ("lead", _leads),
@@ -494,4 +615,11 @@ STEPS: list[tuple[str, Step]] = [
     ("receipt", _receipts),
     ("invoice", _invoices),
     ("expense_claim", _expenses),
+    ("won_deal", _won_deal),
+    ("target", _targets),
+    ("share", _sharing),
+    ("custom_field", _custom_fields),
+    ("sequence_step", _engagement),
+    ("ledger_entry", _ledger),
+    ("merge", _merge),
 ]

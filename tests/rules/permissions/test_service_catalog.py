@@ -70,13 +70,10 @@ def test_record_parameters_name_registered_resources_or_world_records() -> None:
         "member",
         "relation",
         "merge",
-        "custom_field",
-        "campaign",
         "sequence_step",
         "ledger_entry",
         "approval_request",
         "share",
-        "sharing_rule",
         "reminder_firing",
         "inbox_item",
     }

@@ -41,7 +41,7 @@ for service, kind, operation, records in (
     (define_role, ServiceKind.WRITE, "administer", {}),
     (delete_role, ServiceKind.WRITE, "administer", {}),
     (define_sharing_rule, ServiceKind.WRITE, "administer", {}),
-    (delete_sharing_rule, ServiceKind.WRITE, "administer", {"rule_id": "sharing_rule"}),
+    (delete_sharing_rule, ServiceKind.WRITE, "administer", {}),
     (import_matrix, ServiceKind.WRITE, "administer", {}),
     (export_matrix, ServiceKind.REPORT, "administer", {}),
     (policy_overview, ServiceKind.REPORT, "administer", {}),
