@@ -145,15 +145,22 @@ class World:
 
     def snapshot(self) -> dict[str, str]:
         """Rep A's stored records as text, to tell whether a refused write changed one."""
+        from crmkit.kernel.query import F, Query
+
+        by_type: dict[type[Any], list[uuid.UUID]] = {}
+        for entity, record_id in self.stored():
+            by_type.setdefault(entity, []).append(record_id)
 
         def work(uow: Any) -> dict[str, str]:
+            # One query per kind of record: this runs around every write probe.
             seen: dict[str, str] = {}
-            for entity, record_id in self.stored():
+            for entity, ids in by_type.items():
                 try:
-                    found = uow.repository(entity).find(record_id)
+                    repo = uow.repository(entity)
                 except LookupError:  # a value type, not an aggregate with a repository
                     continue
-                seen[f"{entity.__name__}:{record_id}"] = repr(found)
+                for found in repo.query(Query(where=F("id").is_in(ids))):
+                    seen[f"{entity.__name__}:{found.id}"] = repr(found)
             return seen
 
         return self.crm.read(self.tenant, work)
