@@ -610,6 +610,27 @@ def _merge(w: World) -> None:
     w.records["merge"] = result.merge_id if hasattr(result, "merge_id") else result.merge.id
 
 
+def _reminders(w: World) -> None:
+    from crmkit.rules.reminders import (
+        Recipients,
+        TriggerKind,
+        define_reminder_rule,
+        scan_due_reminders,
+    )
+
+    define_reminder_rule(
+        w.crm,
+        w.admin,
+        name=f"提醒 {MARKER}",
+        trigger=TriggerKind.ONE_OFF,
+        subject=f"回电 {MARKER}",
+        at=datetime.fromisoformat("2026-03-02T08:00:00+00:00"),
+        recipients=(Recipients.named(w.rep_a.user_id),),
+    )
+    firings = scan_due_reminders(w.crm, w.tenant)
+    w.records["reminder_firing"] = next(f for f in firings if f.recipient_id == w.rep_a.user_id)
+
+
 STEPS: list[tuple[str, Step]] = [
     ("customer", _customers),
     ("lead", _leads),
@@ -629,4 +650,5 @@ STEPS: list[tuple[str, Step]] = [
     ("sequence_step", _engagement),
     ("ledger_entry", _ledger),
     ("merge", _merge),
+    ("reminder_firing", _reminders),
 ]
