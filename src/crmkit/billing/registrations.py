@@ -49,7 +49,7 @@ from crmkit.billing.services import (
     verify_ledger,
     void_invoice,
 )
-from crmkit.rules.permissions.catalog import ServiceKind, register_service
+from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -64,7 +64,7 @@ REFUND = {"refund_id": "refund"}
 INVOICE = {"invoice_id": "invoice"}
 CLAIM = {"claim_id": "expense_claim"}
 
-for service, kind, resource, operation, records in (
+_TABLE: tuple[Declaration, ...] = (
     # plans
     (create_plan, WRITE, "billing_plan", "create", {}),
     (get_plan, READ, "billing_plan", "view", {"plan_id": "billing_plan"}),
@@ -112,5 +112,6 @@ for service, kind, resource, operation, records in (
     (collection_forecast, REPORT, "installment", "view", {}),
     (customer_margin, REPORT, "receipt", "view", {}),
     (expense_analysis, REPORT, "expense_claim", "view", {}),
-):
+)
+for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)

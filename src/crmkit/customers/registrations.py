@@ -7,6 +7,9 @@ of this package that is missing here fails the completeness test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from crmkit.customers.batch import batch_update_customers
 from crmkit.customers.custom_field_services import (
     change_custom_field,
@@ -53,7 +56,7 @@ from crmkit.customers.services import (
     update_customer,
     user_history,
 )
-from crmkit.rules.permissions.catalog import ServiceKind, register_service
+from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -65,7 +68,7 @@ AREA = "crmkit.customers"
 CUSTOMER = {"customer_id": "customer"}
 CONTACT = {"contact_id": "contact"}
 
-for service, kind, resource, operation, records in (
+_TABLE: tuple[Declaration, ...] = (
     # one record
     (get_customer, READ, "customer", "view", CUSTOMER),
     (customer_360, READ, "customer", "view", CUSTOMER),
@@ -113,9 +116,11 @@ for service, kind, resource, operation, records in (
     (deactivate_custom_field, WRITE, "custom_field", "administer", {}),
     (set_pool_policy, WRITE, "pool_policy", "administer", {}),
     (define_assignment_rule, WRITE, "assignment_rule", "administer", {}),
-):
+)
+for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
 
 # Public in crmkit.customers.merge, not re-exported by the package.
-for service in (list_merges, merged_into):
+_MERGE_READS: tuple[Callable[..., Any], ...] = (list_merges, merged_into)
+for service in _MERGE_READS:
     register_service(service, READ, "customer", "view", records=CUSTOMER)

@@ -84,7 +84,7 @@ from crmkit.pipeline.services import (
     reopen_opportunity,
     win_opportunity,
 )
-from crmkit.rules.permissions.catalog import ServiceKind, register_service
+from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -102,7 +102,7 @@ ORDER = {"order_id": "sales_order"}
 PLAN = {"plan_id": "follow_up_plan"}
 SETTINGS = "pipeline_settings"
 
-for service, kind, resource, operation, records in (
+_TABLE: tuple[Declaration, ...] = (
     # leads
     (create_lead, WRITE, "lead", "create", {}),
     (check_lead_duplicates, LIST, "lead", "create", {}),
@@ -167,17 +167,19 @@ for service, kind, resource, operation, records in (
     (commission_for, REPORT, "opportunity", "view", {"rep_id": "member"}),
     (coverage_report, REPORT, "opportunity", "view", {}),
     (customer_pyramid, REPORT, "customer", "view", {}),
-):
+)
+for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
 
-for service, kind, resource, operation, records in (
+_ENGAGEMENT: tuple[Declaration, ...] = (
     (create_campaign, WRITE, SETTINGS, "edit", {}),
     (record_campaign_cost, WRITE, SETTINGS, "edit", {}),
     (define_sequence_template, WRITE, SETTINGS, "edit", {}),
     (start_sequence, WRITE, "customer", "edit", CUSTOMER),
     (finish_step, WRITE, "customer", "edit", {"step_id": "sequence_step"}),
     (sequence_workbench, LIST, "customer", "view", {}),
-):
+)
+for service, kind, resource, operation, records in _ENGAGEMENT:
     register_service(
         service, kind, resource, operation, records=records, package=f"{AREA}.engagement"
     )

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import attrs
 
 __all__ = [
+    "Declaration",
     "ServiceKind",
     "ServiceSpec",
     "exempt_service",
@@ -63,6 +64,10 @@ class ServiceKind(enum.Enum):
     def is_read(self) -> bool:
         """Whether the service only reads."""
         return self is not ServiceKind.WRITE
+
+
+# One row of an area's registrations table: (service, kind, resource, operation, records).
+Declaration = tuple[Callable[..., Any], ServiceKind, str, str, dict[str, str]]
 
 
 def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
