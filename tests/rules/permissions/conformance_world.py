@@ -631,6 +631,23 @@ def _reminders(w: World) -> None:
     w.records["reminder_firing"] = next(f for f in firings if f.recipient_id == w.rep_a.user_id)
 
 
+def _inbox(w: World) -> None:
+    from crmkit.rules.notifications import InboxItem
+
+    # What the in-app notifier stores when a message for rep A is delivered.
+    item = InboxItem(
+        id=uuid.uuid4(),
+        tenant_id=w.tenant,
+        recipient_id=w.rep_a.user_id,
+        subject=f"通知 {MARKER}",
+        body=f"客户 {MARKER} 回款到账",
+        received_at=NOW,
+        event_type="ReceiptRecorded",
+        data={},
+    )
+    w.records["inbox_item"] = w.crm.run(w.tenant, lambda uow: uow.repository(InboxItem).add(item))
+
+
 STEPS: list[tuple[str, Step]] = [
     ("customer", _customers),
     ("lead", _leads),
@@ -651,4 +668,5 @@ STEPS: list[tuple[str, Step]] = [
     ("ledger_entry", _ledger),
     ("merge", _merge),
     ("reminder_firing", _reminders),
+    ("inbox_item", _inbox),
 ]

@@ -34,7 +34,7 @@ import pytest
 
 from crmkit import Crm, connect
 from crmkit.adapters.tabular import Table
-from crmkit.billing import DocumentRef
+from crmkit.billing import DocumentRef, TermLine
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.errors import CrmError, NotFound, PermissionDenied, ValidationError
@@ -296,6 +296,8 @@ def _by_name(world: World, actor: Actor) -> dict[str, Any]:
             "contract", uuid.uuid4(), uuid.uuid4(), actor.user_id, Money("1.00", "CNY")
         ),
         "documents": [],
+        "terms": (TermLine("all", percent="100"),),
+        "milestones": {},
         "line": DealLine("SENSOR", Decimal(1)),
         "template": Template(subject="probe", body="probe"),
         # Tenant configuration the world defined (not records anyone owns).
