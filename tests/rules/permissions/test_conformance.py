@@ -204,7 +204,7 @@ def _probe_params() -> Iterator[Any]:
 
 
 class Worlds:
-    """Builds each backend's world once, and again after a write got through."""
+    """Builds each backend's world once, and again after a probe changed rep A's records."""
 
     def __init__(self, request: pytest.FixtureRequest, backend: str) -> None:
         self.request = request
@@ -471,7 +471,7 @@ def test_service_obeys_the_policy(worlds: Worlds, spec: ServiceSpec, probe: str)
     problems: list[str] = []
     names_a_record = bool(spec.records)
     # A batch (a parameter of ids) answers per item instead of raising; it passes when
-    # it changed and showed nothing of rep A's.
+    # it changed nothing and showed nothing of rep A's.
     batch = any(name.endswith("_ids") for name in spec.records)
     if probe in SCOPE_PROBES:
         if names_a_record and spec.kind in (ServiceKind.READ, ServiceKind.WRITE):
