@@ -399,13 +399,21 @@ def _nodes(value: Any, depth: int = 0, seen: set[int] | None = None) -> Iterator
         yield from _nodes(child, depth + 1, seen)
 
 
-def leaks(result: Any, secrets: tuple[str, ...], ids: set[Any]) -> list[str]:
-    """What of ``secrets`` and ``ids`` appears anywhere in ``result``."""
+def leaks(
+    result: Any, secrets: tuple[str, ...], ids: set[Any], echoed: frozenset[str] = frozenset()
+) -> list[str]:
+    """What of ``secrets`` and ``ids`` appears anywhere in ``result``.
+
+    ``echoed`` are the caller's own text arguments: a result repeating what it was asked
+    (the search text) shows the caller nothing new.
+    """
     found: set[str] = set()
     for node in _nodes(result):
         if isinstance(node, uuid.UUID):
             if node in ids:
                 found.add(f"id {node}")
+            continue
+        if isinstance(node, str) and node in echoed:
             continue
         if isinstance(node, str | int | float | Decimal | Money | date | bytes):
             text = f"{node}|{node!r}"
@@ -494,7 +502,8 @@ def test_service_obeys_the_policy(worlds: Worlds, spec: ServiceSpec, probe: str)
         if spec.kind is ServiceKind.WRITE and not spec.personal and outcome == "done" and not batch:
             problems.append("a write by a view-only role went through")
         if outcome == "done":
-            shown = leaks(result, HIDDEN[probe], set())
+            echoed = frozenset(v for v in kwargs.values() if isinstance(v, str))
+            shown = leaks(result, HIDDEN[probe], set(), echoed)
             if shown:
                 problems.append(f"shows hidden {shown}")
             found = leaks(result, (), world.own_ids()) if lookups else []
