@@ -1,6 +1,7 @@
 """Customers: the customer master, contacts, relations, the public pool, history and
 the recycle bin, with their use cases."""
 
+from crmkit.customers import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.customers.batch import BatchResult, batch_update_customers
 from crmkit.customers.contacts import Contact
 from crmkit.customers.custom_field_services import (
@@ -79,6 +80,7 @@ from crmkit.customers.search_all import (
     register_search_part,
 )
 from crmkit.customers.services import (
+    CallerMatch,
     add_contact,
     assign_customer,
     auto_assign_customer,
@@ -123,6 +125,7 @@ __all__ = [
     "AssignmentRule",
     "AssignmentStrategy",
     "BatchResult",
+    "CallerMatch",
     "ChangeRecord",
     "ChoiceOption",
     "Contact",

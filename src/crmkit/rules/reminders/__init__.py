@@ -1,5 +1,6 @@
 """Reminder rules: date-field, yearly, inactivity, calendar and one-off reminders."""
 
+from crmkit.rules.reminders import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.reminders.model import (
     FiringState,
     RecipientKind,
@@ -12,6 +13,7 @@ from crmkit.rules.reminders.model import (
     ReminderSnoozed,
     ReminderSource,
     TriggerKind,
+    month_day_key,
     register_source,
 )
 from crmkit.rules.reminders.services import (
@@ -38,6 +40,7 @@ __all__ = [
     "complete_reminder",
     "define_reminder_rule",
     "dismiss_reminder",
+    "month_day_key",
     "my_reminders",
     "register_source",
     "scan_due_reminders",

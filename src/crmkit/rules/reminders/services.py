@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.errors import PermissionDenied, ValidationError, reason
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
@@ -30,6 +33,7 @@ from crmkit.rules.reminders.model import (
     ReminderRuleId,
     TriggerKind,
     firing_id,
+    month_day_key,
     source,
 )
 
@@ -46,18 +50,32 @@ __all__ = [
 # Reminder rules are tenant configuration: the administrator, or whoever holds "edit".
 RULES = "reminder_rule"
 register_resource(RULES, entity=ReminderRule, operations=("view", "edit"))
+# Fields the service fills itself; every other field without a default is required.
+_GIVEN = frozenset({"id", "tenant_id"})
 
 
 def define_reminder_rule(crm: Crm, actor: Actor, **fields: Any) -> ReminderRule:
     """Store a new reminder rule for the actor's tenant.
 
     Raises:
+        PermissionDenied: the actor may not edit reminder rules (checked before the
+            rule itself, so a refused caller learns nothing about its validity).
         ValidationError: the rule is incomplete or names unknown records or fields.
     """
-    rule = ReminderRule(id=ReminderRuleId(crm.new_id()), tenant_id=actor.tenant_id, **fields)
+    rule_id = ReminderRuleId(crm.new_id())
 
     def work(uow: UnitOfWork) -> ReminderRule:
         grants_for(uow, actor).require_operation("edit", RULES)
+        missing = [
+            f.name
+            for f in attrs.fields(ReminderRule)
+            if f.default is attrs.NOTHING and f.name not in fields and f.name not in _GIVEN
+        ]
+        if missing:
+            raise ValidationError(
+                entity="reminder_rule", field=missing[0], reason=reason(N_("is required"))
+            )
+        rule = ReminderRule(id=rule_id, tenant_id=actor.tenant_id, **fields)
         return uow.repository(ReminderRule).add(rule)
 
     return guarded(crm, actor, work)
@@ -167,11 +185,10 @@ def _date_field(
         # The record's date d is due on d + offset: look for d in the shifted window.
         dates = [day - timedelta(days=offset) for day in window]
         if rule.yearly:
-            wanted = {d.strftime("%m%d") for d in dates}
+            wanted = {month_day_key(d) for d in dates}
             # A 29 February date falls on 28 February in a common year.
-            wanted |= {
-                "0229" for d in dates if d.strftime("%m%d") == "0228" and not _is_leap(d.year)
-            }
+            if any((d.month, d.day) == (2, 28) and not _is_leap(d.year) for d in dates):
+                wanted.add(_FEB_29)
             where: Expr = F(f"{field}_md").is_in(sorted(wanted))
         else:
             where = F(field).ge(dates[0]) & F(field).le(dates[-1])
@@ -192,6 +209,9 @@ def _date_field(
                 str(getattr(record, watched.title_field, "")),
                 day,
             )
+
+
+_FEB_29 = month_day_key(date(2000, 2, 29))
 
 
 def _is_leap(year: int) -> bool:
