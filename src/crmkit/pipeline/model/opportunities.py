@@ -25,6 +25,7 @@ from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import convert_amount, convert_date, to_amount
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.pricing import LineItem
@@ -203,7 +204,7 @@ class Opportunity:
     tenant_id: TenantId
     name: str = attrs.field(on_setattr=_refresh_keys)
     customer_id: uuid.UUID
-    amount: Money
+    amount: Money = attrs.field(converter=convert_amount(_ENTITY, "amount"))
     process_id: uuid.UUID
     stage: str
     probability: int
@@ -211,7 +212,9 @@ class Opportunity:
     stage_entered_at: datetime
     owner_id: UserId | None = None
     department_id: uuid.UUID | None = None
-    expected_close: date | None = None
+    expected_close: date | None = attrs.field(
+        default=None, converter=convert_date(_ENTITY, "expected_close")
+    )
     status: OpportunityStatus = OpportunityStatus.OPEN
     closed_at: datetime | None = None
     lost_reason: str | None = None
@@ -282,6 +285,7 @@ class Opportunity:
             ValidationError: the deal has lines (its amount is their total), or the
                 amount is negative or in another currency than its lines would be.
         """
+        amount = to_amount(amount, entity=_ENTITY, field="amount")
         OPPORTUNITY.fire(self, "revise")
         if self.lines:
             raise _invalid(
