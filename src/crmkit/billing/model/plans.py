@@ -29,6 +29,7 @@ import attrs
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import convert_amount
 from crmkit.kernel.money import Money
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
@@ -74,7 +75,7 @@ class DocumentRef:
     document_id: UUID
     customer_id: UUID
     owner_id: UserId | None
-    total: Money
+    total: Money = attrs.field(converter=convert_amount("billing plan", "total"))
     department_id: UUID | None = None
     number: str = ""
 
