@@ -82,9 +82,9 @@ def user_decimals() -> st.SearchStrategy[Decimal]:
     return st.one_of(
         st.decimals(allow_nan=False, allow_infinity=False, places=2, max_value=10**9),
         st.decimals(allow_nan=False, allow_infinity=False),
-        st.sampled_from(NUMBER_TEXTS).filter(lambda t: t.strip() not in ("1,000",)).map(
-            lambda t: Decimal(t.strip())
-        ),
+        st.sampled_from(NUMBER_TEXTS)
+        .filter(lambda t: t.strip() not in ("1,000",))
+        .map(lambda t: Decimal(t.strip())),
     )
 
 

@@ -86,7 +86,7 @@ def sides(
         stages = default_process(tenant, uuid.uuid4()).stages
         side.process_id = define_sales_process(crm, actor, "standard", stages).id
         made.append(side)
-    yield made
+    return made
 
 
 def _stored(side: Side, kind: type[Any], id: uuid.UUID) -> dict[str, Any]:
@@ -138,7 +138,9 @@ CUSTOMER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 
 @BOUNDARY_SETTINGS
 @given(data=st.data())
-def test_register_customer_accepts_and_refuses_alike(sides: list[Side], data: st.DataObject) -> None:
+def test_register_customer_accepts_and_refuses_alike(
+    sides: list[Side], data: st.DataObject
+) -> None:
     field = data.draw(st.sampled_from(["name", *CUSTOMER_FIELDS]))
     value = data.draw(user_texts() if field == "name" else CUSTOMER_FIELDS[field])
     name = value if field == "name" else "上海浦东发展"

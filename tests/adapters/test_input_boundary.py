@@ -60,7 +60,8 @@ def test_the_largest_amount_with_six_decimals_is_stored_exactly(crm: Crm, actor:
     limit = Money("8999999999999.999999", "CNY")
     customer = register_customer(crm, actor, name="华东精工", credit_limit=limit)
     (stored,) = _customers(crm, actor)
-    assert stored.id == customer.id and stored.credit_limit == limit
+    assert stored.id == customer.id
+    assert stored.credit_limit == limit
 
 
 def test_an_amount_given_as_text_or_a_bare_number_is_refused_by_name(
@@ -191,7 +192,9 @@ def test_a_level_that_is_not_text_is_refused_on_every_backend(crm: Crm, actor: A
 def test_an_owner_or_department_unknown_in_the_tenant_is_refused(crm: Crm, actor: Actor) -> None:
     stranger = uuid.uuid4()
     _refused("owner_id", register_customer, crm, actor, name="华东精工", owner_id=stranger)
-    _refused("department_id", register_customer, crm, actor, name="华东精工", department_id=stranger)
+    _refused(
+        "department_id", register_customer, crm, actor, name="华东精工", department_id=stranger
+    )
     _refused("owner_id", register_customer, crm, actor, name="华东精工", owner_id="zhang")
     sales = define_department(crm, actor, "华东销售部")
     customer = register_customer(
@@ -230,9 +233,7 @@ def test_a_deal_close_date_typed_as_text_is_parsed_or_refused(crm: Crm, actor: A
     customer = register_customer(crm, actor, name="华东精工")
     process = _process(crm, actor)
     common = {"customer_id": customer.id, "name": "产线改造", "amount": Money("1", "CNY")}
-    deal = open_opportunity(
-        crm, actor, process_id=process, expected_close="2026-06-30", **common
-    )
+    deal = open_opportunity(crm, actor, process_id=process, expected_close="2026-06-30", **common)
     assert deal.expected_close == date(2026, 6, 30)
     _refused(
         "expected_close",
@@ -248,13 +249,17 @@ def test_a_deal_close_date_typed_as_text_is_parsed_or_refused(crm: Crm, actor: A
 def test_a_receipt_date_typed_as_text_is_parsed_or_refused(crm: Crm, actor: Actor) -> None:
     customer = register_customer(crm, actor, name="华东精工")
     common: dict[str, Any] = {"customer_id": customer.id, "amount": Money("100.00", "CNY")}
-    receipt = record_receipt(
-        crm, actor, received_on="2026-03-01", idempotency_key="r-1", **common
-    )
+    receipt = record_receipt(crm, actor, received_on="2026-03-01", idempotency_key="r-1", **common)
     assert receipt.received_on == date(2026, 3, 1)
     for bad in ("2026-13-01", "next week", datetime(2026, 3, 1, tzinfo=UTC), date(9999, 12, 31)):
         _refused(
-            "received_on", record_receipt, crm, actor, received_on=bad, idempotency_key="r-2", **common
+            "received_on",
+            record_receipt,
+            crm,
+            actor,
+            received_on=bad,
+            idempotency_key="r-2",
+            **common,
         )
     _refused(
         "amount",

@@ -27,7 +27,7 @@ from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import convert_date
+from crmkit.kernel.limits import to_date
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = ["Contact"]
@@ -93,6 +93,13 @@ def _check_qq(_instance: Any, _attribute: Any, value: str | None) -> None:
         raise ValidationError(entity="contact", field="qq", reason=reason(N_("is not a QQ number")))
 
 
+def _birthday(value: Any) -> date | None:
+    # A form sends "1985-02-09"; stored rows come back as dates and take the short way.
+    if value is None or type(value) is date:
+        return value
+    return to_date(value, entity="contact", field="birthday")
+
+
 def _im(values: Any) -> dict[str, str]:
     if not isinstance(values, Mapping):
         raise ValidationError(
@@ -156,9 +163,7 @@ class Contact:
     wechat: str | None = attrs.field(default=None, converter=_clean)
     qq: str | None = attrs.field(default=None, converter=_clean, validator=_check_qq)
     im: dict[str, str] = attrs.field(factory=dict, converter=_im)
-    birthday: date | None = attrs.field(
-        default=None, converter=convert_date("contact", "birthday"), on_setattr=_DERIVED
-    )
+    birthday: date | None = attrs.field(default=None, converter=_birthday, on_setattr=_DERIVED)
     primary: bool = False
     owner_id: UserId | None = None
     department_id: UUID | None = None

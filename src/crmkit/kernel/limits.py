@@ -61,8 +61,6 @@ __all__ = [
     "check_amount",
     "check_storable",
     "check_text",
-    "convert_amount",
-    "convert_date",
     "max_length",
     "to_amount",
     "to_date",
@@ -117,9 +115,7 @@ def check_text(value: str, *, entity: str, field: str, maximum: int = TEXT_MAX) 
             more than ``maximum`` characters.
     """
     if len(value) > maximum:
-        raise _invalid(
-            entity, field, N_("is longer than {maximum} characters"), maximum=maximum
-        )
+        raise _invalid(entity, field, N_("is longer than {maximum} characters"), maximum=maximum)
     if "\x00" in value:
         raise _invalid(entity, field, N_("contains a NUL character"))
     if not value.isascii():
@@ -264,34 +260,6 @@ def to_instant_value(value: Any, *, entity: str, field: str) -> dt.datetime:
         raise _invalid(entity, field, N_("must be a date and time"))
     _check_instant(instant, entity, field)
     return instant
-
-
-def convert_amount(entity: str, field: str) -> typing.Callable[[Any], Any]:
-    """An attrs converter for a Money field: :func:`to_amount`, ``None`` kept.
-
-    Loading a row runs converters too, so a stored ``Money`` takes the short way.
-    """
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if type(value) is Money:
-            check_amount(value.amount, entity=entity, field=field)
-            return value
-        return to_amount(value, entity=entity, field=field)
-
-    return convert
-
-
-def convert_date(entity: str, field: str) -> typing.Callable[[Any], Any]:
-    """An attrs converter for a date field: :func:`to_date`, ``None`` kept."""
-
-    def convert(value: Any) -> Any:
-        if value is None or type(value) is dt.date:
-            return value
-        return to_date(value, entity=entity, field=field)
-
-    return convert
 
 
 def _check_instant(instant: dt.datetime, entity: str, field: str) -> None:
@@ -449,7 +417,7 @@ def _expect(kind: type[Any], message: str) -> _Check:
 
 
 @functools.cache
-def _plan(cls: type[Any]) -> tuple[tuple[str, _Check], ...]:
+def _plan(cls: Any) -> tuple[tuple[str, _Check], ...]:
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # a forward reference that does not resolve: check by value only
@@ -463,7 +431,8 @@ def _plan(cls: type[Any]) -> tuple[tuple[str, _Check], ...]:
 
 
 def _walk(obj: Any, entity: str, prefix: str | None) -> None:
-    for name, check in _plan(type(obj)):
+    kind: Any = type(obj)
+    for name, check in _plan(kind):
         value = getattr(obj, name)
         if value is not None:
             check(value, entity, name if prefix is None else f"{prefix}.{name}")

@@ -25,7 +25,7 @@ from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import convert_amount, convert_date, to_amount
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.pricing import LineItem
@@ -177,6 +177,17 @@ def _refresh_keys(instance: Any, _attribute: Any, name: str) -> str:
     return name
 
 
+def _deal_amount(value: Any) -> Money:
+    # What a form sends is taken or refused by name (a bare 100 has no currency).
+    return to_amount(value, entity=_ENTITY, field="amount")
+
+
+def _close_date(value: Any) -> date | None:
+    if value is None or type(value) is date:
+        return value
+    return to_date(value, entity=_ENTITY, field="expected_close")
+
+
 @attrs.define(eq=False)
 class Opportunity:
     """A deal.
@@ -204,7 +215,7 @@ class Opportunity:
     tenant_id: TenantId
     name: str = attrs.field(on_setattr=_refresh_keys)
     customer_id: uuid.UUID
-    amount: Money = attrs.field(converter=convert_amount(_ENTITY, "amount"))
+    amount: Money = attrs.field(converter=_deal_amount)
     process_id: uuid.UUID
     stage: str
     probability: int
@@ -212,9 +223,7 @@ class Opportunity:
     stage_entered_at: datetime
     owner_id: UserId | None = None
     department_id: uuid.UUID | None = None
-    expected_close: date | None = attrs.field(
-        default=None, converter=convert_date(_ENTITY, "expected_close")
-    )
+    expected_close: date | None = attrs.field(default=None, converter=_close_date)
     status: OpportunityStatus = OpportunityStatus.OPEN
     closed_at: datetime | None = None
     lost_reason: str | None = None
