@@ -172,6 +172,11 @@ def test_an_unknown_kind_is_refused_and_a_known_one_typed_as_text_is_taken(
     assert person.kind is CustomerKind.INDIVIDUAL
     _refused("kind", update_customer, crm, actor, person.id, kind="robot")
     assert _customers(crm, actor)[0].kind is CustomerKind.INDIVIDUAL
+    robot_address = [{"city": "上海", "kind": "robot"}]
+    _refused("addresses.kind", update_customer, crm, actor, person.id, addresses=robot_address)
+    _refused("addresses", update_customer, crm, actor, person.id, addresses=[{"planet": "Mars"}])
+    update_customer(crm, actor, person.id, addresses=[{"city": "上海", "kind": "billing"}])
+    assert [a.kind.value for a in _customers(crm, actor)[0].addresses] == ["billing"]
 
 
 def test_one_tag_typed_as_text_is_one_tag(crm: Crm, actor: Actor) -> None:

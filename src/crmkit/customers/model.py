@@ -19,6 +19,7 @@ and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NewType
 from uuid import UUID
@@ -125,6 +126,40 @@ def _optional_text(value: Any) -> str | None:
     return text or None
 
 
+def _address_kind(value: Any) -> AddressKind:
+    if isinstance(value, AddressKind):
+        return value
+    try:
+        return AddressKind(value)
+    except ValueError:
+        raise ValidationError(
+            entity="customer",
+            field="addresses.kind",
+            reason=reason(
+                N_("{value!r} is not one of {choices}"),
+                value=str(value)[:40],
+                choices=", ".join(k.value for k in AddressKind),
+            ),
+        ) from None
+
+
+def _address_tuple_item(value: Any) -> Address:
+    if isinstance(value, Address):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            entity="customer", field="addresses", reason=reason(N_("is not an address"))
+        )
+    unknown = sorted(set(value) - {f.name for f in attrs.fields(Address)})
+    if unknown:
+        raise ValidationError(
+            entity="customer",
+            field="addresses",
+            reason=reason(N_("{name} is not a part of an address"), name=str(unknown[0])[:40]),
+        )
+    return Address(**value)
+
+
 @attrs.frozen(kw_only=True)
 class Address:
     """A postal address of a customer, Chinese order (province, city, district, street).
@@ -137,7 +172,7 @@ class Address:
         primary: the address shown first (at most one per customer).
     """
 
-    kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=AddressKind)
+    kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=_address_kind)
     country: str = "CN"
     province: str | None = attrs.field(default=None, converter=_optional_text)
     city: str | None = attrs.field(default=None, converter=_optional_text)
@@ -157,7 +192,13 @@ class Address:
 
 
 def _address_tuple(values: Any) -> tuple[Address, ...]:
-    return tuple(v if isinstance(v, Address) else Address(**v) for v in values)
+    if isinstance(values, Address | Mapping):
+        values = (values,)
+    if not isinstance(values, list | tuple):
+        raise ValidationError(
+            entity="customer", field="addresses", reason=reason(N_("is not a list of addresses"))
+        )
+    return tuple(_address_tuple_item(v) for v in values)
 
 
 def _check_addresses(_instance: Any, _attribute: Any, value: tuple[Address, ...]) -> None:
