@@ -416,26 +416,113 @@ def _expect(kind: type[Any], message: str) -> _Check:
     return check
 
 
+_INSTANT_MIN = dt.datetime.combine(DATE_MIN, dt.time(), dt.UTC)
+_INSTANT_END = dt.datetime.combine(DATE_MAX + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+@attrs.frozen
+class _Plan:
+    """How to check one attrs class: its fields grouped by kind for a quick pass.
+
+    Every repository runs this on every write, so the common case (a value within
+    its limits) is answered inline per group; only a value that looks wrong goes to
+    its field's full check (``slow``), which raises the error naming it.
+    """
+
+    texts: tuple[tuple[str, int], ...]
+    instances: tuple[tuple[str, type[Any]], ...]
+    instants: tuple[str, ...]
+    days: tuple[str, ...]
+    ints: tuple[str, ...]
+    rest: tuple[str, ...]
+    slow: dict[str, _Check]
+
+
+def _is_plain_text(value: Any, maximum: int) -> bool:
+    return (
+        type(value) is str
+        and len(value) <= maximum
+        and "\x00" not in value
+        and (value.isascii() or _encodes(value))
+    )
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @functools.cache
-def _plan(cls: Any) -> tuple[tuple[str, _Check], ...]:
+def _plan(cls: Any) -> _Plan:
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # a forward reference that does not resolve: check by value only
         hints = {}
-    plan = []
+    texts, instances, instants, days, ints, rest = [], [], [], [], [], []
+    slow: dict[str, _Check] = {}
     for field in attrs.fields(cls):
+        name = field.name
         maximum = field.metadata.get(_MAX_LENGTH, TEXT_MAX)
-        tp, _ = _unwrap(hints.get(field.name, Any))
-        plan.append((field.name, _typed(tp, maximum)))
-    return tuple(plan)
+        tp, _ = _unwrap(hints.get(name, Any))
+        slow[name] = _typed(tp, maximum)
+        if not isinstance(tp, type):
+            rest.append(name)
+        elif issubclass(tp, bool | enum.Enum | UUID):
+            instances.append((name, bool if issubclass(tp, bool) else tp))
+        elif issubclass(tp, str):
+            texts.append((name, maximum))
+        elif issubclass(tp, int):
+            ints.append(name)
+        elif issubclass(tp, dt.datetime):
+            instants.append(name)
+        elif issubclass(tp, dt.date):
+            days.append(name)
+        else:
+            rest.append(name)  # amounts, nested values, lists, mappings: checked in full
+    return _Plan(
+        tuple(texts), tuple(instances), tuple(instants), tuple(days), tuple(ints), tuple(rest), slow
+    )
 
 
 def _walk(obj: Any, entity: str, prefix: str | None) -> None:
     kind: Any = type(obj)
-    for name, check in _plan(kind):
+    plan = _plan(kind)
+    suspects: list[str] = []
+    for name, maximum in plan.texts:
         value = getattr(obj, name)
-        if value is not None:
-            check(value, entity, name if prefix is None else f"{prefix}.{name}")
+        if value is not None and not _is_plain_text(value, maximum):
+            suspects.append(name)
+    for name, expected in plan.instances:
+        value = getattr(obj, name)
+        if value is not None and not isinstance(value, expected):
+            suspects.append(name)
+    for name in plan.instants:
+        value = getattr(obj, name)
+        if value is not None and not (
+            isinstance(value, dt.datetime)
+            and value.utcoffset() is not None
+            and _INSTANT_MIN <= value < _INSTANT_END
+        ):
+            suspects.append(name)
+    for name in plan.days:
+        value = getattr(obj, name)
+        if value is not None and not (
+            isinstance(value, dt.date)
+            and not isinstance(value, dt.datetime)
+            and DATE_MIN <= value <= DATE_MAX
+        ):
+            suspects.append(name)
+    for name in plan.ints:
+        value = getattr(obj, name)
+        if value is not None and not (type(value) is int and INT_MIN <= value <= INT_MAX):
+            suspects.append(name)
+    suspects.extend(name for name in plan.rest if getattr(obj, name) is not None)
+    for name in suspects:  # the full check raises for a value that breaks a limit
+        path = name if prefix is None else f"{prefix}.{name}"
+        plan.slow[name](getattr(obj, name), entity, path)
 
 
 def check_storable(obj: Any) -> None:
@@ -446,6 +533,6 @@ def check_storable(obj: Any) -> None:
     the limits of this module; tuples, mappings and nested values are checked inside.
 
     Raises:
-        ValidationError: naming the entity and the first field that breaks a limit.
+        ValidationError: naming the entity and a field that breaks a limit.
     """
     _walk(obj, _entity_label(obj), None)
