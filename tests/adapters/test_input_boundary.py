@@ -350,3 +350,23 @@ def test_known_paths_still_filter_and_sort(crm: Crm, actor: Actor) -> None:
         order_by=(Order("credit_limit.amount", descending=True), Order("name")),
     )
     assert [c.name for c in list_customers(crm, actor, query)] == ["华北精工"]
+
+
+def test_a_batch_with_one_value_out_of_limits_stores_and_touches_none(
+    crm: Crm, actor: Actor
+) -> None:
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    good, bad = (
+        Customer(id=uuid.uuid4(), tenant_id=actor.tenant_id, name=name, created_at=now)
+        for name in ("华东精工", "华北精工")
+    )
+    bad.industry = "制造\x00业"
+
+    def add(uow: Any) -> None:
+        uow.repository(Customer).add_many([good, bad])
+
+    with pytest.raises(ValidationError) as caught:
+        crm.run(actor.tenant_id, add)
+    assert caught.value.field == "industry"
+    assert (good.version, bad.version) == (0, 0)
+    assert _customers(crm, actor) == []

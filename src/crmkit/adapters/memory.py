@@ -228,6 +228,9 @@ class MemoryRepository(Repository[T]):
         return entity
 
     def add_many(self, entities: Sequence[T]) -> None:
+        for entity in entities:  # every one checked before any is staged, as in SQL
+            self._check_tenant(entity, "add")
+            check_storable(entity)
         for entity in entities:
             self.add(entity)
 

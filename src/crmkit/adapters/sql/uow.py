@@ -347,10 +347,11 @@ class SqlRepository(Repository[T]):
         if not entities:
             return
         to_row = self._mapping.to_row
-        rows = []
-        for entity in entities:
+        for entity in entities:  # every one checked before any is touched
             self._check_tenant(entity, "add")
             check_storable(entity)
+        rows = []
+        for entity in entities:
             entity.version = 1
             rows.append(to_row(entity))
         try:
