@@ -30,6 +30,7 @@ import attrs
 
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -307,8 +308,12 @@ def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
     field kept as a nested value (``custom.tier``); a sort needs a field stored in a
     column of its own (not a whole amount: sort on ``.amount``).
 
+    Text compared with (a NUL character, a lone surrogate, past the text limit) is
+    held to the limits of stored text, since no stored value can match it.
+
     Raises:
-        ValidationError: naming the first unknown path.
+        ValidationError: naming the first unknown path, or the path whose compared
+            text breaks the limits.
     """
     if query is None:
         return
@@ -333,6 +338,22 @@ def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
                 field=str(order.field),
                 reason=reason(N_("is not a field that can be sorted on")),
             )
+    _check_values(where, entity)
+
+
+def _check_values(expr: Expr, entity: str) -> None:
+    # Text no store can hold (NUL, lone surrogates) matches nothing stored, but would
+    # reach PostgreSQL's driver as an error: refuse it by field, on every backend.
+    if isinstance(expr, Cond):
+        values = expr.value if expr.op in ("in", "not_in") else (expr.value,)
+        for value in values:
+            if isinstance(value, str):
+                check_text(value, entity=entity, field=expr.field)
+    elif isinstance(expr, And | Or):
+        for item in expr.items:
+            _check_values(item, entity)
+    elif isinstance(expr, Not):
+        _check_values(expr.item, entity)
 
 
 def field_value(record: Any, path: str) -> Any:
