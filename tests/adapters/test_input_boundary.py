@@ -391,3 +391,20 @@ def test_text_no_store_holds_is_refused_in_filters_and_searches_alike(
             pass
         else:
             assert {c.name for c in found} <= {"华东精工"}
+
+
+@pytest.mark.parametrize("key", ["\ud800", "a\x00", "k" * 10_001, 42])
+def test_an_idempotency_key_no_store_holds_is_refused_by_name(
+    crm: Crm, actor: Actor, key: Any
+) -> None:
+    customer = register_customer(crm, actor, name="华东精工")
+    _refused(
+        "idempotency_key",
+        record_receipt,
+        crm,
+        actor,
+        customer_id=customer.id,
+        amount=Money("100.00", "CNY"),
+        received_on=date(2026, 3, 1),
+        idempotency_key=key,
+    )
