@@ -61,7 +61,6 @@ class Side:
     crm: Crm
     actor: Actor
     customer_id: uuid.UUID = attrs.field(init=False, default=None)
-    contact_id: uuid.UUID = attrs.field(init=False, default=None)
     process_id: uuid.UUID = attrs.field(init=False, default=None)
 
 
@@ -82,7 +81,6 @@ def sides(
         bootstrap_tenant(crm, tenant, user, actor.name)
         side = Side(name, crm, actor)
         side.customer_id = register_customer(crm, actor, name="华东精工").id
-        side.contact_id = add_contact(crm, actor, side.customer_id, name="王芳").id
         stages = default_process(tenant, uuid.uuid4()).stages
         side.process_id = define_sales_process(crm, actor, "standard", stages).id
         made.append(side)
@@ -159,8 +157,10 @@ def test_update_customer_accepts_and_refuses_alike(sides: list[Side], data: st.D
     value = data.draw(user_texts() if field == "name" else CUSTOMER_FIELDS[field])
 
     def call(side: Side, value: Any) -> tuple[type[Any], uuid.UUID]:
-        update_customer(side.crm, side.actor, side.customer_id, **{field: value})
-        return Customer, side.customer_id
+        # A fresh customer per example: each one stands alone, and replays alike.
+        customer = register_customer(side.crm, side.actor, name="上海浦东发展", level="A")
+        update_customer(side.crm, side.actor, customer.id, **{field: value})
+        return Customer, customer.id
 
     _same_everywhere(sides, call, value)
 
@@ -187,8 +187,9 @@ def test_contact_services_accept_and_refuse_alike(sides: list[Side], data: st.Da
         if adding:
             fields = {"name": value} if field == "name" else {"name": "李雷", field: value}
             return Contact, add_contact(side.crm, side.actor, side.customer_id, **fields).id
-        update_contact(side.crm, side.actor, side.contact_id, **{field: value})
-        return Contact, side.contact_id
+        contact = add_contact(side.crm, side.actor, side.customer_id, name="韩梅梅")
+        update_contact(side.crm, side.actor, contact.id, **{field: value})
+        return Contact, contact.id
 
     _same_everywhere(sides, call, value)
 
