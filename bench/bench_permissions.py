@@ -8,22 +8,21 @@ casbin's ``FastEnforcer`` and ``Enforcer`` answer ``enforce(user, tenant, obj, a
 
 Listing: 100,000 customers owned by 200 users in a 3-level department tree
 (company -> 4 regions -> 4 teams each); a region manager whose role reaches the
-region's sub-departments lists the first page of 100 with the scope applied,
-against the same first page with no scope.
+region's sub-departments lists the first page of 100 through the scoped reader (row
+scope, filter checks, redaction: what the services do), against the same first page
+read straight from the repository with no scope.
 """
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import casbin
 import pendulum
 import sqlalchemy as sa
 
-from bench.databases import pg_engine, sqlite_engine
+from bench.databases import pg_engine, scratch_folder, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql import tables as _tables  # noqa: F401  (import order: see report)
@@ -40,9 +39,12 @@ from crmkit.rules.permissions import (
     compile_grants,
     register_resource,
 )
+from crmkit.rules.permissions.reader import ScopedReader
 
 N_CUSTOMERS = 100_000
 CHECKS = 1_000
+# Enough customers that a region manager still sees a full first page of 100.
+SMOKE = {"N_CUSTOMERS": 1_000, "CHECKS": 50}
 NOTES = (
     "**Permissions (bench_permissions).** `can()` of compiled grants against pycasbin "
     "`enforce()` for the same RBAC-with-domains model (1,000 users, 50 roles, 10,000 "
@@ -105,7 +107,7 @@ def _can_cases() -> list[Case]:
     record = _Record(tenant, actor)
     checks = [(_RESOURCES[i % 20], _OPERATIONS[i % 10]) for i in range(CHECKS)]
 
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-casbin-"))
+    folder = scratch_folder("crmkit-casbin-")
     (folder / "model.conf").write_text(_MODEL)
     lines = [
         f"p, role{r}, {tenant}, {res}, {op}"
@@ -226,10 +228,12 @@ def _listing_case(engine: sa.Engine, label: str, teardown: Any = None) -> Case:
             conn.exec_driver_sql("ANALYZE customers")
     grants = compile_grants(policy, manager)
     page = Query(limit=100)
-    scoped = grants.restrict(page, "view", "customer")
 
     def subject() -> None:
-        found = crm.run(tenant, lambda uow: uow.repository(Customer).query(scoped))
+        # Through the scoped reader, as the services read: scope, checks and redaction.
+        found = crm.run(
+            tenant, lambda uow: ScopedReader(uow, grants, Customer, "customer").query(page)
+        )
         assert len(found) == 100
 
     def anchor() -> None:

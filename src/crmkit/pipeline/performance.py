@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.money import Money
+from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import Expr, F, Query
 from crmkit.kernel.report import ReportTable
@@ -39,6 +39,7 @@ from crmkit.pipeline.model.targets import (
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Department, Member, grants_for, guarded
+from crmkit.rules.permissions.reader import aggregate
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -65,6 +66,18 @@ COVERAGE_COLUMNS = (
     "coverage",
     "weighted_coverage",
 )
+
+# The deal fields the report columns are computed from (see ``aggregate``).
+_AMOUNT = ("amount",)
+_COVERAGE_SOURCES = {
+    "won": _AMOUNT,
+    "gap": _AMOUNT,
+    "pipeline": _AMOUNT,
+    "weighted": ("amount", "probability"),
+    "coverage": _AMOUNT,
+    "weighted_coverage": ("amount", "probability"),
+}
+_PYRAMID_SOURCES = {"tier": _AMOUNT, "currency": _AMOUNT, "revenue": _AMOUNT}
 
 
 def _bounds(label: str) -> tuple[Period, datetime, datetime]:
@@ -290,7 +303,8 @@ def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> Re
                     coverage_ratio(pipe_weighted, gap),
                 )
             )
-        return ReportTable.of(COVERAGE_COLUMNS, rows)
+        table = ReportTable.of(COVERAGE_COLUMNS, rows)
+        return aggregate(grants_for(uow, actor), "opportunity", table, _COVERAGE_SOURCES)
 
     return guarded(crm, actor, work)
 
@@ -299,7 +313,7 @@ def coverage_ratio(pipeline: Decimal, gap: Decimal | None) -> Decimal | None:
     """``pipeline / gap`` with two decimals; ``None`` when nothing is left to win."""
     if gap is None or gap <= 0:
         return None
-    return (Decimal(pipeline) / gap).quantize(Decimal("0.01"))
+    return round_figure(Decimal(pipeline) / gap, 2)
 
 
 def customer_pyramid(
@@ -325,13 +339,16 @@ def customer_pyramid(
     def work(uow: UnitOfWork) -> ReportTable:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
         grants = grants_for(uow, actor)
-        return analytics.customer_pyramid(
+        table = analytics.customer_pyramid(
             since,
             until,
             tiers,
             grants.scope("view", "opportunity"),
             grants.scope("view", "customer"),
         )
+        # A tier is a range of won amounts: with the amount hidden the tiers merge and
+        # only the number of customers shows.
+        return aggregate(grants, "opportunity", table, _PYRAMID_SOURCES, counts=("customers",))
 
     return guarded(crm, actor, work)
 
@@ -339,7 +356,7 @@ def customer_pyramid(
 def _attainment(actual: Decimal, target: Decimal | None) -> Decimal | None:
     if not target:
         return None
-    return (Decimal(actual) * 100 / target).quantize(Decimal("0.1"))
+    return round_figure(Decimal(actual) * 100 / target, 1)
 
 
 def define_commission_plan(

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
+from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.activities import Activity, ActivityKind
@@ -39,6 +40,7 @@ __all__ = [
     "COLLECTED_COLUMNS",
     "CONVERSION_COLUMNS",
     "CYCLE_COLUMNS",
+    "DEAL_COLUMN_SOURCES",
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
@@ -78,17 +80,42 @@ ROI_COLUMNS = (
     "roi",
 )
 
+#: The deal fields each column of the deal tables is computed from, so a report omits a
+#: column over a field hidden from its reader (see
+#: :func:`crmkit.rules.permissions.reader.aggregate`). A money column reads ``amount``
+#: and so does its currency; counts of deals read no field and always show.
+DEAL_COLUMN_SOURCES: dict[str, tuple[str, ...]] = {
+    "stage": ("stage",),
+    "currency": ("amount",),
+    "amount": ("amount",),
+    "weighted": ("amount", "probability"),
+    "period": ("expected_close",),
+    "owner_id": ("owner_id",),
+    "won": ("status",),
+    "lost": ("status",),
+    "win_rate": ("status",),
+    "reason": ("lost_reason",),
+    "average_amount": ("amount",),
+    "average_days": ("created_at", "closed_at"),
+    "from_stage": ("stage",),
+    "to_stage": ("stage",),
+    "reached": ("stage",),
+    "advanced": ("stage",),
+    "rate": ("stage",),
+}
 
-def weighted(amount_times_probability: Decimal) -> Decimal:
-    """Sum of amount x probability (percent) as money with two places."""
-    return (Decimal(amount_times_probability) / 100).quantize(Decimal("0.01"))
+
+def weighted(amount_times_probability: Decimal, currency: str) -> Decimal:
+    """Sum of amount x probability (percent) as an amount of ``currency``, rounded to its
+    minor unit with crmkit's one rule (half up), as ``Opportunity.weighted_amount`` is."""
+    return Money(Decimal(amount_times_probability) / 100, currency).round().amount
 
 
 def percent(part: int, whole: int) -> Decimal:
     """``part / whole`` in percent with one decimal (0 when ``whole`` is 0)."""
     if not whole:
         return Decimal("0.0")
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
+    return round_figure(Decimal(part) * 100 / whole, 1)
 
 
 class PipelineAnalytics(Protocol):
@@ -203,7 +230,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             FUNNEL_COLUMNS,
             [
-                (stage, currency, int(n), total, weighted(w))
+                (stage, currency, int(n), total, weighted(w, currency))
                 for (stage, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -228,7 +255,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             FORECAST_COLUMNS,
             [
-                (period, owner, currency, int(n), total, weighted(w))
+                (period, owner, currency, int(n), total, weighted(w, currency))
                 for (period, owner, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -335,7 +362,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             PIPELINE_COLUMNS,
             [
-                (owner, currency, int(n), total, weighted(w))
+                (owner, currency, int(n), total, weighted(w, currency))
                 for (owner, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -443,7 +470,7 @@ def roi_rows(
     for campaign in sorted(campaigns, key=lambda c: (c.name, str(c.id))):
         opened, won, amount = deals.get(campaign.id, (0, 0, Decimal(0)))
         cost = campaign.actual_cost.amount
-        roi = None if not cost else ((amount - cost) * 100 / cost).quantize(Decimal("0.1"))
+        roi = None if not cost else round_figure((amount - cost) * 100 / cost, 1)
         rows.append(
             (
                 campaign.name,
@@ -479,8 +506,8 @@ def pyramid_rows(
 
 def cycle_row(currency: str, won: int, total: Decimal, seconds: Decimal) -> tuple[Any, ...]:
     """One row of :meth:`PipelineAnalytics.cycle` from sums (shared by both adapters)."""
-    average = (Decimal(total) / won).quantize(Decimal("0.01"))
-    days = (Decimal(seconds) / won / 86400).quantize(Decimal("0.1"))
+    average = Money(Decimal(total) / won, currency).round().amount
+    days = round_figure(Decimal(seconds) / won / 86400, 1)
     return (currency, won, average, days)
 
 

@@ -2,15 +2,20 @@
 
 Hosts use the services (``submit_for_approval``, ``approve_request``,
 ``batch_approve``, ``approval_inbox``, ``scan_overdue_approvals``, ...); areas
-whose documents need approval use ``register_approvable`` and ``ensure_editable``.
+whose documents need approval use ``register_approvable``, ``ensure_not_in_review``
+and ``ensure_editable``.
 See ``docs/approvals.md``.
 """
 
 from crmkit.rules.approvals.approvable import (
     Approvable,
     ApprovalHooks,
+    LockedBy,
+    approvable_documents,
     approval_of,
     ensure_editable,
+    ensure_not_in_review,
+    in_review,
     is_locked,
     register_approvable,
 )
@@ -136,6 +141,7 @@ __all__ = [
     "InMemoryDirectory",
     "Inbox",
     "InboxItem",
+    "LockedBy",
     "NoApprover",
     "NotAnApprover",
     "Outcome",
@@ -149,6 +155,7 @@ __all__ = [
     "UrgeTooSoon",
     "active_flow",
     "add_cosigner",
+    "approvable_documents",
     "approval_inbox",
     "approval_of",
     "approve_request",
@@ -159,8 +166,10 @@ __all__ = [
     "delegate_request",
     "document_hook",
     "ensure_editable",
+    "ensure_not_in_review",
     "get_approval_request",
     "get_flow",
+    "in_review",
     "is_locked",
     "my_submissions",
     "register_approvable",
