@@ -83,17 +83,6 @@ REFUSED = (PermissionDenied, NotFound)
 SCOPE = ("peer", "other_dept", "other_manager")
 _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
     # issue 14, read side
-    ("customers.get_customer", ("clerk",), "issue 14: phone_key of the hidden phone"),
-    ("customers.list_customers", ("clerk",), "issue 14: phone_key of the hidden phone"),
-    ("customers.list_contacts", ("clerk",), "issue 14: phone key of hidden contact phones"),
-    ("customers.customer_360", ("clerk",), "issue 14: phone keys and contact phones in history"),
-    ("customers.customer_360", ("analyst",), "issue 14: the hidden credit limit"),
-    ("customers.customer_history", ("clerk",), "issue 14: hidden contact phones in history"),
-    ("customers.user_history", ("clerk",), "issue 14: hidden contact phones in history"),
-    ("customers.search_customers", ("clerk",), "issue 14: found by the hidden phone's digits"),
-    ("customers.match_caller", ("clerk",), "issue 14: matched by a phone the reader cannot see"),
-    ("customers.global_search", ("clerk",), "issue 14: hits found by the hidden phone"),
-    ("pipeline.pipeline_report", ("analyst",), "issue 14: hidden deal amounts"),
     ("pipeline.target_report", (*SCOPE, "non_member"), "issue 14: other reps' targets"),
     ("pipeline.commission_for", (*SCOPE, "non_member"), "issue 14: another rep's statement"),
     ("pipeline.commission_for", ("analyst",), "issue 14: hidden deal amounts"),
@@ -114,13 +103,11 @@ _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
     ("billing.record_receipt", (*SCOPE, "other_tenant"), "issue 14: customer not checked"),
     # found by the suite, not in issue 14
     ("billing.get_plan", ("analyst",), "found, not in issue 14: hidden installment amounts"),
-    ("pipeline.coverage_report", ("analyst",), "found, not in issue 14: hidden deal amounts"),
     (
         "pipeline.coverage_report",
         (*SCOPE, "non_member"),
         "found, not in issue 14: other reps' targets",
     ),
-    ("pipeline.customer_pyramid", ("analyst",), "found, not in issue 14: hidden deal amounts"),
     (
         "billing.issue_invoice",
         SCOPE,

@@ -35,8 +35,10 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -412,7 +414,16 @@ class IdempotencyRecord:
 
 
 def idempotency_id(tenant_id: TenantId, command: str, key: str) -> UUID:
-    """The id of the record for ``key`` under ``command`` in a tenant."""
+    """The id of the record for ``key`` under ``command`` in a tenant.
+
+    Raises:
+        ValidationError: the key is not text a store can hold (it is stored too).
+    """
+    if not isinstance(key, str):
+        raise ValidationError(
+            entity="idempotency record", field="idempotency_key", reason=reason(N_("must be text"))
+        )
+    check_text(key, entity="idempotency record", field="idempotency_key")
     return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{command}|{key}")
 
 

@@ -45,6 +45,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.kernel.rates import ExchangeRates
@@ -103,6 +104,9 @@ def record_receipt(
         RateNotFound: no rate on or before ``received_on``.
         IdempotencyConflict: the key was used for a different request.
     """
+    # What a form sends ("2026-03-01", a Money) is taken; anything else is refused here.
+    amount = to_amount(amount, entity="receipt", field="amount")
+    received_on = to_date(received_on, entity="receipt", field="received_on")
     if not amount.is_positive:
         raise _invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()
