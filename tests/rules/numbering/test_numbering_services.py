@@ -164,3 +164,32 @@ def test_an_invalid_rule_stores_nothing(crm: Crm, actor: Actor) -> None:
     with pytest.raises(ValidationError):
         define_numbering_rule(crm, actor, "customer", "KH{seq:6}", "yearly")
     assert list_numbering_rules(crm, actor) == []
+
+
+def test_refusals_name_what_was_refused(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "invoice", "FP{seq:5}")
+    with pytest.raises(ValidationError) as too_few:
+        crm.run(actor.tenant_id, lambda uow: next_numbers(uow, "invoice", crm.now(), 0))
+    assert too_few.value.to_dict()["message"] == "numbering_rule.count: must be at least 1"
+    with pytest.raises(NotFound) as missing:
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, "refund", crm.now()))
+    assert (missing.value.fields["entity"], missing.value.fields["id"]) == (
+        "numbering_rule",
+        "refund",
+    )
+    clerk = Actor(tenant_id=actor.tenant_id, user_id=UserId(uuid.uuid4()), name="Clerk Liu")
+    with pytest.raises(PermissionDenied) as denied:
+        define_numbering_rule(crm, clerk, "quote", "BJ{seq}")
+    fields = denied.value.fields
+    assert (fields["operation"], fields["resource"]) == ("administer", "numbering_rule")
+    assert fields["actor"]
+
+
+def test_rules_are_listed_by_document_type(crm: Crm, actor: Actor) -> None:
+    for doc_type in ("quote", "contract", "invoice"):
+        define_numbering_rule(crm, actor, doc_type, "X{seq}")
+    assert [r.doc_type for r in list_numbering_rules(crm, actor)] == [
+        "contract",
+        "invoice",
+        "quote",
+    ]
