@@ -119,14 +119,22 @@ def prepare(core: str) -> Path:
 def run(core: str, children: int) -> None:
     """Run mutmut over one core and store its results in the work directory."""
     where = prepare(core)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     command = [str(BIN / "mutmut"), "run", "--max-children", str(children)]
     with open(where / "run.log", "w", encoding="utf-8") as log:
-        subprocess.run(command, cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run(command, cwd=where, env=_ENV, stdout=log, stderr=subprocess.STDOUT)
+    collect(core)
+
+
+_ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def collect(core: str) -> None:
+    """Read the statuses of a core's mutants from mutmut into ``results.json``."""
+    where = WORK / core
     results = subprocess.run(
         [str(BIN / "mutmut"), "results", "--all", "true"],
         cwd=where,
-        env=env,
+        env=_ENV,
         capture_output=True,
         text=True,
         check=True,
@@ -174,14 +182,17 @@ def report(cores: list[str]) -> int:
                 by_module[module]["equivalent"] += 1
             elif status in COUNTED:
                 by_module[module]["killed" if status in KILLED else status] += 1
+            else:  # not checked yet (an interrupted run), or skipped
+                by_module[module]["pending"] += 1
         for module, counts in sorted(by_module.items()):
-            scored = sum(v for k, v in counts.items() if k != "equivalent")
+            scored = sum(v for k, v in counts.items() if k not in ("equivalent", "pending"))
             score = 100.0 * counts["killed"] / scored if scored else 100.0
             below += score < 90
             rows.append(
                 (
                     module,
-                    scored + counts["equivalent"],
+                    scored + counts["equivalent"] + counts["pending"],
+                    counts["pending"],
                     counts["equivalent"],
                     counts["killed"],
                     counts["survived"],
@@ -190,12 +201,13 @@ def report(cores: list[str]) -> int:
                 )
             )
     print(
-        f"{'module':44} {'mutants':>7} {'equiv':>5} {'killed':>6} {'surv':>5} {'untested':>8} score"
+        f"{'module':44} {'mutants':>7} {'pending':>7} {'equiv':>5} {'killed':>6} {'surv':>5} "
+        f"{'untested':>8} score"
     )
-    for module, total, equiv, killed, survived, untested, score in rows:
+    for module, total, pending, equiv, killed, survived, untested, score in rows:
         print(
-            f"{module:44} {total:7d} {equiv:5d} {killed:6d} {survived:5d} {untested:8d} "
-            f"{score:5.1f}%"
+            f"{module:44} {total:7d} {pending:7d} {equiv:5d} {killed:6d} {survived:5d} "
+            f"{untested:8d} {score:5.1f}%"
         )
     return 1 if below else 0
 
@@ -218,6 +230,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cores", nargs="*", help=f"some of: {', '.join(CORES)} (default: all)")
     parser.add_argument("--report", action="store_true", help="only print the last scores")
+    parser.add_argument(
+        "--collect", action="store_true", help="re-read the results of runs made before"
+    )
     parser.add_argument("--survivors", metavar="CORE", help="list a core's surviving mutants")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
@@ -228,7 +243,10 @@ def main() -> int:
     if args.survivors:
         survivors(args.survivors)
         return 0
-    if not args.report:
+    if args.collect:
+        for core in cores:
+            collect(core)
+    elif not args.report:
         for core in cores:
             print(f"mutation: {core} ...", flush=True)
             run(core, args.children)
