@@ -221,6 +221,34 @@ def test_a_receipt_refunded_whole_has_nothing_to_allocate(crm: Crm, actor: Actor
         allocate_receipt(crm, actor, receipt.id, idempotency_key="a1")
 
 
+def test_a_second_manual_allocation_is_checked_against_what_is_left(crm: Crm, actor: Actor) -> None:
+    # The check is against the receipt's unallocated rest, not its amount: 45,000 of
+    # 50,000 already went to the delivery installment, so only 5,000 may follow by hand.
+    view = make_plan(crm, actor)
+    first, second, _ = view.installments
+    receipt = record_receipt(
+        crm,
+        actor,
+        customer_id=view.plan.customer_id,
+        amount=cny("50000"),
+        received_on=date(2026, 2, 1),
+        idempotency_key="r1",
+    )
+    allocate_receipt(crm, actor, receipt.id, idempotency_key="a1", to=[(second.id, cny("45000"))])
+    with pytest.raises(OverAllocation):
+        allocate_receipt(
+            crm, actor, receipt.id, idempotency_key="a2", to=[(first.id, cny("5000.01"))]
+        )
+    after_refusal = get_receipt(crm, actor, receipt.id)
+    assert (after_refusal.allocated, after_refusal.unallocated) == (cny("45000"), cny("5000"))
+    allocate_receipt(crm, actor, receipt.id, idempotency_key="a3", to=[(first.id, cny("5000"))])
+    stored = get_receipt(crm, actor, receipt.id)
+    assert (stored.allocated, stored.unallocated) == (cny("50000"), cny("0"))
+    with pytest.raises(OverAllocation):
+        allocate_receipt(crm, actor, receipt.id, idempotency_key="a4", to=[(first.id, cny("0.01"))])
+    assert get_plan(crm, actor, view.plan.id).paid == cny("50000")
+
+
 def test_a_retried_command_returns_the_first_result_and_changes_nothing(
     crm: Crm, actor: Actor
 ) -> None:
