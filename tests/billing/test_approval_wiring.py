@@ -51,7 +51,7 @@ from crmkit.rules.approvals import (
     reject_request,
 )
 from crmkit.rules.numbering import define_numbering_rule
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_plan, make_customer
 from tests.pipeline.test_quotes import approved_quote, customer
 
 
@@ -73,7 +73,7 @@ def a_refund(crm: Crm, actor: Actor, key: str = "f1") -> Refund:
     receipt = record_receipt(
         crm,
         actor,
-        customer_id=uuid.uuid4(),
+        customer_id=make_customer(crm, actor).id,
         amount=cny("800"),
         received_on=date(2026, 2, 1),
         idempotency_key=f"r-{key}",

@@ -170,8 +170,13 @@ def test_an_order_within_the_limit_is_never_submitted(crm: Crm, actor: Actor) ->
 
 
 def rep_of(crm: Crm, actor: Actor) -> Actor:
-    """A rep who may view the installments of their own deals only."""
-    define_role(crm, actor, "rep", grants=[Grant("installment", "view", Scope.OWN)])
+    """A rep who may view every customer, but the installments of their own deals only."""
+    define_role(
+        crm,
+        actor,
+        "rep",
+        grants=[Grant("customer", "view", Scope.TENANT), Grant("installment", "view", Scope.OWN)],
+    )
     user = UserId(uuid.uuid4())
     set_member(crm, actor, user, name="李娜", roles=["rep"])
     return Actor(actor.tenant_id, user, "李娜")
@@ -199,7 +204,9 @@ def test_check_credit_decides_on_everything_but_shows_a_rep_only_their_exposure(
 
 
 def test_a_user_who_may_view_no_installment_still_gets_the_decision(crm: Crm, actor: Actor) -> None:
+    define_role(crm, actor, "viewer", grants=[Grant("customer", "view", Scope.TENANT)])
     stranger = Actor(actor.tenant_id, UserId(uuid.uuid4()), "访客")
+    set_member(crm, actor, stranger.user_id, name=stranger.name, roles=["viewer"])
     buyer = customer(crm, actor, credit_limit=cny("150000"))
     make_plan(crm, actor, customer_id=buyer.id)
     seen = check_credit(crm, stranger, buyer.id, cny("50000.01"))

@@ -53,6 +53,7 @@ CUSTOMERS = [uuid.UUID(int=n) for n in (1, 2)]
 DAY = date(2026, 2, 1)
 RATES = ExchangeRates()
 RATES.add("USD", "CNY", "7.1234", on=date(2026, 1, 1))
+from tests.billing.builders import seed_customers
 
 
 class Billing(RuleBasedStateMachine):
@@ -69,6 +70,7 @@ class Billing(RuleBasedStateMachine):
         )
         self.actor = Actor(TenantId(uuid.uuid4()), UserId(uuid.uuid4()), "finance")
         bootstrap_tenant(self.crm, self.actor.tenant_id, self.actor.user_id)
+        seed_customers(self.crm, self.actor.tenant_id, CUSTOMERS)
         self.keys = 0
         self.seen: list[tuple[uuid.UUID, str]] = []
 

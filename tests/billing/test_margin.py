@@ -20,9 +20,9 @@ from crmkit.billing import (
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.money import Money
+from tests.billing.builders import make_customer
 from tests.customers.team import make_team
 
-HUAWEI, TENCENT = uuid.UUID(int=11), uuid.UUID(int=12)
 WINDOW = {"since": date(2026, 2, 1), "until": date(2026, 2, 28)}
 
 
@@ -36,6 +36,8 @@ def _spend(crm: Crm, actor: Actor, customer: uuid.UUID | None, amount: str, day:
 
 
 def test_margin_is_collected_money_less_the_customers_expenses(crm: Crm, actor: Actor) -> None:
+    # Registered in this order, so Huawei's (time-sorted) id comes first.
+    HUAWEI, TENCENT = make_customer(crm, actor).id, make_customer(crm, actor).id  # noqa: N806
     for key, (customer, amount, day) in enumerate(
         [(HUAWEI, "30000.00", 10), (HUAWEI, "12000.50", 20), (TENCENT, "5000", 3)]
     ):

@@ -29,7 +29,7 @@ from crmkit.billing.model.receipts import RefundPart
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_plan, make_customer
 
 
 def cny(text: str) -> Money:
@@ -44,7 +44,7 @@ def receipt(crm: Crm, actor: Actor, customer_id: uuid.UUID, amount: str, day: in
 
 
 def test_a_refund_from_two_receipts_pays_each_part_in_order(crm: Crm, actor: Actor) -> None:
-    who = uuid.uuid4()
+    who = make_customer(crm, actor).id
     first, second = receipt(crm, actor, who, "1000", 5), receipt(crm, actor, who, "1000", 6)
     refund = request_refund(
         crm, actor, sources={first.id: cny("600"), second.id: cny("900")},
@@ -116,8 +116,8 @@ def test_a_payout_stops_when_a_receipt_was_allocated_since_the_request(
 
 
 def test_a_refund_names_its_money_one_way_and_one_customer(crm: Crm, actor: Actor) -> None:
-    a = receipt(crm, actor, uuid.uuid4(), "100", 1)
-    b = receipt(crm, actor, uuid.uuid4(), "100", 2)
+    a = receipt(crm, actor, make_customer(crm, actor).id, "100", 1)
+    b = receipt(crm, actor, make_customer(crm, actor).id, "100", 2)
     with pytest.raises(ValidationError, match="same customer"):
         request_refund(
             crm, actor, sources={a.id: cny("10"), b.id: cny("10")}, reason_text="x",

@@ -61,6 +61,7 @@ entry_specs = st.lists(
     ),
     max_size=20,
 )
+from tests.billing.builders import make_customer
 
 
 def _load(crm: Crm, tenant: TenantId, specs: list[dict[str, Any]]) -> None:
@@ -155,7 +156,7 @@ def _contract(crm: Crm, actor: Actor, owner: UserId, total: str) -> Any:
         DocumentRef(
             document_type="contract",
             document_id=uuid.uuid4(),
-            customer_id=uuid.uuid4(),
+            customer_id=make_customer(crm, actor).id,
             owner_id=owner,
             total=Money(total, "CNY"),
         ),
@@ -255,11 +256,11 @@ def test_a_rep_without_access_to_installments_is_paid_on_nothing_they_cannot_see
 def _order(
     tenant: TenantId, deal_id: uuid.UUID | None, lines: list[tuple[str | None, str]], **extra: Any
 ) -> SalesOrder:
+    extra.setdefault("customer_id", uuid.uuid4())
     return SalesOrder(
         id=uuid.uuid4(),
         tenant_id=tenant,
         number=f"SO-{uuid.uuid4().hex[:8]}",
-        customer_id=uuid.uuid4(),
         currency="CNY",
         lines=tuple(
             LineItem(n, f"P{n}", "item", Decimal(1), Money(net, "CNY"), category=category)
@@ -322,7 +323,7 @@ def test_category_rates_pay_each_share_of_a_won_deal_at_its_own_rate(
 
 def test_category_rates_split_collections_by_the_order_they_pay(crm: Crm, actor: Actor) -> None:
     li = OWNERS[0]
-    order = _order(actor.tenant_id, None, MIXED)
+    order = _order(actor.tenant_id, None, MIXED, customer_id=make_customer(crm, actor).id)
     crm.run(actor.tenant_id, lambda uow: uow.repository(SalesOrder).add(order))
     billing = create_plan(
         crm,

@@ -389,7 +389,7 @@ class IdempotencyRecord:
     """The first request seen under an idempotency key, and what it produced.
 
     Attributes:
-        id: derived from tenant, command and key (see :func:`idempotency_id`).
+        id: derived from tenant, user, command and key (see :func:`idempotency_id`).
         tenant_id: the owning tenant.
         command: the money command (``record_receipt``, ``allocate``, ...).
         key: the caller's idempotency key.
@@ -411,9 +411,15 @@ class IdempotencyRecord:
     version: int = 0
 
 
-def idempotency_id(tenant_id: TenantId, command: str, key: str) -> UUID:
-    """The id of the record for ``key`` under ``command`` in a tenant."""
-    return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{command}|{key}")
+def idempotency_id(tenant_id: TenantId, command: str, key: str, user_id: UUID) -> UUID:
+    """The id of the record for ``key`` under ``command`` sent by ``user_id`` in a tenant.
+
+    Keys are scoped per user: a replay hands back what the command produced, so a key
+    shared across users would hand one user's receipt (or entries) to anyone who sent
+    the same key and request. Two users' keys never meet; one user's retry still
+    replays.
+    """
+    return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{user_id}|{command}|{key}")
 
 
 def _normal(value: Any) -> Any:
