@@ -11,7 +11,8 @@ from crmkit import Crm
 from crmkit.billing import DocumentRef, PlanView, TermLine, create_plan
 from crmkit.customers import register_customer
 from crmkit.customers.model import Customer, CustomerId
-from crmkit.kernel.ids import TenantId
+from crmkit.kernel.ids import TenantId, UserId
+from crmkit.rules.permissions import AdminLevel, set_member
 from crmkit.ports import UnitOfWork
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
@@ -57,6 +58,14 @@ def seed_customers(crm: Crm, tenant_id: TenantId, ids: Iterable[uuid.UUID]) -> N
             )
 
     crm.run(tenant_id, work)
+
+
+def second_admin(crm: Crm, actor: Actor) -> Actor:
+    """Another administrator of ``actor``'s tenant: nobody approves their own refund or
+    expense claim, so a test that asks as ``actor`` approves as this one."""
+    user = UserId(uuid.uuid5(actor.tenant_id, "second admin"))
+    set_member(crm, actor, user, name="财务 复核", admin=AdminLevel.TENANT)
+    return Actor(actor.tenant_id, user, "财务 复核")
 
 
 def make_plan(

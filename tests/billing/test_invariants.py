@@ -47,7 +47,7 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import HALF_EVEN, HALF_UP, Money
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.rules.permissions import bootstrap_tenant
-from tests.billing.builders import TERMS_30_60_10, make_document
+from tests.billing.builders import TERMS_30_60_10, make_document, second_admin
 
 CUSTOMERS = [uuid.UUID(int=n) for n in (1, 2)]
 DAY = date(2026, 2, 1)
@@ -185,7 +185,7 @@ class Billing(RuleBasedStateMachine):
             )
         except CrmError:
             return None
-        approve_refund(self.crm, self.actor, refund.id)
+        approve_refund(self.crm, second_admin(self.crm, self.actor), refund.id)
         return refund.id
 
     @rule(refund=refunds, half=st.booleans())

@@ -34,6 +34,7 @@ from crmkit.rules.reminders import (
     scan_due_reminders,
 )
 from tests.pipeline.test_quotes import approved_quote, customer
+from tests.billing.builders import second_admin
 
 
 def service_contract(crm: Crm, actor: Actor, *, end_date: date = date(2027, 2, 28)) -> Contract:
@@ -75,7 +76,7 @@ def test_a_contract_needing_approval_takes_effect_only_once_approved(
     with pytest.raises(GuardFailed):
         sign_contract(crm, actor, contract.id)
     assert submit_contract(crm, actor, contract.id).status is ContractStatus.IN_APPROVAL
-    manager = actor  # the tenant administrator may approve
+    manager = second_admin(crm, actor)  # another administrator: nobody approves their own
     assert reject_contract(crm, manager, contract.id, "fix terms").status is ContractStatus.DRAFT
     submit_contract(crm, actor, contract.id)
     active = approve_contract(crm, manager, contract.id, signed_on=date(2026, 3, 2))

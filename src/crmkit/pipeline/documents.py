@@ -88,7 +88,7 @@ from crmkit.pipeline.model.quotes import (
 )
 from crmkit.pipeline.services import refresh_quote_document
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable
+from crmkit.rules.approvals import ensure_editable, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.reminders.model import ReminderSource, register_source
@@ -542,10 +542,13 @@ def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
 
     Raises:
         DocumentLocked: an approval flow is deciding the quote.
+        SelfApprovalForbidden: the approver owns the quote and the tenant does not allow
+            self-approval (:func:`~crmkit.rules.approvals.configure_approvals`).
     """
 
     def approve(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
         ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
+        ensure_not_own(uow, approver, (quote.owner_id,), f"{QUOTES} {quote.number}")
         return quote.approve(approver.user_id, now)
 
     return _on_quote(crm, approver, quote_id, approve, "approve")
@@ -934,10 +937,13 @@ def approve_contract(
 
     Raises:
         DocumentLocked: an approval flow is deciding the contract.
+        SelfApprovalForbidden: the approver owns the contract and the tenant does not
+            allow self-approval.
     """
 
     def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
         ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
+        ensure_not_own(uow, approver, (contract.owner_id,), f"{CONTRACTS} {contract.number}")
         event = contract.approve(approver.user_id, now)
         if signed_on is not None:
             contract.signed_on = signed_on
@@ -1189,6 +1195,8 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
     Raises:
         DocumentLocked: the order's credit override is in an approval flow.
         InvalidTransition: the order is not on credit hold.
+        SelfApprovalForbidden: the approver owns the order and the tenant does not allow
+            self-approval.
     """
 
     def work(uow: UnitOfWork) -> SalesOrder:
@@ -1197,6 +1205,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
         _allow(uow, approver, "approve", ORDERS, order)
         ensure_editable(uow, CREDIT_OVERRIDE_DOCUMENT, order_id)
         ensure_override_editable(uow, order_id)
+        ensure_not_own(uow, approver, (order.owner_id,), f"{ORDERS} {order.number}")
         event = order.release(approver.user_id, crm.now())
         repo.save(order)
         uow.outbox.add(*_one(event))

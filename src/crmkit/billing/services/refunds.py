@@ -39,7 +39,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable
+from crmkit.rules.approvals import ensure_editable, ensure_not_own
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -200,6 +200,8 @@ def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Ref
         refund = repo.get(refund_id)
         _require(uow, actor, "approve", REFUND, refund)
         ensure_editable(uow, REFUND_DOCUMENT, refund.id)
+        if trigger == "approve":
+            ensure_not_own(uow, actor, (refund.requested_by,), f"{REFUND} {refund.id}")
         event = REFUND_FLOW.fire(refund, trigger, now=crm.now())
         repo.save(refund)
         if event is not None:
@@ -215,6 +217,8 @@ def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
     Raises:
         InvalidTransition: the refund is not waiting for approval.
         DocumentLocked: an approval flow is deciding the refund.
+        SelfApprovalForbidden: the actor asked for the refund and the tenant does not
+            allow self-approval.
     """
     return _decide_refund(crm, actor, refund_id, "approve")
 

@@ -92,6 +92,12 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
+from crmkit.rules.approvals.settings import (
+    ApprovalSettings,
+    approval_settings,
+    configure_approvals,
+    ensure_not_own,
+)
 
 __all__ = [
     "APPROVAL",
@@ -114,6 +120,7 @@ __all__ = [
     "ApprovalReminderDue",
     "ApprovalRequest",
     "ApprovalRequestId",
+    "ApprovalSettings",
     "ApprovalReturned",
     "ApprovalStageOpened",
     "ApprovalSubmitted",
@@ -151,14 +158,17 @@ __all__ = [
     "add_cosigner",
     "approval_inbox",
     "approval_of",
+    "approval_settings",
     "approve_request",
     "batch_approve",
     "batch_unapprove",
+    "configure_approvals",
     "decided_by",
     "define_flow",
     "delegate_request",
     "document_hook",
     "ensure_editable",
+    "ensure_not_own",
     "get_approval_request",
     "get_flow",
     "is_locked",
