@@ -40,7 +40,7 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
+from crmkit.kernel.errors import ConcurrencyConflict, NotFound, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -149,6 +149,38 @@ def _allow(
         grants.require_operation(operation, resource)
     else:
         grants.require(operation, record, resource)
+
+
+def _customer_and_deal(
+    uow: UnitOfWork,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    opportunity_id: uuid.UUID | None,
+    entity: str,
+) -> tuple[Customer, Opportunity | None]:
+    """The customer a new document is for and the deal it belongs to, both checked.
+
+    The document copies what it reads from them and records itself on the deal, so the
+    actor must be able to view the customer and edit the deal (another rep's customer
+    or deal is not theirs to quote or contract).
+
+    Raises:
+        NotFound: no such customer (or it is in the recycle bin) or opportunity.
+        PermissionDenied: the actor may not view the customer or edit the deal.
+        ValidationError: the deal is another customer's.
+    """
+    grants = grants_for(uow, actor)
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.deleted_at is not None:
+        raise NotFound(entity="customer", id=customer_id)
+    grants.require("view", customer, "customer")
+    if opportunity_id is None:
+        return customer, None
+    deal = uow.repository(Opportunity).get(opportunity_id)
+    grants.require("edit", deal, "opportunity")
+    if deal.customer_id != customer.id:
+        raise _invalid(entity, "opportunity_id", N_("the opportunity is with another customer"))
+    return customer, deal
 
 
 D = TypeVar("D", Quote, Contract)
@@ -337,6 +369,8 @@ def create_quote(
 
     Raises:
         NotFound: no such customer or opportunity.
+        PermissionDenied: the actor may not create quotes, view the customer or edit the
+            deal.
         ValidationError: no price list covers the customer today, a product is not on
             it, the opportunity is another customer's, a line is invalid, or no lines
             were given and the deal has none (or is in another currency).
@@ -344,14 +378,8 @@ def create_quote(
 
     def work(uow: UnitOfWork) -> Quote:
         now = crm.now()
-        customer = uow.repository(Customer).get(customer_id)
-        deal = None
-        if opportunity_id is not None:
-            deal = uow.repository(Opportunity).get(opportunity_id)
-            if deal.customer_id != customer.id:
-                raise _invalid(
-                    "quote", "opportunity_id", N_("the opportunity is with another customer")
-                )
+        _allow(uow, actor, "create", QUOTES)
+        customer, deal = _customer_and_deal(uow, actor, customer_id, opportunity_id, "quote")
         requests, categories = _requests_for(deal, currency, lines)
         price_list, priced = _price(uow, customer, currency, now.date(), requests)
         if categories:
@@ -864,12 +892,16 @@ def create_contract(
     """Draw up a contract directly (a purchase or service contract, or a sale without a quote).
 
     Raises:
-        NotFound: no such customer.
-        ValidationError: a missing title, a negative amount or inconsistent dates.
+        NotFound: no such customer or opportunity.
+        PermissionDenied: the actor may not create contracts, view the customer or edit
+            the deal.
+        ValidationError: a missing title, a negative amount, inconsistent dates, or the
+            opportunity is another customer's.
     """
 
     def work(uow: UnitOfWork) -> Contract:
-        uow.repository(Customer).get(customer_id)
+        _allow(uow, actor, "create", CONTRACTS)
+        _customer_and_deal(uow, actor, customer_id, opportunity_id, "contract")
         extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
         contract = _new_contract(
             uow,
