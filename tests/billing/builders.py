@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from crmkit import Crm
 from crmkit.billing import DocumentRef, PlanView, TermLine, create_plan
 from crmkit.customers import register_customer
 from crmkit.customers.model import Customer, CustomerId
-from crmkit.kernel.ids import TenantId, UserId
-from crmkit.rules.permissions import AdminLevel, set_member
-from crmkit.ports import UnitOfWork
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import AdminLevel, set_member
 
 TERMS_30_60_10 = (
     TermLine("on signing", percent="30"),

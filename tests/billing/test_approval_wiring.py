@@ -51,7 +51,7 @@ from crmkit.rules.approvals import (
     reject_request,
 )
 from crmkit.rules.numbering import define_numbering_rule
-from tests.billing.builders import make_plan, make_customer, second_admin
+from tests.billing.builders import make_customer, make_plan, second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 

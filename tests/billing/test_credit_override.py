@@ -112,7 +112,9 @@ def test_a_rejected_override_leaves_the_order_on_hold_for_a_manual_decision(
     assert reject_request(crm, cfo, request.id, comment="先回款").status is RequestStatus.REJECTED
     assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
     # Closed requests unlock the order: a person allowed to approve orders decides by hand.
-    assert release_credit_hold(crm, second_admin(crm, actor), order.id).status is OrderStatus.CONFIRMED
+    assert (
+        release_credit_hold(crm, second_admin(crm, actor), order.id).status is OrderStatus.CONFIRMED
+    )
 
 
 def test_an_order_cancelled_while_in_review_stays_cancelled_when_approved(

@@ -25,6 +25,7 @@ from crmkit.rules.approvals import (
     reject_request,
     set_flow_active,
 )
+from tests.billing.builders import second_admin
 from tests.billing.test_credit_override import (
     cny,
     credit_flow,
@@ -33,7 +34,6 @@ from tests.billing.test_credit_override import (
     request_of,
     stored,
 )
-from tests.billing.builders import second_admin
 
 
 @pytest.fixture(autouse=True)

@@ -78,7 +78,9 @@ def test_a_claim_within_limits_is_approved_then_reimbursed_through_the_ledger(
     claim = draft_expense_claim(crm, actor, [dinner("480"), dinner("20.50")])
     submitted = submit_expense_claim(crm, actor, claim.id, roles=["rep"])
     assert (submitted.state, submitted.needs_extra_approval) == (ClaimState.SUBMITTED, False)
-    assert approve_expense_claim(crm, second_admin(crm, actor), claim.id).state is ClaimState.APPROVED
+    assert (
+        approve_expense_claim(crm, second_admin(crm, actor), claim.id).state is ClaimState.APPROVED
+    )
     paid = reimburse_expense_claim(
         crm, actor, claim.id, paid_on=date(2026, 2, 20), idempotency_key="reimb-1"
     )
@@ -100,8 +102,13 @@ def test_a_line_over_a_soft_limit_needs_an_extra_approval_stage(crm: Crm, actor:
     set_expense_limits(crm, actor, LIMITS)
     claim = draft_expense_claim(crm, actor, [dinner("800")])
     assert submit_expense_claim(crm, actor, claim.id, roles=["rep"]).needs_extra_approval
-    assert approve_expense_claim(crm, second_admin(crm, actor), claim.id).state is ClaimState.EXTRA_REVIEW
-    assert approve_expense_claim(crm, second_admin(crm, actor), claim.id).state is ClaimState.APPROVED
+    assert (
+        approve_expense_claim(crm, second_admin(crm, actor), claim.id).state
+        is ClaimState.EXTRA_REVIEW
+    )
+    assert (
+        approve_expense_claim(crm, second_admin(crm, actor), claim.id).state is ClaimState.APPROVED
+    )
     manager_claim = draft_expense_claim(crm, actor, [dinner("800")])
     # With several roles the most generous limit applies.
     submitted = submit_expense_claim(crm, actor, manager_claim.id, roles=["rep", "manager"])

@@ -47,13 +47,12 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import HALF_EVEN, HALF_UP, Money
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.rules.permissions import bootstrap_tenant
-from tests.billing.builders import TERMS_30_60_10, make_document, second_admin
+from tests.billing.builders import TERMS_30_60_10, make_document, second_admin, seed_customers
 
 CUSTOMERS = [uuid.UUID(int=n) for n in (1, 2)]
 DAY = date(2026, 2, 1)
 RATES = ExchangeRates()
 RATES.add("USD", "CNY", "7.1234", on=date(2026, 1, 1))
-from tests.billing.builders import seed_customers
 
 
 class Billing(RuleBasedStateMachine):

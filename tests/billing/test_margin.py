@@ -37,7 +37,7 @@ def _spend(crm: Crm, actor: Actor, customer: uuid.UUID | None, amount: str, day:
 
 def test_margin_is_collected_money_less_the_customers_expenses(crm: Crm, actor: Actor) -> None:
     # Registered in this order, so Huawei's (time-sorted) id comes first.
-    HUAWEI, TENCENT = make_customer(crm, actor).id, make_customer(crm, actor).id  # noqa: N806
+    HUAWEI, TENCENT = make_customer(crm, actor).id, make_customer(crm, actor).id
     for key, (customer, amount, day) in enumerate(
         [(HUAWEI, "30000.00", 10), (HUAWEI, "12000.50", 20), (TENCENT, "5000", 3)]
     ):

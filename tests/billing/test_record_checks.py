@@ -89,13 +89,12 @@ def test_check_credit_needs_a_member_who_may_view_the_customer(crm: Crm, org: Or
             check_credit(crm, outsider, mine.id, Money("10", "CNY"))
 
 
-def test_check_credit_hides_a_limit_and_amounts_the_readers_role_hides(
-    crm: Crm, org: Org
-) -> None:
+def test_check_credit_hides_a_limit_and_amounts_the_readers_role_hides(crm: Crm, org: Org) -> None:
     mine = _billed(crm, org, org.li)
     seen = check_credit(crm, org.qian, mine.id, Money("10", "CNY"))
     assert seen.limit is None
-    assert seen.open_receivables == Money.zero("CNY") and not seen.complete
+    assert seen.open_receivables == Money.zero("CNY")
+    assert not seen.complete
     assert seen.allowed  # the answer itself is still given: 1,000 + 10 fits under 5,000
     assert check_credit(crm, org.admin, mine.id, Money("10", "CNY")).limit == Money("5000", "CNY")
 
@@ -116,9 +115,7 @@ def test_record_receipt_needs_a_customer_the_actor_may_view(crm: Crm, org: Org) 
     assert _receipt(crm, org.zhao, theirs, "10").customer_id == theirs.id
 
 
-def test_apply_credit_and_batch_allocation_refuse_another_reps_receipts(
-    crm: Crm, org: Org
-) -> None:
+def test_apply_credit_and_batch_allocation_refuse_another_reps_receipts(crm: Crm, org: Org) -> None:
     theirs = _billed(crm, org, org.chen, total="100.00")
     receipt = _receipt(crm, org.chen, theirs, "50")
     with pytest.raises(PermissionDenied):
@@ -130,9 +127,7 @@ def test_apply_credit_and_batch_allocation_refuse_another_reps_receipts(
     assert customer_credit(crm, org.chen, theirs.id) == {}
 
 
-def test_apply_credit_draws_only_on_receipts_the_actor_may_allocate(
-    crm: Crm, org: Org
-) -> None:
+def test_apply_credit_draws_only_on_receipts_the_actor_may_allocate(crm: Crm, org: Org) -> None:
     mine = _billed(crm, org, org.li, total="100.00")
     _receipt(crm, org.zhao, mine, "30")  # the clerk's receipt: Li may not allocate it
     _receipt(crm, org.li, mine, "20")
@@ -146,4 +141,5 @@ def test_an_idempotency_key_replays_only_for_the_user_who_sent_it(crm: Crm, org:
     again = _receipt(crm, org.zhao, mine, "10", key="bank-0001")
     assert again.id == first.id
     own = _receipt(crm, org.li, mine, "10", key="bank-0001")
-    assert own.id != first.id and own.owner_id == org.li.user_id
+    assert own.id != first.id
+    assert own.owner_id == org.li.user_id

@@ -29,7 +29,7 @@ from crmkit.billing.model.receipts import RefundPart
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_plan, make_customer, second_admin
+from tests.billing.builders import make_customer, make_plan, second_admin
 
 
 def cny(text: str) -> Money:

@@ -28,8 +28,8 @@ from crmkit.billing import (
     record_receipt,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, F
 from crmkit.pipeline import Opportunity, OpportunityStatus
@@ -47,6 +47,7 @@ from crmkit.pipeline.performance import commission_for, define_commission_plan, 
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Grant, Scope, define_role, set_member
+from tests.billing.builders import make_customer
 
 OWNERS = [UserId(uuid.UUID(int=i + 1)) for i in range(3)]
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
@@ -62,7 +63,6 @@ entry_specs = st.lists(
     ),
     max_size=20,
 )
-from tests.billing.builders import make_customer
 
 
 def _load(crm: Crm, tenant: TenantId, specs: list[dict[str, Any]]) -> None:

@@ -33,8 +33,8 @@ from crmkit.rules.reminders import (
     define_reminder_rule,
     scan_due_reminders,
 )
-from tests.pipeline.test_quotes import approved_quote, customer
 from tests.billing.builders import second_admin
+from tests.pipeline.test_quotes import approved_quote, customer
 
 
 def service_contract(crm: Crm, actor: Actor, *, end_date: date = date(2027, 2, 28)) -> Contract:

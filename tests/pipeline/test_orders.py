@@ -40,10 +40,10 @@ from crmkit.pipeline.model.orders import (
 )
 from crmkit.pipeline.model.pricing import LineItem
 from crmkit.ports import UnitOfWork
+from tests.billing.builders import second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-from tests.billing.builders import second_admin
 
 
 def test_deliveries_move_the_order_from_none_to_partial_to_full(crm: Crm, actor: Actor) -> None:

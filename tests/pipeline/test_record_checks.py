@@ -88,7 +88,9 @@ def test_a_quote_needs_a_customer_the_rep_may_view_and_a_deal_they_may_edit(
     with pytest.raises(PermissionDenied):
         create_quote(crm, org.chen, customer_id=buyer.id, currency="CNY", opportunity_id=deal.id)
     # Shared for reading, the customer may be quoted; Li's deal still may not be touched.
-    share_record(crm, org.admin, "customer", buyer.id, grantee_kind="user", grantee=org.chen.user_id)
+    share_record(
+        crm, org.admin, "customer", buyer.id, grantee_kind="user", grantee=org.chen.user_id
+    )
     assert _quote(crm, org.chen, buyer.id).customer_id == buyer.id
     with pytest.raises(PermissionDenied):
         _quote(crm, org.chen, buyer.id, opportunity_id=deal.id)
@@ -104,7 +106,9 @@ def test_a_contract_needs_a_customer_the_rep_may_view_and_their_own_deal(
     deal = deal_of(crm, org, org.li, buyer)
     with pytest.raises(PermissionDenied):
         _contract(crm, org.chen, buyer.id)
-    share_record(crm, org.admin, "customer", buyer.id, grantee_kind="user", grantee=org.chen.user_id)
+    share_record(
+        crm, org.admin, "customer", buyer.id, grantee_kind="user", grantee=org.chen.user_id
+    )
     with pytest.raises(PermissionDenied):
         _contract(crm, org.chen, buyer.id, opportunity_id=deal.id)
     assert "contract" not in _deal(crm, org, deal.id).documents
@@ -158,9 +162,7 @@ def test_target_report_refuses_an_amount_the_readers_role_hides(crm: Crm, org: O
 
 
 def test_commission_goes_to_the_rep_their_manager_or_a_grant_holder(crm: Crm, org: Org) -> None:
-    plan = define_commission_plan(
-        crm, org.admin, name="std", currency="CNY", tiers=[("0", "0.03")]
-    )
+    plan = define_commission_plan(crm, org.admin, name="std", currency="CNY", tiers=[("0", "0.03")])
 
     def statement(who: Actor, rep: Actor):  # type: ignore[no-untyped-def]
         return commission_for(crm, who, plan_id=plan.id, rep_id=rep.user_id, period="2026-03")

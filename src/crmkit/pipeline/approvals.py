@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
@@ -40,6 +41,7 @@ from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
+    ApprovalSubject,
     decided_by,
     document_hook,
     register_approvable,
@@ -61,6 +63,43 @@ CONTRACT_DOCUMENT = "contract"
 CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 
 
+def _quote_facts(quote: Quote) -> dict[str, Any]:
+    totals = quote.totals
+    return {"amount": totals.total, "discount": totals.effective_discount.rate}
+
+
+def _contract_facts(contract: Contract) -> dict[str, Any]:
+    return {"amount": contract.amount, "discount": contract.total_discount.rate}
+
+
+def _override_facts(order: SalesOrder) -> dict[str, Any]:
+    values: dict[str, Any] = {"amount": order.total}
+    if order.open_receivables is not None:
+        values["exposure"] = order.open_receivables
+    if order.credit_limit is not None:
+        values["limit"] = order.credit_limit
+    return values
+
+
+def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    quote = uow.repository(Quote).find(document_id)
+    return None if quote is None else ApprovalSubject(_quote_facts(quote), "quote", quote)
+
+
+def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    contract = uow.repository(Contract).find(document_id)
+    if contract is None:
+        return None
+    return ApprovalSubject(_contract_facts(contract), "contract", contract)
+
+
+def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    order = uow.repository(SalesOrder).find(document_id)
+    if order is None:
+        return None
+    return ApprovalSubject(_override_facts(order), "sales_order", order)
+
+
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
     """Submit a quote already saved ``in_approval`` to the tenant's quote flow, if any.
 
@@ -70,7 +109,6 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    totals = quote.totals
     return submit_if_flow(
         uow,
         actor,
@@ -78,7 +116,7 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
         document_type=QUOTE_DOCUMENT,
         document_id=quote.id,
         title=quote.number,
-        facts={"amount": totals.total, "discount": totals.effective_discount.rate},
+        facts=_quote_facts(quote),
     )
 
 
@@ -98,7 +136,7 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
         document_type=CONTRACT_DOCUMENT,
         document_id=contract.id,
         title=contract.number,
-        facts={"amount": contract.amount, "discount": contract.total_discount.rate},
+        facts=_contract_facts(contract),
     )
 
 
@@ -117,11 +155,6 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    values: dict[str, Any] = {"amount": order.total}
-    if order.open_receivables is not None:
-        values["exposure"] = order.open_receivables
-    if order.credit_limit is not None:
-        values["limit"] = order.credit_limit
     return submit_if_flow(
         uow,
         actor,
@@ -129,7 +162,7 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
         document_type=CREDIT_OVERRIDE_DOCUMENT,
         document_id=order.id,
         title=order.number,
-        facts=values,
+        facts=_override_facts(order),
     )
 
 
@@ -167,6 +200,7 @@ def register_document_hooks() -> None:
             Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
+        describe=_describe_quote,
     )
     register_approvable(
         CONTRACT_DOCUMENT,
@@ -175,9 +209,12 @@ def register_document_hooks() -> None:
             Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
+        describe=_describe_contract,
     )
     # A refused override changes nothing: the order simply stays on hold (see above).
-    register_approvable(CREDIT_OVERRIDE_DOCUMENT, on_approved=_credit_override_approved)
+    register_approvable(
+        CREDIT_OVERRIDE_DOCUMENT, on_approved=_credit_override_approved, describe=_describe_order
+    )
 
 
 register_document_hooks()

@@ -16,9 +16,11 @@ from decimal import Decimal
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.periods import Period
-from crmkit.kernel.query import Expr, F, Query
+from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import Opportunity, OpportunityStatus
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
@@ -38,9 +40,6 @@ from crmkit.pipeline.model.targets import (
 )
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
-from crmkit.kernel.errors import PermissionDenied
-from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import TRUE
 from crmkit.rules.permissions import (
     Department,
     Grants,
@@ -198,8 +197,8 @@ def _units_seen(
     for member in members:
         if member.manager_id is not None:
             reports[member.manager_id].append(member.id)
-    users = {me.id}
-    todo = [me.id]
+    users: set[uuid.UUID] = {me.id}
+    todo: list[uuid.UUID] = [me.id]
     while todo:
         for report in reports.get(todo.pop(), ()):
             if report not in users:
@@ -212,7 +211,12 @@ def _units_seen(
             for m in members
             if grants.can(
                 "view",
-                {"tenant_id": tenant, "id": m.id, "owner_id": m.id, "department_id": m.department_id},
+                {
+                    "tenant_id": tenant,
+                    "id": m.id,
+                    "owner_id": m.id,
+                    "department_id": m.department_id,
+                },
                 resource,
             )
         }
@@ -224,16 +228,22 @@ def _units_seen(
         staff[member.department_id].append(member.id)
     seen: set[uuid.UUID] = set()
     for department in departments:
-        subtree, todo = {department.id}, [department.id]
-        while todo:
-            for child in children.get(todo.pop(), ()):
+        subtree: set[uuid.UUID] = {department.id}
+        below: list[uuid.UUID] = [department.id]
+        while below:
+            for child in children.get(below.pop(), ()):
                 if child not in subtree:
                     subtree.add(child)
-                    todo.append(child)
+                    below.append(child)
         people = [u for d in subtree for u in staff.get(d, ())]
         reached = grants.holds("view", resource) and grants.can(
             "view",
-            {"tenant_id": tenant, "id": department.id, "owner_id": None, "department_id": department.id},
+            {
+                "tenant_id": tenant,
+                "id": department.id,
+                "owner_id": None,
+                "department_id": department.id,
+            },
             resource,
         )
         if (people and all(u in users for u in people)) or reached:

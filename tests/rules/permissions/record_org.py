@@ -118,7 +118,9 @@ def make_org(crm: Crm, admin: Actor) -> Org:
         roles=["rep"],
     )
     set_member(crm, admin, chen.user_id, name=chen.name, department_id=north.id, roles=["rep"])
-    set_member(crm, admin, zhao.user_id, name=zhao.name, department_id=finance.id, roles=["finance"])
+    set_member(
+        crm, admin, zhao.user_id, name=zhao.name, department_id=finance.id, roles=["finance"]
+    )
     set_member(
         crm, admin, qian.user_id, name=qian.name, department_id=analytics.id, roles=["analyst"]
     )
@@ -154,7 +156,9 @@ def customer_of(crm: Crm, owner: Actor, **fields: object) -> Customer:
     return register_customer(crm, owner, name=f"Customer {uuid.uuid4().hex[:8]}", **fields)  # type: ignore[arg-type]
 
 
-def deal_of(crm: Crm, org: Org, owner: Actor, customer: Customer, amount: str = "200000") -> Opportunity:
+def deal_of(
+    crm: Crm, org: Org, owner: Actor, customer: Customer, amount: str = "200000"
+) -> Opportunity:
     """An open deal of ``owner`` with ``customer``."""
     return open_opportunity(
         crm,

@@ -88,7 +88,7 @@ def _visible_entries(
     # Checked per customer and receipt the entries name, never over the whole tenant.
     named = {e.customer_id for e in entries if e.customer_id is not None}
     customers = uow.repository(Customer).get_many(sorted(named))
-    seen = {c.id for c in customers if grants.can("view", c, CUSTOMER)}
+    seen: set[UUID] = {c.id for c in customers if grants.can("view", c, CUSTOMER)}
     others = {e.receipt_id for e in entries if e.customer_id not in seen and e.receipt_id}
     receipts = uow.repository(Receipt).get_many(sorted(others))
     seen |= {r.id for r in receipts if grants.can("view", r, RECEIPT)}

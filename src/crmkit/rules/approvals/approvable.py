@@ -7,12 +7,18 @@ its own unit of work before it saves an edit. The second is
 :func:`register_approvable`: the area registers callbacks for its document type,
 and the approval services call them inside the same transaction as the decision,
 so "contract approved" and "contract status = effective" commit together.
+
+An area may also register how to *describe* a stored document
+(``describe=(uow, document_id) -> ApprovalSubject | None``): the facts its
+flow conditions read, as stored, and the permission record that says who may see
+it. Approvals then route a (re)submission on the stored facts, never on facts a
+caller makes up, and show a request to those who may view the document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -26,7 +32,10 @@ __all__ = [
     "Approvable",
     "ApprovalHook",
     "ApprovalHooks",
+    "ApprovalSubject",
+    "Describe",
     "approval_of",
+    "describe_document",
     "ensure_editable",
     "hooks_for",
     "is_locked",
@@ -34,6 +43,27 @@ __all__ = [
 ]
 
 ApprovalHook = Callable[[UnitOfWork, ApprovalRequest], None]
+
+
+@attrs.frozen
+class ApprovalSubject:
+    """A stored document as approvals see it.
+
+    Attributes:
+        facts: what the flow's conditions read, as stored (``amount``, ``discount``...).
+            A submission's own facts may add keys, never change these.
+        resource: the permission resource of ``record`` (``"contract"``).
+        record: the document itself, for ``grants.can("view" | "edit", record, resource)``.
+    """
+
+    facts: Mapping[str, Any]
+    resource: str
+    record: Any
+
+
+Describe = Callable[[UnitOfWork, UUID], ApprovalSubject | None]
+"""``describe(uow, document_id)``: the stored document, or None when the area does not
+store one by that id (a host's own document submitted under the same type)."""
 
 
 class Approvable(Protocol):
@@ -55,11 +85,13 @@ class ApprovalHooks:
         on_unapproved: an approved document was unapproved.
         on_closed: the document left review without approval (rejected, returned,
             withdrawn).
+        describe: reads the stored document (see :class:`ApprovalSubject`).
     """
 
     on_approved: ApprovalHook | None = None
     on_unapproved: ApprovalHook | None = None
     on_closed: ApprovalHook | None = None
+    describe: Describe | None = None
 
 
 _HOOKS: dict[str, ApprovalHooks] = {}
@@ -71,17 +103,18 @@ def register_approvable(
     on_approved: ApprovalHook | None = None,
     on_unapproved: ApprovalHook | None = None,
     on_closed: ApprovalHook | None = None,
+    describe: Describe | None = None,
 ) -> ApprovalHooks:
     """Register the callbacks of a document type (replacing earlier ones).
 
     Args:
         document_type: the type name documents are submitted under ("contract").
-        on_approved, on_unapproved, on_closed: see :class:`ApprovalHooks`.
+        on_approved, on_unapproved, on_closed, describe: see :class:`ApprovalHooks`.
 
     Returns:
         The registered hooks.
     """
-    hooks = ApprovalHooks(on_approved, on_unapproved, on_closed)
+    hooks = ApprovalHooks(on_approved, on_unapproved, on_closed, describe)
     _HOOKS[document_type] = hooks
     return hooks
 
@@ -89,6 +122,14 @@ def register_approvable(
 def hooks_for(document_type: str) -> ApprovalHooks:
     """The hooks of a document type (no-op hooks when none were registered)."""
     return _HOOKS.get(document_type, ApprovalHooks())
+
+
+def describe_document(
+    uow: UnitOfWork, document_type: str, document_id: UUID
+) -> ApprovalSubject | None:
+    """The stored document behind a request, when its area registered ``describe``."""
+    describe = hooks_for(document_type).describe
+    return None if describe is None else describe(uow, document_id)
 
 
 def approval_of(uow: UnitOfWork, document_type: str, document_id: UUID) -> ApprovalRequest | None:

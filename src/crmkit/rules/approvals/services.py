@@ -18,12 +18,20 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, CrmError, NotFound, PermissionDenied
+from crmkit.kernel.errors import (
+    ConcurrencyConflict,
+    CrmError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    reason,
+)
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.approvable import notify_hooks
+from crmkit.rules.approvals.approvable import ApprovalSubject, describe_document, notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
 from crmkit.rules.approvals.errors import NoApprover
 from crmkit.rules.approvals.model import (
@@ -280,9 +288,16 @@ def submit_for_approval(
 ) -> ApprovalRequest:
     """Submit a document (or resubmit it after rejection, return, withdrawal or unapproval).
 
+    A document an area stores (a quote, a contract, a refund...) is routed on its
+    stored facts: ``facts`` may add keys the document does not report, and giving one
+    it does report with another value is refused. Such a document is submitted only by
+    someone who may ``edit`` it. A host's own documents (types no area describes) are
+    routed on ``facts`` as given.
+
     Args:
         document_type, document_id, title: the document.
-        facts: the fields the flow's conditions read (amount, discount, ...).
+        facts: the fields the flow's conditions read (amount, discount, ...), for a
+            host's own document; extra fields for an area's.
         directory: the org chart, for managers, department heads and roles.
         flow_id: the flow to use; by default the one active flow of the document type.
         comment: the submitter's note.
@@ -294,11 +309,16 @@ def submit_for_approval(
         NotFound: no flow (or no single active flow) for the document type.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
-        PermissionDenied: someone other than the first submitter resubmits.
+        PermissionDenied: someone other than the first submitter resubmits, or the actor
+            may not edit the stored document.
+        ValidationError: ``facts`` gives another value for a fact the document reports.
     """
-    return crm.run(
-        actor.tenant_id,
-        lambda uow: submit_in(
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        subject = describe_document(uow, document_type, document_id)
+        if subject is not None:
+            grants_for(uow, actor).require("edit", subject.record, subject.resource)
+        return submit_in(
             uow,
             actor,
             now=crm.now(),
@@ -309,8 +329,40 @@ def submit_for_approval(
             directory=directory,
             flow_id=flow_id,
             comment=comment,
-        ),
-    )
+        )
+
+    return guarded(crm, actor, work)
+
+
+def _routing_facts(
+    actor: Actor,
+    subject: ApprovalSubject | None,
+    given: Mapping[str, Any],
+    directory: ApprovalDirectory,
+) -> Facts:
+    """The facts a (re)submission is routed on: the stored document's, plus the caller's.
+
+    Raises:
+        ValidationError: the caller gives another value for a fact the document reports.
+    """
+    if subject is None:
+        return Facts(dict(given))
+    stored = dict(subject.facts)
+    if "department" not in stored:
+        department = directory.department_of(actor.tenant_id, actor.user_id)
+        if department is not None:
+            stored["department"] = department
+    for name, value in given.items():
+        if name in stored and stored[name] != value:
+            raise ValidationError(
+                entity="approval request",
+                field="facts",
+                reason=reason(
+                    N_("{name} is read from the stored document and cannot be given"),
+                    name=name,
+                ),
+            )
+    return Facts({**given, **stored})
 
 
 def active_flow(uow: UnitOfWork, document_type: str) -> ApprovalFlow | None:
@@ -354,8 +406,13 @@ def submit_in(
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
         PermissionDenied: someone other than the first submitter resubmits.
+        ValidationError: ``facts`` gives another value for a fact the stored document
+            reports (see :func:`submit_for_approval`).
     """
-    snapshot = facts if isinstance(facts, Facts) else Facts(dict(facts or {}))
+    given = facts.values if isinstance(facts, Facts) else dict(facts or {})
+    directory = directory or OrgDirectory(uow)
+    subject = describe_document(uow, document_type, document_id)
+    snapshot = _routing_facts(actor, subject, given, directory)
     repo = uow.repository(ApprovalRequest)
     request = repo.find(request_id_for(actor.tenant_id, document_type, document_id))
     new = request is None
@@ -384,7 +441,7 @@ def submit_in(
     request.urge_interval_minutes = flow.urge_interval_minutes
     request.calendar = flow.calendar
     request.unapprovers = flow.unapprovers
-    route = resolve_route(flow, snapshot, request.submitter_id, directory or OrgDirectory(uow))
+    route = resolve_route(flow, snapshot, request.submitter_id, directory)
     events = request.submit(actor.user_id, route, now=now, comment=comment)
     return _store(uow, request, before, events, new=new)
 
@@ -619,9 +676,44 @@ def unapprove_request(
     return _command(crm, actor, request_id, act)
 
 
+def _concerns(request: ApprovalRequest, user: UUID) -> bool:
+    """Whether ``user`` submitted the request or sits (or sat) in one of its stages."""
+    if user == request.submitter_id:
+        return True
+    reached = request.route[: request.stage + 1]
+    if any(user in stage.approvers for stage in reached):
+        return True
+    if any(d.approver_id == user for d in request.decisions):
+        return True
+    return any(e.target_id == user or e.actor_id == user for e in request.trail)
+
+
 def get_approval_request(crm: Crm, actor: Actor, request_id: UUID) -> ApprovalRequest:
-    """Load one request with its route, votes and trail. Raises: NotFound."""
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalRequest).get(request_id))
+    """Load one request with its route, votes and trail.
+
+    The request tells the document's title, amount and every comment, so it is shown to
+    the people it concerns only: its submitter, the approvers of its stages so far
+    (including delegates and co-signers), the tenant administrator, and whoever may
+    view the underlying document (when its area describes it).
+
+    Raises:
+        NotFound: no such request in the actor's tenant.
+        PermissionDenied: the request does not concern the actor.
+    """
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        request = uow.repository(ApprovalRequest).get(request_id)
+        if _concerns(request, actor.user_id):
+            return request
+        grants = grants_for(uow, actor)
+        if grants.is_tenant_admin:
+            return request
+        subject = describe_document(uow, request.document_type, request.document_id)
+        if subject is not None and grants.can("view", subject.record, subject.resource):
+            return request
+        raise PermissionDenied(actor=grants.label, operation="view", resource=request.document_type)
+
+    return guarded(crm, actor, work, read_only=True)
 
 
 # -- batches ---------------------------------------------------------------------------
