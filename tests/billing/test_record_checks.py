@@ -16,11 +16,15 @@ from crmkit import Crm
 from crmkit.billing import (
     allocate_receipts,
     apply_credit,
+    cancel_invoice,
     check_credit,
     customer_credit,
     ledger_entries,
     record_receipt,
+    request_invoice,
+    request_refund,
 )
+from crmkit.billing.model.invoices import InvoiceLine
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied
@@ -143,3 +147,37 @@ def test_an_idempotency_key_replays_only_for_the_user_who_sent_it(crm: Crm, org:
     own = _receipt(crm, org.li, mine, "10", key="bank-0001")
     assert own.id != first.id
     assert own.owner_id == org.li.user_id
+
+
+def test_an_invoice_needs_a_customer_the_actor_may_view_and_is_cancelled_by_reach(
+    crm: Crm, org: Org
+) -> None:
+    theirs = customer_of(crm, org.chen)
+
+    def invoice(who: Actor):  # type: ignore[no-untyped-def]
+        return request_invoice(
+            crm,
+            who,
+            customer_id=theirs.id,
+            lines=[InvoiceLine("goods", Money("100", "CNY"), "0.13")],
+            documents=[("contract", uuid.uuid4(), None)],
+        )
+
+    with pytest.raises(PermissionDenied):
+        invoice(org.li)
+    requested = invoice(org.admin)
+    with pytest.raises(PermissionDenied):  # a cancel grant over her own reach only
+        cancel_invoice(crm, org.li, requested.id)
+
+
+def test_a_refund_from_a_customers_credit_needs_the_customer(crm: Crm, org: Org) -> None:
+    theirs = customer_of(crm, org.chen)
+    with pytest.raises(PermissionDenied):
+        request_refund(
+            crm,
+            org.li,
+            customer_id=theirs.id,
+            amount=Money("10", "CNY"),
+            reason_text="overpaid",
+            idempotency_key="f",
+        )

@@ -29,6 +29,7 @@ from crmkit.billing.services._frame import (
     _invalid,
     _money_command,
     _require,
+    _viewable_customer,
 )
 from crmkit.billing.services.plans import _installments
 from crmkit.crm import Crm
@@ -79,6 +80,8 @@ def request_invoice(
     Raises:
         ValidationError: no lines or documents, mixed currencies, or the document
             amounts not adding up to the invoice's gross.
+        NotFound: no such customer.
+        PermissionDenied: the actor may not create invoices or view the customer.
     """
     priced = price_lines(lines, rounding)
     currency = priced[0].net.currency
@@ -118,7 +121,7 @@ def request_invoice(
     )
 
     def work(uow: UnitOfWork) -> Invoice:
-        _require(uow, actor, "create", INVOICE)
+        _viewable_customer(uow, _require(uow, actor, "create", INVOICE), customer_id)
         return uow.repository(Invoice).add(invoice)
 
     return guarded(crm, actor, work)
@@ -206,7 +209,7 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
-        _require(uow, actor, "send", INVOICE)
+        _require(uow, actor, "send", INVOICE, invoice)
         INVOICE_FLOW.fire(invoice, "send")
         return repo.save(invoice)
 
@@ -223,7 +226,7 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
-        _require(uow, actor, "cancel", INVOICE)
+        _require(uow, actor, "cancel", INVOICE, invoice)
         INVOICE_FLOW.fire(invoice, "cancel")
         return repo.save(invoice)
 

@@ -31,6 +31,7 @@ from crmkit.billing.services._frame import (
     _invalid,
     _money_command,
     _require,
+    _viewable_customer,
 )
 from crmkit.billing.services.receipts import _credit_receipts
 from crmkit.crm import Crm
@@ -40,7 +41,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable, ensure_not_own
-from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
     "approve_refund",
@@ -153,6 +154,7 @@ def _parts(
     """The receipts a refund request draws on, each checked, with how much from each."""
     receipts = uow.repository(Receipt)
     if customer_id is not None:
+        _viewable_customer(uow, grants_for(uow, actor), customer_id)
         if amount is None or not amount.is_positive:
             raise _invalid("refund", "amount", N_("must be above zero"))
         parts: list[tuple[Receipt, Money]] = []
