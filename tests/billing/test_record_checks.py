@@ -16,20 +16,27 @@ from crmkit import Crm
 from crmkit.billing import (
     allocate_receipts,
     apply_credit,
+    approve_expense_claim,
+    approve_refund,
     cancel_invoice,
     check_credit,
     customer_credit,
+    draft_expense_claim,
     ledger_entries,
     record_receipt,
     request_invoice,
     request_refund,
+    submit_expense_claim,
 )
+from crmkit.billing.model.expenses import ClaimState, ExpenseLine
 from crmkit.billing.model.invoices import InvoiceLine
+from crmkit.billing.model.receipts import RefundState
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_plan
+from crmkit.rules.approvals import SelfApprovalForbidden, configure_approvals
+from tests.billing.builders import make_plan, second_admin
 from tests.rules.permissions.record_org import Org, customer_of, make_org
 
 ON = date(2026, 3, 2)
@@ -181,3 +188,30 @@ def test_a_refund_from_a_customers_credit_needs_the_customer(crm: Crm, org: Org)
             reason_text="overpaid",
             idempotency_key="f",
         )
+
+
+def test_nobody_approves_their_own_refund_or_expense_claim_unless_the_tenant_allows_it(
+    crm: Crm, org: Org
+) -> None:
+    mine = customer_of(crm, org.admin)
+    receipt = _receipt(crm, org.admin, mine, "100")
+    refund = request_refund(
+        crm,
+        org.admin,
+        receipt.id,
+        amount=Money("10", "CNY"),
+        reason_text="overpaid",
+        idempotency_key="f",
+    )
+    claim = draft_expense_claim(
+        crm, org.admin, [ExpenseLine("meals", Money("80", "CNY"), ON, "lunch")]
+    )
+    submit_expense_claim(crm, org.admin, claim.id, roles=[])
+    with pytest.raises(SelfApprovalForbidden):
+        approve_refund(crm, org.admin, refund.id)
+    with pytest.raises(SelfApprovalForbidden):
+        approve_expense_claim(crm, org.admin, claim.id)
+    checker = second_admin(crm, org.admin)
+    assert approve_refund(crm, checker, refund.id).state is RefundState.APPROVED
+    configure_approvals(crm, org.admin, allow_self_approval=True)
+    assert approve_expense_claim(crm, org.admin, claim.id).state is ClaimState.APPROVED
