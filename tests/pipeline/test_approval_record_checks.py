@@ -31,8 +31,12 @@ from crmkit.rules.approvals import (
     Approvers,
     FlowStage,
     RequestStatus,
+    SelfApprovalForbidden,
+    add_cosigner,
     approval_of,
+    approve_request,
     define_flow,
+    delegate_request,
     get_approval_request,
     reject_request,
     submit_for_approval,
@@ -133,3 +137,31 @@ def test_a_resubmission_is_routed_on_the_contract_as_stored(crm: Crm, org: Org) 
         submit_for_approval(
             crm, org.chen, document_type="contract", document_id=contract.id, title="x"
         )
+
+
+def test_the_owner_of_a_document_sits_in_no_stage_even_when_someone_else_submits_it(
+    crm: Crm, org: Org
+) -> None:
+    define_flow(
+        crm,
+        org.admin,
+        name="quotes",
+        document_type="quote",
+        stages=[FlowStage("desk", [Approvers.named(org.li.user_id, org.chen.user_id)])],
+    )
+    quote = create_quote(
+        crm,
+        org.li,
+        customer_id=customer_of(crm, org.li).id,
+        currency="CNY",
+        lines=[LineRequest("GATEWAY", "2")],
+        total_discount=DiscountRate("0.40"),
+    )
+    submit_quote(crm, org.wang, quote.id)  # her manager submits Li's quote
+    request = _request(crm, org, "quote", quote.id)
+    assert request.route[0].approvers == (org.chen.user_id,)
+    with pytest.raises(SelfApprovalForbidden):
+        delegate_request(crm, org.chen, request.id, org.li.user_id)
+    with pytest.raises(SelfApprovalForbidden):
+        add_cosigner(crm, org.chen, request.id, org.li.user_id)
+    assert approve_request(crm, org.chen, request.id).status is RequestStatus.APPROVED

@@ -75,14 +75,16 @@ def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
 
 def _describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
     refund = uow.repository(Refund).find(document_id)
-    return None if refund is None else ApprovalSubject(_refund_facts(refund), "refund", refund)
+    if refund is None:
+        return None
+    return ApprovalSubject(_refund_facts(refund), "refund", refund, refund.requested_by)
 
 
 def _describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
     claim = uow.repository(ExpenseClaim).find(document_id)
     if claim is None:
         return None
-    return ApprovalSubject(_claim_facts(claim), "expense_claim", claim)
+    return ApprovalSubject(_claim_facts(claim), "expense_claim", claim, claim.claimant_id)
 
 
 def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
@@ -107,7 +109,8 @@ def _describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | 
     override = uow.repository(CreditOverride).find(document_id)
     if override is None:
         return None
-    return ApprovalSubject(override_facts(uow, override), "credit_override", override)
+    facts = override_facts(uow, override)
+    return ApprovalSubject(facts, "credit_override", override, override.requested_by)
 
 
 def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -> bool:

@@ -83,21 +83,23 @@ def _override_facts(order: SalesOrder) -> dict[str, Any]:
 
 def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
     quote = uow.repository(Quote).find(document_id)
-    return None if quote is None else ApprovalSubject(_quote_facts(quote), "quote", quote)
+    if quote is None:
+        return None
+    return ApprovalSubject(_quote_facts(quote), "quote", quote, quote.owner_id)
 
 
 def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
     contract = uow.repository(Contract).find(document_id)
     if contract is None:
         return None
-    return ApprovalSubject(_contract_facts(contract), "contract", contract)
+    return ApprovalSubject(_contract_facts(contract), "contract", contract, contract.owner_id)
 
 
 def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
     order = uow.repository(SalesOrder).find(document_id)
     if order is None:
         return None
-    return ApprovalSubject(_override_facts(order), "sales_order", order)
+    return ApprovalSubject(_override_facts(order), "sales_order", order, order.owner_id)
 
 
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:

@@ -54,11 +54,14 @@ class ApprovalSubject:
             A submission's own facts may add keys, never change these.
         resource: the permission resource of ``record`` (``"contract"``).
         record: the document itself, for ``grants.can("view" | "edit", record, resource)``.
+        owner_id: who owns the document (drew it up, asked for it); like the submitter,
+            they never approve it unless self-approval is allowed.
     """
 
     facts: Mapping[str, Any]
     resource: str
     record: Any
+    owner_id: UUID | None = None
 
 
 Describe = Callable[[UnitOfWork, UUID], ApprovalSubject | None]

@@ -33,7 +33,7 @@ from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.approvable import ApprovalSubject, describe_document, notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
-from crmkit.rules.approvals.errors import NoApprover
+from crmkit.rules.approvals.errors import NoApprover, SelfApprovalForbidden
 from crmkit.rules.approvals.model import (
     ApprovalFlow,
     ApprovalFlowId,
@@ -204,23 +204,28 @@ def resolve_route(
     facts: Facts,
     submitter: UUID,
     directory: ApprovalDirectory | None,
+    *,
+    owners: Iterable[UUID] = (),
 ) -> tuple[RouteStage, ...]:
     """Turn a flow into the stages and people a document with these facts goes to.
 
     Stages whose condition is false are skipped. Unless the flow allows
-    self-approval the submitter is left out of every stage, and a stage left empty
-    by that goes to the submitter's manager.
+    self-approval the submitter and the document's ``owners`` are left out of every
+    stage, whatever its approver kind, and a stage left empty by that goes to the
+    submitter's manager (unless that is an owner too).
 
     Raises:
         NoApprover: a stage resolves to nobody, or to fewer people than its quorum.
     """
+    own = {submitter, *owners}
     route = []
     for stage in flow.stages_for(facts):
         people = _people(stage.approvers, flow.tenant_id, submitter, directory)
-        if not flow.allow_self_approval and submitter in people:
-            people.remove(submitter)
+        if not flow.allow_self_approval and own & set(people):
+            people = [p for p in people if p not in own]
             if not people:
                 people = _select(Approvers.manager(), flow.tenant_id, submitter, directory)
+                people = [p for p in people if p not in own]
         if not people or (stage.rule is Rule.N_OF_M and len(people) < (stage.quorum or 1)):
             raise NoApprover(flow=flow.name, stage=stage.name)
         route.append(
@@ -441,7 +446,8 @@ def submit_in(
     request.urge_interval_minutes = flow.urge_interval_minutes
     request.calendar = flow.calendar
     request.unapprovers = flow.unapprovers
-    route = resolve_route(flow, snapshot, request.submitter_id, directory)
+    owners = () if subject is None or subject.owner_id is None else (subject.owner_id,)
+    route = resolve_route(flow, snapshot, request.submitter_id, directory, owners=owners)
     events = request.submit(actor.user_id, route, now=now, comment=comment)
     return _store(uow, request, before, events, new=new)
 
@@ -522,14 +528,38 @@ def document_hook(
     return hook
 
 
+def _not_the_owner(uow: UnitOfWork, request: ApprovalRequest, user: UUID) -> None:
+    """Refuse ``user`` a place or a vote in the review of a document they own.
+
+    The request itself knows its submitter (and refuses them); the owner comes from
+    the document as stored, when its area describes it.
+
+    Raises:
+        SelfApprovalForbidden: ``user`` owns the document and the flow does not allow
+            self-approval.
+    """
+    if request.allow_self_approval:
+        return
+    subject = describe_document(uow, request.document_type, request.document_id)
+    if subject is not None and subject.owner_id == user:
+        raise SelfApprovalForbidden(actor=user, resource=request.document_type)
+
+
 def _command(
     crm: Crm,
     actor: Actor,
     request_id: UUID,
     act: Callable[[ApprovalRequest], list[DomainEvent]],
+    *,
+    newcomer: UUID | None = None,
+    votes: bool = False,
 ) -> ApprovalRequest:
     def work(uow: UnitOfWork) -> ApprovalRequest:
         request = uow.repository(ApprovalRequest).get(request_id)
+        if votes:
+            _not_the_owner(uow, request, actor.user_id)
+        if newcomer is not None:
+            _not_the_owner(uow, request, newcomer)
         before = request.status
         events = act(request)
         return _store(uow, request, before, events)
@@ -551,7 +581,11 @@ def approve_request(
         ConcurrencyConflict: someone decided at the same moment; call again.
     """
     return _command(
-        crm, actor, request_id, lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment)
+        crm,
+        actor,
+        request_id,
+        lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -560,7 +594,11 @@ def reject_request(
 ) -> ApprovalRequest:
     """Vote to reject the current stage. Raises: as :func:`approve_request`."""
     return _command(
-        crm, actor, request_id, lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment)
+        crm,
+        actor,
+        request_id,
+        lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -573,6 +611,7 @@ def return_request(
         actor,
         request_id,
         lambda r: r.send_back(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -604,6 +643,7 @@ def delegate_request(
         actor,
         request_id,
         lambda r: r.delegate(actor.user_id, to, now=crm.now(), comment=comment),
+        newcomer=to,
     )
 
 
@@ -616,6 +656,7 @@ def add_cosigner(
         actor,
         request_id,
         lambda r: r.add_cosigner(actor.user_id, cosigner, now=crm.now(), comment=comment),
+        newcomer=cosigner,
     )
 
 
