@@ -1,6 +1,6 @@
 """approvals: the tenant's approval settings (self-approval off by default)
 
-Revision ID: 0020
+Revision ID: 0025
 Revises: 0004
 Create Date: 2026-12-06 18:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0020'
+revision = '0025'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
