@@ -17,6 +17,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
+from crmkit.pipeline.approvals import register_document_hooks
 from crmkit.pipeline.documents import (
     LineRequest,
     create_contract,
@@ -47,6 +48,12 @@ from tests.rules.permissions.record_org import Org, customer_of, make_org
 @pytest.fixture
 def org(crm: Crm, actor: Actor) -> Org:
     return make_org(crm, actor)
+
+
+@pytest.fixture(autouse=True)
+def _hooks() -> None:
+    """Other tests may register their own hooks for these document types: take ours back."""
+    register_document_hooks()
 
 
 def _request(crm: Crm, org: Org, document_type: str, document_id: object) -> ApprovalRequest:
