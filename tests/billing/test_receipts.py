@@ -295,9 +295,9 @@ def test_setting_a_milestone_dates_its_installments(crm: Crm, actor: Actor) -> N
 
 def test_a_document_gets_one_plan(crm: Crm, actor: Actor) -> None:
     from crmkit.billing import create_plan
-    from tests.billing.builders import TERMS_30_60_10, make_document
+    from tests.billing.builders import TERMS_30_60_10, make_customer, make_document
 
-    document = make_document()
+    document = make_document(customer_id=make_customer(crm, actor).id)
     create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})
     with pytest.raises(ValidationError, match="already has a plan"):
         create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})

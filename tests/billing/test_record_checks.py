@@ -215,3 +215,12 @@ def test_nobody_approves_their_own_refund_or_expense_claim_unless_the_tenant_all
     assert approve_refund(crm, checker, refund.id).state is RefundState.APPROVED
     configure_approvals(crm, org.admin, allow_self_approval=True)
     assert approve_expense_claim(crm, org.admin, claim.id).state is ClaimState.APPROVED
+
+
+def test_a_plan_needs_a_customer_the_actor_may_view(crm: Crm, org: Org) -> None:
+    theirs = customer_of(crm, org.chen)
+    with pytest.raises(PermissionDenied):
+        make_plan(crm, org.li, customer_id=theirs.id, owner_id=org.li.user_id)
+    with pytest.raises(NotFound):
+        make_plan(crm, org.admin, customer_id=uuid.uuid4())
+    assert make_plan(crm, org.chen, customer_id=theirs.id, owner_id=org.chen.user_id).plan
