@@ -39,6 +39,7 @@ from crmkit.rules.approvals import (
     define_flow,
     delegate_request,
     get_approval_request,
+    get_flow,
     reject_request,
     submit_for_approval,
 )
@@ -172,3 +173,19 @@ def test_the_owner_of_a_document_sits_in_no_stage_even_when_someone_else_submits
     with pytest.raises(SelfApprovalForbidden):
         add_cosigner(crm, org.chen, request.id, org.li.user_id)
     assert approve_request(crm, org.chen, request.id).status is RequestStatus.APPROVED
+
+
+def test_a_flow_is_read_by_who_administers_or_may_view_flows(crm: Crm, org: Org) -> None:
+    flow = define_flow(
+        crm,
+        org.admin,
+        name="quotes",
+        document_type="quote",
+        stages=[FlowStage("manager", [Approvers.manager()])],
+    )
+    assert get_flow(crm, org.admin, flow.id).name == "quotes"
+    for outsider in (org.li, org.stranger):
+        with pytest.raises(PermissionDenied):
+            get_flow(crm, outsider, flow.id)
+    with pytest.raises(NotFound):
+        get_flow(crm, org.outsider, flow.id)

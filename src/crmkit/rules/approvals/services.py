@@ -132,8 +132,19 @@ def define_flow(
 
 
 def get_flow(crm: Crm, actor: Actor, flow_id: UUID) -> ApprovalFlow:
-    """Load a flow. Raises: NotFound."""
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalFlow).get(flow_id))
+    """Load a flow (the tenant administrator, or whoever holds ``view`` on approval flows).
+
+    Raises:
+        NotFound: no such flow in the actor's tenant.
+        PermissionDenied: the actor may not view it.
+    """
+
+    def work(uow: UnitOfWork) -> ApprovalFlow:
+        flow = uow.repository(ApprovalFlow).get(flow_id)
+        grants_for(uow, actor).require("view", flow, FLOWS)
+        return flow
+
+    return guarded(crm, actor, work, read_only=True)
 
 
 def set_flow_active(crm: Crm, actor: Actor, flow_id: UUID, active: bool) -> ApprovalFlow:
