@@ -21,6 +21,7 @@ from crmkit.billing import (
     cancel_invoice,
     check_credit,
     customer_credit,
+    document_summary,
     draft_expense_claim,
     ledger_entries,
     record_receipt,
@@ -36,7 +37,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied
 from crmkit.kernel.money import Money
 from crmkit.rules.approvals import SelfApprovalForbidden, configure_approvals
-from tests.billing.builders import make_plan, second_admin
+from tests.billing.builders import make_document, make_plan, second_admin
 from tests.rules.permissions.record_org import Org, customer_of, make_org
 
 ON = date(2026, 3, 2)
@@ -224,3 +225,11 @@ def test_a_plan_needs_a_customer_the_actor_may_view(crm: Crm, org: Org) -> None:
     with pytest.raises(NotFound):
         make_plan(crm, org.admin, customer_id=uuid.uuid4())
     assert make_plan(crm, org.chen, customer_id=theirs.id, owner_id=org.chen.user_id).plan
+
+
+def test_a_document_summary_needs_the_documents_customer(crm: Crm, org: Org) -> None:
+    view = make_plan(crm, org.admin, customer_id=customer_of(crm, org.chen).id)
+    document = make_document(customer_id=view.plan.customer_id, document_id=view.plan.document_id)
+    assert document_summary(crm, org.admin, document).received == Money.zero("CNY")
+    with pytest.raises(PermissionDenied):  # Li views invoices, but not Chen's customer
+        document_summary(crm, org.li, document)

@@ -62,7 +62,7 @@ def _grants(scope: Scope, *, approve: bool = False) -> list[Grant]:
     grants = [Grant(r, op, scope) for r in SALES for op in SALES_OPS]
     grants += [Grant(r, "view", scope) for r in MONEY]
     grants += [Grant("receipt", op, scope) for op in ("create", "allocate")]
-    grants += [Grant("invoice", op, scope) for op in ("create", "cancel")]
+    grants += [Grant("invoice", op, scope) for op in ("view", "create", "cancel")]
     grants += [Grant("refund", "create", scope), Grant("billing_plan", "create", scope)]
     if approve:
         grants += [Grant(r, "approve", scope) for r in ("quote", "contract", "sales_order")]

@@ -313,10 +313,14 @@ def document_summary(
     Invoiced counts every issued invoice's part for the document (red-letter invoices
     count negative, so a voided invoice nets to zero); received is the confirmed money
     allocated to the document's installments.
+
+    Raises:
+        NotFound: the document's customer does not exist.
+        PermissionDenied: the actor may not view invoices, or the document's customer.
     """
 
     def work(uow: UnitOfWork) -> DocumentSummary:
-        _require(uow, actor, "view", INVOICE)
+        _viewable_customer(uow, _require(uow, actor, "view", INVOICE), document.customer_id)
         currency = document.total.currency
         zero = Money.zero(currency)
         invoices = uow.repository(Invoice).query(
