@@ -233,3 +233,16 @@ def test_a_document_summary_needs_the_documents_customer(crm: Crm, org: Org) -> 
     assert document_summary(crm, org.admin, document).received == Money.zero("CNY")
     with pytest.raises(PermissionDenied):  # Li views invoices, but not Chen's customer
         document_summary(crm, org.li, document)
+
+
+def test_another_tenant_learns_nothing_about_this_tenants_customers(crm: Crm, org: Org) -> None:
+    mine = _billed(crm, org, org.li)
+    _receipt(crm, org.zhao, mine, "100")
+    assert ledger_entries(crm, org.outsider) == []
+    for probe in (
+        lambda: check_credit(crm, org.outsider, mine.id, Money("10", "CNY")),
+        lambda: customer_credit(crm, org.outsider, mine.id),
+        lambda: _receipt(crm, org.outsider, mine, "10"),
+    ):
+        with pytest.raises(NotFound):
+            probe()
