@@ -16,6 +16,7 @@ from bench.harness import Case
 
 BATCH = int(os.environ.get("CRMKIT_BENCH_GROWTH_BATCH", "5000"))
 DEPTHS = (1, 5, 10)
+SMOKE = {"BATCH": 10}
 NOTES = (
     f"**Allocation growth (bench_allocation_growth).** The allocation case on {BATCH:,} "
     f"receipts with {', '.join(map(str, DEPTHS))} open installments per customer (three "

@@ -13,6 +13,8 @@ from bench.bench_billing import INSTALLMENTS, aging_cases
 from bench.databases import sqlite_engine
 from bench.harness import Case
 
+# The sizes live in bench_billing, whose cases these are.
+SMOKE = {"bench_billing.INSTALLMENTS": 300, "bench_billing.RECEIPTS": 100}
 NOTES = (
     f"**Billing aging on SQLite (bench_billing_sqlite).** The aging cases of bench_billing "
     f"({INSTALLMENTS:,} installments) on a SQLite file: SQLite has no NUMERIC type, so "

@@ -14,13 +14,12 @@ into a fresh tenant of the same SQLite file (WAL, synchronous=NORMAL).
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pendulum
 
+from bench.databases import scratch_folder
 from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql.engine import create_engine
@@ -34,6 +33,7 @@ from crmkit.kernel.money import Money
 from crmkit.rules.permissions import bootstrap_tenant
 
 N = 100_000
+SMOKE = {"N": 100}
 NOTES = (
     "**Import (bench_import).** 100,000 customers imported from a CSV table (mapping, "
     "per-row checks, search keys, duplicate lookup, permission checks, insert, one "
@@ -98,7 +98,7 @@ def _anchor_rows(table: Table, tenant: TenantId) -> list[dict[str, Any]]:
 
 
 def cases() -> list[Case]:
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-import-"))
+    folder = scratch_folder("crmkit-bench-import-")
     engine = create_engine(f"sqlite:///{folder / 'bench.db'}")
     crm = connect(engine)
     table = read_table(_csv(N), filename="customers.csv")

@@ -36,6 +36,7 @@ OBJECTS = 1_000
 ROUNDS = 20
 CYCLE = ("start", "pause", "resume", "resolve", "reopen")
 MOVES = OBJECTS * ROUNDS * len(CYCLE)
+SMOKE = {"OBJECTS": 20, "ROUNDS": 2, "MOVES": 20 * 2 * len(CYCLE)}
 NOW = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 TENANT = TenantId(UUID(int=1))
 

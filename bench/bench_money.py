@@ -12,6 +12,7 @@ from bench.harness import Case
 from crmkit.kernel.money import Money
 
 OPS = 100_000
+SMOKE = {"OPS": 200}
 
 NOTES = (
     "Money benchmarks time 100,000 additions (a running total plus a fixed amount) and "

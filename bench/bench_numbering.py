@@ -30,6 +30,7 @@ from crmkit.rules.permissions import bootstrap_tenant
 WRITERS = 8
 DOCUMENTS = 2000
 BATCH = 20
+SMOKE = {"DOCUMENTS": WRITERS * BATCH}  # one transaction of BATCH per writer
 NOTES = (
     "**Numbering (bench_numbering).** 8 threads, each with its own connection, store 2,000 "
     "documents per run on PostgreSQL. crmkit: one counter row per (tenant, document type, "

@@ -27,6 +27,7 @@ from crmkit.pipeline import Opportunity, OpportunityStatus, PipelineAnalytics
 from crmkit.ports import queries
 
 N = 1_000_000
+SMOKE = {"N": 300}
 STAGES = [("initial", 10), ("needs", 25), ("proposal", 50), ("negotiation", 75)]
 NOTES = (
     "**Pipeline analytics (bench_pipeline).** 1,000,000 opportunities (70% open) in one "
@@ -44,9 +45,9 @@ def _load(engine: sa.Engine, tenant: TenantId) -> pd.DataFrame:
     process = uuid.uuid4()
     crm = connect(engine, migrate=False)
     frames = []
-    for _ in range(0, N, 100_000):
+    for first in range(0, N, 100_000):
         batch = []
-        for _row in range(100_000):
+        for _row in range(first, min(first + 100_000, N)):
             stage, probability = STAGES[rng.randrange(4)]
             status = rng.choices(list(OpportunityStatus), weights=(7, 2, 1))[0]
             batch.append(

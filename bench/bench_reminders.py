@@ -25,6 +25,7 @@ from crmkit.adapters.sql.tables import register
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.rules.permissions import bootstrap_tenant
 from crmkit.rules.reminders import (
     ReminderSource,
     TriggerKind,
@@ -34,6 +35,10 @@ from crmkit.rules.reminders import (
 )
 
 N = 1_000_000
+START = dt.date(2022, 1, 1)
+SPREAD_DAYS = 3650
+# A month of end dates around the day the rule fires, so the few records include due ones.
+SMOKE = {"N": 300, "START": dt.date(2026, 3, 17), "SPREAD_DAYS": 30}
 NOTES = (
     "**Reminders (bench_reminders).** 1,000,000 records with end dates spread over ten "
     "years; a rule fires 30 days before the end date. crmkit runs one indexed range query "
@@ -63,7 +68,6 @@ register_source(ReminderSource("bench_contract", BenchContract))
 def _load(engine: sa.Engine, tenant: TenantId) -> None:
     _metadata.create_all(engine)
     rng = random.Random(7)
-    start = dt.date(2022, 1, 1)
     owners = [uuid.uuid4() for _ in range(200)]
     now = pendulum.datetime(2026, 1, 1, tz="UTC")
     crm = connect(engine, migrate=False)
@@ -76,9 +80,9 @@ def _load(engine: sa.Engine, tenant: TenantId) -> None:
                 name=f"HT-{i:07d}",
                 created_at=now,
                 owner_id=owners[i % 200],
-                end_date=start + dt.timedelta(days=rng.randrange(3650)),
+                end_date=START + dt.timedelta(days=rng.randrange(SPREAD_DAYS)),
             )
-            for i in range(first, first + batch)
+            for i in range(first, min(first + batch, N))
         ]
         crm.run(tenant, lambda uow, rows=rows: uow.repository(BenchContract).add_many(rows))
 
@@ -89,6 +93,8 @@ def _case(engine: sa.Engine, label: str, teardown=None) -> Case:  # type: ignore
     clock = FixedClock("2026-03-02T02:00:00Z")
     crm = connect(engine, migrate=False, clock=clock)
     admin = Actor(tenant, UserId(uuid.uuid4()), "bench")
+    # Tenants deny everything until configured: defining a rule takes an administrator.
+    bootstrap_tenant(crm, tenant, admin.user_id, admin.name)
     table = _MAPPING.table
     today = dt.date(2026, 3, 2)
 

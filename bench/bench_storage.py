@@ -27,6 +27,8 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money
 
 N = 100_000
+# Above the 1,000 rows where PostgreSQL switches to COPY, so both paths run.
+SMOKE = {"N": 1_100}
 NOTES = (
     "**Storage (bench_storage).** 100,000 customers saved in one unit of work "
     "(`add_many` from domain objects, row mapping included) against SQLAlchemy Core "

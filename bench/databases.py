@@ -1,4 +1,10 @@
-"""Scratch databases for benchmarks: a migrated SQLite file, a private PostgreSQL schema."""
+"""Scratch databases for benchmarks: a migrated SQLite file, a private PostgreSQL schema.
+
+Two environment variables let a test run lend its own places (``make test`` smoke-runs
+every benchmark, see ``tests/bench``): ``CRMKIT_BENCH_PG_SCHEMA`` names an existing,
+migrated PostgreSQL schema to work in instead of creating (and dropping) one, and
+``CRMKIT_BENCH_SCRATCH`` a folder for the SQLite files instead of a new temporary one.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,15 @@ from crmkit.adapters.sql.migrate import upgrade
 PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def scratch_folder(prefix: str = "crmkit-bench-") -> Path:
+    """A new folder for a benchmark's files (inside ``CRMKIT_BENCH_SCRATCH`` when set)."""
+    parent = os.environ.get("CRMKIT_BENCH_SCRATCH")
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def sqlite_engine(name: str) -> sa.Engine:
-    """A new SQLite file in a temporary folder, migrated to the newest schema."""
-    folder = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    engine = create_engine(f"sqlite:///{folder / f'{name}.db'}")
+    """A new SQLite file in a scratch folder, migrated to the newest schema."""
+    engine = create_engine(f"sqlite:///{scratch_folder() / f'{name}.db'}")
     upgrade(engine)
     return engine
 
@@ -28,19 +39,24 @@ def sqlite_engine(name: str) -> sa.Engine:
 def pg_engine(**options: Any) -> tuple[sa.Engine, Callable[[], None]]:
     """An engine on a new PostgreSQL schema, migrated; call the second value to drop it.
 
+    With ``CRMKIT_BENCH_PG_SCHEMA`` set, the engine works in that schema (the caller's,
+    already migrated) and the second value only closes the engine's connections.
     Keyword arguments go to the engine (``pool_size=...``).
     """
-    schema = f"crmkit_bench_{uuid.uuid4().hex[:8]}"
+    lent = os.environ.get("CRMKIT_BENCH_PG_SCHEMA")
+    schema = lent or f"crmkit_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    if not lent:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, **options)
     upgrade(engine)
 
     def drop() -> None:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        if not lent:  # a lent schema belongs to whoever lent it
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
 
     return engine, drop

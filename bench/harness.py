@@ -1,6 +1,7 @@
 """A small benchmark harness: subject vs anchor, medians and their ratio.
 
-A bench module (``bench/bench_*.py``) defines ``cases() -> list[Case]``. Each case
+A bench module (``bench/bench_*.py``) defines ``cases() -> list[Case]`` and ``SMOKE``,
+the tiny sizes a smoke run uses (see :func:`smoke_sizes`). Each case
 times ``subject`` and ``anchor`` alternately ``repeat`` times in the same process
 (so a noisy neighbour hits both alike), reports the median time per operation and
 ``ratio = subject / anchor`` (below 1 means crmkit is faster). Results are merged
@@ -9,13 +10,16 @@ into ``bench/results.json`` and rendered into ``docs/performance.md``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import json
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import attrs
@@ -50,6 +54,44 @@ class Case:
     goal_ratio: float | None = None
     repeat: int = 5
     teardown: Callable[[], object] | None = None
+
+
+@contextlib.contextmanager
+def smoke_sizes(module: ModuleType) -> Iterator[None]:
+    """Run ``module``'s cases at the tiny sizes it declares, for a smoke run.
+
+    Every bench module declares ``SMOKE``: a dict from the names of its size
+    constants (``N``, ``BATCH``, ...) to small values, ``{}`` when it is small already;
+    ``"bench_billing.INSTALLMENTS"`` names a constant of a sibling module whose cases
+    it runs. Inside the block those module globals hold the small values (derived
+    constants must be listed too); afterwards the declared sizes are back.
+
+    Raises:
+        AttributeError: the module declares no ``SMOKE`` (a new bench must say how to
+            run it small, or ``make test`` would run it at full size), or names a
+            constant that does not exist.
+    """
+    sizes: dict[str, Any] | None = getattr(module, "SMOKE", None)
+    if sizes is None:
+        raise AttributeError(
+            f"{module.__name__} declares no SMOKE: name its size constants and tiny values"
+        )
+    package = module.__name__.rpartition(".")[0]
+    targets: list[tuple[ModuleType, str, Any]] = []
+    for key, value in sizes.items():
+        owner_name, _, name = key.rpartition(".")
+        owner = importlib.import_module(f"{package}.{owner_name}") if owner_name else module
+        if not hasattr(owner, name):
+            raise AttributeError(f"{module.__name__}.SMOKE: {owner.__name__} has no {name}")
+        targets.append((owner, name, value))
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+    for owner, name, value in targets:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
 
 
 def _time_once(fn: Callable[[], object]) -> float:
@@ -100,6 +142,11 @@ def render(results: dict[str, dict[str, Any]], machine: str, command: str) -> st
         "means crmkit is faster than the anchor. Times are medians per operation.",
         "",
         f"Reproduce with `{command}` (figures below: {machine}).",
+        "",
+        "`make test` runs every benchmark module once at a tiny size",
+        "(`python -m bench --smoke`, at the sizes each module declares in `SMOKE`), so a",
+        "benchmark that stops working fails the tests; those runs record nothing. A new",
+        "`bench/bench_*.py` is picked up by both, and must declare its `SMOKE` sizes.",
         "",
         "| benchmark | anchor | crmkit µs/op | anchor µs/op | ratio | goal | met |",
         "|---|---|---:|---:|---:|---|---|",

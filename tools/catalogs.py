@@ -3,7 +3,10 @@
 ``python tools/catalogs.py update``: extract every ``N_``/``_`` string from
 ``src/crmkit`` into ``crmkit.pot``, merge it into the zh_CN, zh_TW and en catalogs
 (English messages are their own translation), and report what still needs a
-translator. ``python tools/catalogs.py compile``: write the ``.mo`` files shipped
+translator, and every zh_TW translation that uses a term the Taiwan glossary
+(``src/crmkit/locale/zh_TW/glossary.tsv``) rules out — mainland usage, or what an
+OpenCC s2twp conversion leaves behind (幣種程式碼 for 幣別代碼); either makes the
+command fail. ``python tools/catalogs.py compile``: write the ``.mo`` files shipped
 inside the package. ``make locale-update`` / ``make locale-compile`` call these.
 """
 
@@ -22,6 +25,7 @@ SOURCE = ROOT / "src" / "crmkit"
 LOCALE_DIR = SOURCE / "locale"
 LOCALES = ("zh_CN", "zh_TW", "en")
 KEYWORDS = {"N_": None, "_": None}
+GLOSSARIES = {"zh_TW": LOCALE_DIR / "zh_TW" / "glossary.tsv"}
 
 
 def extract() -> Catalog:
@@ -34,6 +38,31 @@ def extract() -> Catalog:
     return template
 
 
+def glossary(locale: str) -> dict[str, str]:
+    """``{ruled-out term: the term to use}`` for ``locale`` (empty when it has none)."""
+    path = GLOSSARIES.get(locale)
+    if path is None or not path.exists():
+        return {}
+    terms: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        wrong, right, *_note = line.split("\t")
+        terms[wrong.strip()] = right.strip()
+    return terms
+
+
+def glossary_slips(locale: str, translations: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """``(msgid, msgstr, term, use instead)`` for each translation using a ruled-out term."""
+    terms = glossary(locale)
+    return [
+        (msgid, text, wrong, right)
+        for msgid, text in sorted(translations.items())
+        for wrong, right in terms.items()
+        if wrong in text
+    ]
+
+
 def _po_path(locale: str) -> Path:
     return LOCALE_DIR / locale / "LC_MESSAGES" / "crmkit.po"
 
@@ -43,6 +72,7 @@ def update() -> int:
     with (LOCALE_DIR / "crmkit.pot").open("wb") as out:
         write_po(out, template, omit_header=False, no_location=True, sort_output=True)
     missing = 0
+    slips = 0
     for locale in LOCALES:
         path = _po_path(locale)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +93,12 @@ def update() -> int:
                 print(f"{locale}: needs a translation: {message.id!r}")
         with path.open("wb") as out:
             write_po(out, catalog, no_location=True, sort_output=True, width=100)
-    print(f"{len(template)} messages; {missing} translations missing")
-    return 0
+        found = glossary_slips(locale, {m.id: m.string for m in catalog if m.id and m.string})
+        for msgid, text, wrong, right in found:
+            print(f"{locale}: {wrong} should be {right} (glossary) in {msgid!r}: {text}")
+        slips += len(found)
+    print(f"{len(template)} messages; {missing} translations missing; {slips} glossary slips")
+    return 1 if slips else 0
 
 
 def compile_catalogs() -> int:

@@ -15,6 +15,7 @@ from crmkit import Crm
 from crmkit.billing import check_credit
 from crmkit.billing.services.credit import credit_decision
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
@@ -117,16 +118,22 @@ def test_a_rejected_override_leaves_the_order_on_hold_for_a_manual_decision(
     )
 
 
-def test_an_order_cancelled_while_in_review_stays_cancelled_when_approved(
+def test_an_order_in_review_is_cancelled_only_once_its_request_is_withdrawn(
     crm: Crm, actor: Actor
 ) -> None:
     cfo = person(actor, "财务总监")
     credit_flow(crm, actor, cfo)
     order = held_order(crm, actor)
-    cancel_order(crm, actor, order.id, "客户取消")
     request = request_of(crm, actor, order.id)
     assert request is not None
-    assert approve_request(crm, cfo, request.id).status is RequestStatus.APPROVED
+    # The CFO is looking at this order: nobody changes it under them.
+    with pytest.raises(DocumentLocked):
+        cancel_order(crm, actor, order.id, "客户取消")
+    assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
+    withdraw_request(crm, actor, request.id, comment="客户取消")
+    assert cancel_order(crm, actor, order.id, "客户取消").status is OrderStatus.CANCELLED
+    with pytest.raises(InvalidTransition):  # a withdrawn request is decided no more
+        approve_request(crm, cfo, request.id)
     assert stored(crm, actor, order.id).status is OrderStatus.CANCELLED
 
 

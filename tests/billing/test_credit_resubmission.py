@@ -24,6 +24,7 @@ from crmkit.rules.approvals import (
     approve_request,
     reject_request,
     set_flow_active,
+    withdraw_request,
 )
 from tests.billing.builders import second_admin
 from tests.billing.test_credit_override import (
@@ -99,14 +100,16 @@ def test_each_refusal_may_be_followed_by_another_round(crm: Crm, actor: Actor) -
     assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
 
 
-def test_an_approved_resubmission_does_not_revive_a_cancelled_order(crm: Crm, actor: Actor) -> None:
+def test_an_order_whose_resubmission_is_in_review_is_locked(crm: Crm, actor: Actor) -> None:
     cfo = person(actor, "财务总监")
     credit_flow(crm, actor, cfo)
     order, _first = refused(crm, actor, cfo)
     again = resubmit_credit_override(crm, actor, order.id, reason="x")
-    cancel_order(crm, actor, order.id, "客户取消")
-    approve_request(crm, cfo, resubmission(crm, actor, again.id).id)
-    assert stored(crm, actor, order.id).status is OrderStatus.CANCELLED
+    with pytest.raises(DocumentLocked) as locked:
+        cancel_order(crm, actor, order.id, "客户取消")
+    assert locked.value.fields["document_type"] == CREDIT_RESUBMISSION_DOCUMENT
+    withdraw_request(crm, actor, resubmission(crm, actor, again.id).id)
+    assert cancel_order(crm, actor, order.id, "客户取消").status is OrderStatus.CANCELLED
 
 
 def test_only_a_refused_override_of_a_held_order_is_asked_again(crm: Crm, actor: Actor) -> None:

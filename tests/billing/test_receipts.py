@@ -12,6 +12,7 @@ from crmkit import Crm
 from crmkit.billing import (
     EntryKind,
     InstallmentStatus,
+    NothingToAllocate,
     OverAllocation,
     OverRefund,
     ReceiptState,
@@ -171,6 +172,53 @@ def test_manual_allocation_cannot_take_more_than_is_left(crm: Crm, actor: Actor)
     )
     assert [e.installment_id for e in entries] == [second.id]
     assert get_receipt(crm, actor, receipt.id).unallocated == cny("5000")
+
+
+def test_a_clerk_allocating_a_receipt_another_clerk_allocated_is_told_so(
+    crm: Crm, actor: Actor
+) -> None:
+    view = make_plan(crm, actor)
+    receipt = record_receipt(
+        crm,
+        actor,
+        customer_id=view.plan.customer_id,
+        amount=cny("40000"),
+        received_on=date(2026, 2, 1),
+        idempotency_key="r1",
+    )
+    first = allocate_receipt(crm, actor, receipt.id, idempotency_key="clerk-1")
+    assert sum((e.amount for e in first), cny("0")) == cny("40000")
+    entries = len(ledger_entries(crm, actor))
+    # The second clerk's screen still showed the money; without expected_version the
+    # call used to answer [] as if all were well.
+    for to in (None, [(view.installments[1].id, cny("100"))]):
+        with pytest.raises(NothingToAllocate) as told:
+            allocate_receipt(crm, actor, receipt.id, idempotency_key=f"clerk-2-{to}", to=to)
+        assert isinstance(told.value, OverAllocation)
+        assert told.value.fields["allocated"] == cny("40000")
+        assert "Nothing is left to allocate" in str(told.value)
+        assert "40000.00 CNY is allocated already" in str(told.value)
+    assert len(ledger_entries(crm, actor)) == entries
+    assert get_receipt(crm, actor, receipt.id).allocated == cny("40000")
+
+
+def test_a_receipt_refunded_whole_has_nothing_to_allocate(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor)
+    receipt = record_receipt(
+        crm,
+        actor,
+        customer_id=view.plan.customer_id,
+        amount=cny("500"),
+        received_on=date(2026, 2, 1),
+        idempotency_key="r1",
+    )
+    refund = request_refund(
+        crm, actor, receipt.id, reason_text="多付", amount=cny("500"), idempotency_key="f1"
+    )
+    approve_refund(crm, second_admin(crm, actor), refund.id)
+    pay_refund(crm, actor, refund.id, idempotency_key="p1")
+    with pytest.raises(NothingToAllocate, match=r"500\.00 CNY was refunded"):
+        allocate_receipt(crm, actor, receipt.id, idempotency_key="a1")
 
 
 def test_a_retried_command_returns_the_first_result_and_changes_nothing(

@@ -11,12 +11,14 @@ from crmkit.billing import (
     Invoice,
     InvoiceLine,
     InvoiceState,
+    RedLetterNotVoidable,
     issue_invoice,
     request_invoice,
+    send_invoice,
     void_invoice,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import InvalidTransition
+from crmkit.kernel.errors import CrmError, InvalidTransition
 from crmkit.kernel.money import Money
 from crmkit.rules.numbering import define_numbering_rule
 from tests.billing.builders import make_customer, make_document
@@ -74,4 +76,23 @@ def test_a_refused_void_gives_its_number_back(crm: Crm, actor: Actor) -> None:
     void_invoice(crm, actor, original.id, on=date(2026, 3, 3), idempotency_key="v1")
     with pytest.raises(InvalidTransition):
         void_invoice(crm, actor, original.id, on=date(2026, 3, 4), idempotency_key="v2")
+    assert issued_invoice(crm, actor, "i2").number == "INV-0003"
+
+
+def test_a_red_letter_invoice_cannot_be_voided(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "invoice", "INV-{seq:4}")
+    original = issued_invoice(crm, actor, "i1")
+    red = void_invoice(crm, actor, original.id, on=date(2026, 3, 3), idempotency_key="v1")
+    before = crm.run(actor.tenant_id, lambda uow: uow.repository(Invoice).query())
+    for attempt, key in ((red, "v2"), (send_invoice(crm, actor, red.id), "v3")):
+        with pytest.raises(RedLetterNotVoidable) as refused:
+            void_invoice(crm, actor, attempt.id, on=date(2026, 3, 4), idempotency_key=key)
+        assert isinstance(refused.value, CrmError)
+        assert refused.value.fields["number"] == "INV-0002"
+        assert "INV-0001" in str(refused.value)  # it names the invoice the red letter voids
+    after = crm.run(actor.tenant_id, lambda uow: uow.repository(Invoice).query())
+    # Nothing was re-invoiced: still the voided original and its red letter, no third.
+    assert sorted(i.number for i in after) == sorted(i.number for i in before)
+    assert [i.state for i in after if i.id == original.id] == [InvoiceState.VOIDED]
+    # The refused voids gave their numbers back.
     assert issued_invoice(crm, actor, "i2").number == "INV-0003"

@@ -17,7 +17,7 @@ from crmkit.kernel.i18n import N_, SUPPORTED_LOCALES, current_locale, translate,
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
-from catalogs import LOCALE_DIR, extract  # noqa: E402
+from catalogs import LOCALE_DIR, extract, glossary, glossary_slips  # noqa: E402
 
 MESSAGES = sorted({message.id for message in extract() if message.id})
 
@@ -63,6 +63,21 @@ def test_chinese_catalogs_really_are_chinese(locale: str) -> None:
     sentences = [m for m in MESSAGES if len(m.split()) > 2]
     untranslated = [m for m in sentences if not han.search(catalog.get(m, ""))]
     assert untranslated == []
+
+
+def test_zh_tw_translations_use_taiwan_terms() -> None:
+    # The glossary rules out mainland usage and OpenCC's conversion slips
+    # (幣種程式碼 for 幣別代碼); `make locale-update` fails on the same check.
+    assert "程式碼" in glossary("zh_TW")
+    assert [(msgid, wrong) for msgid, _, wrong, _ in glossary_slips("zh_TW", _po("zh_TW"))] == []
+
+
+def test_the_glossary_check_catches_a_slip() -> None:
+    slips = glossary_slips("zh_TW", {"currency code": "幣種程式碼"})
+    assert [(wrong, right) for _, _, wrong, right in slips] == [
+        ("程式碼", "代碼"),
+        ("幣種", "幣別"),
+    ]
 
 
 def test_an_error_renders_in_the_callers_locale() -> None:

@@ -16,10 +16,12 @@ from crmkit.kernel.money import (
     FLOOR,
     HALF_EVEN,
     HALF_UP,
+    ROUNDING,
     UP,
     Money,
     is_known_currency,
     minor_unit,
+    round_figure,
     to_decimal,
 )
 from tests.strategies import currencies, money, ratios
@@ -427,8 +429,8 @@ def test_format_uses_the_currency_digits() -> None:
 
 def test_format_rounds_for_display_only() -> None:
     value = cny("0.125")
-    assert value.format("zh_CN") == "¥0.12"  # babel displays half-even
-    assert value.round(HALF_UP).format("zh_CN") == "¥0.13"
+    assert value.format("zh_CN") == "¥0.13"  # crmkit's one rule, half up (not babel's)
+    assert value.round(HALF_EVEN).format("zh_CN") == "¥0.12"
     assert value.amount == Decimal("0.125")
 
 
@@ -552,3 +554,28 @@ def test_allocation_is_deterministic(total: Money, weights: list[int | Decimal])
 @given(currencies())
 def test_every_strategy_currency_is_known(currency: str) -> None:
     assert is_known_currency(currency)
+
+
+# ---------------------------------------------------------------- one rounding rule
+
+
+def test_crmkit_rounds_every_figure_half_up() -> None:
+    assert ROUNDING == HALF_UP
+    assert cny("50.005").round() == cny("50.01")
+    assert round_figure(Decimal("50.005"), 2) == Decimal("50.01")
+    assert round_figure(Decimal("-50.005"), 2) == Decimal("-50.01")  # away from zero
+    assert round_figure(Decimal("6.25"), 1) == Decimal("6.3")
+    assert round_figure(Decimal("0.00125"), 4) == Decimal("0.0013")
+    assert round_figure(Decimal(7), 2) == Decimal("7.00")
+    assert str(round_figure(Decimal("2.5"), 0)) == "3"
+
+
+def test_money_is_shown_with_the_same_rule_it_is_rounded_with() -> None:
+    # babel alone would show these half-even: ¥1.00, ¥0.12, ¥2 and ¥1,234.56.
+    assert Money("1.005", "CNY").format("zh_CN") == "¥1.01"
+    assert Money("0.125", "CNY").format("zh_CN") == "¥0.13"
+    assert Money("2.5", "JPY").format("zh_CN") == "JP¥3"
+    assert Money("1234.565", "CNY").format("zh_TW") == "CN¥1,234.57"
+    assert Money("-0.125", "CNY").format("en_US") == "-CN¥0.13"
+    for text in ("1.005", "0.125", "1234.565", "-0.125", "99.995"):
+        assert Money(text, "CNY").format("zh_CN") == Money(text, "CNY").round().format("zh_CN")

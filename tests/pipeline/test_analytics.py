@@ -231,3 +231,56 @@ def test_a_rep_sees_only_their_own_deals_in_the_report(crm: Crm) -> None:
     )
     assert report.funnel.column("amount") == [Decimal("100")]
     assert report.forecast.column("owner_id") == [str(OWNERS[1])]
+
+
+def test_weighted_and_average_amounts_round_half_up_on_every_backend(crm: Crm) -> None:
+    # Each figure lands on half a fen (or half a tenth of a day): half-even would round
+    # it down, crmkit's one rule (half up) rounds it up — the same on every backend.
+    tenant = TenantId(uuid.uuid4())
+    process = default_process(tenant, uuid.uuid4())
+    base = {"owner": OWNERS[0], "currency": "CNY", "reason": "price", "created": 0, "close_in": 45}
+    _load(
+        crm,
+        tenant,
+        process,
+        [
+            # proposal is 50 %: 100.01 x 50 % = 50.005
+            {**base, "amount": Decimal("100.01"), "reached": 2, "outcome": "open", "duration": 0},
+            # two won deals: (100.00 + 100.01) / 2 = 100.005; (1 + 1.1) / 2 = 1.05 days
+            {
+                **base,
+                "amount": Decimal("100.00"),
+                "reached": 3,
+                "outcome": "won",
+                "duration": 86400,
+            },
+            {
+                **base,
+                "amount": Decimal("100.01"),
+                "reached": 3,
+                "outcome": "won",
+                "duration": 95040,
+            },
+        ],
+    )
+    report = _report(crm, tenant, process)
+    assert report.funnel.column("weighted") == [Decimal("50.01")]
+    assert report.forecast.column("weighted") == [Decimal("50.01")]
+    assert report.cycle.rows == (("CNY", 2, Decimal("100.01"), Decimal("1.1")),)
+
+
+def test_percentages_ratios_and_weighted_amounts_round_half_up() -> None:
+    from crmkit.billing.queries import dso_row
+    from crmkit.pipeline.performance import coverage_ratio
+    from crmkit.pipeline.queries import cycle_row, percent, weighted
+
+    assert percent(1, 16) == Decimal("6.3")  # 6.25
+    assert percent(1, 8) == Decimal("12.5")
+    assert weighted(Decimal("5000.5"), "CNY") == Decimal("50.01")  # 50.005
+    assert weighted(Decimal("250"), "JPY") == Decimal("3")  # 2.5 yen: JPY has no decimals
+    assert cycle_row("CNY", 2, Decimal("200.01"), Decimal(181440)) == (
+        "CNY", 2, Decimal("100.01"), Decimal("1.1"),
+    )  # fmt: skip
+    assert coverage_ratio(Decimal("1.005"), Decimal(1)) == Decimal("1.01")
+    # 0.25 outstanding of 10 raised in a 10-day window: 0.25 days
+    assert dso_row("CNY", Decimal("0.25"), Decimal("10"), 10)[-1] == Decimal("0.3")

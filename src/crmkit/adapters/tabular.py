@@ -9,7 +9,10 @@ anything is stored, files that are too big, badly encoded or hostile:
 - an XLSX file is a zip archive: its members are inspected with :mod:`zipfile` (total
   uncompressed size, compression ratio, member count) *before* openpyxl opens it, so a
   zip bomb is refused without being inflated;
-- row and column counts are capped while reading, not after.
+- row and column counts are capped while reading, not after, by one rule for both
+  formats: a value past the column limit refuses the file (never dropped silently),
+  and an XLSX is read row by row as its sheet holds them, so blank rows between two
+  far-apart cells cost nothing.
 
 Writers turn header + rows into CSV (UTF-8 with a BOM, so Excel shows Chinese correctly)
 or XLSX bytes. Every text cell that a spreadsheet would read as a formula (it starts
@@ -182,8 +185,9 @@ def read_table(
     if not data.strip():
         raise FileRejected(field="format", reason=reason(N_("the file is empty")))
     kind = format or _guess_format(data, filename)
-    cells = _read_xlsx(data, limits) if kind == "xlsx" else _read_csv(data, limits)
-    return _to_table(cells, limits)
+    if kind == "xlsx":
+        return _to_table(_xlsx_rows(data, limits), limits)
+    return _to_table(enumerate(_read_csv(data, limits), start=1), limits)
 
 
 def _guess_format(data: bytes, filename: str | None) -> Format:
@@ -280,9 +284,26 @@ def _openpyxl() -> Any:
     return openpyxl
 
 
-def _read_xlsx(data: bytes, limits: Limits) -> Iterator[Sequence[Any]]:
+def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+    """``(row number, values)`` for each row the first sheet really holds.
+
+    openpyxl's own row iterator pads: it yields an empty row for every row number
+    missing between two present ones (so a 1 KB file with cells on rows 1 and
+    1,048,576 becomes a million rows), trusts the sheet's declared dimension (so a
+    sheet declaring ``A1:A2`` loses every row below) and cuts rows at ``max_col``
+    (so cells past it vanish without a word). Its worksheet parser yields just the
+    ``<row>`` elements present, with their numbers and their cells' columns, so
+    crmkit reads through it: the work is bounded by the size of the sheet's XML,
+    which the archive checks bound, and a row with a value past the column limit is
+    padded only to one column past it, which is enough for :func:`_to_table` to
+    refuse it as it refuses a CSV line.
+    """
     _check_archive(data, limits)
     openpyxl = _openpyxl()
+    from openpyxl.worksheet._reader import (  # type: ignore[import-untyped, unused-ignore]
+        WorkSheetParser,
+    )
+
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged workbook
@@ -291,7 +312,36 @@ def _read_xlsx(data: bytes, limits: Limits) -> Iterator[Sequence[Any]]:
         ) from error
     try:
         sheet = book.worksheets[0]
-        yield from sheet.iter_rows(values_only=True, max_col=limits.max_columns + 1)
+        source = sheet._get_source()
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        edge = limits.max_columns + 1
+        try:
+            for number, cells in parser.parse():
+                values: list[Any] = []
+                for cell in cells:
+                    column, value = cell["column"], cell["value"]
+                    if value is None or value == "":
+                        continue
+                    position = min(column, edge)
+                    if position > len(values):
+                        values.extend([None] * (position - len(values)))
+                    values[position - 1] = value
+                yield number, values
+        except FileRejected:
+            raise
+        except Exception as error:  # a damaged sheet part
+            raise FileRejected(
+                field="format", reason=reason(N_("the file is not a valid XLSX workbook"))
+            ) from error
+        finally:
+            source.close()
     finally:
         book.close()
 
@@ -317,11 +367,14 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _to_table(cells: Iterable[Sequence[Any]], limits: Limits) -> Table:
+def _to_table(cells: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> Table:
+    # One rule for every format: a value past ``max_columns`` refuses the file (it
+    # would otherwise be dropped without a word), and so do more than ``max_rows``
+    # non-blank data rows.
     headers: tuple[str, ...] | None = None
     rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
-    for number, raw in enumerate(cells, start=1):
+    for number, raw in cells:
         if len(raw) > limits.max_columns and any(
             v not in (None, "") for v in raw[limits.max_columns :]
         ):

@@ -6,7 +6,13 @@ re-exported here. See ``docs/billing.md`` for a worked example in CNY and USD.
 
 from crmkit.billing import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
 from crmkit.billing import view_parts as _view_parts  # noqa: F401  (registers 360 parts)
-from crmkit.billing.errors import LedgerCorrupted, OverAllocation, OverRefund
+from crmkit.billing.errors import (
+    LedgerCorrupted,
+    NothingToAllocate,
+    OverAllocation,
+    OverRefund,
+    RedLetterNotVoidable,
+)
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, INVOICE_FLOW, RECEIPT_FLOW, REFUND_FLOW
 from crmkit.billing.model.credit import (
     CreditDocuments,
@@ -141,6 +147,7 @@ __all__ = [
     "LedgerCorrupted",
     "LedgerEntry",
     "LedgerHead",
+    "NothingToAllocate",
     "OverAllocation",
     "OverLimit",
     "OverRefund",
@@ -149,6 +156,7 @@ __all__ = [
     "PlanView",
     "Receipt",
     "ReceiptState",
+    "RedLetterNotVoidable",
     "Refund",
     "RefundState",
     "TaxRounding",

@@ -200,19 +200,24 @@ def register_document_hooks() -> None:
     # (neither state machine has a way back to a draft); a new request starts over.
     register_approvable(
         REFUND_DOCUMENT,
+        entity=Refund,
         on_approved=_refund_decided("approve"),
         on_closed=_refund_decided("reject"),
         describe=_describe_refund,
     )
     register_approvable(
         EXPENSE_CLAIM_DOCUMENT,
+        entity=ExpenseClaim,
         on_approved=document_hook(ExpenseClaim, _approve_claim),
         on_closed=document_hook(ExpenseClaim, _reject_claim),
         describe=_describe_claim,
     )
     # A refused resubmission changes nothing: the document stays on hold.
     register_approvable(
-        CREDIT_RESUBMISSION_DOCUMENT, on_approved=_override_approved, describe=_describe_override
+        CREDIT_RESUBMISSION_DOCUMENT,
+        entity=CreditOverride,
+        on_approved=_override_approved,
+        describe=_describe_override,
     )
 
 

@@ -19,7 +19,7 @@ from crmkit.billing.model.expenses import (
     ExpenseClaimReimbursed,
     ExpenseClaimSubmitted,
 )
-from crmkit.billing.model.invoices import InvoiceIssued, InvoiceState, InvoiceVoided
+from crmkit.billing.model.invoices import Invoice, InvoiceIssued, InvoiceState, InvoiceVoided
 from crmkit.billing.model.receipts import (
     ReceiptConfirmed,
     ReceiptReversed,
@@ -87,6 +87,12 @@ REFUND_FLOW: Machine[RefundState] = Machine(
 )
 """Refund: requested -> approved | rejected; approved -> partially_refunded -> refunded."""
 
+
+def _is_not_red_letter(invoice: Invoice) -> bool:
+    # A red letter reverses another invoice; voiding it would invoice the amount again.
+    return not invoice.is_red_letter
+
+
 INVOICE_FLOW: Machine[InvoiceState] = Machine(
     name="invoice",
     states=InvoiceState,
@@ -101,6 +107,7 @@ INVOICE_FLOW: Machine[InvoiceState] = Machine(
             "void",
             (InvoiceState.ISSUED, InvoiceState.SENT),
             InvoiceState.VOIDED,
+            guard=Guard("is_not_red_letter", _is_not_red_letter),
             event=InvoiceVoided,
         ),
     ],

@@ -38,7 +38,7 @@ from crmkit.billing.model.plans import Direction, Installment, InstallmentStatus
 from crmkit.billing.model.receipts import Receipt, ReceiptState
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.money import minor_unit
+from crmkit.kernel.money import ROUNDING, minor_unit, round_figure
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, register_queries
@@ -138,7 +138,7 @@ def to_minor(currency: str, values: Iterable[Any]) -> list[Decimal]:
     """Sums as Decimals written at the currency's minor unit (exact: they are sums of
     amounts at that unit), so SQL and Python print the same ``"700.00"``."""
     quantum = _quantum(currency)
-    return [Decimal(value).quantize(quantum) for value in values]
+    return [Decimal(value).quantize(quantum, rounding=ROUNDING) for value in values]
 
 
 def counted_sums(
@@ -169,7 +169,7 @@ def dso_row(currency: str, outstanding: Any, raised: Any, days: int) -> tuple[An
     """
     outstanding, raised = to_minor(currency, (outstanding, raised))
     dso = Decimal(0) if not raised else outstanding / raised * days
-    return (currency, outstanding, raised, days, dso.quantize(Decimal("0.1")))
+    return (currency, outstanding, raised, days, round_figure(dso, 1))
 
 
 def period_of(day: date, grain: str) -> str:

@@ -27,10 +27,12 @@ from crmkit.customers.custom_fields import CustomFieldDefinition
 from crmkit.customers.model import Customer
 from crmkit.customers.services import readable_where
 from crmkit.customers.transfer import (
+    DEFAULT_TIMEZONE,
     custom_columns,
     export_cells,
     export_columns,
     template_headers,
+    zone_of,
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
@@ -73,13 +75,24 @@ def import_template(
 
 
 def export_customers(
-    crm: Crm, actor: Actor, query: Query | None = None, *, locale: str | None = None
+    crm: Crm,
+    actor: Actor,
+    query: Query | None = None,
+    *,
+    locale: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Sheet:
     """The customers matching ``query`` that the actor may export, as spreadsheet cells.
 
+    The file reads as one language: headers and values (the kind: 企业 / 企業 /
+    Company) follow ``locale``. Dates are days in ``timezone`` (the tenant's, which
+    the host knows): ``created_at`` as ``2024-03-05``, ``last_activity_at`` as
+    ``2024-03-05 14:30``. The import reads every one of them back.
+
     Args:
         query: filter, order and page (default: every customer the actor may export).
-        locale: language of the headers (default: the current locale).
+        locale: language of the headers and values (default: the current locale).
+        timezone: the IANA zone dates and times are written in (default Asia/Shanghai).
 
     Returns:
         Headers (without the fields hidden from the actor) and one row per customer.
@@ -87,8 +100,10 @@ def export_customers(
     Raises:
         PermissionDenied: the actor may not export customers, or the query filters or
             sorts on a hidden field.
+        ValidationError: ``timezone`` is unknown.
     """
     query = query or Query()
+    zone_of(timezone)  # an unknown zone is refused before anything is read
 
     def work(uow: UnitOfWork) -> Sheet:
         grants = grants_for(uow, actor)
@@ -108,7 +123,9 @@ def export_customers(
             for name in names.values():
                 counts[name] = counts.get(name, 0) + 1
             names = {k: v for k, v in names.items() if counts[v] == 1}
-        rows = tuple(tuple(export_cells(c, columns, names)) for c in found)
+        rows = tuple(
+            tuple(export_cells(c, columns, names, locale=chosen, timezone=timezone)) for c in found
+        )
         return Sheet(headers=tuple(headers), rows=rows)
 
     return guarded(crm, actor, work)

@@ -3,8 +3,10 @@
 The host reads the uploaded bytes with :func:`crmkit.adapters.tabular.read_table`
 (which refuses oversized, badly encoded or hostile files before parsing) and hands the
 table to :func:`import_customers`. Every row is checked — cell formats, the customer
-rules, the owner, the actor's permissions, duplicate names — and every problem is
-collected with its row number, column and reason. A dry run returns them in the
+rules, the owner, the actor's permissions, duplicate names and tax ids — and every
+problem is collected with its row number, column and reason; columns nobody reads
+are listed too, so nothing in the file is ignored without a word. By default a row
+matching a stored customer is a problem, so a file imported twice is not stored twice. A dry run returns them in the
 report; a real import refuses the whole file with ``ImportRejected`` when there is even
 one, so a corrected file can be imported again without creating half of it twice.
 A clean file is stored in one transaction with, per customer, one
@@ -27,9 +29,11 @@ from crmkit.customers.custom_field_services import definitions_of
 from crmkit.customers.custom_fields import CUSTOM, apply_custom
 from crmkit.customers.dedup import DuplicatePolicy
 from crmkit.customers.history import ChangeRecord
+from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
 from crmkit.customers.transfer import (
     DEFAULT_CURRENCY,
+    DEFAULT_TIMEZONE,
     CellProblem,
     Column,
     ParsedRow,
@@ -37,6 +41,8 @@ from crmkit.customers.transfer import (
     custom_columns,
     map_headers,
     parse_row,
+    unmapped_columns,
+    zone_of,
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
@@ -54,19 +60,23 @@ _CHUNK = 500  # names per duplicate lookup: well under every database's paramete
 
 @attrs.frozen
 class DuplicateRow:
-    """A row whose name matches an existing customer or an earlier row of the file.
+    """A row that matches an existing customer or an earlier row of the file.
 
     Attributes:
         row: the file's row number.
         name: the name in the file.
-        existing: ids of stored customers with the same normalised name.
-        earlier_row: the earlier row of the same file with that name, if any.
+        existing: ids of stored customers with the same normalised name (or tax id).
+        earlier_row: the earlier row of the same file with that name (or tax id), if any.
+        field: what matched: ``"name"`` (the normalised name) or ``"tax_id"`` (the
+            tax id in the same country, which is always a problem: one tax id is one
+            company).
     """
 
     row: int
     name: str
     existing: tuple[UUID, ...] = ()
     earlier_row: int | None = None
+    field: str = "name"
 
 
 @attrs.frozen
@@ -78,9 +88,13 @@ class ImportReport:
         rows: data rows read.
         problems: every bad cell, sorted by row (a real import never returns problems:
             it raises ``ImportRejected`` instead).
-        duplicates: rows matching existing customers or earlier rows (warnings under
-            ``DuplicatePolicy.WARN``; under ``BLOCK`` they are problems as well).
+        duplicates: rows matching existing customers or earlier rows, by name or tax
+            id (under ``DuplicatePolicy.BLOCK``, the default, they are problems as well;
+            under ``WARN`` only a repeated tax id is).
         created: ids of the customers stored (empty for a dry run).
+        unmapped: the file's columns that were not read: headers no column matches
+            (``成立日期``), or the letter (``D``) of a blank-headed column holding data.
+            Columns mapped to ``""`` are not listed.
     """
 
     dry_run: bool
@@ -88,6 +102,7 @@ class ImportReport:
     problems: tuple[CellProblem, ...] = ()
     duplicates: tuple[DuplicateRow, ...] = ()
     created: tuple[CustomerId, ...] = ()
+    unmapped: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -102,8 +117,9 @@ def import_customers(
     *,
     mapping: Mapping[str, str] | None = None,
     dry_run: bool = False,
-    duplicates: DuplicatePolicy = DuplicatePolicy.WARN,
+    duplicates: DuplicatePolicy = DuplicatePolicy.BLOCK,
     default_currency: str = DEFAULT_CURRENCY,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> ImportReport:
     """Check a customer file and, unless ``dry_run``, store all of it in one transaction.
 
@@ -113,33 +129,54 @@ def import_customers(
             (see :data:`crmkit.customers.transfer.COLUMNS` for the keys; a custom field
             is named by its key). Custom fields are recognised by label or key.
         dry_run: check everything, store nothing, and return the problems.
-        duplicates: what a name matching an existing customer (or an earlier row) does.
+        duplicates: what a row matching an existing customer (or an earlier row) does.
+            ``BLOCK`` (the default) makes it a problem naming the customer or row, so
+            importing a file twice creates nothing the second time; ``WARN`` imports
+            rows whose *name* matches and lists them in ``duplicates``; ``ALLOW`` looks
+            at nothing. A tax id already held by a live customer of the same country,
+            or repeated in the file, is a problem under ``BLOCK`` and ``WARN``: one
+            tax id is one company, whatever its name was typed as.
         default_currency: the credit limit's currency when the file has no currency column.
+        timezone: the IANA zone the file's dates and times are in (the tenant's;
+            default Asia/Shanghai): a date is the start of that day there, a time
+            without an offset is a local time.
 
     Returns:
-        The report; ``created`` lists the new customers in file order.
+        The report; ``created`` lists the new customers in file order and
+        ``unmapped`` the columns that were not read.
 
     Raises:
         ImportRejected: (not in a dry run) the file has problems; ``problems`` lists every
             one with row, column and reason, and nothing was stored.
         LimitExceeded: more than 200,000 rows.
+        ValidationError: ``timezone`` is unknown.
         PermissionDenied: the actor may not import or create customers, or the file sets
             a field that is read-only or hidden for the actor.
     """
     if len(table.rows) > MAX_ROWS:
         raise LimitExceeded(limit="import rows", value=len(table.rows), maximum=MAX_ROWS)
+    zone_of(timezone)  # an unknown zone is refused before anything is read
     # The custom fields are read up front so the file is parsed outside the writing
     # transaction; inside it every row is checked again against the definitions then
     # in force, so a field changed in between cannot slip a stale value in.
     extra = custom_columns(crm.run(actor.tenant_id, lambda uow: definitions_of(uow, RESOURCE)))
     columns, header_problems = map_headers(table.headers, mapping, extra)
+    named = {str(p.fields["column"]) for p in header_problems}
+    unmapped = tuple(
+        h for h in unmapped_columns(table.headers, columns, table.rows, mapping) if h not in named
+    )
     now = crm.now()
     rows: list[ParsedRow] = []
     problems: list[CellProblem] = list(header_problems)
     if not any(p.fields["field"] == "name" for p in header_problems):
         for number, cells in zip(table.row_numbers, table.rows, strict=True):
             parsed, bad = parse_row(
-                number, cells, columns, table.headers, default_currency=default_currency
+                number,
+                cells,
+                columns,
+                table.headers,
+                default_currency=default_currency,
+                timezone=timezone,
             )
             problems.extend(bad)
             if parsed is not None:
@@ -176,11 +213,19 @@ def import_customers(
         dupes = (
             []
             if duplicates is DuplicatePolicy.ALLOW
-            else _duplicates(uow, customers, numbers, header_of["name"], duplicates, found)
+            else [
+                *_duplicates(uow, customers, numbers, header_of["name"], duplicates, found),
+                *_tax_duplicates(uow, customers, numbers, header_of, found),
+            ]
         )
+        dupes.sort(key=lambda d: d.row)
         found.sort(key=lambda p: p.fields["row"])  # stable: a row's cells stay in file order
         report = ImportReport(
-            dry_run=dry_run, rows=len(table.rows), problems=tuple(found), duplicates=tuple(dupes)
+            dry_run=dry_run,
+            rows=len(table.rows),
+            problems=tuple(found),
+            duplicates=tuple(dupes),
+            unmapped=unmapped,
         )
         if dry_run:
             return report
@@ -329,7 +374,9 @@ def _duplicates(
     repo = uow.repository(Customer)
     for start in range(0, len(distinct), _CHUNK):
         chunk = distinct[start : start + _CHUNK]
-        for match in repo.query(Query(where=F("name_key").is_in(chunk))):
+        # Customers in the recycle bin do not count, as for register_customer.
+        where = F("name_key").is_in(chunk) & F("deleted_at").is_null()
+        for match in repo.query(Query(where=where)):
             stored.setdefault(match.name_key, []).append(match.id)
     counts = Counter(keys)
     first_row: dict[str, int] = {}
@@ -355,4 +402,59 @@ def _duplicates(
                 else reason(N_("{name} repeats row {other}"), name=customer.name, other=earlier)
             )
             problems.append(CellProblem(row=number, column=name_header, field="name", reason=why))
+    return found
+
+
+def _tax_duplicates(
+    uow: UnitOfWork,
+    customers: Sequence[Customer],
+    numbers: Sequence[int],
+    header_of: Mapping[str, str],
+    problems: list[CellProblem],
+) -> list[DuplicateRow]:
+    # The rule register_customer applies to one entry, applied to a file: a tax id
+    # already held by a live customer of the same country, or by an earlier row, is
+    # the same company entered twice. Whole tenant, like the name check.
+    def country(customer: Customer) -> str:
+        return customer.tax_country or DEFAULT_TAX_COUNTRY
+
+    ids = sorted({c.tax_id for c in customers if c.tax_id})
+    stored: dict[tuple[str, str], list[UUID]] = {}
+    repo = uow.repository(Customer)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        where = F("tax_id").is_in(chunk) & F("deleted_at").is_null()
+        for match in repo.query(Query(where=where)):
+            assert match.tax_id is not None  # the query matched on it
+            stored.setdefault((match.tax_id, country(match)), []).append(match.id)
+    first_row: dict[tuple[str, str], int] = {}
+    found: list[DuplicateRow] = []
+    column = header_of.get("tax_id", "tax_id")
+    for customer, number in zip(customers, numbers, strict=True):
+        if not customer.tax_id:
+            continue
+        key = (customer.tax_id, country(customer))
+        earlier = first_row.setdefault(key, number)
+        existing = tuple(stored.get(key, ()))
+        if not existing and earlier == number:
+            continue
+        found.append(
+            DuplicateRow(
+                row=number,
+                name=customer.name,
+                existing=existing,
+                earlier_row=earlier if earlier != number else None,
+                field="tax_id",
+            )
+        )
+        why = (
+            reason(N_("is already the tax id of customer {id}"), id=existing[0])
+            if existing
+            else reason(
+                N_("{value} repeats the tax id of row {other}"),
+                value=customer.tax_id,
+                other=earlier,
+            )
+        )
+        problems.append(CellProblem(row=number, column=column, field="tax_id", reason=why))
     return found

@@ -1,7 +1,7 @@
 """Customers: the companies and people a tenant sells to.
 
 A customer is the aggregate most of the CRM hangs off: contacts, opportunities,
-contracts, receivables and tickets all point at one. This module holds the
+contracts and receivables all point at one. This module holds the
 customer master record with its addresses, the search keys derived from its name,
 and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.pool`):
 

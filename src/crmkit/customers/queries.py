@@ -3,7 +3,7 @@
 :func:`customer_360` answers "tell me everything about this customer" in one call
 and one transaction: the customer, its contacts, its relations and its change
 history, each part filtered by the actor's permissions. Areas that land later
-(activities, opportunities, quotes, contracts, orders, receivables, tickets) add
+(activities, opportunities, quotes, contracts, orders, receivables) add
 their part with :func:`register_360_part`; a part whose resource the actor holds no
 ``view`` grant on is left out rather than refused, so one screen serves every role.
 """

@@ -27,6 +27,7 @@ choices separated by commas. A built-in column's header wins over a custom label
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import attrs
+import pendulum
 
 from crmkit.customers.custom_fields import CustomFieldDefinition, FieldType
 from crmkit.customers.identifiers import check_email
@@ -45,6 +47,7 @@ from crmkit.kernel.money import Money
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_TIMEZONE",
     "CellProblem",
     "Column",
     "ParsedRow",
@@ -55,11 +58,16 @@ __all__ = [
     "is_builtin_header",
     "map_headers",
     "parse_date",
+    "parse_instant",
     "parse_row",
     "template_headers",
+    "unmapped_columns",
+    "zone_of",
 ]
 
 DEFAULT_CURRENCY = "CNY"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+"""The zone dates and times of a file are read and written in unless the host says."""
 
 
 class TabularData(Protocol):
@@ -158,7 +166,7 @@ COLUMNS: tuple[Column, ...] = (
     _col("region", "region", "Region", "地区", "地區", "区域", "省份", "Area"),
     _col("source", "source", "Source", "客户来源", "客戶來源", "来源", "Lead source"),
     _col("phone", "phone", "Phone", "电话", "電話", "手机", "联系电话", "Mobile", "Tel"),
-    _col("email", "email", "Email", "邮箱", "郵箱", "电子邮件", "E-mail", "Mail"),
+    _col("email", "email", "Email", "邮箱", "電子郵件", "电子邮件", "郵箱", "E-mail", "Mail"),
     _col(
         "tax_id",
         "tax_id",
@@ -173,7 +181,16 @@ COLUMNS: tuple[Column, ...] = (
     ),
     _col("tax_country", "tax_country", "Tax country", "税号国家", "稅號國家", "Tax ID country"),
     _col("credit_limit", "credit_limit", "Credit limit", "信用额度", "信用額度", "授信额度"),
-    _col("credit_currency", "credit_limit", "Currency", "币种", "幣種", "货币", "Credit currency"),
+    _col(
+        "credit_currency",
+        "credit_limit",
+        "Currency",
+        "币种",
+        "幣別",
+        "货币",
+        "幣種",
+        "Credit currency",
+    ),
     _col("tags", "tags", "Tags", "标签", "標籤", "Tag"),
     _col("owner", "owner_id", "Owner", "负责人", "負責人", "所有人", "销售", "Owner id"),
     _col(
@@ -191,8 +208,9 @@ COLUMNS: tuple[Column, ...] = (
         "last_activity_at",
         "Last follow-up",
         "最后跟进",
-        "最後跟進",
+        "最後追蹤",
         "最近跟进时间",
+        "最後跟進",
         "Last activity",
     ),
 )
@@ -209,8 +227,24 @@ _KINDS = {
     "个人": CustomerKind.INDIVIDUAL,
     "個人": CustomerKind.INDIVIDUAL,
 }
+# What a kind is called in a file, by locale: the export writes these, and _KINDS
+# reads every one of them back (case-insensitively).
+_KIND_LABELS: dict[CustomerKind, Mapping[str, str]] = {
+    CustomerKind.COMPANY: {"en": "Company", "zh_CN": "企业", "zh_TW": "企業"},
+    CustomerKind.INDIVIDUAL: {"en": "Individual", "zh_CN": "个人", "zh_TW": "個人"},
+}
+# Columns holding a day rather than a moment: written as the local date.
+_DAY_COLUMNS = frozenset({"created_at"})
+for _kind, _labels in _KIND_LABELS.items():
+    for _label in _labels.values():
+        _KINDS.setdefault(_label.casefold(), _kind)
 _TAG_SPLIT = re.compile(r"[,，;；、]")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_TIME = re.compile(
+    r"(?:T|\s+)(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:[.,](\d{1,6}))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
 
 
 def _header_key(text: str) -> str:
@@ -333,6 +367,53 @@ def map_headers(
     return chosen, problems
 
 
+def unmapped_columns(
+    headers: Sequence[str],
+    columns: Mapping[int, Column],
+    rows: Sequence[Sequence[str]],
+    mapping: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The columns of a file that the import will not read, so the user can be told.
+
+    A column the importer does not recognise (``成立日期`` with no such field) would
+    otherwise vanish without a word. Columns mapped to ``""`` on purpose are not
+    listed, nor are headers mapped to an unknown key (a problem already), nor blank-headed columns without data (Excel leaves those around).
+
+    Args:
+        headers: the file's header row.
+        columns: the recognised columns by position (from :func:`map_headers`).
+        rows: the data rows, to tell a blank-headed column holding data from an empty one.
+        mapping: the explicit choices given to :func:`map_headers`.
+
+    Returns:
+        Each unread column's header as written, or its spreadsheet letter (``D``) when
+        its header is blank but it holds data, in file order.
+    """
+    # A header mapped explicitly and still unread was skipped on purpose (``""``) or
+    # named an unknown column, which map_headers reports as a problem already.
+    skipped = {_header_key(k) for k in (mapping or {})}
+    found: list[str] = []
+    for position, header in enumerate(headers):
+        if position in columns:
+            continue
+        if header.strip():
+            if _header_key(header) not in skipped:
+                found.append(header)
+        elif any(position < len(row) and row[position].strip() for row in rows):
+            found.append(_column_letter(position))
+    return found
+
+
+def _column_letter(position: int) -> str:
+    # 0 -> A, 25 -> Z, 26 -> AA: the name a spreadsheet shows above the column.
+    letters = ""
+    number = position + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 @attrs.frozen
 class ParsedRow:
     """One valid data row: the customer fields it sets and the owner it names.
@@ -355,6 +436,7 @@ def parse_row(
     headers: Sequence[str],
     *,
     default_currency: str = DEFAULT_CURRENCY,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> tuple[ParsedRow | None, list[CellProblem]]:
     """Check one data row and convert its cells to customer field values.
 
@@ -366,6 +448,8 @@ def parse_row(
         columns: the recognised columns by position (from :func:`map_headers`).
         headers: the file's header row, so problems name the column as the user wrote it.
         default_currency: the currency of a credit limit when no currency column says.
+        timezone: the zone the file's dates and times are in (a date is the start of
+            that day there; see :func:`parse_instant`).
 
     Returns:
         The parsed row (``None`` when a problem was found) and the problems.
@@ -427,13 +511,13 @@ def parse_row(
         elif key == "owner":
             owner = text
         elif key in ("created_at", "last_activity_at"):
-            day = parse_date(text)
-            if day is None:
+            instant = parse_instant(text, timezone)
+            if instant is None:
                 bad(
                     column, header, reason(N_("{value} is not a date (use 2024-03-05)"), value=text)
                 )
             else:
-                fields[key] = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+                fields[key] = instant
         else:
             fields[column.field] = text
     if amount is not None:
@@ -459,6 +543,78 @@ def parse_row(
     if custom:
         fields["custom"] = custom
     return (None if problems else ParsedRow(row_number, fields, owner)), problems
+
+
+def zone_of(timezone: str) -> dt.tzinfo:
+    """The time zone named ``timezone`` (an IANA name such as ``Asia/Shanghai``).
+
+    Raises:
+        ValidationError: on ``timezone`` when no such zone exists.
+    """
+    try:
+        return _zone(timezone)
+    except Exception:  # pendulum raises its own error types for unknown names
+        raise ValidationError(
+            entity="customer",
+            field="timezone",
+            reason=reason(N_("unknown timezone {tz}"), tz=timezone),
+        ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(timezone: str) -> dt.tzinfo:
+    zone: dt.tzinfo = pendulum.timezone(timezone)
+    return zone
+
+
+def parse_instant(text: str, timezone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
+    """A date or a date and time from a file, as an aware UTC instant.
+
+    A date alone (any spelling :func:`parse_date` reads) is the start of that day in
+    ``timezone``; a time after it (``2024-03-05 14:30``, ``2024-03-05T14:30:15``) is read
+    in ``timezone`` too unless it carries its own offset (``Z``, ``+08:00``), as the ISO
+    timestamps of older exports do.
+
+    Returns:
+        The instant, or ``None`` when ``text`` is no date or time.
+
+    Raises:
+        ValidationError: ``timezone`` is unknown.
+    """
+    zone = zone_of(timezone)
+    text = text.strip()
+    match = _DATE.match(text)
+    if match is None:
+        return None
+    day_text = match.group(0).rstrip()
+    rest = text[len(day_text) :]
+    try:
+        day = dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    if not rest:
+        return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+    clock = _TIME.fullmatch(rest)
+    if clock is None:
+        return None
+    hour, minute, second, fraction, offset = clock.groups()
+    tzinfo: dt.tzinfo = zone
+    if offset is not None and offset.upper() == "Z":
+        tzinfo = dt.UTC
+    elif offset is not None:
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        if int(digits[:2]) > 23 or int(digits[2:]) > 59:
+            return None
+        shift = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tzinfo = dt.timezone(sign * shift)
+    try:
+        moment = dt.time(
+            int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0"))
+        )
+    except ValueError:
+        return None
+    return dt.datetime.combine(day, moment, tzinfo=tzinfo).astimezone(dt.UTC)
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -506,20 +662,41 @@ def export_columns(
 
 
 def export_cells(
-    customer: Customer, columns: Sequence[Column], owner_names: Mapping[Any, str]
+    customer: Customer,
+    columns: Sequence[Column],
+    owner_names: Mapping[Any, str],
+    *,
+    locale: str = "en",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[str]:
-    """One export row: text cells in the shared conventions (money ``1234.50``, ISO dates).
+    """One export row: text cells in the shared conventions, which the import reads back.
+
+    Money is ``1234.50``; the kind is its name in ``locale`` (企业 / 企業 / Company);
+    a day (``created_at``) is the ISO date in ``timezone`` and a moment
+    (``last_activity_at``) the local date and minute, ``2024-03-05 14:30``.
 
     Args:
         customer: the record (already checked against the actor's scope).
         columns: the columns to fill, in order.
         owner_names: member names by user id, so the owner column shows a name that
             imports back; unknown owners show their id.
+        locale: the language of the headers, which the values follow.
+        timezone: the zone dates and times are written in.
+
+    Raises:
+        ValidationError: ``timezone`` is unknown.
     """
-    return [_cell(customer, c, owner_names) for c in columns]
+    zone = zone_of(timezone)
+    return [_cell(customer, c, owner_names, locale, zone) for c in columns]
 
 
-def _cell(customer: Customer, column: Column, owner_names: Mapping[Any, str]) -> str:
+def _cell(
+    customer: Customer,
+    column: Column,
+    owner_names: Mapping[Any, str],
+    locale: str,
+    zone: dt.tzinfo,
+) -> str:
     if column.definition is not None:
         # ``custom`` is None on a copy redacted of every custom field.
         values: Mapping[str, Any] = customer.custom or {}
@@ -536,12 +713,15 @@ def _cell(customer: Customer, column: Column, owner_names: Mapping[Any, str]) ->
     if isinstance(value, Money):
         return _money_text(value)
     if isinstance(value, CustomerKind):
-        return value.value
+        labels = _KIND_LABELS[value]
+        return labels.get(locale, labels["en"])
     if isinstance(value, tuple):
         return ",".join(value)
     if isinstance(value, dt.datetime):
-        utc = value.astimezone(dt.UTC)
-        return utc.date().isoformat() if utc.time() == dt.time(0) else utc.isoformat()
+        local = value.astimezone(zone)
+        if key in _DAY_COLUMNS:
+            return local.date().isoformat()
+        return local.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 

@@ -26,7 +26,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import current_locale, translate, use_locale
 from crmkit.kernel.ids import IdGenerator, RandomIdGenerator, TenantId, UserId, uuid7
 from crmkit.kernel.machine import ANY, Guard, Machine, Transition
-from crmkit.kernel.money import HALF_EVEN, HALF_UP, Money
+from crmkit.kernel.money import HALF_EVEN, HALF_UP, ROUNDING, Money, round_figure
 from crmkit.kernel.periods import Period, PeriodKind, periods_between
 from crmkit.kernel.query import F, Order, Query
 from crmkit.kernel.rates import ExchangeRate, ExchangeRates
@@ -36,6 +36,7 @@ __all__ = [
     "ANY",
     "HALF_EVEN",
     "HALF_UP",
+    "ROUNDING",
     "Actor",
     "Clock",
     "ConcurrencyConflict",
@@ -75,6 +76,7 @@ __all__ = [
     "at_time",
     "current_locale",
     "periods_between",
+    "round_figure",
     "translate",
     "use_locale",
     "uuid7",

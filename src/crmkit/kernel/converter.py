@@ -2,7 +2,7 @@
 
 Decimal and Money become strings (never floats), instants become ISO-8601 UTC
 strings, dates ISO dates, ids strings, enums their values. The SQL adapter's JSON
-columns, the outbox, export and the Flask example all go through it. It is private
+columns, the outbox and export all go through it. It is private
 to crmkit: the global cattrs converter is never touched.
 """
 

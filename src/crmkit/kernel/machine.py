@@ -1,7 +1,7 @@
 """Declarative state machines: a lifecycle written once, as data.
 
 A business record with a lifecycle (a customer in the public pool, a deal, an
-invoice, a ticket) keeps its current state in one plain attribute. What may
+invoice, an approval request) keeps its current state in one plain attribute. What may
 happen to it is declared once, at module level, as a :class:`Machine`: the
 states (an ``enum.Enum`` or strings), the initial and final states, and the
 transitions. Each :class:`Transition` names a trigger, the state(s) it leaves

@@ -39,10 +39,12 @@ __all__ = [
     "HALF_DOWN",
     "HALF_EVEN",
     "HALF_UP",
+    "ROUNDING",
     "UP",
     "Money",
     "is_known_currency",
     "minor_unit",
+    "round_figure",
     "to_decimal",
 ]
 
@@ -60,6 +62,29 @@ CEILING = decimal.ROUND_CEILING
 """Round towards positive infinity."""
 FLOOR = decimal.ROUND_FLOOR
 """Round towards negative infinity."""
+
+ROUNDING = HALF_UP
+"""crmkit's one rounding rule: half up, away from zero (0.125 -> 0.13, -0.125 -> -0.13).
+
+Every figure crmkit computes is rounded with it: ``Money.round()`` and conversions,
+line and tax amounts, weighted and average amounts in reports, percentages and
+ratios (:func:`round_figure`), and the digits ``Money.format`` shows. It is what
+Chinese finance (四舍五入) and most invoices expect. Python's ``Decimal.quantize``
+without a mode, ``round()`` on a Decimal and babel's formatting would round half
+even instead, so crmkit never relies on them."""
+
+
+def round_figure(value: Decimal | int, places: int) -> Decimal:
+    """Round a computed figure (a percentage, a ratio, an average) with :data:`ROUNDING`.
+
+    Args:
+        value: the exact figure.
+        places: decimals to keep (``1`` for ``12.5`` %); may be negative.
+
+    Returns:
+        The figure written with exactly ``places`` decimals.
+    """
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUNDING)
 
 
 def to_decimal(
@@ -423,12 +448,13 @@ class Money:
 
     # ------------------------------------------------------------------ rounding
 
-    def round(self, mode: str = HALF_UP, *, places: int | None = None) -> Money:
+    def round(self, mode: str = ROUNDING, *, places: int | None = None) -> Money:
         """Round to the currency's minor unit (or to ``places`` decimals).
 
         Args:
             mode: a rounding mode from this module (``HALF_UP``, ``HALF_EVEN``, ...) or
-                the matching ``decimal.ROUND_*`` constant.
+                the matching ``decimal.ROUND_*`` constant; crmkit's one rule,
+                :data:`ROUNDING` (half up), unless told otherwise.
             places: decimals to keep instead of the minor unit; may be negative
                 (``-2`` rounds to hundreds).
 
@@ -502,8 +528,9 @@ class Money:
     def format(self, locale: str | None = None, *, currency_digits: bool = True) -> str:
         """Format for people with babel: ``¥1,234.50`` in zh_CN, ``CN¥1,234.50`` in en_US.
 
-        Display rounding (to the currency's digits when ``currency_digits``) is babel's
-        half-even; call ``round(mode)`` first when the rounding rule matters.
+        The digits shown are rounded with :data:`ROUNDING` (half up), as ``round()``
+        rounds: ``Money("1.005", "CNY")`` shows ``¥1.01``, never babel's own half-even
+        ``¥1.00``.
 
         Args:
             locale: a babel locale name such as ``zh_CN``, ``zh_TW`` or ``en_US``;
@@ -514,14 +541,17 @@ class Money:
         Returns:
             The localised text.
         """
-        return str(
-            format_currency(
-                self.amount,
-                self.currency,
-                locale=locale or current_locale(),
-                currency_digits=currency_digits,
+        # babel quantizes with the decimal context's rounding: make it crmkit's rule.
+        with decimal.localcontext() as context:
+            context.rounding = ROUNDING
+            return str(
+                format_currency(
+                    self.amount,
+                    self.currency,
+                    locale=locale or current_locale(),
+                    currency_digits=currency_digits,
+                )
             )
-        )
 
     def __str__(self) -> str:
         text = format(self.amount, "f")

@@ -24,7 +24,7 @@ import attrs
 
 from crmkit.kernel.errors import RateNotFound, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.money import HALF_UP, Money, is_known_currency, to_decimal
+from crmkit.kernel.money import ROUNDING, Money, is_known_currency, to_decimal
 
 __all__ = ["ExchangeRate", "ExchangeRates"]
 
@@ -248,7 +248,7 @@ class ExchangeRates:
         """
         return self.lookup(base, quote, on).rate
 
-    def convert(self, money: Money, to: str, *, on: date, mode: str = HALF_UP) -> Money:
+    def convert(self, money: Money, to: str, *, on: date, mode: str = ROUNDING) -> Money:
         """Convert ``money`` into ``to`` at the rate of ``on``, rounded once.
 
         Args:

@@ -12,8 +12,9 @@ approval approves the quote (or activates the contract); a rejection, return or
 withdrawal sends it back to draft, to be revised and submitted again, and so does
 unapproving (反审核) an approved one — a quote already converted or declined, or a
 contract already ended, cannot be unapproved (the unapproval is refused whole). While the
-request is in review or approved the document is locked
-(:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
+request is in review no service changes the document
+(:func:`~crmkit.rules.approvals.ensure_not_in_review`); once approved its content
+stays locked (:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
 :func:`~crmkit.pipeline.documents.approve_quote` / ``approve_contract`` apply.
 
 A sales order put on credit hold is a credit-limit override request
@@ -24,8 +25,10 @@ releases the hold exactly as :func:`~crmkit.pipeline.documents.release_credit_ho
 does, in the deciding transaction, with the last approver as ``released_by``. A
 rejection, return or withdrawal leaves the order on hold: nothing was delivered, so
 the salesperson may cancel it, or, once the customer has paid down, someone allowed
-to ``approve`` orders releases it by hand. While the request is in review (or
-approved) the manual release refuses with ``DocumentLocked``.
+to ``approve`` orders releases it by hand. While the request (or a resubmitted one)
+is in review nothing changes the order — cancelling, delivering and releasing all
+refuse with ``DocumentLocked`` (withdraw the request first); once approved the
+manual release still refuses.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
@@ -177,7 +181,7 @@ def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None
     if order is None:
         return  # a host's own "credit_override" document, submitted directly: not ours
     if order.status is not OrderStatus.ON_CREDIT_HOLD:
-        return  # cancelled while the flow decided: an approval cannot revive it
+        return  # cancelled (after a withdrawal, or by a host directly): never revived
     who, _comment, at = decided_by(request)
     # The same move as release_credit_hold: the order's own "release" transition.
     event = order.release(who, at)
@@ -197,6 +201,7 @@ def register_document_hooks() -> None:
     # rolls the unapproval back with it.
     register_approvable(
         QUOTE_DOCUMENT,
+        entity=Quote,
         on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
         on_unapproved=document_hook(
             Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
@@ -206,6 +211,7 @@ def register_document_hooks() -> None:
     )
     register_approvable(
         CONTRACT_DOCUMENT,
+        entity=Contract,
         on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
         on_unapproved=document_hook(
             Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
@@ -214,8 +220,13 @@ def register_document_hooks() -> None:
         describe=_describe_contract,
     )
     # A refused override changes nothing: the order simply stays on hold (see above).
+    # While the first request or a resubmitted one is in review the order is locked.
     register_approvable(
-        CREDIT_OVERRIDE_DOCUMENT, on_approved=_credit_override_approved, describe=_describe_order
+        CREDIT_OVERRIDE_DOCUMENT,
+        entity=SalesOrder,
+        locked_by=resubmission_requests,
+        on_approved=_credit_override_approved,
+        describe=_describe_order,
     )
 
 

@@ -88,7 +88,7 @@ from crmkit.pipeline.model.quotes import (
 )
 from crmkit.pipeline.services import refresh_quote_document
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.reminders.model import ReminderSource, register_source
@@ -184,6 +184,29 @@ def _customer_and_deal(
 
 
 D = TypeVar("D", Quote, Contract)
+E = TypeVar("E", Quote, Contract, SalesOrder)
+
+
+def _load_for_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    entity_type: type[E],
+    resource: str,
+    record_id: uuid.UUID,
+    operation: str = "edit",
+) -> E:
+    """Load a quote, contract or order that a service is about to change.
+
+    Every service that changes one of them (or acts on it: converts, renews, calls
+    off an order) loads it here: the actor's permission first, then the one review
+    lock — while an approval flow decides the document, every change is refused with
+    ``DocumentLocked`` before the document's own rules are asked.
+    """
+    record = uow.repository(entity_type).get(record_id)
+    _allow(uow, actor, operation, resource, record)
+    ensure_not_in_review(uow, record)
+    return record
+
 
 DocumentNumbers = Callable[[UnitOfWork, str, datetime], str]
 """Hands out the number of a new document: ``numbers(uow, kind, at)``; kinds are
@@ -473,8 +496,7 @@ def revise_quote(
     def work(uow: UnitOfWork) -> Quote:
         now = crm.now()
         repo = uow.repository(Quote)
-        old = repo.get(quote_id)
-        _allow(uow, actor, "edit", QUOTES, old)
+        old = _load_for_change(uow, actor, Quote, QUOTES, quote_id)
         ensure_editable(uow, QUOTE_DOCUMENT, old.id)
         if expected_version is not None and old.version != expected_version:
             raise ConcurrencyConflict(entity="quote", id=quote_id, version=expected_version)
@@ -514,8 +536,7 @@ def _act_on(
 
     def work(uow: UnitOfWork) -> D:
         repo = uow.repository(entity_type)
-        record = repo.get(record_id)
-        _allow(uow, actor, operation, resource, record)
+        record = _load_for_change(uow, actor, entity_type, resource, record_id, operation)
         event = action(uow, record, crm.now())
         repo.save(record)
         if event is not None:
@@ -543,6 +564,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
     otherwise it waits for :func:`approve_quote`.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the quote (nothing changes).
         InvalidTransition: the quote is not a draft.
         NoApprover: the flow's stage resolves to nobody (the quote stays a draft).
     """
@@ -550,8 +572,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
     def work(uow: UnitOfWork) -> Quote:
         now = crm.now()
         repo = uow.repository(Quote)
-        quote = repo.get(quote_id)
-        _allow(uow, actor, "edit", QUOTES, quote)
+        quote = _load_for_change(uow, actor, Quote, QUOTES, quote_id)
         if not quote.approval_required:
             event = quote.approve(actor.user_id, now)
             repo.save(quote)
@@ -601,6 +622,9 @@ def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quot
 
     Its deal's ``quote`` document goes with it unless another of the deal's quotes
     still stands, so a stage gate asking for a quote no longer passes on it.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the quote (nothing changes).
     """
 
     def decline(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
@@ -737,6 +761,7 @@ def convert_quote_to_order(
     Over the credit limit the order is created ``on_credit_hold``.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the quote (nothing changes).
         InvalidTransition: the quote is not approved, or was converted already.
         ValidationError: the quote expired.
         ConcurrencyConflict: another conversion of the same quote won.
@@ -745,8 +770,7 @@ def convert_quote_to_order(
     def work(uow: UnitOfWork) -> SalesOrder:
         now = crm.now()
         repo = uow.repository(Quote)
-        quote = repo.get(quote_id)
-        _allow(uow, actor, "edit", QUOTES, quote)
+        quote = _load_for_change(uow, actor, Quote, QUOTES, quote_id)
         order_id = crm.new_id()
         event = quote.convert(ConversionKind.SALES_ORDER, order_id, now.date(), now)
         # Save the quote first: of two concurrent conversions, only one passes this.
@@ -825,6 +849,7 @@ def convert_quote_to_contract(
     """Turn an approved quote into a draft contract with the quote's lines and total.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the quote (nothing changes).
         InvalidTransition: the quote is not approved, or was converted already.
         ValidationError: the quote expired, or the dates are inconsistent.
         ConcurrencyConflict: another conversion of the same quote won.
@@ -833,8 +858,7 @@ def convert_quote_to_contract(
     def work(uow: UnitOfWork) -> Contract:
         now = crm.now()
         repo = uow.repository(Quote)
-        quote = repo.get(quote_id)
-        _allow(uow, actor, "edit", QUOTES, quote)
+        quote = _load_for_change(uow, actor, Quote, QUOTES, quote_id)
         contract_id = crm.new_id()
         event = quote.convert(ConversionKind.CONTRACT, contract_id, now.date(), now)
         repo.save(quote)
@@ -945,6 +969,7 @@ def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
     :func:`approve_contract`.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
         InvalidTransition: the contract is not a draft.
         NoApprover: the flow's stage resolves to nobody (the contract stays a draft).
     """
@@ -952,8 +977,7 @@ def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
     def work(uow: UnitOfWork) -> Contract:
         now = crm.now()
         repo = uow.repository(Contract)
-        contract = repo.get(contract_id)
-        _allow(uow, actor, "edit", CONTRACTS, contract)
+        contract = _load_for_change(uow, actor, Contract, CONTRACTS, contract_id)
         uow.outbox.add(*_one(contract.submit(now)))
         repo.save(contract)
         # The flow's hooks may approve it at once (no stage applies): read it back.
@@ -1001,19 +1025,31 @@ def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str)
 def sign_contract(
     crm: Crm, actor: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
 ) -> Contract:
-    """Record the signature of a contract that needs no approval; it becomes active."""
+    """Record the signature of a contract that needs no approval; it becomes active.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
     return _on_contract(
         crm, actor, contract_id, lambda _u, c, now: c.sign(signed_on or now.date(), now)
     )
 
 
 def complete_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
-    """Close an active contract as fulfilled."""
+    """Close an active contract as fulfilled.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
     return _on_contract(crm, actor, contract_id, lambda _u, c, now: c.complete(now.date(), now))
 
 
 def terminate_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID, why: str) -> Contract:
-    """End an active contract early, for a reason."""
+    """End an active contract early, for a reason.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
     return _on_contract(
         crm, actor, contract_id, lambda _u, c, now: c.terminate(why, now.date(), now)
     )
@@ -1029,7 +1065,11 @@ def attach_to_contract(
     size_bytes: int,
     storage_key: str,
 ) -> Contract:
-    """Record a file attached to a contract (its bytes stay in the host's file store)."""
+    """Record a file attached to a contract (its bytes stay in the host's file store).
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
 
     def attach(_uow: UnitOfWork, contract: Contract, now: datetime) -> None:
         contract.attach(Attachment(name, media_type, size_bytes, storage_key, now, actor.user_id))
@@ -1074,6 +1114,7 @@ def renew_contract(
     """Create the renewal of a contract: a new draft linked to it, starting when it ends.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
         ValidationError: the contract was renewed already or never took effect.
         ConcurrencyConflict: someone renewed or changed it at the same moment.
     """
@@ -1081,8 +1122,7 @@ def renew_contract(
     def work(uow: UnitOfWork) -> Contract:
         now = crm.now()
         repo = uow.repository(Contract)
-        old = repo.get(contract_id)
-        _allow(uow, actor, "edit", CONTRACTS, old)
+        old = _load_for_change(uow, actor, Contract, CONTRACTS, contract_id)
         new, event = old.renew(
             ContractId(crm.new_id()),
             numbers(uow, "contract", now),
@@ -1128,14 +1168,16 @@ def create_order_from_contract(
     are priced from the list in effect today (a frame contract called off in parts).
 
     Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
         ValidationError: the contract is not an active sales contract, or has no lines
             and none were given.
     """
 
     def work(uow: UnitOfWork) -> SalesOrder:
         now = crm.now()
-        contract = uow.repository(Contract).get(contract_id)
-        _allow(uow, actor, "view", CONTRACTS, contract)
+        # Only "view" on the contract: calling off changes the order book, not the
+        # contract — but not against a contract whose terms are still being approved.
+        contract = _load_for_change(uow, actor, Contract, CONTRACTS, contract_id, "view")
         if contract.status is not ContractStatus.ACTIVE or contract.kind is ContractKind.PURCHASE:
             raise _invalid(
                 "sales_order", "contract_id", N_("orders are called off active sales contracts")
@@ -1176,8 +1218,7 @@ def _on_order(
 ) -> SalesOrder:
     def work(uow: UnitOfWork) -> SalesOrder:
         repo = uow.repository(SalesOrder)
-        order = repo.get(order_id)
-        _allow(uow, actor, operation, ORDERS, order)
+        order = _load_for_change(uow, actor, SalesOrder, ORDERS, order_id, operation)
         events = action(order, crm.now())
         repo.save(order)
         uow.outbox.add(*events)
@@ -1202,6 +1243,7 @@ def record_delivery(
     """Record what went out, per line number; the delivery status follows.
 
     Raises:
+        DocumentLocked: an approval flow is deciding the order's credit override.
         InvalidTransition: the order is on credit hold, cancelled or completed.
         ValidationError: an unknown line or more than is outstanding.
     """
@@ -1233,8 +1275,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
 
     def work(uow: UnitOfWork) -> SalesOrder:
         repo = uow.repository(SalesOrder)
-        order = repo.get(order_id)
-        _allow(uow, approver, "approve", ORDERS, order)
+        order = _load_for_change(uow, approver, SalesOrder, ORDERS, order_id, "approve")
         ensure_editable(uow, CREDIT_OVERRIDE_DOCUMENT, order_id)
         ensure_override_editable(uow, order_id)
         ensure_not_own(uow, approver, (order.owner_id,), f"{ORDERS} {order.number}")
@@ -1247,5 +1288,9 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
 
 
 def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> SalesOrder:
-    """Cancel an order nothing of which was delivered."""
+    """Cancel an order nothing of which was delivered.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the order's credit override.
+    """
     return _on_order(crm, actor, order_id, lambda order, now: _one(order.cancel(why, now)))

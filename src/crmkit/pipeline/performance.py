@@ -18,7 +18,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.money import Money
+from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
@@ -433,7 +433,7 @@ def coverage_ratio(pipeline: Decimal, gap: Decimal | None) -> Decimal | None:
     """``pipeline / gap`` with two decimals; ``None`` when nothing is left to win."""
     if gap is None or gap <= 0:
         return None
-    return (Decimal(pipeline) / gap).quantize(Decimal("0.01"))
+    return round_figure(Decimal(pipeline) / gap, 2)
 
 
 def customer_pyramid(
@@ -473,7 +473,7 @@ def customer_pyramid(
 def _attainment(actual: Decimal, target: Decimal | None) -> Decimal | None:
     if not target:
         return None
-    return (Decimal(actual) * 100 / target).quantize(Decimal("0.1"))
+    return round_figure(Decimal(actual) * 100 / target, 1)
 
 
 def define_commission_plan(

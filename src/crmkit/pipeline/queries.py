@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
+from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.activities import Activity, ActivityKind
@@ -79,16 +80,17 @@ ROI_COLUMNS = (
 )
 
 
-def weighted(amount_times_probability: Decimal) -> Decimal:
-    """Sum of amount x probability (percent) as money with two places."""
-    return (Decimal(amount_times_probability) / 100).quantize(Decimal("0.01"))
+def weighted(amount_times_probability: Decimal, currency: str) -> Decimal:
+    """Sum of amount x probability (percent) as an amount of ``currency``, rounded to its
+    minor unit with crmkit's one rule (half up), as ``Opportunity.weighted_amount`` is."""
+    return Money(Decimal(amount_times_probability) / 100, currency).round().amount
 
 
 def percent(part: int, whole: int) -> Decimal:
     """``part / whole`` in percent with one decimal (0 when ``whole`` is 0)."""
     if not whole:
         return Decimal("0.0")
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
+    return round_figure(Decimal(part) * 100 / whole, 1)
 
 
 class PipelineAnalytics(Protocol):
@@ -203,7 +205,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             FUNNEL_COLUMNS,
             [
-                (stage, currency, int(n), total, weighted(w))
+                (stage, currency, int(n), total, weighted(w, currency))
                 for (stage, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -228,7 +230,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             FORECAST_COLUMNS,
             [
-                (period, owner, currency, int(n), total, weighted(w))
+                (period, owner, currency, int(n), total, weighted(w, currency))
                 for (period, owner, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -335,7 +337,7 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(
             PIPELINE_COLUMNS,
             [
-                (owner, currency, int(n), total, weighted(w))
+                (owner, currency, int(n), total, weighted(w, currency))
                 for (owner, currency), (n, total, w) in sorted(groups.items())
             ],
         )
@@ -443,7 +445,7 @@ def roi_rows(
     for campaign in sorted(campaigns, key=lambda c: (c.name, str(c.id))):
         opened, won, amount = deals.get(campaign.id, (0, 0, Decimal(0)))
         cost = campaign.actual_cost.amount
-        roi = None if not cost else ((amount - cost) * 100 / cost).quantize(Decimal("0.1"))
+        roi = None if not cost else round_figure((amount - cost) * 100 / cost, 1)
         rows.append(
             (
                 campaign.name,
@@ -479,8 +481,8 @@ def pyramid_rows(
 
 def cycle_row(currency: str, won: int, total: Decimal, seconds: Decimal) -> tuple[Any, ...]:
     """One row of :meth:`PipelineAnalytics.cycle` from sums (shared by both adapters)."""
-    average = (Decimal(total) / won).quantize(Decimal("0.01"))
-    days = (Decimal(seconds) / won / 86400).quantize(Decimal("0.1"))
+    average = Money(Decimal(total) / won, currency).round().amount
+    days = round_figure(Decimal(seconds) / won / 86400, 1)
     return (currency, won, average, days)
 
 

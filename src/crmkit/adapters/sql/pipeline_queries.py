@@ -19,6 +19,7 @@ from crmkit.adapters.sql.mapping import ExactDecimal
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
+from crmkit.kernel.money import round_figure
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.activities import Activity, ActivityKind
@@ -89,7 +90,7 @@ class SqlPipelineAnalytics:
         return ReportTable.of(
             FUNNEL_COLUMNS,
             [
-                (stage, currency, n, total, weighted(w))
+                (stage, currency, n, total, weighted(w, currency))
                 for stage, currency, n, total, w in self._rows(statement)
             ],
         )
@@ -122,7 +123,7 @@ class SqlPipelineAnalytics:
             .group_by(period, t.c.owner_id, t.c.amount_currency)
         )
         rows = [
-            (p, str(o or ""), currency, n, total, weighted(w))
+            (p, str(o or ""), currency, n, total, weighted(w, currency))
             for p, o, currency, n, total, w in self._rows(statement)
         ]
         return ReportTable.of(FORECAST_COLUMNS, sorted(rows, key=lambda r: tuple(r[:3])))
@@ -260,7 +261,7 @@ class SqlPipelineAnalytics:
             .group_by(t.c.owner_id, t.c.amount_currency)
         )
         rows = [
-            (str(o or ""), currency, n, total, weighted(w))
+            (str(o or ""), currency, n, total, weighted(w, currency))
             for o, currency, n, total, w in self._rows(statement)
         ]
         return ReportTable.of(PIPELINE_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1])))
@@ -411,7 +412,8 @@ class SqlPipelineAnalytics:
         return ReportTable.of(
             CYCLE_COLUMNS,
             [
-                cycle_row(currency, n, total, Decimal(str(round(float(secs), 3))))
+                # julianday differences carry float noise (86399.99999...): to the ms.
+                cycle_row(currency, n, total, round_figure(Decimal(str(secs)), 3))
                 for currency, n, total, secs in self._rows(statement)
             ],
         )

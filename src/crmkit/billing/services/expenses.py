@@ -27,7 +27,7 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -106,6 +106,7 @@ def submit_expense_claim(
 
     Raises:
         LimitExceeded: a line is over a limit that refuses; the claim stays a draft.
+        DocumentLocked: an approval flow is deciding the claim already.
         InvalidTransition: the claim is not a draft.
         PermissionDenied: the actor is not the claimant.
         NoApprover: the expense flow's stage resolves to nobody (the claim stays a draft).
@@ -119,6 +120,7 @@ def submit_expense_claim(
         repo = uow.repository(ExpenseClaim)
         claim = repo.get(claim_id)
         _require(uow, actor, "submit", EXPENSE_CLAIM, claim)
+        ensure_not_in_review(uow, claim)
         if claim.claimant_id != actor.user_id:
             raise PermissionDenied(actor=actor.name, operation="submit", resource="expense claim")
         policy = uow.repository(ExpensePolicy).find(policy_id(actor.tenant_id))
@@ -147,6 +149,7 @@ def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClai
         repo = uow.repository(ExpenseClaim)
         claim = repo.get(claim_id)
         _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
+        ensure_not_in_review(uow, claim)
         ensure_editable(uow, EXPENSE_CLAIM_DOCUMENT, claim.id)
         if trigger == "approve":
             ensure_not_own(uow, actor, (claim.claimant_id,), f"{EXPENSE_CLAIM} {claim.id}")
@@ -176,6 +179,7 @@ def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim
 
     Raises:
         InvalidTransition: the claim is not waiting for approval.
+        DocumentLocked: an approval flow is deciding the claim.
     """
     return _decide(crm, actor, claim_id, "reject")
 
@@ -186,6 +190,7 @@ def reimburse_expense_claim(
     """Pay an approved claim back: a reimbursement entry in the ledger.
 
     Raises:
+        DocumentLocked: an approval flow is still deciding the claim.
         InvalidTransition: the claim is not approved (or already reimbursed).
         IdempotencyConflict: the key was used for a different request.
     """
@@ -195,6 +200,7 @@ def reimburse_expense_claim(
         repo = uow.repository(ExpenseClaim)
         claim = repo.get(claim_id)
         _require(uow, actor, "reimburse", EXPENSE_CLAIM, claim)
+        ensure_not_in_review(uow, claim)
         event = EXPENSE_CLAIM_FLOW.fire(
             claim, "reimburse", now=crm.now(), payload={"amount": claim.total}
         )

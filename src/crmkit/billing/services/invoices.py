@@ -8,6 +8,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.billing.errors import RedLetterNotVoidable
 from crmkit.billing.flows import INVOICE_FLOW
 from crmkit.billing.model.invoices import (
     Invoice,
@@ -254,6 +255,8 @@ def void_invoice(
         The red-letter invoice.
 
     Raises:
+        RedLetterNotVoidable: the invoice is itself a red letter (nothing changes; issue
+            a new invoice to bill the amount again).
         InvalidTransition: the invoice is not issued or sent (a requested one is
             cancelled with no red letter; a voided one cannot be voided again).
         IdempotencyConflict: the key was used for a different request.
@@ -263,6 +266,13 @@ def void_invoice(
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
+        if invoice.reverses is not None:
+            voided = repo.find(invoice.reverses)
+            raise RedLetterNotVoidable(
+                number=invoice.number,
+                voids=voided.number if voided is not None else str(invoice.reverses),
+                state=invoice.state.value,
+            )
         now = crm.now()
         # A red letter is an invoice in its own right: it draws from the same sequence.
         given = number if number is not None else invoice_number(uow, now)

@@ -4,9 +4,8 @@ A sales manager asks which customers are worth their cost. :func:`customer_margi
 answers on a cash basis for a period: the confirmed receipts of each customer (less
 refunds paid from them) against the approved and reimbursed expense lines booked to
 that customer, per currency. Both sides are aggregate queries in the database, each
-narrowed to the reader's ``view`` scope on receipts and on expense claims. The cost of
-goods joins when the stock area lands; until then this is the margin over selling
-expenses.
+narrowed to the reader's ``view`` scope on receipts and on expense claims. crmkit keeps
+no cost of goods, so this is the margin over selling expenses.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ __all__ = [
     "CREDIT_OVERRIDE_DOCUMENT",
     "credit_overrides",
     "ensure_override_editable",
+    "resubmission_requests",
     "resubmit_credit_override",
 ]
 
@@ -71,6 +72,14 @@ def _latest_request(
     if history:
         return approval_of(uow, CREDIT_RESUBMISSION_DOCUMENT, history[-1].id)
     return approval_of(uow, CREDIT_OVERRIDE_DOCUMENT, document_id)
+
+
+def resubmission_requests(uow: UnitOfWork, document_id: UUID) -> list[tuple[str, UUID]]:
+    """The latest resubmitted override of a held document, as a ``(type, id)`` request
+    reference (empty when none was resubmitted): while it is in review, the held
+    document is as locked as under its first override request."""
+    history = _history(uow, document_id)
+    return [(CREDIT_RESUBMISSION_DOCUMENT, history[-1].id)] if history else []
 
 
 def ensure_override_editable(uow: UnitOfWork, document_id: UUID) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from crmkit.billing.errors import OverAllocation
+from crmkit.billing.errors import NothingToAllocate, OverAllocation
 from crmkit.billing.flows import RECEIPT_FLOW
 from crmkit.billing.model.ledger import (
     EntryDraft,
@@ -430,11 +430,15 @@ def allocate_receipt(
             ``ConcurrencyConflict`` instead of allocating twice.
 
     Returns:
-        The allocation entries written (none when nothing was open).
+        The allocation entries written (none when the customer has no open
+        installment in the receipt's currency: the money stays as their credit).
 
     Raises:
         ValidationError: the receipt is not confirmed, or an installment is another
             customer's or in another currency.
+        NothingToAllocate: the receipt has no unallocated money left — typically
+            another clerk allocated it first (with ``expected_version`` that race
+            is a ``ConcurrencyConflict`` instead), or it was refunded.
         OverAllocation: more than the receipt has left or an installment still owes.
         ConcurrencyConflict: someone changed the receipt or an installment meanwhile.
         IdempotencyConflict: the key was used for a different request.
@@ -451,6 +455,15 @@ def allocate_receipt(
         _check_version(receipt, expected_version)
         if not receipt.is_confirmed:
             raise _invalid("receipt", "state", N_("only confirmed money can be allocated"))
+        if not receipt.unallocated.is_positive:
+            # Another clerk (or an earlier request) took it all: say so instead of
+            # answering "no entries" as if the allocation had happened.
+            raise NothingToAllocate(
+                receipt=receipt.reference or str(receipt.id),
+                settled=receipt.settled,
+                allocated=receipt.allocated,
+                refunded=receipt.refunded,
+            )
         plan = _plan_allocation(uow, receipt, to, receipt.unallocated)
         entries = _allocate(uow, crm, post, receipt, plan, on or crm.now().date())
         return entries, [e.id for e in entries]

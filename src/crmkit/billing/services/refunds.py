@@ -40,7 +40,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -201,6 +201,7 @@ def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Ref
         repo = uow.repository(Refund)
         refund = repo.get(refund_id)
         _require(uow, actor, "approve", REFUND, refund)
+        ensure_not_in_review(uow, refund)
         ensure_editable(uow, REFUND_DOCUMENT, refund.id)
         if trigger == "approve":
             ensure_not_own(uow, actor, (refund.requested_by,), f"{REFUND} {refund.id}")
@@ -267,6 +268,7 @@ def pay_refund(
         One refund entry per receipt the payout drew on.
 
     Raises:
+        DocumentLocked: an approval flow is still deciding the refund.
         InvalidTransition: the refund is not approved (or already fully paid).
         OverRefund: more than the refund has left, or than a receipt still has
             unallocated (it was allocated elsewhere since the request).
@@ -278,6 +280,7 @@ def pay_refund(
         refunds = uow.repository(Refund)
         refund = refunds.get(refund_id)
         _require(uow, actor, "pay", REFUND, refund)
+        ensure_not_in_review(uow, refund)
         payout = refund.remaining if amount is None else amount
         if not payout.is_positive:
             raise _invalid("refund", "amount", N_("must be above zero"))

@@ -32,7 +32,7 @@ import attrs
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.money import Money
+from crmkit.kernel.money import Money, round_figure
 
 __all__ = [
     "DEFAULT_PYRAMID",
@@ -284,7 +284,7 @@ def commission_statement(
             paid = rates.get(category, rate) if category is not None else rate
             lines.append(CommissionLine(deal, part, (part * paid).round(), category))
     total = sum((line.commission for line in lines), Money.zero(plan.currency))
-    shown = None if attainment is None else attainment.quantize(Decimal("0.0001"))
+    shown = None if attainment is None else round_figure(attainment, 4)
     return CommissionStatement(period, rep_id, target, won, shown, rate, tuple(lines), total, basis)
 
 

@@ -2,7 +2,8 @@
 
 Hosts use the services (``submit_for_approval``, ``approve_request``,
 ``batch_approve``, ``approval_inbox``, ``scan_overdue_approvals``, ...); areas
-whose documents need approval use ``register_approvable`` and ``ensure_editable``.
+whose documents need approval use ``register_approvable``, ``ensure_not_in_review``
+and ``ensure_editable``.
 See ``docs/approvals.md``.
 """
 
@@ -11,9 +12,13 @@ from crmkit.rules.approvals.approvable import (
     ApprovalHooks,
     ApprovalSubject,
     Describe,
+    LockedBy,
+    approvable_documents,
     approval_of,
     describe_document,
     ensure_editable,
+    ensure_not_in_review,
+    in_review,
     is_locked,
     register_approvable,
 )
@@ -148,6 +153,7 @@ __all__ = [
     "InMemoryDirectory",
     "Inbox",
     "InboxItem",
+    "LockedBy",
     "NoApprover",
     "NotAnApprover",
     "Outcome",
@@ -161,6 +167,7 @@ __all__ = [
     "UrgeTooSoon",
     "active_flow",
     "add_cosigner",
+    "approvable_documents",
     "approval_inbox",
     "approval_of",
     "approval_settings",
@@ -174,9 +181,11 @@ __all__ = [
     "describe_document",
     "document_hook",
     "ensure_editable",
+    "ensure_not_in_review",
     "ensure_not_own",
     "get_approval_request",
     "get_flow",
+    "in_review",
     "is_locked",
     "my_submissions",
     "register_approvable",
