@@ -14,6 +14,7 @@ from crmkit.kernel.money import Money, minor_unit
 
 __all__ = [
     "CURRENCIES",
+    "chinese_names",
     "currencies",
     "money",
     "rate_dates",
@@ -94,3 +95,23 @@ def rate_values() -> st.SearchStrategy[Decimal]:
 def rate_dates() -> st.SearchStrategy[date]:
     """Dates a rate could be published for."""
     return st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31))
+
+
+def _common_characters() -> str:
+    # The 3,755 common characters of GB 2312 level 1 (rows 0xB0..0xD7), in pinyin order.
+    found = []
+    for row in range(0xB0, 0xD8):
+        for cell in range(0xA1, 0xFF):
+            try:
+                found.append(bytes((row, cell)).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    return "".join(found)
+
+
+COMMON_CHARACTERS = _common_characters()
+
+
+def chinese_names(min_size: int = 1, max_size: int = 6) -> st.SearchStrategy[str]:
+    """Names of common Chinese characters (any of them, polyphonic ones included)."""
+    return st.text(st.sampled_from(COMMON_CHARACTERS), min_size=min_size, max_size=max_size)

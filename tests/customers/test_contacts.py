@@ -57,11 +57,11 @@ def test_a_contact_keeps_phones_im_and_birthday(crm: Crm, actor) -> None:
     loaded = list_contacts(crm, actor, customer.id)[0]
     assert loaded.phones == ("+86 138-0013-8000", "010 8888 6666")
     assert loaded.phone_key == phone_key("13800138000")  # the first number answers caller ID
-    assert (loaded.birthday, loaded.birthday_md) == (date(1985, 2, 9), "02-09")
+    assert (loaded.birthday, loaded.birthday_md) == (date(1985, 2, 9), "0209")
     assert loaded.im == {"dingtalk": "zw88"}
     assert (loaded.qq, loaded.wechat, loaded.email) == ("10001", "zhangwei_88", "zhang@example.cn")
     changed = update_contact(crm, actor, added.id, birthday=date(1990, 12, 31), title="CEO")
-    assert (changed.birthday_md, changed.title) == ("12-31", "CEO")
+    assert (changed.birthday_md, changed.title) == ("1231", "CEO")
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,36 @@ def test_addresses_are_validated_and_stored(crm: Crm, actor) -> None:
     two_primaries = [Address(city="A", primary=True), Address(city="B", primary=True)]
     with pytest.raises(ValidationError):
         update_customer(crm, actor, customer.id, addresses=two_primaries)
+
+
+def test_a_yearly_rule_reminds_of_contact_birthdays_and_feb_29_falls_on_feb_28(
+    crm: Crm, actor, clock
+) -> None:
+    import pendulum
+
+    from crmkit.rules.reminders import TriggerKind, define_reminder_rule, scan_due_reminders
+
+    customer = register_customer(crm, actor, name="杭州西湖茶业")
+    add_contact(crm, actor, customer.id, name="张伟", birthday=date(1985, 3, 14))
+    add_contact(crm, actor, customer.id, name="林芳", birthday=date(1992, 2, 29))
+    add_contact(crm, actor, customer.id, name="王强")
+    define_reminder_rule(
+        crm,
+        actor,
+        name="contact birthdays",
+        trigger=TriggerKind.DATE_FIELD,
+        resource="contact",
+        field="birthday",
+        yearly=True,
+        subject="{title} {date}",
+        lookback_days=1,
+    )
+    fired = []
+    for year in (2027, 2028):  # a common year, then a leap year
+        for month, day in ((2, 28), (2, 29), (3, 1), (3, 14)):
+            try:
+                clock.set(pendulum.datetime(year, month, day, 2, tz="UTC"))  # 10:00 in Shanghai
+            except ValueError:
+                continue
+            fired += [f.subject for f in scan_due_reminders(crm, actor.tenant_id)]
+    assert fired == ["林芳 2027-02-28", "张伟 2027-03-14", "林芳 2028-02-29", "张伟 2028-03-14"]

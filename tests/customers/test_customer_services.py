@@ -12,6 +12,7 @@ from crmkit.customers import (
     CustomerChanged,
     CustomerRegistered,
     DuplicatePolicy,
+    add_contact,
     check_customer_name,
     get_customer,
     list_customers,
@@ -22,6 +23,7 @@ from crmkit.customers import (
 )
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
+from tests.customers.team import make_team
 
 
 def test_registering_stores_the_customer_and_records_the_event(crm: Crm, actor) -> None:
@@ -109,7 +111,21 @@ def test_search_finds_customers_by_pinyin_initials_and_characters(crm: Crm, acto
 
 def test_an_incoming_call_finds_the_customer(crm: Crm, actor) -> None:
     register_customer(crm, actor, name="腾达", phone="0755-8888 6666")
-    assert [c.name for c in match_caller(crm, actor, "+86 755 88886666")] == ["腾达"]
+    assert [m.customer.name for m in match_caller(crm, actor, "+86 755 88886666")] == ["腾达"]
+
+
+def test_a_call_from_a_contacts_mobile_opens_the_contact_for_whoever_sees_the_customer(
+    crm: Crm, actor
+) -> None:
+    team = make_team(crm, actor)  # reps hold customer grants only, none on contacts
+    customer = register_customer(crm, team.li, name="腾达")
+    add_contact(crm, team.li, customer.id, name="陈静", phones=["139 1234 5678"])
+    for who in (team.li, team.manager):
+        matches = match_caller(crm, who, "+8613912345678")
+        assert [(m.customer.id, m.contact and m.contact.name) for m in matches] == [
+            (customer.id, "陈静")
+        ]
+    assert match_caller(crm, team.wang, "+8613912345678") == []  # not Wang's customer
 
 
 def test_duplicate_names_are_blocked_when_asked(crm: Crm, actor) -> None:

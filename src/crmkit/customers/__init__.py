@@ -79,6 +79,7 @@ from crmkit.customers.search_all import (
     register_search_part,
 )
 from crmkit.customers.services import (
+    CallerMatch,
     add_contact,
     assign_customer,
     auto_assign_customer,
@@ -123,6 +124,7 @@ __all__ = [
     "AssignmentRule",
     "AssignmentStrategy",
     "BatchResult",
+    "CallerMatch",
     "ChangeRecord",
     "ChoiceOption",
     "Contact",

@@ -3,7 +3,8 @@
 A customer has any number of contacts and at most one *primary* contact (the one
 shown on lists and used for calls by default). A contact keeps what a Chinese
 sales team asks for: title, several phone numbers, email, WeChat, QQ and other IM
-handles, and a birthday; ``birthday_md`` (``"MM-DD"``) is derived and stored so a
+handles, and a birthday; ``birthday_md`` (``"MMDD"``, the form every yearly reminder
+rule reads: :func:`~crmkit.rules.reminders.month_day_key`) is derived and stored so a
 yearly birthday reminder is an indexed lookup.
 
 A contact follows its customer: it carries the customer's owner and department
@@ -26,7 +27,8 @@ from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.rules.reminders.model import ReminderSource, register_source
+from crmkit.rules.permissions.model import derived_from
+from crmkit.rules.reminders.model import ReminderSource, month_day_key, register_source
 
 __all__ = ["Contact"]
 
@@ -109,7 +111,7 @@ def _set_derived(instance: Any, name: str, phones: tuple[str, ...], birthday: da
     object.__setattr__(instance, "pinyin_initials", keys.pinyin_initials)
     object.__setattr__(instance, "phone_key", phone_key(phones[0]) if phones else None)
     object.__setattr__(
-        instance, "birthday_md", None if birthday is None else birthday.strftime("%m-%d")
+        instance, "birthday_md", None if birthday is None else month_day_key(birthday)
     )
 
 
@@ -158,10 +160,13 @@ class Contact:
     notes: str | None = None
     deleted_at: datetime | None = None
     version: int = 0
-    pinyin_full: str = attrs.field(init=False, default="")
-    pinyin_initials: str = attrs.field(init=False, default="")
-    phone_key: str | None = attrs.field(init=False, default=None)
-    birthday_md: str | None = attrs.field(init=False, default=None)
+    # Derived, stored for lookups; each names its source so field rules follow it.
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    pinyin_initials: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    birthday_md: str | None = attrs.field(
+        init=False, default=None, metadata=derived_from("birthday")
+    )
 
     def __attrs_post_init__(self) -> None:
         _set_derived(self, self.name, self.phones, self.birthday)

@@ -24,8 +24,7 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.customers.custom_field_services import definitions_of
 from crmkit.customers.custom_fields import CustomFieldDefinition
-from crmkit.customers.model import Customer
-from crmkit.customers.services import readable_where
+from crmkit.customers.services import customer_reader, readable_where
 from crmkit.customers.transfer import (
     DEFAULT_TIMEZONE,
     custom_columns,
@@ -36,7 +35,7 @@ from crmkit.customers.transfer import (
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
-from crmkit.kernel.query import F, Query, and_
+from crmkit.kernel.query import Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded
 
@@ -109,9 +108,9 @@ def export_customers(
         grants = grants_for(uow, actor)
         grants.require_operation("export", RESOURCE)
         where = readable_where(uow, grants, query)
-        # Customers in the recycle bin are not exported.
-        live = attrs.evolve(query, where=and_(F("deleted_at").is_null(), where))
-        found = uow.repository(Customer).query(grants.restrict(live, "export", RESOURCE))
+        # Customers in the recycle bin are not exported (the reader leaves them out).
+        reader = customer_reader(uow, grants, "export")
+        found = reader.query(attrs.evolve(query, where=where))
         extra = custom_columns(definitions_of(uow, RESOURCE))
         with use_locale(locale or current_locale()) as chosen:
             columns, headers = export_columns(grants.hidden_fields(RESOURCE), chosen, extra)

@@ -42,7 +42,7 @@ from crmkit.customers.model import (
     RelationKind,
     would_make_cycle,
 )
-from crmkit.customers.services import RESOURCE, _history, _live, _save
+from crmkit.customers.services import RESOURCE, _history, _live, _save, customer_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, to_instant, unstructure
 from crmkit.kernel.errors import NotFound, ValidationError, reason
@@ -557,7 +557,7 @@ def merge_customers(
             counts[item.part] = counts.get(item.part, 0) + 1
         return MergeResult(
             merge_id=merge_id,
-            survivor=grants.redact(survivor, RESOURCE),
+            survivor=customer_reader(uow, grants).redact(survivor),
             merged_ids=tuple(others),
             moved=counts,
         )
@@ -637,7 +637,7 @@ def undo_merge(crm: Crm, actor: Actor, merge_id: UUID) -> Customer:
                 merged_ids=record.merged_ids,
             )
         )
-        return grants.redact(survivor, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(survivor)
 
     return guarded(crm, actor, work)
 

@@ -40,6 +40,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
+from crmkit.rules.permissions.model import derived_from
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
@@ -305,14 +306,18 @@ class Customer:
     deleted_by: UserId | None = None
     custom: CustomValues = attrs.field(factory=CustomValues, converter=to_custom_values)
     version: int = 0
-    # Derived keys, stored and indexed so search and caller ID are indexed lookups.
-    name_key: str = attrs.field(init=False, default="")
-    pinyin_full: str = attrs.field(init=False, default="")
-    pinyin_initials: str = attrs.field(init=False, default="")
-    short_full: str | None = attrs.field(init=False, default=None)
-    short_initials: str | None = attrs.field(init=False, default=None)
-    letter: str = attrs.field(init=False, default="#")
-    phone_key: str | None = attrs.field(init=False, default=None)
+    # Derived keys, stored and indexed so search and caller ID are indexed lookups. Each
+    # names its source, so a field rule hiding the source hides the key everywhere (the
+    # ``kind`` only picks how a name is read, it is not carried in the key).
+    name_key: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    pinyin_initials: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    short_full: str | None = attrs.field(init=False, default=None, metadata=derived_from("name"))
+    short_initials: str | None = attrs.field(
+        init=False, default=None, metadata=derived_from("name")
+    )
+    letter: str = attrs.field(init=False, default="#", metadata=derived_from("name"))
+    phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phone"))
 
     def __attrs_post_init__(self) -> None:
         _set_keys(self, self.name, self.kind, self.phone)

@@ -21,17 +21,17 @@ from crmkit.customers.contacts import Contact
 from crmkit.customers.history import ChangeRecord
 from crmkit.customers.model import Customer, CustomerRelation
 from crmkit.customers.services import (
-    RESOURCE,
     _customer_history,
-    _live,
     _visible_contacts,
     _visible_relations,
+    customer_reader,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.query import TRUE, F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
+from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [
     "PART_LIMIT",
@@ -79,14 +79,20 @@ def records_of(
 ) -> PartLoader:
     """A part loader listing the ``entity`` records whose ``field`` is the customer.
 
-    The list is narrowed to the actor's ``view`` scope on ``resource`` and each record
-    has the fields hidden from the actor removed, as the area's own lists do.
+    The list is read through a :class:`~crmkit.rules.permissions.reader.ScopedReader`:
+    narrowed to the actor's ``view`` scope on ``resource``, each record without the
+    fields hidden from the actor (derived ones included), as the area's own lists do.
     """
 
     def load(uow: UnitOfWork, grants: Grants, customer: Customer) -> tuple[Any, ...]:
-        query = Query(where=F(field).eq(customer.id), order_by=order_by, limit=limit)
-        found = uow.repository(entity).query(grants.restrict(query, "view", resource))
-        return tuple(grants.redact(record, resource) for record in found)
+        # The customer condition is the view's own, not the actor's filter: it is the
+        # reader's base, so field rules on the link field do not refuse the whole view.
+        reader = ScopedReader(uow, grants, entity, resource, base=F(field).eq(customer.id))
+        # Newest first by a field hidden from the actor would reveal its order: such a
+        # key is dropped (ids are time-sorted, the order stays close) rather than
+        # refusing the view.
+        shown = tuple(o for o in order_by if grants.can_filter(resource, TRUE, [o.field]))
+        return tuple(reader.query(Query(order_by=shown, limit=limit)))
 
     return load
 
@@ -122,15 +128,14 @@ def customer_360(
 
     def work(uow: UnitOfWork) -> Customer360:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("view", customer, RESOURCE)
+        customer = customer_reader(uow, grants).get(customer_id)
         parts = {
             name: loader(uow, grants, customer)
             for name, (resource, loader) in sorted(_PARTS.items())
             if grants.holds("view", resource)
         }
         return Customer360(
-            customer=grants.redact(customer, RESOURCE),
+            customer=customer,
             contacts=tuple(_visible_contacts(uow, grants, customer_id)),
             relations=tuple(_visible_relations(uow, grants, customer_id)),
             history=tuple(_customer_history(uow, grants, customer_id, history_limit)),

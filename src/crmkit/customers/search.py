@@ -27,7 +27,14 @@ word: 曾 is *zeng*, 单 *shan*, 解 *xie*, 仇 *qiu*, 区 *ou*, 朴 *piao*, 查
 尉迟 *yuchi*. The surname reading is applied to the first character(s) of a **person's**
 name only (``person=True``), never to company names, which open with a place or a
 word ("解放汽车" reads *jiefang*, as pypinyin's phrase dictionary says). So 曾国藩 files under Z and 单雄信 under S, while 重庆银行
-files under C.
+files under C; 乜 reads *nie*, 佴 *nai*, 么 *yao*, 六 *lu*, 不 *fou* at the head of a
+person's name (:data:`SURNAME_READINGS`).
+
+**Typing.** Letters are read every way a person may have typed them: each character
+spelled out or by its initial, in any mix (``cqca``, ``chongqca``, ``bjhuawei``); see
+:func:`search_readings`. The work is bounded: at most :data:`MAX_READINGS` readings of
+at most :data:`MAX_SEGMENTED_LETTERS` letters, and a text longer than
+:data:`MAX_SEARCH_TEXT` characters is refused.
 
 **Speed.** pypinyin converts about 15,000 names a second; the builder here caches a
 character -> reading table and goes to pypinyin's phrase segmentation only for runs of
@@ -37,7 +44,9 @@ text that hold a character with several readings, and caches those runs too.
 from __future__ import annotations
 
 import functools
+import heapq
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -45,24 +54,37 @@ import attrs
 
 from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
-from crmkit.kernel.query import TRUE, Expr, F, Order, Query, and_, or_
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Or, Order, Query, and_, or_
 from crmkit.ports import Repository
 
 __all__ = [
     "DENSE_ROUTE",
+    "MAX_INITIALS_RANGES",
+    "MAX_READINGS",
+    "MAX_SEARCH_TEXT",
+    "MAX_SEGMENTED_LETTERS",
     "SURNAME_READINGS",
     "SearchKeys",
     "SearchRoute",
+    "check_search_text",
     "find_by_routes",
     "letter_of",
+    "pinyin_query",
     "search_customers_query",
     "search_keys",
+    "search_readings",
     "search_routes",
     "to_pinyin",
 ]
 
-#: Readings of surnames that differ from the character's most common reading.
-#: Compound surnames are matched before single ones.
+#: Readings of surnames that differ from the character's most common reading, checked
+#: against the published surname lists (百家姓 and the surname heteronym lists of
+#: dictionaries and pinyin tools): 乜 nie, 佴 nai, 么 yao, 六 lu, 不 fou, 浣 wan ... A few
+#: entries equal pypinyin's default reading (沈, 任, 华) and pin it should that change.
+#: Compound surnames are matched before single ones; a traditional form (貟) is folded to
+#: its simplified one (贠) before the lookup, and kept for keys built from unfolded text.
 SURNAME_READINGS: dict[str, tuple[str, ...]] = {
     "尉迟": ("yu", "chi"),
     "万俟": ("mo", "qi"),
@@ -106,6 +128,27 @@ SURNAME_READINGS: dict[str, tuple[str, ...]] = {
     "任": ("ren",),
     "华": ("hua",),
     "纪": ("ji",),
+    "乜": ("nie",),
+    "佴": ("nai",),
+    "么": ("yao",),
+    "六": ("lu",),
+    "卜": ("bu",),
+    "粘": ("nian",),
+    "扎": ("za",),
+    "不": ("fou",),
+    "浣": ("wan",),
+    "贠": ("yun",),
+    "貟": ("yun",),
+    "蔚": ("yu",),
+    "宓": ("fu",),
+    "能": ("nai",),
+    "炅": ("gui",),
+    "洗": ("xian",),
+    "便": ("pian",),
+    "番": ("pan",),
+    "颉": ("xie",),
+    "角": ("jue",),
+    "蕃": ("pi",),
 }
 _COMPOUND_SURNAMES = tuple(s for s in SURNAME_READINGS if len(s) > 1)
 
@@ -302,28 +345,145 @@ def search_keys(name: str, *, person: bool = False) -> SearchKeys:
     return SearchKeys(key, full, initials, short_full, short_initials, letter_of(full))
 
 
-def _parse_latin(text: str) -> list[str] | None:
-    """Split Latin letters into pinyin syllables, a lone consonant standing for an initial.
+#: The longest search text, in characters, once runs of whitespace count as one. No
+#: customer name is longer (200 characters), so a longer text is refused with a
+#: ``ValidationError`` on ``text`` rather than searched.
+MAX_SEARCH_TEXT = 200
 
-    ``bjhuawei`` -> ``["b", "j", "hua", "wei"]``. Longest syllable first, backtracking so
-    the rest still parses; ``None`` for text that is not letters.
+#: The most readings of a Latin search text that are tried (see :func:`search_readings`).
+MAX_READINGS = 48
+
+#: Latin search texts longer than this many letters are read two ways only: spelled out
+#: and as initials (a person types pinyin mixes of a few characters, not of forty).
+MAX_SEGMENTED_LETTERS = 60
+
+#: The most ranges of an initials key one search reads for the readings of its text,
+#: each as narrow as a reading's initials (a reading whose initials open with another's
+#: shares its range). Readings that would need more are left out, least likely first.
+MAX_INITIALS_RANGES = 12
+
+# Partial readings explored at most while looking for MAX_READINGS whole ones: the
+# search's work stays bounded whatever the text.
+_MAX_STEPS = 20_000
+
+# No pinyin syllable opens with i, u or v, so they never stand for a character's initial.
+_NO_INITIAL = frozenset("iuv")
+
+# A reading's cost: each initial weighs more than any number of spelled syllables, so
+# readings come fewest initials first, then fewest units.
+_INITIAL_COST = 1_000
+
+
+def check_search_text(text: str) -> str:
+    """What a search box holds, made safe to search: a text a person may have pasted.
+
+    Runs of whitespace count as one space, and control characters and lone surrogates
+    (which no stored name holds, and which some databases refuse) are dropped.
+
+    Args:
+        text: what was typed or pasted.
+
+    Returns:
+        The text to search for, stripped.
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
-    if not text.isalpha() or not text.isascii():
-        return None
-    syllables = _tables()[2]
+    typed = " ".join(text.split())
+    if len(typed) > MAX_SEARCH_TEXT:
+        raise ValidationError(
+            entity="search",
+            field="text",
+            reason=reason(N_("is longer than {maximum} characters"), maximum=MAX_SEARCH_TEXT),
+        )
+    if typed.isascii() and typed.isprintable():
+        return typed
+    return "".join(ch for ch in typed if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
 
-    @functools.cache
-    def parse(start: int) -> tuple[str, ...] | None:
-        if start == len(text):
-            return ()
-        for end in range(min(len(text), start + 6), start + 1, -1):
-            if text[start:end] in syllables and (rest := parse(end)) is not None:
-                return (text[start:end], *rest)
-        rest = parse(start + 1)
-        return None if rest is None else (text[start], *rest)
 
-    found = parse(0)
-    return None if found is None else list(found)
+@functools.cache
+def _syllables() -> tuple[frozenset[str], frozenset[str]]:
+    """Spelled syllables of two letters or more, and their proper openings (``zho``)."""
+    syllables = frozenset(s for s in _tables()[2] if s.isascii() and len(s) > 1)
+    openings = frozenset(s[:n] for s in syllables for n in range(2, len(s)))
+    return syllables, openings
+
+
+def search_readings(letters: str, limit: int = MAX_READINGS) -> list[tuple[str, ...]]:
+    """The ways a Latin search text reads as pinyin, fewest initials first.
+
+    A person types each character of a name either spelled out (``chong``) or by its
+    initial (``c``), and the last one perhaps half-typed (``zho``): ``cqca`` is four
+    initials (重庆长安) or ``c q ca``; ``chongqca`` is ``chong q c a``. Each reading is a
+    tuple of units: one letter stands for a character's initial, more letters spell a
+    syllable (the last unit may be the opening of one).
+
+    The readings are found best first (fewest initials, then fewest units) by a search
+    over the text's positions, without recursion, and at most ``limit`` are returned:
+    the work is bounded however long the text. Letters that no syllable opens with (i,
+    u, v) are never initials, so a text such as ``ibm`` has no reading (it is matched
+    as a Latin word).
+
+    Args:
+        letters: lower-case ASCII letters.
+        limit: the most readings to return.
+
+    Returns:
+        The readings, e.g. ``[("c", "q", "ca"), ("c", "q", "c", "a")]`` for ``cqca``.
+
+    Examples:
+        >>> search_readings("cqca")
+        [('c', 'q', 'ca'), ('c', 'q', 'c', 'a')]
+    """
+    if not (letters.isascii() and letters.isalpha()) or limit < 1:
+        return []
+    letters = letters.lower()
+    syllables, openings = _syllables()
+    end = len(letters)
+    # steps[pos]: (next position, unit, cost) for every unit that can start at pos.
+    steps: list[list[tuple[int, str, int]]] = []
+    for pos in range(end):
+        here: list[tuple[int, str, int]] = []
+        for stop in range(min(end, pos + 6), pos + 1, -1):
+            unit = letters[pos:stop]
+            if unit in syllables or (stop == end and unit in openings):
+                here.append((stop, unit, 1))
+        if letters[pos] not in _NO_INITIAL:
+            here.append((pos + 1, letters[pos], _INITIAL_COST + 1))
+        steps.append(here)
+    # rest[pos]: the least cost of reading letters[pos:] (exact, so the search below
+    # never follows a partial reading that cannot be finished).
+    unreadable = _INITIAL_COST * (end + 1) ** 2
+    rest = [unreadable] * end + [0]
+    for pos in range(end - 1, -1, -1):
+        rest[pos] = min((cost + rest[stop] for stop, _, cost in steps[pos]), default=unreadable)
+    if rest[0] >= unreadable:
+        return []
+    found: list[tuple[str, ...]] = []
+    frontier: list[tuple[int, int, int, int, tuple[str, ...]]] = [(rest[0], 0, 0, 0, ())]
+    pushed = 0
+    while frontier and len(found) < limit and pushed < _MAX_STEPS:
+        _, _, _, cost, units = heapq.heappop(frontier)
+        pos = sum(map(len, units))
+        if pos == end:
+            found.append(units)
+            continue
+        for stop, unit, step in steps[pos]:
+            if rest[stop] < unreadable:
+                pushed += 1
+                total = cost + step
+                heapq.heappush(frontier, (total + rest[stop], -stop, pushed, total, (*units, unit)))
+    return found
+
+
+def _parse_latin(text: str) -> list[str] | None:
+    """The best reading of Latin letters, a lone letter standing for an initial.
+
+    ``bjhuawei`` -> ``["b", "j", "hua", "wei"]``; ``None`` for text that is not letters
+    or that no reading covers.
+    """
+    readings = search_readings(text, 1)
+    return list(readings[0]) if readings else None
 
 
 @attrs.frozen
@@ -380,9 +540,10 @@ def search_customers_query(text: str, *, phone_field: str | None = "phone_key") 
     Returns:
         A filter expression; ``TRUE`` for blank text (no filter), ``FALSE`` for text
         that can match nothing (only punctuation).
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
-    if not text.strip():
-        return TRUE
     return or_(*(route.where for route in search_routes(text, phone_field=phone_field)))
 
 
@@ -396,9 +557,11 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
 
     Routes are chosen by the shape of the text, because each one is one more index
     range a store must read: characters search the name key and, behind a region, the
-    short pinyin; initials search only the initials keys; spelled-out pinyin only the
-    full keys; a phone number only the phone key. At most four routes, two for the
-    usual entries.
+    short pinyin; a phone number only the phone key; Latin letters the full keys when
+    they spell syllables out and the initials keys for every reading with initials in
+    it (:func:`search_readings`): one route for the full key and one for at most
+    :data:`MAX_INITIALS_RANGES` ranges of the initials key (an OR of ranges), on the
+    whole name and as many behind its region.
 
     Args:
         text: what the user typed; case, width and traditional characters do not matter.
@@ -407,9 +570,20 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     Returns:
         The routes; one matching everything for blank text, none for text that can
         match nothing (only punctuation).
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
+    typed = check_search_text(text)
     if not text.strip():
         return (SearchRoute(TRUE),)
+    return _routes_of(typed, phone_field)
+
+
+@functools.lru_cache(maxsize=4096)
+def _routes_of(text: str, phone_field: str | None) -> tuple[SearchRoute, ...]:
+    # A search box sends the same few texts again and again (each keystroke, each page):
+    # reading them is kept.
     folded = fold_text(text)
     if not folded:
         return ()
@@ -422,6 +596,29 @@ def search_routes(text: str, *, phone_field: str | None = "phone_key") -> tuple[
     if not any(han for _, han in units):
         return _latin_routes(folded, units)
     return _mixed_routes(folded, units)
+
+
+def pinyin_query(text: str) -> Expr:
+    """Records by the pinyin keys of their name: every reading of Latin letters.
+
+    For records keeping ``pinyin_full`` and ``pinyin_initials`` of their name (contacts,
+    leads, opportunities): ``zhangwei``, ``zw``, ``zwei`` and ``zhangw`` all find 张伟,
+    and a Latin name is kept whole in both keys (``johnsmith``).
+
+    Args:
+        text: Latin letters or digits as typed (case and width do not matter).
+
+    Returns:
+        The filter; ``FALSE`` when the text holds no letter or digit.
+
+    Raises:
+        ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
+    """
+    folded = fold_text(check_search_text(text))
+    if not folded:
+        return FALSE
+    routes = _latin_routes(folded, [(folded, False)])
+    return or_(*(route.where for route in routes if not route.behind_region))
 
 
 #: A route matching at least this many customers is read in ``pinyin_full`` order
@@ -465,22 +662,43 @@ def find_by_routes(
         # Behind the region, leave out what the whole name found: every record read
         # is then one the page keeps, unless several routes find it.
         outside = and_(scope, ~F("id").is_in([r.id for r in page])) if page else scope
+        seen = {r.id for r in page}
         found: dict[Any, Any] = {}
         for route in routes:
             if route.behind_region != behind:
                 continue
-            query = Query(and_(outside, route.where), order, wanted, selective=not route.ordered)
+            if isinstance(route.where, Or):
+                # Several narrow ranges, each read from its index with the scope beside
+                # it; what the page holds is left out here instead, so the statement
+                # keeps one shape whatever the page holds.
+                where, most = _within(scope, route.where), wanted + len(page)
+            else:
+                where, most = and_(outside, route.where), wanted
+            query = Query(where, order, most, selective=not route.ordered)
             if route.walk is None:
                 records = repository.query(query)
             else:
                 walk = Query(and_(outside, route.walk, route.where), order, wanted)
                 records = repository.query_by_count(route.where, dense, query, walk)
             for record in records:
-                found[record.id] = record
+                if record.id not in seen:
+                    found[record.id] = record
         page += sorted(found.values(), key=lambda r: (r.pinyin_full, r.id))[:wanted]
         if len(page) >= limit:
             break
     return page
+
+
+def _within(scope: Expr, where: Expr) -> Expr:
+    """``scope`` and ``where``, with ``scope`` inside each branch when ``where`` is an OR.
+
+    Each branch of a route's OR is a narrow range of one index; with the scope repeated
+    in every branch, a store reads each range from its index and unites them (SQLite
+    does so only for an OR at the top of the filter) instead of scanning the tenant.
+    """
+    if isinstance(where, Or):
+        return or_(*(and_(scope, branch) for branch in where.items))
+    return and_(scope, where)
 
 
 def _looks_like_phone(text: str) -> bool:
@@ -510,27 +728,140 @@ def _han_routes(key: str, full: str) -> tuple[SearchRoute, ...]:
 
 
 def _latin_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:
-    """Latin letters (and digits): pinyin keys only, picked by how the letters parse."""
-    parsed: list[_Unit] = []
-    for unit, _han in units:
-        syllables = _parse_latin(unit)
-        if syllables is None:  # digits or other kept text: try both spellings
-            return (*_routes(text, "", []), *_routes("", text, []))
-        parsed.extend((s, True) for s in syllables)
-    if all(len(unit) == 1 for unit, _ in parsed):
-        # "bjhw": initials. Latin words are kept whole in the initials keys too, so
-        # "ibm" still finds "IBM中国".
-        return tuple(_routes("", text, []))
-    if all(len(unit) > 1 for unit, _ in parsed):
-        # "huawei", "beijing": spelled-out pinyin (or a Latin word, kept whole in the
-        # full keys).
-        return tuple(_routes(text, "", []))
-    # "bjhuawei": the initials prefix keeps it an indexed query and the spelled-out part
-    # must appear in the full pinyin; a Latin word that parses oddly ("cisco" ->
-    # ci-s-co) is still found through the full keys.
-    mixed = _join(parsed)[1]
-    spelled = [("full", run) for run in _spelled_runs(parsed)]
-    return (*_routes(text, "", []), *_routes("", mixed, spelled))
+    """Latin letters (and digits): pinyin keys only, every way the letters read.
+
+    The text spelled out is one prefix of the full keys (one route); every reading with
+    initials in it (``cqca``, ``c q ca``, ``chong q c a``) is a prefix of the initials
+    keys, with the spelled-out syllables checked in the full keys, and all of them are
+    one route: an OR of at most :data:`MAX_INITIALS_RANGES` ranges of the initials key.
+    The same two for the name behind its region.
+    """
+    if len(units) != 1 or not text.isalpha():
+        # Digits or other kept text ("360", "3m"): try both spellings.
+        return (*_routes(text, "", []), *_routes("", text, []))
+    readings = search_readings(text) if len(text) <= MAX_SEGMENTED_LETTERS else []
+    # The full keys can open with the text when it spells syllables out, or when it is
+    # not read as pinyin (a Latin word such as "ibm", kept whole in both keys; a text
+    # too long to be read every way).
+    spelled = not readings or all(len(unit) > 1 for unit in readings[0])
+    # Reading every letter as an initial is always tried: "bjhw", and "ibm" for IBM中国
+    # (a Latin word is kept whole in the initials keys too).
+    members = [_Member(text, None, ())]
+    members += [_Member.of(r) for r in readings if any(len(unit) == 1 for unit in r)]
+    groups = _initials_groups(members)
+    routes: list[SearchRoute] = []
+    for full_field, initials_field in (
+        ("pinyin_full", "pinyin_initials"),
+        ("short_full", "short_initials"),
+    ):
+        behind = full_field == "short_full"
+        if spelled:
+            where: Expr = F(full_field).startswith(text)
+            routes.append(SearchRoute(where, behind_region=behind, ordered=not behind))
+        if groups:
+            # One route for every range: a store reads each from the initials index
+            # (SQL: one statement, an OR of ranges) and sorts the few matches.
+            where = or_(
+                *(
+                    and_(
+                        F(initials_field).startswith(prefix),
+                        or_(*(m.where(prefix, full_field, initials_field) for m in group)),
+                    )
+                    for prefix, group in groups
+                )
+            )
+            # A name's full pinyin opens with the letter its initials open with: one
+            # short range ("wh", every 武汉 and 王) may be dense, so it may be walked in
+            # pinyin order. Several ranges are each as narrow as a reading's initials.
+            narrow = isinstance(where, Or)
+            walk = None if behind or narrow else F("pinyin_full").startswith(text[0])
+            routes.append(SearchRoute(where, walk, behind_region=behind))
+    return tuple(routes)
+
+
+@attrs.frozen
+class _Member:
+    """What one reading of a Latin text asks of a name's keys.
+
+    Attributes:
+        initials: the prefix the initials key opens with (one letter per unit).
+        leading: the spelled-out syllables the text opens with (the full key opens
+            with them; checked as held); ``None`` when the text opens with an initial.
+        runs: the other runs of spelled-out syllables, each found in the full key.
+    """
+
+    initials: str
+    leading: str | None
+    runs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, reading: tuple[str, ...]) -> _Member:
+        runs = _spelled_runs([(unit, True) for unit in reading])
+        leading = runs[0] if len(reading[0]) > 1 else None
+        return cls(
+            "".join(unit[0] for unit in reading),
+            leading,
+            tuple(runs[1:] if leading else runs),
+        )
+
+    @property
+    def spelled(self) -> tuple[str, ...]:
+        """Every spelled-out run, the leading one first."""
+        return (self.leading, *self.runs) if self.leading else self.runs
+
+    def where(self, prefix: str, full_field: str, initials_field: str) -> Expr:
+        """The filter on one pair of keys, within a range of initials opening ``prefix``.
+
+        The spelled-out runs are checked with ``contains``, the leading one too: a
+        second prefix condition would offer a store's planner the full key's index,
+        whose range (``zhang``) is far wider than the initials' (``zwe``).
+        """
+        return and_(
+            F(initials_field).startswith(self.initials) if self.initials != prefix else TRUE,
+            *(F(full_field).contains(run) for run in self.spelled),
+        )
+
+
+def _weakest(members: list[_Member]) -> list[_Member]:
+    """The members, in order, without those another member's filter already covers.
+
+    A member whose initials open with another's and whose spelled runs each hold all of
+    that one's runs matches only names that one matches too: it adds nothing.
+    """
+    unique = list(dict.fromkeys(members))
+    return [
+        member
+        for member in unique
+        if not any(
+            other is not member
+            and member.initials.startswith(other.initials)
+            and all(any(run in mine for mine in member.spelled) for run in other.spelled)
+            and (other.initials, other.spelled) != (member.initials, member.spelled)
+            for other in unique
+        )
+    ]
+
+
+def _initials_groups(members: list[_Member]) -> list[tuple[str, list[_Member]]]:
+    """Members, best first, gathered into at most MAX_INITIALS_RANGES narrow ranges.
+
+    A member whose initials open with a range's prefix is read inside that range, and a
+    range whose prefix opens with a member's initials widens to them, for free (the
+    wider range holds the narrower). A member that would open a range beyond the limit
+    is left out: readings come best first, so the least likely ones are.
+    """
+    groups: list[tuple[str, list[_Member]]] = []
+    for member in _weakest(members):
+        inside = [i for i, (prefix, _) in enumerate(groups) if member.initials.startswith(prefix)]
+        if inside:
+            groups[inside[0]][1].append(member)
+            continue
+        holding = [i for i, (prefix, _) in enumerate(groups) if prefix.startswith(member.initials)]
+        if holding or len(groups) < MAX_INITIALS_RANGES:
+            absorbed = [m for i in holding for m in groups[i][1]]
+            groups = [g for i, g in enumerate(groups) if i not in holding]
+            groups.append((member.initials, [*absorbed, member]))
+    return groups
 
 
 def _mixed_routes(text: str, units: list[_Unit]) -> tuple[SearchRoute, ...]:

@@ -26,12 +26,18 @@ from crmkit.customers.contacts import Contact
 from crmkit.customers.dedup import fold_text
 from crmkit.customers.model import Customer
 from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import _looks_like_phone, find_by_routes, search_routes
-from crmkit.customers.services import CONTACT, RESOURCE
+from crmkit.customers.search import (
+    _looks_like_phone,
+    check_search_text,
+    find_by_routes,
+    pinyin_query,
+    search_routes,
+)
+from crmkit.customers.services import CONTACT, RESOURCE, customer_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import Expr, F, Order, Query, and_, fields_of, or_
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
@@ -133,9 +139,7 @@ def searchable(grants: Grants, resource: str, expr: Expr, shown: Iterable[str] =
         expr: the filter the part runs.
         shown: fields the hits show besides those filtered on (the title's field).
     """
-    hidden = grants.hidden_fields(resource)
-    used = {path.split(".")[0] for path in fields_of(expr)} | set(shown)
-    return hidden.isdisjoint(used)
+    return grants.can_filter(resource, expr, shown)
 
 
 def prefix_variants(text: str) -> tuple[str, ...]:
@@ -167,7 +171,8 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
         The hits; none for blank text.
 
     Raises:
-        ValidationError: ``limit_per_kind`` is outside 1..100.
+        ValidationError: ``limit_per_kind`` is outside 1..100, or ``text`` is longer
+            than :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
     """
     if not 1 <= limit_per_kind <= MAX_PER_KIND:
         raise ValidationError(
@@ -175,7 +180,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
             field="limit_per_kind",
             reason=reason(N_("must be between 1 and {maximum}"), maximum=MAX_PER_KIND),
         )
-    typed = " ".join(text.split())
+    typed = check_search_text(text)
     if not typed:
         return SearchResults(text=text)
 
@@ -193,11 +198,16 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
 
 
 def _search_customers(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
-    routes = search_routes(text)
-    if not searchable(grants, RESOURCE, or_(*(r.where for r in routes)), shown=("name",)):
+    reader = customer_reader(uow, grants)
+    # Hits show the name and come in pinyin order: nothing to show without the name.
+    if not searchable(grants, RESOURCE, TRUE, shown=("name", "pinyin_full")):
         return []
-    scope = grants.restrict(Query(where=F("deleted_at").is_null()), "view", RESOURCE).where
-    found = find_by_routes(uow.repository(Customer), scope, routes, limit=limit)
+    # A route through a hidden field (phone digits for a reader the phone is hidden
+    # from) is not tried; the name routes still answer.
+    routes = reader.routes(search_routes(text), lambda r: and_(r.where, r.walk or TRUE))
+    if not routes:
+        return []
+    found = find_by_routes(uow.repository(Customer), reader.scope(), routes, limit=limit)
     return [SearchHit("customer", c.id, c.name, c.id) for c in found]
 
 
@@ -221,13 +231,16 @@ def name_query(
         phone_field: the stored caller-ID key that phone numbers are matched against,
             ``None`` for records without a phone.
     """
+    text = check_search_text(text)
     if phone_field is not None and _looks_like_phone(text):
         return caller_id_query(text, field=phone_field)
     folded = fold_text(text)
+    if not folded:  # only punctuation, symbols or emoji: nothing to match
+        return FALSE
     if folded.isascii():
-        # Latin letters and digits: pinyin ("zhangwei"), initials ("zw") or a Latin
-        # name, kept whole in both keys ("johnsmith").
-        return or_(F("pinyin_full").startswith(folded), F("pinyin_initials").startswith(folded))
+        # Latin letters and digits: pinyin ("zhangwei"), initials ("zw"), any mix of
+        # the two ("zwei", "zhangw") or a Latin name, kept whole in both keys.
+        return pinyin_query(folded)
     return or_(
         *(
             F(field).startswith(variant)

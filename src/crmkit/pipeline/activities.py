@@ -41,6 +41,7 @@ from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
+from crmkit.rules.permissions.reader import ScopedReader
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
@@ -211,7 +212,11 @@ def list_activities(
 ) -> list[Activity]:
     """The activities the actor may view, newest first, narrowed by any of the filters.
 
-    ``since`` / ``until`` bound ``occurred_at`` as [since, until).
+    ``since`` / ``until`` bound ``occurred_at`` as [since, until). Fields hidden from
+    the actor are removed from each activity.
+
+    Raises:
+        PermissionDenied: a filter given reads a field hidden from the actor.
     """
     where: Expr = TRUE
     for name, value in (
@@ -230,8 +235,7 @@ def list_activities(
     query = Query(where=where, order_by=(Order("occurred_at", descending=True),), limit=limit)
 
     def work(uow: UnitOfWork) -> list[Activity]:
-        restricted = grants_for(uow, actor).restrict(query, "view", ACTIVITIES)
-        return uow.repository(Activity).query(restricted)
+        return ScopedReader(uow, grants_for(uow, actor), Activity, ACTIVITIES).query(query)
 
     return guarded(crm, actor, work)
 
@@ -366,7 +370,6 @@ def list_follow_up_plans(
     query = Query(where=where, order_by=(Order("due_at"), Order("id")), limit=limit)
 
     def work(uow: UnitOfWork) -> list[FollowUpPlan]:
-        restricted = grants_for(uow, actor).restrict(query, "view", PLANS)
-        return uow.repository(FollowUpPlan).query(restricted)
+        return ScopedReader(uow, grants_for(uow, actor), FollowUpPlan, PLANS).query(query)
 
     return guarded(crm, actor, work)

@@ -131,9 +131,20 @@ __all__ = [
 register_source(ReminderSource("contract", Contract, title_field="number"))
 
 QUOTES, CONTRACTS, ORDERS, PRICING = "quote", "contract", "sales_order", "price_list"
-register_resource(QUOTES, entity=Quote)
-register_resource(CONTRACTS, entity=Contract)
-register_resource(ORDERS, entity=SalesOrder)
+# What each document carries of another field: lines add up to the total (so hiding the
+# total hides them), the renewal notice day is the end date less the notice days, and an
+# order keeps the customer's credit limit it was checked against.
+register_resource(QUOTES, entity=Quote, derived={"lines": ("subtotal", "total")})
+register_resource(
+    CONTRACTS,
+    entity=Contract,
+    derived={"lines": ("amount",), "renewal_notice_on": ("end_date", "notice_days")},
+)
+register_resource(
+    ORDERS,
+    entity=SalesOrder,
+    derived={"lines": ("total",), "credit_limit": ("customer:credit_limit",)},
+)
 # Tenant-wide: whoever holds "edit" on price lists sets prices, thresholds and notice days.
 register_resource(
     PRICING, fields=("items", "discount_threshold", "notice_days"), operations=("view", "edit")

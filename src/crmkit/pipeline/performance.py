@@ -48,6 +48,7 @@ from crmkit.rules.permissions import (
     guarded,
     register_resource,
 )
+from crmkit.rules.permissions.reader import aggregate
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -83,6 +84,22 @@ COVERAGE_COLUMNS = (
     "coverage",
     "weighted_coverage",
 )
+
+# The deal fields the report columns are computed from (see ``aggregate``).
+_AMOUNT = ("amount",)
+_COVERAGE_SOURCES = {
+    "won": _AMOUNT,
+    "gap": _AMOUNT,
+    "pipeline": _AMOUNT,
+    "weighted": ("amount", "probability"),
+    "coverage": _AMOUNT,
+    "weighted_coverage": ("amount", "probability"),
+}
+_PYRAMID_SOURCES = {"tier": _AMOUNT, "currency": _AMOUNT, "revenue": _AMOUNT}
+# Won amounts sum deal amounts; counts of deals, customers and calls read no hidden field.
+_TARGET_SOURCES = {
+    Metric.WON_AMOUNT: {"actual": _AMOUNT, "attainment": _AMOUNT},
+}
 
 
 def _bounds(label: str) -> tuple[Period, datetime, datetime]:
@@ -260,7 +277,10 @@ def _shown(rows: list[Rolled], users: set[uuid.UUID], departments: set[uuid.UUID
 
 
 def _check_amounts(grants: Grants, resource: str) -> None:
-    """Refuse a report whose measure is an amount the reader's role hides.
+    """Refuse a commission statement paid on amounts the reader's role hides.
+
+    A statement is nothing but those amounts (what was won or collected, the rate it
+    reaches, what it pays), so unlike a report's column there is nothing left to show.
 
     Raises:
         PermissionDenied: naming the hidden ``amount`` field.
@@ -341,23 +361,22 @@ def target_report(
 
     Rows are limited to the reader's own figures, their team's (a manager's reports),
     and the members and departments a ``view`` grant on ``target`` reaches; a department
-    shows when all of its members do. A won-amount report is refused to a reader whose
-    role hides opportunity ``amount``.
+    shows when all of its members do. In a won-amount report ``actual`` and
+    ``attainment`` are omitted (``None``) for a reader whose role hides opportunity
+    ``amount`` (see :func:`~crmkit.rules.permissions.reader.aggregate`).
 
     Raises:
-        PermissionDenied: the actor is not a member, or the measure is hidden from them.
+        PermissionDenied: the actor is not a member of the tenant.
     """
     _, since, until = _bounds(period)
 
     def work(uow: UnitOfWork) -> ReportTable:
         grants = grants_for(uow, actor)
-        if metric is Metric.WON_AMOUNT:
-            _check_amounts(grants, "opportunity")
         members, departments, targets = _load_org(uow, period, metric)
         users, seen = _units_seen(actor, grants, members, departments, TARGETS)
         actual_by_user = _actuals(uow, actor, metric, since, until, currency)
         per_user = {user: (value,) for user, value in actual_by_user.items()}
-        return ReportTable.of(
+        table = ReportTable.of(
             TARGET_COLUMNS,
             [
                 (unit, unit_id, name, target, actual, _attainment(actual, target))
@@ -366,6 +385,7 @@ def target_report(
                 )
             ],
         )
+        return aggregate(grants, "opportunity", table, _TARGET_SOURCES.get(metric, {}))
 
     return guarded(crm, actor, work)
 
@@ -379,16 +399,15 @@ def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> Re
     two decimals (3.00 means three times the amount still to win is in the pipe).
     Coverage is ``None`` where there is no target or the target is already met.
     Every figure counts only the deals the actor may view, and rows are limited as in
-    :func:`target_report`; a reader whose role hides opportunity ``amount`` is refused.
+    :func:`target_report`; figures over a hidden deal ``amount`` are omitted.
 
     Raises:
-        PermissionDenied: the actor is not a member, or deal amounts are hidden from them.
+        PermissionDenied: the actor is not a member of the tenant.
     """
     span, since, until = _bounds(period)
 
     def work(uow: UnitOfWork) -> ReportTable:
         grants = grants_for(uow, actor)
-        _check_amounts(grants, "opportunity")
         members, departments, targets = _load_org(uow, period, Metric.WON_AMOUNT, currency)
         users, seen = _units_seen(actor, grants, members, departments, TARGETS)
         won = _actuals(uow, actor, Metric.WON_AMOUNT, since, until, currency)
@@ -424,7 +443,8 @@ def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> Re
                     coverage_ratio(pipe_weighted, gap),
                 )
             )
-        return ReportTable.of(COVERAGE_COLUMNS, rows)
+        table = ReportTable.of(COVERAGE_COLUMNS, rows)
+        return aggregate(grants_for(uow, actor), "opportunity", table, _COVERAGE_SOURCES)
 
     return guarded(crm, actor, work)
 
@@ -459,13 +479,16 @@ def customer_pyramid(
     def work(uow: UnitOfWork) -> ReportTable:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
         grants = grants_for(uow, actor)
-        return analytics.customer_pyramid(
+        table = analytics.customer_pyramid(
             since,
             until,
             tiers,
             grants.scope("view", "opportunity"),
             grants.scope("view", "customer"),
         )
+        # A tier is a range of won amounts: with the amount hidden the tiers merge and
+        # only the number of customers shows.
+        return aggregate(grants, "opportunity", table, _PYRAMID_SOURCES, counts=("customers",))
 
     return guarded(crm, actor, work)
 

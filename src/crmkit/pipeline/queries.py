@@ -40,6 +40,7 @@ __all__ = [
     "COLLECTED_COLUMNS",
     "CONVERSION_COLUMNS",
     "CYCLE_COLUMNS",
+    "DEAL_COLUMN_SOURCES",
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
@@ -78,6 +79,30 @@ ROI_COLUMNS = (
     "won_amount",
     "roi",
 )
+
+#: The deal fields each column of the deal tables is computed from, so a report omits a
+#: column over a field hidden from its reader (see
+#: :func:`crmkit.rules.permissions.reader.aggregate`). A money column reads ``amount``
+#: and so does its currency; counts of deals read no field and always show.
+DEAL_COLUMN_SOURCES: dict[str, tuple[str, ...]] = {
+    "stage": ("stage",),
+    "currency": ("amount",),
+    "amount": ("amount",),
+    "weighted": ("amount", "probability"),
+    "period": ("expected_close",),
+    "owner_id": ("owner_id",),
+    "won": ("status",),
+    "lost": ("status",),
+    "win_rate": ("status",),
+    "reason": ("lost_reason",),
+    "average_amount": ("amount",),
+    "average_days": ("created_at", "closed_at"),
+    "from_stage": ("stage",),
+    "to_stage": ("stage",),
+    "reached": ("stage",),
+    "advanced": ("stage",),
+    "rate": ("stage",),
+}
 
 
 def weighted(amount_times_probability: Decimal, currency: str) -> Decimal:

@@ -47,9 +47,10 @@ from crmkit.pipeline.model.opportunities import (
 from crmkit.pipeline.model.quotes import Quote, QuoteStatus
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
 from crmkit.pipeline.model.settings import PipelineSettings, settings_id
-from crmkit.pipeline.queries import PipelineAnalytics
+from crmkit.pipeline.queries import DEAL_COLUMN_SOURCES, PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
+from crmkit.rules.permissions.reader import aggregate, report_scope
 
 __all__ = [
     "Conversion",
@@ -80,7 +81,9 @@ __all__ = [
 
 LEADS, DEALS = "lead", "opportunity"
 register_resource(LEADS, entity=Lead)
-register_resource(DEALS, entity=Opportunity)
+# A deal's product lines add up to its amount, so they carry it: hiding the amount
+# hides them too.
+register_resource(DEALS, entity=Opportunity, derived={"lines": ("amount",)})
 # Tenant-wide configuration: whoever holds "edit" on it may change processes and reasons.
 register_resource(
     "pipeline_settings",
@@ -776,11 +779,21 @@ def pipeline_report(
     process_id: uuid.UUID | None = None,
     scope: Expr = TRUE,
 ) -> PipelineReport:
-    """Funnel, forecast, win rate, loss reasons, cycle and (for a process) stage conversion."""
+    """Funnel, forecast, win rate, loss reasons, cycle and (for a process) stage conversion.
+
+    Computed over the deals the actor may view, narrowed by ``scope``. A column over a
+    deal field hidden from the actor (``amount`` for an analyst) is omitted: its cells
+    are ``None`` while the deal counts stay (see
+    :func:`crmkit.rules.permissions.reader.aggregate`).
+
+    Raises:
+        PermissionDenied: ``scope`` filters on a field hidden from the actor.
+    """
 
     def work(uow: UnitOfWork) -> PipelineReport:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
-        visible = grants_for(uow, actor).scope("view", DEALS) & scope
+        grants = grants_for(uow, actor)
+        visible = report_scope(grants, DEALS, scope)
         process = uow.repository(SalesProcess).get(process_id) if process_id else None
         funnel = analytics.funnel(visible)
         if process is not None:
@@ -790,13 +803,17 @@ def pipeline_report(
                 funnel.columns,
                 tuple(sorted(funnel.rows, key=lambda row: (order.get(row[0], len(order)), row[1]))),
             )
+
+        def shown(table: ReportTable) -> ReportTable:
+            return aggregate(grants, DEALS, table, DEAL_COLUMN_SOURCES, counts=("deals",))
+
         return PipelineReport(
-            funnel=funnel,
-            forecast=analytics.forecast(forecast_from, forecast_to, visible),
-            win_rate=analytics.win_rate(since, until, visible),
-            lost_reasons=analytics.lost_reasons(since, until, visible),
-            cycle=analytics.cycle(since, until, visible),
-            conversion=analytics.stage_conversion(process, visible) if process else None,
+            funnel=shown(funnel),
+            forecast=shown(analytics.forecast(forecast_from, forecast_to, visible)),
+            win_rate=shown(analytics.win_rate(since, until, visible)),
+            lost_reasons=shown(analytics.lost_reasons(since, until, visible)),
+            cycle=shown(analytics.cycle(since, until, visible)),
+            conversion=shown(analytics.stage_conversion(process, visible)) if process else None,
         )
 
     return guarded(crm, actor, work)

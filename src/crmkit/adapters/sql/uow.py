@@ -45,7 +45,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import TRUE, And, Expr, F, Query
+from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query
 from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
@@ -61,6 +61,23 @@ _IN_CHUNK = 500
 # compiled once per dialect object, see direct.Kept).
 _STATEMENTS: dict[Hashable, Kept] = {}
 _STATEMENTS_KEPT = 2048
+
+
+def _with_tenant(
+    tenant: sa.ColumnElement[bool], expr: Expr, column: Any, dialect: str, binder: Binder | None
+) -> sa.ColumnElement[bool]:
+    """``expr`` compiled within the tenant; an OR at the top gets the tenant in each branch.
+
+    ``tenant AND (a OR b)`` makes SQLite scan the tenant's rows; ``(tenant AND a) OR
+    (tenant AND b)`` lets it read each branch from its own index range and unite them
+    (a search reads several narrow ranges of the initials index this way).
+    """
+    if isinstance(expr, Or):
+        return sa.or_(
+            sa.false(),
+            *(sa.and_(tenant, compile_expr(item, column, dialect, binder)) for item in expr.items),
+        )
+    return sa.and_(tenant, compile_expr(expr, column, dialect, binder))
 
 
 def _sqlstate(error: sa_exc.DBAPIError) -> str | None:
@@ -311,7 +328,7 @@ class SqlRepository(Repository[T]):
 
     def where(self, expr: Expr) -> sa.ColumnElement[bool]:
         """The tenant filter and ``expr`` compiled for this table."""
-        return sa.and_(self._tenant, compile_expr(expr, self._mapping.column, self._uow.dialect))
+        return _with_tenant(self._tenant, expr, self._mapping.column, self._uow.dialect, None)
 
     def find(self, id: UUID) -> T | None:
         rows = self._fetch(
@@ -503,7 +520,7 @@ class SqlRepository(Repository[T]):
         if kept is None:
             tenant = self._table.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid())
             binder = Binder()
-            clauses = [sa.and_(tenant, compile_expr(e, column, dialect, binder)) for e in exprs]
+            clauses = [_with_tenant(tenant, e, column, dialect, binder) for e in exprs]
             kept = Kept(build(*clauses))
             if len(_STATEMENTS) >= _STATEMENTS_KEPT:
                 _STATEMENTS.clear()  # rare: only this many shapes of filter exist in use

@@ -30,7 +30,9 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.permissions import Grants, guarded
+from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions.evaluator import Grants
+from crmkit.rules.permissions.reader import aggregate, report_scope
 
 __all__ = [
     "aging_report",
@@ -137,11 +139,40 @@ def balance_mismatches(crm: Crm, actor: Actor) -> list[UUID]:
 # -- analytics --------------------------------------------------------------------------------
 
 
-def _aging(uow: UnitOfWork, actor: Actor, scope: Expr) -> tuple[AgingQuery, Expr]:
-    """The aging port and ``scope`` narrowed to the installments the actor may view."""
-    visible = _require(uow, actor, "view", INSTALLMENT).scope("view", INSTALLMENT)
+def _aging(uow: UnitOfWork, actor: Actor, scope: Expr) -> tuple[AgingQuery, Expr, Grants]:
+    """The aging port, ``scope`` narrowed to the installments the actor may view, and the
+    actor's grants (to omit the measures over fields hidden from them).
+
+    Raises:
+        PermissionDenied: no view grant on installments, or ``scope`` filters on a field
+            hidden from the actor.
+    """
+    grants = _require(uow, actor, "view", INSTALLMENT)
     port: AgingQuery = queries(uow, AgingQuery)
-    return port, scope & visible
+    return port, report_scope(grants, INSTALLMENT, scope), grants
+
+
+# The installment fields each report column is computed from (see ``aggregate``): what is
+# outstanding reads the amount and what was paid; a currency is the amount's.
+_OUTSTANDING = ("amount", "paid")
+_DSO_SOURCES = {
+    "currency": ("amount",),
+    "outstanding": _OUTSTANDING,
+    "raised": ("amount",),
+    "dso": _OUTSTANDING,
+}
+_FORECAST_SOURCES = {"period": ("due_date",), "currency": ("amount",), "due": _OUTSTANDING}
+
+
+def _aging_sources(buckets: AgingBuckets) -> dict[str, tuple[str, ...]]:
+    sources: dict[str, tuple[str, ...]] = {
+        "customer_id": ("customer_id",),
+        "owner_id": ("owner_id",),
+        "currency": ("amount",),
+        "total": _OUTSTANDING,
+    }
+    sources.update((label, _OUTSTANDING) for label in buckets.labels)
+    return sources
 
 
 def aging_report(
@@ -155,11 +186,22 @@ def aging_report(
 ) -> ReportTable:
     """Outstanding receivables (or payables) per customer, owner and currency in aging
     buckets on ``on``: only installments the actor may view, further narrowed by
-    ``scope`` (any filter over installment fields)."""
+    ``scope`` (any filter over installment fields).
+
+    Amounts over an installment field hidden from the actor are omitted (``None``; the
+    rows stay), as every report does (see
+    :func:`crmkit.rules.permissions.reader.aggregate`).
+
+    Raises:
+        PermissionDenied: no view grant on installments, or ``scope`` filters on a
+            hidden field.
+    """
+    chosen = buckets or AgingBuckets()
 
     def work(uow: UnitOfWork) -> ReportTable:
-        port, where = _aging(uow, actor, scope)
-        return port.aging(on, scope=where, buckets=buckets or AgingBuckets(), direction=direction)
+        port, where, grants = _aging(uow, actor, scope)
+        table = port.aging(on, scope=where, buckets=chosen, direction=direction)
+        return aggregate(grants, INSTALLMENT, table, _aging_sources(chosen))
 
     return guarded(crm, actor, work)
 
@@ -167,11 +209,12 @@ def aging_report(
 def days_sales_outstanding(
     crm: Crm, actor: Actor, on: date, *, days: int = 90, scope: Expr = TRUE
 ) -> ReportTable:
-    """DSO per currency over the ``days`` before ``on``, limited to ``scope``."""
+    """DSO per currency over the ``days`` before ``on``, limited to ``scope`` (figures over
+    fields hidden from the actor omitted, as in :func:`aging_report`)."""
 
     def work(uow: UnitOfWork) -> ReportTable:
-        port, where = _aging(uow, actor, scope)
-        return port.dso(on, days=days, scope=where)
+        port, where, grants = _aging(uow, actor, scope)
+        return aggregate(grants, INSTALLMENT, port.dso(on, days=days, scope=where), _DSO_SOURCES)
 
     return guarded(crm, actor, work)
 
@@ -188,7 +231,8 @@ def collection_forecast(
     """Expected collections per week or month: installments due and slips received."""
 
     def work(uow: UnitOfWork) -> ReportTable:
-        port, where = _aging(uow, actor, scope)
-        return port.forecast(start, end, grain=grain, scope=where)
+        port, where, grants = _aging(uow, actor, scope)
+        table = port.forecast(start, end, grain=grain, scope=where)
+        return aggregate(grants, INSTALLMENT, table, _FORECAST_SOURCES)
 
     return guarded(crm, actor, work)

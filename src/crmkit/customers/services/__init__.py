@@ -29,7 +29,11 @@ from crmkit.customers.services._common import RESOURCE as RESOURCE
 from crmkit.customers.services._common import _history as _history
 from crmkit.customers.services._common import _live as _live
 from crmkit.customers.services._common import _save as _save
-from crmkit.customers.services._common import readable_where
+from crmkit.customers.services._common import (
+    contact_reader,
+    customer_reader,
+    readable_where,
+)
 from crmkit.customers.services.contacts import (
     _visible_contacts as _visible_contacts,
 )
@@ -43,6 +47,7 @@ from crmkit.customers.services.contacts import (
 from crmkit.customers.services.history import _customer_history as _customer_history
 from crmkit.customers.services.history import customer_history, record_follow_up, user_history
 from crmkit.customers.services.master import (
+    CallerMatch,
     check_customer_name,
     get_customer,
     list_customers,
@@ -81,12 +86,15 @@ from crmkit.customers.services.relations import (
 )
 
 __all__ = [
+    "CallerMatch",
     "add_contact",
     "assign_customer",
     "auto_assign_customer",
     "check_customer_name",
     "claim_customer",
+    "contact_reader",
     "customer_history",
+    "customer_reader",
     "define_assignment_rule",
     "delete_customer",
     "get_customer",

@@ -3,6 +3,8 @@
 The ``customer`` and ``contact`` permission resources are registered here, once.
 A customer write is saved through :func:`_save` (row, change history, contacts'
 owner, outbox events), and customer queries are checked by :func:`readable_where`.
+Every read goes through :func:`customer_reader` / :func:`contact_reader`: row scope,
+field redaction (derived keys included) and no filter or sort on a hidden field.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.evaluator import Grants
 from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
+from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [
     "CONTACT",
     "CUSTOMER_OPERATIONS",
     "RESOURCE",
+    "contact_reader",
+    "customer_reader",
     "readable_where",
 ]
 
@@ -42,6 +47,18 @@ register_resource(CONTACT, entity=Contact)
 LABELS = (N_("release"), N_("recall"), N_("restore"), N_("purge"))
 
 _LIVE = F("deleted_at").is_null()
+
+
+def customer_reader(
+    uow: UnitOfWork, grants: Grants, operation: str = "view"
+) -> ScopedReader[Customer]:
+    """Customers as the actor may read them: in scope, redacted, not in the recycle bin."""
+    return ScopedReader(uow, grants, Customer, RESOURCE, operation=operation, base=_LIVE)
+
+
+def contact_reader(uow: UnitOfWork, grants: Grants) -> ScopedReader[Contact]:
+    """Contacts as the actor may read them: in scope, redacted, not in the recycle bin."""
+    return ScopedReader(uow, grants, Contact, CONTACT, base=_LIVE)
 
 
 def _history(

@@ -9,7 +9,7 @@ from uuid import UUID
 from crmkit.crm import Crm
 from crmkit.customers.contacts import Contact
 from crmkit.customers.model import Customer
-from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live
+from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live, contact_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
@@ -113,7 +113,7 @@ def add_contact(
             {k: (None, v) for k, v in shown.items()},
             now,
         )
-        return grants.redact(contact, CONTACT)  # type: ignore[no-any-return]
+        return contact_reader(uow, grants).redact(contact)
 
     return guarded(crm, actor, work)
 
@@ -147,7 +147,7 @@ def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> 
         if diff:
             uow.repository(Contact).save(contact)
             _contact_history(uow, crm, contact, actor.user_id, "contact_update", diff, now)
-        return grants.redact(contact, CONTACT)  # type: ignore[no-any-return]
+        return contact_reader(uow, grants).redact(contact)
 
     return guarded(crm, actor, work)
 
@@ -172,7 +172,7 @@ def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
         _contact_history(
             uow, crm, contact, actor.user_id, "contact_primary", {"primary": (False, True)}, now
         )
-        return grants.redact(repo.get(contact_id), CONTACT)  # type: ignore[no-any-return]
+        return contact_reader(uow, grants).redact(repo.get(contact_id))
 
     return guarded(crm, actor, work)
 
@@ -225,5 +225,8 @@ def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
 
 
 def _visible_contacts(uow: UnitOfWork, grants: Grants, customer_id: UUID) -> list[Contact]:
+    # Contacts show under their customer's view grant (checked by the caller), with the
+    # contact field rules applied.
+    reader = contact_reader(uow, grants)
     found = sorted(_contacts_of(uow, customer_id), key=lambda c: not c.primary)
-    return [grants.redact(c, CONTACT) for c in found]
+    return [reader.redact(c) for c in found]

@@ -9,7 +9,7 @@ from uuid import UUID
 from crmkit.crm import Crm
 from crmkit.customers.history import ChangeRecord, snapshot
 from crmkit.customers.model import Customer
-from crmkit.customers.services._common import RESOURCE, _live, _save
+from crmkit.customers.services._common import CONTACT, RESOURCE, _live, _save
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
@@ -25,9 +25,24 @@ __all__ = [
 ]
 
 
-def _is_hidden(field: str | None, hidden: frozenset[str]) -> bool:
-    # ``custom.budget`` is hidden by a rule on it or on ``custom`` as a whole.
-    return field is not None and (field in hidden or field.split(".")[0] in hidden)
+def _shown(grants: Grants, field: str | None) -> bool:
+    """Whether a history entry of ``field`` may be shown to the actor.
+
+    Customer fields follow the customer field rules (``custom.budget`` also a rule on
+    ``custom``; a derived key its source). Contact edits are kept as
+    ``contact.<name>.<field>`` and follow the contact field rules: a hidden ``phones``
+    hides the entry, and a hidden contact ``name`` hides every contact entry, since
+    the entry's label carries the name.
+    """
+    if field is None:
+        return True
+    if field.startswith(_CONTACT_PREFIX):
+        contact_field = field.rpartition(".")[2]
+        return not (grants.is_hidden(CONTACT, "name") or grants.is_hidden(CONTACT, contact_field))
+    return not grants.is_hidden(RESOURCE, field)
+
+
+_CONTACT_PREFIX = "contact."
 
 
 def _history_query(where: Any, limit: int | None) -> Query:
@@ -41,12 +56,11 @@ def _history_query(where: Any, limit: int | None) -> Query:
 def _customer_history(
     uow: UnitOfWork, grants: Grants, customer_id: UUID, limit: int | None
 ) -> list[ChangeRecord]:
-    hidden = grants.hidden_fields(RESOURCE)
     records = uow.repository(ChangeRecord).query(
         _history_query(F("customer_id").eq(customer_id), limit)
     )
     # A field hidden from the actor stays hidden in its history.
-    return [r for r in records if not _is_hidden(r.field, hidden)]
+    return [r for r in records if _shown(grants, r.field)]
 
 
 def customer_history(
@@ -83,7 +97,6 @@ def user_history(
 
     def work(uow: UnitOfWork) -> list[ChangeRecord]:
         grants = grants_for(uow, actor)
-        hidden = grants.hidden_fields(RESOURCE)
         records = uow.repository(ChangeRecord).query(
             _history_query(F("user_id").eq(user_id), limit)
         )
@@ -96,9 +109,7 @@ def user_history(
             if customer is None:
                 return grants.is_tenant_admin
             operation = "view" if customer.deleted_at is None else "delete"
-            return not _is_hidden(record.field, hidden) and grants.can(
-                operation, customer, RESOURCE
-            )
+            return _shown(grants, record.field) and grants.can(operation, customer, RESOURCE)
 
         return [r for r in records if shown(r)]
 

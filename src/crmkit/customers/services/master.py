@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import attrs
+
 from crmkit.crm import Crm
+from crmkit.customers.contacts import Contact
 from crmkit.customers.custom_field_services import definitions_of
 from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
 from crmkit.customers.dedup import (
@@ -25,16 +28,19 @@ from crmkit.customers.services._common import (
     _history,
     _live,
     _save,
+    contact_reader,
+    customer_reader,
     readable_where,
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import F, Query, and_, or_
+from crmkit.kernel.query import TRUE, F, Order, Query, and_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded
 
 __all__ = [
+    "CallerMatch",
     "check_customer_name",
     "get_customer",
     "list_customers",
@@ -97,6 +103,7 @@ def register_customer(
             owner = uow.repository(Member).find(customer.owner_id)
             customer.department_id = None if owner is None else owner.department_id
         grants.require("create", customer, RESOURCE)
+        reader = customer_reader(uow, grants)
         if duplicates is DuplicatePolicy.BLOCK:
             _name_check(uow, name, duplicates).require()
             _tax_id_check(uow, customer)
@@ -111,7 +118,7 @@ def register_customer(
                 owner_id=customer.owner_id,
             )
         )
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return reader.redact(customer)
 
     return guarded(crm, actor, work)
 
@@ -157,7 +164,7 @@ def update_customer(
         event = customer.change(now, **fields)
         if event is not None:
             _save(uow, crm, customer, before, "update", actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return guarded(crm, actor, work)
 
@@ -171,10 +178,7 @@ def get_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
     """
 
     def work(uow: UnitOfWork) -> Customer:
-        grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("view", customer, RESOURCE)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants_for(uow, actor)).get(customer_id)
 
     return guarded(crm, actor, work, read_only=True)
 
@@ -191,14 +195,8 @@ def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[C
 
     def work(uow: UnitOfWork) -> list[Customer]:
         grants = grants_for(uow, actor)
-        live = Query(
-            where=and_(_LIVE, readable_where(uow, grants, query)),
-            order_by=query.order_by,
-            limit=query.limit,
-            offset=query.offset,
-        )
-        found = uow.repository(Customer).query(grants.restrict(live, "view", RESOURCE))
-        return [grants.redact(c, RESOURCE) for c in found]
+        where = readable_where(uow, grants, query)
+        return customer_reader(uow, grants).query(attrs.evolve(query, where=where))
 
     return guarded(crm, actor, work, read_only=True)
 
@@ -246,20 +244,90 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
     """Customers whose name matches ``text`` by pinyin, initials, characters or phone digits.
 
     ``bjhw``, ``beijing``, ``huawei``, ``北京`` and ``華為`` all find 北京华为科技; results
-    are in pinyin order and limited to what the actor may view.
+    are in pinyin order and limited to what the actor may view. A way of matching that
+    reads a field hidden from the actor (phone digits, when ``phone`` is hidden) is not
+    tried: nothing is found through what the actor cannot see, and the other ways still
+    answer.
+
+    Raises:
+        PermissionDenied: the name is hidden from the actor (results sort by it).
+        ValidationError: ``text`` is longer than
+            :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 
     def work(uow: UnitOfWork) -> list[Customer]:
-        grants = grants_for(uow, actor)
-        grants.check_readable(RESOURCE, or_(*(r.where for r in routes)), ["pinyin_full"])
-        scope = grants.restrict(Query(where=_LIVE), "view", RESOURCE).where
-        found = find_by_routes(uow.repository(Customer), scope, routes, limit=limit)
-        return [grants.redact(c, RESOURCE) for c in found]
+        reader = customer_reader(uow, grants_for(uow, actor))
+        reader.check(TRUE, ["pinyin_full"])
+        allowed = reader.routes(routes, lambda r: and_(r.where, r.walk or TRUE))
+        if not allowed:
+            return []
+        found = find_by_routes(uow.repository(Customer), reader.scope(), allowed, limit=limit)
+        return [reader.redact(c) for c in found]
 
     return guarded(crm, actor, work, read_only=True)
 
 
-def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> list[Customer]:
-    """Customers whose phone matches an incoming number (any format: +86, 0, spaces, ext)."""
-    return list_customers(crm, actor, Query(where=caller_id_query(number), limit=limit))
+@attrs.frozen
+class CallerMatch:
+    """Who an incoming call is from: a customer, and the contact whose phone rang.
+
+    Attributes:
+        customer: the customer to open (fields hidden from the actor removed).
+        contact: the customer's contact whose main phone matched, or ``None`` when the
+            customer's own phone did.
+    """
+
+    customer: Customer
+    contact: Contact | None = None
+
+
+#: The most contacts one incoming number is matched against.
+_SWITCHBOARD = 200
+
+
+def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> list[CallerMatch]:
+    """Who is calling: customers and contacts whose phone matches an incoming number.
+
+    The number may come in any format (+86, 0, spaces, extension). Customers whose own
+    phone matches come first, then contacts whose main phone matches, each with their
+    customer; a customer appears once (with the contact, when a contact matched).
+    Only customers the actor may view are matched (a contact through its customer, as
+    contacts are shown everywhere), and only through phones the actor may see: for an
+    actor whose role hides customer phones (or contact phones), those are not searched
+    at all.
+
+    Args:
+        limit: the most matches returned.
+    """
+    where = caller_id_query(number)
+
+    def work(uow: UnitOfWork) -> list[CallerMatch]:
+        grants = grants_for(uow, actor)
+        customers = customer_reader(uow, grants)
+        contacts = contact_reader(uow, grants)
+        found: dict[UUID, CallerMatch] = {}
+        if grants.can_filter(RESOURCE, where):
+            for customer in customers.query(Query(where=where, limit=limit)):
+                found[customer.id] = CallerMatch(customer)
+        if grants.can_filter(contacts.resource, where):
+            # Contacts show under their customer's view grant, as in list_contacts and the
+            # 360 view, so the candidates are checked against their customers; a number
+            # shared by more contacts than this is a switchboard, not a caller.
+            candidates = uow.repository(Contact).query(
+                Query(where=and_(_LIVE, where), order_by=(Order("id"),), limit=_SWITCHBOARD)
+            )
+            owners: dict[UUID, Customer] = {
+                c.id: c
+                for c in uow.repository(Customer).get_many({m.customer_id for m in candidates})
+            }
+            for contact in candidates:
+                owner = owners.get(contact.customer_id)
+                if owner is None or owner.deleted_at is not None:
+                    continue
+                if not grants.can("view", owner, RESOURCE):
+                    continue
+                found[owner.id] = CallerMatch(customers.redact(owner), contacts.redact(contact))
+        return list(found.values())[:limit]
+
+    return guarded(crm, actor, work, read_only=True)

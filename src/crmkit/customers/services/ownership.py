@@ -34,7 +34,14 @@ from crmkit.customers.pool import (
     release,
     return_due,
 )
-from crmkit.customers.services._common import _LIVE, RESOURCE, _live, _save, readable_where
+from crmkit.customers.services._common import (
+    _LIVE,
+    RESOURCE,
+    _live,
+    _save,
+    customer_reader,
+    readable_where,
+)
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import (
     ConcurrencyConflict,
@@ -194,7 +201,8 @@ def list_pool(crm: Crm, actor: Actor, query: Query | None = None) -> list[Custom
                 offset=query.offset,
             )
         )
-        return [grants.redact(c, RESOURCE) for c in found]
+        reader = customer_reader(uow, grants)
+        return [reader.redact(c) for c in found]
 
     return guarded(crm, actor, work)
 
@@ -236,7 +244,7 @@ def claim_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
             department=me.department_id,
         )
         _save(uow, crm, customer, before, "claim", actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return _retrying(lambda: guarded(crm, actor, work))
 
@@ -270,7 +278,7 @@ def assign_customer(crm: Crm, actor: Actor, customer_id: UUID, to_user: UserId) 
             department=rep.department_id,
         )
         _save(uow, crm, customer, before, "assign", actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return _retrying(lambda: guarded(crm, actor, work))
 
@@ -286,7 +294,7 @@ def _give_back(
         before = snapshot(customer)
         event = release(customer, now=now, why=why)
         _save(uow, crm, customer, before, operation, actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return guarded(crm, actor, work)
 
@@ -341,7 +349,7 @@ def transfer_customer(
             )
         rep = _member(uow, to_user)
         if customer.owner_id == to_user:
-            return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+            return customer_reader(uow, grants).redact(customer)
         now = crm.now()
         _lock_holding(uow, to_user)
         if customer.pool_state in HELD_STATES:
@@ -377,7 +385,7 @@ def transfer_customer(
             to_owner=to_user,
         )
         _save(uow, crm, customer, before, "transfer", actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return _retrying(lambda: guarded(crm, actor, work))
 
@@ -400,7 +408,7 @@ def move_customer_stage(crm: Crm, actor: Actor, customer_id: UUID, trigger: str)
         before = snapshot(customer)
         event = move_stage(customer, trigger, now=now)
         _save(uow, crm, customer, before, trigger, actor.user_id, now, event)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return guarded(crm, actor, work)
 
@@ -545,6 +553,6 @@ def auto_assign_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
             )
             _save(uow, crm, customer, before, "auto_assign", actor.user_id, now, event)
             break
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return _retrying(lambda: guarded(crm, actor, work))

@@ -8,15 +8,23 @@ from crmkit.crm import Crm
 from crmkit.customers.contacts import Contact
 from crmkit.customers.history import ChangeRecord, snapshot
 from crmkit.customers.model import Customer, CustomerRelation
-from crmkit.customers.services._common import RESOURCE, _history, _live, _save, readable_where
+from crmkit.customers.services._common import (
+    RESOURCE,
+    _history,
+    _live,
+    _save,
+    customer_reader,
+    readable_where,
+)
 from crmkit.customers.services.contacts import _contacts_of
 from crmkit.customers.services.relations import _relations_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import F, Order, Query, and_
+from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [
     "delete_customer",
@@ -57,14 +65,16 @@ def list_recycle_bin(crm: Crm, actor: Actor, query: Query | None = None) -> list
 
     def work(uow: UnitOfWork) -> list[Customer]:
         grants = grants_for(uow, actor)
+        reader = ScopedReader(
+            uow, grants, Customer, RESOURCE, operation="delete", base=F("deleted_at").not_null()
+        )
         binned = Query(
-            where=and_(F("deleted_at").not_null(), readable_where(uow, grants, query)),
+            where=readable_where(uow, grants, query),
             order_by=query.order_by or (Order("deleted_at", descending=True),),
             limit=query.limit,
             offset=query.offset,
         )
-        found = uow.repository(Customer).query(grants.restrict(binned, "delete", RESOURCE))
-        return [grants.redact(c, RESOURCE) for c in found]
+        return reader.query(binned)
 
     return guarded(crm, actor, work)
 
@@ -146,7 +156,7 @@ def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
                 contact.deleted_at = None
                 contacts.save(contact)
         _save(uow, crm, customer, before, "restore", actor.user_id, now)
-        return grants.redact(customer, RESOURCE)  # type: ignore[no-any-return]
+        return customer_reader(uow, grants).redact(customer)
 
     return guarded(crm, actor, work)
 

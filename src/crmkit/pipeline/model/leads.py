@@ -34,6 +34,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
+from crmkit.rules.permissions.model import derived_from
 
 __all__ = [
     "LEAD",
@@ -168,11 +169,14 @@ class Lead:
     opportunity_id: uuid.UUID | None = None
     version: int = 0
     # Derived keys, stored and indexed so the duplicate check and search are indexed lookups.
-    name_key: str = attrs.field(init=False, default="")
-    phone_key: str | None = attrs.field(init=False, default=None)
-    email_key: str | None = attrs.field(init=False, default=None)
-    pinyin_full: str = attrs.field(init=False, default="")
-    pinyin_initials: str = attrs.field(init=False, default="")
+    # Each names its sources, so a field rule hiding a source hides the key everywhere.
+    name_key: str = attrs.field(init=False, default="", metadata=derived_from("name", "company"))
+    phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phone"))
+    email_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("email"))
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name", "company"))
+    pinyin_initials: str = attrs.field(
+        init=False, default="", metadata=derived_from("name", "company")
+    )
 
     def __attrs_post_init__(self) -> None:
         _set_keys(self, self.name, self.company, self.phone, self.email)

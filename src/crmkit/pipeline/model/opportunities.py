@@ -28,6 +28,7 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.pricing import LineItem
+from crmkit.rules.permissions.model import derived_from
 
 __all__ = [
     "OPPORTUNITY",
@@ -222,8 +223,8 @@ class Opportunity:
     lines: tuple[LineItem, ...] = ()
     version: int = 0
     # Derived from the name, stored and indexed for the search box.
-    pinyin_full: str = attrs.field(init=False, default="")
-    pinyin_initials: str = attrs.field(init=False, default="")
+    pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name"))
+    pinyin_initials: str = attrs.field(init=False, default="", metadata=derived_from("name"))
 
     def __attrs_post_init__(self) -> None:
         _refresh_keys(self, None, self.name)

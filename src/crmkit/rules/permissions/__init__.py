@@ -2,7 +2,10 @@
 
 One evaluator (:class:`Grants`, compiled per user by :func:`grants_for`) answers
 ``can`` for one record, ``scope`` as a filter expression for lists, searches,
-counts, analytics and exports, and ``explain`` with its reasons.
+counts, analytics and exports, and ``explain`` with its reasons. Services read
+through a :class:`ScopedReader` (row scope, field redaction with derived fields, no
+filter or sort on what the reader cannot see) and reports through
+:func:`report_scope` and :func:`aggregate`.
 """
 
 from crmkit.rules.permissions.directory import OrgDirectory
@@ -37,10 +40,12 @@ from crmkit.rules.permissions.model import (
     Role,
     Scope,
     SharingRule,
+    derived_from,
     register_resource,
     registry,
 )
 from crmkit.rules.permissions.queries import list_denials, ownership_history, policy_overview
+from crmkit.rules.permissions.reader import ScopedReader, aggregate, report_scope
 from crmkit.rules.permissions.services import (
     bootstrap_super_admin,
     bootstrap_tenant,
@@ -87,7 +92,9 @@ __all__ = [
     "ResourceSpec",
     "Role",
     "Scope",
+    "ScopedReader",
     "SharingRule",
+    "aggregate",
     "bootstrap_super_admin",
     "bootstrap_tenant",
     "check_access",
@@ -98,6 +105,7 @@ __all__ = [
     "define_sharing_rule",
     "delete_role",
     "delete_sharing_rule",
+    "derived_from",
     "explain_access",
     "export_matrix",
     "from_csv",
@@ -113,6 +121,7 @@ __all__ = [
     "record_denial",
     "register_resource",
     "registry",
+    "report_scope",
     "set_member",
     "share_record",
     "to_csv",

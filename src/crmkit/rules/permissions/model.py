@@ -74,6 +74,7 @@ __all__ = [
     "Role",
     "Scope",
     "SharingRule",
+    "derived_from",
     "expr_from_data",
     "expr_to_data",
     "register_resource",
@@ -179,6 +180,31 @@ class AdminLevel(enum.Enum):
 
 # -- registry ---------------------------------------------------------------------------
 
+#: The attrs metadata key under which an entity field names the fields it is derived from.
+DERIVED_FROM = "crmkit.derived_from"
+
+
+def derived_from(*sources: str) -> dict[str, tuple[str, ...]]:
+    """The attrs ``metadata`` of a stored field derived from other fields of its entity.
+
+    A derived field (a search key, a caller-ID key, a pinyin column) carries the values
+    of its sources in another form, so whatever hides a source must hide it too.
+    Declaring it on the field, where it is defined, is what lets the permission
+    evaluator do that for every read path (see :attr:`ResourceSpec.derived`)::
+
+        phone_key: str | None = attrs.field(
+            init=False, default=None, metadata=derived_from("phone")
+        )
+
+    Args:
+        sources: the fields whose values the derived field carries (at least one); a
+            field of another resource copied onto this one is named
+            ``"<resource>:<field>"`` (``"customer:credit_limit"``).
+    """
+    if not sources:
+        raise TypeError("a derived field needs at least one source field")
+    return {DERIVED_FROM: tuple(sources)}
+
 
 @attrs.frozen
 class ResourceSpec:
@@ -194,6 +220,11 @@ class ResourceSpec:
         open_fields: mapping fields whose entries field rules and filters may name as
             ``<field>.<key>`` (custom fields: ``custom.budget``); the keys are tenant data,
             so any ascii snake_case key is accepted.
+        derived: ``(field, sources)`` pairs: stored fields computed from other fields of
+            the record (``("phone_key", ("phone",))``). A field rule on a source applies
+            to the derived field too (see :meth:`derived_of`). Paths below a field
+            (``custom.budget.amount`` below ``custom.budget``) follow it without being
+            listed.
     """
 
     name: str
@@ -203,6 +234,20 @@ class ResourceSpec:
     department_field: str = "department_id"
     entity: type[Any] | None = None
     open_fields: frozenset[str] = frozenset()
+    derived: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def derived_of(self, fields: Iterable[str]) -> frozenset[str]:
+        """The derived fields carrying a value of any of ``fields`` (themselves excluded).
+
+        Only direct derivations of this resource's own fields; the evaluator follows
+        chains and sources in other resources (see ``Grants.field_access``).
+        """
+        wanted = frozenset(fields)
+        return frozenset(
+            name
+            for name, sources in self.derived
+            if any(s in wanted or s.partition(".")[0] in wanted for s in sources)
+        )
 
     def has_field(self, name: str) -> bool:
         """Whether field rules and filters may name ``name``."""
@@ -309,6 +354,7 @@ def register_resource(
     owner_field: str = "owner_id",
     department_field: str = "department_id",
     open_fields: Iterable[str] = (),
+    derived: Mapping[str, Iterable[str]] | None = None,
 ) -> ResourceSpec:
     """Declare a resource type in the shared registry.
 
@@ -319,11 +365,31 @@ def register_resource(
         operations: the operations it offers.
         owner_field, department_field: where records keep their owner and department.
         open_fields: mapping fields whose entries rules may name as ``<field>.<key>``.
+        derived: derived fields and their sources, besides those ``entity`` declares
+            with :func:`derived_from` on its fields.
+
+    Raises:
+        TypeError: ``entity`` has a field computed by the record itself (``init=False``)
+            that does not say what it is derived from: field rules could not follow it.
     """
     if fields is None:
         if entity is None:
             raise TypeError("give the entity class or the field names")
         fields = (f.name for f in attrs.fields(entity))
+    found: dict[str, tuple[str, ...]] = {}
+    if entity is not None:
+        for attribute in attrs.fields(entity):
+            sources = attribute.metadata.get(DERIVED_FROM)
+            if sources is not None:
+                found[attribute.name] = tuple(sources)
+            elif not attribute.init:
+                # Computed fields are where hidden values hide in another form; one that
+                # says nothing of its sources would escape every field rule.
+                raise TypeError(
+                    f"{entity.__name__}.{attribute.name} is computed (init=False): declare "
+                    "its sources with metadata=derived_from(...)"
+                )
+    found.update((k, tuple(v)) for k, v in (derived or {}).items())
     return registry.register(
         ResourceSpec(
             name=name,
@@ -333,6 +399,7 @@ def register_resource(
             department_field=department_field,
             entity=entity,
             open_fields=frozenset(open_fields),
+            derived=tuple(sorted(found.items())),
         )
     )
 

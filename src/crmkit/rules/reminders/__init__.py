@@ -12,6 +12,7 @@ from crmkit.rules.reminders.model import (
     ReminderSnoozed,
     ReminderSource,
     TriggerKind,
+    month_day_key,
     register_source,
 )
 from crmkit.rules.reminders.services import (
@@ -38,6 +39,7 @@ __all__ = [
     "complete_reminder",
     "define_reminder_rule",
     "dismiss_reminder",
+    "month_day_key",
     "my_reminders",
     "register_source",
     "scan_due_reminders",

@@ -8,7 +8,8 @@ up a customer for two weeks, the weekly sales meeting, a one-off call-back. A
 - **date-field** triggers read a date on a record (``Contract.end_date``) and fire
   at that date plus each offset in days (``-30`` is thirty days before); a
   **yearly** rule fires on the month and day every year (birthdays) and reads the
-  record's ``<field>_md`` text (``"0314"``), which the record keeps beside the date;
+  record's ``<field>_md`` text (``"0314"``, see :func:`month_day_key`), which the
+  record keeps beside the date; a 29 February date falls on 28 February in common years;
 - **inactivity** triggers fire when a record's last-activity instant is older
   than N days (once per quiet stretch: new activity starts a new one);
 - **calendar** rules fire on the days of a :class:`~crmkit.kernel.recurrence.Recurrence`;
@@ -51,6 +52,7 @@ __all__ = [
     "ReminderSource",
     "TriggerKind",
     "firing_id",
+    "month_day_key",
     "register_source",
     "source",
 ]
@@ -132,6 +134,20 @@ class ReminderSource:
 
 
 _SOURCES: dict[str, ReminderSource] = {}
+
+
+def month_day_key(day: date) -> str:
+    """The ``<field>_md`` text a record keeps beside a date that yearly rules watch.
+
+    ``"MMDD"``: the month and day, zero-padded, without the year, so "whose birthday
+    falls on these days" is one indexed ``IN`` lookup. Every record that yearly rules
+    watch must store this form (the scan looks for it), so build it with this function.
+
+    Examples:
+        >>> month_day_key(date(1985, 3, 14))
+        '0314'
+    """
+    return f"{day.month:02d}{day.day:02d}"
 
 
 def register_source(source_: ReminderSource) -> ReminderSource:

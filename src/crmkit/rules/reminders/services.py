@@ -30,6 +30,7 @@ from crmkit.rules.reminders.model import (
     ReminderRuleId,
     TriggerKind,
     firing_id,
+    month_day_key,
     source,
 )
 
@@ -167,11 +168,10 @@ def _date_field(
         # The record's date d is due on d + offset: look for d in the shifted window.
         dates = [day - timedelta(days=offset) for day in window]
         if rule.yearly:
-            wanted = {d.strftime("%m%d") for d in dates}
+            wanted = {month_day_key(d) for d in dates}
             # A 29 February date falls on 28 February in a common year.
-            wanted |= {
-                "0229" for d in dates if d.strftime("%m%d") == "0228" and not _is_leap(d.year)
-            }
+            if any((d.month, d.day) == (2, 28) and not _is_leap(d.year) for d in dates):
+                wanted.add(_FEB_29)
             where: Expr = F(f"{field}_md").is_in(sorted(wanted))
         else:
             where = F(field).ge(dates[0]) & F(field).le(dates[-1])
@@ -192,6 +192,9 @@ def _date_field(
                 str(getattr(record, watched.title_field, "")),
                 day,
             )
+
+
+_FEB_29 = month_day_key(date(2000, 2, 29))
 
 
 def _is_leap(year: int) -> bool:
