@@ -45,7 +45,8 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query
+from crmkit.kernel.limits import check_storable
+from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query, check_fields
 from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
@@ -363,9 +364,11 @@ class SqlRepository(Repository[T]):
         if not entities:
             return
         to_row = self._mapping.to_row
+        for entity in entities:  # every one checked before any is touched
+            self._check_tenant(entity, "add")
+            check_storable(entity)
         rows = []
         for entity in entities:
-            self._check_tenant(entity, "add")
             entity.version = 1
             rows.append(to_row(entity))
         try:
@@ -384,6 +387,7 @@ class SqlRepository(Repository[T]):
 
     def add_if_absent(self, entity: T) -> bool:
         self._check_tenant(entity, "add")
+        check_storable(entity)
         entity.version = 1
         row = self._mapping.to_row(entity)
         dialect_insert = postgresql_insert if self._uow.dialect == "postgresql" else sqlite_insert
@@ -425,6 +429,7 @@ class SqlRepository(Repository[T]):
 
     def save(self, entity: T) -> T:
         self._check_tenant(entity, "save")
+        check_storable(entity)
         row = self._mapping.to_row(entity)
         row["version"] = entity.version + 1
         result = self._uow.execute(
@@ -445,6 +450,7 @@ class SqlRepository(Repository[T]):
         rows = []
         for entity in entities:
             self._check_tenant(entity, "save")
+            check_storable(entity)
             row = self._mapping.to_row(entity)
             row["version"] = entity.version + 1
             row["_id"], row["_version"] = entity.id, entity.version
@@ -530,6 +536,7 @@ class SqlRepository(Repository[T]):
 
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
+        check_fields(self._mapping.entity, query)
         key = ("query", query.order_by, query.limit, query.offset, query.selective)
         rows = self._fetch(query.where, key, lambda where: self._select(where, query))
         from_row = self._mapping.from_row
@@ -559,6 +566,8 @@ class SqlRepository(Repository[T]):
         return statement
 
     def count(self, where: Expr | None = None, *, limit: int | None = None) -> int:
+        check_fields(self._mapping.entity, where)
+
         def build(clause: sa.ColumnElement[bool]) -> sa.Select[Any]:
             if limit is None:
                 return sa.select(sa.func.count()).select_from(self._table).where(clause)
@@ -573,6 +582,8 @@ class SqlRepository(Repository[T]):
         if self._uow.dialect != "postgresql":
             # SQLite answers the count in microseconds and has no round trip to save.
             return super().query_by_count(probe, limit, few, many)
+        for checked in (probe, few, many):
+            check_fields(self._mapping.entity, checked)
         key = ("query_by_count", limit, few.order_by, few.limit, few.offset, few.selective)
 
         def build(probed: sa.ColumnElement[bool], where: sa.ColumnElement[bool]) -> Any:

@@ -35,8 +35,10 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -418,7 +420,15 @@ def idempotency_id(tenant_id: TenantId, command: str, key: str, user_id: UUID) -
     shared across users would hand one user's receipt (or entries) to anyone who sent
     the same key and request. Two users' keys never meet; one user's retry still
     replays.
+
+    Raises:
+        ValidationError: the key is not text a store can hold (it is stored too).
     """
+    if not isinstance(key, str):
+        raise ValidationError(
+            entity="idempotency record", field="idempotency_key", reason=reason(N_("must be text"))
+        )
+    check_text(key, entity="idempotency record", field="idempotency_key")
     return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{user_id}|{command}|{key}")
 
 

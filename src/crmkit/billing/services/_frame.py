@@ -152,6 +152,8 @@ def _money_command(
     ``access`` is the (operation, resource) the actor must hold at all; bodies check
     the records they load. Refusals are written to the permissions' audit log.
     """
+    if not isinstance(key, str):
+        raise _invalid(command, "idempotency_key", N_("must be text"))
     if not key or not key.strip():
         raise _invalid(command, "idempotency_key", N_("is required"))
     digest = payload_hash(payload)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 import attrs
@@ -16,11 +16,18 @@ from crmkit.billing.model.plans import (
     Plan,
     plan_id_for,
 )
-from crmkit.billing.model.terms import PaymentTerms, PaymentTermsId, TermLine, schedule
+from crmkit.billing.model.terms import (
+    PaymentTerms,
+    PaymentTermsId,
+    TermLine,
+    due_after,
+    schedule,
+)
 from crmkit.billing.services._frame import PLAN, _invalid, _require, _viewable_customer
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -193,6 +200,8 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
         NotFound: no such plan.
     """
 
+    on = to_date(on, entity="billing plan", field="milestones")
+
     def work(uow: UnitOfWork) -> PlanView:
         plan = uow.repository(Plan).get(plan_id)
         _require(uow, actor, "edit", PLAN, plan)
@@ -200,7 +209,7 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
         items = _installments(uow, plan_id)
         for item in items:
             if item.milestone == milestone:
-                item.reschedule(on + timedelta(days=item.days))
+                item.reschedule(due_after(on, item.days))
                 repo.save(item)
         return PlanView(plan, items)
 

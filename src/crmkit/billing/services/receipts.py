@@ -46,6 +46,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.rates import ExchangeRates
@@ -106,6 +107,9 @@ def record_receipt(
         PermissionDenied: the actor may not create receipts, or may not view the customer.
         IdempotencyConflict: the key was used for a different request.
     """
+    # What a form sends ("2026-03-01", a Money) is taken; anything else is refused here.
+    amount = to_amount(amount, entity="receipt", field="amount")
+    received_on = to_date(received_on, entity="receipt", field="received_on")
     if not amount.is_positive:
         raise _invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()

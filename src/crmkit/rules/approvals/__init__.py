@@ -7,6 +7,7 @@ and ``ensure_editable``.
 See ``docs/approvals.md``.
 """
 
+from crmkit.rules.approvals import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.approvals.approvable import (
     Approvable,
     ApprovalHooks,
