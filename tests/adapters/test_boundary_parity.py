@@ -1,8 +1,9 @@
-"""Generated input at the public services: only ``CrmError``s escape, and memory, SQLite and
-PostgreSQL accept and refuse the same values with the same stored result (issue 15).
+"""Generated input at the public services: only ``CrmError``s escape, and memory, SQLite,
+PostgreSQL and MariaDB accept and refuse the same values with the same stored result
+(issues 15 and 17).
 
 Each example draws one field of one service and a value a person could type or
-upload for it (``tests/boundary_strategies.py``), runs the call on all three backends
+upload for it (``tests/boundary_strategies.py``), runs the call on every backend
 side by side — each with its own storage, the same tenant and the same sequence of
 earlier calls — and compares what happened: refused with the same error naming the
 same field, or stored with the same values read back from storage.
@@ -66,13 +67,14 @@ class Side:
 
 @pytest.fixture
 def sides(
-    sqlite_engine: sa.Engine, pg_engine: sa.Engine, clock: FixedClock
+    sqlite_engine: sa.Engine, pg_engine: sa.Engine, mysql_engine: sa.Engine, clock: FixedClock
 ) -> Iterator[list[Side]]:
     tenant, user = TenantId(uuid.uuid4()), UserId(uuid.uuid4())
     handles: list[tuple[str, Callable[[], Crm]]] = [
         ("memory", lambda: Crm(MemoryStorage(), clock=clock, ids=SequentialIdGenerator())),
         ("sqlite", lambda: connect(sqlite_engine, clock=clock, ids=SequentialIdGenerator())),
         ("postgresql", lambda: connect(pg_engine, clock=clock, ids=SequentialIdGenerator())),
+        ("mariadb", lambda: connect(mysql_engine, clock=clock, ids=SequentialIdGenerator())),
     ]
     made = []
     for name, make in handles:

@@ -401,7 +401,7 @@ def _conditions() -> st.SearchStrategy[object]:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -476,7 +476,7 @@ def test_a_bulk_add_commits_every_row(crm: Crm, tenant: TenantId) -> None:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
     specimens: Crm, tenant: TenantId
 ) -> None:

@@ -164,7 +164,7 @@ def _load(crm: Crm, actor: Actor, data: list[tuple[int, int, int, int, bool, int
                 allocate_receipt(crm, actor, receipt.id, idempotency_key=f"a{n}")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -123,7 +123,7 @@ def _collected(crm: Crm, tenant: TenantId, scope: Any) -> Any:
     return crm.run(tenant, read)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=25,
     deadline=None,

@@ -113,7 +113,7 @@ def _figures(crm: Crm, tenant: TenantId, scope: Any, customer_scope: Any) -> tup
     return crm.run(tenant, read)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=25,
     deadline=None,

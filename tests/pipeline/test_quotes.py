@@ -280,7 +280,7 @@ def test_every_quote_state_reaches_an_end() -> None:
     assert_every_state_reaches_final(QUOTE)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_a_quote_converted_twice_at_once_converts_exactly_once(
     make_crm: Callable[[], Crm], actor: Actor
 ) -> None:

@@ -45,7 +45,7 @@ from crmkit.kernel.query import F, Query
 from crmkit.pipeline import DealLine
 from crmkit.rules.notifications import Template
 from crmkit.rules.permissions.catalog import ServiceKind, ServiceSpec, registered_services
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, ENGINE_FIXTURES
 from tests.rules.permissions.conformance_world import (
     CREDIT_LIMIT,
     FIELD_PROBES,
@@ -172,9 +172,7 @@ class Worlds:
             from crmkit.adapters.memory import MemoryStorage
 
             return Crm(MemoryStorage(), clock=clock, ids=RandomIdGenerator(), sleep=lambda _: None)
-        engine = self.request.getfixturevalue(
-            "sqlite_engine" if self.backend == "sqlite" else "pg_engine"
-        )
+        engine = self.request.getfixturevalue(ENGINE_FIXTURES[self.backend])
         return connect(engine, clock=clock, ids=RandomIdGenerator(), migrate=False)
 
     def get(self) -> World:

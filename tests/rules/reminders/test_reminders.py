@@ -401,7 +401,7 @@ def test_bad_rules_are_refused_when_defined(rcrm: Crm, actor: Actor, fields, fie
     assert raised.value.field == field
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_two_workers_scanning_at_once_fire_each_reminder_once(
     make_crm: Callable[[], Crm], actor: Actor, clock: FixedClock
 ) -> None:
