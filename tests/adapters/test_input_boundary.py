@@ -24,7 +24,7 @@ from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline import define_sales_process, open_opportunity
 from crmkit.pipeline.model.opportunities import Opportunity, default_process
 from crmkit.rules.permissions import define_department
-from tests.billing.builders import TERMS_30_60_10, make_document
+from tests.billing.builders import TERMS_30_60_10, make_customer, make_document
 
 
 def _customers(crm: Crm, actor: Actor) -> list[Customer]:
@@ -135,12 +135,16 @@ def test_a_plan_milestone_past_the_calendar_is_refused_not_an_overflow(
             create_plan,
             crm,
             actor,
-            make_document(),
+            make_document(customer_id=make_customer(crm, actor).id),
             terms=TERMS_30_60_10,
             milestones={"signing": date(2026, 1, 5), "acceptance": day},
         )
     view = create_plan(
-        crm, actor, make_document(), terms=TERMS_30_60_10, milestones={"signing": date(2026, 1, 5)}
+        crm,
+        actor,
+        make_document(customer_id=make_customer(crm, actor).id),
+        terms=TERMS_30_60_10,
+        milestones={"signing": date(2026, 1, 5)},
     )
     _refused("milestones", set_milestone, crm, actor, view.plan.id, "acceptance", date(9999, 12, 1))
     _refused("milestones", set_milestone, crm, actor, view.plan.id, "delivery", "tomorrow")
@@ -289,12 +293,28 @@ def test_a_payment_term_percentage_that_is_no_number_is_refused(
 
 def test_inline_payment_terms_must_add_up_to_a_hundred_percent(crm: Crm, actor: Actor) -> None:
     sixty = [TermLine("on signing", percent="60")]
-    _refused("lines", create_plan, crm, actor, make_document(), terms=sixty, milestones={})
-    _refused("lines", create_plan, crm, actor, make_document(), terms=[], milestones={})
+    _refused(
+        "lines",
+        create_plan,
+        crm,
+        actor,
+        make_document(customer_id=make_customer(crm, actor).id),
+        terms=sixty,
+        milestones={},
+    )
+    _refused(
+        "lines",
+        create_plan,
+        crm,
+        actor,
+        make_document(customer_id=make_customer(crm, actor).id),
+        terms=[],
+        milestones={},
+    )
     view = create_plan(
         crm,
         actor,
-        make_document(total="1000.00"),
+        make_document(total="1000.00", customer_id=make_customer(crm, actor).id),
         terms=[*sixty, TermLine("on delivery", percent="40", milestone="delivery")],
         milestones={},
     )

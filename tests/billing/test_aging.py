@@ -29,7 +29,7 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
 from crmkit.rules.permissions import bootstrap_tenant
-from tests.billing.builders import TERMS_30_60_10, make_document, make_plan
+from tests.billing.builders import TERMS_30_60_10, make_document, make_plan, seed_customers
 
 ON = date(2026, 3, 2)
 
@@ -171,6 +171,7 @@ plans = st.lists(
 
 def _load(crm: Crm, actor: Actor, data: list[tuple[int, int, int, int, bool, int, str]]) -> None:
     customers = [uuid.UUID(int=n) for n in range(1, 4)]
+    seed_customers(crm, actor.tenant_id, customers)
     owners = [UserId(uuid.UUID(int=100 + n)) for n in range(1, 3)]
     for n, (who, owner, total, signed, delivered, paid, currency) in enumerate(data):
         day = ON + timedelta(days=signed)

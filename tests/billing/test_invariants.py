@@ -49,7 +49,7 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import HALF_EVEN, HALF_UP, Money
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.rules.permissions import bootstrap_tenant
-from tests.billing.builders import TERMS_30_60_10, make_document
+from tests.billing.builders import TERMS_30_60_10, make_document, second_admin, seed_customers
 
 CUSTOMERS = [uuid.UUID(int=n) for n in (1, 2)]
 DAY = date(2026, 2, 1)
@@ -71,6 +71,7 @@ class Billing(RuleBasedStateMachine):
         )
         self.actor = Actor(TenantId(uuid.uuid4()), UserId(uuid.uuid4()), "finance")
         bootstrap_tenant(self.crm, self.actor.tenant_id, self.actor.user_id)
+        seed_customers(self.crm, self.actor.tenant_id, CUSTOMERS)
         self.keys = 0
         self.seen: list[tuple[uuid.UUID, str]] = []
 
@@ -281,7 +282,7 @@ class Billing(RuleBasedStateMachine):
         assert before.is_confirmed, before
         assert amount.is_positive, amount
         assert amount <= before.unallocated, (before, amount)
-        approve_refund(self.crm, self.actor, refund.id)
+        approve_refund(self.crm, second_admin(self.crm, self.actor), refund.id)
         return refund.id
 
     @rule(target=refunds, receipt=receipts, share=st.integers(min_value=1, max_value=100))

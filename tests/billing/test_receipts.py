@@ -39,7 +39,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import IdempotencyConflict, InvalidTransition, ValidationError
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_plan, second_admin
 
 
 def cny(text: str) -> Money:
@@ -215,7 +215,7 @@ def test_a_receipt_refunded_whole_has_nothing_to_allocate(crm: Crm, actor: Actor
     refund = request_refund(
         crm, actor, receipt.id, reason_text="多付", amount=cny("500"), idempotency_key="f1"
     )
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     pay_refund(crm, actor, refund.id, idempotency_key="p1")
     with pytest.raises(NothingToAllocate, match=r"500\.00 CNY was refunded"):
         allocate_receipt(crm, actor, receipt.id, idempotency_key="a1")
@@ -298,7 +298,7 @@ def test_a_refund_is_approved_paid_in_parts_and_never_exceeds_what_was_received(
     )
     with pytest.raises(InvalidTransition):
         pay_refund(crm, actor, refund.id, idempotency_key="p0")
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     pay_refund(crm, actor, refund.id, amount=cny("200"), idempotency_key="p1")
     with pytest.raises(OverRefund):
         pay_refund(crm, actor, refund.id, amount=cny("300.01"), idempotency_key="p2")
@@ -371,9 +371,9 @@ def test_setting_a_milestone_dates_its_installments(crm: Crm, actor: Actor) -> N
 
 def test_a_document_gets_one_plan(crm: Crm, actor: Actor) -> None:
     from crmkit.billing import create_plan
-    from tests.billing.builders import TERMS_30_60_10, make_document
+    from tests.billing.builders import TERMS_30_60_10, make_customer, make_document
 
-    document = make_document()
+    document = make_document(customer_id=make_customer(crm, actor).id)
     create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})
     with pytest.raises(ValidationError, match="already has a plan"):
         create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})

@@ -23,7 +23,7 @@ from crmkit.billing.model.terms import (
     due_after,
     schedule,
 )
-from crmkit.billing.services._frame import PLAN, _invalid, _require
+from crmkit.billing.services._frame import PLAN, _invalid, _require, _viewable_customer
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
@@ -112,6 +112,8 @@ def create_plan(
 
     Raises:
         ValidationError: the terms do not fit the total, or the document already has a plan.
+        NotFound: the document's customer does not exist.
+        PermissionDenied: the actor may not create the plan or view the customer.
     """
     now = crm.now()
     lines = terms.lines if isinstance(terms, PaymentTerms) else tuple(terms)
@@ -154,7 +156,8 @@ def create_plan(
     )
 
     def work(uow: UnitOfWork) -> PlanView:
-        _require(uow, actor, "create", PLAN, plan)
+        grants = _require(uow, actor, "create", PLAN, plan)
+        _viewable_customer(uow, grants, document.customer_id)
         repo = uow.repository(Plan)
         if repo.find(plan.id) is not None:
             raise _invalid(

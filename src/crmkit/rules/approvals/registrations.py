@@ -25,6 +25,7 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
+from crmkit.rules.approvals.settings import configure_approvals
 from crmkit.rules.permissions.catalog import ServiceKind, register_service
 
 AREA = "crmkit.rules.approvals"
@@ -35,6 +36,7 @@ for service, kind, resource, operation, records, personal in (
     (define_flow, ServiceKind.WRITE, "approval_flow", "edit", {}, False),
     (set_flow_active, ServiceKind.WRITE, "approval_flow", "edit", {}, False),
     (get_flow, ServiceKind.READ, "approval_flow", "view", {}, False),
+    (configure_approvals, ServiceKind.WRITE, "approval_flow", "edit", {}, False),
     (
         submit_for_approval,
         ServiceKind.WRITE,
