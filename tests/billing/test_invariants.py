@@ -21,6 +21,7 @@ from crmkit import Crm
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.billing import (
     Installment,
+    NothingToAllocate,
     OverAllocation,
     OverRefund,
     Plan,
@@ -162,6 +163,11 @@ class Billing(RuleBasedStateMachine):
         owed = sum((i.outstanding for i in self.open_items(before)), Money.zero(before.currency))
         try:
             entries = allocate_receipt(self.crm, self.actor, receipt_id, idempotency_key=key)
+        except NothingToAllocate:
+            # allocated or refunded whole already: the clerk is told instead of getting []
+            assert before.is_confirmed, before
+            assert before.unallocated.is_zero, before
+            return None
         except ValidationError:
             assert not before.is_confirmed, before
             return None
