@@ -18,6 +18,13 @@ TERMS_30_60_10 = (
 )
 
 
+def stored_customer(crm: Crm, actor: Actor, name: str = "开票客户") -> uuid.UUID:
+    """A customer of ``actor``'s, stored: invoices follow their customer's permissions."""
+    from crmkit.customers import register_customer
+
+    return register_customer(crm, actor, name=name).id
+
+
 def make_document(total: str = "100000.00", currency: str = "CNY", **fields: Any) -> DocumentRef:
     """A contract reference for a fresh customer unless ``customer_id`` is given."""
     values: dict[str, Any] = {

@@ -102,71 +102,10 @@ _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
     ("billing.apply_credit", (*SCOPE, "other_tenant"), "issue 14: another rep's receipt"),
     ("billing.record_receipt", (*SCOPE, "other_tenant"), "issue 14: customer not checked"),
     # found by the suite, not in issue 14
-    ("billing.get_plan", ("analyst",), "found, not in issue 14: hidden installment amounts"),
     (
         "pipeline.coverage_report",
         (*SCOPE, "non_member"),
         "found, not in issue 14: other reps' targets",
-    ),
-    (
-        "billing.issue_invoice",
-        SCOPE,
-        "found, not in issue 14: issues another rep's invoice (an invoice has no owner, "
-        "so only the operation is checked, never the record)",
-    ),
-    (
-        "billing.cancel_invoice",
-        SCOPE,
-        "found, not in issue 14: cancels another rep's invoice (no owner, no record check)",
-    ),
-    ("billing.send_invoice", SCOPE, "found, not in issue 14: state checked before permission"),
-    ("billing.void_invoice", SCOPE, "found, not in issue 14: state checked before permission"),
-    (
-        "billing.document_summary",
-        (*SCOPE, "other_tenant"),
-        "found, not in issue 14: answers for any document, no record check",
-    ),
-    (
-        "billing.request_refund",
-        (*SCOPE, "other_tenant"),
-        "found, not in issue 14: receipt validated before the permission check",
-    ),
-    (
-        "billing.resubmit_credit_override",
-        (*SCOPE, "other_tenant", "non_member"),
-        "found, not in issue 14: document validated before the permission check",
-    ),
-    ("customers.claim_customer", SCOPE, "found, not in issue 14: pool state before permission"),
-    ("customers.assign_customer", SCOPE, "found, not in issue 14: pool state before permission"),
-    (
-        "customers.auto_assign_customer",
-        SCOPE,
-        "found, not in issue 14: pool state before permission",
-    ),
-    (
-        "customers.purge_customer",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: recycle-bin state before permission",
-    ),
-    (
-        "customers.restore_customer",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: recycle-bin state before permission",
-    ),
-    (
-        "customers.customer_history",
-        ("other_tenant",),
-        "found, not in issue 14: [] instead of NotFound for an unknown id",
-    ),
-    (
-        "rules.approvals.submit_for_approval",
-        ("other_tenant",),
-        "found, not in issue 14: takes any id as a document (never checks it exists here)",
-    ),
-    (
-        "rules.approvals.unapprove_request",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: request state before permission",
     ),
     (
         "rules.notifications.queue_bulk_send",

@@ -26,6 +26,7 @@ from crmkit.billing.model.plans import (
 )
 from crmkit.billing.services._frame import (
     INVOICE,
+    PLAN,
     Post,
     _invalid,
     _money_command,
@@ -33,13 +34,15 @@ from crmkit.billing.services._frame import (
 )
 from crmkit.billing.services.plans import _installments
 from crmkit.crm import Crm
+from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
-from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.access import load_for, load_through
 
 __all__ = [
     "INVOICE_NUMBER_PATTERN",
@@ -55,6 +58,33 @@ __all__ = [
 
 
 # -- invoices ---------------------------------------------------------------------------------
+
+_CUSTOMER = "customer"  # the customers area's permission resource: invoices follow it
+
+
+def _invoice(uow: UnitOfWork, actor: Actor, invoice_id: UUID, operation: str) -> Invoice:
+    """The invoice an invoice service acts on, once the actor may reach it.
+
+    An invoice has no owner of its own: it belongs to its customer. The actor needs the
+    invoice ``operation`` (who may issue, send, void invoices at all) and ``view`` on the
+    customer (whose invoices), the way receipts follow their customer. Both are checked
+    before the invoice's state, so a refusal says nothing about it.
+
+    Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or cannot view the customer.
+    """
+    return load_through(
+        uow,
+        grants_for(uow, actor),
+        Invoice,
+        invoice_id,
+        operation,
+        INVOICE,
+        parent=Customer,
+        parent_of=lambda invoice: invoice.customer_id,
+        parent_resource=_CUSTOMER,
+    )
 
 
 def request_invoice(
@@ -80,6 +110,8 @@ def request_invoice(
     Raises:
         ValidationError: no lines or documents, mixed currencies, or the document
             amounts not adding up to the invoice's gross.
+        NotFound: no such customer in the actor's tenant.
+        PermissionDenied: the actor may not create invoices or view the customer.
     """
     priced = price_lines(lines, rounding)
     currency = priced[0].net.currency
@@ -119,7 +151,9 @@ def request_invoice(
     )
 
     def work(uow: UnitOfWork) -> Invoice:
-        _require(uow, actor, "create", INVOICE)
+        grants = _require(uow, actor, "create", INVOICE)
+        # An invoice belongs to its customer: only one the actor may view is invoiced.
+        load_for(uow, grants, Customer, customer_id, "view", _CUSTOMER)
         return uow.repository(Invoice).add(invoice)
 
     return guarded(crm, actor, work)
@@ -165,6 +199,9 @@ def issue_invoice(
     ``"invoice"`` numbering rule (see :func:`invoice_number`) when none is given.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice is not requested.
         IdempotencyConflict: the key was used for a different request.
     """
@@ -172,7 +209,7 @@ def issue_invoice(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
+        invoice = _invoice(uow, actor, invoice_id, "issue")
         now = crm.now()
         # A refused issue rolls the whole transaction back, the number with it.
         given = number if number is not None else invoice_number(uow, now)
@@ -201,13 +238,15 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Mark an issued invoice as sent to the customer.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice is not issued.
     """
 
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
-        _require(uow, actor, "send", INVOICE)
+        invoice = _invoice(uow, actor, invoice_id, "send")
         INVOICE_FLOW.fire(invoice, "send")
         return repo.save(invoice)
 
@@ -218,13 +257,15 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Cancel a requested invoice that was never issued (no red letter is needed).
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice was already issued (void it instead).
     """
 
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
-        _require(uow, actor, "cancel", INVOICE)
+        invoice = _invoice(uow, actor, invoice_id, "cancel")
         INVOICE_FLOW.fire(invoice, "cancel")
         return repo.save(invoice)
 
@@ -252,6 +293,9 @@ def void_invoice(
         The red-letter invoice.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         RedLetterNotVoidable: the invoice is itself a red letter (nothing changes; issue
             a new invoice to bill the amount again).
         InvalidTransition: the invoice is not issued or sent (a requested one is
@@ -262,7 +306,7 @@ def void_invoice(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
+        invoice = _invoice(uow, actor, invoice_id, "void")
         if invoice.reverses is not None:
             voided = repo.find(invoice.reverses)
             raise RedLetterNotVoidable(
@@ -320,10 +364,18 @@ def document_summary(
     Invoiced counts every issued invoice's part for the document (red-letter invoices
     count negative, so a voided invoice nets to zero); received is the confirmed money
     allocated to the document's installments.
+
+    Raises:
+        NotFound: the document's customer is not in the actor's tenant.
+        PermissionDenied: the actor may not view invoices, the customer or the plan.
     """
 
     def work(uow: UnitOfWork) -> DocumentSummary:
-        _require(uow, actor, "view", INVOICE)
+        grants = _require(uow, actor, "view", INVOICE)
+        # The reference is the caller's description of a document (any area's, or the
+        # host's), so what is read through it is checked as stored: the customer whose
+        # invoices are summed, and the plan whose receipts are.
+        load_for(uow, grants, Customer, document.customer_id, "view", _CUSTOMER)
         currency = document.total.currency
         zero = Money.zero(currency)
         invoices = uow.repository(Invoice).query(
@@ -342,6 +394,7 @@ def document_summary(
         plan = uow.repository(Plan).find(plan_id_for(actor.tenant_id, direction, document))
         received = zero
         if plan is not None:
+            grants.require("view", plan, PLAN)
             received = sum((i.paid for i in _installments(uow, plan.id)), zero)
         return DocumentSummary(document.total, invoiced, received)
 

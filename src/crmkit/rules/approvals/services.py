@@ -23,7 +23,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.approvable import notify_hooks
+from crmkit.rules.approvals.approvable import hooks_for, notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
 from crmkit.rules.approvals.errors import NoApprover
 from crmkit.rules.approvals.model import (
@@ -294,11 +294,15 @@ def submit_for_approval(
         NotFound: no flow (or no single active flow) for the document type.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
-        PermissionDenied: someone other than the first submitter resubmits.
+        PermissionDenied: someone other than the first submitter resubmits, or the
+            document is one an area stores and the actor may not ``edit`` it.
+        NotFound: the document is one an area stores and there is no such document in
+            the actor's tenant.
     """
-    return crm.run(
-        actor.tenant_id,
-        lambda uow: submit_in(
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        _check_document(uow, actor, document_type, document_id)
+        return submit_in(
             uow,
             actor,
             now=crm.now(),
@@ -309,8 +313,25 @@ def submit_for_approval(
             directory=directory,
             flow_id=flow_id,
             comment=comment,
-        ),
-    )
+        )
+
+    return guarded(crm, actor, work)
+
+
+def _check_document(uow: UnitOfWork, actor: Actor, document_type: str, document_id: UUID) -> None:
+    """A document an area stores must exist in the tenant and be the actor's to change.
+
+    Checked before the request's state, so a stranger is told neither whether the
+    document is in review nor whether it exists elsewhere. A type a host keeps itself
+    (registered with no entity) is the host's to vouch for.
+    """
+    entity = hooks_for(document_type).entity
+    if entity is None:
+        return
+    document = uow.repository(entity).find(document_id)
+    if document is None:
+        raise NotFound(entity=document_type, id=document_id)
+    grants_for(uow, actor).require("edit", document)
 
 
 def active_flow(uow: UnitOfWork, document_type: str) -> ApprovalFlow | None:
@@ -586,10 +607,17 @@ def _check_may_unapprove(
         allowed = [
             d.approver_id for d in request.stage_decisions(last) if d.outcome is Outcome.APPROVE
         ]
-    if user not in allowed:
-        raise PermissionDenied(
-            actor=user, operation="unapprove", resource=f"{request.document_type} {request.title}"
-        )
+    if user in allowed:
+        return
+    # Someone who took part in the request (submitted it, decided a stage) knows its
+    # state already: they are told it is not approved. Anyone else is refused before
+    # the state is looked at, so a refusal reveals nothing about the request.
+    took_part = user == request.submitter_id or any(e.actor_id == user for e in request.trail)
+    if request.status is not RequestStatus.APPROVED and took_part:
+        return
+    raise PermissionDenied(
+        actor=user, operation="unapprove", resource=f"{request.document_type} {request.title}"
+    )
 
 
 def unapprove_request(
@@ -612,8 +640,8 @@ def unapprove_request(
     """
 
     def act(request: ApprovalRequest) -> list[DomainEvent]:
-        if request.status is RequestStatus.APPROVED:
-            _check_may_unapprove(request, actor.user_id, directory)
+        # Who may comes before the request's state: a stranger learns nothing of it.
+        _check_may_unapprove(request, actor.user_id, directory)
         return request.unapprove(actor.user_id, now=crm.now(), comment=comment)
 
     return _command(crm, actor, request_id, act)
