@@ -50,7 +50,7 @@ from crmkit.rules.approvals import (
     reject_request,
 )
 from crmkit.rules.numbering import define_numbering_rule
-from tests.billing.builders import make_plan, stored_customer
+from tests.billing.builders import make_plan
 from tests.pipeline.test_quotes import approved_quote, customer
 
 
@@ -177,7 +177,7 @@ def test_an_expense_claim_the_flow_returns_is_rejected(crm: Crm, actor: Actor) -
 
 
 def an_invoice_request(crm: Crm, actor: Actor) -> uuid.UUID:
-    view = make_plan(crm, actor, total="1130.00", customer_id=stored_customer(crm, actor))
+    view = make_plan(crm, actor, total="1130.00")
     return request_invoice(
         crm,
         actor,
