@@ -16,7 +16,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from crmkit import Crm, CrmError
+from crmkit import Crm, CrmError, PermissionDenied
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.customers import (
     HELD_STATES,
@@ -94,6 +94,9 @@ class PoolMachine(RuleBasedStateMachine):
             claim_customer(self.crm, actor, before.id)
         except NotInPool:
             assert before.owner_id is not None or before.pool_state is not PoolState.IN_POOL
+        except PermissionDenied:
+            # A colleague's customer: refused before its pool state is told.
+            assert before.owner_id not in (None, actor.user_id)
         except CooldownActive:
             assert in_cooldown
         except HoldingLimitReached:

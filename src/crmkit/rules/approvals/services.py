@@ -23,7 +23,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.approvable import hooks_for, notify_hooks
+from crmkit.rules.approvals.approvable import notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
 from crmkit.rules.approvals.errors import NoApprover
 from crmkit.rules.approvals.model import (
@@ -294,15 +294,11 @@ def submit_for_approval(
         NotFound: no flow (or no single active flow) for the document type.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
-        PermissionDenied: someone other than the first submitter resubmits, or the
-            document is one an area stores and the actor may not ``edit`` it.
-        NotFound: the document is one an area stores and there is no such document in
-            the actor's tenant.
+        PermissionDenied: someone other than the first submitter resubmits.
     """
-
-    def work(uow: UnitOfWork) -> ApprovalRequest:
-        _check_document(uow, actor, document_type, document_id)
-        return submit_in(
+    return crm.run(
+        actor.tenant_id,
+        lambda uow: submit_in(
             uow,
             actor,
             now=crm.now(),
@@ -313,25 +309,8 @@ def submit_for_approval(
             directory=directory,
             flow_id=flow_id,
             comment=comment,
-        )
-
-    return guarded(crm, actor, work)
-
-
-def _check_document(uow: UnitOfWork, actor: Actor, document_type: str, document_id: UUID) -> None:
-    """A document an area stores must exist in the tenant and be the actor's to change.
-
-    Checked before the request's state, so a stranger is told neither whether the
-    document is in review nor whether it exists elsewhere. A type a host keeps itself
-    (registered with no entity) is the host's to vouch for.
-    """
-    entity = hooks_for(document_type).entity
-    if entity is None:
-        return
-    document = uow.repository(entity).find(document_id)
-    if document is None:
-        raise NotFound(entity=document_type, id=document_id)
-    grants_for(uow, actor).require("edit", document)
+        ),
+    )
 
 
 def active_flow(uow: UnitOfWork, document_type: str) -> ApprovalFlow | None:
