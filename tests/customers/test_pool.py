@@ -84,8 +84,12 @@ def test_claiming_makes_the_rep_the_owner_and_records_it(crm: Crm, actor, clock)
     assert (claimed.owner_id, claimed.pool_state) == (team.li.user_id, PoolState.CLAIMED)
     assert claimed.owned_since == clock.now()
     assert list_pool(crm, team.li) == []
-    with pytest.raises(NotInPool):
+    # A peer who was second learns nothing about Li's customer now; the manager, who
+    # sees Li's customers, is told it left the pool.
+    with pytest.raises(PermissionDenied):
         claim_customer(crm, team.wang, pooled.id)
+    with pytest.raises(NotInPool):
+        claim_customer(crm, team.manager, pooled.id)
     events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending())
     assert any(isinstance(e, CustomerClaimed) for e in events)
     fields = {(r.action, r.field) for r in customer_history(crm, actor, pooled.id)}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crmkit import Crm
+from crmkit import Crm, PermissionDenied
 from crmkit.customers import (
     HoldingLimitReached,
     NotInPool,
@@ -59,7 +59,10 @@ def test_two_reps_claiming_one_customer_exactly_one_wins(
         winners = [r for r in results if not isinstance(r, Exception)]
         assert len(winners) == 1, results
         assert len(errors) == 1, results
-        assert isinstance(errors[0], NotInPool), results
+        # The loser is told it left the pool when they still see it (their race read it
+        # in the pool), or refused when it is now a colleague's customer: permission
+        # comes before the pool's state.
+        assert isinstance(errors[0], NotInPool | PermissionDenied), results
 
 
 def test_the_holding_limit_holds_under_concurrent_claims(

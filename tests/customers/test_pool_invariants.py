@@ -106,6 +106,9 @@ class PoolMachine(RuleBasedStateMachine):
             claim_customer(self.crm, actor, before.id)
         except NotInPool:
             assert before.owner_id is not None or before.pool_state is not PoolState.IN_POOL
+        except PermissionDenied:
+            # A colleague's customer: refused before its pool state is told.
+            assert before.owner_id not in (None, actor.user_id)
         except CooldownActive:
             assert in_cooldown
         except HoldingLimitReached:

@@ -82,3 +82,35 @@ def test_the_sms_notifier_refuses_bad_numbers_and_overlong_texts(
     notifier = SmsNotifier(RecordingSmsGateway())
     with pytest.raises(ValueError, match=problem):
         notifier.send(Message("k", "sms", recipient, "", body))
+
+
+def test_a_bulk_send_needs_a_grant_to_create_messages(crm: Crm, actor: Actor) -> None:
+    import uuid
+
+    from crmkit import PermissionDenied
+    from crmkit.kernel.ids import UserId
+    from crmkit.rules.permissions import Grant, Scope, define_role, set_member
+
+    define_role(crm, actor, "viewer", grants=[Grant("customer", "view", Scope.TENANT)])
+    define_role(
+        crm,
+        actor,
+        "sender",
+        grants=[Grant("message", "create", Scope.OWN)],
+    )
+    viewer, mailer = (Actor(actor.tenant_id, UserId(uuid.uuid4()), n) for n in ("看", "邮"))
+    set_member(crm, actor, viewer.user_id, name=viewer.name, roles=["viewer"])
+    set_member(crm, actor, mailer.user_id, name=mailer.name, roles=["sender"])
+    stranger = Actor(actor.tenant_id, UserId(uuid.uuid4()), "陌生人")
+    one = [BulkRecipient("+8613800000001", {"customer": {"name": "甲"}, "company": "X"})]
+
+    def queued() -> int:
+        return len(crm.run(actor.tenant_id, lambda uow: uow.outbox.pending()))
+
+    before = queued()
+    for who in (stranger, viewer):
+        with pytest.raises(PermissionDenied):
+            queue_bulk_send(crm, who, channel="sms", template=BIRTHDAY, recipients=one)
+    assert queued() == before  # nothing was queued by a refused send
+    sent = queue_bulk_send(crm, mailer, channel="sms", template=BIRTHDAY, recipients=one)
+    assert sent.queued == ("+8613800000001",)

@@ -443,12 +443,18 @@ def _plans(w: World) -> None:
         number=f"HT-{MARKER}",
     )
     w.records["document"] = document
+    # The two installments fall due in different aging buckets (56 and 10 days overdue
+    # on TODAY), so an aging report that did not omit hidden amounts would show each
+    # one, not only their sum (the contract amount, which the analyst may see).
     view = create_plan(
         w.crm,
         w.rep_a,
         document,
-        terms=(TermLine("deposit", percent="30"), TermLine("balance", percent="70")),
-        milestones={"signing": date(2026, 1, 5)},
+        terms=(
+            TermLine("deposit", percent="30"),
+            TermLine("balance", percent="70", milestone="delivery"),
+        ),
+        milestones={"signing": date(2026, 1, 5), "delivery": date(2026, 2, 20)},
     )
     w.records["billing_plan"] = view.plan
     w.records["installment"] = view.installments[0]

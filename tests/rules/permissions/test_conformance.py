@@ -82,62 +82,11 @@ REFUSED = (PermissionDenied, NotFound)
 # Breaks the suite found beyond issue 14's list are marked "found, not in issue 14".
 SCOPE = ("peer", "other_dept", "other_manager")
 _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
-    # issue 14's read and write breaks are fixed (perm-fields, perm-records); what is left
-    # was found by the suite, not in issue 14
-    ("billing.get_plan", ("analyst",), "found, not in issue 14: hidden installment amounts"),
-    (
-        "billing.issue_invoice",
-        SCOPE,
-        "found, not in issue 14: issues another rep's invoice (an invoice has no owner, "
-        "so only the operation is checked, never the record)",
-    ),
-    ("billing.void_invoice", SCOPE, "found, not in issue 14: state checked before permission"),
-    (
-        "billing.request_refund",
-        (*SCOPE, "other_tenant"),
-        "found, not in issue 14: receipt validated before the permission check",
-    ),
-    (
-        "billing.resubmit_credit_override",
-        (*SCOPE, "other_tenant", "non_member"),
-        "found, not in issue 14: document validated before the permission check",
-    ),
-    ("customers.claim_customer", SCOPE, "found, not in issue 14: pool state before permission"),
-    ("customers.assign_customer", SCOPE, "found, not in issue 14: pool state before permission"),
-    (
-        "customers.auto_assign_customer",
-        SCOPE,
-        "found, not in issue 14: pool state before permission",
-    ),
-    (
-        "customers.purge_customer",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: recycle-bin state before permission",
-    ),
-    (
-        "customers.restore_customer",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: recycle-bin state before permission",
-    ),
-    (
-        "customers.customer_history",
-        ("other_tenant",),
-        "found, not in issue 14: [] instead of NotFound for an unknown id",
-    ),
+    # issue 14's breaks are fixed; what is left was found by the suite, not in issue 14
     (
         "rules.approvals.submit_for_approval",
         ("other_tenant",),
         "found, not in issue 14: takes any id as a document (never checks it exists here)",
-    ),
-    (
-        "rules.approvals.unapprove_request",
-        (*SCOPE, "non_member"),
-        "found, not in issue 14: request state before permission",
-    ),
-    (
-        "rules.notifications.queue_bulk_send",
-        ("clerk", "analyst", "non_member"),
-        "found, not in issue 14: no permission check at all (even a non-member sends)",
     ),
 ]
 KNOWN_BREAKS: dict[tuple[str, str], str] = {

@@ -34,13 +34,15 @@ from crmkit.billing.services._frame import (
 )
 from crmkit.billing.services.plans import _installments
 from crmkit.crm import Crm
+from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
-from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.access import load_through
 
 __all__ = [
     "INVOICE_NUMBER_PATTERN",
@@ -56,6 +58,33 @@ __all__ = [
 
 
 # -- invoices ---------------------------------------------------------------------------------
+
+_CUSTOMER = "customer"  # the customers area's permission resource: invoices follow it
+
+
+def _invoice(uow: UnitOfWork, actor: Actor, invoice_id: UUID, operation: str) -> Invoice:
+    """The invoice an invoice service acts on, once the actor may reach it.
+
+    An invoice has no owner of its own: it belongs to its customer. The actor needs the
+    invoice ``operation`` (who may issue, send, void invoices at all) and ``view`` on the
+    customer (whose invoices), the way receipts follow their customer. Both are checked
+    before the invoice's state, so a refusal says nothing about it.
+
+    Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or cannot view the customer.
+    """
+    return load_through(
+        uow,
+        grants_for(uow, actor),
+        Invoice,
+        invoice_id,
+        operation,
+        INVOICE,
+        parent=Customer,
+        parent_of=lambda invoice: invoice.customer_id,
+        parent_resource=_CUSTOMER,
+    )
 
 
 def request_invoice(
@@ -168,6 +197,9 @@ def issue_invoice(
     ``"invoice"`` numbering rule (see :func:`invoice_number`) when none is given.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice is not requested.
         IdempotencyConflict: the key was used for a different request.
     """
@@ -175,7 +207,7 @@ def issue_invoice(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
+        invoice = _invoice(uow, actor, invoice_id, "issue")
         now = crm.now()
         # A refused issue rolls the whole transaction back, the number with it.
         given = number if number is not None else invoice_number(uow, now)
@@ -204,13 +236,15 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Mark an issued invoice as sent to the customer.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice is not issued.
     """
 
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
-        _require(uow, actor, "send", INVOICE, invoice)
+        invoice = _invoice(uow, actor, invoice_id, "send")
         INVOICE_FLOW.fire(invoice, "send")
         return repo.save(invoice)
 
@@ -221,13 +255,15 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Cancel a requested invoice that was never issued (no red letter is needed).
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         InvalidTransition: the invoice was already issued (void it instead).
     """
 
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
-        _require(uow, actor, "cancel", INVOICE, invoice)
+        invoice = _invoice(uow, actor, invoice_id, "cancel")
         INVOICE_FLOW.fire(invoice, "cancel")
         return repo.save(invoice)
 
@@ -255,6 +291,9 @@ def void_invoice(
         The red-letter invoice.
 
     Raises:
+        NotFound: no such invoice in the actor's tenant.
+        PermissionDenied: the actor lacks the operation or may not view the invoice's
+            customer (checked before the invoice's state).
         RedLetterNotVoidable: the invoice is itself a red letter (nothing changes; issue
             a new invoice to bill the amount again).
         InvalidTransition: the invoice is not issued or sent (a requested one is
@@ -265,7 +304,7 @@ def void_invoice(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Invoice, list[UUID]]:
         repo = uow.repository(Invoice)
-        invoice = repo.get(invoice_id)
+        invoice = _invoice(uow, actor, invoice_id, "void")
         if invoice.reverses is not None:
             voided = repo.find(invoice.reverses)
             raise RedLetterNotVoidable(

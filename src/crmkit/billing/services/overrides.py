@@ -41,6 +41,7 @@ from crmkit.rules.approvals import (
     submit_in,
 )
 from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.permissions.access import load_named
 from crmkit.rules.permissions.directory import OrgDirectory
 
 __all__ = [
@@ -146,6 +147,8 @@ def resubmit_credit_override(
 
     def work(uow: UnitOfWork) -> CreditOverride:
         now = crm.now()
+        # Permission first: whether a stranger's document is on hold is not theirs to learn.
+        load_named(uow, grants_for(uow, actor), document_type, document_id, "view")
         source = _source(document_type)
         held = source.held(uow, document_id)
         if held is None:

@@ -23,7 +23,13 @@ from crmkit.billing.model.terms import (
     due_after,
     schedule,
 )
-from crmkit.billing.services._frame import PLAN, _invalid, _require, _viewable_customer
+from crmkit.billing.services._frame import (
+    INSTALLMENT,
+    PLAN,
+    _invalid,
+    _require,
+    _viewable_customer,
+)
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
@@ -32,6 +38,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = [
     "PlanView",
@@ -45,29 +52,66 @@ __all__ = [
 # -- plans ------------------------------------------------------------------------------------
 
 
+# The fields each figure of a view reads, as (resource, field): a figure over a field
+# hidden from the reader is omitted, as every report omits such a measure.
+_FIGURES: dict[str, tuple[tuple[str, str], ...]] = {
+    "paid": ((INSTALLMENT, "paid"),),
+    "outstanding": ((PLAN, "total"), (INSTALLMENT, "paid")),
+    "overdue": ((INSTALLMENT, "amount"), (INSTALLMENT, "paid"), (INSTALLMENT, "due_date")),
+}
+
+
 @attrs.frozen
 class PlanView:
-    """A plan with its installments, and the totals a clerk looks at."""
+    """A plan with its installments, and the totals a clerk looks at.
+
+    Built for one reader: the plan and its installments come without the fields the
+    reader's role hides, and a figure computed from such a field is in ``omitted``
+    and reads ``None`` (an analyst who may not see installment amounts sees the
+    schedule's dates and count, not what is overdue).
+    """
 
     plan: Plan
     installments: tuple[Installment, ...]
+    omitted: frozenset[str] = frozenset()
 
     @property
-    def paid(self) -> Money:
-        """Confirmed money allocated to the plan's installments."""
+    def paid(self) -> Money | None:
+        """Confirmed money allocated to the plan's installments (``None`` if omitted)."""
+        if "paid" in self.omitted:
+            return None
         return sum((i.paid for i in self.installments), Money.zero(self.plan.total.currency))
 
     @property
-    def outstanding(self) -> Money:
-        """What is still owed on the plan."""
-        return self.plan.total - self.paid
+    def outstanding(self) -> Money | None:
+        """What is still owed on the plan (``None`` if omitted)."""
+        paid = self.paid
+        if "outstanding" in self.omitted or paid is None:
+            return None
+        return self.plan.total - paid
 
-    def overdue(self, on: date) -> Money:
-        """What was due before ``on`` and is still owed."""
+    def overdue(self, on: date) -> Money | None:
+        """What was due before ``on`` and is still owed (``None`` if omitted)."""
+        if "overdue" in self.omitted:
+            return None
         return sum(
             (i.outstanding for i in self.installments if i.is_overdue(on)),
             Money.zero(self.plan.total.currency),
         )
+
+
+def _view(grants: Grants, plan: Plan, installments: Sequence[Installment]) -> PlanView:
+    """``plan`` as the reader may see it: records redacted, hidden figures omitted."""
+    omitted = frozenset(
+        figure
+        for figure, sources in _FIGURES.items()
+        if any(grants.is_hidden(resource, field) for resource, field in sources)
+    )
+    return PlanView(
+        grants.redact(plan, PLAN),
+        tuple(grants.redact(i, INSTALLMENT) for i in installments),
+        omitted,
+    )
 
 
 def define_payment_terms(
@@ -168,7 +212,7 @@ def create_plan(
             )
         repo.add(plan)
         uow.repository(Installment).add_many(list(installments))
-        return PlanView(plan, installments)
+        return _view(grants, plan, installments)
 
     return guarded(crm, actor, work)
 
@@ -187,8 +231,8 @@ def get_plan(crm: Crm, actor: Actor, plan_id: UUID) -> PlanView:
 
     def work(uow: UnitOfWork) -> PlanView:
         plan = uow.repository(Plan).get(plan_id)
-        _require(uow, actor, "view", PLAN, plan)
-        return PlanView(plan, _installments(uow, plan_id))
+        grants = _require(uow, actor, "view", PLAN, plan)
+        return _view(grants, plan, _installments(uow, plan_id))
 
     return guarded(crm, actor, work)
 
@@ -204,13 +248,13 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
 
     def work(uow: UnitOfWork) -> PlanView:
         plan = uow.repository(Plan).get(plan_id)
-        _require(uow, actor, "edit", PLAN, plan)
+        grants = _require(uow, actor, "edit", PLAN, plan)
         repo = uow.repository(Installment)
         items = _installments(uow, plan_id)
         for item in items:
             if item.milestone == milestone:
                 item.reschedule(due_after(on, item.days))
                 repo.save(item)
-        return PlanView(plan, items)
+        return _view(grants, plan, items)
 
     return guarded(crm, actor, work)

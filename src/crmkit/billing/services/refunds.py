@@ -42,6 +42,7 @@ from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.access import load_for
 
 __all__ = [
     "approve_refund",
@@ -169,6 +170,11 @@ def _parts(
         if left.is_positive:
             raise OverRefund(value=str(amount), maximum=str(amount - left))
         return parts
+    # Permission first: every named receipt is one the actor may view before their
+    # input or the receipt's state is judged, so a refusal says nothing about it.
+    grants = grants_for(uow, actor)
+    for rid in [*([receipt_id] if receipt_id is not None else []), *(r for r, _ in named)]:
+        load_for(uow, grants, Receipt, rid, "view", RECEIPT)
     if receipt_id is not None:
         if amount is None:
             raise _invalid("refund", "amount", N_("is required"))

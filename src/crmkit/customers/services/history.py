@@ -63,6 +63,10 @@ def _customer_history(
     return [r for r in records if _shown(grants, r.field)]
 
 
+def _has_history(uow: UnitOfWork, customer_id: UUID) -> bool:
+    return uow.repository(ChangeRecord).count(F("customer_id").eq(customer_id), limit=1) > 0
+
+
 def customer_history(
     crm: Crm, actor: Actor, customer_id: UUID, *, limit: int | None = 200
 ) -> list[ChangeRecord]:
@@ -72,6 +76,7 @@ def customer_history(
     a purged customer's history is kept for tenant administrators.
 
     Raises:
+        NotFound: no such customer in the actor's tenant (nor a purged one's history).
         PermissionDenied: the actor may not view the customer.
     """
 
@@ -79,7 +84,9 @@ def customer_history(
         grants = grants_for(uow, actor)
         customer = uow.repository(Customer).find(customer_id)
         if customer is None:
-            if not grants.is_tenant_admin:
+            # A purged customer left its history behind; an id with none is unknown
+            # here (another tenant's, or never used), not a customer without changes.
+            if not grants.is_tenant_admin or not _has_history(uow, customer_id):
                 raise NotFound(entity="customer", id=customer_id)
         elif customer.deleted_at is not None:
             grants.require("delete", customer, RESOURCE)

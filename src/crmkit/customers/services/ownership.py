@@ -53,9 +53,10 @@ from crmkit.kernel.errors import (
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import state_label
-from crmkit.kernel.query import F, Order, Query, and_, to_predicate
+from crmkit.kernel.query import F, Order, Query, and_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, OwnershipTransfer, grants_for, guarded
+from crmkit.rules.permissions.access import require_reach
 from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = [
@@ -207,29 +208,50 @@ def list_pool(crm: Crm, actor: Actor, query: Query | None = None) -> list[Custom
     return guarded(crm, actor, work)
 
 
+def _pool_customer(uow: UnitOfWork, grants: Grants, customer_id: UUID, operation: str) -> Customer:
+    """The live customer a pool operation acts on, once the actor may reach it.
+
+    Permission comes before the pool's state: a customer in the pool is reached through
+    the part of the pool the actor's ``operation`` grants open
+    (:meth:`~crmkit.rules.permissions.evaluator.Grants.unowned_scope`). A customer with
+    an owner is out of the pool, which the domain then says (``NotInPool``) only to an
+    actor who may ``view`` it and so sees its owner anyway; anyone else is refused
+    rather than told that a colleague's customer is not in the pool.
+    """
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.owner_id is None:
+        require_reach(grants, operation, customer, RESOURCE, unowned=True)
+    else:
+        grants.require_operation(operation, RESOURCE)
+        grants.require("view", customer, RESOURCE)
+    if customer.deleted_at is not None:
+        raise NotFound(entity="customer", id=customer_id)
+    return customer
+
+
 def claim_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
     """The actor takes a customer from the public pool.
 
-    Of two reps claiming the same customer at once exactly one wins; the other gets
-    ``NotInPool``. Claims by one rep are serialised, so the holding limit holds.
+    Of two reps claiming the same customer at once exactly one wins; the other is
+    refused: ``PermissionDenied`` when the customer now belongs to someone beyond their
+    reach (permission comes before the pool's state, so a stranger's customer is never
+    described to them), ``NotInPool`` when they may still reach it. Claims by one rep
+    are serialised, so the holding limit holds.
 
     Raises:
-        NotFound: no such customer.
-        PermissionDenied: the actor holds no ``claim`` grant on customers.
-        NotInPool: it has an owner (someone was first).
+        NotFound: no such customer (or it is in the recycle bin).
+        PermissionDenied: the actor holds no ``claim`` grant reaching the customer: a
+            pool customer outside the part of the pool they may claim, or another
+            owner's customer.
+        NotInPool: it has an owner, and the actor may view it (their own, a
+            subordinate's).
         CooldownActive: the actor lost or released it less than the cool-down ago.
         HoldingLimitReached: the actor holds as many working customers as allowed.
     """
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        grants.require_operation("claim", RESOURCE)
-        customer = _live(uow, customer_id)
-        if customer.owner_id is None and not to_predicate(grants.unowned_scope("claim", RESOURCE))(
-            customer
-        ):
-            # A pool customer outside the part of the pool the actor's claim grants reach.
-            raise PermissionDenied(actor=grants.label, operation="claim", resource=RESOURCE)
+        customer = _pool_customer(uow, grants, customer_id, "claim")
         me = _member(uow, actor.user_id)
         policy = _policy(uow)
         _lock_holding(uow, actor.user_id)
@@ -254,7 +276,8 @@ def assign_customer(crm: Crm, actor: Actor, customer_id: UUID, to_user: UserId) 
 
     Raises:
         NotFound: no such customer, or ``to_user`` is not a member.
-        PermissionDenied: the actor holds no ``assign`` grant on customers.
+        PermissionDenied: the actor holds no ``assign`` grant reaching the customer
+            (checked before its pool state).
         NotInPool: it has an owner already (use :func:`transfer_customer`).
         HoldingLimitReached: the rep holds as many working customers as allowed.
         ValidationError: the rep is deactivated.
@@ -262,8 +285,7 @@ def assign_customer(crm: Crm, actor: Actor, customer_id: UUID, to_user: UserId) 
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        grants.require_operation("assign", RESOURCE)
-        customer = _live(uow, customer_id)
+        customer = _pool_customer(uow, grants, customer_id, "assign")
         rep = _member(uow, to_user)
         now = crm.now()
         before = snapshot(customer)
@@ -514,14 +536,14 @@ def auto_assign_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
 
     Raises:
         NotFound: no such customer.
-        PermissionDenied: the actor holds no ``assign`` grant on customers.
+        PermissionDenied: the actor holds no ``assign`` grant reaching the customer
+            (checked before its pool state).
         NotInPool: it has an owner already.
     """
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        grants.require_operation("assign", RESOURCE)
-        customer = _live(uow, customer_id)
+        customer = _pool_customer(uow, grants, customer_id, "assign")
         if customer.owner_id is not None or customer.pool_state is not PoolState.IN_POOL:
             raise NotInPool(
                 machine=POOL.name, state=state_label(customer.pool_state), trigger="assign"

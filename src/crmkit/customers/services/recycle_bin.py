@@ -24,6 +24,8 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.access import load_for
+from crmkit.rules.permissions.evaluator import Grants
 from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [
@@ -79,8 +81,9 @@ def list_recycle_bin(crm: Crm, actor: Actor, query: Query | None = None) -> list
     return guarded(crm, actor, work)
 
 
-def _binned(uow: UnitOfWork, customer_id: UUID) -> Customer:
-    customer = uow.repository(Customer).get(customer_id)
+def _binned(uow: UnitOfWork, grants: Grants, customer_id: UUID, operation: str) -> Customer:
+    # Permission first: whether a customer is in the bin is not for strangers to learn.
+    customer = load_for(uow, grants, Customer, customer_id, operation, RESOURCE)
     if customer.deleted_at is None:
         raise ValidationError(
             entity="customer", field="deleted_at", reason=reason(N_("is not in the recycle bin"))
@@ -142,8 +145,7 @@ def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _binned(uow, customer_id)
-        grants.require("restore", customer, RESOURCE)
+        customer = _binned(uow, grants, customer_id, "restore")
         _refuse_merged(uow, customer)
         now = crm.now()
         before = snapshot(customer)
@@ -172,8 +174,7 @@ def purge_customer(crm: Crm, actor: Actor, customer_id: UUID) -> None:
 
     def work(uow: UnitOfWork) -> None:
         grants = grants_for(uow, actor)
-        customer = _binned(uow, customer_id)
-        grants.require("purge", customer, RESOURCE)
+        customer = _binned(uow, grants, customer_id, "purge")
         contacts = uow.repository(Contact)
         for contact in contacts.query(Query(where=F("customer_id").eq(customer_id))):
             contacts.delete(contact)

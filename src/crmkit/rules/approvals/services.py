@@ -695,10 +695,17 @@ def _check_may_unapprove(
         allowed = [
             d.approver_id for d in request.stage_decisions(last) if d.outcome is Outcome.APPROVE
         ]
-    if user not in allowed:
-        raise PermissionDenied(
-            actor=user, operation="unapprove", resource=f"{request.document_type} {request.title}"
-        )
+    if user in allowed:
+        return
+    # Someone who took part in the request (submitted it, decided a stage) knows its
+    # state already: they are told it is not approved. Anyone else is refused before
+    # the state is looked at, so a refusal reveals nothing about the request.
+    took_part = user == request.submitter_id or any(e.actor_id == user for e in request.trail)
+    if request.status is not RequestStatus.APPROVED and took_part:
+        return
+    raise PermissionDenied(
+        actor=user, operation="unapprove", resource=f"{request.document_type} {request.title}"
+    )
 
 
 def unapprove_request(
@@ -721,8 +728,8 @@ def unapprove_request(
     """
 
     def act(request: ApprovalRequest) -> list[DomainEvent]:
-        if request.status is RequestStatus.APPROVED:
-            _check_may_unapprove(request, actor.user_id, directory)
+        # Who may comes before the request's state: a stranger learns nothing of it.
+        _check_may_unapprove(request, actor.user_id, directory)
         return request.unapprove(actor.user_id, now=crm.now(), comment=comment)
 
     return _command(crm, actor, request_id, act)

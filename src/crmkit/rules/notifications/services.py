@@ -33,6 +33,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import unstructure
 from crmkit.kernel.errors import CrmError, NotFound, PermissionDenied, ValidationError
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.ports import Message, Notifier, UnitOfWork
@@ -46,6 +47,7 @@ from crmkit.rules.notifications.model import (
     Template,
     delivery_id,
 )
+from crmkit.rules.permissions import grants_for, guarded, register_resource
 
 __all__ = [
     "BulkRecipient",
@@ -61,6 +63,12 @@ __all__ = [
     "to_message",
     "unread_count",
 ]
+
+# Sending to many people at once is an operation like any other: a role grants
+# ``create`` on ``message`` (whose records are the messages the sender sends).
+MESSAGE = "message"
+register_resource(MESSAGE, fields=("owner_id", "channel"), operations=("view", "create"))
+LABELS = (N_("message"),)
 
 Router = Callable[[DomainEvent], list[Delivery]]
 ContextProvider = Callable[[DomainEvent], Mapping[str, Any]]
@@ -399,8 +407,16 @@ def queue_bulk_send(
     refused on its own; the others are queued. Message keys derive from ``batch_id``
     and the recipient, so running the same bulk send twice delivers nothing twice.
 
+    Who may: an actor holding ``create`` on the ``message`` resource (a bulk send
+    reaches people outside the CRM's records, so it is granted like any operation,
+    never assumed). The sender owns the messages, so any data scope of that grant
+    reaches them.
+
     Returns:
         The queued addresses and the refused ones with the reason.
+
+    Raises:
+        PermissionDenied: the actor holds no ``create`` grant on ``message``.
     """
     now = crm.now()
     batch = batch_id or crm.new_id()
@@ -419,6 +435,9 @@ def queue_bulk_send(
         queued.append((label, recipient.address, subject, body))
 
     def work(uow: UnitOfWork) -> None:
+        # Checked before anything is queued, and for every bulk send, empty or not. The
+        # sender owns what they send, so holding the operation is the whole question.
+        grants_for(uow, actor).require_operation("create", MESSAGE)
         for label, address, subject, body in queued:
             queue_message(
                 uow,
@@ -432,7 +451,7 @@ def queue_bulk_send(
                 dedupe_key=f"{batch}/{label}",
             )
 
-    crm.run(actor.tenant_id, work)
+    guarded(crm, actor, work)
     return BulkSendResult(tuple(label for label, *_ in queued), tuple(refused))
 
 
