@@ -35,6 +35,7 @@ from crmkit.customers.transfer import is_builtin_header
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -155,7 +156,7 @@ def define_custom_field(
             entity=entity,
             key=key,
             label=label,
-            type=FieldType(type),
+            type=to_member(FieldType, type, entity="custom_field", field="type"),
             created_at=now,
             required=required,
             options=tuple(options),
