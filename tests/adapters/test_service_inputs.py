@@ -108,3 +108,17 @@ def test_an_unknown_choice_typed_as_text_is_refused_naming_its_field(
         with pytest.raises(ValidationError) as caught:
             call()
         assert caught.value.field == field, field
+
+
+@pytest.mark.parametrize("entity", ["", "robot", "Customer"])
+def test_custom_fields_of_an_unknown_entity_are_refused_naming_it(
+    crm: Crm, actor: Actor, entity: str
+) -> None:
+    # list_custom_fields raised KeyError; define_custom_field stored a field for no record.
+    from crmkit.customers import define_custom_field, list_custom_fields
+
+    with pytest.raises(ValidationError) as listed:
+        list_custom_fields(crm, actor, entity)
+    with pytest.raises(ValidationError) as defined:
+        define_custom_field(crm, actor, key="k", label="K", type="text", entity=entity)
+    assert listed.value.field == defined.value.field == "entity"

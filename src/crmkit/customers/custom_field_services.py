@@ -52,6 +52,24 @@ __all__ = [
 RESOURCE = "custom_field"
 # The records each entity's values live on, to check an option is unused before removal.
 _RECORDS: dict[str, tuple[type[Any], str]] = {"customer": (Customer, "customer")}
+
+
+def _records_of(entity: str) -> tuple[type[Any], str]:
+    # A form or an import names the entity as text: an unknown one is refused by name,
+    # not a KeyError, nor a definition stored for records that do not exist.
+    try:
+        return _RECORDS[entity]
+    except (KeyError, TypeError):
+        raise ValidationError(
+            entity="custom_field",
+            field="entity",
+            reason=reason(
+                N_("{value!r} is not one of {choices}"),
+                value=str(entity)[:40],
+                choices=", ".join(_RECORDS),
+            ),
+        ) from None
+
 _CHANGEABLE = frozenset(
     {
         "label",
@@ -145,6 +163,7 @@ def define_custom_field(
 
     def work(uow: UnitOfWork) -> CustomFieldDefinition:
         _require_admin(grants_for(uow, actor))
+        _records_of(entity)
         existing = definitions_of(uow, entity)
         if any(d.key == key for d in existing):
             raise ValidationError(
@@ -298,7 +317,7 @@ def list_custom_fields(
 
     def work(uow: UnitOfWork) -> list[CustomFieldDefinition]:
         grants = grants_for(uow, actor)
-        _, resource = _RECORDS[entity]
+        _, resource = _records_of(entity)
         hidden = grants.hidden_fields(resource)
         return [
             d
