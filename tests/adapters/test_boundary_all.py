@@ -416,7 +416,6 @@ _BREAKS: dict[str, str] = {
     "customers.export_customers": f"{MISTYPED} (locale)",
     "customers.global_search": "limit_per_kind=Decimal('sNaN'): decimal.InvalidOperation",
     "customers.import_customers": f"{MISTYPED} (mapping)",
-    "customers.list_custom_fields": "an unknown entity text ('') raises KeyError",
     "customers.merge_customers": f"{MISTYPED} (choose as text: ValueError)",
     "customers.search_customers": f"{MISTYPED} (text None or a date)",
     "pipeline.attach_document": "kind None or odd text: backends store it differently",
