@@ -70,6 +70,7 @@ def _records_of(entity: str) -> tuple[type[Any], str]:
             ),
         ) from None
 
+
 _CHANGEABLE = frozenset(
     {
         "label",
