@@ -35,6 +35,7 @@ from crmkit.customers.transfer import is_builtin_header
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -51,6 +52,25 @@ __all__ = [
 RESOURCE = "custom_field"
 # The records each entity's values live on, to check an option is unused before removal.
 _RECORDS: dict[str, tuple[type[Any], str]] = {"customer": (Customer, "customer")}
+
+
+def _records_of(entity: str) -> tuple[type[Any], str]:
+    # A form or an import names the entity as text: an unknown one is refused by name,
+    # not a KeyError, nor a definition stored for records that do not exist.
+    try:
+        return _RECORDS[entity]
+    except (KeyError, TypeError):
+        raise ValidationError(
+            entity="custom_field",
+            field="entity",
+            reason=reason(
+                N_("{value!r} is not one of {choices}"),
+                value=str(entity)[:40],
+                choices=", ".join(_RECORDS),
+            ),
+        ) from None
+
+
 _CHANGEABLE = frozenset(
     {
         "label",
@@ -144,6 +164,7 @@ def define_custom_field(
 
     def work(uow: UnitOfWork) -> CustomFieldDefinition:
         _require_admin(grants_for(uow, actor))
+        _records_of(entity)
         existing = definitions_of(uow, entity)
         if any(d.key == key for d in existing):
             raise ValidationError(
@@ -155,7 +176,7 @@ def define_custom_field(
             entity=entity,
             key=key,
             label=label,
-            type=FieldType(type),
+            type=to_member(FieldType, type, entity="custom_field", field="type"),
             created_at=now,
             required=required,
             options=tuple(options),
@@ -297,7 +318,7 @@ def list_custom_fields(
 
     def work(uow: UnitOfWork) -> list[CustomFieldDefinition]:
         grants = grants_for(uow, actor)
-        _, resource = _RECORDS[entity]
+        _, resource = _records_of(entity)
         hidden = grants.hidden_fields(resource)
         return [
             d

@@ -65,6 +65,7 @@ __all__ = [
     "to_amount",
     "to_date",
     "to_instant_value",
+    "to_member",
     "to_text",
 ]
 
@@ -234,6 +235,32 @@ def to_date(value: Any, *, entity: str, field: str) -> dt.date:
         day = value
     _check_day(day, entity, field)
     return day
+
+
+E = typing.TypeVar("E", bound=enum.Enum)
+
+
+def to_member(kind: type[E], value: Any, *, entity: str, field: str) -> E:
+    """A member of the enumeration ``kind`` from itself or its value (``"user"``).
+
+    A form sends the value as text; anything that is not one is refused by name,
+    listing the choices, instead of escaping as ``ValueError`` from ``kind(value)``.
+
+    Raises:
+        ValidationError: ``value`` is neither a member of ``kind`` nor one's value.
+    """
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        raise _invalid(
+            entity,
+            field,
+            N_("{value!r} is not one of {choices}"),
+            value=str(value)[:40],
+            choices=", ".join(str(member.value) for member in kind),
+        ) from None
 
 
 def to_instant_value(value: Any, *, entity: str, field: str) -> dt.datetime:

@@ -30,7 +30,7 @@ import attrs
 
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import check_text
+from crmkit.kernel.limits import INT_MAX, check_text
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -227,6 +227,12 @@ def _check_page(instance: Any, attribute: Any, value: int | None) -> None:
     if value < 0:
         raise ValidationError(
             entity="query", field=attribute.name, reason=reason(N_("must not be negative"))
+        )
+    if value > INT_MAX:  # no store binds it (SQLite raised OverflowError); none holds so many
+        raise ValidationError(
+            entity="query",
+            field=attribute.name,
+            reason=reason(N_("{value} is too large"), value=str(value)[:30]),
         )
 
 

@@ -52,6 +52,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.machine import state_label
 from crmkit.kernel.query import F, Order, Query, and_
 from crmkit.ports import UnitOfWork
@@ -513,7 +514,9 @@ def define_assignment_rule(
         tenant_id=actor.tenant_id,
         name=name,
         members=tuple(members),
-        strategy=AssignmentStrategy(strategy),
+        strategy=to_member(
+            AssignmentStrategy, strategy, entity="assignment_rule", field="strategy"
+        ),
         region=region,
         industry=industry,
         priority=priority,

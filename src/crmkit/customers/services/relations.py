@@ -12,6 +12,7 @@ from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -90,7 +91,7 @@ def relate_customers(
     """
     if kind == "subsidiary":
         from_id, to_id, kind = to_id, from_id, RelationKind.PARENT
-    relation_kind = RelationKind(kind)
+    relation_kind = to_member(RelationKind, kind, entity="customer_relation", field="kind")
     now = crm.now()
     relation = CustomerRelation(
         id=crm.ids.new(now),

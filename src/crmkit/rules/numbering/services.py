@@ -22,6 +22,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import Order, Query
 from crmkit.ports import UnitOfWork, queries, register_queries
 from crmkit.rules.numbering.model import (
@@ -143,7 +144,7 @@ def preview_number(
         ValidationError: the pattern or reset is invalid.
     """
     parsed = NumberPattern.parse(pattern)
-    parsed.check_reset(Reset(reset))
+    parsed.check_reset(to_member(Reset, reset, entity="numbering_rule", field="reset"))
     return parsed.render(local_time(now, timezone), 1)
 
 
@@ -175,7 +176,7 @@ def define_numbering_rule(
         id=numbering_rule_id(actor.tenant_id, doc_type),
         tenant_id=actor.tenant_id,
         doc_type=doc_type,
-        reset=Reset(reset),
+        reset=to_member(Reset, reset, entity="numbering_rule", field="reset"),
         pattern=pattern,
         timezone=timezone,
     )

@@ -40,6 +40,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Query, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, compile_grants
@@ -595,7 +596,7 @@ def share_record(
         PermissionDenied: the actor may not share this record.
         NotFound: no such record or grantee.
     """
-    kind = GranteeKind(grantee_kind)
+    kind = to_member(GranteeKind, grantee_kind, entity="share", field="grantee_kind")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> RecordShare:
@@ -610,7 +611,7 @@ def share_record(
             record_id=record_id,
             grantee_kind=kind,
             grantee=str(grantee),
-            access=Access(access),
+            access=to_member(Access, access, entity="share", field="access"),
             shared_by=actor.user_id,
             shared_at=now,
         )
@@ -666,9 +667,11 @@ def define_sharing_rule(
         name=name,
         resource=resource,
         condition=condition,
-        grantee_kind=GranteeKind(grantee_kind),
+        grantee_kind=to_member(
+            GranteeKind, grantee_kind, entity="sharing_rule", field="grantee_kind"
+        ),
         grantee=str(grantee),
-        access=Access(access),
+        access=to_member(Access, access, entity="sharing_rule", field="access"),
     )
     rule.validate(registry)
 
