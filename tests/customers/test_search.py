@@ -458,6 +458,57 @@ def test_whole_name_matches_rank_before_matches_behind_the_region(crm: Crm, tena
     assert [c.name for c in found] == ["海王集团", "华为云", "北京华为科技", "上海华为技术"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("text", ["huawei", "hw", "hwei", "huaw"])
+def test_a_search_runs_every_statement_as_a_kept_one_on_the_driver(
+    crm: Crm, tenant, text: str
+) -> None:
+    # Whatever the first group of routes found, the routes behind the region keep one
+    # statement shape (what the page holds is left out in Python, not by an IN list that
+    # SQLAlchemy renders per execution), so no statement goes through SQLAlchemy.
+    import sqlalchemy as sa
+
+    names = ["华为云", "华维物流", "北京华为科技", "上海华为技术", "杭州海王医药"]
+    crm.run(
+        tenant, lambda uow: uow.repository(Customer).add_many([_customer(n, tenant) for n in names])
+    )
+    engine = crm.storage.engine  # type: ignore[attr-defined]
+    through_sqlalchemy: list[str] = []
+
+    def listen(_conn, statement, *_args) -> None:
+        through_sqlalchemy.append(str(statement))
+
+    def search(limit: int) -> list[str]:
+        return [
+            c.name
+            for c in crm.read(
+                tenant,
+                lambda uow: find_by_routes(
+                    uow.repository(Customer),
+                    F("deleted_at").is_null(),
+                    search_routes(text),
+                    limit=limit,
+                ),
+            )
+        ]
+
+    sa.event.listen(engine, "before_execute", listen)
+    try:
+        pages = {limit: search(limit) for limit in (1, 2, 3, 10)}
+    finally:
+        sa.event.remove(engine, "before_execute", listen)
+    assert [s for s in through_sqlalchemy if "customers" in s] == []
+    expected: list[str] = []
+    for behind in (False, True):  # whole-name matches first, then behind the region
+        matches = to_predicate(
+            or_(*(r.where for r in search_routes(text) if r.behind_region == behind))
+        )
+        found = [n for n in names if matches(_customer(n, tenant)) and n not in expected]
+        expected += sorted(found, key=lambda n: search_keys(n).pinyin_full)
+    assert len(expected) > 2  # the first group leaves a page of 10 short
+    assert pages == {limit: expected[:limit] for limit in (1, 2, 3, 10)}
+
+
 # -- every reading of Latin letters, within a bounded search -----------------------------------
 
 

@@ -659,26 +659,23 @@ def find_by_routes(
     page: list[Any] = []
     for behind in (False, True):
         wanted = limit - len(page)
-        # Behind the region, leave out what the whole name found: every record read
-        # is then one the page keeps, unless several routes find it.
-        outside = and_(scope, ~F("id").is_in([r.id for r in page])) if page else scope
+        # Behind the region, what the whole name found is left out here rather than in
+        # the filter (``id NOT IN page``): the statement then keeps one shape whatever the
+        # page holds, so it is kept and run straight on the driver (an IN list is
+        # rendered per execution), for at most ``len(page)`` more rows read.
+        most = wanted + len(page)
         seen = {r.id for r in page}
         found: dict[Any, Any] = {}
         for route in routes:
             if route.behind_region != behind:
                 continue
-            if isinstance(route.where, Or):
-                # Several narrow ranges, each read from its index with the scope beside
-                # it; what the page holds is left out here instead, so the statement
-                # keeps one shape whatever the page holds.
-                where, most = _within(scope, route.where), wanted + len(page)
-            else:
-                where, most = and_(outside, route.where), wanted
-            query = Query(where, order, most, selective=not route.ordered)
+            # Several narrow ranges are each read from their index with the scope
+            # beside them (see _within).
+            query = Query(_within(scope, route.where), order, most, selective=not route.ordered)
             if route.walk is None:
                 records = repository.query(query)
             else:
-                walk = Query(and_(outside, route.walk, route.where), order, wanted)
+                walk = Query(and_(scope, route.walk, route.where), order, most)
                 records = repository.query_by_count(route.where, dense, query, walk)
             for record in records:
                 if record.id not in seen:
