@@ -302,13 +302,12 @@ def compile_order(order: Order, column: ColumnFor) -> sa.UnaryExpression[Any]:
     return term if getattr(col, "nullable", True) is False else term.nulls_last()
 
 
-def _plain_params(cond: Cond, column: ColumnFor, dialect: str) -> tuple[Any, ...] | None:
-    """What ``compile_expr`` binds for ``cond``; ``None`` for a value inside JSON."""
-    target = _resolve(cond.field, column, cond.op)
+def _ranges(field: str, op: str, column: ColumnFor, dialect: str) -> bool | None:
+    """Whether a prefix on ``field`` binds as a range; ``None`` for a value inside JSON."""
+    target = _resolve(field, column, op)
     if isinstance(target, JsonPath):
         return None
-    ranges = sorts_by_code_point(target.type, dialect)
-    return _params(cond.op, cond.value, dialect, ranges=ranges)
+    return sorts_by_code_point(target.type, dialect)
 
 
 def parameterize(
@@ -322,16 +321,24 @@ def parameterize(
     depends on the values' types.
     """
     values: list[Any] = []
+    # A search's filter holds dozens of conditions on a handful of (field, op) pairs:
+    # each pair is resolved once per call.
+    resolved: dict[tuple[str, str], bool | None] = {}
 
     def shape(item: Expr) -> Hashable | None:
         if isinstance(item, Const):
             return item.value
         if isinstance(item, Cond):
-            params = _plain_params(item, column, dialect)
-            if params is None:
+            field, op = item.field, item.op
+            try:
+                ranges = resolved[field, op]
+            except KeyError:
+                ranges = resolved[field, op] = _ranges(field, op, column, dialect)
+            if ranges is None:
                 return None
+            params = _params(op, item.value, dialect, ranges=ranges)
             values.extend(params)
-            return (item.field, item.op, len(params))
+            return (field, op, len(params))
         if isinstance(item, Not):
             inner = shape(item.item)
             return None if inner is None else ("not", inner)
