@@ -675,3 +675,21 @@ def test_sqlite_reads_each_range_of_the_readings_from_its_index(sqlite_engine, t
                 plans.append(" ".join(str(row[-1]) for row in rows))
     assert plans
     assert all("MULTI-INDEX OR" in plan for plan in plans), plans
+
+
+def test_a_route_within_a_scope_is_made_once_for_the_same_parts() -> None:
+    # A store handed the very filter it saw before finds its statement and values at
+    # once; the filter is the same whenever the route and the scope's parts are.
+    from crmkit.customers.search import _within
+    from crmkit.kernel.query import and_
+
+    route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))
+    live, mine = F("deleted_at").is_null(), F("owner_id").eq(uuid.uuid4())
+    assert _within(live, route.where) is _within(live, route.where)
+    made = _within(and_(mine, live), route.where)
+    assert made is _within(and_(mine, live), route.where)  # a new scope of the same parts
+    assert made == or_(*(and_(mine, live, branch) for branch in route.where.items))
+    theirs = _within(and_(F("owner_id").eq(uuid.uuid4()), live), route.where)
+    assert theirs != made
+    plain = search_routes("bjhw")[0].where
+    assert _within(live, plain) == and_(live, plain)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -56,7 +57,7 @@ from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import FALSE, TRUE, Expr, F, Or, Order, Query, and_, or_
+from crmkit.kernel.query import FALSE, TRUE, And, Expr, F, Or, Order, Query, and_, or_
 from crmkit.ports import Repository
 
 __all__ = [
@@ -692,10 +693,32 @@ def _within(scope: Expr, where: Expr) -> Expr:
     Each branch of a route's OR is a narrow range of one index; with the scope repeated
     in every branch, a store reads each range from its index and unites them (SQLite
     does so only for an OR at the top of the filter) instead of scanning the tenant.
+
+    The filter made is kept for the same parts (see :data:`_WITHIN`).
     """
+    parts = (*(scope.items if isinstance(scope, And) else (scope,)), where)
+    key = tuple(map(id, parts))
+    kept = _WITHIN.get(key)
+    if kept is not None and all(map(operator.is_, kept[0], parts)):
+        return kept[1]
     if isinstance(where, Or):
-        return or_(*(and_(scope, branch) for branch in where.items))
-    return and_(scope, where)
+        made = or_(*(and_(scope, branch) for branch in where.items))
+    else:
+        made = and_(scope, where)
+    if len(_WITHIN) >= _WITHIN_KEPT:
+        _WITHIN.clear()
+    _WITHIN[key] = (parts, made)
+    return made
+
+
+# The filters _within made, by the identity of their parts: the route's filter (kept
+# per text, see _routes_of) and the parts of the scope (the actor's compiled grants and
+# the service's base condition, the same objects from one search to the next). Handing
+# a store the very filter it saw before lets it find the statement and the values at
+# once (see crmkit.adapters.sql.compile.parameterize) instead of walking a hundred
+# conditions again. An entry holds its parts, so their ids are not reused while it lives.
+_WITHIN: dict[tuple[int, ...], tuple[tuple[Expr, ...], Expr]] = {}
+_WITHIN_KEPT = 1024
 
 
 def _looks_like_phone(text: str) -> bool:
