@@ -58,3 +58,28 @@ def test_the_memo_is_bounded() -> None:
         part = Or((F("name").eq(str(index)), F("level").eq("A")))
         parameterize(And((F("deleted_at").is_null(), part)), column, "sqlite", memo)
     assert 0 < len(memo) <= SHAPE_MEMO_KEPT
+
+
+def test_kept_statements_for_psycopg_send_dollar_parameters_in_first_use_order() -> None:
+    # psycopg would parse %(name)s parameters on every execution (and keep the result
+    # only for short statements): a kept statement takes them to $n once.
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+
+    from crmkit.adapters.sql.direct import Compiled
+
+    table = mapping_for(Customer).table
+    tenant = sa.bindparam("tenant", type_=sa.Uuid())
+    statement = sa.select(table.c.id, sa.literal_column("'50%'")).where(
+        sa.or_(
+            sa.and_(table.c.tenant_id == tenant, table.c.name == sa.bindparam("v0")),
+            sa.and_(table.c.tenant_id == tenant, table.c.name == sa.bindparam("v1")),
+        )
+    )
+    compiled = Compiled.of(statement, PGDialect_psycopg())
+    assert compiled is not None
+    assert "%(" not in compiled.sql
+    assert "'50%'" in compiled.sql
+    assert [compiled.sql.count(f"${n}") for n in (1, 2, 3)] == [2, 1, 1]
+    who = uuid.uuid4()
+    assert compiled.parameters({"tenant": who, "v0": "a", "v1": "b"}) == (who, "a", "b")

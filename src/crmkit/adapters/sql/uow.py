@@ -247,7 +247,7 @@ class SqlUnitOfWork:
             # work's commit reaches what this statement starts.
             connection.begin()
         dbapi_connection: Any = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        cursor = compiled.cursor(dbapi_connection)
         dialect = connection.dialect
         try:
             cursor.execute(compiled.sql, compiled.parameters(params))
