@@ -693,3 +693,12 @@ def test_a_route_within_a_scope_is_made_once_for_the_same_parts() -> None:
     assert theirs != made
     plain = search_routes("bjhw")[0].where
     assert _within(live, plain) == and_(live, plain)
+
+
+def test_the_pinyin_filter_of_a_text_is_read_once() -> None:
+    # Reading the letters every way costs milliseconds for a spelled-out name; global
+    # search asks for it for contacts, leads and deals on every keystroke.
+    assert pinyin_query("zhangwei") is pinyin_query("zhangwei")
+    assert pinyin_query("ZHANGWEI") == pinyin_query("zhangwei")
+    assert pinyin_query("zhangwei") != pinyin_query("zhangwen")
+    assert pinyin_query("!!") == FALSE
