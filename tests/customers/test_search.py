@@ -702,3 +702,52 @@ def test_the_pinyin_filter_of_a_text_is_read_once() -> None:
     assert pinyin_query("ZHANGWEI") == pinyin_query("zhangwei")
     assert pinyin_query("zhangwei") != pinyin_query("zhangwen")
     assert pinyin_query("!!") == FALSE
+
+
+def test_postgresql_reads_every_range_of_the_readings_from_an_index(pg_engine, tenant) -> None:
+    # With sequential scans priced out, a plan that still ORs bitmap index scans shows
+    # every branch (one range of an initials key each) can be read from its index.
+    import sqlalchemy as sa
+
+    from crmkit import connect
+
+    crm = connect(pg_engine, migrate=False)
+    # Enough of a tenant that reading it whole through any (tenant, ...) index is the
+    # dearer plan, with statistics as autovacuum would gather them.
+    people = [_customer(e.name, tenant, person=e.person) for e in generate(3000, seed=5).entries]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
+    with pg_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE customers")
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, params, _context, _many) -> None:
+        seen.append((statement, params))
+
+    route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))
+    sa.event.listen(pg_engine, "before_cursor_execute", keep)
+    try:
+        crm.run(
+            tenant,
+            lambda uow: find_by_routes(
+                uow.repository(Customer),
+                F("deleted_at").is_null(),
+                search_routes("zhangwei"),
+                limit=20,
+            ),
+        )
+    finally:
+        sa.event.remove(pg_engine, "before_cursor_execute", keep)
+    plans = []
+    with pg_engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, params in seen:
+            if statement.startswith("SELECT") and "pinyin_initials >=" in statement:
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
+                plans.append("\n".join(str(row[0]) for row in rows))
+        conn.rollback()
+    assert plans
+    for plan in plans:
+        assert "BitmapOr" in plan, plan
+        assert plan.count("Bitmap Index Scan on ix_customers_pinyin_initials") == len(
+            route.where.items
+        ), plan
