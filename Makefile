@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DB ?= crmkit-demo.sqlite
 
-.PHONY: demo test lint docs bench locale-update locale-compile clean
+.PHONY: demo test lint docs bench locale-update locale-compile clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,10 @@ locale-compile: $(STAMP)
 
 clean:
 	rm -rf $(VENV) site $(DEMO_DB) .pytest_cache .mypy_cache .ruff_cache
+
+# Mutation testing of the cores (kernel money and machine, permissions, numbering,
+# approvals, billing, customers pool and merge) with mutmut, one core after the other on
+# every CPU; MUTATION_CORES picks some. Slow (see docs/testing.md); not part of make test.
+MUTATION_CORES ?=
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/python tools/mutation.py $(MUTATION_CORES)

@@ -1,8 +1,10 @@
-"""Scratch databases for benchmarks: a migrated SQLite file, a private PostgreSQL schema.
+"""Scratch databases for benchmarks: a migrated SQLite file, a private PostgreSQL schema,
+a private MySQL/MariaDB database.
 
-Two environment variables let a test run lend its own places (``make test`` smoke-runs
+Environment variables let a test run lend its own places (``make test`` smoke-runs
 every benchmark, see ``tests/bench``): ``CRMKIT_BENCH_PG_SCHEMA`` names an existing,
-migrated PostgreSQL schema to work in instead of creating (and dropping) one, and
+migrated PostgreSQL schema to work in instead of creating (and dropping) one,
+``CRMKIT_BENCH_MYSQL_DATABASE`` the same for a MySQL/MariaDB database, and
 ``CRMKIT_BENCH_SCRATCH`` a folder for the SQLite files instead of a new temporary one.
 """
 
@@ -21,6 +23,7 @@ from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.migrate import upgrade
 
 PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("CRMKIT_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
 def scratch_folder(prefix: str = "crmkit-bench-") -> Path:
@@ -57,6 +60,34 @@ def pg_engine(**options: Any) -> tuple[sa.Engine, Callable[[], None]]:
         if not lent:  # a lent schema belongs to whoever lent it
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+    return engine, drop
+
+
+def mysql_engine(**options: Any) -> tuple[sa.Engine, Callable[[], None]]:
+    """An engine on a new MySQL/MariaDB database, migrated; call the second value to drop it.
+
+    With ``CRMKIT_BENCH_MYSQL_DATABASE`` set, the engine works in that database (the
+    caller's, already migrated) and the second value only closes its connections.
+    """
+    lent = os.environ.get("CRMKIT_BENCH_MYSQL_DATABASE")
+    database = lent or f"crmkit_bench_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(MYSQL_URL)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    if not lent:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{database}`")
+    engine = create_engine(
+        url.set(database=database).render_as_string(hide_password=False), **options
+    )
+    upgrade(engine)
+
+    def drop() -> None:
+        engine.dispose()
+        if not lent:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE `{database}`")
         admin.dispose()
 
     return engine, drop

@@ -1,10 +1,14 @@
-"""Shared fixtures: one ``crm`` per backend (memory, SQLite, PostgreSQL).
+"""Shared fixtures: one ``crm`` per backend (memory, SQLite, PostgreSQL, MariaDB).
 
 PostgreSQL: ``CRMKIT_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
 Each test run creates its own schema and drops it at the end, so concurrent runs
 never see each other's data; each test also gets a fresh tenant. Without a
 reachable server the PostgreSQL tests skip with a note — except under ``CI=true``,
 where they fail.
+
+MySQL / MariaDB: ``CRMKIT_MYSQL_URL`` (default ``mysql+pymysql://root@127.0.0.1:3306/test``),
+the same way: each run creates its own database ``crmkit_test_<pid>_<random>`` on that
+server and drops it at the end; skipped with a note when unreachable, failed under CI.
 """
 
 from __future__ import annotations
@@ -24,13 +28,18 @@ from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 
 PG_URL = os.environ.get("CRMKIT_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("CRMKIT_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 # CI explores the same examples on every run, so a landing never depends on the luck of a
 # random draw; locally hypothesis keeps exploring new ones (and remembers failures).
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     hypothesis_settings.load_profile("ci")
-BACKENDS = ("memory", "sqlite", "postgresql")
+BACKENDS = ("memory", "sqlite", "postgresql", "mariadb")
+# The fixture giving each SQL backend's engine.
+ENGINE_FIXTURES = {"sqlite": "sqlite_engine", "postgresql": "pg_engine", "mariadb": "mysql_engine"}
+
+_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _pg_unavailable(reason: str) -> None:
@@ -64,6 +73,42 @@ def pg_engine() -> Iterator[sa.Engine]:
         engine.dispose()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def _mysql_unavailable(reason: str) -> None:
+    message = (
+        f"MySQL/MariaDB not reachable ({reason}); start it (e.g. start-stop-daemon --start "
+        "--oknodo --background --exec /usr/sbin/mariadbd) or set CRMKIT_MYSQL_URL "
+        "(e.g. mysql+pymysql://root@127.0.0.1:3306/test) to run these tests"
+    )
+    if _IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mysql_engine() -> Iterator[sa.Engine]:
+    """An engine on a MySQL/MariaDB database private to this test run."""
+    from crmkit.adapters.sql.engine import create_engine
+    from crmkit.adapters.sql.migrate import upgrade
+
+    database = f"crmkit_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(MYSQL_URL)
+    try:
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{database}`")
+    except Exception as error:  # any failure to reach the server
+        _mysql_unavailable(str(error).splitlines()[0])
+    engine = create_engine(url.set(database=database).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE `{database}`")
         admin.dispose()
 
 
@@ -101,7 +146,7 @@ def make_crm(backend: str, request: pytest.FixtureRequest, clock: FixedClock) ->
             return Crm(storage, clock=clock, ids=RandomIdGenerator(), sleep=lambda _: None)
 
         return make_memory
-    engine = request.getfixturevalue("sqlite_engine" if backend == "sqlite" else "pg_engine")
+    engine = request.getfixturevalue(ENGINE_FIXTURES[backend])
 
     def make_sql() -> Crm:
         return connect(engine, clock=clock, ids=RandomIdGenerator(), migrate=False)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["connect"]
 
-_SQL_SCHEMES = frozenset({"sqlite", "postgresql", "postgres"})
+_SQL_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb"})
 
 
 def connect(
@@ -28,7 +28,8 @@ def connect(
 
     Args:
         target: ``"memory://"`` (the default), ``"sqlite:///path/to/crm.db"`` (the
-            embedded default for applications), ``"postgresql+psycopg://..."``, the
+            embedded default for applications), ``"postgresql+psycopg://..."``,
+            ``"mysql+pymysql://..."`` (MySQL 8 or MariaDB, the ``mysql`` extra), the
             host's own SQLAlchemy ``Engine``, or a URL whose scheme names a storage
             plugin installed under the ``crmkit.storage`` entry-point group.
         clock: where "now" comes from (the system clock in UTC by default).

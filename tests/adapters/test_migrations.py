@@ -36,3 +36,8 @@ def test_migrations_match_the_mapped_tables_on_sqlite(tmp_path) -> None:
 def test_migrations_match_the_mapped_tables_on_postgresql(pg_engine: sa.Engine) -> None:
     assert set(current_revisions(pg_engine)) == set(head_revisions())
     assert _drift(pg_engine) == []
+
+
+def test_migrations_match_the_mapped_tables_on_mariadb(mysql_engine: sa.Engine) -> None:
+    assert set(current_revisions(mysql_engine)) == set(head_revisions())
+    assert _drift(mysql_engine) == []

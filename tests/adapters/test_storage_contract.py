@@ -230,6 +230,57 @@ def test_delete_checks_the_version(crm: Crm, actor, tenant: TenantId) -> None:
     assert crm.run(tenant, lambda uow: uow.repository(Customer).find(created.id)) is None
 
 
+def _three_customers(crm: Crm, actor: Any) -> list[Customer]:
+    return [register_customer(crm, actor, name=f"Batch {n}") for n in range(3)]
+
+
+def test_save_many_writes_every_row_and_bumps_every_version(
+    crm: Crm, actor: Any, tenant: TenantId
+) -> None:
+    created = _three_customers(crm, actor)
+    loaded = crm.run(tenant, lambda uow: [uow.repository(Customer).get(c.id) for c in created])
+    for n, customer in enumerate(loaded):
+        customer.change(crm.now(), level="ABC"[n])
+    crm.run(tenant, lambda uow: uow.repository(Customer).save_many(loaded))
+    assert [c.version for c in loaded] == [2, 2, 2]
+    stored = crm.run(tenant, lambda uow: [uow.repository(Customer).get(c.id) for c in created])
+    assert [(c.level, c.version) for c in stored] == [("A", 2), ("B", 2), ("C", 2)]
+    crm.run(tenant, lambda uow: uow.repository(Customer).save_many([]))
+
+
+@pytest.mark.parametrize("stale_at", [0, 1, 2])
+@pytest.mark.parametrize("how", ["changed", "deleted"])
+def test_save_many_refuses_the_whole_batch_when_one_row_is_stale(
+    crm: Crm, actor: Any, tenant: TenantId, stale_at: int, how: str
+) -> None:
+    # The SQL adapter writes the batch in one executemany and counts the rows it matched:
+    # one stale row, wherever it sits, must fail the batch and name that row.
+    created = _three_customers(crm, actor)
+    loaded = crm.run(tenant, lambda uow: [uow.repository(Customer).get(c.id) for c in created])
+    victim = loaded[stale_at]
+
+    def meanwhile(uow: UnitOfWork) -> None:
+        fresh = uow.repository(Customer).get(victim.id)
+        if how == "deleted":
+            uow.repository(Customer).delete(fresh)
+        else:
+            fresh.change(crm.now(), level="C")
+            uow.repository(Customer).save(fresh)
+
+    crm.run(tenant, meanwhile)
+    for customer in loaded:
+        customer.change(crm.now(), level="A")
+    with pytest.raises(ConcurrencyConflict) as raised:
+        crm.run(tenant, lambda uow: uow.repository(Customer).save_many(loaded))
+    assert (raised.value.entity, raised.value.id, raised.value.version) == (
+        "customer",
+        victim.id,
+        1,
+    )
+    stored = crm.run(tenant, lambda uow: uow.repository(Customer).query())
+    assert all(c.level != "A" for c in stored)  # nothing of the batch was kept
+
+
 def test_adding_an_existing_id_conflicts(crm: Crm, actor, tenant: TenantId) -> None:
     created = register_customer(crm, actor, name="Twice")
     copy = Customer(id=created.id, tenant_id=tenant, name="Twice again", created_at=crm.now())
@@ -401,7 +452,7 @@ def _conditions() -> st.SearchStrategy[object]:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -476,7 +527,7 @@ def test_a_bulk_add_commits_every_row(crm: Crm, tenant: TenantId) -> None:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
     specimens: Crm, tenant: TenantId
 ) -> None:

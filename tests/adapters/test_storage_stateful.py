@@ -121,6 +121,18 @@ class SqliteUnitOfWorkModel(UnitOfWorkModel):
     backend = "sqlite"
 
 
+class MariaDbUnitOfWorkModel(UnitOfWorkModel):
+    backend = "mariadb"
+
+
+@pytest.fixture(autouse=True)
+def _mariadb_storage(request: pytest.FixtureRequest) -> None:
+    # The MariaDB machine runs on the test run's own database (see tests/conftest.py).
+    if request.cls is TestMariaDbUnitOfWork and "mariadb" not in _ENGINES:
+        engine = request.getfixturevalue("mysql_engine")
+        _ENGINES["mariadb"] = connect(engine, migrate=False)
+
+
 _settings = settings(
     max_examples=50,
     stateful_step_count=30,
@@ -131,3 +143,5 @@ TestMemoryUnitOfWork = UnitOfWorkModel.TestCase
 TestMemoryUnitOfWork.settings = _settings
 TestSqliteUnitOfWork = SqliteUnitOfWorkModel.TestCase
 TestSqliteUnitOfWork.settings = _settings
+TestMariaDbUnitOfWork = MariaDbUnitOfWorkModel.TestCase
+TestMariaDbUnitOfWork.settings = _settings

@@ -5,8 +5,8 @@ anyone adding it here): ``python -m bench --smoke --json <name>`` in a child pro
 (bench modules register their own tables and reminder sources, which must not leak
 into this process), each case once at the sizes the module declares in ``SMOKE``,
 nothing recorded. No time is asserted — only that every case ran and produced its
-figures. Benchmarks on PostgreSQL work in this test run's own schema, SQLite files go
-to the test's temporary folder.
+figures. Benchmarks on PostgreSQL work in this test run's own schema, on MariaDB in its
+own database, SQLite files go to the test's temporary folder.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ def _uses_postgresql(name: str) -> bool:
     return "pg_engine" in source or any(_uses_postgresql(b) for b in builds_on)
 
 
+def _uses_mysql(name: str) -> bool:
+    """Whether the bench (or a bench it builds on) opens a MySQL/MariaDB database."""
+    source = (ROOT / "bench" / f"{name}.py").read_text(encoding="utf-8")
+    builds_on = [b for b in BENCHES if b != name and f"bench.{b} import" in source]
+    return "mysql_engine" in source or any(_uses_mysql(b) for b in builds_on)
+
+
 def test_the_benchmarks_are_found() -> None:
     assert "bench_reminders" in BENCHES
     assert len(BENCHES) >= 10
@@ -46,6 +53,9 @@ def test_every_benchmark_runs_at_a_tiny_size_and_produces_its_figures(
         engine: sa.Engine = request.getfixturevalue("pg_engine")  # skips without a server
         with engine.connect() as conn:
             env["CRMKIT_BENCH_PG_SCHEMA"] = conn.exec_driver_sql("SELECT current_schema()").scalar()
+    if _uses_mysql(name):
+        mysql: sa.Engine = request.getfixturevalue("mysql_engine")  # skips without a server
+        env["CRMKIT_BENCH_MYSQL_DATABASE"] = str(mysql.url.database)
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--json", name],
         cwd=ROOT,

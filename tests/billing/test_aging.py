@@ -29,7 +29,7 @@ from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
 from crmkit.rules.permissions import bootstrap_tenant
-from tests.billing.builders import TERMS_30_60_10, make_document, make_plan
+from tests.billing.builders import TERMS_30_60_10, make_document, make_plan, seed_customers
 
 ON = date(2026, 3, 2)
 
@@ -68,6 +68,36 @@ def test_outstanding_amounts_fall_into_buckets_by_days_overdue(crm: Crm, actor: 
     assert row["not_due"] == Decimal("10000")
     assert row["total"] == Decimal("90000")
     assert row["owner_id"] == str(view.plan.owner_id)
+
+
+DEFAULT_LABELS = ("not_due", "1-30", "31-60", "61-90", "91-180", "over_180")
+EDGES = [0, 1, 29, 30, 31, 59, 60, 61, 89, 90, 91, 179, 180, 181]
+
+
+def _bucket_by_hand(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "not_due"
+    for low, high in ((1, 30), (31, 60), (61, 90), (91, 180)):
+        if low <= days_overdue <= high:
+            return f"{low}-{high}"
+    return "over_180"
+
+
+@pytest.mark.parametrize("days_overdue", EDGES)
+def test_an_installment_on_a_bucket_edge_falls_in_the_lower_bucket(
+    crm: Crm, actor: Actor, days_overdue: int
+) -> None:
+    # Exactly 30 days overdue is still 1-30, 31 is 31-60, and so on: the bound belongs to
+    # the bucket it closes. Memory computes this in Python, SQLite and PostgreSQL in SQL.
+    view = make_plan(
+        crm, actor, signed=ON - timedelta(days=days_overdue), delivered=None, accepted=None
+    )
+    (row,) = aging_report(crm, actor, ON).to_dicts()
+    signing, *undated = (i.amount.amount for i in view.installments)
+    expected: dict[str, Decimal] = {label: Decimal(0) for label in DEFAULT_LABELS}
+    expected["not_due"] += sum(undated, Decimal(0))
+    expected[_bucket_by_hand(days_overdue)] += signing
+    assert {label: row[label] for label in DEFAULT_LABELS} == expected
 
 
 def test_buckets_are_configurable(crm: Crm, actor: Actor) -> None:
@@ -124,7 +154,12 @@ plans = st.lists(
         st.integers(min_value=1, max_value=3),  # which customer
         st.integers(min_value=1, max_value=2),  # which owner
         st.integers(min_value=100, max_value=10**9),  # total in fen
-        st.integers(min_value=-400, max_value=60),  # signing day relative to ON
+        # signing day relative to ON; half the draws put the signing installment (due on
+        # signing) or the delivery one (due 30 days later) exactly on a bucket edge
+        st.one_of(
+            st.sampled_from([-d for d in EDGES] + [-d - 30 for d in EDGES]),
+            st.integers(min_value=-400, max_value=60),
+        ),
         st.booleans(),  # delivered?
         st.integers(min_value=0, max_value=10**9),  # receipt in fen
         st.sampled_from(["CNY", "USD"]),
@@ -136,6 +171,7 @@ plans = st.lists(
 
 def _load(crm: Crm, actor: Actor, data: list[tuple[int, int, int, int, bool, int, str]]) -> None:
     customers = [uuid.UUID(int=n) for n in range(1, 4)]
+    seed_customers(crm, actor.tenant_id, customers)
     owners = [UserId(uuid.UUID(int=100 + n)) for n in range(1, 3)]
     for n, (who, owner, total, signed, delivered, paid, currency) in enumerate(data):
         day = ON + timedelta(days=signed)
@@ -163,7 +199,7 @@ def _load(crm: Crm, actor: Actor, data: list[tuple[int, int, int, int, bool, int
                 allocate_receipt(crm, actor, receipt.id, idempotency_key=f"a{n}")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -50,7 +50,7 @@ from crmkit.rules.approvals import (
     reject_request,
 )
 from crmkit.rules.numbering import define_numbering_rule
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_customer, make_plan, second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 
@@ -72,7 +72,7 @@ def a_refund(crm: Crm, actor: Actor, key: str = "f1") -> Refund:
     receipt = record_receipt(
         crm,
         actor,
-        customer_id=uuid.uuid4(),
+        customer_id=make_customer(crm, actor).id,
         amount=cny("800"),
         received_on=date(2026, 2, 1),
         idempotency_key=f"r-{key}",
@@ -99,7 +99,7 @@ def test_a_refund_flow_approves_the_refund_in_the_deciding_transaction(
     assert request is not None
     assert request.facts["amount"] == cny("300")
     with pytest.raises(DocumentLocked):
-        approve_refund(crm, actor, refund.id)
+        approve_refund(crm, second_admin(crm, actor), refund.id)
     with pytest.raises(DocumentLocked):  # nothing is paid while the flow decides
         pay_refund(crm, actor, refund.id, idempotency_key="p0")
 
@@ -125,7 +125,7 @@ def test_without_a_refund_flow_approval_stays_manual(crm: Crm, actor: Actor) -> 
     refund = a_refund(crm, actor)
     assert refund.state is RefundState.REQUESTED
     assert crm.run(actor.tenant_id, lambda uow: approval_of(uow, "refund", refund.id)) is None
-    assert approve_refund(crm, actor, refund.id).state is RefundState.APPROVED
+    assert approve_refund(crm, second_admin(crm, actor), refund.id).state is RefundState.APPROVED
 
 
 def test_an_expense_flow_plays_the_extra_stage_for_claims_over_a_limit(
@@ -150,7 +150,7 @@ def test_an_expense_flow_plays_the_extra_stage_for_claims_over_a_limit(
     assert request is not None
     assert [s.name for s in request.route] == ["经理", "总监"]
     with pytest.raises(DocumentLocked):
-        approve_expense_claim(crm, actor, claim.id)
+        approve_expense_claim(crm, second_admin(crm, actor), claim.id)
 
     approve_request(crm, manager, request.id)
     load = lambda uow: uow.repository(ExpenseClaim).get(claim.id)  # noqa: E731

@@ -3,7 +3,6 @@ receipt someone else changed meanwhile fails whole, on every storage."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
@@ -13,7 +12,7 @@ from crmkit.billing import Installment, Receipt, allocate_receipts, get_receipt,
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_customer, make_plan
 
 
 def test_save_many_refuses_a_stale_aggregate_and_names_it(crm: Crm, actor: Actor) -> None:
@@ -37,7 +36,7 @@ def test_save_many_refuses_a_stale_aggregate_and_names_it(crm: Crm, actor: Actor
 
 
 def test_save_many_bumps_every_version(crm: Crm, actor: Actor) -> None:
-    who = uuid.uuid4()
+    who = make_customer(crm, actor).id
     make_plan(crm, actor, customer_id=who)
     receipts = [
         record_receipt(

@@ -35,7 +35,7 @@ from crmkit.rules.approvals import (
     withdraw_request,
 )
 from crmkit.rules.permissions import Grant, Scope, define_role, set_member
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_plan, second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 
@@ -94,7 +94,7 @@ def test_the_flow_approval_releases_the_hold_in_the_deciding_transaction(
         cny("30000"),
     )
     with pytest.raises(DocumentLocked):
-        release_credit_hold(crm, actor, order.id)
+        release_credit_hold(crm, second_admin(crm, actor), order.id)
     assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
 
     approve_request(crm, cfo, request.id)
@@ -113,7 +113,9 @@ def test_a_rejected_override_leaves_the_order_on_hold_for_a_manual_decision(
     assert reject_request(crm, cfo, request.id, comment="先回款").status is RequestStatus.REJECTED
     assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
     # Closed requests unlock the order: a person allowed to approve orders decides by hand.
-    assert release_credit_hold(crm, actor, order.id).status is OrderStatus.CONFIRMED
+    assert (
+        release_credit_hold(crm, second_admin(crm, actor), order.id).status is OrderStatus.CONFIRMED
+    )
 
 
 def test_an_order_in_review_is_cancelled_only_once_its_request_is_withdrawn(
@@ -154,15 +156,17 @@ def test_a_withdrawn_request_unlocks_the_manual_release(crm: Crm, actor: Actor) 
     assert request is not None
     withdraw_request(crm, actor, request.id)
     assert stored(crm, actor, order.id).status is OrderStatus.ON_CREDIT_HOLD
-    assert release_credit_hold(crm, actor, order.id).released_by == actor.user_id
+    checker = second_admin(crm, actor)  # the order is the actor's own
+    assert release_credit_hold(crm, checker, order.id).released_by == checker.user_id
 
 
 def test_without_a_flow_the_hold_is_released_by_hand(crm: Crm, actor: Actor) -> None:
     order = held_order(crm, actor)
     assert order.status is OrderStatus.ON_CREDIT_HOLD
     assert request_of(crm, actor, order.id) is None
-    released = release_credit_hold(crm, actor, order.id)
-    assert (released.status, released.released_by) == (OrderStatus.CONFIRMED, actor.user_id)
+    checker = second_admin(crm, actor)  # the order is the actor's own
+    released = release_credit_hold(crm, checker, order.id)
+    assert (released.status, released.released_by) == (OrderStatus.CONFIRMED, checker.user_id)
 
 
 def test_an_order_within_the_limit_is_never_submitted(crm: Crm, actor: Actor) -> None:
@@ -177,8 +181,13 @@ def test_an_order_within_the_limit_is_never_submitted(crm: Crm, actor: Actor) ->
 
 
 def rep_of(crm: Crm, actor: Actor) -> Actor:
-    """A rep who may view the installments of their own deals only."""
-    define_role(crm, actor, "rep", grants=[Grant("installment", "view", Scope.OWN)])
+    """A rep who may view every customer, but the installments of their own deals only."""
+    define_role(
+        crm,
+        actor,
+        "rep",
+        grants=[Grant("customer", "view", Scope.TENANT), Grant("installment", "view", Scope.OWN)],
+    )
     user = UserId(uuid.uuid4())
     set_member(crm, actor, user, name="李娜", roles=["rep"])
     return Actor(actor.tenant_id, user, "李娜")
@@ -206,7 +215,9 @@ def test_check_credit_decides_on_everything_but_shows_a_rep_only_their_exposure(
 
 
 def test_a_user_who_may_view_no_installment_still_gets_the_decision(crm: Crm, actor: Actor) -> None:
+    define_role(crm, actor, "viewer", grants=[Grant("customer", "view", Scope.TENANT)])
     stranger = Actor(actor.tenant_id, UserId(uuid.uuid4()), "访客")
+    set_member(crm, actor, stranger.user_id, name=stranger.name, roles=["viewer"])
     buyer = customer(crm, actor, credit_limit=cny("150000"))
     make_plan(crm, actor, customer_id=buyer.id)
     seen = check_credit(crm, stranger, buyer.id, cny("50000.01"))

@@ -26,6 +26,7 @@ from crmkit.rules.approvals import (
     set_flow_active,
     withdraw_request,
 )
+from tests.billing.builders import second_admin
 from tests.billing.test_credit_override import (
     cny,
     credit_flow,
@@ -77,7 +78,7 @@ def test_a_rejected_override_is_asked_again_and_its_approval_releases_the_order(
     assert request.trail[-1].comment == "客户已预付 3,600"
     # While the new request is in review nobody releases the order by hand.
     with pytest.raises(DocumentLocked):
-        release_credit_hold(crm, actor, order.id)
+        release_credit_hold(crm, second_admin(crm, actor), order.id)
     approve_request(crm, cfo, request.id)
     released = stored(crm, actor, order.id)
     assert (released.status, released.released_by) == (OrderStatus.CONFIRMED, cfo.user_id)
@@ -129,6 +130,6 @@ def test_only_a_refused_override_of_a_held_order_is_asked_again(crm: Crm, actor:
     set_flow_active(crm, actor, first.flow_id, active=False)
     with pytest.raises(ValidationError, match="by hand"):
         resubmit_credit_override(crm, actor, order.id, reason="x")
-    release_credit_hold(crm, actor, order.id)
+    release_credit_hold(crm, second_admin(crm, actor), order.id)
     with pytest.raises(ValidationError, match="not on hold"):
         resubmit_credit_override(crm, actor, order.id, reason="x")

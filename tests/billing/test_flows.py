@@ -21,6 +21,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
+from tests.billing.builders import make_customer
 
 
 @pytest.mark.parametrize("machine", [RECEIPT_FLOW, REFUND_FLOW, INVOICE_FLOW, EXPENSE_CLAIM_FLOW])
@@ -32,7 +33,7 @@ def test_a_requested_invoice_is_cancelled_without_a_red_letter(crm: Crm, actor: 
     invoice = request_invoice(
         crm,
         actor,
-        customer_id=uuid.uuid4(),
+        customer_id=make_customer(crm, actor).id,
         lines=[InvoiceLine("goods", Money("100", "CNY"), "0.13")],
         documents=[("sales_order", uuid.uuid4(), None)],
     )

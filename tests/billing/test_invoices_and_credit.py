@@ -29,7 +29,7 @@ from crmkit.customers import register_customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import IdempotencyConflict, InvalidTransition, ValidationError
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_document, make_plan
+from tests.billing.builders import make_customer, make_document, make_plan
 
 
 def cny(text: str) -> Money:
@@ -124,7 +124,7 @@ def test_several_invoices_per_order_and_a_red_letter_void(crm: Crm, actor: Actor
 
 
 def test_one_invoice_can_cover_several_orders_of_a_customer(crm: Crm, actor: Actor) -> None:
-    a = make_document(total="1130.00")
+    a = make_document(total="1130.00", customer_id=make_customer(crm, actor).id)
     b = make_document(total="2260.00", customer_id=a.customer_id)
     lines = [InvoiceLine("goods", cny("3000"), "0.13")]
     with pytest.raises(ValidationError, match="add up"):

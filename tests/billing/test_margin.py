@@ -20,9 +20,9 @@ from crmkit.billing import (
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.money import Money
+from tests.billing.builders import make_customer, second_admin
 from tests.customers.team import make_team
 
-HUAWEI, TENCENT = uuid.UUID(int=11), uuid.UUID(int=12)
 WINDOW = {"since": date(2026, 2, 1), "until": date(2026, 2, 28)}
 
 
@@ -32,10 +32,12 @@ def _spend(crm: Crm, actor: Actor, customer: uuid.UUID | None, amount: str, day:
     )
     claim = draft_expense_claim(crm, actor, [line])
     submit_expense_claim(crm, actor, claim.id, roles=[])
-    approve_expense_claim(crm, actor, claim.id)
+    approve_expense_claim(crm, second_admin(crm, actor), claim.id)
 
 
 def test_margin_is_collected_money_less_the_customers_expenses(crm: Crm, actor: Actor) -> None:
+    # Registered in this order, so Huawei's (time-sorted) id comes first.
+    HUAWEI, TENCENT = make_customer(crm, actor).id, make_customer(crm, actor).id
     for key, (customer, amount, day) in enumerate(
         [(HUAWEI, "30000.00", 10), (HUAWEI, "12000.50", 20), (TENCENT, "5000", 3)]
     ):

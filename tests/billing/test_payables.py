@@ -22,7 +22,7 @@ from crmkit.billing import (
 from crmkit.billing.services.credit import open_receivables
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
-from tests.billing.builders import TERMS_30_60_10, make_document, make_plan
+from tests.billing.builders import TERMS_30_60_10, make_customer, make_document, make_plan
 
 ON = date(2026, 3, 2)
 
@@ -31,9 +31,13 @@ def cny(text: str) -> Money:
     return Money(text, "CNY")
 
 
-def purchase(**fields: str) -> DocumentRef:
-    """A purchase order from a supplier (the counterparty sits in ``customer_id``)."""
-    return make_document(document_type="purchase_order", number="CG-001", **fields)
+def purchase(crm: Crm, actor: Actor, **fields: str) -> DocumentRef:
+    """A purchase order from a supplier (the counterparty sits in ``customer_id``: a
+    supplier is registered like a customer)."""
+    supplier = make_customer(crm, actor).id
+    return make_document(
+        document_type="purchase_order", number="CG-001", customer_id=supplier, **fields
+    )
 
 
 def payable_plan(crm: Crm, actor: Actor, document: DocumentRef) -> PlanView:
@@ -61,7 +65,7 @@ def pay(crm: Crm, actor: Actor, supplier: UUID, amount: str, key: str) -> list[L
 
 
 def test_a_purchase_gets_a_payable_plan_whose_installments_add_up(crm: Crm, actor: Actor) -> None:
-    view = payable_plan(crm, actor, purchase())
+    view = payable_plan(crm, actor, purchase(crm, actor))
     assert view.plan.direction is Direction.PAYABLE
     assert all(i.direction is Direction.PAYABLE for i in view.installments)
     assert [i.amount for i in view.installments] == [cny("30000"), cny("60000"), cny("10000")]
@@ -70,7 +74,7 @@ def test_a_purchase_gets_a_payable_plan_whose_installments_add_up(crm: Crm, acto
 
 
 def test_one_document_may_have_a_receivable_and_a_payable_plan(crm: Crm, actor: Actor) -> None:
-    document = purchase()
+    document = purchase(crm, actor)
     payable = payable_plan(crm, actor, document)
     receivable = create_plan(
         crm, actor, document, terms=TERMS_30_60_10, milestones={"signing": date(2026, 1, 5)}
@@ -80,7 +84,7 @@ def test_one_document_may_have_a_receivable_and_a_payable_plan(crm: Crm, actor: 
 
 
 def test_payments_go_to_the_oldest_payable_due_first(crm: Crm, actor: Actor) -> None:
-    document = purchase()
+    document = purchase(crm, actor)
     view = payable_plan(crm, actor, document)
     # A receivable of the same counterparty, due even earlier, is not a payment's target.
     sale = make_plan(
@@ -102,7 +106,7 @@ def test_payments_go_to_the_oldest_payable_due_first(crm: Crm, actor: Actor) -> 
 def test_an_overpayment_stays_unallocated_once_every_payable_is_paid(
     crm: Crm, actor: Actor
 ) -> None:
-    document = purchase(total="1000.00")
+    document = purchase(crm, actor, total="1000.00")
     view = payable_plan(crm, actor, document)
     entries = pay(crm, actor, document.customer_id, "1200", "1")
     assert sum((e.amount for e in entries), cny("0")) == cny("1000")
@@ -110,7 +114,7 @@ def test_an_overpayment_stays_unallocated_once_every_payable_is_paid(
 
 
 def test_payable_aging_lists_only_payables(crm: Crm, actor: Actor) -> None:
-    document = purchase()
+    document = purchase(crm, actor)
     payable_plan(crm, actor, document)
     pay(crm, actor, document.customer_id, "10000", "1")
     sale = make_plan(crm, actor, signed=date(2026, 2, 20), delivered=None, accepted=None)
@@ -130,7 +134,7 @@ def test_payable_aging_lists_only_payables(crm: Crm, actor: Actor) -> None:
 
 
 def test_payables_never_count_as_a_customers_receivables(crm: Crm, actor: Actor) -> None:
-    document = purchase()
+    document = purchase(crm, actor)
     payable_plan(crm, actor, document)
     owed = crm.run(actor.tenant_id, lambda uow: open_receivables(uow, document.customer_id, "CNY"))
     assert owed == cny("0")

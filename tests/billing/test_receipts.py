@@ -39,7 +39,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import IdempotencyConflict, InvalidTransition, ValidationError
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_plan, second_admin
 
 
 def cny(text: str) -> Money:
@@ -215,10 +215,38 @@ def test_a_receipt_refunded_whole_has_nothing_to_allocate(crm: Crm, actor: Actor
     refund = request_refund(
         crm, actor, receipt.id, reason_text="多付", amount=cny("500"), idempotency_key="f1"
     )
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     pay_refund(crm, actor, refund.id, idempotency_key="p1")
     with pytest.raises(NothingToAllocate, match=r"500\.00 CNY was refunded"):
         allocate_receipt(crm, actor, receipt.id, idempotency_key="a1")
+
+
+def test_a_second_manual_allocation_is_checked_against_what_is_left(crm: Crm, actor: Actor) -> None:
+    # The check is against the receipt's unallocated rest, not its amount: 45,000 of
+    # 50,000 already went to the delivery installment, so only 5,000 may follow by hand.
+    view = make_plan(crm, actor)
+    first, second, _ = view.installments
+    receipt = record_receipt(
+        crm,
+        actor,
+        customer_id=view.plan.customer_id,
+        amount=cny("50000"),
+        received_on=date(2026, 2, 1),
+        idempotency_key="r1",
+    )
+    allocate_receipt(crm, actor, receipt.id, idempotency_key="a1", to=[(second.id, cny("45000"))])
+    with pytest.raises(OverAllocation):
+        allocate_receipt(
+            crm, actor, receipt.id, idempotency_key="a2", to=[(first.id, cny("5000.01"))]
+        )
+    after_refusal = get_receipt(crm, actor, receipt.id)
+    assert (after_refusal.allocated, after_refusal.unallocated) == (cny("45000"), cny("5000"))
+    allocate_receipt(crm, actor, receipt.id, idempotency_key="a3", to=[(first.id, cny("5000"))])
+    stored = get_receipt(crm, actor, receipt.id)
+    assert (stored.allocated, stored.unallocated) == (cny("50000"), cny("0"))
+    with pytest.raises(OverAllocation):
+        allocate_receipt(crm, actor, receipt.id, idempotency_key="a4", to=[(first.id, cny("0.01"))])
+    assert get_plan(crm, actor, view.plan.id).paid == cny("50000")
 
 
 def test_a_retried_command_returns_the_first_result_and_changes_nothing(
@@ -270,7 +298,7 @@ def test_a_refund_is_approved_paid_in_parts_and_never_exceeds_what_was_received(
     )
     with pytest.raises(InvalidTransition):
         pay_refund(crm, actor, refund.id, idempotency_key="p0")
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     pay_refund(crm, actor, refund.id, amount=cny("200"), idempotency_key="p1")
     with pytest.raises(OverRefund):
         pay_refund(crm, actor, refund.id, amount=cny("300.01"), idempotency_key="p2")
@@ -343,9 +371,9 @@ def test_setting_a_milestone_dates_its_installments(crm: Crm, actor: Actor) -> N
 
 def test_a_document_gets_one_plan(crm: Crm, actor: Actor) -> None:
     from crmkit.billing import create_plan
-    from tests.billing.builders import TERMS_30_60_10, make_document
+    from tests.billing.builders import TERMS_30_60_10, make_customer, make_document
 
-    document = make_document()
+    document = make_document(customer_id=make_customer(crm, actor).id)
     create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})
     with pytest.raises(ValidationError, match="already has a plan"):
         create_plan(crm, actor, document, terms=TERMS_30_60_10, milestones={})

@@ -29,7 +29,7 @@ from crmkit.billing.model.receipts import RefundPart
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money
-from tests.billing.builders import make_plan
+from tests.billing.builders import make_customer, make_plan, second_admin
 
 
 def cny(text: str) -> Money:
@@ -44,7 +44,7 @@ def receipt(crm: Crm, actor: Actor, customer_id: uuid.UUID, amount: str, day: in
 
 
 def test_a_refund_from_two_receipts_pays_each_part_in_order(crm: Crm, actor: Actor) -> None:
-    who = uuid.uuid4()
+    who = make_customer(crm, actor).id
     first, second = receipt(crm, actor, who, "1000", 5), receipt(crm, actor, who, "1000", 6)
     refund = request_refund(
         crm, actor, sources={first.id: cny("600"), second.id: cny("900")},
@@ -52,7 +52,7 @@ def test_a_refund_from_two_receipts_pays_each_part_in_order(crm: Crm, actor: Act
     )  # fmt: skip
     assert refund.amount == cny("1500")
     assert refund.sources == (RefundPart(first.id, cny("600")), RefundPart(second.id, cny("900")))
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     paid = pay_refund(crm, actor, refund.id, amount=cny("1000"), idempotency_key="p1")
     # The first receipt's part is paid in full before the second is touched.
     assert [(e.receipt_id, e.amount) for e in paid] == [
@@ -83,7 +83,7 @@ def test_a_refund_from_credit_draws_on_the_oldest_receipts_first(crm: Crm, actor
     )  # fmt: skip
     assert refund.sources == (RefundPart(older.id, cny("300")), RefundPart(newer.id, cny("300")))
     assert refund.receipt_id == older.id
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     pay_refund(crm, actor, refund.id, idempotency_key="p1")
     refunds = [e for e in ledger_entries(crm, actor) if e.kind is EntryKind.REFUND]
     assert sorted((e.receipt_id == older.id, e.amount.amount) for e in refunds) == [
@@ -108,7 +108,7 @@ def test_a_payout_stops_when_a_receipt_was_allocated_since_the_request(
     refund = request_refund(
         crm, actor, sources={money.id: cny("400")}, reason_text="x", idempotency_key="f1"
     )
-    approve_refund(crm, actor, refund.id)
+    approve_refund(crm, second_admin(crm, actor), refund.id)
     allocate_receipt(crm, actor, money.id, idempotency_key="a1")  # takes all 1,000
     with pytest.raises(OverRefund):
         pay_refund(crm, actor, refund.id, idempotency_key="p1")
@@ -116,8 +116,8 @@ def test_a_payout_stops_when_a_receipt_was_allocated_since_the_request(
 
 
 def test_a_refund_names_its_money_one_way_and_one_customer(crm: Crm, actor: Actor) -> None:
-    a = receipt(crm, actor, uuid.uuid4(), "100", 1)
-    b = receipt(crm, actor, uuid.uuid4(), "100", 2)
+    a = receipt(crm, actor, make_customer(crm, actor).id, "100", 1)
+    b = receipt(crm, actor, make_customer(crm, actor).id, "100", 2)
     with pytest.raises(ValidationError, match="same customer"):
         request_refund(
             crm, actor, sources={a.id: cny("10"), b.id: cny("10")}, reason_text="x",

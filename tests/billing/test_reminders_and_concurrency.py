@@ -73,7 +73,7 @@ def test_installments_remind_owner_and_finance_3_days_before_and_1_7_30_days_aft
     assert scan_due_reminders(crm, actor.tenant_id) == []  # paid: no 30-day reminder
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_two_clerks_allocating_one_receipt_at_once_one_wins_one_conflicts(
     make_crm: Callable[[], Crm], actor: Actor
 ) -> None:
@@ -120,7 +120,7 @@ def test_two_clerks_allocating_one_receipt_at_once_one_wins_one_conflicts(
     assert verify_ledger(setup, actor).ok
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_concurrent_receipts_of_one_tenant_keep_one_unbroken_chain(
     make_crm: Callable[[], Crm], actor: Actor
 ) -> None:

@@ -21,11 +21,11 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import CrmError, InvalidTransition
 from crmkit.kernel.money import Money
 from crmkit.rules.numbering import define_numbering_rule
-from tests.billing.builders import make_document
+from tests.billing.builders import make_customer, make_document
 
 
 def issued_invoice(crm: Crm, actor: Actor, key: str, number: str | None = None) -> Invoice:
-    document = make_document(total="1130.00")
+    document = make_document(total="1130.00", customer_id=make_customer(crm, actor).id)
     invoice = request_invoice(
         crm,
         actor,

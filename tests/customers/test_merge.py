@@ -263,7 +263,17 @@ _FIELDS = st.fixed_dictionaries(
         "tags": st.lists(st.sampled_from(["vip", "重点"]), max_size=2, unique=True),
     },
 )
-_CUSTOMER = st.tuples(_FIELDS, st.integers(0, 2))  # fields, number of contacts
+# Owners and departments vary so undo must restore the moved contacts' owner and
+# department (they follow the survivor while merged); the primary flags vary so undo must
+# give each merged customer its own primary contact back.
+_OWNERS = [None, uuid.UUID(int=71), uuid.UUID(int=72)]
+_DEPARTMENTS = [None, uuid.UUID(int=81), uuid.UUID(int=82)]
+_CUSTOMER = st.tuples(
+    _FIELDS,
+    st.lists(st.booleans(), max_size=3),  # one contact per flag: asked to be primary?
+    st.sampled_from(_OWNERS),
+    st.sampled_from(_DEPARTMENTS),
+)
 _KINDS = ["parent", "partner", "competitor"]
 
 
@@ -345,7 +355,7 @@ def test_merge_lookups_need_view_on_the_customer(crm: Crm, actor: Actor) -> None
 )
 def test_merge_then_undo_leaves_every_row_as_before(
     crm: Crm,
-    customers: list[tuple[dict[str, Any], int]],
+    customers: list[tuple[dict[str, Any], list[bool], uuid.UUID | None, uuid.UUID | None]],
     relations: list[tuple[int, int, str]],
     data: st.DataObject,
 ) -> None:
@@ -353,11 +363,13 @@ def test_merge_then_undo_leaves_every_row_as_before(
     actor = Actor(tenant, UserId(uuid.uuid4()), "admin")
     bootstrap_tenant(crm, tenant, actor.user_id, actor.name)
     ids = []
-    for index, (fields, contacts) in enumerate(customers):
-        customer = register_customer(crm, actor, name=f"Acme {index}", **fields)
+    for index, (fields, contacts, owner, department) in enumerate(customers):
+        customer = register_customer(
+            crm, actor, name=f"Acme {index}", owner_id=owner, department_id=department, **fields
+        )
         ids.append(customer.id)
-        for n in range(contacts):
-            add_contact(crm, actor, customer.id, name=f"Contact {index}-{n}")
+        for n, primary in enumerate(contacts):
+            add_contact(crm, actor, customer.id, name=f"Contact {index}-{n}", primary=primary)
     for a, b, kind in relations:
         if a < len(ids) and b < len(ids):
             # A self, repeated, second-parent or looping relation is refused: not stored.

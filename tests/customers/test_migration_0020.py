@@ -17,16 +17,19 @@ from crmkit.adapters.sql.migrate import alembic_config, upgrade
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers.contacts import Contact
 from crmkit.kernel.ids import TenantId
-from tests.conftest import PG_URL, _pg_unavailable
+from tests.conftest import MYSQL_URL, PG_URL, _mysql_unavailable, _pg_unavailable
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """An engine on an empty database (a private schema on PostgreSQL)."""
     if request.param == "sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
         yield engine
         engine.dispose()
+        return
+    if request.param == "mariadb":
+        yield from _empty_mysql_database()
         return
     schema = f"crmkit_m0020_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
@@ -42,6 +45,25 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
         engine.dispose()
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def _empty_mysql_database() -> Iterator[sa.Engine]:
+    database = f"crmkit_m0020_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(MYSQL_URL)
+    try:
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{database}`")
+    except Exception as error:  # any failure to reach the server
+        _mysql_unavailable(str(error).splitlines()[0])
+    engine = create_engine(url.set(database=database).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE `{database}`")
         admin.dispose()
 
 

@@ -121,6 +121,33 @@ def test_release_starts_the_cooldown_for_the_former_owner_only(crm: Crm, actor, 
     assert claim_customer(crm, team.li, pooled.id).owner_id == team.li.user_id
 
 
+def test_the_cooldown_ends_at_the_exact_instant_of_the_release_plus_its_days(
+    crm: Crm, actor, clock
+) -> None:
+    # Released at 09:00 on 2 March (clock fixture) with a 2-day cool-down: the former
+    # owner waits until 09:00 on 4 March to the microsecond, not to a day boundary.
+    team = make_team(crm, actor)
+    set_pool_policy(crm, actor, cooldown_days=2)
+    pooled = _pool_customer(crm, actor)
+    claim_customer(crm, team.li, pooled.id)
+    clock.advance(hours=5, minutes=17)
+    released = release_customer(crm, team.li, pooled.id)
+    assert released.returned_at == clock.now()
+    ends = clock.now().add(days=2)
+    for step in (
+        {"days": 1, "hours": 23},
+        {"minutes": 59},
+        {"seconds": 59, "microseconds": 999999},
+    ):
+        clock.advance(**step)
+        with pytest.raises(CooldownActive) as refused:
+            claim_customer(crm, team.li, pooled.id)
+        assert refused.value.fields["until"] == ends.isoformat()
+    clock.advance(microseconds=1)
+    assert clock.now() == ends
+    assert claim_customer(crm, team.li, pooled.id).owner_id == team.li.user_id
+
+
 def test_another_rep_may_claim_during_the_cooldown(crm: Crm, actor) -> None:
     team = make_team(crm, actor)
     pooled = _pool_customer(crm, actor)

@@ -18,7 +18,7 @@ from crmkit.customers import (
 )
 from tests.customers.team import make_team
 
-pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+pytestmark = pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 
 
 def _race(calls: list[Callable[[], object]]) -> list[object]:

@@ -111,7 +111,7 @@ def _report(crm: Crm, tenant: TenantId, process: SalesProcess, scope=TRUE):  # t
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=25,
     deadline=None,

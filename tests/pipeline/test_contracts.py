@@ -33,6 +33,7 @@ from crmkit.rules.reminders import (
     define_reminder_rule,
     scan_due_reminders,
 )
+from tests.billing.builders import second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 
@@ -75,7 +76,7 @@ def test_a_contract_needing_approval_takes_effect_only_once_approved(
     with pytest.raises(GuardFailed):
         sign_contract(crm, actor, contract.id)
     assert submit_contract(crm, actor, contract.id).status is ContractStatus.IN_APPROVAL
-    manager = actor  # the tenant administrator may approve
+    manager = second_admin(crm, actor)  # another administrator: nobody approves their own
     assert reject_contract(crm, manager, contract.id, "fix terms").status is ContractStatus.DRAFT
     submit_contract(crm, actor, contract.id)
     active = approve_contract(crm, manager, contract.id, signed_on=date(2026, 3, 2))

@@ -113,7 +113,7 @@ def _figures(crm: Crm, tenant: TenantId, scope: Any, customer_scope: Any) -> tup
     return crm.run(tenant, read)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"], indirect=True)
 @settings(
     max_examples=25,
     deadline=None,
@@ -297,7 +297,10 @@ def test_a_rep_sees_only_their_own_coverage_and_customers(
     rows = {
         r["name"]: r for r in coverage_report(crm, li, period="2026-03", currency="CNY").to_dicts()
     }
-    assert rows["Sales"]["won"] == Decimal(100_000)  # Chen's wins are not Li's to see
+    assert rows["Li"]["won"] == rows["East"]["won"] == Decimal(100_000)
+    # Chen's figures, and the department that sums them with Li's, are not Li's to see.
+    assert "Chen" not in rows
+    assert "Sales" not in rows
     # Li owns customer 0 (bought 100,000) and customer 3 (bought nothing Li may see).
     assert customer_pyramid(crm, li, period="2026-03").rows == (
         ("B", "CNY", 1, Decimal(100_000)),

@@ -40,6 +40,7 @@ from crmkit.pipeline.model.orders import (
 )
 from crmkit.pipeline.model.pricing import LineItem
 from crmkit.ports import UnitOfWork
+from tests.billing.builders import second_admin
 from tests.pipeline.test_quotes import approved_quote, customer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def test_an_order_over_the_credit_limit_waits_for_release(crm: Crm, actor: Actor
     )
     with pytest.raises(InvalidTransition):
         record_delivery(crm, actor, second.id, {1: "1"})
-    manager = actor  # the tenant administrator may approve
+    manager = second_admin(crm, actor)  # another administrator: nobody approves their own
     released = release_credit_hold(crm, manager, second.id)
     assert released.status is OrderStatus.CONFIRMED
     assert released.released_by == manager.user_id

@@ -20,7 +20,8 @@ from uuid import UUID
 from crmkit.kernel.errors import ConcurrencyConflict, NotFound, StorageError, TenantMismatch
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import Expr, Order, Query, field_value, to_predicate
+from crmkit.kernel.limits import check_storable
+from crmkit.kernel.query import Expr, Order, Query, check_fields, field_value, to_predicate
 from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["MemoryOutbox", "MemoryRepository", "MemoryStorage", "MemoryUnitOfWork"]
@@ -218,6 +219,7 @@ class MemoryRepository(Repository[T]):
 
     def add(self, entity: T) -> T:
         self._check_tenant(entity, "add")
+        check_storable(entity)
         key = self._key(entity.id)
         if self._uow._visible(key) is not None:
             raise ConcurrencyConflict(entity=self._name, id=entity.id, version=0)
@@ -226,6 +228,9 @@ class MemoryRepository(Repository[T]):
         return entity
 
     def add_many(self, entities: Sequence[T]) -> None:
+        for entity in entities:  # every one checked before any is staged, as in SQL
+            self._check_tenant(entity, "add")
+            check_storable(entity)
         for entity in entities:
             self.add(entity)
 
@@ -237,6 +242,7 @@ class MemoryRepository(Repository[T]):
 
     def save(self, entity: T) -> T:
         self._check_tenant(entity, "save")
+        check_storable(entity)
         key = self._key(entity.id)
         current = self._uow._visible(key)
         if current is None or current.version != entity.version:
@@ -259,6 +265,7 @@ class MemoryRepository(Repository[T]):
 
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
+        check_fields(self._type, query)
         matches = to_predicate(query.where)
         rows = [row for row in self._uow._all_visible(self._type) if matches(row)]
         rows.sort(key=lambda r: r.id)  # the final tie-breaker, as in SQL
@@ -268,6 +275,7 @@ class MemoryRepository(Repository[T]):
         return [copy.deepcopy(row) for row in rows[query.offset : end]]
 
     def count(self, where: Expr | None = None, *, limit: int | None = None) -> int:
+        check_fields(self._type, where)
         rows = self._uow._all_visible(self._type)
         if where is None:
             return len(rows) if limit is None else min(len(rows), limit)

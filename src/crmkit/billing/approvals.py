@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
@@ -36,6 +37,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
+    ApprovalSubject,
     decided_by,
     document_hook,
     register_approvable,
@@ -46,6 +48,7 @@ __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
     "EXPENSE_CLAIM_DOCUMENT",
     "REFUND_DOCUMENT",
+    "override_facts",
     "register_document_hooks",
     "route_expense_claim",
     "route_refund",
@@ -54,6 +57,60 @@ __all__ = [
 REFUND_DOCUMENT = "refund"
 EXPENSE_CLAIM_DOCUMENT = "expense_claim"
 CREDIT_RESUBMISSION_DOCUMENT = "credit_override_resubmission"
+
+
+def _refund_facts(refund: Refund) -> dict[str, Any]:
+    return {"amount": refund.amount}
+
+
+def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "amount": claim.total,
+        "needs_extra_approval": claim.needs_extra_approval,
+    }
+    if claim.department_id is not None:
+        values["department"] = claim.department_id
+    return values
+
+
+def _describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    refund = uow.repository(Refund).find(document_id)
+    if refund is None:
+        return None
+    return ApprovalSubject(_refund_facts(refund), "refund", refund, refund.requested_by)
+
+
+def _describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    claim = uow.repository(ExpenseClaim).find(document_id)
+    if claim is None:
+        return None
+    return ApprovalSubject(_claim_facts(claim), "expense_claim", claim, claim.claimant_id)
+
+
+def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
+    """The facts a resubmitted credit override is routed on, from what it stored."""
+    values: dict[str, Any] = {
+        "amount": override.amount,
+        "exposure": override.exposure,
+        "round": override.round,
+        "previous_request": override.previous_request_id,
+    }
+    for source in credit_documents():
+        if source.document_type == override.document_type:
+            held = source.held(uow, override.document_id)
+            if held is not None:
+                values["order_amount"] = held.amount
+    if override.limit is not None:
+        values["limit"] = override.limit
+    return values
+
+
+def _describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    override = uow.repository(CreditOverride).find(document_id)
+    if override is None:
+        return None
+    facts = override_facts(uow, override)
+    return ApprovalSubject(facts, "credit_override", override, override.requested_by)
 
 
 def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -> bool:
@@ -74,7 +131,7 @@ def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -
         document_type=REFUND_DOCUMENT,
         document_id=refund.id,
         title=refund.reason or str(refund.amount),
-        facts={"amount": refund.amount},
+        facts=_refund_facts(refund),
     )
 
 
@@ -98,7 +155,7 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
         document_type=EXPENSE_CLAIM_DOCUMENT,
         document_id=claim.id,
         title=str(claim.total),
-        facts={"amount": claim.total, "needs_extra_approval": claim.needs_extra_approval},
+        facts=_claim_facts(claim),
         department=claim.department_id,
     )
 
@@ -146,16 +203,21 @@ def register_document_hooks() -> None:
         entity=Refund,
         on_approved=_refund_decided("approve"),
         on_closed=_refund_decided("reject"),
+        describe=_describe_refund,
     )
     register_approvable(
         EXPENSE_CLAIM_DOCUMENT,
         entity=ExpenseClaim,
         on_approved=document_hook(ExpenseClaim, _approve_claim),
         on_closed=document_hook(ExpenseClaim, _reject_claim),
+        describe=_describe_claim,
     )
     # A refused resubmission changes nothing: the document stays on hold.
     register_approvable(
-        CREDIT_RESUBMISSION_DOCUMENT, entity=CreditOverride, on_approved=_override_approved
+        CREDIT_RESUBMISSION_DOCUMENT,
+        entity=CreditOverride,
+        on_approved=_override_approved,
+        describe=_describe_override,
     )
 
 

@@ -1,6 +1,7 @@
 """Customers: the customer master, contacts, relations, the public pool, history and
 the recycle bin, with their use cases."""
 
+from crmkit.customers import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.customers.batch import BatchResult, batch_update_customers
 from crmkit.customers.contacts import Contact
 from crmkit.customers.custom_field_services import (

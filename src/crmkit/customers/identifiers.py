@@ -44,6 +44,8 @@ def check_email(value: str | None, *, entity: str, field: str = "email") -> None
     """
     if value is None:
         return
+    if not isinstance(value, str):
+        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError:
@@ -52,10 +54,18 @@ def check_email(value: str | None, *, entity: str, field: str = "email") -> None
         ) from None
 
 
-def compact_tax_id(value: str | None) -> str | None:
-    """The stored form of a tax id: no spaces, dashes, dots or slashes; upper case."""
+def compact_tax_id(
+    value: str | None, *, entity: str = "customer", field: str = "tax_id"
+) -> str | None:
+    """The stored form of a tax id: no spaces, dashes, dots or slashes; upper case.
+
+    Raises:
+        ValidationError: ``value`` is not text (a number loses its leading zeros).
+    """
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
     compact = _SEPARATORS.sub("", value).upper()
     return compact or None
 

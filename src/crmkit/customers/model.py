@@ -19,6 +19,7 @@ and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NewType
 from uuid import UUID
@@ -33,12 +34,13 @@ from crmkit.customers.custom_fields import (
     to_custom_values,
 )
 from crmkit.customers.identifiers import check_email, check_tax_id, compact_tax_id
-from crmkit.customers.phones import phone_key
+from crmkit.customers.phones import check_phone, phone_key
 from crmkit.customers.search import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import max_length
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions.model import derived_from
 from crmkit.rules.reminders.model import ReminderSource, register_source
@@ -60,6 +62,8 @@ __all__ = [
 CustomerId = NewType("CustomerId", UUID)
 
 NAME_MAX = 200
+#: The longest classification value (level, industry, region, source) and tag.
+LABEL_MAX = 100
 
 # Labels of the stored field names, so errors naming a field read well in every locale.
 FIELD_LABELS = (
@@ -123,6 +127,40 @@ def _optional_text(value: Any) -> str | None:
     return text or None
 
 
+def _address_kind(value: Any) -> AddressKind:
+    if isinstance(value, AddressKind):
+        return value
+    try:
+        return AddressKind(value)
+    except ValueError:
+        raise ValidationError(
+            entity="customer",
+            field="addresses.kind",
+            reason=reason(
+                N_("{value!r} is not one of {choices}"),
+                value=str(value)[:40],
+                choices=", ".join(k.value for k in AddressKind),
+            ),
+        ) from None
+
+
+def _address_tuple_item(value: Any) -> Address:
+    if isinstance(value, Address):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            entity="customer", field="addresses", reason=reason(N_("is not an address"))
+        )
+    unknown = sorted(set(value) - {f.name for f in attrs.fields(Address)})
+    if unknown:
+        raise ValidationError(
+            entity="customer",
+            field="addresses",
+            reason=reason(N_("{name} is not a part of an address"), name=str(unknown[0])[:40]),
+        )
+    return Address(**value)
+
+
 @attrs.frozen(kw_only=True)
 class Address:
     """A postal address of a customer, Chinese order (province, city, district, street).
@@ -135,7 +173,7 @@ class Address:
         primary: the address shown first (at most one per customer).
     """
 
-    kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=AddressKind)
+    kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=_address_kind)
     country: str = "CN"
     province: str | None = attrs.field(default=None, converter=_optional_text)
     city: str | None = attrs.field(default=None, converter=_optional_text)
@@ -155,7 +193,13 @@ class Address:
 
 
 def _address_tuple(values: Any) -> tuple[Address, ...]:
-    return tuple(v if isinstance(v, Address) else Address(**v) for v in values)
+    if isinstance(values, Address | Mapping):
+        values = (values,)
+    if not isinstance(values, list | tuple):
+        raise ValidationError(
+            entity="customer", field="addresses", reason=reason(N_("is not a list of addresses"))
+        )
+    return tuple(_address_tuple_item(v) for v in values)
 
 
 def _check_addresses(_instance: Any, _attribute: Any, value: tuple[Address, ...]) -> None:
@@ -203,7 +247,58 @@ def _check_tax_id(instance: Any, _attribute: Any, value: str | None) -> None:
     check_tax_id(value, instance.tax_country, entity="customer")
 
 
+def _to_kind(value: Any) -> CustomerKind:
+    # A form sends the value ("individual"); anything else is refused by name, not
+    # stored as text that no backend can map back to a kind.
+    if isinstance(value, CustomerKind):
+        return value
+    try:
+        return CustomerKind(value)
+    except ValueError:
+        raise ValidationError(
+            entity="customer",
+            field="kind",
+            reason=reason(
+                N_("{value!r} is not one of {choices}"),
+                value=str(value)[:40],
+                choices=", ".join(k.value for k in CustomerKind),
+            ),
+        ) from None
+
+
+def _to_tags(value: Any) -> tuple[str, ...]:
+    # One text is one tag (a form's single input), not a sequence of letters.
+    if isinstance(value, tuple) and all(type(t) is str for t in value):
+        return value  # stored tags (and most changes) need no work: rows load through here
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise ValidationError(
+            entity="customer", field="tags", reason=reason(N_("must be a list of texts"))
+        )
+    tags: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValidationError(
+                entity="customer", field="tags", reason=reason(N_("must be a list of texts"))
+            )
+        tag = " ".join(item.split())
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _check_phone(_instance: Any, _attribute: Any, value: str | None) -> None:
+    if value is not None:
+        check_phone(value, entity="customer", field="phone")
+
+
 def _check_credit_limit(_instance: Any, _attribute: Any, value: Money | None) -> None:
+    if value is not None and not isinstance(value, Money):
+        raise ValidationError(
+            entity="customer",
+            field="credit_limit",
+            reason=reason(N_("needs an amount with its currency, e.g. Money('100', 'CNY')")),
+        )
     if value is not None and value.amount < 0:
         raise ValidationError(
             entity="customer", field="credit_limit", reason=reason(N_("must not be negative"))
@@ -275,21 +370,27 @@ class Customer:
     tenant_id: TenantId
     name: str = attrs.field(converter=_clean_name, validator=_check_name, on_setattr=_KEYED)
     created_at: datetime
-    kind: CustomerKind = attrs.field(default=CustomerKind.COMPANY, on_setattr=_KEYED)
+    kind: CustomerKind = attrs.field(
+        default=CustomerKind.COMPANY, converter=_to_kind, on_setattr=_KEYED
+    )
     owner_id: UserId | None = None
     department_id: UUID | None = None
-    level: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    source: str | None = None
-    phone: str | None = attrs.field(default=None, on_setattr=_KEYED)
+    level: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
+    industry: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
+    region: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
+    source: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
+    phone: str | None = attrs.field(
+        default=None, converter=_optional_text, validator=_check_phone, on_setattr=_KEYED
+    )
     email: str | None = attrs.field(default=None, converter=_optional_text, validator=_check_email)
     tax_country: str | None = attrs.field(default=None, converter=_optional_upper)
     tax_id: str | None = attrs.field(
         default=None, converter=compact_tax_id, validator=_check_tax_id
     )
     credit_limit: Money | None = attrs.field(default=None, validator=_check_credit_limit)
-    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    tags: tuple[str, ...] = attrs.field(
+        default=(), converter=_to_tags, metadata=max_length(LABEL_MAX)
+    )
     last_activity_at: datetime | None = None
     addresses: tuple[Address, ...] = attrs.field(
         default=(), converter=_address_tuple, validator=_check_addresses

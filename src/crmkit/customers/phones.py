@@ -25,12 +25,17 @@ import unicodedata
 import attrs
 import phonenumbers
 
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import FALSE, Expr, F, or_
 
 __all__ = [
     "MIN_TAIL",
+    "PHONE_DIGITS_MAX",
+    "PHONE_MAX",
     "PhoneNumberKey",
     "caller_id_query",
+    "check_phone",
     "normalize_phone",
     "phone_key",
 ]
@@ -38,6 +43,12 @@ __all__ = [
 #: The fewest trailing digits an incoming number must have to be matched by its tail:
 #: Chinese local landline numbers have seven or eight digits.
 MIN_TAIL = 7
+
+#: The longest phone field as written (number, separators and an extension).
+PHONE_MAX = 40
+#: The most digits a number may have: 15 for E.164 plus an international prefix (00).
+PHONE_DIGITS_MAX = 17
+_MIN_DIGITS = 3
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _CN_MOBILE = re.compile(r"(?:\+?86|0086|0)?(1[3-9]\d{9})")
@@ -116,6 +127,36 @@ def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+
+
+def check_phone(raw: str, *, entity: str, field: str) -> None:
+    """Refuse text that is no phone number; a number is otherwise kept as written.
+
+    A phone field holds what the user wrote, in any usual layout (see
+    :func:`normalize_phone`), and is not checked against a numbering plan: a local
+    landline without its area code or an extension line is a fine thing to write
+    down. What is refused is text that cannot be a number at all: letters (other than
+    an extension word such as ``转`` or ``ext``), symbols, fewer than three or more
+    than :data:`PHONE_DIGITS_MAX` digits, or more than :data:`PHONE_MAX` characters.
+
+    Raises:
+        ValidationError: naming ``entity`` and ``field``.
+    """
+    if not isinstance(raw, str):
+        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
+    if len(raw) <= PHONE_MAX:
+        text = unicodedata.normalize("NFKC", raw).strip()
+        number, _extension = _split_extension(text)
+        compact = _SEPARATORS.sub("", number)
+        digits = compact[1:] if compact.startswith("+") else compact
+        if digits.isascii() and digits.isdigit() and _MIN_DIGITS <= len(digits) <= PHONE_DIGITS_MAX:
+            return
+    shown = raw if len(raw) <= PHONE_MAX else raw[:PHONE_MAX] + "…"
+    raise ValidationError(
+        entity=entity,
+        field=field,
+        reason=reason(N_("{number} is not a phone number"), number=shown),
+    )
 
 
 def phone_key(raw: str | None, region: str = "CN") -> str | None:

@@ -15,12 +15,23 @@ Build them with :class:`F`::
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import functools
 import operator
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal
+from uuid import UUID
 
 import attrs
+
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import check_text
+from crmkit.kernel.money import Money
 
 __all__ = [
     "FALSE",
@@ -35,6 +46,7 @@ __all__ = [
     "Or",
     "Order",
     "Query",
+    "check_fields",
     "field_value",
     "fields_of",
     "to_predicate",
@@ -205,6 +217,19 @@ class Order:
     descending: bool = False
 
 
+def _check_page(instance: Any, attribute: Any, value: int | None) -> None:
+    if value is None and attribute.name == "limit":
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(
+            entity="query", field=attribute.name, reason=reason(N_("must be a whole number"))
+        )
+    if value < 0:
+        raise ValidationError(
+            entity="query", field=attribute.name, reason=reason(N_("must not be negative"))
+        )
+
+
 @attrs.frozen
 class Query:
     """A filtered, ordered, paged read of one repository.
@@ -218,8 +243,8 @@ class Query:
 
     where: Expr = TRUE
     order_by: tuple[Order, ...] = ()
-    limit: int | None = None
-    offset: int = 0
+    limit: int | None = attrs.field(default=None, validator=_check_page)
+    offset: int = attrs.field(default=0, validator=_check_page)
     selective: bool = False
 
 
@@ -232,6 +257,103 @@ def fields_of(expr: Expr) -> set[str]:
     if isinstance(expr, Not):
         return fields_of(expr.item)
     return set()
+
+
+_SCALARS = (str, int, bool, Decimal, UUID, enum.Enum, dt.date)
+
+
+def _field_kinds(entity_type: type[Any]) -> dict[str, str]:
+    """Each attrs field of ``entity_type``: "scalar", "money" or "nested" (JSON)."""
+    try:
+        hints = typing.get_type_hints(entity_type)
+    except Exception:  # unresolved forward references: treat every field as nested
+        hints = {}
+    kinds: dict[str, str] = {}
+    for field in attrs.fields(entity_type):
+        tp = hints.get(field.name, Any)
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else tp
+        while hasattr(tp, "__supertype__"):
+            tp = tp.__supertype__
+        if isinstance(tp, type) and issubclass(tp, Money):
+            kinds[field.name] = "money"
+        elif isinstance(tp, type) and issubclass(tp, _SCALARS):
+            kinds[field.name] = "scalar"
+        else:
+            kinds[field.name] = "nested"
+    return kinds
+
+
+@functools.cache
+def _known_path(entity_type: type[Any], path: str, sort: bool) -> bool:
+    head, _, rest = path.partition(".")
+    kind = _field_kinds(entity_type).get(head)
+    if kind is None:
+        return False
+    if kind == "money":
+        return rest in ("amount", "currency")
+    if kind == "scalar":
+        return not rest
+    # Inside a JSON value: filters reach any path; a sort needs a column of its own.
+    return not sort
+
+
+def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
+    """Refuse a filter or sort on a path ``entity_type`` does not store.
+
+    Every store runs this before it reads, so a mistyped field is the same error on
+    every backend instead of no rows on one and a driver error on another. Filters
+    may name a field, ``<money field>.amount`` / ``.currency``, or a path inside a
+    field kept as a nested value (``custom.tier``); a sort needs a field stored in a
+    column of its own (not a whole amount: sort on ``.amount``).
+
+    Text compared with (a NUL character, a lone surrogate, past the text limit) is
+    held to the limits of stored text, since no stored value can match it.
+
+    Raises:
+        ValidationError: naming the first unknown path, or the path whose compared
+            text breaks the limits.
+    """
+    if query is None:
+        return
+    if isinstance(query, Query):
+        where, orders = query.where, query.order_by
+    else:
+        where, orders = query, ()
+    if not attrs.has(entity_type):
+        return
+    entity = str(getattr(entity_type, "entity_name", entity_type.__name__.lower()))
+    for path in sorted(fields_of(where)):
+        if not isinstance(path, str) or not _known_path(entity_type, path, False):
+            raise ValidationError(
+                entity=entity,
+                field=str(path),
+                reason=reason(N_("is not a field that can be filtered on")),
+            )
+    for order in orders:
+        if not isinstance(order.field, str) or not _known_path(entity_type, order.field, True):
+            raise ValidationError(
+                entity=entity,
+                field=str(order.field),
+                reason=reason(N_("is not a field that can be sorted on")),
+            )
+    _check_values(where, entity)
+
+
+def _check_values(expr: Expr, entity: str) -> None:
+    # Text no store can hold (NUL, lone surrogates) matches nothing stored, but would
+    # reach PostgreSQL's driver as an error: refuse it by field, on every backend.
+    if isinstance(expr, Cond):
+        values = expr.value if expr.op in ("in", "not_in") else (expr.value,)
+        for value in values:
+            if isinstance(value, str):
+                check_text(value, entity=entity, field=expr.field)
+    elif isinstance(expr, And | Or):
+        for item in expr.items:
+            _check_values(item, entity)
+    elif isinstance(expr, Not):
+        _check_values(expr.item, entity)
 
 
 def field_value(record: Any, path: str) -> Any:

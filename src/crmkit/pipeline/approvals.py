@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.kernel.actor import Actor
@@ -44,6 +45,7 @@ from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
+    ApprovalSubject,
     decided_by,
     document_hook,
     register_approvable,
@@ -65,6 +67,45 @@ CONTRACT_DOCUMENT = "contract"
 CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 
 
+def _quote_facts(quote: Quote) -> dict[str, Any]:
+    totals = quote.totals
+    return {"amount": totals.total, "discount": totals.effective_discount.rate}
+
+
+def _contract_facts(contract: Contract) -> dict[str, Any]:
+    return {"amount": contract.amount, "discount": contract.total_discount.rate}
+
+
+def _override_facts(order: SalesOrder) -> dict[str, Any]:
+    values: dict[str, Any] = {"amount": order.total}
+    if order.open_receivables is not None:
+        values["exposure"] = order.open_receivables
+    if order.credit_limit is not None:
+        values["limit"] = order.credit_limit
+    return values
+
+
+def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    quote = uow.repository(Quote).find(document_id)
+    if quote is None:
+        return None
+    return ApprovalSubject(_quote_facts(quote), "quote", quote, quote.owner_id)
+
+
+def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    contract = uow.repository(Contract).find(document_id)
+    if contract is None:
+        return None
+    return ApprovalSubject(_contract_facts(contract), "contract", contract, contract.owner_id)
+
+
+def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    order = uow.repository(SalesOrder).find(document_id)
+    if order is None:
+        return None
+    return ApprovalSubject(_override_facts(order), "sales_order", order, order.owner_id)
+
+
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
     """Submit a quote already saved ``in_approval`` to the tenant's quote flow, if any.
 
@@ -74,7 +115,6 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    totals = quote.totals
     return submit_if_flow(
         uow,
         actor,
@@ -82,7 +122,7 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
         document_type=QUOTE_DOCUMENT,
         document_id=quote.id,
         title=quote.number,
-        facts={"amount": totals.total, "discount": totals.effective_discount.rate},
+        facts=_quote_facts(quote),
     )
 
 
@@ -102,7 +142,7 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
         document_type=CONTRACT_DOCUMENT,
         document_id=contract.id,
         title=contract.number,
-        facts={"amount": contract.amount, "discount": contract.total_discount.rate},
+        facts=_contract_facts(contract),
     )
 
 
@@ -121,11 +161,6 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    values: dict[str, Any] = {"amount": order.total}
-    if order.open_receivables is not None:
-        values["exposure"] = order.open_receivables
-    if order.credit_limit is not None:
-        values["limit"] = order.credit_limit
     return submit_if_flow(
         uow,
         actor,
@@ -133,7 +168,7 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
         document_type=CREDIT_OVERRIDE_DOCUMENT,
         document_id=order.id,
         title=order.number,
-        facts=values,
+        facts=_override_facts(order),
     )
 
 
@@ -172,6 +207,7 @@ def register_document_hooks() -> None:
             Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
+        describe=_describe_quote,
     )
     register_approvable(
         CONTRACT_DOCUMENT,
@@ -181,6 +217,7 @@ def register_document_hooks() -> None:
             Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
+        describe=_describe_contract,
     )
     # A refused override changes nothing: the order simply stays on hold (see above).
     # While the first request or a resubmitted one is in review the order is locked.
@@ -189,6 +226,7 @@ def register_document_hooks() -> None:
         entity=SalesOrder,
         locked_by=resubmission_requests,
         on_approved=_credit_override_approved,
+        describe=_describe_order,
     )
 
 

@@ -40,7 +40,7 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
+from crmkit.kernel.errors import ConcurrencyConflict, NotFound, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -88,7 +88,7 @@ from crmkit.pipeline.model.quotes import (
 )
 from crmkit.pipeline.services import refresh_quote_document
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.reminders.model import ReminderSource, register_source
@@ -160,6 +160,38 @@ def _allow(
         grants.require_operation(operation, resource)
     else:
         grants.require(operation, record, resource)
+
+
+def _customer_and_deal(
+    uow: UnitOfWork,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    opportunity_id: uuid.UUID | None,
+    entity: str,
+) -> tuple[Customer, Opportunity | None]:
+    """The customer a new document is for and the deal it belongs to, both checked.
+
+    The document copies what it reads from them and records itself on the deal, so the
+    actor must be able to view the customer and edit the deal (another rep's customer
+    or deal is not theirs to quote or contract).
+
+    Raises:
+        NotFound: no such customer (or it is in the recycle bin) or opportunity.
+        PermissionDenied: the actor may not view the customer or edit the deal.
+        ValidationError: the deal is another customer's.
+    """
+    grants = grants_for(uow, actor)
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.deleted_at is not None:
+        raise NotFound(entity="customer", id=customer_id)
+    grants.require("view", customer, "customer")
+    if opportunity_id is None:
+        return customer, None
+    deal = uow.repository(Opportunity).get(opportunity_id)
+    grants.require("edit", deal, "opportunity")
+    if deal.customer_id != customer.id:
+        raise _invalid(entity, "opportunity_id", N_("the opportunity is with another customer"))
+    return customer, deal
 
 
 D = TypeVar("D", Quote, Contract)
@@ -371,6 +403,8 @@ def create_quote(
 
     Raises:
         NotFound: no such customer or opportunity.
+        PermissionDenied: the actor may not create quotes, view the customer or edit the
+            deal.
         ValidationError: no price list covers the customer today, a product is not on
             it, the opportunity is another customer's, a line is invalid, or no lines
             were given and the deal has none (or is in another currency).
@@ -378,14 +412,8 @@ def create_quote(
 
     def work(uow: UnitOfWork) -> Quote:
         now = crm.now()
-        customer = uow.repository(Customer).get(customer_id)
-        deal = None
-        if opportunity_id is not None:
-            deal = uow.repository(Opportunity).get(opportunity_id)
-            if deal.customer_id != customer.id:
-                raise _invalid(
-                    "quote", "opportunity_id", N_("the opportunity is with another customer")
-                )
+        _allow(uow, actor, "create", QUOTES)
+        customer, deal = _customer_and_deal(uow, actor, customer_id, opportunity_id, "quote")
         requests, categories = _requests_for(deal, currency, lines)
         price_list, priced = _price(uow, customer, currency, now.date(), requests)
         if categories:
@@ -574,10 +602,13 @@ def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
 
     Raises:
         DocumentLocked: an approval flow is deciding the quote.
+        SelfApprovalForbidden: the approver owns the quote and the tenant does not allow
+            self-approval (:func:`~crmkit.rules.approvals.configure_approvals`).
     """
 
     def approve(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
         ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
+        ensure_not_own(uow, approver, (quote.owner_id,), f"{QUOTES} {quote.number}")
         return quote.approve(approver.user_id, now)
 
     return _on_quote(crm, approver, quote_id, approve, "approve")
@@ -896,12 +927,16 @@ def create_contract(
     """Draw up a contract directly (a purchase or service contract, or a sale without a quote).
 
     Raises:
-        NotFound: no such customer.
-        ValidationError: a missing title, a negative amount or inconsistent dates.
+        NotFound: no such customer or opportunity.
+        PermissionDenied: the actor may not create contracts, view the customer or edit
+            the deal.
+        ValidationError: a missing title, a negative amount, inconsistent dates, or the
+            opportunity is another customer's.
     """
 
     def work(uow: UnitOfWork) -> Contract:
-        uow.repository(Customer).get(customer_id)
+        _allow(uow, actor, "create", CONTRACTS)
+        _customer_and_deal(uow, actor, customer_id, opportunity_id, "contract")
         extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
         contract = _new_contract(
             uow,
@@ -969,10 +1004,13 @@ def approve_contract(
 
     Raises:
         DocumentLocked: an approval flow is deciding the contract.
+        SelfApprovalForbidden: the approver owns the contract and the tenant does not
+            allow self-approval.
     """
 
     def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
         ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
+        ensure_not_own(uow, approver, (contract.owner_id,), f"{CONTRACTS} {contract.number}")
         event = contract.approve(approver.user_id, now)
         if signed_on is not None:
             contract.signed_on = signed_on
@@ -1242,6 +1280,8 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
     Raises:
         DocumentLocked: the order's credit override is in an approval flow.
         InvalidTransition: the order is not on credit hold.
+        SelfApprovalForbidden: the approver owns the order and the tenant does not allow
+            self-approval.
     """
 
     def work(uow: UnitOfWork) -> SalesOrder:
@@ -1249,6 +1289,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
         order = _load_for_change(uow, approver, SalesOrder, ORDERS, order_id, "approve")
         ensure_editable(uow, CREDIT_OVERRIDE_DOCUMENT, order_id)
         ensure_override_editable(uow, order_id)
+        ensure_not_own(uow, approver, (order.owner_id,), f"{ORDERS} {order.number}")
         event = order.release(approver.user_id, crm.now())
         repo.save(order)
         uow.outbox.add(*_one(event))

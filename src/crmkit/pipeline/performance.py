@@ -16,9 +16,11 @@ from decimal import Decimal
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.periods import Period
-from crmkit.kernel.query import Expr, F, Query
+from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import Opportunity, OpportunityStatus
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
@@ -38,7 +40,14 @@ from crmkit.pipeline.model.targets import (
 )
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.permissions import Department, Member, grants_for, guarded
+from crmkit.rules.permissions import (
+    Department,
+    Grants,
+    Member,
+    grants_for,
+    guarded,
+    register_resource,
+)
 from crmkit.rules.permissions.reader import aggregate
 
 __all__ = [
@@ -52,6 +61,15 @@ __all__ = [
     "set_target",
     "target_report",
 ]
+
+# Whose targets, actuals and commission a reader sees. Everyone sees their own and a
+# manager their team's; a grant on these resources reaches further, evaluated over one
+# pseudo-record per member (``owner_id`` = the member, ``department_id`` = their
+# department) or per department (no owner, ``department_id`` = the department).
+TARGETS, COMMISSIONS = "target", "commission"
+register_resource(TARGETS, fields=("owner_id", "department_id"), operations=("view",))
+register_resource(COMMISSIONS, fields=("owner_id", "department_id"), operations=("view",))
+LABELS = (N_("target"), N_("commission"))
 
 TARGET_COLUMNS = ("unit", "unit_id", "name", "target", "actual", "attainment")
 COVERAGE_COLUMNS = (
@@ -78,6 +96,10 @@ _COVERAGE_SOURCES = {
     "weighted_coverage": ("amount", "probability"),
 }
 _PYRAMID_SOURCES = {"tier": _AMOUNT, "currency": _AMOUNT, "revenue": _AMOUNT}
+# Won amounts sum deal amounts; counts of deals, customers and calls read no hidden field.
+_TARGET_SOURCES = {
+    Metric.WON_AMOUNT: {"actual": _AMOUNT, "attainment": _AMOUNT},
+}
 
 
 def _bounds(label: str) -> tuple[Period, datetime, datetime]:
@@ -166,6 +188,106 @@ def _load_org(
     return members, departments, targets
 
 
+def _units_seen(
+    actor: Actor,
+    grants: Grants,
+    members: list[Member],
+    departments: list[Department],
+    resource: str,
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The members and departments whose figures ``actor`` may see under ``resource``.
+
+    A member's own figures, their team's (everyone reporting to them down the manager
+    chain), and whoever a ``view`` grant on ``resource`` reaches. A department shows when
+    every member of its subtree shows (its row is then a sum of figures the reader sees
+    anyway) and it has members, or a grant reaches the department itself.
+
+    Raises:
+        PermissionDenied: the actor is not an active member of the tenant.
+    """
+    if grants.is_tenant_admin:
+        return {m.id for m in members}, {d.id for d in departments}
+    me = next((m for m in members if m.id == actor.user_id and m.active), None)
+    if me is None:
+        raise PermissionDenied(actor=grants.label, operation="view", resource=resource)
+    reports: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for member in members:
+        if member.manager_id is not None:
+            reports[member.manager_id].append(member.id)
+    users: set[uuid.UUID] = {me.id}
+    todo: list[uuid.UUID] = [me.id]
+    while todo:
+        for report in reports.get(todo.pop(), ()):
+            if report not in users:
+                users.add(report)
+                todo.append(report)
+    tenant = actor.tenant_id
+    if grants.holds("view", resource):
+        users |= {
+            m.id
+            for m in members
+            if grants.can(
+                "view",
+                {
+                    "tenant_id": tenant,
+                    "id": m.id,
+                    "owner_id": m.id,
+                    "department_id": m.department_id,
+                },
+                resource,
+            )
+        }
+    children: dict[uuid.UUID | None, list[uuid.UUID]] = defaultdict(list)
+    for department in departments:
+        children[department.parent_id].append(department.id)
+    staff: dict[uuid.UUID | None, list[uuid.UUID]] = defaultdict(list)
+    for member in members:
+        staff[member.department_id].append(member.id)
+    seen: set[uuid.UUID] = set()
+    for department in departments:
+        subtree: set[uuid.UUID] = {department.id}
+        below: list[uuid.UUID] = [department.id]
+        while below:
+            for child in children.get(below.pop(), ()):
+                if child not in subtree:
+                    subtree.add(child)
+                    below.append(child)
+        people = [u for d in subtree for u in staff.get(d, ())]
+        reached = grants.holds("view", resource) and grants.can(
+            "view",
+            {
+                "tenant_id": tenant,
+                "id": department.id,
+                "owner_id": None,
+                "department_id": department.id,
+            },
+            resource,
+        )
+        if (people and all(u in users for u in people)) or reached:
+            seen.add(department.id)
+    return users, seen
+
+
+def _shown(rows: list[Rolled], users: set[uuid.UUID], departments: set[uuid.UUID]) -> list[Rolled]:
+    return [
+        row
+        for row in rows
+        if uuid.UUID(row[1]) in (departments if row[0] == "department" else users)
+    ]
+
+
+def _check_amounts(grants: Grants, resource: str) -> None:
+    """Refuse a commission statement paid on amounts the reader's role hides.
+
+    A statement is nothing but those amounts (what was won or collected, the rate it
+    reaches, what it pays), so unlike a report's column there is nothing left to show.
+
+    Raises:
+        PermissionDenied: naming the hidden ``amount`` field.
+    """
+    grants.check_readable(resource, TRUE, ("amount",))
+
+
 Rolled = tuple[str, str, str, Decimal | None, tuple[Decimal, ...]]
 
 
@@ -236,22 +358,34 @@ def target_report(
     Actuals count only what the actor may view. A department without a target of
     its own shows the sum of its members' personal targets and its sub-departments'
     targets (their own figure, or rolled up the same way).
+
+    Rows are limited to the reader's own figures, their team's (a manager's reports),
+    and the members and departments a ``view`` grant on ``target`` reaches; a department
+    shows when all of its members do. In a won-amount report ``actual`` and
+    ``attainment`` are omitted (``None``) for a reader whose role hides opportunity
+    ``amount`` (see :func:`~crmkit.rules.permissions.reader.aggregate`).
+
+    Raises:
+        PermissionDenied: the actor is not a member of the tenant.
     """
     _, since, until = _bounds(period)
 
     def work(uow: UnitOfWork) -> ReportTable:
+        grants = grants_for(uow, actor)
         members, departments, targets = _load_org(uow, period, metric)
+        users, seen = _units_seen(actor, grants, members, departments, TARGETS)
         actual_by_user = _actuals(uow, actor, metric, since, until, currency)
         per_user = {user: (value,) for user, value in actual_by_user.items()}
-        return ReportTable.of(
+        table = ReportTable.of(
             TARGET_COLUMNS,
             [
                 (unit, unit_id, name, target, actual, _attainment(actual, target))
-                for unit, unit_id, name, target, (actual,) in _rollup(
-                    members, departments, targets, per_user, 1
+                for unit, unit_id, name, target, (actual,) in _shown(
+                    _rollup(members, departments, targets, per_user, 1), users, seen
                 )
             ],
         )
+        return aggregate(grants, "opportunity", table, _TARGET_SOURCES.get(metric, {}))
 
     return guarded(crm, actor, work)
 
@@ -264,12 +398,18 @@ def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> Re
     period; ``coverage`` = pipeline / gap and ``weighted_coverage`` = weighted / gap,
     two decimals (3.00 means three times the amount still to win is in the pipe).
     Coverage is ``None`` where there is no target or the target is already met.
-    Every figure counts only the deals the actor may view.
+    Every figure counts only the deals the actor may view, and rows are limited as in
+    :func:`target_report`; figures over a hidden deal ``amount`` are omitted.
+
+    Raises:
+        PermissionDenied: the actor is not a member of the tenant.
     """
     span, since, until = _bounds(period)
 
     def work(uow: UnitOfWork) -> ReportTable:
+        grants = grants_for(uow, actor)
         members, departments, targets = _load_org(uow, period, Metric.WON_AMOUNT, currency)
+        users, seen = _units_seen(actor, grants, members, departments, TARGETS)
         won = _actuals(uow, actor, Metric.WON_AMOUNT, since, until, currency)
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
         scope = grants_for(uow, actor).scope("view", "opportunity")
@@ -285,8 +425,8 @@ def coverage_report(crm: Crm, actor: Actor, *, period: str, currency: str) -> Re
                 done, pipe, pipe_weighted = per_user[owner]
                 per_user[owner] = (done, pipe + amount, pipe_weighted + weight)
         rows = []
-        for unit, unit_id, name, target, (done, pipe, pipe_weighted) in _rollup(
-            members, departments, targets, dict(per_user), 3
+        for unit, unit_id, name, target, (done, pipe, pipe_weighted) in _shown(
+            _rollup(members, departments, targets, dict(per_user), 3), users, seen
         ):
             gap = None if target is None else target - done
             rows.append(
@@ -422,6 +562,14 @@ def commission_for(
     actor may view), the receipt money allocated to it on the period's business days
     less allocations taken back. Attainment is the collected sum over the won-amount
     target. Only amounts in the plan's currency count.
+
+    Who may ask: the rep, their managers (up the manager chain), and whoever a ``view``
+    grant on ``commission`` reaches; a reader whose role hides the amounts the basis
+    pays on (opportunity ``amount``, or installment ``amount`` for receipts) is refused.
+
+    Raises:
+        NotFound: no such plan.
+        PermissionDenied: the actor may not see the rep's commission, or its amounts.
     """
     span, since, until = _bounds(period)
     asked = {c: Decimal(r) for c, r in (category_rates or {}).items()}
@@ -443,9 +591,16 @@ def commission_for(
         return found
 
     def work(uow: UnitOfWork) -> CommissionStatement:
+        grants = grants_for(uow, actor)
+        members = uow.repository(Member).query()
+        users, _ = _units_seen(actor, grants, members, [], COMMISSIONS)
+        if rep_id not in users and not grants.is_tenant_admin:
+            raise PermissionDenied(actor=grants.label, operation="view", resource=COMMISSIONS)
+        _check_amounts(
+            grants, "installment" if basis is CommissionBasis.RECEIPTS else "opportunity"
+        )
         plan = uow.repository(CommissionPlan).get(plan_id)
         rates = {**plan.rates_by_category, **asked}
-        grants = grants_for(uow, actor)
         target_row = uow.repository(Target).query(
             Query(
                 where=F("unit_id").eq(rep_id)

@@ -17,7 +17,7 @@ from tests.adapters.notify.fakes import RecordingNotifier
 MESSAGES = 400
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_two_workers_deliver_every_message_exactly_once(
     make_crm: Callable[[], Crm], actor: Actor, clock: FixedClock
 ) -> None:

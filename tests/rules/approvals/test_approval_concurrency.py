@@ -31,7 +31,7 @@ from crmkit.rules.approvals import (
 )
 from tests.rules.approvals.builders import make_org
 
-pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+pytestmark = pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 
 
 class _Gate:

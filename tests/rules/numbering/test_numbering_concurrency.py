@@ -65,7 +65,7 @@ def _hammer(make_crm: Callable[[], Crm], actor: Actor, per_writer: int) -> list[
 
 @pytest.mark.parametrize(
     ("backend", "per_writer"),
-    [("postgresql", 2000 // WRITERS), ("sqlite", 40)],
+    [("postgresql", 2000 // WRITERS), ("sqlite", 40), ("mariadb", 800 // WRITERS)],
     indirect=["backend"],
 )
 def test_concurrent_writers_get_unique_gap_free_numbers(

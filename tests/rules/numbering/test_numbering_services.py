@@ -70,6 +70,49 @@ def test_a_batch_takes_a_run_of_numbers_in_one_call(crm: Crm, actor: Actor) -> N
     assert after == "FP202600004"
 
 
+def test_a_batch_continues_an_existing_counter_by_its_whole_size(crm: Crm, actor: Actor) -> None:
+    # The counter row exists after the first number, so the batch goes through the
+    # update branch of the SQL upsert: it must add the batch size, not 1.
+    define_numbering_rule(crm, actor, "invoice", "FP{seq:5}")
+    take = lambda n: crm.run(  # noqa: E731
+        actor.tenant_id, lambda uow: next_numbers(uow, "invoice", crm.now(), n)
+    )
+    assert take(1) == ["FP00001"]
+    assert take(3) == ["FP00002", "FP00003", "FP00004"]
+    assert take(2) == ["FP00005", "FP00006"]
+    assert take(1) == ["FP00007"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "midnight"),
+    [
+        # 00:00 on 3 March in Shanghai (UTC+8) is 16:00 UTC on 2 March.
+        ("Asia/Shanghai", pendulum.datetime(2026, 3, 2, 16, 0, tz="UTC")),
+        # 00:00 on 3 March in New York (UTC-5 in winter) is 05:00 UTC on 3 March.
+        ("America/New_York", pendulum.datetime(2026, 3, 3, 5, 0, tz="UTC")),
+    ],
+)
+def test_a_daily_counter_resets_at_local_midnight_of_the_rule_time_zone(
+    crm: Crm, actor: Actor, clock: FixedClock, zone: str, midnight: pendulum.DateTime
+) -> None:
+    define_numbering_rule(
+        crm, actor, "receipt", "SK{yyyy}{mm}{dd}-{seq:3}", Reset.DAILY, timezone=zone
+    )
+    take = lambda: crm.run(  # noqa: E731
+        actor.tenant_id, lambda uow: next_number(uow, "receipt", crm.now())
+    )
+    clock.set(midnight.subtract(hours=1))
+    first = take()
+    clock.set(midnight.subtract(microseconds=1))
+    last_of_day = take()
+    clock.set(midnight)
+    first_of_next = take()
+    clock.set(midnight.add(hours=23, minutes=59))
+    still_next = take()
+    assert [first, last_of_day] == ["SK20260302-001", "SK20260302-002"]
+    assert [first_of_next, still_next] == ["SK20260303-001", "SK20260303-002"]
+
+
 def test_a_batch_needs_at_least_one_number(crm: Crm, actor: Actor) -> None:
     define_numbering_rule(crm, actor, "invoice", "FP{seq:5}")
     with pytest.raises(ValidationError, match="count"):
@@ -121,3 +164,32 @@ def test_an_invalid_rule_stores_nothing(crm: Crm, actor: Actor) -> None:
     with pytest.raises(ValidationError):
         define_numbering_rule(crm, actor, "customer", "KH{seq:6}", "yearly")
     assert list_numbering_rules(crm, actor) == []
+
+
+def test_refusals_name_what_was_refused(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "invoice", "FP{seq:5}")
+    with pytest.raises(ValidationError) as too_few:
+        crm.run(actor.tenant_id, lambda uow: next_numbers(uow, "invoice", crm.now(), 0))
+    assert too_few.value.to_dict()["message"] == "numbering_rule.count: must be at least 1"
+    with pytest.raises(NotFound) as missing:
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, "refund", crm.now()))
+    assert (missing.value.fields["entity"], missing.value.fields["id"]) == (
+        "numbering_rule",
+        "refund",
+    )
+    clerk = Actor(tenant_id=actor.tenant_id, user_id=UserId(uuid.uuid4()), name="Clerk Liu")
+    with pytest.raises(PermissionDenied) as denied:
+        define_numbering_rule(crm, clerk, "quote", "BJ{seq}")
+    fields = denied.value.fields
+    assert (fields["operation"], fields["resource"]) == ("administer", "numbering_rule")
+    assert fields["actor"]
+
+
+def test_rules_are_listed_by_document_type(crm: Crm, actor: Actor) -> None:
+    for doc_type in ("quote", "contract", "invoice"):
+        define_numbering_rule(crm, actor, doc_type, "X{seq}")
+    assert [r.doc_type for r in list_numbering_rules(crm, actor)] == [
+        "contract",
+        "invoice",
+        "quote",
+    ]

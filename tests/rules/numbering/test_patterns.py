@@ -90,3 +90,105 @@ def test_distinct_sequence_values_in_one_period_render_distinct_numbers(
 ) -> None:
     pattern = NumberPattern.parse(text)
     assert (pattern.render(MARCH, a) == pattern.render(MARCH, b)) == (a == b)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reset", "field", "reason"),
+    [
+        (
+            "HT-{foo}-{seq}",
+            "never",
+            "pattern",
+            "unknown token {foo}; use yyyy, yy, mm, dd or seq:N",
+        ),
+        ("HT-{yyyy}{mm}", "never", "pattern", "HT-{yyyy}{mm} has no {seq} token"),
+        ("{seq}{seq:2}", "never", "pattern", "{seq}{seq:2} has more than one {seq}"),
+        ("HT{seq:0}", "never", "pattern", "sequence width must be 1 to 18"),
+        ("HT{seq:19}", "never", "pattern", "sequence width must be 1 to 18"),
+        ("HT{seq:4", "never", "pattern", "unmatched brace in HT{seq:4"),
+        ("HT}{seq}", "never", "pattern", "unmatched brace in HT}{seq}"),
+        (
+            "KH{seq:6}",
+            "yearly",
+            "reset",
+            "a yearly reset needs {yyyy} in the pattern, or numbers repeat",
+        ),
+        (
+            "HT{yy}{seq:4}",
+            "monthly",
+            "reset",
+            "a monthly reset needs {mm} in the pattern, or numbers repeat",
+        ),
+        (
+            "HT{yy}{mm}{seq}",
+            "daily",
+            "reset",
+            "a daily reset needs {dd} in the pattern, or numbers repeat",
+        ),
+    ],
+)
+def test_a_refused_rule_says_exactly_what_is_wrong(
+    pattern: str, reset: str, field: str, reason: str
+) -> None:
+    # The whole message a settings screen shows, not a fragment of it.
+    with pytest.raises(ValidationError) as raised:
+        preview_number(pattern, reset, MARCH)
+    assert raised.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.{field}: {reason}",
+        "entity": "numbering_rule",
+        "field": field,
+        "reason": reason,
+        "row": None,
+    }
+
+
+def test_an_unknown_time_zone_names_the_field_and_the_zone() -> None:
+    with pytest.raises(ValidationError) as raised:
+        preview_number("KH{seq}", "never", MARCH, timezone="Mars/Base")
+    assert (
+        raised.value.to_dict()["message"] == "numbering_rule.timezone: unknown time zone Mars/Base"
+    )
+    assert raised.value.fields["field"] == "timezone"
+
+
+@pytest.mark.parametrize(("width", "accepted"), [(1, True), (18, True), (19, False)])
+def test_the_sequence_width_runs_from_1_to_18(width: int, accepted: bool) -> None:
+    if accepted:
+        assert NumberPattern.parse(f"KH{{seq:{width}}}").width == width
+    else:
+        with pytest.raises(ValidationError):
+            NumberPattern.parse(f"KH{{seq:{width}}}")
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "accepted"), [("", False), ("  ", False), ("x" * 64, True), ("x" * 65, False)]
+)
+def test_a_document_type_has_1_to_64_characters(doc_type: str, accepted: bool) -> None:
+    import uuid
+
+    from crmkit.kernel.ids import TenantId
+    from crmkit.rules.numbering import NumberingRule
+
+    def make() -> NumberingRule:
+        return NumberingRule(
+            id=uuid.UUID(int=1),
+            tenant_id=TenantId(uuid.UUID(int=2)),
+            doc_type=doc_type,
+            reset="never",
+            pattern="KH{seq}",
+        )
+
+    if accepted:
+        assert make().doc_type == doc_type
+    else:
+        with pytest.raises(
+            ValidationError, match=r"^numbering_rule\.doc_type: must be 1 to 64 characters$"
+        ):
+            make()
+
+
+def test_preview_defaults_to_utc() -> None:
+    # 23:30 UTC on 31 March: still March in UTC, already April in Shanghai.
+    late = pendulum.datetime(2026, 3, 31, 23, 30, tz="UTC")
+    assert preview_number("HT{yy}{mm}{seq}", "monthly", late) == "HT26031"

@@ -58,7 +58,7 @@ from crmkit.rules.permissions import (
     registry,
 )
 from crmkit.rules.permissions.reader import aggregate
-from tests.billing.builders import TERMS_30_60_10, make_document
+from tests.billing.builders import TERMS_30_60_10, make_customer, make_document
 from tests.rules.permissions.field_team import FieldTeam, make_field_team
 
 PHONE = "13800138000"
@@ -225,7 +225,7 @@ def test_the_aging_report_omits_hidden_installment_amounts(crm: Crm, team: Field
     create_plan(
         crm,
         team.admin,
-        make_document(owner_id=team.rep.user_id),
+        make_document(owner_id=team.rep.user_id, customer_id=make_customer(crm, team.admin).id),
         terms=TERMS_30_60_10,
         milestones={"signing": date(2026, 1, 5)},
     )

@@ -401,7 +401,7 @@ def test_bad_rules_are_refused_when_defined(rcrm: Crm, actor: Actor, fields, fie
     assert raised.value.field == field
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_two_workers_scanning_at_once_fire_each_reminder_once(
     make_crm: Callable[[], Crm], actor: Actor, clock: FixedClock
 ) -> None:
@@ -434,3 +434,20 @@ def test_two_workers_scanning_at_once_fire_each_reminder_once(
         thread.join(timeout=60)
     assert sorted(results)[1] + sorted(results)[0] == 40
     assert len(due_events(crm, actor.tenant_id)) == 40
+
+
+def test_a_rule_without_its_required_fields_is_refused_as_input(rcrm: Crm, actor: Actor) -> None:
+    with pytest.raises(ValidationError) as raised:
+        define_reminder_rule(rcrm, actor, trigger=TriggerKind.DATE_FIELD, subject="x")
+    assert raised.value.field == "name"
+
+
+def test_a_non_member_is_refused_before_the_rule_is_looked_at(rcrm: Crm, actor: Actor) -> None:
+    stranger = Actor(actor.tenant_id, UserId(uuid.uuid4()), "stranger")
+    with pytest.raises(PermissionDenied):
+        define_reminder_rule(rcrm, stranger)
+    with pytest.raises(PermissionDenied):
+        define_reminder_rule(
+            rcrm, stranger, name="bad", trigger=TriggerKind.DATE_FIELD, subject="x",
+            resource="nothing", field="end_date",
+        )  # fmt: skip

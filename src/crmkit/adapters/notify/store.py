@@ -17,10 +17,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.tables import outbox
 from crmkit.adapters.sql.tables_workflow import DELIVERIES
 from crmkit.adapters.sql.uow import SqlStorage, translate_errors
@@ -182,10 +184,14 @@ class SqlNotificationStore:
     def __init__(self, storage: SqlStorage) -> None:
         self._engine = storage.engine
         self._dialect = storage.dialect
+        self._mysql = storage.dialect in MYSQL_DIALECTS
         self._table = DELIVERIES.table
         self._mapping = DELIVERIES
 
     def _insert(self) -> Any:
+        if self._mysql:
+            # A delivery already stored keeps its row: the update sets nothing new.
+            return mysql_insert(self._table).on_duplicate_key_update(version=self._table.c.version)
         dialect_insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
         return dialect_insert(self._table).on_conflict_do_nothing()
 
@@ -209,7 +215,7 @@ class SqlNotificationStore:
         )
         if tenant_id is not None:
             statement = statement.where(outbox.c.tenant_id == tenant_id)
-        if self._dialect == "postgresql":
+        if self._dialect == "postgresql" or self._mysql:
             statement = statement.with_for_update(skip_locked=True)
         with translate_errors(), self._engine.begin() as connection:
             rows = connection.execute(statement).all()
@@ -261,8 +267,10 @@ class SqlNotificationStore:
         )
         if tenant_id is not None:
             due = due.where(t.c.tenant_id == tenant_id)
-        if self._dialect == "postgresql":
+        if self._dialect == "postgresql" or self._mysql:
             due = due.with_for_update(skip_locked=True)
+        if self._mysql:
+            return self._claim_mysql(due, until)
         statement = (
             t.update()
             .where(sa.tuple_(t.c.tenant_id, t.c.id).in_(due))
@@ -271,6 +279,26 @@ class SqlNotificationStore:
         )
         with translate_errors(), self._engine.begin() as connection:
             rows = connection.execute(statement).all()
+        claimed = [self._mapping.from_row(row) for row in rows]
+        claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
+        return claimed
+
+    def _claim_mysql(self, due: Any, until: datetime) -> list[Delivery]:
+        # MySQL updates no table it reads in a subquery (1093) and has no UPDATE ...
+        # RETURNING: lock the due rows (skipping those another worker holds), lease
+        # them, and read them back inside the same transaction.
+        t = self._table
+        with translate_errors(), self._engine.begin() as connection:
+            keys = [tuple(row) for row in connection.execute(due)]
+            if not keys:
+                return []
+            chosen = sa.tuple_(t.c.tenant_id, t.c.id).in_(keys)
+            connection.execute(
+                t.update()
+                .where(chosen)
+                .values(claimed_until=until, attempts=t.c.attempts + 1, version=t.c.version + 1)
+            )
+            rows = connection.execute(sa.select(t).where(chosen)).all()
         claimed = [self._mapping.from_row(row) for row in rows]
         claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
         return claimed

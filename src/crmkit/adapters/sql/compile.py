@@ -6,8 +6,9 @@ memory adapter runs (a comparison against a missing value is false). String
 matching is case-sensitive on both backends, like Python's ``str.startswith``.
 
 Paths into JSON columns (``custom.budget.amount``) compile to JSON extraction —
-``json_extract`` on SQLite, ``json_extract_path_text`` on PostgreSQL — cast to the
-type of the value compared with; see :class:`JsonPath`.
+``json_extract`` on SQLite, ``json_extract_path_text`` on PostgreSQL,
+``JSON_UNQUOTE(JSON_EXTRACT(...))`` on MySQL and MariaDB — cast to the type of the
+value compared with; see :class:`JsonPath`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from sqlalchemy.dialects import postgresql
 from crmkit.adapters.sql.mapping import sorts_by_code_point
 from crmkit.kernel.query import And, Cond, Const, Expr, Not, Or, Order
 
-__all__ = ["Binder", "JsonPath", "compile_expr", "compile_order", "parameterize"]
+__all__ = ["Binder", "JsonPath", "compile_expr", "compile_order", "order_terms", "parameterize"]
 
 ColumnFor = Callable[[str], sa.ColumnElement[Any]]
+_MYSQL = frozenset({"mysql", "mariadb"})
+# The code-point collations of mapping.code_point_collation, by dialect name: a
+# mysql:// URL on a MariaDB server is named "mysql" too (see SqlStorage.dialect).
+_MYSQL_COLLATION = {"mariadb": "utf8mb4_nopad_bin", "mysql": "utf8mb4_0900_bin"}
 
 
 def _plain(value: Any) -> Any:
@@ -136,8 +141,7 @@ def _scalar(
         return sa.and_(present, col.like(params[0], escape="\\"))
     value = params[0] if params else None
     if op == "contains":
-        position = sa.func.instr(col, value) if dialect == "sqlite" else sa.func.strpos(col, value)
-        return sa.and_(present, position > 0)
+        return sa.and_(present, _position(col, value, dialect) > 0)
     compare = {
         "eq": col.__eq__,
         "ne": col.__ne__,
@@ -147,6 +151,14 @@ def _scalar(
         "ge": col.__ge__,
     }[op]
     return sa.and_(present, compare(value))
+
+
+def _position(col: Any, value: Any, dialect: str) -> sa.ColumnElement[Any]:
+    """Where ``value`` starts in ``col`` (1-based, 0 when absent), case-sensitively."""
+    if dialect == "sqlite" or dialect in _MYSQL:
+        # MySQL's INSTR follows the column's collation: binary for crmkit's text.
+        return sa.func.instr(col, value)
+    return sa.func.strpos(col, value)
 
 
 # -- values inside JSON columns ---------------------------------------------------------------
@@ -200,9 +212,19 @@ def _sqlite_path(keys: tuple[str, ...]) -> str:
     return "$" + "".join(f'."{k}"' for k in keys)
 
 
+def _mysql_node(path: JsonPath) -> sa.ColumnElement[Any]:
+    if not path.keys:
+        return path.column
+    return sa.func.json_extract(path.column, _sqlite_path(path.keys))
+
+
 def _json_text(path: JsonPath, dialect: str) -> sa.ColumnElement[Any]:
     if dialect == "sqlite":
         return sa.func.json_extract(path.column, _sqlite_path(path.keys), type_=sa.String())
+    if dialect in _MYSQL:
+        # Code-point order, as Python and the text columns compare (see ``text_type``).
+        unquoted = sa.func.json_unquote(_mysql_node(path), type_=sa.String())
+        return unquoted.collate(_MYSQL_COLLATION[dialect])
     extracted = sa.func.json_extract_path_text(path.column, *path.keys, type_=sa.String())
     # Code-point order, as Python and the text columns compare (see ``text_type``).
     return extracted.collate("C")
@@ -215,11 +237,20 @@ def _typed(path: JsonPath, kind: str, dialect: str) -> tuple[sa.ColumnElement[An
         if dialect == "sqlite":
             # Both sides through SQLite's own text-to-REAL conversion, so they agree.
             return text, lambda v: sa.cast(sa.literal(str(_plain(v))), sa.Float())
+        if dialect in _MYSQL:
+            # DECIMAL(65, 30) holds every number crmkit stores (amounts below 10**13
+            # with six places) exactly.
+            number = sa.Numeric(65, 30)
+            unquoted = sa.func.json_unquote(_mysql_node(path))
+            return sa.cast(unquoted, number), lambda v: sa.literal(Decimal(v), number)
         extracted = sa.func.json_extract_path_text(path.column, *path.keys)
         return sa.cast(extracted, sa.Numeric()), lambda v: sa.literal(Decimal(v), sa.Numeric())
     if kind == "date":
         if dialect == "sqlite":
             return text, lambda v: v.isoformat()
+        if dialect in _MYSQL:
+            unquoted = sa.func.json_unquote(_mysql_node(path))
+            return sa.cast(unquoted, sa.Date()), lambda v: sa.literal(v, sa.Date())
         extracted = sa.func.json_extract_path_text(path.column, *path.keys)
         return sa.cast(extracted, sa.Date()), lambda v: sa.literal(v, sa.Date())
     return text, _plain
@@ -258,6 +289,12 @@ def _json_contains(path: JsonPath, value: Any, dialect: str) -> sa.ColumnElement
             .where(each.c.type == "text", each.c.value == value)
         )
         substring = sa.func.instr(text, value) > 0
+    elif dialect in _MYSQL:
+        node = _mysql_node(path)
+        kind = sa.func.coalesce(sa.func.json_type(node), "")
+        holds = sa.func.coalesce(sa.func.json_contains(node, json.dumps(value)), 0) == 1
+        substring = sa.func.instr(text, value) > 0
+        return sa.or_(sa.and_(kind == "ARRAY", holds), sa.and_(kind == "STRING", substring))
     else:
         node = sa.func.json_extract_path(path.column, *path.keys) if path.keys else path.column
         kind = sa.func.coalesce(sa.func.json_typeof(node), "")
@@ -276,7 +313,8 @@ def compile_expr(
     Args:
         expr: the filter.
         column: maps a field path to its column (see ``Mapping.column``).
-        dialect: ``sqlite`` or ``postgresql`` (string matching differs per backend).
+        dialect: ``sqlite``, ``postgresql``, ``mysql`` or ``mariadb`` (string matching
+            differs per backend).
         bind: names the values as parameters, for a statement kept for reuse (only for
             a filter :func:`parameterize` gives a shape).
     """
@@ -300,6 +338,22 @@ def compile_order(order: Order, column: ColumnFor) -> sa.UnaryExpression[Any]:
     # NULLS LAST on a column that holds no NULLs changes nothing but keeps SQLite (and a
     # descending PostgreSQL sort) from reading the rows in index order.
     return term if getattr(col, "nullable", True) is False else term.nulls_last()
+
+
+def order_terms(order: Order, column: ColumnFor, dialect: str) -> list[Any]:
+    """The ``ORDER BY`` terms of ``order`` on ``dialect`` (see :func:`compile_order`).
+
+    MySQL and MariaDB have no ``NULLS LAST``; they sort NULL first ascending and last
+    descending, so an ascending sort on a nullable column is led by ``col IS NULL``.
+    """
+    if dialect not in _MYSQL:
+        return [compile_order(order, column)]
+    col = column(order.field)
+    if order.descending:
+        return [col.desc()]
+    if getattr(col, "nullable", True) is False:
+        return [col.asc()]
+    return [col.is_(None).asc(), col.asc()]
 
 
 def _ranges(field: str, op: str, column: ColumnFor, dialect: str) -> bool | None:

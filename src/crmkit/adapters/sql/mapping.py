@@ -30,6 +30,7 @@ from uuid import UUID
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from crmkit.kernel.converter import converter, to_instant
 from crmkit.kernel.money import Money
@@ -38,6 +39,7 @@ __all__ = [
     "ExactDecimal",
     "Mapping",
     "UtcDateTime",
+    "code_point_collation",
     "column_for",
     "map_entity",
     "text_type",
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 _NONE_TYPE = type(None)
+_MYSQL = frozenset({"mysql", "mariadb"})
 _SCALE = Decimal(1_000_000)
 
 
@@ -57,7 +60,7 @@ def tidy_decimal(value: Decimal) -> Decimal:
 class ExactDecimal(sa.TypeDecorator[Decimal]):
     """Exact decimals with six places on every backend.
 
-    PostgreSQL stores ``NUMERIC(24, 6)``. SQLite has no exact decimal type (its NUMERIC
+    PostgreSQL, MySQL and MariaDB store ``NUMERIC(24, 6)`` (``DECIMAL``). SQLite has no exact decimal type (its NUMERIC
     affinity keeps floats, which lose cents past ~15 digits), so there the value is
     stored as an integer count of millionths: sums and comparisons in SQL stay exact,
     and the column type turns results (``SUM`` included) back into ``Decimal``. The
@@ -98,13 +101,40 @@ def text_type() -> sa.types.TypeEngine[str]:
     SQLite compares bytes; PostgreSQL would follow the database's locale (``en_US``
     sorts "alpha" before "Bravo"), so its columns use the ``C`` collation. That keeps
     both backends and the memory adapter in one order, and lets a prefix match be a
-    range of a plain B-tree index on PostgreSQL.
+    range of a plain B-tree index on PostgreSQL. MySQL and MariaDB store ``TEXT`` in
+    a binary no-pad utf8mb4 collation (see :func:`code_point_collation`); their
+    indexes on such columns take a prefix of each value (see ``mysql_ddl``).
     """
     return _CODE_POINT_TEXT
 
 
-_CODE_POINT_TEXT: sa.types.TypeEngine[str] = sa.String().with_variant(
-    sa.String(collation="C"), "postgresql"
+def code_point_collation(dialect: sa.Dialect) -> str:
+    """The utf8mb4 collation comparing by code point, trailing spaces included.
+
+    The ``utf8mb4_bin`` a DBA would reach for pads with spaces (``'a' = 'a '``), so
+    MariaDB's ``utf8mb4_nopad_bin`` and MySQL 8's ``utf8mb4_0900_bin`` are used instead.
+    """
+    return "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+
+
+class _MySqlText(sa.TypeDecorator[str]):
+    """``TEXT`` in the code-point collation of the server at hand (MariaDB or MySQL).
+
+    ``TEXT`` rather than ``VARCHAR(n)``: text fields take up to 10,000 characters and a
+    row's ``VARCHAR`` columns share 65,535 bytes, four a character in utf8mb4.
+    """
+
+    impl = sa.Text()
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        return dialect.type_descriptor(mysql.TEXT(collation=code_point_collation(dialect)))
+
+
+_CODE_POINT_TEXT: sa.types.TypeEngine[str] = (
+    sa.String()
+    .with_variant(sa.String(collation="C"), "postgresql")
+    .with_variant(_MySqlText(), "mysql", "mariadb")
 )
 
 
@@ -117,11 +147,18 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
     """Instants stored in UTC on every backend and read back as UTC pendulum instants.
 
     SQLite keeps no offset, so an aware value is converted to UTC before it is
-    written; a naive value is refused rather than guessed.
+    written; a naive value is refused rather than guessed. MySQL and MariaDB store
+    ``DATETIME(6)`` in UTC the same way: microseconds kept, and no ``TIMESTAMP``
+    conversion through the session time zone (nor its 2038 limit).
     """
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name in _MYSQL:
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
         if value is None:
@@ -129,7 +166,8 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous; store timezone-aware instants")
         utc = value.astimezone(dt.UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        naive = dialect.name == "sqlite" or dialect.name in _MYSQL
+        return utc.replace(tzinfo=None) if naive else utc
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
         return None if value is None else to_instant(value)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from crmkit.adapters.sql.compile import compile_expr
+from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.mapping import ExactDecimal
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
@@ -98,6 +99,8 @@ class SqlPipelineAnalytics:
     def _month(self, column: Any) -> Any:
         if self._uow.dialect == "sqlite":
             return sa.func.strftime("%Y-%m", column)
+        if self._uow.dialect in MYSQL_DIALECTS:
+            return sa.func.date_format(column, "%Y-%m", type_=sa.String())
         return sa.func.to_char(column, "YYYY-MM")
 
     def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
@@ -396,6 +399,11 @@ class SqlPipelineAnalytics:
         t = self._t
         if self._uow.dialect == "sqlite":
             seconds = (sa.func.julianday(t.c.closed_at) - sa.func.julianday(t.c.created_at)) * 86400
+        elif self._uow.dialect in MYSQL_DIALECTS:
+            micro = sa.func.timestampdiff(
+                sa.literal_column("MICROSECOND"), t.c.created_at, t.c.closed_at
+            )
+            seconds = micro / 1_000_000
         else:
             seconds = sa.func.extract("epoch", t.c.closed_at - t.c.created_at)
         statement = (

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crmkit.adapters.sql import mysql_ddl  # noqa: F401  (MySQL DDL for these tables)
 from crmkit.adapters.sql.mapping import Mapping, UtcDateTime, map_entity
 from crmkit.customers.model import Customer
 

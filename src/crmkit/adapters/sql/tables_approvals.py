@@ -14,11 +14,18 @@ from crmkit.ports import register_queries
 from crmkit.rules.approvals.model import ApprovalFlow
 from crmkit.rules.approvals.queries import InboxCounts
 from crmkit.rules.approvals.request import ApprovalRequest, ApprovalTask
+from crmkit.rules.approvals.settings import ApprovalSettings
 
 if TYPE_CHECKING:  # uow imports this module (through tables.py): no import cycle at run time
     from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-__all__ = ["APPROVAL_FLOWS", "APPROVAL_REQUESTS", "APPROVAL_TASKS", "SqlInboxCounts"]
+__all__ = [
+    "APPROVAL_FLOWS",
+    "APPROVAL_REQUESTS",
+    "APPROVAL_SETTINGS",
+    "APPROVAL_TASKS",
+    "SqlInboxCounts",
+]
 
 APPROVAL_FLOWS = register(
     map_entity(ApprovalFlow, "approval_flows", metadata, indexes=[("document_type", "active")])
@@ -41,6 +48,8 @@ APPROVAL_TASKS = register(
         indexes=[("approver_id", "waiting_since"), ("request_id",)],
     )
 )
+
+APPROVAL_SETTINGS = register(map_entity(ApprovalSettings, "approval_settings", metadata))
 
 
 class SqlInboxCounts:

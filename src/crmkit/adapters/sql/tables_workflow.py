@@ -4,15 +4,19 @@ Also the SQL side of the numbering counter: one atomic upsert per call,
 ``INSERT ... ON CONFLICT (tenant_id, id) DO UPDATE SET value = value + :n RETURNING
 value``. The statement locks the counter row until the transaction ends, so a
 concurrent writer waits and then continues from the committed value (unique), and a
-rollback undoes the increment with the document (gap-free).
+rollback undoes the increment with the document (gap-free). MySQL and MariaDB have
+no ``RETURNING`` on an upsert: ``INSERT ... ON DUPLICATE KEY UPDATE`` takes the same
+row lock, and the value is read back under it.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
 from crmkit.ports import UnitOfWork, register_queries
@@ -47,7 +51,7 @@ INBOX_ITEMS = register(
 
 
 class SqlSequenceCounter:
-    """The numbering counter on SQLite and PostgreSQL (see the module docstring)."""
+    """The numbering counter on SQLite, PostgreSQL and MySQL (see the module docstring)."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
@@ -57,10 +61,30 @@ class SqlSequenceCounter:
         table = NUMBER_COUNTERS.table
         uow = self._uow
         dialect = getattr(uow, "dialect", "sqlite")
+        key = counter_id(uow.tenant_id, doc_type, period)
+        if dialect in MYSQL_DIALECTS:
+            mysql_upsert = (
+                mysql_insert(table)
+                .values(
+                    tenant_id=uow.tenant_id,
+                    id=key,
+                    doc_type=doc_type,
+                    period=period,
+                    value=count,
+                    version=1,
+                )
+                .on_duplicate_key_update(value=table.c.value + count, version=table.c.version + 1)
+            )
+            uow.execute(mysql_upsert)  # type: ignore[attr-defined]
+            # This transaction holds the row's lock now: the read sees its own write.
+            current = sa.select(table.c.value).where(
+                table.c.tenant_id == uow.tenant_id, table.c.id == key
+            )
+            return int(uow.execute(current).scalar_one())  # type: ignore[attr-defined]
         dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = dialect_insert(table).values(
             tenant_id=uow.tenant_id,
-            id=counter_id(uow.tenant_id, doc_type, period),
+            id=key,
             doc_type=doc_type,
             period=period,
             value=count,

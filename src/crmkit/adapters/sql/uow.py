@@ -6,7 +6,10 @@ tenant: every statement it issues carries ``tenant_id``. Saves are optimistic:
 means someone else saved first, and ``ConcurrencyConflict`` is raised. Database
 failures are translated into crmkit's error tree: serialization failures and
 deadlocks become ``SerializationFailure`` (the caller may retry the whole use
-case), a dead connection becomes ``ConnectionLost``.
+case), a dead connection becomes ``ConnectionLost``. MySQL and MariaDB report
+numbered errors instead of SQLSTATEs: a deadlock (1213) and a lock-wait timeout
+(1205) are retried like PostgreSQL's 40P01 and 40001, a killed or lost connection
+(1927, 2006, 2013, ...) is ``ConnectionLost``.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from crmkit.adapters.sql.compile import (
     Binder,
     ShapeMemo,
     compile_expr,
-    compile_order,
+    order_terms,
     parameterize,
 )
 from crmkit.adapters.sql.direct import Compiled, Kept, direct
+from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.mapping import Mapping
 from crmkit.adapters.sql.tables import mapping_for, outbox
 from crmkit.kernel.converter import structure, to_instant, unstructure
@@ -46,7 +50,8 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query
+from crmkit.kernel.limits import check_storable
+from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query, check_fields
 from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
 
 __all__ = ["SqlOutbox", "SqlRepository", "SqlStorage", "SqlUnitOfWork", "translate_errors"]
@@ -55,6 +60,15 @@ T = TypeVar("T", bound=Entity)
 R = TypeVar("R")
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# By number, since a lock-wait timeout carries only the generic SQLSTATE HY000 and
+# mysqlclient passes on no SQLSTATE at all: 1213 deadlock (InnoDB rolled the
+# transaction back), 1205 lock-wait timeout (only the statement was rolled back: the
+# unit of work rolls back the rest), 1020 a row changed since a snapshot read it
+# (MariaDB's innodb_snapshot_isolation).
+_RETRYABLE_MYSQL = {1020, 1205, 1213}
+# Killed (1927 MariaDB, 1317 interrupted), server gone or shutting down, lost or
+# refused connections, closed after inactivity (MySQL 8's 4031).
+_LOST_MYSQL = {1053, 1317, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
 _COPY_THRESHOLD = 1000
 _IN_CHUNK = 500
 # Statements built for a filter shape, kept for the next filter of that shape (see
@@ -89,6 +103,12 @@ def _sqlstate(error: sa_exc.DBAPIError) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
+def _mysql_errno(error: sa_exc.DBAPIError) -> int | None:
+    """The server's error number of a MySQL driver error (PyMySQL, mysqlclient)."""
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and type(args[0]) is int else None
+
+
 @contextlib.contextmanager
 def translate_errors() -> Iterator[None]:
     """Re-raise database failures as crmkit errors (used around every statement)."""
@@ -98,10 +118,19 @@ def translate_errors() -> Iterator[None]:
         raise
     except sa_exc.DBAPIError as error:
         state = _sqlstate(error)
+        errno = _mysql_errno(error)
         detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        if state in _RETRYABLE_SQLSTATES or "database is locked" in detail:
+        if (
+            state in _RETRYABLE_SQLSTATES
+            or errno in _RETRYABLE_MYSQL
+            or "database is locked" in detail
+        ):
             raise SerializationFailure(detail=detail) from error
-        if error.connection_invalidated or (state or "").startswith(("08", "57P")):
+        if (
+            error.connection_invalidated
+            or (state or "").startswith(("08", "57P"))
+            or errno in _LOST_MYSQL
+        ):
             raise ConnectionLost(detail=detail) from error
         if isinstance(error, sa_exc.OperationalError) and "closed" in detail.lower():
             raise ConnectionLost(detail=detail) from error
@@ -109,11 +138,18 @@ def translate_errors() -> Iterator[None]:
 
 
 class SqlStorage:
-    """Storage on a SQLAlchemy engine (SQLite or PostgreSQL)."""
+    """Storage on a SQLAlchemy engine (SQLite, PostgreSQL, MySQL or MariaDB)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self.dialect = engine.dialect.name
+        dialect = engine.dialect
+        if dialect.name in MYSQL_DIALECTS and dialect.server_version_info is None:
+            # Which server a mysql:// URL reaches (MySQL or MariaDB) is known once a
+            # connection was made, and their SQL differs in collation names.
+            with translate_errors(), engine.connect():
+                pass
+        mariadb = dialect.name in MYSQL_DIALECTS and getattr(dialect, "is_mariadb", False)
+        self.dialect = "mariadb" if mariadb else dialect.name
 
     def unit_of_work(self, tenant_id: TenantId, *, read_only: bool = False) -> SqlUnitOfWork:
         """Open a unit of work bound to ``tenant_id`` (see ``Storage.unit_of_work``)."""
@@ -196,6 +232,9 @@ class SqlUnitOfWork:
                 # on its own, which is what READ COMMITTED gives inside a transaction
                 # too, without the round trips (PostgreSQL) or the write lock (SQLite).
                 connection = connection.execution_options(crmkit_read_only=True)
+                # MySQL drivers switch autocommit with a round trip each way, more than
+                # the ROLLBACK that ends a READ COMMITTED read; there the reads run in
+                # a transaction that sees each statement's latest commits all the same.
                 if self.dialect == "postgresql":
                     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             self._connection = connection
@@ -367,9 +406,11 @@ class SqlRepository(Repository[T]):
         if not entities:
             return
         to_row = self._mapping.to_row
+        for entity in entities:  # every one checked before any is touched
+            self._check_tenant(entity, "add")
+            check_storable(entity)
         rows = []
         for entity in entities:
-            self._check_tenant(entity, "add")
             entity.version = 1
             rows.append(to_row(entity))
         try:
@@ -388,8 +429,11 @@ class SqlRepository(Repository[T]):
 
     def add_if_absent(self, entity: T) -> bool:
         self._check_tenant(entity, "add")
+        check_storable(entity)
         entity.version = 1
         row = self._mapping.to_row(entity)
+        if self._uow.dialect in MYSQL_DIALECTS:
+            return self._insert_if_absent(entity, row)
         dialect_insert = postgresql_insert if self._uow.dialect == "postgresql" else sqlite_insert
         statement = (
             dialect_insert(self._table)
@@ -401,6 +445,31 @@ class SqlRepository(Repository[T]):
         if not inserted:
             entity.version = 0
         return inserted
+
+    def _insert_if_absent(self, entity: T, row: dict[str, Any]) -> bool:
+        """MySQL's "insert unless a key is taken": an INSERT inside a savepoint.
+
+        ``INSERT IGNORE`` would also turn data errors into warnings, and ``ON DUPLICATE
+        KEY UPDATE`` reports a taken key ambiguously under the client's found-rows
+        flag; a duplicate key (1062) rolls back to the savepoint and nothing else.
+        """
+        if self._uow.read_only:
+            raise StorageError(detail=READ_ONLY_WRITE)
+        self._uow.execute(sa.select(sa.literal(1)))  # opens (or reopens) the transaction
+        savepoint = self._uow.connection.begin_nested()
+        try:
+            self._uow.execute(self._table.insert().values(row))
+        except StorageError as error:
+            cause = error.__cause__
+            with contextlib.suppress(sa_exc.DBAPIError):
+                savepoint.rollback()
+            if isinstance(cause, sa_exc.IntegrityError) and _mysql_errno(cause) == 1062:
+                entity.version = 0
+                return False
+            raise
+        with translate_errors():
+            savepoint.commit()
+        return True
 
     def _copy(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert through PostgreSQL's COPY (several times faster than INSERTs)."""
@@ -429,6 +498,7 @@ class SqlRepository(Repository[T]):
 
     def save(self, entity: T) -> T:
         self._check_tenant(entity, "save")
+        check_storable(entity)
         row = self._mapping.to_row(entity)
         row["version"] = entity.version + 1
         result = self._uow.execute(
@@ -449,6 +519,7 @@ class SqlRepository(Repository[T]):
         rows = []
         for entity in entities:
             self._check_tenant(entity, "save")
+            check_storable(entity)
             row = self._mapping.to_row(entity)
             row["version"] = entity.version + 1
             row["_id"], row["_version"] = entity.id, entity.version
@@ -537,6 +608,7 @@ class SqlRepository(Repository[T]):
 
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
+        check_fields(self._mapping.entity, query)
         key = ("query", query.order_by, query.limit, query.offset, query.selective)
         rows = self._fetch(query.where, key, lambda where: self._select(where, query))
         from_row = self._mapping.from_row
@@ -555,7 +627,9 @@ class SqlRepository(Repository[T]):
                 col = self._mapping.column(path)
                 return sa.func.coalesce(col, col) if path == first else col
 
-        order: list[Any] = [compile_order(o, column) for o in query.order_by]
+        order: list[Any] = [
+            term for o in query.order_by for term in order_terms(o, column, self._uow.dialect)
+        ]
         if not any(o.field == "id" for o in query.order_by):
             order.append(self._table.c.id)  # a total order, so pages never overlap
         statement = statement.order_by(*order)
@@ -566,6 +640,8 @@ class SqlRepository(Repository[T]):
         return statement
 
     def count(self, where: Expr | None = None, *, limit: int | None = None) -> int:
+        check_fields(self._mapping.entity, where)
+
         def build(clause: sa.ColumnElement[bool]) -> sa.Select[Any]:
             if limit is None:
                 return sa.select(sa.func.count()).select_from(self._table).where(clause)
@@ -580,6 +656,8 @@ class SqlRepository(Repository[T]):
         if self._uow.dialect != "postgresql":
             # SQLite answers the count in microseconds and has no round trip to save.
             return super().query_by_count(probe, limit, few, many)
+        for checked in (probe, few, many):
+            check_fields(self._mapping.entity, checked)
         key = ("query_by_count", limit, few.order_by, few.limit, few.offset, few.selective)
 
         def build(probed: sa.ColumnElement[bool], where: sa.ColumnElement[bool]) -> Any:

@@ -35,8 +35,10 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -389,7 +391,7 @@ class IdempotencyRecord:
     """The first request seen under an idempotency key, and what it produced.
 
     Attributes:
-        id: derived from tenant, command and key (see :func:`idempotency_id`).
+        id: derived from tenant, user, command and key (see :func:`idempotency_id`).
         tenant_id: the owning tenant.
         command: the money command (``record_receipt``, ``allocate``, ...).
         key: the caller's idempotency key.
@@ -411,9 +413,23 @@ class IdempotencyRecord:
     version: int = 0
 
 
-def idempotency_id(tenant_id: TenantId, command: str, key: str) -> UUID:
-    """The id of the record for ``key`` under ``command`` in a tenant."""
-    return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{command}|{key}")
+def idempotency_id(tenant_id: TenantId, command: str, key: str, user_id: UUID) -> UUID:
+    """The id of the record for ``key`` under ``command`` sent by ``user_id`` in a tenant.
+
+    Keys are scoped per user: a replay hands back what the command produced, so a key
+    shared across users would hand one user's receipt (or entries) to anyone who sent
+    the same key and request. Two users' keys never meet; one user's retry still
+    replays.
+
+    Raises:
+        ValidationError: the key is not text a store can hold (it is stored too).
+    """
+    if not isinstance(key, str):
+        raise ValidationError(
+            entity="idempotency record", field="idempotency_key", reason=reason(N_("must be text"))
+        )
+    check_text(key, entity="idempotency record", field="idempotency_key")
+    return uuid.uuid5(_IDEMPOTENCY, f"{tenant_id}|{user_id}|{command}|{key}")
 
 
 def _normal(value: Any) -> Any:

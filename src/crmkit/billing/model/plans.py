@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import NewType
+from typing import Any, NewType
 from uuid import UUID
 
 import attrs
@@ -29,6 +29,7 @@ import attrs
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
 from crmkit.rules.reminders.model import ReminderSource, register_source
 
@@ -56,6 +57,10 @@ class Direction(enum.Enum):
     PAYABLE = "payable"
 
 
+def _document_total(value: Any) -> Money:
+    return to_amount(value, entity="billing plan", field="total")
+
+
 @attrs.frozen
 class DocumentRef:
     """The business document a plan, an invoice or a receipt allocation belongs to.
@@ -74,7 +79,7 @@ class DocumentRef:
     document_id: UUID
     customer_id: UUID
     owner_id: UserId | None
-    total: Money
+    total: Money = attrs.field(converter=_document_total)
     department_id: UUID | None = None
     number: str = ""
 

@@ -26,14 +26,18 @@ import attrs
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.money import Money
+from crmkit.kernel.limits import DATE_MAX, check_amount, to_amount, to_date
+from crmkit.kernel.money import Money, to_decimal
 
 __all__ = [
+    "DAYS_MAX",
     "SIGNING",
     "InstallmentDraft",
     "PaymentTerms",
     "PaymentTermsId",
     "TermLine",
+    "check_lines",
+    "due_after",
     "schedule",
 ]
 
@@ -43,6 +47,8 @@ SIGNING = "signing"
 """The milestone every document has: the day it was signed or confirmed."""
 
 _HUNDRED = Decimal(100)
+#: The most days a line may fall due after its milestone (about a hundred years).
+DAYS_MAX = 36_500
 
 
 def _invalid(field: str, message: str, **params: Any) -> ValidationError:
@@ -54,7 +60,13 @@ def _to_percent(value: str | int | Decimal | None) -> Decimal | None:
         return None
     if isinstance(value, float):
         raise TypeError("percent takes a str, int or Decimal, not a float")
-    return Decimal(value)
+    # NaN, Infinity and text that is no number are refused by name, not by decimal.
+    percent = to_decimal(value, entity="payment_terms", field="percent")
+    return check_amount(percent, entity="payment_terms", field="percent")
+
+
+def _to_line_amount(value: Any) -> Money | None:
+    return None if value is None else to_amount(value, entity="payment_terms", field="amount")
 
 
 @attrs.frozen
@@ -72,11 +84,16 @@ class TermLine:
 
     label: str
     percent: Decimal | None = attrs.field(default=None, converter=_to_percent)
-    amount: Money | None = None
+    amount: Money | None = attrs.field(default=None, converter=_to_line_amount)
     milestone: str = SIGNING
     days: int = 0
 
     def __attrs_post_init__(self) -> None:
+        for field in ("label", "milestone"):
+            if not isinstance(getattr(self, field), str):
+                raise _invalid(field, N_("must be text"))
+        if not isinstance(self.days, int) or isinstance(self.days, bool):
+            raise _invalid("days", N_("must be a whole number"))
         if (self.percent is None) == (self.amount is None):
             raise _invalid("percent", N_("give either a percentage or an amount, not both"))
         if self.percent is not None and not (0 < self.percent <= _HUNDRED):
@@ -85,8 +102,8 @@ class TermLine:
             )
         if self.amount is not None and not self.amount.is_positive:
             raise _invalid("amount", N_("must be above zero"))
-        if self.days < 0:
-            raise _invalid("days", N_("must not be negative"))
+        if not 0 <= self.days <= DAYS_MAX:
+            raise _invalid("days", N_("must be between 0 and {maximum}"), maximum=DAYS_MAX)
         if not self.label.strip():
             raise _invalid("label", N_("is required"))
 
@@ -96,8 +113,20 @@ def _lines(values: Iterable[TermLine]) -> tuple[TermLine, ...]:
 
 
 def _check_lines(_instance: Any, _attribute: Any, lines: tuple[TermLine, ...]) -> None:
+    check_lines(lines)
+
+
+def check_lines(lines: Sequence[TermLine]) -> None:
+    """Refuse payment-term lines that cannot make a plan: none at all, or percentages
+    that do not add up to 100 (60% would otherwise silently bill 100%).
+
+    Raises:
+        ValidationError: naming ``lines``.
+    """
     if not lines:
         raise _invalid("lines", N_("payment terms need at least one line"))
+    if not all(isinstance(line, TermLine) for line in lines):
+        raise _invalid("lines", N_("must be payment-term lines"))
     percents = [line.percent for line in lines if line.percent is not None]
     if percents and sum(percents) != _HUNDRED:
         raise _invalid(
@@ -145,6 +174,23 @@ class InstallmentDraft:
     days: int
 
 
+def due_after(start: date, days: int) -> date:
+    """``days`` after ``start``; a due date past the calendar crmkit keeps is refused.
+
+    Raises:
+        ValidationError: the day falls after :data:`crmkit.kernel.limits.DATE_MAX`.
+    """
+    if (DATE_MAX - start).days < days:
+        raise _invalid(
+            "milestones",
+            N_("{days} days after {start} is past {end}"),
+            days=days,
+            start=start.isoformat(),
+            end=DATE_MAX.isoformat(),
+        )
+    return start + timedelta(days=days)
+
+
 def schedule(
     total: Money, lines: Sequence[TermLine], milestones: Mapping[str, date]
 ) -> list[InstallmentDraft]:
@@ -167,6 +213,11 @@ def schedule(
     if not total.is_positive:
         raise _invalid("total", N_("must be above zero"))
     total.to_minor_units()  # refuses amounts below the minor unit
+    check_lines(lines)  # inline lines get the checks a stored template gets
+    milestones = {
+        name: to_date(day, entity="payment_terms", field="milestones")
+        for name, day in milestones.items()
+    }
     fixed = [line.amount for line in lines if line.amount is not None]
     if any(amount.currency != total.currency for amount in fixed):
         raise _invalid("amount", N_("fixed amounts must be in {currency}"), currency=total.currency)
@@ -189,6 +240,6 @@ def schedule(
         if amount.is_zero:
             continue  # a percentage of nothing left after the fixed amounts
         start = milestones.get(line.milestone)
-        due = None if start is None else start + timedelta(days=line.days)
+        due = None if start is None else due_after(start, line.days)
         drafts.append(InstallmentDraft(line.label, amount, due, line.milestone, line.days))
     return drafts

@@ -27,9 +27,11 @@ from crmkit.billing.model.receipts import (
 )
 from crmkit.billing.queries import LedgerHeads
 from crmkit.crm import Crm
+from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import (
     IdempotencyConflict,
+    NotFound,
     ValidationError,
     reason,
 )
@@ -50,6 +52,7 @@ RECEIPT = "receipt"
 REFUND = "refund"
 INVOICE = "invoice"
 EXPENSE_CLAIM = "expense_claim"
+CUSTOMER = "customer"  # registered by the customers area
 register_resource(PLAN, entity=Plan)
 register_resource(INSTALLMENT, entity=Installment)
 register_resource(
@@ -103,6 +106,26 @@ def _require(
     return grants
 
 
+def _viewable_customer(
+    uow: UnitOfWork, grants: Grants, customer_id: UUID, operation: str = "view"
+) -> Customer:
+    """The live customer ``customer_id``, after checking the actor may ``operation`` it.
+
+    Money commands and reads that name a customer go through here, so a receipt, a
+    credit figure or a plan never attaches to (or tells about) a customer the actor
+    cannot see.
+
+    Raises:
+        NotFound: no such customer, or it is in the recycle bin.
+        PermissionDenied: the actor may not ``operation`` the customer.
+    """
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.deleted_at is not None:
+        raise NotFound(entity="customer", id=customer_id)
+    grants.require(operation, customer, CUSTOMER)
+    return customer
+
+
 Post = Callable[[Sequence[EntryDraft]], list[LedgerEntry]]
 
 
@@ -129,6 +152,8 @@ def _money_command(
     ``access`` is the (operation, resource) the actor must hold at all; bodies check
     the records they load. Refusals are written to the permissions' audit log.
     """
+    if not isinstance(key, str):
+        raise _invalid(command, "idempotency_key", N_("must be text"))
     if not key or not key.strip():
         raise _invalid(command, "idempotency_key", N_("is required"))
     digest = payload_hash(payload)
@@ -138,7 +163,7 @@ def _money_command(
         _require(uow, actor, *access)
         head = queries(uow, LedgerHeads).lock()
         records = uow.repository(IdempotencyRecord)
-        record_id = idempotency_id(actor.tenant_id, command, key)
+        record_id = idempotency_id(actor.tenant_id, command, key, actor.user_id)
         found = records.find(record_id)
         if found is not None:
             if found.payload_hash != digest:

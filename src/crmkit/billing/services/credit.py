@@ -11,7 +11,9 @@ The rule is :func:`~crmkit.billing.model.credit.decide_credit` (see
   receivables it hands back count only the installments the caller may view (their
   permission scope on ``installment``); ``complete`` says whether the figures are
   the whole exposure. A rep thus learns that an order needs approval without
-  learning what other reps' customers owe.
+  learning what other reps' customers owe. Only someone who may view the customer
+  asks at all, and field rules apply: a hidden ``credit_limit`` shows as ``None``, and
+  hidden installment amounts count nothing (``complete`` is then False).
 """
 
 from __future__ import annotations
@@ -36,12 +38,12 @@ from crmkit.billing.model.plans import (
     Plan,
 )
 from crmkit.billing.model.receipts import Receipt, ReceiptState
-from crmkit.billing.services._frame import INSTALLMENT
+from crmkit.billing.services._frame import CUSTOMER, INSTALLMENT, _viewable_customer
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
-from crmkit.kernel.query import TRUE, Expr, F, Query
+from crmkit.kernel.query import FALSE, TRUE, Expr, F, Query
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -199,23 +201,36 @@ def check_credit(
     installments the actor may view, and ``complete`` is False when some were left
     out.
 
+    Field rules apply to what is shown: when the actor's role hides the customer's
+    ``credit_limit`` the decision's ``limit`` is ``None`` (``allowed`` and
+    ``approval_required`` still answer), and when it hides installment ``amount`` no
+    installment is counted in ``open_receivables`` (``complete`` is False).
+
     Args:
         rates, on: see :func:`credit_decision` (``on`` defaults to today).
 
     Raises:
         NotFound: no such customer.
+        PermissionDenied: the actor may not view the customer (or is no member).
     """
 
     def work(uow: UnitOfWork) -> CreditDecision:
         day = on or crm.now().date()
+        grants = grants_for(uow, actor)
+        _viewable_customer(uow, grants, customer_id)
         decision = credit_decision(uow, customer_id, amount, on=day, rates=rates)
-        visible = grants_for(uow, actor).scope("view", INSTALLMENT)
+        visible = grants.scope("view", INSTALLMENT)
+        if "amount" in grants.hidden_fields(INSTALLMENT):
+            visible = FALSE
         currency = decision.open_receivables.currency
         shown = open_installments(uow, customer_id, scope=visible)
         # Compare with everything rather than query the complement (NOT over NULLs).
         every = open_installments(uow, customer_id)
         owed, _missing = convert_all((i.outstanding for i in shown), currency, rates, day)
-        return attrs.evolve(decision, open_receivables=owed, complete=len(shown) == len(every))
+        limit = None if "credit_limit" in grants.hidden_fields(CUSTOMER) else decision.limit
+        return attrs.evolve(
+            decision, open_receivables=owed, complete=len(shown) == len(every), limit=limit
+        )
 
     return guarded(crm, actor, work)
 

@@ -27,7 +27,7 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -151,6 +151,8 @@ def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClai
         _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
         ensure_not_in_review(uow, claim)
         ensure_editable(uow, EXPENSE_CLAIM_DOCUMENT, claim.id)
+        if trigger == "approve":
+            ensure_not_own(uow, actor, (claim.claimant_id,), f"{EXPENSE_CLAIM} {claim.id}")
         EXPENSE_CLAIM_FLOW.fire(claim, trigger)
         return repo.save(claim)
 
@@ -166,6 +168,8 @@ def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClai
     Raises:
         InvalidTransition: the claim is not waiting for approval.
         DocumentLocked: an approval flow is deciding the claim.
+        SelfApprovalForbidden: the actor is the claimant and the tenant does not allow
+            self-approval.
     """
     return _decide(crm, actor, claim_id, "approve")
 

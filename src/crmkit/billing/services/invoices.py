@@ -30,6 +30,7 @@ from crmkit.billing.services._frame import (
     _invalid,
     _money_command,
     _require,
+    _viewable_customer,
 )
 from crmkit.billing.services.plans import _installments
 from crmkit.crm import Crm
@@ -80,6 +81,8 @@ def request_invoice(
     Raises:
         ValidationError: no lines or documents, mixed currencies, or the document
             amounts not adding up to the invoice's gross.
+        NotFound: no such customer.
+        PermissionDenied: the actor may not create invoices or view the customer.
     """
     priced = price_lines(lines, rounding)
     currency = priced[0].net.currency
@@ -119,7 +122,7 @@ def request_invoice(
     )
 
     def work(uow: UnitOfWork) -> Invoice:
-        _require(uow, actor, "create", INVOICE)
+        _viewable_customer(uow, _require(uow, actor, "create", INVOICE), customer_id)
         return uow.repository(Invoice).add(invoice)
 
     return guarded(crm, actor, work)
@@ -207,7 +210,7 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
-        _require(uow, actor, "send", INVOICE)
+        _require(uow, actor, "send", INVOICE, invoice)
         INVOICE_FLOW.fire(invoice, "send")
         return repo.save(invoice)
 
@@ -224,7 +227,7 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     def work(uow: UnitOfWork) -> Invoice:
         repo = uow.repository(Invoice)
         invoice = repo.get(invoice_id)
-        _require(uow, actor, "cancel", INVOICE)
+        _require(uow, actor, "cancel", INVOICE, invoice)
         INVOICE_FLOW.fire(invoice, "cancel")
         return repo.save(invoice)
 
@@ -320,10 +323,14 @@ def document_summary(
     Invoiced counts every issued invoice's part for the document (red-letter invoices
     count negative, so a voided invoice nets to zero); received is the confirmed money
     allocated to the document's installments.
+
+    Raises:
+        NotFound: the document's customer does not exist.
+        PermissionDenied: the actor may not view invoices, or the document's customer.
     """
 
     def work(uow: UnitOfWork) -> DocumentSummary:
-        _require(uow, actor, "view", INVOICE)
+        _viewable_customer(uow, _require(uow, actor, "view", INVOICE), document.customer_id)
         currency = document.total.currency
         zero = Money.zero(currency)
         invoices = uow.repository(Invoice).query(

@@ -14,10 +14,9 @@ it on hold, to be asked again or cancelled.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from crmkit.billing.approvals import CREDIT_RESUBMISSION_DOCUMENT
+from crmkit.billing.approvals import CREDIT_RESUBMISSION_DOCUMENT, override_facts
 from crmkit.billing.model.credit import (
     CreditDocuments,
     CreditOverride,
@@ -200,15 +199,7 @@ def resubmit_credit_override(
         )
         uow.repository(CreditOverride).add(override)
         directory = OrgDirectory(uow)
-        facts: dict[str, Any] = {
-            "amount": asked,
-            "order_amount": held.amount,
-            "exposure": decision.exposure,
-            "round": override.round,
-            "previous_request": previous.id,
-        }
-        if decision.limit is not None:
-            facts["limit"] = decision.limit
+        facts = override_facts(uow, override)
         department = directory.department_of(actor.tenant_id, actor.user_id)
         if department is not None:
             facts["department"] = department

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 import attrs
@@ -16,11 +16,18 @@ from crmkit.billing.model.plans import (
     Plan,
     plan_id_for,
 )
-from crmkit.billing.model.terms import PaymentTerms, PaymentTermsId, TermLine, schedule
-from crmkit.billing.services._frame import PLAN, _invalid, _require
+from crmkit.billing.model.terms import (
+    PaymentTerms,
+    PaymentTermsId,
+    TermLine,
+    due_after,
+    schedule,
+)
+from crmkit.billing.services._frame import PLAN, _invalid, _require, _viewable_customer
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -105,6 +112,8 @@ def create_plan(
 
     Raises:
         ValidationError: the terms do not fit the total, or the document already has a plan.
+        NotFound: the document's customer does not exist.
+        PermissionDenied: the actor may not create the plan or view the customer.
     """
     now = crm.now()
     lines = terms.lines if isinstance(terms, PaymentTerms) else tuple(terms)
@@ -147,7 +156,8 @@ def create_plan(
     )
 
     def work(uow: UnitOfWork) -> PlanView:
-        _require(uow, actor, "create", PLAN, plan)
+        grants = _require(uow, actor, "create", PLAN, plan)
+        _viewable_customer(uow, grants, document.customer_id)
         repo = uow.repository(Plan)
         if repo.find(plan.id) is not None:
             raise _invalid(
@@ -190,6 +200,8 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
         NotFound: no such plan.
     """
 
+    on = to_date(on, entity="billing plan", field="milestones")
+
     def work(uow: UnitOfWork) -> PlanView:
         plan = uow.repository(Plan).get(plan_id)
         _require(uow, actor, "edit", PLAN, plan)
@@ -197,7 +209,7 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
         items = _installments(uow, plan_id)
         for item in items:
             if item.milestone == milestone:
-                item.reschedule(on + timedelta(days=item.days))
+                item.reschedule(due_after(on, item.days))
                 repo.save(item)
         return PlanView(plan, items)
 

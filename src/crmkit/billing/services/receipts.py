@@ -36,6 +36,7 @@ from crmkit.billing.services._frame import (
     _money_command,
     _replay_receipt,
     _require,
+    _viewable_customer,
 )
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -45,11 +46,12 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
-from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions import guarded
+from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
     "allocate_receipt",
@@ -101,8 +103,13 @@ def record_receipt(
         ValidationError: the amount is not positive or not at its minor unit, or a
             conversion is needed and no rates were given.
         RateNotFound: no rate on or before ``received_on``.
+        NotFound: no such customer (or it is in the recycle bin).
+        PermissionDenied: the actor may not create receipts, or may not view the customer.
         IdempotencyConflict: the key was used for a different request.
     """
+    # What a form sends ("2026-03-01", a Money) is taken; anything else is refused here.
+    amount = to_amount(amount, entity="receipt", field="amount")
+    received_on = to_date(received_on, entity="receipt", field="received_on")
     if not amount.is_positive:
         raise _invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()
@@ -129,6 +136,7 @@ def record_receipt(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[Receipt, list[UUID]]:
         now = crm.now()
+        _viewable_customer(uow, grants_for(uow, actor), customer_id)
         receipt = Receipt(
             id=ReceiptId(crm.ids.new(now)),
             tenant_id=actor.tenant_id,
@@ -498,6 +506,8 @@ def allocate_receipts(
         The allocation entries written, in receipt order.
 
     Raises:
+        PermissionDenied: the actor may not allocate one of the receipts (nothing of the
+            batch is kept).
         ConcurrencyConflict: someone changed one of the receipts or installments meanwhile
             (nothing of the batch is kept).
         IdempotencyConflict: the key was used for a different request.
@@ -507,7 +517,11 @@ def allocate_receipts(
 
     def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:
         day = on or crm.now().date()
-        receipts = [r for r in uow.repository(Receipt).get_many(ids) if r.unallocated.is_positive]
+        grants = grants_for(uow, actor)
+        loaded = uow.repository(Receipt).get_many(ids)
+        for receipt in loaded:
+            grants.require("allocate", receipt, RECEIPT)
+        receipts = [r for r in loaded if r.unallocated.is_positive]
         customers = sorted({r.customer_id for r in receipts})
         open_by_customer: dict[UUID, list[Installment]] = {}
         repo = uow.repository(Installment)
@@ -584,8 +598,10 @@ def allocate_receipts(
     )
 
 
-def _credit_receipts(uow: UnitOfWork, customer_id: UUID, currency: str | None) -> list[Receipt]:
-    where = F("customer_id").eq(customer_id) & F("state").eq(ReceiptState.CONFIRMED)
+def _credit_receipts(
+    uow: UnitOfWork, customer_id: UUID, currency: str | None, scope: Expr = TRUE
+) -> list[Receipt]:
+    where = F("customer_id").eq(customer_id) & F("state").eq(ReceiptState.CONFIRMED) & scope
     found = uow.repository(Receipt).query(
         Query(where=where, order_by=(Order("received_on"), Order("created_at")))
     )
@@ -597,10 +613,16 @@ def _credit_receipts(uow: UnitOfWork, customer_id: UUID, currency: str | None) -
 
 
 def customer_credit(crm: Crm, actor: Actor, customer_id: UUID) -> dict[str, Money]:
-    """A customer's unallocated confirmed money (overpayments), per currency."""
+    """A customer's unallocated confirmed money (overpayments), per currency.
+
+    Raises:
+        NotFound: no such customer.
+        PermissionDenied: the actor may not view receipts, or may not view the customer.
+    """
 
     def work(uow: UnitOfWork) -> dict[str, Money]:
-        _require(uow, actor, "view", RECEIPT)
+        grants = _require(uow, actor, "view", RECEIPT)
+        _viewable_customer(uow, grants, customer_id)
         credit: dict[str, Money] = {}
         for receipt in _credit_receipts(uow, customer_id, None):
             current = credit.get(receipt.currency, Money.zero(receipt.currency))
@@ -622,10 +644,15 @@ def apply_credit(
     """Apply a customer's credit (unallocated money, oldest receipt first) to open
     installments, oldest due first.
 
+    Only receipts the actor may ``allocate`` are drawn on (a rep applies the money they
+    recorded; a clerk with a tenant-wide grant applies all of it).
+
     Returns:
         The allocation entries written (none when there is no credit or nothing open).
 
     Raises:
+        NotFound: no such customer.
+        PermissionDenied: the actor may not allocate receipts, or may not view the customer.
         IdempotencyConflict: the key was used for a different request.
     """
     payload = {"customer_id": customer_id, "currency": currency, "on": on}
@@ -633,7 +660,10 @@ def apply_credit(
     def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:
         entries: list[LedgerEntry] = []
         day = on or crm.now().date()
-        for receipt in _credit_receipts(uow, customer_id, currency):
+        grants = grants_for(uow, actor)
+        _viewable_customer(uow, grants, customer_id)
+        mine = grants.scope("allocate", RECEIPT)
+        for receipt in _credit_receipts(uow, customer_id, currency, mine):
             plan = _plan_allocation(uow, receipt, None, receipt.unallocated)
             if not plan:
                 break

@@ -31,6 +31,7 @@ from crmkit.billing.services._frame import (
     _invalid,
     _money_command,
     _require,
+    _viewable_customer,
 )
 from crmkit.billing.services.receipts import _credit_receipts
 from crmkit.crm import Crm
@@ -39,8 +40,8 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review
-from crmkit.rules.permissions import guarded
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
+from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
     "approve_refund",
@@ -153,6 +154,7 @@ def _parts(
     """The receipts a refund request draws on, each checked, with how much from each."""
     receipts = uow.repository(Receipt)
     if customer_id is not None:
+        _viewable_customer(uow, grants_for(uow, actor), customer_id)
         if amount is None or not amount.is_positive:
             raise _invalid("refund", "amount", N_("must be above zero"))
         parts: list[tuple[Receipt, Money]] = []
@@ -201,6 +203,8 @@ def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Ref
         _require(uow, actor, "approve", REFUND, refund)
         ensure_not_in_review(uow, refund)
         ensure_editable(uow, REFUND_DOCUMENT, refund.id)
+        if trigger == "approve":
+            ensure_not_own(uow, actor, (refund.requested_by,), f"{REFUND} {refund.id}")
         event = REFUND_FLOW.fire(refund, trigger, now=crm.now())
         repo.save(refund)
         if event is not None:
@@ -216,6 +220,8 @@ def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
     Raises:
         InvalidTransition: the refund is not waiting for approval.
         DocumentLocked: an approval flow is deciding the refund.
+        SelfApprovalForbidden: the actor asked for the refund and the tenant does not
+            allow self-approval.
     """
     return _decide_refund(crm, actor, refund_id, "approve")
 

@@ -22,8 +22,9 @@ from crmkit.billing.model.receipts import (
     Refund,
 )
 from crmkit.billing.queries import AgingBuckets, AgingQuery
-from crmkit.billing.services._frame import INSTALLMENT, RECEIPT, _require
+from crmkit.billing.services._frame import CUSTOMER, INSTALLMENT, RECEIPT, _require
 from crmkit.crm import Crm
+from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
@@ -57,7 +58,15 @@ def ledger_entries(
     receipt_id: UUID | None = None,
     installment_id: UUID | None = None,
 ) -> list[LedgerEntry]:
-    """Ledger entries in chain order, optionally only those of a receipt or installment."""
+    """Ledger entries in chain order, optionally only those of a receipt or installment.
+
+    Only entries about a customer the actor may view, or about a receipt they may view,
+    are returned: the ledger is the tenant's, but what it says about a customer is as
+    private as the customer.
+
+    Raises:
+        PermissionDenied: the actor may not view receipts at all.
+    """
     where: Expr = TRUE
     if receipt_id is not None:
         where = where & F("receipt_id").eq(receipt_id)
@@ -65,10 +74,27 @@ def ledger_entries(
         where = where & F("installment_id").eq(installment_id)
 
     def work(uow: UnitOfWork) -> list[LedgerEntry]:
-        _require(uow, actor, "view", RECEIPT)
-        return uow.repository(LedgerEntry).query(Query(where=where, order_by=(Order("seq"),)))
+        grants = _require(uow, actor, "view", RECEIPT)
+        entries = uow.repository(LedgerEntry).query(Query(where=where, order_by=(Order("seq"),)))
+        return _visible_entries(uow, grants, entries)
 
     return guarded(crm, actor, work)
+
+
+def _visible_entries(
+    uow: UnitOfWork, grants: Grants, entries: list[LedgerEntry]
+) -> list[LedgerEntry]:
+    """The entries whose customer (or receipt) the reader may view."""
+    if grants.scope("view", CUSTOMER) == TRUE:
+        return entries
+    # Checked per customer and receipt the entries name, never over the whole tenant.
+    named = {e.customer_id for e in entries if e.customer_id is not None}
+    customers = uow.repository(Customer).get_many(sorted(named))
+    seen: set[UUID] = {c.id for c in customers if grants.can("view", c, CUSTOMER)}
+    others = {e.receipt_id for e in entries if e.customer_id not in seen and e.receipt_id}
+    receipts = uow.repository(Receipt).get_many(sorted(others))
+    seen |= {r.id for r in receipts if grants.can("view", r, RECEIPT)}
+    return [e for e in entries if e.customer_id in seen or e.receipt_id in seen]
 
 
 def verify_ledger(crm: Crm, actor: Actor) -> LedgerCheck:

@@ -37,7 +37,7 @@ from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import TRUE, F, Order, Query, and_
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions import Member, grants_for, guarded
+from crmkit.rules.permissions import Department, Member, grants_for, guarded
 
 __all__ = [
     "CallerMatch",
@@ -81,6 +81,7 @@ def register_customer(
     given = {"name", *fields}
     for field in sorted(given & SYSTEM_FIELDS):
         raise ValidationError(entity="customer", field=field, reason=reason(N_("cannot be set")))
+    explicit = set(fields)
     fields.setdefault("owner_id", actor.user_id)
     customer = Customer(
         id=CustomerId(crm.ids.new(now)),
@@ -96,6 +97,7 @@ def register_customer(
         grants = grants_for(uow, actor)
         grants.require_operation("create", RESOURCE)
         grants.check_writable(RESOURCE, [*sorted(given), *custom_paths(custom)])
+        _check_references(uow, fields if "owner_id" in explicit else {**fields, "owner_id": None})
         customer.custom = apply_custom(
             definitions_of(uow, RESOURCE), None, custom, entity=RESOURCE, creating=True
         )
@@ -154,6 +156,7 @@ def update_customer(
         grants.check_writable(RESOURCE, [*sorted(changes), *custom_paths(custom)])
         if expected_version is not None and customer.version != expected_version:
             raise ConcurrencyConflict(entity="customer", id=customer_id, version=expected_version)
+        _check_references(uow, changes)
         fields = dict(changes)
         if custom is not None:
             fields[CUSTOM] = apply_custom(
@@ -199,6 +202,22 @@ def list_customers(crm: Crm, actor: Actor, query: Query | None = None) -> list[C
         return customer_reader(uow, grants).query(attrs.evolve(query, where=where))
 
     return guarded(crm, actor, work, read_only=True)
+
+
+def _check_references(uow: UnitOfWork, fields: dict[str, Any]) -> None:
+    """Refuse an owner or a department that is not one of the tenant's (a typo'd id)."""
+    for field, kind in (("owner_id", Member), ("department_id", Department)):
+        value = fields.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, UUID):
+            raise ValidationError(entity="customer", field=field, reason=reason(N_("is not an id")))
+        if uow.repository(kind).find(value) is None:
+            raise ValidationError(
+                entity="customer",
+                field=field,
+                reason=reason(N_("{id} is not known in this tenant"), id=str(value)),
+            )
 
 
 def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:

@@ -25,6 +25,7 @@ from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.pricing import LineItem
@@ -177,6 +178,17 @@ def _refresh_keys(instance: Any, _attribute: Any, name: str) -> str:
     return name
 
 
+def _deal_amount(value: Any) -> Money:
+    # What a form sends is taken or refused by name (a bare 100 has no currency).
+    return to_amount(value, entity=_ENTITY, field="amount")
+
+
+def _close_date(value: Any) -> date | None:
+    if value is None or type(value) is date:
+        return value
+    return to_date(value, entity=_ENTITY, field="expected_close")
+
+
 @attrs.define(eq=False)
 class Opportunity:
     """A deal.
@@ -204,7 +216,7 @@ class Opportunity:
     tenant_id: TenantId
     name: str = attrs.field(on_setattr=_refresh_keys)
     customer_id: uuid.UUID
-    amount: Money
+    amount: Money = attrs.field(converter=_deal_amount)
     process_id: uuid.UUID
     stage: str
     probability: int
@@ -212,7 +224,7 @@ class Opportunity:
     stage_entered_at: datetime
     owner_id: UserId | None = None
     department_id: uuid.UUID | None = None
-    expected_close: date | None = None
+    expected_close: date | None = attrs.field(default=None, converter=_close_date)
     status: OpportunityStatus = OpportunityStatus.OPEN
     closed_at: datetime | None = None
     lost_reason: str | None = None
@@ -283,6 +295,7 @@ class Opportunity:
             ValidationError: the deal has lines (its amount is their total), or the
                 amount is negative or in another currency than its lines would be.
         """
+        amount = to_amount(amount, entity=_ENTITY, field="amount")
         OPPORTUNITY.fire(self, "revise")
         if self.lines:
             raise _invalid(

@@ -7,12 +7,16 @@ and ``ensure_editable``.
 See ``docs/approvals.md``.
 """
 
+from crmkit.rules.approvals import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.approvals.approvable import (
     Approvable,
     ApprovalHooks,
+    ApprovalSubject,
+    Describe,
     LockedBy,
     approvable_documents,
     approval_of,
+    describe_document,
     ensure_editable,
     ensure_not_in_review,
     in_review,
@@ -97,6 +101,12 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
+from crmkit.rules.approvals.settings import (
+    ApprovalSettings,
+    approval_settings,
+    configure_approvals,
+    ensure_not_own,
+)
 
 __all__ = [
     "APPROVAL",
@@ -120,7 +130,9 @@ __all__ = [
     "ApprovalRequest",
     "ApprovalRequestId",
     "ApprovalReturned",
+    "ApprovalSettings",
     "ApprovalStageOpened",
+    "ApprovalSubject",
     "ApprovalSubmitted",
     "ApprovalTask",
     "ApprovalUnapproved",
@@ -135,6 +147,7 @@ __all__ = [
     "Deadline",
     "DeadlineUnit",
     "Decision",
+    "Describe",
     "DocumentLocked",
     "Facts",
     "FlowStage",
@@ -158,15 +171,19 @@ __all__ = [
     "approvable_documents",
     "approval_inbox",
     "approval_of",
+    "approval_settings",
     "approve_request",
     "batch_approve",
     "batch_unapprove",
+    "configure_approvals",
     "decided_by",
     "define_flow",
     "delegate_request",
+    "describe_document",
     "document_hook",
     "ensure_editable",
     "ensure_not_in_review",
+    "ensure_not_own",
     "get_approval_request",
     "get_flow",
     "in_review",

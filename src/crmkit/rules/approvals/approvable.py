@@ -16,11 +16,17 @@ through one helper that calls it, and a test tries every public service of every
 registered document type on a document in review. :func:`ensure_editable` is the
 stricter rule for content revisions and manual decisions, which an approved request
 forbids too (unapprove first, 反审核).
+
+An area may also register how to *describe* a stored document
+(``describe=(uow, document_id) -> ApprovalSubject | None``): the facts its flow
+conditions read, as stored, the document's owner, and the permission record that says
+who may see it. Approvals then route a (re)submission on the stored facts, never on
+facts a caller makes up, and show a request to those who may view the document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -35,9 +41,12 @@ __all__ = [
     "Approvable",
     "ApprovalHook",
     "ApprovalHooks",
+    "ApprovalSubject",
+    "Describe",
     "LockedBy",
     "approvable_documents",
     "approval_of",
+    "describe_document",
     "ensure_editable",
     "ensure_not_in_review",
     "hooks_for",
@@ -51,6 +60,30 @@ ApprovalHook = Callable[[UnitOfWork, ApprovalRequest], None]
 LockedBy = Callable[[UnitOfWork, UUID], Iterable[tuple[str, UUID]]]
 """``locked_by(uow, document_id)``: further ``(document_type, document_id)`` requests
 that lock a document besides its own (a held order's resubmitted credit overrides)."""
+
+
+@attrs.frozen
+class ApprovalSubject:
+    """A stored document as approvals see it.
+
+    Attributes:
+        facts: what the flow's conditions read, as stored (``amount``, ``discount``...).
+            A submission's own facts may add keys, never change these.
+        resource: the permission resource of ``record`` (``"contract"``).
+        record: the document itself, for ``grants.can("view" | "edit", record, resource)``.
+        owner_id: who owns the document (drew it up, asked for it); like the submitter,
+            they never approve it unless self-approval is allowed.
+    """
+
+    facts: Mapping[str, Any]
+    resource: str
+    record: Any
+    owner_id: UUID | None = None
+
+
+Describe = Callable[[UnitOfWork, UUID], ApprovalSubject | None]
+"""``describe(uow, document_id)``: the stored document, or None when the area does not
+store one by that id (a host's own document submitted under the same type)."""
 
 
 class Approvable(Protocol):
@@ -75,6 +108,7 @@ class ApprovalHooks:
         entity: the class the area stores these documents as (``Contract``); its
             records are locked while their request is in review.
         locked_by: further requests that lock such a document (see :data:`LockedBy`).
+        describe: reads the stored document (see :class:`ApprovalSubject`).
     """
 
     on_approved: ApprovalHook | None = None
@@ -82,6 +116,7 @@ class ApprovalHooks:
     on_closed: ApprovalHook | None = None
     entity: type[Any] | None = None
     locked_by: LockedBy | None = None
+    describe: Describe | None = None
 
 
 _HOOKS: dict[str, ApprovalHooks] = {}
@@ -95,6 +130,7 @@ def register_approvable(
     on_approved: ApprovalHook | None = None,
     on_unapproved: ApprovalHook | None = None,
     on_closed: ApprovalHook | None = None,
+    describe: Describe | None = None,
 ) -> ApprovalHooks:
     """Register a document type: its entity class and callbacks (replacing earlier ones).
 
@@ -107,6 +143,9 @@ def register_approvable(
         locked_by: further requests that lock such a document (see :data:`LockedBy`);
             ``None`` keeps the earlier one, like ``entity``.
         on_approved, on_unapproved, on_closed: see :class:`ApprovalHooks`.
+        describe: reads a stored document (see :class:`ApprovalSubject`); ``None``
+            keeps the earlier one, like ``entity`` (replacing the callbacks never lets a
+            caller's facts override the stored document's).
 
     Returns:
         The registered hooks.
@@ -118,6 +157,7 @@ def register_approvable(
         on_closed,
         entity if entity is not None else earlier.entity,
         locked_by if locked_by is not None else earlier.locked_by,
+        describe if describe is not None else earlier.describe,
     )
     _HOOKS[document_type] = hooks
     return hooks
@@ -131,6 +171,14 @@ def approvable_documents() -> dict[str, type[Any] | None]:
 def hooks_for(document_type: str) -> ApprovalHooks:
     """The hooks of a document type (no-op hooks when none were registered)."""
     return _HOOKS.get(document_type, ApprovalHooks())
+
+
+def describe_document(
+    uow: UnitOfWork, document_type: str, document_id: UUID
+) -> ApprovalSubject | None:
+    """The stored document behind a request, when its area registered ``describe``."""
+    describe = hooks_for(document_type).describe
+    return None if describe is None else describe(uow, document_id)
 
 
 def approval_of(uow: UnitOfWork, document_type: str, document_id: UUID) -> ApprovalRequest | None:

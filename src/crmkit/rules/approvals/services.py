@@ -18,14 +18,22 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, CrmError, NotFound, PermissionDenied
+from crmkit.kernel.errors import (
+    ConcurrencyConflict,
+    CrmError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    reason,
+)
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.approvable import notify_hooks
+from crmkit.rules.approvals.approvable import ApprovalSubject, describe_document, notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
-from crmkit.rules.approvals.errors import NoApprover
+from crmkit.rules.approvals.errors import NoApprover, SelfApprovalForbidden
 from crmkit.rules.approvals.model import (
     ApprovalFlow,
     ApprovalFlowId,
@@ -124,8 +132,19 @@ def define_flow(
 
 
 def get_flow(crm: Crm, actor: Actor, flow_id: UUID) -> ApprovalFlow:
-    """Load a flow. Raises: NotFound."""
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalFlow).get(flow_id))
+    """Load a flow (the tenant administrator, or whoever holds ``view`` on approval flows).
+
+    Raises:
+        NotFound: no such flow in the actor's tenant.
+        PermissionDenied: the actor may not view it.
+    """
+
+    def work(uow: UnitOfWork) -> ApprovalFlow:
+        flow = uow.repository(ApprovalFlow).get(flow_id)
+        grants_for(uow, actor).require("view", flow, FLOWS)
+        return flow
+
+    return guarded(crm, actor, work, read_only=True)
 
 
 def set_flow_active(crm: Crm, actor: Actor, flow_id: UUID, active: bool) -> ApprovalFlow:
@@ -196,23 +215,28 @@ def resolve_route(
     facts: Facts,
     submitter: UUID,
     directory: ApprovalDirectory | None,
+    *,
+    owners: Iterable[UUID] = (),
 ) -> tuple[RouteStage, ...]:
     """Turn a flow into the stages and people a document with these facts goes to.
 
     Stages whose condition is false are skipped. Unless the flow allows
-    self-approval the submitter is left out of every stage, and a stage left empty
-    by that goes to the submitter's manager.
+    self-approval the submitter and the document's ``owners`` are left out of every
+    stage, whatever its approver kind, and a stage left empty by that goes to the
+    submitter's manager (unless that is an owner too).
 
     Raises:
         NoApprover: a stage resolves to nobody, or to fewer people than its quorum.
     """
+    own = {submitter, *owners}
     route = []
     for stage in flow.stages_for(facts):
         people = _people(stage.approvers, flow.tenant_id, submitter, directory)
-        if not flow.allow_self_approval and submitter in people:
-            people.remove(submitter)
+        if not flow.allow_self_approval and own & set(people):
+            people = [p for p in people if p not in own]
             if not people:
                 people = _select(Approvers.manager(), flow.tenant_id, submitter, directory)
+                people = [p for p in people if p not in own]
         if not people or (stage.rule is Rule.N_OF_M and len(people) < (stage.quorum or 1)):
             raise NoApprover(flow=flow.name, stage=stage.name)
         route.append(
@@ -280,9 +304,16 @@ def submit_for_approval(
 ) -> ApprovalRequest:
     """Submit a document (or resubmit it after rejection, return, withdrawal or unapproval).
 
+    A document an area stores (a quote, a contract, a refund...) is routed on its
+    stored facts: ``facts`` may add keys the document does not report, and giving one
+    it does report with another value is refused. Such a document is submitted only by
+    someone who may ``edit`` it. A host's own documents (types no area describes) are
+    routed on ``facts`` as given.
+
     Args:
         document_type, document_id, title: the document.
-        facts: the fields the flow's conditions read (amount, discount, ...).
+        facts: the fields the flow's conditions read (amount, discount, ...), for a
+            host's own document; extra fields for an area's.
         directory: the org chart, for managers, department heads and roles.
         flow_id: the flow to use; by default the one active flow of the document type.
         comment: the submitter's note.
@@ -294,11 +325,16 @@ def submit_for_approval(
         NotFound: no flow (or no single active flow) for the document type.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
-        PermissionDenied: someone other than the first submitter resubmits.
+        PermissionDenied: someone other than the first submitter resubmits, or the actor
+            may not edit the stored document.
+        ValidationError: ``facts`` gives another value for a fact the document reports.
     """
-    return crm.run(
-        actor.tenant_id,
-        lambda uow: submit_in(
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        subject = describe_document(uow, document_type, document_id)
+        if subject is not None:
+            grants_for(uow, actor).require("edit", subject.record, subject.resource)
+        return submit_in(
             uow,
             actor,
             now=crm.now(),
@@ -309,8 +345,40 @@ def submit_for_approval(
             directory=directory,
             flow_id=flow_id,
             comment=comment,
-        ),
-    )
+        )
+
+    return guarded(crm, actor, work)
+
+
+def _routing_facts(
+    actor: Actor,
+    subject: ApprovalSubject | None,
+    given: Mapping[str, Any],
+    directory: ApprovalDirectory,
+) -> Facts:
+    """The facts a (re)submission is routed on: the stored document's, plus the caller's.
+
+    Raises:
+        ValidationError: the caller gives another value for a fact the document reports.
+    """
+    if subject is None:
+        return Facts(dict(given))
+    stored = dict(subject.facts)
+    if "department" not in stored:
+        department = directory.department_of(actor.tenant_id, actor.user_id)
+        if department is not None:
+            stored["department"] = department
+    for name, value in given.items():
+        if name in stored and stored[name] != value:
+            raise ValidationError(
+                entity="approval request",
+                field="facts",
+                reason=reason(
+                    N_("{name} is read from the stored document and cannot be given"),
+                    name=name,
+                ),
+            )
+    return Facts({**given, **stored})
 
 
 def active_flow(uow: UnitOfWork, document_type: str) -> ApprovalFlow | None:
@@ -354,8 +422,13 @@ def submit_in(
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
         PermissionDenied: someone other than the first submitter resubmits.
+        ValidationError: ``facts`` gives another value for a fact the stored document
+            reports (see :func:`submit_for_approval`).
     """
-    snapshot = facts if isinstance(facts, Facts) else Facts(dict(facts or {}))
+    given = facts.values if isinstance(facts, Facts) else dict(facts or {})
+    directory = directory or OrgDirectory(uow)
+    subject = describe_document(uow, document_type, document_id)
+    snapshot = _routing_facts(actor, subject, given, directory)
     repo = uow.repository(ApprovalRequest)
     request = repo.find(request_id_for(actor.tenant_id, document_type, document_id))
     new = request is None
@@ -384,7 +457,8 @@ def submit_in(
     request.urge_interval_minutes = flow.urge_interval_minutes
     request.calendar = flow.calendar
     request.unapprovers = flow.unapprovers
-    route = resolve_route(flow, snapshot, request.submitter_id, directory or OrgDirectory(uow))
+    owners = () if subject is None or subject.owner_id is None else (subject.owner_id,)
+    route = resolve_route(flow, snapshot, request.submitter_id, directory, owners=owners)
     events = request.submit(actor.user_id, route, now=now, comment=comment)
     return _store(uow, request, before, events, new=new)
 
@@ -465,14 +539,38 @@ def document_hook(
     return hook
 
 
+def _not_the_owner(uow: UnitOfWork, request: ApprovalRequest, user: UUID) -> None:
+    """Refuse ``user`` a place or a vote in the review of a document they own.
+
+    The request itself knows its submitter (and refuses them); the owner comes from
+    the document as stored, when its area describes it.
+
+    Raises:
+        SelfApprovalForbidden: ``user`` owns the document and the flow does not allow
+            self-approval.
+    """
+    if request.allow_self_approval:
+        return
+    subject = describe_document(uow, request.document_type, request.document_id)
+    if subject is not None and subject.owner_id == user:
+        raise SelfApprovalForbidden(actor=user, resource=request.document_type)
+
+
 def _command(
     crm: Crm,
     actor: Actor,
     request_id: UUID,
     act: Callable[[ApprovalRequest], list[DomainEvent]],
+    *,
+    newcomer: UUID | None = None,
+    votes: bool = False,
 ) -> ApprovalRequest:
     def work(uow: UnitOfWork) -> ApprovalRequest:
         request = uow.repository(ApprovalRequest).get(request_id)
+        if votes:
+            _not_the_owner(uow, request, actor.user_id)
+        if newcomer is not None:
+            _not_the_owner(uow, request, newcomer)
         before = request.status
         events = act(request)
         return _store(uow, request, before, events)
@@ -494,7 +592,11 @@ def approve_request(
         ConcurrencyConflict: someone decided at the same moment; call again.
     """
     return _command(
-        crm, actor, request_id, lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment)
+        crm,
+        actor,
+        request_id,
+        lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -503,7 +605,11 @@ def reject_request(
 ) -> ApprovalRequest:
     """Vote to reject the current stage. Raises: as :func:`approve_request`."""
     return _command(
-        crm, actor, request_id, lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment)
+        crm,
+        actor,
+        request_id,
+        lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -516,6 +622,7 @@ def return_request(
         actor,
         request_id,
         lambda r: r.send_back(actor.user_id, now=crm.now(), comment=comment),
+        votes=True,
     )
 
 
@@ -547,6 +654,7 @@ def delegate_request(
         actor,
         request_id,
         lambda r: r.delegate(actor.user_id, to, now=crm.now(), comment=comment),
+        newcomer=to,
     )
 
 
@@ -559,6 +667,7 @@ def add_cosigner(
         actor,
         request_id,
         lambda r: r.add_cosigner(actor.user_id, cosigner, now=crm.now(), comment=comment),
+        newcomer=cosigner,
     )
 
 
@@ -619,9 +728,44 @@ def unapprove_request(
     return _command(crm, actor, request_id, act)
 
 
+def _concerns(request: ApprovalRequest, user: UUID) -> bool:
+    """Whether ``user`` submitted the request or sits (or sat) in one of its stages."""
+    if user == request.submitter_id:
+        return True
+    reached = request.route[: request.stage + 1]
+    if any(user in stage.approvers for stage in reached):
+        return True
+    if any(d.approver_id == user for d in request.decisions):
+        return True
+    return any(e.target_id == user or e.actor_id == user for e in request.trail)
+
+
 def get_approval_request(crm: Crm, actor: Actor, request_id: UUID) -> ApprovalRequest:
-    """Load one request with its route, votes and trail. Raises: NotFound."""
-    return crm.run(actor.tenant_id, lambda uow: uow.repository(ApprovalRequest).get(request_id))
+    """Load one request with its route, votes and trail.
+
+    The request tells the document's title, amount and every comment, so it is shown to
+    the people it concerns only: its submitter, the approvers of its stages so far
+    (including delegates and co-signers), the tenant administrator, and whoever may
+    view the underlying document (when its area describes it).
+
+    Raises:
+        NotFound: no such request in the actor's tenant.
+        PermissionDenied: the request does not concern the actor.
+    """
+
+    def work(uow: UnitOfWork) -> ApprovalRequest:
+        request = uow.repository(ApprovalRequest).get(request_id)
+        if _concerns(request, actor.user_id):
+            return request
+        grants = grants_for(uow, actor)
+        if grants.is_tenant_admin:
+            return request
+        subject = describe_document(uow, request.document_type, request.document_id)
+        if subject is not None and grants.can("view", subject.record, subject.resource):
+            return request
+        raise PermissionDenied(actor=grants.label, operation="view", resource=request.document_type)
+
+    return guarded(crm, actor, work, read_only=True)
 
 
 # -- batches ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Build a :class:`Dispatcher` with a store and notifiers from
 :mod:`crmkit.adapters.notify`, then call ``dispatch_pending(now)`` periodically.
 """
 
+from crmkit.rules.notifications import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.notifications.model import (
     Delivery,
     DeliveryState,

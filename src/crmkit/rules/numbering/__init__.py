@@ -4,6 +4,7 @@ Define a rule once (:func:`define_numbering_rule`), then take numbers with
 :func:`next_number` inside the unit of work that stores the document.
 """
 
+from crmkit.rules.numbering import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.numbering.model import (
     NumberCounter,
     NumberingRule,

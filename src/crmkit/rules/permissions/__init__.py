@@ -8,6 +8,7 @@ filter or sort on what the reader cannot see) and reports through
 :func:`report_scope` and :func:`aggregate`.
 """
 
+from crmkit.rules.permissions import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, Reason, compile_grants
 from crmkit.rules.permissions.matrix import (

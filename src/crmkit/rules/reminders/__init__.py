@@ -1,5 +1,6 @@
 """Reminder rules: date-field, yearly, inactivity, calendar and one-off reminders."""
 
+from crmkit.rules.reminders import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.reminders.model import (
     FiringState,
     RecipientKind,

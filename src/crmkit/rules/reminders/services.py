@@ -14,9 +14,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import PermissionDenied
+from crmkit.kernel.errors import PermissionDenied, ValidationError, reason
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
@@ -47,18 +50,32 @@ __all__ = [
 # Reminder rules are tenant configuration: the administrator, or whoever holds "edit".
 RULES = "reminder_rule"
 register_resource(RULES, entity=ReminderRule, operations=("view", "edit"))
+# Fields the service fills itself; every other field without a default is required.
+_GIVEN = frozenset({"id", "tenant_id"})
 
 
 def define_reminder_rule(crm: Crm, actor: Actor, **fields: Any) -> ReminderRule:
     """Store a new reminder rule for the actor's tenant.
 
     Raises:
+        PermissionDenied: the actor may not edit reminder rules (checked before the
+            rule itself, so a refused caller learns nothing about its validity).
         ValidationError: the rule is incomplete or names unknown records or fields.
     """
-    rule = ReminderRule(id=ReminderRuleId(crm.new_id()), tenant_id=actor.tenant_id, **fields)
+    rule_id = ReminderRuleId(crm.new_id())
 
     def work(uow: UnitOfWork) -> ReminderRule:
         grants_for(uow, actor).require_operation("edit", RULES)
+        missing = [
+            f.name
+            for f in attrs.fields(ReminderRule)
+            if f.default is attrs.NOTHING and f.name not in fields and f.name not in _GIVEN
+        ]
+        if missing:
+            raise ValidationError(
+                entity="reminder_rule", field=missing[0], reason=reason(N_("is required"))
+            )
+        rule = ReminderRule(id=rule_id, tenant_id=actor.tenant_id, **fields)
         return uow.repository(ReminderRule).add(rule)
 
     return guarded(crm, actor, work)

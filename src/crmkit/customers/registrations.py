@@ -1,0 +1,126 @@
+"""What each public customer service reads and writes, declared once for the catalog.
+
+See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
+service listed here on every backend, and a public ``(crm, actor, ...)`` function
+of this package that is missing here fails the completeness test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crmkit.customers.batch import batch_update_customers
+from crmkit.customers.custom_field_services import (
+    change_custom_field,
+    deactivate_custom_field,
+    define_custom_field,
+    list_custom_fields,
+)
+from crmkit.customers.exporting import export_customers
+from crmkit.customers.importing import import_customers
+from crmkit.customers.merge import list_merges, merge_customers, merged_into, undo_merge
+from crmkit.customers.queries import customer_360
+from crmkit.customers.search_all import global_search
+from crmkit.customers.services import (
+    add_contact,
+    assign_customer,
+    auto_assign_customer,
+    check_customer_name,
+    claim_customer,
+    customer_history,
+    define_assignment_rule,
+    delete_customer,
+    get_customer,
+    get_pool_policy,
+    list_contacts,
+    list_customers,
+    list_pool,
+    list_recycle_bin,
+    list_relations,
+    match_caller,
+    move_customer_stage,
+    purge_customer,
+    recall_customer,
+    register_customer,
+    relate_customers,
+    release_customer,
+    remove_contact,
+    restore_customer,
+    search_customers,
+    set_pool_policy,
+    set_primary_contact,
+    transfer_customer,
+    unrelate_customers,
+    update_contact,
+    update_customer,
+    user_history,
+)
+from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
+
+READ, LIST, REPORT, WRITE = (
+    ServiceKind.READ,
+    ServiceKind.LIST,
+    ServiceKind.REPORT,
+    ServiceKind.WRITE,
+)
+AREA = "crmkit.customers"
+CUSTOMER = {"customer_id": "customer"}
+CONTACT = {"contact_id": "contact"}
+
+_TABLE: tuple[Declaration, ...] = (
+    # one record
+    (get_customer, READ, "customer", "view", CUSTOMER),
+    (customer_360, READ, "customer", "view", CUSTOMER),
+    (customer_history, READ, "customer", "view", CUSTOMER),
+    (list_contacts, READ, "contact", "view", CUSTOMER),
+    (list_relations, READ, "customer", "view", CUSTOMER),
+    # many records
+    (user_history, LIST, "customer", "view", {"user_id": "member"}),
+    (list_customers, LIST, "customer", "view", {}),
+    (search_customers, LIST, "customer", "view", {}),
+    (match_caller, LIST, "customer", "view", {}),
+    (global_search, LIST, "customer", "view", {}),
+    (list_pool, LIST, "customer", "claim", {}),
+    (list_recycle_bin, LIST, "customer", "delete", {}),
+    (check_customer_name, LIST, "customer", "create", {}),
+    (list_custom_fields, LIST, "custom_field", "view", {}),
+    (get_pool_policy, READ, "pool_policy", "view", {}),
+    # reports and exports
+    (export_customers, REPORT, "customer", "export", {}),
+    # writes
+    (register_customer, WRITE, "customer", "create", {}),
+    (update_customer, WRITE, "customer", "edit", CUSTOMER),
+    (batch_update_customers, WRITE, "customer", "edit", {"customer_ids": "customer"}),
+    (import_customers, WRITE, "customer", "import", {}),
+    (delete_customer, WRITE, "customer", "delete", CUSTOMER),
+    (restore_customer, WRITE, "customer", "restore", CUSTOMER),
+    (purge_customer, WRITE, "customer", "purge", CUSTOMER),
+    (claim_customer, WRITE, "customer", "claim", CUSTOMER),
+    (assign_customer, WRITE, "customer", "assign", CUSTOMER),
+    (auto_assign_customer, WRITE, "customer", "assign", CUSTOMER),
+    (release_customer, WRITE, "customer", "release", CUSTOMER),
+    (recall_customer, WRITE, "customer", "recall", CUSTOMER),
+    (transfer_customer, WRITE, "customer", "transfer", CUSTOMER),
+    (move_customer_stage, WRITE, "customer", "edit", CUSTOMER),
+    (relate_customers, WRITE, "customer", "edit", {"from_id": "customer"}),
+    (unrelate_customers, WRITE, "customer", "edit", {"relation_id": "relation"}),
+    (merge_customers, WRITE, "customer", "edit", {"survivor_id": "customer"}),
+    (undo_merge, WRITE, "customer", "edit", {"merge_id": "merge"}),
+    (add_contact, WRITE, "contact", "create", CUSTOMER),
+    (update_contact, WRITE, "contact", "edit", CONTACT),
+    (set_primary_contact, WRITE, "contact", "edit", CONTACT),
+    (remove_contact, WRITE, "contact", "delete", CONTACT),
+    (define_custom_field, WRITE, "custom_field", "administer", {}),
+    (change_custom_field, WRITE, "custom_field", "administer", {}),
+    (deactivate_custom_field, WRITE, "custom_field", "administer", {}),
+    (set_pool_policy, WRITE, "pool_policy", "administer", {}),
+    (define_assignment_rule, WRITE, "assignment_rule", "administer", {}),
+)
+for service, kind, resource, operation, records in _TABLE:
+    register_service(service, kind, resource, operation, records=records, package=AREA)
+
+# Public in crmkit.customers.merge, not re-exported by the package.
+_MERGE_READS: tuple[Callable[..., Any], ...] = (list_merges, merged_into)
+for service in _MERGE_READS:
+    register_service(service, READ, "customer", "view", records=CUSTOMER)

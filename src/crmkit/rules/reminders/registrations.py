@@ -1,0 +1,25 @@
+"""What each public reminder service reads and writes, declared once for the catalog.
+
+See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
+service listed here on every backend, and a public ``(crm, actor, ...)`` function
+of this package missing here fails the completeness test.
+"""
+
+from __future__ import annotations
+
+from crmkit.rules.permissions.catalog import ServiceKind, register_service
+from crmkit.rules.reminders.services import (
+    complete_reminder,
+    define_reminder_rule,
+    dismiss_reminder,
+    my_reminders,
+    snooze_reminder,
+)
+
+AREA = "crmkit.rules.reminders"
+FIRING = {"firing": "reminder_firing"}
+
+register_service(define_reminder_rule, ServiceKind.WRITE, "reminder_rule", package=AREA)
+register_service(my_reminders, ServiceKind.LIST, "reminder_firing", package=AREA, personal=True)
+for service in (snooze_reminder, dismiss_reminder, complete_reminder):
+    register_service(service, ServiceKind.WRITE, "reminder_firing", records=FIRING, package=AREA)

@@ -1,0 +1,106 @@
+"""Every public service is in the catalog: a new one cannot escape the conformance suite."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import crmkit
+from crmkit.rules.permissions.catalog import (
+    ServiceKind,
+    exemption,
+    is_registered,
+    register_service,
+    registered_services,
+    service_spec,
+    takes_crm_and_actor,
+)
+from crmkit.rules.permissions.model import registry
+
+# The area packages; every public module below them is scanned.
+AREAS = ("crmkit.customers", "crmkit.pipeline", "crmkit.billing", "crmkit.rules")
+
+
+def public_modules() -> Iterator[ModuleType]:
+    """The area packages and every non-private module below them."""
+    yield crmkit
+    for name in AREAS:
+        top = importlib.import_module(name)
+        yield top
+        for info in pkgutil.walk_packages(top.__path__, f"{name}."):
+            if not any(part.startswith("_") for part in info.name.split(".")):
+                yield importlib.import_module(info.name)
+
+
+def exported_services() -> dict[Callable[..., Any], str]:
+    """Every ``(crm, actor, ...)`` callable a public module lists in ``__all__``."""
+    found: dict[Callable[..., Any], str] = {}
+    for module in public_modules():
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) and takes_crm_and_actor(obj):
+                found.setdefault(obj, f"{module.__name__}.{name}")
+    return found
+
+
+def test_every_exported_service_is_registered() -> None:
+    missing = sorted(
+        where
+        for obj, where in exported_services().items()
+        if not is_registered(obj) and exemption(obj) is None
+    )
+    assert not missing, f"public services missing from the catalog: {missing}"
+
+
+def test_the_catalog_holds_only_exported_services() -> None:
+    exported = exported_services()
+    stray = [s.name for s in registered_services() if s.function not in exported]
+    assert not stray, f"registered but not exported by any public module: {stray}"
+
+
+def test_record_parameters_name_registered_resources_or_world_records() -> None:
+    # Record kinds that are not permission resources but are stored records of their own.
+    stored = {
+        "member",
+        "relation",
+        "merge",
+        "sequence_step",
+        "ledger_entry",
+        "approval_request",
+        "share",
+        "reminder_firing",
+        "inbox_item",
+    }
+    known = set(registry.names()) | stored
+    for spec in registered_services():
+        assert set(spec.records.values()) <= known, spec.name
+        if spec.kind is not ServiceKind.WRITE:
+            assert spec.operation, spec.name
+
+
+def test_registering_returns_the_service_itself() -> None:
+    # The catalog is data beside the service, never a wrapper: a call costs what it did.
+    from crmkit.customers import get_customer
+
+    spec = service_spec(get_customer)
+    assert spec is not None
+    assert spec.function is get_customer
+    assert spec.name == "crmkit.customers.get_customer"
+    assert spec.records == {"customer_id": "customer"}
+
+
+def test_a_declaration_naming_an_unknown_parameter_is_refused() -> None:
+    def find_thing(crm: object, actor: object, thing_id: object) -> None:
+        """A service for the test."""
+
+    with pytest.raises(TypeError, match="no parameter"):
+        register_service(find_thing, ServiceKind.READ, "customer", records={"customer_id": "x"})
+    with pytest.raises(TypeError, match=r"\(crm, actor"):
+        register_service(lambda uow, actor: None, ServiceKind.READ, "customer")
+    assert not is_registered(find_thing)
