@@ -458,6 +458,57 @@ def test_whole_name_matches_rank_before_matches_behind_the_region(crm: Crm, tena
     assert [c.name for c in found] == ["海王集团", "华为云", "北京华为科技", "上海华为技术"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("text", ["huawei", "hw", "hwei", "huaw"])
+def test_a_search_runs_every_statement_as_a_kept_one_on_the_driver(
+    crm: Crm, tenant, text: str
+) -> None:
+    # Whatever the first group of routes found, the routes behind the region keep one
+    # statement shape (what the page holds is left out in Python, not by an IN list that
+    # SQLAlchemy renders per execution), so no statement goes through SQLAlchemy.
+    import sqlalchemy as sa
+
+    names = ["华为云", "华维物流", "北京华为科技", "上海华为技术", "杭州海王医药"]
+    crm.run(
+        tenant, lambda uow: uow.repository(Customer).add_many([_customer(n, tenant) for n in names])
+    )
+    engine = crm.storage.engine  # type: ignore[attr-defined]
+    through_sqlalchemy: list[str] = []
+
+    def listen(_conn, statement, *_args) -> None:
+        through_sqlalchemy.append(str(statement))
+
+    def search(limit: int) -> list[str]:
+        return [
+            c.name
+            for c in crm.read(
+                tenant,
+                lambda uow: find_by_routes(
+                    uow.repository(Customer),
+                    F("deleted_at").is_null(),
+                    search_routes(text),
+                    limit=limit,
+                ),
+            )
+        ]
+
+    sa.event.listen(engine, "before_execute", listen)
+    try:
+        pages = {limit: search(limit) for limit in (1, 2, 3, 10)}
+    finally:
+        sa.event.remove(engine, "before_execute", listen)
+    assert [s for s in through_sqlalchemy if "customers" in s] == []
+    expected: list[str] = []
+    for behind in (False, True):  # whole-name matches first, then behind the region
+        matches = to_predicate(
+            or_(*(r.where for r in search_routes(text) if r.behind_region == behind))
+        )
+        found = [n for n in names if matches(_customer(n, tenant)) and n not in expected]
+        expected += sorted(found, key=lambda n: search_keys(n).pinyin_full)
+    assert len(expected) > 2  # the first group leaves a page of 10 short
+    assert pages == {limit: expected[:limit] for limit in (1, 2, 3, 10)}
+
+
 # -- every reading of Latin letters, within a bounded search -----------------------------------
 
 
@@ -624,3 +675,79 @@ def test_sqlite_reads_each_range_of_the_readings_from_its_index(sqlite_engine, t
                 plans.append(" ".join(str(row[-1]) for row in rows))
     assert plans
     assert all("MULTI-INDEX OR" in plan for plan in plans), plans
+
+
+def test_a_route_within_a_scope_is_made_once_for_the_same_parts() -> None:
+    # A store handed the very filter it saw before finds its statement and values at
+    # once; the filter is the same whenever the route and the scope's parts are.
+    from crmkit.customers.search import _within
+    from crmkit.kernel.query import and_
+
+    route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))
+    live, mine = F("deleted_at").is_null(), F("owner_id").eq(uuid.uuid4())
+    assert _within(live, route.where) is _within(live, route.where)
+    made = _within(and_(mine, live), route.where)
+    assert made is _within(and_(mine, live), route.where)  # a new scope of the same parts
+    assert made == or_(*(and_(mine, live, branch) for branch in route.where.items))
+    theirs = _within(and_(F("owner_id").eq(uuid.uuid4()), live), route.where)
+    assert theirs != made
+    plain = search_routes("bjhw")[0].where
+    assert _within(live, plain) == and_(live, plain)
+
+
+def test_the_pinyin_filter_of_a_text_is_read_once() -> None:
+    # Reading the letters every way costs milliseconds for a spelled-out name; global
+    # search asks for it for contacts, leads and deals on every keystroke.
+    assert pinyin_query("zhangwei") is pinyin_query("zhangwei")
+    assert pinyin_query("ZHANGWEI") == pinyin_query("zhangwei")
+    assert pinyin_query("zhangwei") != pinyin_query("zhangwen")
+    assert pinyin_query("!!") == FALSE
+
+
+def test_postgresql_reads_every_range_of_the_readings_from_an_index(pg_engine, tenant) -> None:
+    # With sequential scans priced out, a plan that still ORs bitmap index scans shows
+    # every branch (one range of an initials key each) can be read from its index.
+    import sqlalchemy as sa
+
+    from crmkit import connect
+
+    crm = connect(pg_engine, migrate=False)
+    # Enough of a tenant that reading it whole through any (tenant, ...) index is the
+    # dearer plan, with statistics as autovacuum would gather them.
+    people = [_customer(e.name, tenant, person=e.person) for e in generate(3000, seed=5).entries]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
+    with pg_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE customers")
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, params, _context, _many) -> None:
+        seen.append((statement, params))
+
+    route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))
+    sa.event.listen(pg_engine, "before_cursor_execute", keep)
+    try:
+        crm.run(
+            tenant,
+            lambda uow: find_by_routes(
+                uow.repository(Customer),
+                F("deleted_at").is_null(),
+                search_routes("zhangwei"),
+                limit=20,
+            ),
+        )
+    finally:
+        sa.event.remove(pg_engine, "before_cursor_execute", keep)
+    plans = []
+    with pg_engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, params in seen:
+            if statement.startswith("SELECT") and "pinyin_initials >=" in statement:
+                rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
+                plans.append("\n".join(str(row[0]) for row in rows))
+        conn.rollback()
+    assert plans
+    for plan in plans:
+        assert "BitmapOr" in plan, plan
+        assert plan.count("Bitmap Index Scan on ix_customers_pinyin_initials") == len(
+            route.where.items
+        ), plan

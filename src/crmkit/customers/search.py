@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -56,7 +57,7 @@ from crmkit.customers.dedup import fold_text, normalize_name, split_region
 from crmkit.customers.phones import caller_id_query
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import FALSE, TRUE, Expr, F, Or, Order, Query, and_, or_
+from crmkit.kernel.query import FALSE, TRUE, And, Expr, F, Or, Order, Query, and_, or_
 from crmkit.ports import Repository
 
 __all__ = [
@@ -614,7 +615,15 @@ def pinyin_query(text: str) -> Expr:
     Raises:
         ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
     """
-    folded = fold_text(check_search_text(text))
+    return _pinyin_filter(fold_text(check_search_text(text)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pinyin_filter(folded: str) -> Expr:
+    # Reading the letters every way takes about 2 ms for a spelled-out name such as
+    # "zhangwei", and the global search asks for contacts, leads and deals: kept per
+    # text, as the customers' routes are (the same filter object also lets a store
+    # reuse its statement and values at once).
     if not folded:
         return FALSE
     routes = _latin_routes(folded, [(folded, False)])
@@ -659,26 +668,23 @@ def find_by_routes(
     page: list[Any] = []
     for behind in (False, True):
         wanted = limit - len(page)
-        # Behind the region, leave out what the whole name found: every record read
-        # is then one the page keeps, unless several routes find it.
-        outside = and_(scope, ~F("id").is_in([r.id for r in page])) if page else scope
+        # Behind the region, what the whole name found is left out here rather than in
+        # the filter (``id NOT IN page``): the statement then keeps one shape whatever the
+        # page holds, so it is kept and run straight on the driver (an IN list is
+        # rendered per execution), for at most ``len(page)`` more rows read.
+        most = wanted + len(page)
         seen = {r.id for r in page}
         found: dict[Any, Any] = {}
         for route in routes:
             if route.behind_region != behind:
                 continue
-            if isinstance(route.where, Or):
-                # Several narrow ranges, each read from its index with the scope beside
-                # it; what the page holds is left out here instead, so the statement
-                # keeps one shape whatever the page holds.
-                where, most = _within(scope, route.where), wanted + len(page)
-            else:
-                where, most = and_(outside, route.where), wanted
-            query = Query(where, order, most, selective=not route.ordered)
+            # Several narrow ranges are each read from their index with the scope
+            # beside them (see _within).
+            query = Query(_within(scope, route.where), order, most, selective=not route.ordered)
             if route.walk is None:
                 records = repository.query(query)
             else:
-                walk = Query(and_(outside, route.walk, route.where), order, wanted)
+                walk = Query(and_(scope, route.walk, route.where), order, most)
                 records = repository.query_by_count(route.where, dense, query, walk)
             for record in records:
                 if record.id not in seen:
@@ -695,10 +701,32 @@ def _within(scope: Expr, where: Expr) -> Expr:
     Each branch of a route's OR is a narrow range of one index; with the scope repeated
     in every branch, a store reads each range from its index and unites them (SQLite
     does so only for an OR at the top of the filter) instead of scanning the tenant.
+
+    The filter made is kept for the same parts (see :data:`_WITHIN`).
     """
+    parts = (*(scope.items if isinstance(scope, And) else (scope,)), where)
+    key = tuple(map(id, parts))
+    kept = _WITHIN.get(key)
+    if kept is not None and all(map(operator.is_, kept[0], parts)):
+        return kept[1]
     if isinstance(where, Or):
-        return or_(*(and_(scope, branch) for branch in where.items))
-    return and_(scope, where)
+        made = or_(*(and_(scope, branch) for branch in where.items))
+    else:
+        made = and_(scope, where)
+    if len(_WITHIN) >= _WITHIN_KEPT:
+        _WITHIN.clear()
+    _WITHIN[key] = (parts, made)
+    return made
+
+
+# The filters _within made, by the identity of their parts: the route's filter (kept
+# per text, see _routes_of) and the parts of the scope (the actor's compiled grants and
+# the service's base condition, the same objects from one search to the next). Handing
+# a store the very filter it saw before lets it find the statement and the values at
+# once (see crmkit.adapters.sql.compile.parameterize) instead of walking a hundred
+# conditions again. An entry holds its parts, so their ids are not reused while it lives.
+_WITHIN: dict[tuple[int, ...], tuple[tuple[Expr, ...], Expr]] = {}
+_WITHIN_KEPT = 1024
 
 
 def _looks_like_phone(text: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -356,17 +356,34 @@ def order_terms(order: Order, column: ColumnFor, dialect: str) -> list[Any]:
     return [col.is_(None).asc(), col.asc()]
 
 
-def _plain_params(cond: Cond, column: ColumnFor, dialect: str) -> tuple[Any, ...] | None:
-    """What ``compile_expr`` binds for ``cond``; ``None`` for a value inside JSON."""
-    target = _resolve(cond.field, column, cond.op)
+def _ranges(field: str, op: str, column: ColumnFor, dialect: str) -> bool | None:
+    """Whether a prefix on ``field`` binds as a range; ``None`` for a value inside JSON."""
+    target = _resolve(field, column, op)
     if isinstance(target, JsonPath):
         return None
-    ranges = sorts_by_code_point(target.type, dialect)
-    return _params(cond.op, cond.value, dialect, ranges=ranges)
+    return sorts_by_code_point(target.type, dialect)
+
+
+#: The parts a :data:`ShapeMemo` keeps before it starts afresh.
+SHAPE_MEMO_KEPT = 4096
+
+#: What :func:`parameterize` found for the ``And`` / ``Or`` parts of filters it has seen,
+#: by the part's identity: ``id(part) -> (part, shape, values)``. The part itself is kept
+#: in the entry, so its id cannot be reused while the entry lives, and a hit is checked
+#: with ``is``. Filters are frozen values, so a part seen again has the same shape and
+#: values; one memo serves one column mapping and dialect.
+ShapeMemo = dict[int, tuple[Expr, Hashable, tuple[Any, ...]]]
+
+_NAMES = tuple(f"v{i}" for i in range(1024))
+
+
+def _names(count: int) -> Sequence[str]:
+    """The parameter names a :class:`Binder` gives the first ``count`` values."""
+    return _NAMES[:count] if count <= len(_NAMES) else [f"v{i}" for i in range(count)]
 
 
 def parameterize(
-    expr: Expr, column: ColumnFor, dialect: str
+    expr: Expr, column: ColumnFor, dialect: str, memo: ShapeMemo | None = None
 ) -> tuple[Hashable, dict[str, Any]] | None:
     """The shape of ``expr`` and the parameters a :class:`Binder` names for it.
 
@@ -374,27 +391,56 @@ def parameterize(
     compile to the same SQL with different parameters, so a statement built for one
     serves the other. ``None`` for filters on values inside JSON columns, whose SQL
     depends on the values' types.
+
+    Args:
+        expr: the filter.
+        column: maps a field path to its column.
+        dialect: ``sqlite`` or ``postgresql``.
+        memo: the parts of earlier filters, for this ``column`` and ``dialect``: a search
+            sends the same route filters (kept per text) again and again, each a tree of
+            a hundred conditions, inside a filter built anew around them (the scope).
     """
     values: list[Any] = []
+    # A search's filter holds dozens of conditions on a handful of (field, op) pairs:
+    # each pair is resolved once per call.
+    resolved: dict[tuple[str, str], bool | None] = {}
 
-    def shape(item: Expr) -> Hashable | None:
+    def shape(item: Expr, keep: bool = True) -> Hashable | None:
         if isinstance(item, Const):
             return item.value
         if isinstance(item, Cond):
-            params = _plain_params(item, column, dialect)
-            if params is None:
+            field, op = item.field, item.op
+            try:
+                ranges = resolved[field, op]
+            except KeyError:
+                ranges = resolved[field, op] = _ranges(field, op, column, dialect)
+            if ranges is None:
                 return None
+            params = _params(op, item.value, dialect, ranges=ranges)
             values.extend(params)
-            return (item.field, item.op, len(params))
+            return (field, op, len(params))
         if isinstance(item, Not):
             inner = shape(item.item)
             return None if inner is None else ("not", inner)
-        shapes = tuple(shape(part) for part in item.items)
-        if any(part is None for part in shapes):
+        if memo is not None:
+            seen = memo.get(id(item))
+            if seen is not None and seen[0] is item:
+                values.extend(seen[2])
+                return seen[1]
+        start = len(values)
+        shapes = tuple([shape(part) for part in item.items])
+        if None in shapes:
             return None
-        return ("and" if isinstance(item, And) else "or", shapes)
+        found = ("and" if isinstance(item, And) else "or", shapes)
+        if memo is not None and keep:
+            if len(memo) >= SHAPE_MEMO_KEPT:
+                memo.clear()  # filters built once and dropped pass through here too
+            memo[id(item)] = (item, found, tuple(values[start:]))
+        return found
 
-    found = shape(expr)
+    # The whole filter is often made for this call (a repository joins its filters):
+    # only its parts are worth keeping.
+    found = shape(expr, keep=False)
     if found is None:
         return None
-    return found, {f"v{i}": value for i, value in enumerate(values)}
+    return found, dict(zip(_names(len(values)), values, strict=True))

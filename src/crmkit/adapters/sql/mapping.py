@@ -182,16 +182,29 @@ class Mapping:
     to_row: Callable[[Any], dict[str, Any]]
     from_row: Callable[[Any], Any]
     columns_of: dict[str, tuple[str, ...]]
+    # Paths already resolved: a search's filter names the same few columns dozens of
+    # times, and every statement run resolves each of its conditions' paths.
+    _resolved: dict[str, sa.ColumnElement[Any]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     def column(self, path: str) -> sa.ColumnElement[Any]:
         """The column a filter path refers to (``credit_limit.amount`` -> its amount column)."""
+        try:
+            return self._resolved[path]
+        except KeyError:
+            pass
         name = path.replace(".", "_")
-        if name in self.table.c:
-            return self.table.c[name]
-        cols = self.columns_of.get(path)
-        if cols and len(cols) == 1:
-            return self.table.c[cols[0]]
-        raise KeyError(f"{self.entity.__name__} has no stored field {path!r}")
+        columns = self.table.c
+        if name in columns:
+            found = columns[name]
+        else:
+            cols = self.columns_of.get(path)
+            if not cols or len(cols) != 1:
+                raise KeyError(f"{self.entity.__name__} has no stored field {path!r}")
+            found = columns[cols[0]]
+        self._resolved[path] = found
+        return found
 
 
 def _unwrap(tp: Any) -> tuple[Any, bool]:

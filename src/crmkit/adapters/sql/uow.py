@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.adapters.sql.compile import (
     Binder,
+    ShapeMemo,
     compile_expr,
     order_terms,
     parameterize,
@@ -75,6 +76,9 @@ _IN_CHUNK = 500
 # compiled once per dialect object, see direct.Kept).
 _STATEMENTS: dict[Hashable, Kept] = {}
 _STATEMENTS_KEPT = 2048
+# The parts of filters already parameterized, per table and dialect (see
+# compile.ShapeMemo): a search's routes are kept per text and sent again and again.
+_SHAPES: dict[tuple[sa.Table, str], ShapeMemo] = {}
 
 
 def _with_tenant(
@@ -282,7 +286,7 @@ class SqlUnitOfWork:
             # work's commit reaches what this statement starts.
             connection.begin()
         dbapi_connection: Any = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        cursor = compiled.cursor(dbapi_connection)
         dialect = connection.dialect
         try:
             cursor.execute(compiled.sql, compiled.parameters(params))
@@ -582,7 +586,10 @@ class SqlRepository(Repository[T]):
         dialect = self._uow.dialect
         # One expression holding every filter, so one binder numbers their parameters
         # in the order the clauses are compiled below.
-        parameterized = parameterize(And(exprs), column, dialect)
+        memo = _SHAPES.get((self._table, dialect))
+        if memo is None:
+            memo = _SHAPES.setdefault((self._table, dialect), {})
+        parameterized = parameterize(And(exprs), column, dialect, memo)
         if parameterized is None:
             return self._uow.execute(build(*map(self.where, exprs))).all()
         shape, params = parameterized
