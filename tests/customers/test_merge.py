@@ -39,7 +39,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline import define_sales_process, open_opportunity
 from crmkit.pipeline.model.opportunities import Opportunity, default_process
-from crmkit.rules.permissions import bootstrap_tenant
+from crmkit.rules.permissions import bootstrap_tenant, define_department, set_member
 from tests.billing.builders import make_plan
 from tests.customers.team import make_team
 
@@ -362,6 +362,11 @@ def test_merge_then_undo_leaves_every_row_as_before(
     tenant = TenantId(uuid.uuid4())
     actor = Actor(tenant, UserId(uuid.uuid4()), "admin")
     bootstrap_tenant(crm, tenant, actor.user_id, actor.name)
+    # owners and departments must exist in the tenant (an unknown id is refused)
+    for department_id in filter(None, _DEPARTMENTS):
+        define_department(crm, actor, f"Dept {department_id.int}", id=department_id)
+    for owner_id in filter(None, _OWNERS):
+        set_member(crm, actor, UserId(owner_id), name=f"Rep {owner_id.int}")
     ids = []
     for index, (fields, contacts, owner, department) in enumerate(customers):
         customer = register_customer(
