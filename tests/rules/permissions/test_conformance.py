@@ -92,13 +92,20 @@ _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
 KNOWN_BREAKS: dict[tuple[str, str], str] = {
     (f"crmkit.{service}", probe): why for service, probes, why in _BREAKS for probe in probes
 }
+# Entries whose outcome depends on what ran before in the same world, so strict would flip:
+# a cross-tenant submission of an unknown quote id is accepted, or stopped by chance
+# (NoApprover, self-approval) when the other tenant has a flow. The fix is for
+# describe_document to refuse an area's unknown id, once tests/rules/approvals and
+# docs/approvals.md stop submitting made-up "contract" ids (see the session note).
+UNSTABLE = {("crmkit.rules.approvals.submit_for_approval", "other_tenant")}
 
 
 def _probe_params() -> Iterator[Any]:
     for spec in SERVICES:
         for probe in PROBES:
             reason = KNOWN_BREAKS.get((spec.name, probe))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            strict = (spec.name, probe) not in UNSTABLE
+            marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason else []
             yield pytest.param(spec, probe, id=f"{spec.name}-{probe}", marks=marks)
 
 
