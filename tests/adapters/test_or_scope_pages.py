@@ -1,0 +1,73 @@
+"""Where the tenant goes around an OR filter on SQL.
+
+A search's narrow OR ranges get the tenant inside each branch, so SQLite reads each range
+from its index; a page of a broad OR (a manager's scope) keeps ``tenant AND (a OR b)``,
+so the store walks the sort key's index and stops at the page's end instead of reading
+and sorting every match (33 ms against 3 ms for a first page of 100,000 customers).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from crmkit import connect
+from crmkit.customers import Customer
+from crmkit.kernel.clock import FixedClock
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.query import F, Query, or_
+
+pytestmark = pytest.mark.parametrize("engine_name", ["sqlite_engine", "pg_engine", "mysql_engine"])
+
+
+@pytest.fixture
+def statements(
+    request: pytest.FixtureRequest, engine_name: str
+) -> Iterator[tuple[object, list[str]]]:
+    engine = request.getfixturevalue(engine_name)
+    seen: list[str] = []
+
+    def log(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield engine, seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", log)
+
+
+def _tenant_mentions(statements: list[str]) -> int:
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert selects
+    where = re.split(r"\bWHERE\b", selects[-1], maxsplit=1)[1]
+    return where.count("tenant_id")
+
+
+def _scope() -> object:
+    return or_(F("owner_id").eq(uuid.uuid4()), F("department_id").eq(uuid.uuid4()))
+
+
+def test_a_page_of_a_broad_or_keeps_the_tenant_outside(statements) -> None:  # type: ignore[no-untyped-def]
+    engine, seen = statements
+    crm = connect(engine, clock=FixedClock("2026-03-02T09:00:00Z"), migrate=False)
+    tenant = TenantId(uuid.uuid4())
+    crm.read(tenant, lambda uow: uow.repository(Customer).query(Query(_scope(), limit=100)))
+    assert _tenant_mentions(seen) == 1
+
+
+def test_a_selective_or_and_a_count_get_the_tenant_in_each_branch(statements) -> None:  # type: ignore[no-untyped-def]
+    engine, seen = statements
+    crm = connect(engine, clock=FixedClock("2026-03-02T09:00:00Z"), migrate=False)
+    tenant = TenantId(uuid.uuid4())
+    repo = lambda uow: uow.repository(Customer)  # noqa: E731
+    crm.read(tenant, lambda uow: repo(uow).query(Query(_scope(), limit=100, selective=True)))
+    assert _tenant_mentions(seen) == 2
+    crm.read(tenant, lambda uow: repo(uow).count(_scope()))
+    assert _tenant_mentions(seen) == 2
+    crm.read(tenant, lambda uow: repo(uow).query(Query(_scope())))
+    assert _tenant_mentions(seen) == 2
