@@ -47,7 +47,7 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "machine": (["src/crmkit/kernel/machine.py"], ["tests/kernel/test_machine.py"]),
     "permissions": (
-        ["src/crmkit/rules/permissions/evaluator.py"],
+        ["src/crmkit/rules/permissions/model/grants.py"],
         ["tests/rules/permissions"],
     ),
     "numbering": (

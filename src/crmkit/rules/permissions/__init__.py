@@ -10,19 +10,6 @@ filter or sort on what the reader cannot see) and reports through
 
 from crmkit.rules.permissions import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.rules.permissions.directory import OrgDirectory
-from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, Reason, compile_grants
-from crmkit.rules.permissions.matrix import (
-    MatrixIssue,
-    MatrixReport,
-    MatrixRow,
-    check_matrix,
-    export_matrix,
-    from_csv,
-    import_matrix,
-    matrix_rows,
-    to_csv,
-    to_grid,
-)
 from crmkit.rules.permissions.model import (
     PLATFORM_TENANT,
     Access,
@@ -44,6 +31,19 @@ from crmkit.rules.permissions.model import (
     derived_from,
     register_resource,
     registry,
+)
+from crmkit.rules.permissions.model.grants import Decision, Grants, Policy, Reason, compile_grants
+from crmkit.rules.permissions.model.matrix import (
+    MatrixIssue,
+    MatrixReport,
+    MatrixRow,
+    check_matrix,
+    export_matrix,
+    from_csv,
+    import_matrix,
+    matrix_rows,
+    to_csv,
+    to_grid,
 )
 from crmkit.rules.permissions.queries import list_denials, ownership_history, policy_overview
 from crmkit.rules.permissions.reader import ScopedReader, aggregate, report_scope

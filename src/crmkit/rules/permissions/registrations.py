@@ -12,7 +12,7 @@ from crmkit.rules.permissions.catalog import (
     exempt_service,
     register_service,
 )
-from crmkit.rules.permissions.matrix import export_matrix, import_matrix
+from crmkit.rules.permissions.model.matrix import export_matrix, import_matrix
 from crmkit.rules.permissions.queries import list_denials, ownership_history, policy_overview
 from crmkit.rules.permissions.services import (
     check_access,

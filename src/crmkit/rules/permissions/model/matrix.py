@@ -32,7 +32,6 @@ from crmkit.kernel.errors import ImportRejected, LazyText, ValidationError, reas
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions.evaluator import Grants
 from crmkit.rules.permissions.model import (
     FieldAccess,
     Grant,
@@ -41,6 +40,7 @@ from crmkit.rules.permissions.model import (
     Scope,
     registry,
 )
+from crmkit.rules.permissions.model.grants import Grants
 from crmkit.rules.permissions.services import _administer
 
 __all__ = [

@@ -43,7 +43,6 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Query, or_
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, compile_grants
 from crmkit.rules.permissions.model import (
     PLATFORM_TENANT,
     Access,
@@ -61,6 +60,7 @@ from crmkit.rules.permissions.model import (
     SharingRule,
     registry,
 )
+from crmkit.rules.permissions.model.grants import Decision, Grants, Policy, compile_grants
 
 __all__ = [
     "bootstrap_super_admin",

@@ -2,7 +2,7 @@
 
 A serious CRM answers four questions for every read and write, and crmkit keeps
 the answers as data (the tenant's *policy*), evaluated by pure functions in
-:mod:`crmkit.rules.permissions.evaluator`:
+:mod:`crmkit.rules.permissions.model.grants`:
 
 1. **Who is this?** A *member* of a tenant: a user placed in a *department*
    (departments form a tree of any depth), with a *manager* (the reporting
