@@ -47,7 +47,13 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "machine": (["src/crmkit/kernel/machine.py"], ["tests/kernel/test_machine.py"]),
     "permissions": (
-        ["src/crmkit/rules/permissions/model/grants.py"],
+        [
+            "src/crmkit/rules/permissions/model/policy.py",
+            "src/crmkit/rules/permissions/model/compile.py",
+            "src/crmkit/rules/permissions/model/reach.py",
+            "src/crmkit/rules/permissions/model/grants.py",
+            "src/crmkit/rules/permissions/model/fields.py",
+        ],
         ["tests/rules/permissions"],
     ),
     "numbering": (

@@ -39,7 +39,7 @@ from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 
 __all__ = [
     "change_custom_field",

@@ -30,7 +30,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.query import TRUE, F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [

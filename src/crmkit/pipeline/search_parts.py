@@ -24,7 +24,7 @@ from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.pipeline.services import DEALS, LEADS
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 
 __all__: list[str] = []
 

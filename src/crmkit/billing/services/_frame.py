@@ -39,8 +39,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import grants_for, guarded, register_resource
-from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import DEFAULT_OPERATIONS, Grants
 
 R = TypeVar("R")
 

@@ -31,7 +31,7 @@ from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import guarded
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 from crmkit.rules.permissions.reader import aggregate, report_scope
 
 __all__ = [

@@ -25,8 +25,7 @@ from crmkit.kernel.ids import UserId
 from crmkit.kernel.query import Expr, F, Query, fields_of
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import register_resource
-from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import DEFAULT_OPERATIONS, Grants
 from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [

@@ -16,7 +16,7 @@ from crmkit.kernel.ids import UserId
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 
 __all__ = [
     "add_contact",

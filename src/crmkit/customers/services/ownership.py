@@ -58,7 +58,7 @@ from crmkit.kernel.query import F, Order, Query, and_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, OwnershipTransfer, grants_for, guarded
 from crmkit.rules.permissions.access import require_reach
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 
 __all__ = [
     "assign_customer",
@@ -214,7 +214,7 @@ def _pool_customer(uow: UnitOfWork, grants: Grants, customer_id: UUID, operation
 
     Permission comes before the pool's state: a customer in the pool is reached through
     the part of the pool the actor's ``operation`` grants open
-    (:meth:`~crmkit.rules.permissions.model.grants.Grants.unowned_scope`). A customer with
+    (:meth:`~crmkit.rules.permissions.model.Grants.unowned_scope`). A customer with
     an owner is out of the pool, which the domain then says (``NotInPool``) only to an
     actor who may ``view`` it and so sees its owner anyway; anyone else is refused
     rather than told that a colleague's customer is not in the pool.

@@ -25,7 +25,7 @@ from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.access import load_for
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [

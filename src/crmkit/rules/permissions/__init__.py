@@ -8,125 +8,17 @@ filter or sort on what the reader cannot see) and reports through
 :func:`report_scope` and :func:`aggregate`.
 """
 
+from crmkit.rules.permissions import model as _model
+from crmkit.rules.permissions import queries as _queries
 from crmkit.rules.permissions import registrations as _registrations  # noqa: F401  (the service catalog)
+from crmkit.rules.permissions import services as _services
 from crmkit.rules.permissions.directory import OrgDirectory
-from crmkit.rules.permissions.model import (
-    PLATFORM_TENANT,
-    Access,
-    AdminLevel,
-    Denial,
-    Department,
-    FieldAccess,
-    FieldRule,
-    Grant,
-    GranteeKind,
-    Member,
-    OwnershipTransfer,
-    RecordShare,
-    Registry,
-    ResourceSpec,
-    Role,
-    Scope,
-    SharingRule,
-    derived_from,
-    register_resource,
-    registry,
-)
-from crmkit.rules.permissions.model.grants import Decision, Grants, Policy, Reason, compile_grants
-from crmkit.rules.permissions.model.matrix import (
-    MatrixIssue,
-    MatrixReport,
-    MatrixRow,
-    check_matrix,
-    export_matrix,
-    from_csv,
-    import_matrix,
-    matrix_rows,
-    to_csv,
-    to_grid,
-)
-from crmkit.rules.permissions.queries import list_denials, ownership_history, policy_overview
+from crmkit.rules.permissions.model import *  # noqa: F403
+from crmkit.rules.permissions.queries import *  # noqa: F403
 from crmkit.rules.permissions.reader import ScopedReader, aggregate, report_scope
-from crmkit.rules.permissions.services import (
-    bootstrap_super_admin,
-    bootstrap_tenant,
-    check_access,
-    define_department,
-    define_role,
-    define_sharing_rule,
-    delete_role,
-    delete_sharing_rule,
-    explain_access,
-    grants_for,
-    guarded,
-    invalidate_cache,
-    move_department,
-    record_denial,
-    set_member,
-    share_record,
-    transfer_ownership,
-    unshare_record,
-)
+from crmkit.rules.permissions.services import *  # noqa: F403
 
-__all__ = [
-    "PLATFORM_TENANT",
-    "Access",
-    "AdminLevel",
-    "Decision",
-    "Denial",
-    "Department",
-    "FieldAccess",
-    "FieldRule",
-    "Grant",
-    "GranteeKind",
-    "Grants",
-    "MatrixIssue",
-    "MatrixReport",
-    "MatrixRow",
-    "Member",
-    "OrgDirectory",
-    "OwnershipTransfer",
-    "Policy",
-    "Reason",
-    "RecordShare",
-    "Registry",
-    "ResourceSpec",
-    "Role",
-    "Scope",
-    "ScopedReader",
-    "SharingRule",
-    "aggregate",
-    "bootstrap_super_admin",
-    "bootstrap_tenant",
-    "check_access",
-    "check_matrix",
-    "compile_grants",
-    "define_department",
-    "define_role",
-    "define_sharing_rule",
-    "delete_role",
-    "delete_sharing_rule",
-    "derived_from",
-    "explain_access",
-    "export_matrix",
-    "from_csv",
-    "grants_for",
-    "guarded",
-    "import_matrix",
-    "invalidate_cache",
-    "list_denials",
-    "matrix_rows",
-    "move_department",
-    "ownership_history",
-    "policy_overview",
-    "record_denial",
-    "register_resource",
-    "registry",
-    "report_scope",
-    "set_member",
-    "share_record",
-    "to_csv",
-    "to_grid",
-    "transfer_ownership",
-    "unshare_record",
-]
+__all__ = ["OrgDirectory", "ScopedReader", "aggregate", "report_scope"]
+__all__ += _model.__all__
+__all__ += _services.__all__
+__all__ += _queries.__all__

@@ -23,8 +23,7 @@ from uuid import UUID
 from crmkit.kernel.errors import NotFound, PermissionDenied
 from crmkit.kernel.query import field_value, to_predicate
 from crmkit.ports import Entity, UnitOfWork
-from crmkit.rules.permissions.model import registry
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants, registry
 
 __all__ = ["load_for", "load_named", "load_through", "require_reach"]
 

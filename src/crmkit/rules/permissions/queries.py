@@ -1,4 +1,6 @@
-"""Read models of the permissions area: the audit log, ownership history, the policy."""
+"""Read models of the permissions area: the audit log, ownership history, the policy,
+and the permission matrix as administrators export it.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +14,23 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.model import (
     Denial,
     Department,
+    Grants,
+    MatrixRow,
     Member,
     OwnershipTransfer,
     Role,
     SharingRule,
+    matrix_rows,
 )
-from crmkit.rules.permissions.services import _load_record, grants_for, guarded
+from crmkit.rules.permissions.services import grants_for, guarded
+from crmkit.rules.permissions.services._common import _administer, _load_record
 
-__all__ = ["list_denials", "ownership_history", "policy_overview"]
+__all__ = [
+    "export_matrix",
+    "list_denials",
+    "ownership_history",
+    "policy_overview",
+]
 
 
 def list_denials(
@@ -91,3 +102,16 @@ def policy_overview(
         )
 
     return guarded(crm, actor, work)
+
+
+def export_matrix(crm: Crm, actor: Actor) -> list[MatrixRow]:
+    """Every granted cell of the tenant's roles (tenant administrators only).
+
+    Raises:
+        PermissionDenied: the actor does not administer the tenant.
+    """
+
+    def work(uow: UnitOfWork, _grants: Grants) -> list[MatrixRow]:
+        return matrix_rows(uow.repository(Role).query())
+
+    return _administer(crm, actor, work, target="role")

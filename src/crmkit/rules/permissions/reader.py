@@ -32,7 +32,7 @@ from crmkit.kernel.errors import NotFound
 from crmkit.kernel.query import TRUE, Expr, Query, and_, to_predicate
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import Entity, Repository, UnitOfWork
-from crmkit.rules.permissions.model.grants import Grants
+from crmkit.rules.permissions.model import Grants
 
 __all__ = ["ScopedReader", "aggregate", "report_scope"]
 

@@ -12,8 +12,12 @@ from crmkit.rules.permissions.catalog import (
     exempt_service,
     register_service,
 )
-from crmkit.rules.permissions.model.matrix import export_matrix, import_matrix
-from crmkit.rules.permissions.queries import list_denials, ownership_history, policy_overview
+from crmkit.rules.permissions.queries import (
+    export_matrix,
+    list_denials,
+    ownership_history,
+    policy_overview,
+)
 from crmkit.rules.permissions.services import (
     check_access,
     define_department,
@@ -23,6 +27,7 @@ from crmkit.rules.permissions.services import (
     delete_sharing_rule,
     explain_access,
     guarded,
+    import_matrix,
     move_department,
     record_denial,
     set_member,

@@ -1,13 +1,13 @@
 """The permission matrix: every role x resource x operation cell as one table.
 
-Administrators read and write grants as a whole: :func:`export_matrix` returns
-one :class:`MatrixRow` per granted cell (long format, which round-trips through
-CSV or a spreadsheet without losing custom filters), :func:`to_grid` pivots it
-into the familiar grid (one row per ``resource.operation``, one column per role),
-and :func:`import_matrix` replaces the grants of every role named in the table
-(roles it does not name keep theirs; a role it names that does not exist yet is
-created). Every bad row is reported at once and nothing is written
-(``ImportRejected``).
+Administrators read and write grants as a whole: the tenant's roles become one
+:class:`MatrixRow` per granted cell (:func:`matrix_rows`; long format, which
+round-trips through CSV or a spreadsheet without losing custom filters),
+:func:`to_grid` pivots it into the familiar grid (one row per
+``resource.operation``, one column per role), and the rows read back become the
+grants of each role they name, every bad row reported at once (``ImportRejected``).
+The services :func:`~crmkit.rules.permissions.queries.export_matrix` and
+:func:`~crmkit.rules.permissions.services.import_matrix` read and write them.
 
 :func:`check_matrix` looks for what administrators get wrong: an operation
 granted without ``view``, an operation reaching further than ``view`` does,
@@ -26,31 +26,18 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from crmkit.crm import Crm
-from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LazyText, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.query import Query
-from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions.model import (
-    FieldAccess,
-    Grant,
-    Member,
-    Role,
-    Scope,
-    registry,
-)
-from crmkit.rules.permissions.model.grants import Grants
-from crmkit.rules.permissions.services import _administer
+from crmkit.rules.permissions.model.org import Member
+from crmkit.rules.permissions.model.resources import registry
+from crmkit.rules.permissions.model.roles import FieldAccess, Grant, Role, Scope
 
 __all__ = [
     "MatrixIssue",
     "MatrixReport",
     "MatrixRow",
     "check_matrix",
-    "export_matrix",
     "from_csv",
-    "import_matrix",
     "matrix_rows",
     "to_csv",
     "to_grid",
@@ -228,48 +215,6 @@ def _grants_from_rows(rows: Sequence[MatrixRow]) -> dict[str, list[Grant]]:
     if problems:
         raise ImportRejected(problems=problems)
     return by_role
-
-
-def export_matrix(crm: Crm, actor: Actor) -> list[MatrixRow]:
-    """Every granted cell of the tenant's roles (tenant administrators only).
-
-    Raises:
-        PermissionDenied: the actor does not administer the tenant.
-    """
-
-    def work(uow: UnitOfWork, _grants: Grants) -> list[MatrixRow]:
-        return matrix_rows(uow.repository(Role).query())
-
-    return _administer(crm, actor, work, target="role")
-
-
-def import_matrix(crm: Crm, actor: Actor, rows: Sequence[MatrixRow]) -> list[Role]:
-    """Replace the grants of every role named in ``rows`` (field rules are kept).
-
-    Raises:
-        ImportRejected: listing every bad row; nothing was changed.
-        PermissionDenied: the actor does not administer the tenant.
-    """
-    by_role = _grants_from_rows(rows)
-
-    def work(uow: UnitOfWork, _grants: Grants) -> list[Role]:
-        repo = uow.repository(Role)
-        existing = {r.code: r for r in repo.query(Query())}
-        changed: list[Role] = []
-        for code, grants in sorted(by_role.items()):
-            role = existing.get(code)
-            if role is None:
-                changed.append(
-                    repo.add(
-                        Role(id=crm.new_id(), tenant_id=actor.tenant_id, code=code, grants=grants)
-                    )
-                )
-            else:
-                role.grants = tuple(grants)
-                changed.append(repo.save(role))
-        return changed
-
-    return _administer(crm, actor, work, target="role")
 
 
 def check_matrix(roles: Sequence[Role], members: Sequence[Member]) -> MatrixReport:
