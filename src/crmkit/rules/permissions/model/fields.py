@@ -10,7 +10,7 @@ and searches all ask here, so no service has to know a derived field exists.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 import attrs
@@ -183,22 +183,7 @@ class FieldGrants:
                     if access is FieldAccess.HIDDEN
                     else N_("field {field} is read-only for this user")
                 )
-                decision = Decision(
-                    False,
-                    self.user_id,
-                    "edit",
-                    resource,
-                    None,
-                    name,
-                    (Reason("field", LazyText(text, field=name)),),
-                )
-                raise PermissionDenied(
-                    actor=self.label,
-                    operation="edit",
-                    resource=resource,
-                    field=name,
-                    decision=decision,
-                )
+                self._refuse_field("edit", resource, name, text)
 
     def check_readable(self, resource: str, expr: Expr, order_fields: Iterable[str] = ()) -> None:
         """Refuse filters or sort keys on hidden fields (they would leak the hidden values).
@@ -212,18 +197,22 @@ class FieldGrants:
         name = self.first_hidden(resource, (*fields_of(expr), *order_fields))
         if name is None:
             return
+        self._refuse_field("view", resource, name, N_("field {field} is hidden"))
+
+    def _refuse_field(self, operation: str, resource: str, name: str, text: str) -> NoReturn:
+        # Writes and reads refuse a field alike, so the audit log reads them alike.
         decision = Decision(
             False,
             self.user_id,
-            "view",
+            operation,
             resource,
             None,
             name,
-            (Reason("field", LazyText(N_("field {field} is hidden"), field=name)),),
+            (Reason("field", LazyText(text, field=name)),),
         )
         raise PermissionDenied(
             actor=self.label,
-            operation="view",
+            operation=operation,
             resource=resource,
             field=name,
             decision=decision,

@@ -176,15 +176,7 @@ class Grants(FieldGrants):
             return decide(True, [Reason("admin", LazyText(N_("tenant administrator")))])
         reach = self._reach.get((name, operation))
         if reach is None:
-            missing = Reason(
-                "no_grant",
-                LazyText(
-                    N_("no role grants {operation} on {resource}"),
-                    operation=operation,
-                    resource=name,
-                ),
-            )
-            return decide(False, [*self._why_not, missing])
+            return decide(False, [*self._why_not, _no_grant(operation, name)])
         spec = self._registry.find(name) or ResourceSpec(name, frozenset())
         allowing = [
             Reason(s.kind, s.text, s.role) for s in reach.sources if _source_test(s, spec, obj)
@@ -225,17 +217,18 @@ class Grants(FieldGrants):
             PermissionDenied: no role grants it.
         """
         if not self.holds(operation, resource):
-            reason = Reason(
-                "no_grant",
-                LazyText(
-                    N_("no role grants {operation} on {resource}"),
-                    operation=operation,
-                    resource=resource,
-                ),
-            )
-            decision = Decision(
-                False, self.user_id, operation, resource, None, None, (*self._why_not, reason)
-            )
+            reasons = (*self._why_not, _no_grant(operation, resource))
+            decision = Decision(False, self.user_id, operation, resource, None, None, reasons)
             raise PermissionDenied(
                 actor=self.label, operation=operation, resource=resource, decision=decision
             )
+
+
+def _no_grant(operation: str, resource: str) -> Reason:
+    # The one wording of a missing grant, whether explained or raised.
+    return Reason(
+        "no_grant",
+        LazyText(
+            N_("no role grants {operation} on {resource}"), operation=operation, resource=resource
+        ),
+    )
