@@ -1,8 +1,8 @@
 """Permissions: who may do what to which records, and see which of their fields.
 
 A serious CRM answers four questions for every read and write, and crmkit keeps
-the answers as data (the tenant's *policy*), evaluated by pure functions in
-:mod:`crmkit.rules.permissions.model.grants`:
+the answers as data (the tenant's *policy*), evaluated by the pure evaluator of
+this package (:mod:`.compile`, :mod:`.reach`, :mod:`.grants`, :mod:`.fields`):
 
 1. **Who is this?** A *member* of a tenant: a user placed in a *department*
    (departments form a tree of any depth), with a *manager* (the reporting
