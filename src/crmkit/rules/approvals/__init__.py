@@ -8,22 +8,6 @@ See ``docs/approvals.md``.
 """
 
 from crmkit.rules.approvals import registrations as _registrations  # noqa: F401  (the service catalog)
-from crmkit.rules.approvals.approvable import (
-    Approvable,
-    ApprovalHooks,
-    ApprovalSubject,
-    Describe,
-    LockedBy,
-    approvable_documents,
-    approval_of,
-    describe_document,
-    ensure_editable,
-    ensure_not_in_review,
-    in_review,
-    is_locked,
-    register_approvable,
-)
-from crmkit.rules.approvals.calendar import BusinessCalendar, Deadline, DeadlineUnit
 from crmkit.rules.approvals.directory import ApprovalDirectory, InMemoryDirectory
 from crmkit.rules.approvals.errors import (
     AlreadyDecided,
@@ -33,7 +17,6 @@ from crmkit.rules.approvals.errors import (
     SelfApprovalForbidden,
     UrgeTooSoon,
 )
-from crmkit.rules.approvals.flows import APPROVAL
 from crmkit.rules.approvals.model import (
     ApprovalApproved,
     ApprovalCosignerAdded,
@@ -60,8 +43,9 @@ from crmkit.rules.approvals.model import (
     RequestStatus,
     Rule,
 )
-from crmkit.rules.approvals.queries import Inbox, InboxItem, approval_inbox, my_submissions
-from crmkit.rules.approvals.request import (
+from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline, DeadlineUnit
+from crmkit.rules.approvals.model.lifecycle import APPROVAL
+from crmkit.rules.approvals.model.request import (
     SYSTEM,
     Action,
     AlertKind,
@@ -74,6 +58,7 @@ from crmkit.rules.approvals.request import (
     TrailEntry,
     replay,
 )
+from crmkit.rules.approvals.queries import Inbox, InboxItem, approval_inbox, my_submissions
 from crmkit.rules.approvals.services import (
     BatchItem,
     BatchResult,
@@ -101,7 +86,22 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
-from crmkit.rules.approvals.settings import (
+from crmkit.rules.approvals.services.approvable import (
+    Approvable,
+    ApprovalHooks,
+    ApprovalSubject,
+    Describe,
+    LockedBy,
+    approvable_documents,
+    approval_of,
+    describe_document,
+    ensure_editable,
+    ensure_not_in_review,
+    in_review,
+    is_locked,
+    register_approvable,
+)
+from crmkit.rules.approvals.services.settings import (
     ApprovalSettings,
     approval_settings,
     configure_approvals,

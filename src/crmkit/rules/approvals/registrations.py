@@ -25,7 +25,7 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
-from crmkit.rules.approvals.settings import configure_approvals
+from crmkit.rules.approvals.services.settings import configure_approvals
 from crmkit.rules.permissions.catalog import ServiceKind, register_service
 
 AREA = "crmkit.rules.approvals"

@@ -12,7 +12,7 @@ finance stage, discounts over 15 % need the sales director.
 A flow is pure data and is stored per tenant. When a document is submitted, the
 flow's conditions are read against a snapshot of the document's fields
 (:class:`Facts`) and its selectors are resolved to people; the result, the
-*route*, is frozen into the :class:`~crmkit.rules.approvals.request.ApprovalRequest`
+*route*, is frozen into the :class:`~crmkit.rules.approvals.model.request.ApprovalRequest`
 so editing the flow later never reroutes documents already in review.
 
 Conditions are :mod:`crmkit.kernel.query` expressions over the facts::
@@ -42,7 +42,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, And, Cond, Const, Expr, Not, Or, to_predicate
-from crmkit.rules.approvals.calendar import BusinessCalendar, Deadline
+from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline
 
 __all__ = [
     "ApprovalApproved",

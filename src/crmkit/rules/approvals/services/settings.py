@@ -27,7 +27,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.errors import SelfApprovalForbidden
-from crmkit.rules.approvals.services import FLOWS
+from crmkit.rules.approvals.services.submission import FLOWS
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [

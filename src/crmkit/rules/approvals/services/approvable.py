@@ -35,7 +35,7 @@ import attrs
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.errors import DocumentLocked
 from crmkit.rules.approvals.model import RequestStatus
-from crmkit.rules.approvals.request import ApprovalRequest, request_id_for
+from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
 
 __all__ = [
     "Approvable",

@@ -15,7 +15,7 @@ edited and resubmitted, which starts a new round.
 from __future__ import annotations
 
 from crmkit.kernel.machine import Machine, Transition
-from crmkit.rules.approvals.model import (
+from crmkit.rules.approvals.model.flows import (
     ApprovalApproved,
     ApprovalRejected,
     ApprovalReturned,

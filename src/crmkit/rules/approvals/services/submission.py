@@ -31,7 +31,6 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.approvable import ApprovalSubject, describe_document, notify_hooks
 from crmkit.rules.approvals.directory import ApprovalDirectory
 from crmkit.rules.approvals.errors import NoApprover, SelfApprovalForbidden
 from crmkit.rules.approvals.model import (
@@ -45,13 +44,18 @@ from crmkit.rules.approvals.model import (
     RequestStatus,
     Rule,
 )
-from crmkit.rules.approvals.request import (
+from crmkit.rules.approvals.model.request import (
     AlertKind,
     ApprovalRequest,
     ApprovalTask,
     RouteStage,
     request_id_for,
     tasks_for,
+)
+from crmkit.rules.approvals.services.approvable import (
+    ApprovalSubject,
+    describe_document,
+    notify_hooks,
 )
 from crmkit.rules.permissions import grants_for, guarded, register_resource
 from crmkit.rules.permissions.directory import OrgDirectory

@@ -30,15 +30,14 @@ from crmkit.kernel.errors import InvalidTransition, PermissionDenied
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
-from crmkit.rules.approvals.calendar import BusinessCalendar, Deadline
 from crmkit.rules.approvals.errors import (
     AlreadyDecided,
     NotAnApprover,
     SelfApprovalForbidden,
     UrgeTooSoon,
 )
-from crmkit.rules.approvals.flows import APPROVAL
-from crmkit.rules.approvals.model import (
+from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline
+from crmkit.rules.approvals.model.flows import (
     ApprovalCosignerAdded,
     ApprovalDecided,
     ApprovalDelegated,
@@ -53,6 +52,7 @@ from crmkit.rules.approvals.model import (
     RequestStatus,
     Rule,
 )
+from crmkit.rules.approvals.model.lifecycle import APPROVAL
 
 __all__ = [
     "SYSTEM",
