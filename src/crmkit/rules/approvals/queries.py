@@ -21,7 +21,8 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.ports import UnitOfWork, queries, register_queries
 from crmkit.rules.approvals.model import RequestStatus
-from crmkit.rules.approvals.model.request import ApprovalRequest, ApprovalTask
+from crmkit.rules.approvals.model.request import ApprovalRequest
+from crmkit.rules.approvals.model.tasks import ApprovalTask
 
 __all__ = ["Inbox", "InboxCounts", "InboxItem", "approval_inbox", "my_submissions"]
 

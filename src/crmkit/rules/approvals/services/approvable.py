@@ -39,7 +39,6 @@ from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
 
 __all__ = [
     "Approvable",
-    "ApprovalHook",
     "ApprovalHooks",
     "ApprovalSubject",
     "Describe",
@@ -49,7 +48,6 @@ __all__ = [
     "describe_document",
     "ensure_editable",
     "ensure_not_in_review",
-    "hooks_for",
     "in_review",
     "is_locked",
     "register_approvable",
