@@ -10,11 +10,7 @@
 - :mod:`.settings` — a tenant's approval settings.
 """
 
-from crmkit.rules.approvals.model.calendar import (
-    BusinessCalendar,
-    Deadline,
-    DeadlineUnit,
-)
+from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline, DeadlineUnit
 from crmkit.rules.approvals.model.events import (
     ApprovalApproved,
     ApprovalCosignerAdded,
@@ -42,22 +38,10 @@ from crmkit.rules.approvals.model.flows import (
     Outcome,
     Rule,
 )
-from crmkit.rules.approvals.model.lifecycle import (
-    APPROVAL,
-    RequestStatus,
-)
-from crmkit.rules.approvals.model.request import (
-    SYSTEM,
-    ApprovalRequest,
-    ApprovalRequestId,
-    replay,
-)
-from crmkit.rules.approvals.model.settings import (
-    ApprovalSettings,
-)
-from crmkit.rules.approvals.model.tasks import (
-    ApprovalTask,
-)
+from crmkit.rules.approvals.model.lifecycle import APPROVAL, RequestStatus
+from crmkit.rules.approvals.model.request import SYSTEM, ApprovalRequest, ApprovalRequestId, replay
+from crmkit.rules.approvals.model.settings import ApprovalSettings
+from crmkit.rules.approvals.model.tasks import ApprovalTask
 from crmkit.rules.approvals.model.trail import (
     Action,
     AlertKind,

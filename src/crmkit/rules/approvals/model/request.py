@@ -362,6 +362,17 @@ class ApprovalRequest:
             "actor_id": actor,
         }
 
+    def _stage_event(self, at: datetime, by: UUID) -> dict[str, Any]:
+        # What every event about the current stage carries; the machine's own events get
+        # their header from the machine (see _fire).
+        return {
+            "tenant_id": self.tenant_id,
+            "aggregate_id": self.id,
+            "occurred_at": at,
+            **self._common(by),
+            "stage": self.stage,
+        }
+
     def _apply(self, entry: TrailEntry) -> list[DomainEvent]:
         """Apply one (already checked) entry; the single place state changes."""
         at, by = entry.at, entry.actor_id
@@ -392,11 +403,7 @@ class ApprovalRequest:
             )
             events: list[DomainEvent] = [
                 ApprovalDecided(
-                    tenant_id=self.tenant_id,
-                    aggregate_id=self.id,
-                    occurred_at=at,
-                    **self._common(by),
-                    stage=self.stage,
+                    **self._stage_event(at, by),
                     outcome=outcome,
                     comment=entry.comment,
                 )
@@ -414,11 +421,7 @@ class ApprovalRequest:
             self.last_urged_at = at
             return [
                 ApprovalUrged(
-                    tenant_id=self.tenant_id,
-                    aggregate_id=self.id,
-                    occurred_at=at,
-                    **self._common(by),
-                    stage=self.stage,
+                    **self._stage_event(at, by),
                     recipient_ids=entry.recipient_ids,
                     comment=entry.comment,
                 )
@@ -438,11 +441,7 @@ class ApprovalRequest:
         current = self.route[self.stage]
         return [
             ApprovalStageOpened(
-                tenant_id=self.tenant_id,
-                aggregate_id=self.id,
-                occurred_at=at,
-                **self._common(by),
-                stage=self.stage,
+                **self._stage_event(at, by),
                 stage_name=current.name,
                 approver_ids=current.approvers,
             )
@@ -477,13 +476,7 @@ class ApprovalRequest:
             approvers = (*current.approvers, entry.target_id)
         changed = attrs.evolve(current, approvers=approvers)
         self.route = (*self.route[: self.stage], changed, *self.route[self.stage + 1 :])
-        common = {
-            "tenant_id": self.tenant_id,
-            "aggregate_id": self.id,
-            "occurred_at": entry.at,
-            **self._common(entry.actor_id),
-            "stage": self.stage,
-        }
+        common = self._stage_event(entry.at, entry.actor_id)
         if entry.action is Action.DELEGATE:
             return [ApprovalDelegated(**common, delegate_id=entry.target_id)]
         return [ApprovalCosignerAdded(**common, cosigner_id=entry.target_id)]
@@ -492,11 +485,7 @@ class ApprovalRequest:
         kind = AlertKind.REMIND if entry.action is Action.REMIND else AlertKind.ESCALATE
         self.alerts_sent = (*self.alerts_sent, _alert_key(self.round, self.stage, kind))
         common = {
-            "tenant_id": self.tenant_id,
-            "aggregate_id": self.id,
-            "occurred_at": entry.at,
-            **self._common(entry.actor_id),
-            "stage": self.stage,
+            **self._stage_event(entry.at, entry.actor_id),
             "recipient_ids": entry.recipient_ids,
         }
         if kind is AlertKind.REMIND:

@@ -47,10 +47,7 @@ from crmkit.rules.approvals.services.flows import (
     get_flow,
     set_flow_active,
 )
-from crmkit.rules.approvals.services.routing import (
-    ApprovalDirectory,
-    resolve_route,
-)
+from crmkit.rules.approvals.services.routing import ApprovalDirectory, resolve_route
 from crmkit.rules.approvals.services.settings import (
     approval_settings,
     configure_approvals,
@@ -63,11 +60,7 @@ from crmkit.rules.approvals.services.submission import (
     submit_if_flow,
     submit_in,
 )
-from crmkit.rules.approvals.services.urging import (
-    ScanResult,
-    scan_overdue_approvals,
-    urge_request,
-)
+from crmkit.rules.approvals.services.urging import ScanResult, scan_overdue_approvals, urge_request
 
 __all__ = [
     "Approvable",

@@ -21,12 +21,9 @@ from crmkit.rules.approvals.errors import SelfApprovalForbidden
 from crmkit.rules.approvals.model.lifecycle import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
 from crmkit.rules.approvals.model.tasks import ApprovalTask, tasks_for
-from crmkit.rules.approvals.services.approvable import (
-    describe_document,
-    notify_hooks,
-)
+from crmkit.rules.approvals.services.approvable import describe_document, notify_hooks
 
-__all__ = ["command", "store"]
+__all__ = ["command", "decide", "store"]
 
 
 def sync_tasks(uow: UnitOfWork, request: ApprovalRequest) -> None:
@@ -100,3 +97,23 @@ def command(
         return store(uow, request, before, events)
 
     return crm.run(actor.tenant_id, work)
+
+
+def decide(
+    crm: Crm,
+    actor: Actor,
+    request_id: UUID,
+    verb: Callable[..., list[DomainEvent]],
+    comment: str,
+    *,
+    votes: bool = False,
+) -> ApprovalRequest:
+    """Run one of the request's own moves (``ApprovalRequest.approve``, ``.withdraw``...)
+    for the actor, now, with their comment: the commands that take nothing else."""
+    return command(
+        crm,
+        actor,
+        request_id,
+        lambda r: verb(r, actor.user_id, now=crm.now(), comment=comment),
+        votes=votes,
+    )

@@ -12,9 +12,7 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import (
-    CrmError,
-)
+from crmkit.kernel.errors import CrmError
 from crmkit.rules.approvals.model.lifecycle import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
 from crmkit.rules.approvals.services.decisions import approve_request, unapprove_request

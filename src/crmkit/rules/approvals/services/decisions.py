@@ -11,20 +11,14 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import (
-    PermissionDenied,
-)
+from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.events import DomainEvent
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.model.flows import (
-    Outcome,
-)
+from crmkit.rules.approvals.model.flows import Outcome
 from crmkit.rules.approvals.model.lifecycle import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
-from crmkit.rules.approvals.services._common import command
-from crmkit.rules.approvals.services.approvable import (
-    describe_document,
-)
+from crmkit.rules.approvals.services._common import command, decide
+from crmkit.rules.approvals.services.approvable import describe_document
 from crmkit.rules.approvals.services.routing import ApprovalDirectory, people_for
 from crmkit.rules.permissions import grants_for, guarded
 
@@ -53,39 +47,21 @@ def approve_request(
         SelfApprovalForbidden: the submitter may not approve their own document.
         ConcurrencyConflict: someone decided at the same moment; call again.
     """
-    return command(
-        crm,
-        actor,
-        request_id,
-        lambda r: r.approve(actor.user_id, now=crm.now(), comment=comment),
-        votes=True,
-    )
+    return decide(crm, actor, request_id, ApprovalRequest.approve, comment, votes=True)
 
 
 def reject_request(
     crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
 ) -> ApprovalRequest:
     """Vote to reject the current stage. Raises: as :func:`approve_request`."""
-    return command(
-        crm,
-        actor,
-        request_id,
-        lambda r: r.reject(actor.user_id, now=crm.now(), comment=comment),
-        votes=True,
-    )
+    return decide(crm, actor, request_id, ApprovalRequest.reject, comment, votes=True)
 
 
 def return_request(
     crm: Crm, actor: Actor, request_id: UUID, *, comment: str = ""
 ) -> ApprovalRequest:
     """Send the document back to its submitter for changes. Raises: as :func:`approve_request`."""
-    return command(
-        crm,
-        actor,
-        request_id,
-        lambda r: r.send_back(actor.user_id, now=crm.now(), comment=comment),
-        votes=True,
-    )
+    return decide(crm, actor, request_id, ApprovalRequest.send_back, comment, votes=True)
 
 
 def withdraw_request(
@@ -98,9 +74,7 @@ def withdraw_request(
         InvalidTransition: it cannot be withdrawn in its state.
         PermissionDenied: the actor is not the submitter.
     """
-    return command(
-        crm, actor, request_id, lambda r: r.withdraw(actor.user_id, now=crm.now(), comment=comment)
-    )
+    return decide(crm, actor, request_id, ApprovalRequest.withdraw, comment)
 
 
 def delegate_request(

@@ -13,16 +13,10 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import (
-    NotFound,
-)
+from crmkit.kernel.errors import NotFound
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.model.flows import (
-    ApprovalFlow,
-    ApprovalFlowId,
-    FlowStage,
-)
+from crmkit.rules.approvals.model.flows import ApprovalFlow, ApprovalFlowId, FlowStage
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = ["active_flow", "define_flow", "get_flow", "set_flow_active"]

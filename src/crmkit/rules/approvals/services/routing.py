@@ -14,13 +14,7 @@ from uuid import UUID
 from crmkit.kernel.ids import TenantId
 from crmkit.ports import Directory
 from crmkit.rules.approvals.errors import NoApprover
-from crmkit.rules.approvals.model.flows import (
-    ApprovalFlow,
-    ApproverKind,
-    Approvers,
-    Facts,
-    Rule,
-)
+from crmkit.rules.approvals.model.flows import ApprovalFlow, ApproverKind, Approvers, Facts, Rule
 from crmkit.rules.approvals.model.trail import RouteStage
 
 __all__ = ["ApprovalDirectory", "resolve_route"]

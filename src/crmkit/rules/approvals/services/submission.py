@@ -14,23 +14,14 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import (
-    ValidationError,
-    reason,
-)
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals.model.flows import (
-    ApprovalFlow,
-    Facts,
-)
+from crmkit.rules.approvals.model.flows import ApprovalFlow, Facts
 from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
 from crmkit.rules.approvals.services._common import store
-from crmkit.rules.approvals.services.approvable import (
-    ApprovalSubject,
-    describe_document,
-)
+from crmkit.rules.approvals.services.approvable import ApprovalSubject, describe_document
 from crmkit.rules.approvals.services.flows import active_flow, flow_for
 from crmkit.rules.approvals.services.routing import ApprovalDirectory, resolve_route
 from crmkit.rules.permissions import grants_for, guarded

@@ -13,16 +13,14 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import (
-    ConcurrencyConflict,
-)
+from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.model.lifecycle import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
 from crmkit.rules.approvals.model.trail import AlertKind
-from crmkit.rules.approvals.services._common import command, store
+from crmkit.rules.approvals.services._common import decide, store
 from crmkit.rules.approvals.services.routing import ApprovalDirectory
 
 __all__ = ["ScanResult", "scan_overdue_approvals", "urge_request"]
@@ -37,9 +35,7 @@ def urge_request(crm: Crm, actor: Actor, request_id: UUID, *, comment: str = "")
         PermissionDenied: the actor is not the submitter.
         UrgeTooSoon: the last urge was less than the flow's interval ago.
     """
-    return command(
-        crm, actor, request_id, lambda r: r.urge(actor.user_id, now=crm.now(), comment=comment)
-    )
+    return decide(crm, actor, request_id, ApprovalRequest.urge, comment)
 
 
 @attrs.frozen
