@@ -11,10 +11,12 @@ from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
 from crmkit.kernel.query import Expr
 from crmkit.ports import register_queries
-from crmkit.rules.approvals.model import ApprovalFlow
-from crmkit.rules.approvals.model.request import ApprovalRequest
-from crmkit.rules.approvals.model.settings import ApprovalSettings
-from crmkit.rules.approvals.model.tasks import ApprovalTask
+from crmkit.rules.approvals.model import (
+    ApprovalFlow,
+    ApprovalRequest,
+    ApprovalSettings,
+    ApprovalTask,
+)
 from crmkit.rules.approvals.queries import InboxCounts
 
 if TYPE_CHECKING:  # uow imports this module (through tables.py): no import cycle at run time
