@@ -89,10 +89,10 @@ outbox = sa.Table(
 # Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
 # (Each area module imports this one; keep these imports last.)
 from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
-from crmkit.adapters.sql import tables_billing as _tables_billing  # noqa: E402, F401
-from crmkit.adapters.sql import tables_customers as _tables_customers  # noqa: E402, F401
-from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
-from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
 from crmkit.adapters.sql import tables_pipeline_documents as _tables_documents  # noqa: E402, F401
 from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401
-from crmkit.adapters.sql import tables_workflow as _tables_workflow  # noqa: E402, F401
+from crmkit.adapters.sql.billing import tables as _tables_billing  # noqa: E402, F401
+from crmkit.adapters.sql.customers import tables as _tables_customers  # noqa: E402, F401
+from crmkit.adapters.sql.pipeline import tables as _tables_pipeline  # noqa: E402, F401
+from crmkit.adapters.sql.rules import queries as _tables_workflow  # noqa: E402, F401
+from crmkit.adapters.sql.rules import tables as _tables_permissions  # noqa: E402, F401

@@ -97,4 +97,4 @@ CREDIT_OVERRIDES = register(
 IDEMPOTENCY = register(map_entity(IdempotencyRecord, "billing_idempotency", metadata))
 
 # The SQL read models register themselves with the ports on import.
-from crmkit.adapters.sql import billing_queries as _billing_queries  # noqa: E402, F401
+from crmkit.adapters.sql.billing import queries as _billing_queries  # noqa: E402, F401

@@ -125,4 +125,4 @@ FOLLOW_UP_PLANS = register(
     )
 )
 
-from crmkit.adapters.sql import pipeline_queries as _pipeline_queries  # noqa: E402, F401
+from crmkit.adapters.sql.pipeline import queries as _pipeline_queries  # noqa: E402, F401
