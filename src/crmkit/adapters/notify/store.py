@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
-from crmkit.adapters.sql.rules.queries import DELIVERIES
+from crmkit.adapters.sql.rules.tables import DELIVERIES
 from crmkit.adapters.sql.tables import outbox
 from crmkit.adapters.sql.uow import SqlStorage, translate_errors
 from crmkit.kernel.converter import structure

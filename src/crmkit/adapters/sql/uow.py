@@ -37,7 +37,8 @@ from crmkit.adapters.sql.compile import (
 from crmkit.adapters.sql.direct import Compiled, Kept, direct
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.mapping import Mapping
-from crmkit.adapters.sql.tables import mapping_for, outbox
+from crmkit.adapters.sql.outbox import outbox
+from crmkit.adapters.sql.tables import mapping_for
 from crmkit.kernel.converter import structure, to_instant, unstructure
 from crmkit.kernel.errors import (
     ConcurrencyConflict,

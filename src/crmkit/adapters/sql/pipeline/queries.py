@@ -7,26 +7,31 @@ the mapping derives, with the permission scope compiled into the ``WHERE``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from crmkit.adapters.sql.billing.tables import INSTALLMENTS, LEDGER_ENTRIES
 from crmkit.adapters.sql.compile import compile_expr
+from crmkit.adapters.sql.customers.tables import CUSTOMERS
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.mapping import ExactDecimal
-from crmkit.adapters.sql.tables import mapping_for
-from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
-from crmkit.customers.model import Customer
+from crmkit.adapters.sql.pipeline.tables import (
+    ACTIVITIES,
+    CAMPAIGNS,
+    LEADS,
+    OPPORTUNITIES,
+    STAGE_CHANGES,
+)
+from crmkit.billing import Direction, EntryKind
 from crmkit.kernel.money import round_figure
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
-from crmkit.pipeline.model.activities import Activity, ActivityKind
-from crmkit.pipeline.model.campaigns import Campaign
-from crmkit.pipeline.model.leads import Lead
-from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.model.activities import ActivityKind
+from crmkit.pipeline.model.opportunities import SalesProcess
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid
 from crmkit.pipeline.queries import (
     CALLS_COLUMNS,
@@ -47,12 +52,11 @@ from crmkit.pipeline.queries import (
     roi_rows,
     weighted,
 )
-from crmkit.ports import register_queries
 
 if TYPE_CHECKING:
     from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-__all__ = ["SqlPipelineAnalytics"]
+__all__ = ["QUERIES", "SqlPipelineAnalytics"]
 
 
 class SqlPipelineAnalytics:
@@ -60,9 +64,9 @@ class SqlPipelineAnalytics:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self._map = mapping_for(Opportunity)
+        self._map = OPPORTUNITIES
         self._t = self._map.table
-        self._changes = mapping_for(StageChange).table
+        self._changes = STAGE_CHANGES.table
 
     def _where(self, scope: Expr, *extra: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -211,7 +215,7 @@ class SqlPipelineAnalytics:
     def new_customers_by_owner(
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
-        customers = mapping_for(Customer)
+        customers = CUSTOMERS
         c = customers.table
         statement = (
             sa.select(c.c.owner_id, sa.func.count())
@@ -227,7 +231,7 @@ class SqlPipelineAnalytics:
         return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
 
     def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
-        activities = mapping_for(Activity)
+        activities = ACTIVITIES
         a = activities.table
         statement = (
             sa.select(a.c.owner_id, sa.func.count())
@@ -279,7 +283,7 @@ class SqlPipelineAnalytics:
     ) -> ReportTable:
         tiers = check_pyramid(tiers)
         t = self._t
-        customers = mapping_for(Customer)
+        customers = CUSTOMERS
         c = customers.table
         in_scope = sa.and_(
             c.c.tenant_id == self._uow.tenant_id,
@@ -323,9 +327,9 @@ class SqlPipelineAnalytics:
         return pyramid_rows(tiers, groups, int(none))
 
     def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
-        items = mapping_for(Installment)
+        items = INSTALLMENTS
         i = items.table
-        e = mapping_for(LedgerEntry).table
+        e = LEDGER_ENTRIES.table
         statement = (
             sa.select(
                 i.c.owner_id,
@@ -356,8 +360,8 @@ class SqlPipelineAnalytics:
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         t = self._t
-        campaigns_map = mapping_for(Campaign)
-        leads_t = mapping_for(Lead).table
+        campaigns_map = CAMPAIGNS
+        leads_t = LEADS.table
         campaigns = [
             campaigns_map.from_row(row)
             for row in self._rows(
@@ -427,4 +431,7 @@ class SqlPipelineAnalytics:
         )
 
 
-register_queries("sql", PipelineAnalytics, SqlPipelineAnalytics)
+#: The ports these implement, for :mod:`crmkit.adapters.sql.tables` to register.
+QUERIES: tuple[tuple[type[Any], Callable[[Any], Any]], ...] = (
+    (PipelineAnalytics, SqlPipelineAnalytics),
+)
