@@ -18,7 +18,7 @@ from crmkit.adapters.sql.billing.tables import INSTALLMENTS, LEDGER_ENTRIES
 from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.customers.tables import CUSTOMERS
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
-from crmkit.adapters.sql.mapping import ExactDecimal
+from crmkit.adapters.sql.mapping import ExactDecimal, Mapping
 from crmkit.adapters.sql.pipeline.tables import (
     ACTIVITIES,
     CAMPAIGNS,
@@ -78,20 +78,31 @@ class SqlPipelineAnalytics:
     def _rows(self, statement: sa.Select[Any]) -> list[Any]:
         return list(self._uow.execute(statement))
 
-    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+    def _open_sums(
+        self, keys: Sequence[Any], scope: Expr, *extra: sa.ColumnElement[bool]
+    ) -> sa.Select[Any]:
+        """Open opportunities grouped by ``keys`` and currency: the keys, the currency,
+        the count, the amount and the probability-weighted amount of each group."""
         t = self._t
-        statement = (
+        return (
             sa.select(
-                t.c.stage,
+                *keys,
                 t.c.amount_currency,
                 sa.func.count(),
                 sa.func.sum(t.c.amount_amount),
                 sa.func.sum(t.c.amount_amount * t.c.probability),
             )
-            .where(self._where(scope, t.c.status == "open"))
-            .group_by(t.c.stage, t.c.amount_currency)
-            .order_by(t.c.stage, t.c.amount_currency)
+            .where(self._where(scope, t.c.status == "open", *extra))
+            .group_by(*keys, t.c.amount_currency)
         )
+
+    def _closing(self, start: date, end: date) -> list[sa.ColumnElement[bool]]:
+        t = self._t
+        return [t.c.expected_close >= start, t.c.expected_close <= end]
+
+    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = self._open_sums([t.c.stage], scope).order_by(t.c.stage, t.c.amount_currency)
         return ReportTable.of(
             FUNNEL_COLUMNS,
             [
@@ -110,25 +121,7 @@ class SqlPipelineAnalytics:
     def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         t = self._t
         period = self._month(t.c.expected_close).label("period")
-        statement = (
-            sa.select(
-                period,
-                t.c.owner_id,
-                t.c.amount_currency,
-                sa.func.count(),
-                sa.func.sum(t.c.amount_amount),
-                sa.func.sum(t.c.amount_amount * t.c.probability),
-            )
-            .where(
-                self._where(
-                    scope,
-                    t.c.status == "open",
-                    t.c.expected_close >= start,
-                    t.c.expected_close <= end,
-                )
-            )
-            .group_by(period, t.c.owner_id, t.c.amount_currency)
-        )
+        statement = self._open_sums([period, t.c.owner_id], scope, *self._closing(start, end))
         rows = [
             (p, str(o or ""), currency, n, total, weighted(w, currency))
             for p, o, currency, n, total, w in self._rows(statement)
@@ -215,58 +208,42 @@ class SqlPipelineAnalytics:
     def new_customers_by_owner(
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
-        customers = CUSTOMERS
-        c = customers.table
-        statement = (
-            sa.select(c.c.owner_id, sa.func.count())
-            .where(
-                c.c.tenant_id == self._uow.tenant_id,
-                compile_expr(scope, customers.column, self._uow.dialect),
-                c.c.created_at >= since,
-                c.c.created_at < until,
-            )
-            .group_by(c.c.owner_id)
-        )
-        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
-        return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
+        rows = self._count_per_owner(CUSTOMERS, "created_at", since, until, scope)
+        return ReportTable.of(NEW_CUSTOMER_COLUMNS, rows)
 
     def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
-        activities = ACTIVITIES
-        a = activities.table
+        call = ACTIVITIES.table.c.kind == ActivityKind.CALL.value
+        rows = self._count_per_owner(ACTIVITIES, "occurred_at", since, until, scope, call)
+        return ReportTable.of(CALLS_COLUMNS, rows)
+
+    def _count_per_owner(
+        self,
+        mapping: Mapping,
+        when: str,
+        since: datetime,
+        until: datetime,
+        scope: Expr,
+        *extra: sa.ColumnElement[bool],
+    ) -> list[tuple[str, int]]:
+        """How many of ``mapping``'s rows in ``scope`` fall in [since, until) by their
+        ``when`` column, per owner, sorted by owner."""
+        t = mapping.table
         statement = (
-            sa.select(a.c.owner_id, sa.func.count())
+            sa.select(t.c.owner_id, sa.func.count())
             .where(
-                a.c.tenant_id == self._uow.tenant_id,
-                compile_expr(scope, activities.column, self._uow.dialect),
-                a.c.kind == ActivityKind.CALL.value,
-                a.c.occurred_at >= since,
-                a.c.occurred_at < until,
+                t.c.tenant_id == self._uow.tenant_id,
+                compile_expr(scope, mapping.column, self._uow.dialect),
+                *extra,
+                t.c[when] >= since,
+                t.c[when] < until,
             )
-            .group_by(a.c.owner_id)
+            .group_by(t.c.owner_id)
         )
-        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
-        return ReportTable.of(CALLS_COLUMNS, sorted(rows))
+        return sorted((str(o or ""), n) for o, n in self._rows(statement))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         t = self._t
-        statement = (
-            sa.select(
-                t.c.owner_id,
-                t.c.amount_currency,
-                sa.func.count(),
-                sa.func.sum(t.c.amount_amount),
-                sa.func.sum(t.c.amount_amount * t.c.probability),
-            )
-            .where(
-                self._where(
-                    scope,
-                    t.c.status == "open",
-                    t.c.expected_close >= start,
-                    t.c.expected_close <= end,
-                )
-            )
-            .group_by(t.c.owner_id, t.c.amount_currency)
-        )
+        statement = self._open_sums([t.c.owner_id], scope, *self._closing(start, end))
         rows = [
             (str(o or ""), currency, n, total, weighted(w, currency))
             for o, currency, n, total, w in self._rows(statement)

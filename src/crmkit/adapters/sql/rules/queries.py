@@ -66,17 +66,18 @@ class SqlSequenceCounter:
         uow = self._uow
         dialect = getattr(uow, "dialect", "sqlite")
         key = counter_id(uow.tenant_id, doc_type, period)
+        row = {
+            "tenant_id": uow.tenant_id,
+            "id": key,
+            "doc_type": doc_type,
+            "period": period,
+            "value": count,
+            "version": 1,
+        }
         if dialect in MYSQL_DIALECTS:
             mysql_upsert = (
                 mysql_insert(table)
-                .values(
-                    tenant_id=uow.tenant_id,
-                    id=key,
-                    doc_type=doc_type,
-                    period=period,
-                    value=count,
-                    version=1,
-                )
+                .values(row)
                 .on_duplicate_key_update(value=table.c.value + count, version=table.c.version + 1)
             )
             uow.execute(mysql_upsert)  # type: ignore[attr-defined]
@@ -86,14 +87,7 @@ class SqlSequenceCounter:
             )
             return int(uow.execute(current).scalar_one())  # type: ignore[attr-defined]
         dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = dialect_insert(table).values(
-            tenant_id=uow.tenant_id,
-            id=key,
-            doc_type=doc_type,
-            period=period,
-            value=count,
-            version=1,
-        )
+        statement = dialect_insert(table).values(row)
         upsert = statement.on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.id],
             set_={"value": table.c.value + count, "version": table.c.version + 1},
