@@ -28,8 +28,13 @@ from crmkit.customers import (
     register_customer,
     update_customer,
 )
-from crmkit.customers.batch import batch_update_customers
-from crmkit.customers.custom_fields import apply_custom, custom_query, decode_values, encode_values
+from crmkit.customers.model.custom_fields import (
+    apply_custom,
+    custom_query,
+    decode_values,
+    encode_values,
+)
+from crmkit.customers.services.batch import batch_update_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, unstructure
 from crmkit.kernel.errors import NotFound, ValidationError

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit import ValidationError
-from crmkit.customers.dedup import (
+from crmkit.customers.model.dedup import (
     DedupRecord,
     DuplicatePolicy,
     check_duplicate_name,
@@ -17,8 +17,8 @@ from crmkit.customers.dedup import (
     split_region,
     trade_name,
 )
-from crmkit.customers.phones import phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.phones import phone_key
+from crmkit.customers.model.search_keys import search_keys
 from tests.customers.corpus import Corpus, generate
 
 

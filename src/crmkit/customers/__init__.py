@@ -2,15 +2,9 @@
 the recycle bin, with their use cases."""
 
 from crmkit.customers import registrations as _registrations  # noqa: F401  (the service catalog)
-from crmkit.customers.batch import BatchResult, batch_update_customers
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_field_services import (
-    change_custom_field,
-    deactivate_custom_field,
-    define_custom_field,
-    list_custom_fields,
-)
-from crmkit.customers.custom_fields import (
+from crmkit.customers.errors import CooldownActive, HierarchyCycle, HoldingLimitReached, NotInPool
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import (
     ChoiceOption,
     CustomFieldChanged,
     CustomFieldDefined,
@@ -18,32 +12,7 @@ from crmkit.customers.custom_fields import (
     CustomValues,
     FieldType,
 )
-from crmkit.customers.dedup import (
-    DedupRecord,
-    DuplicateCandidate,
-    DuplicateCheck,
-    DuplicatePolicy,
-    check_duplicate_name,
-    find_duplicates,
-    normalize_name,
-)
-from crmkit.customers.errors import CooldownActive, HierarchyCycle, HoldingLimitReached, NotInPool
-from crmkit.customers.exporting import Sheet, export_customers, import_template
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.importing import DuplicateRow, ImportReport, import_customers
-from crmkit.customers.merge import (
-    CustomerMergeUndone,
-    CustomersMerged,
-    MergePart,
-    MergeRecord,
-    MergeResult,
-    Moved,
-    merge_customers,
-    register_merge_part,
-    repoint_part,
-    undo_merge,
-)
-from crmkit.customers.model import (
+from crmkit.customers.model.customer import (
     Address,
     AddressKind,
     Customer,
@@ -55,8 +24,23 @@ from crmkit.customers.model import (
     PoolState,
     RelationKind,
 )
-from crmkit.customers.phones import PhoneNumberKey, caller_id_query, normalize_phone, phone_key
-from crmkit.customers.pool import (
+from crmkit.customers.model.dedup import (
+    DedupRecord,
+    DuplicateCandidate,
+    DuplicateCheck,
+    DuplicatePolicy,
+    check_duplicate_name,
+    find_duplicates,
+    normalize_name,
+)
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.phones import (
+    PhoneNumberKey,
+    caller_id_query,
+    normalize_phone,
+    phone_key,
+)
+from crmkit.customers.model.pool import (
     HELD_STATES,
     POOL,
     AssignmentRule,
@@ -71,14 +55,20 @@ from crmkit.customers.pool import (
     choose_assignee,
     return_due,
 )
-from crmkit.customers.queries import Customer360, customer_360, register_360_part
-from crmkit.customers.search import SearchKeys, letter_of, search_customers_query, search_keys
-from crmkit.customers.search_all import (
+from crmkit.customers.model.search_keys import (
+    SearchKeys,
+    letter_of,
+    search_customers_query,
+    search_keys,
+)
+from crmkit.customers.queries.exports import Sheet, export_customers, import_template
+from crmkit.customers.queries.search_all import (
     SearchHit,
     SearchResults,
     global_search,
     register_search_part,
 )
+from crmkit.customers.queries.view import Customer360, customer_360, register_360_part
 from crmkit.customers.services import (
     CallerMatch,
     add_contact,
@@ -115,6 +105,26 @@ from crmkit.customers.services import (
     update_contact,
     update_customer,
     user_history,
+)
+from crmkit.customers.services.batch import BatchResult, batch_update_customers
+from crmkit.customers.services.custom_fields import (
+    change_custom_field,
+    deactivate_custom_field,
+    define_custom_field,
+    list_custom_fields,
+)
+from crmkit.customers.services.importing import DuplicateRow, ImportReport, import_customers
+from crmkit.customers.services.merge import (
+    CustomerMergeUndone,
+    CustomersMerged,
+    MergePart,
+    MergeRecord,
+    MergeResult,
+    Moved,
+    merge_customers,
+    register_merge_part,
+    repoint_part,
+    undo_merge,
 )
 
 __all__ = [

@@ -10,18 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crmkit.customers.batch import batch_update_customers
-from crmkit.customers.custom_field_services import (
-    change_custom_field,
-    deactivate_custom_field,
-    define_custom_field,
-    list_custom_fields,
-)
-from crmkit.customers.exporting import export_customers
-from crmkit.customers.importing import import_customers
-from crmkit.customers.merge import list_merges, merge_customers, merged_into, undo_merge
-from crmkit.customers.queries import customer_360
-from crmkit.customers.search_all import global_search
+from crmkit.customers.queries.exports import export_customers
+from crmkit.customers.queries.search_all import global_search
+from crmkit.customers.queries.view import customer_360
 from crmkit.customers.services import (
     add_contact,
     assign_customer,
@@ -56,6 +47,15 @@ from crmkit.customers.services import (
     update_customer,
     user_history,
 )
+from crmkit.customers.services.batch import batch_update_customers
+from crmkit.customers.services.custom_fields import (
+    change_custom_field,
+    deactivate_custom_field,
+    define_custom_field,
+    list_custom_fields,
+)
+from crmkit.customers.services.importing import import_customers
+from crmkit.customers.services.merge import list_merges, merge_customers, merged_into, undo_merge
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
 READ, LIST, REPORT, WRITE = (
@@ -120,7 +120,7 @@ _TABLE: tuple[Declaration, ...] = (
 for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
 
-# Public in crmkit.customers.merge, not re-exported by the package.
+# Public in crmkit.customers.services.merge, not re-exported by the package.
 _MERGE_READS: tuple[Callable[..., Any], ...] = (list_merges, merged_into)
 for service in _MERGE_READS:
     register_service(service, READ, "customer", "view", records=CUSTOMER)

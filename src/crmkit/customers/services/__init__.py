@@ -18,7 +18,7 @@ give pool customers to reps; ``release``/``recall``/``transfer``/``delete``/
 Contacts follow their customer: reading them needs ``view`` on the customer, writing
 them ``edit`` on it; field rules on the ``contact`` resource hide or protect single
 contact fields. Every write records its field changes in the change history
-(:mod:`crmkit.customers.history`) in the same transaction.
+(:mod:`crmkit.customers.model.history`) in the same transaction.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, check_sortable, custom_query
-from crmkit.customers.history import ChangeRecord, record_changes, snapshot
-from crmkit.customers.model import Customer
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CUSTOM, check_sortable, custom_query
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord, record_changes, snapshot
+from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
@@ -130,7 +130,7 @@ def readable_where(uow: UnitOfWork, grants: Grants, query: Query) -> Expr:
     Filters and sort keys on fields hidden from the actor are refused (they would leak
     the values), sorting on custom fields is refused, and conditions on custom fields
     are checked against the tenant's definitions and typed (see
-    :func:`crmkit.customers.custom_fields.custom_query`).
+    :func:`crmkit.customers.model.custom_fields.custom_query`).
 
     Raises:
         PermissionDenied: a hidden field is filtered or sorted on.

@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.model import Customer
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer
 from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live, contact_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound

@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.history import ChangeRecord, snapshot
-from crmkit.customers.model import Customer
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord, snapshot
 from crmkit.customers.services._common import CONTACT, RESOURCE, _live, _save
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
@@ -130,7 +130,7 @@ def record_follow_up(
     the caller's unit of work; the caller has checked the actor may see the customer.
 
     ``last_activity_at`` moves forward to ``at`` and never back, so the pool's
-    protection period (see :func:`crmkit.customers.pool.return_due`) runs from the
+    protection period (see :func:`crmkit.customers.model.pool.return_due`) runs from the
     latest follow-up, and an activity logged late cannot shorten it. The change goes
     to the customer's history and outbox like any other write.
 

@@ -8,20 +8,19 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
-from crmkit.customers.dedup import (
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CUSTOM, apply_custom, custom_paths
+from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
+from crmkit.customers.model.dedup import (
     DuplicateCheck,
     DuplicatePolicy,
     check_duplicate_name,
     normalize_name,
 )
-from crmkit.customers.history import snapshot
-from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
-from crmkit.customers.model import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
-from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import find_by_routes, search_routes
+from crmkit.customers.model.history import snapshot
+from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
+from crmkit.customers.model.phones import caller_id_query
+from crmkit.customers.model.search_keys import find_by_routes, search_routes
 from crmkit.customers.services._common import (
     _LIVE,
     RESOURCE,
@@ -32,6 +31,7 @@ from crmkit.customers.services._common import (
     customer_reader,
     readable_where,
 )
+from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -69,7 +69,7 @@ def register_customer(
 
     Custom field values go in ``custom={"budget": "50000", "tier": "gold"}``: they are
     checked against the tenant's definitions (see
-    :mod:`crmkit.customers.custom_fields`), and required fields must be given.
+    :mod:`crmkit.customers.model.custom_fields`), and required fields must be given.
 
     Raises:
         ValidationError: a field breaks a rule, or the name is a blocked duplicate;
@@ -271,7 +271,7 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
     Raises:
         PermissionDenied: the name is hidden from the actor (results sort by it).
         ValidationError: ``text`` is longer than
-            :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
+            :data:`~crmkit.customers.model.search_keys.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 

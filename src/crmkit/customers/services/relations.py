@@ -7,7 +7,12 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.errors import HierarchyCycle
-from crmkit.customers.model import Customer, CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.model.customer import (
+    Customer,
+    CustomerRelation,
+    RelationKind,
+    would_make_cycle,
+)
 from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason

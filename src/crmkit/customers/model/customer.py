@@ -3,7 +3,7 @@
 A customer is the aggregate most of the CRM hangs off: contacts, opportunities,
 contracts and receivables all point at one. This module holds the
 customer master record with its addresses, the search keys derived from its name,
-and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.pool`):
+and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.model.pool`):
 
 * ``owner_id`` is the one sales rep who owns the customer, or ``None`` while it sits
   in the tenant's **public pool** (公海), where any rep holding ``claim`` may take it;
@@ -26,16 +26,16 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.custom_fields import (
+from crmkit.customers.model.custom_fields import (
     CUSTOM,
     CustomValues,
     register_custom_entity,
     show_custom,
     to_custom_values,
 )
-from crmkit.customers.identifiers import check_email, check_tax_id, compact_tax_id
-from crmkit.customers.phones import check_phone, phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.identifiers import check_email, check_tax_id, compact_tax_id
+from crmkit.customers.model.phones import check_phone, phone_key
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -98,7 +98,7 @@ class CustomerKind(enum.Enum):
 
 
 class PoolState(enum.Enum):
-    """Where a customer stands in the ownership lifecycle (see ``crmkit.customers.pool``)."""
+    """Where a customer stands in the ownership lifecycle (see ``crmkit.customers.model.pool``)."""
 
     IN_POOL = "in_pool"
     CLAIMED = "claimed"
@@ -341,27 +341,27 @@ class Customer:
         tax_id: the unified social credit code (统一社会信用代码), or the VAT number or
             taxpayer id of ``tax_country`` (ISO 3166 code; China when ``None``),
             checked by python-stdnum and stored compact (see
-            ``crmkit.customers.identifiers``).
+            ``crmkit.customers.model.identifiers``).
         credit_limit: how much open receivables the customer may carry.
         tags: free labels.
         last_activity_at: when someone last followed the customer up (calls, visits, ...).
         addresses: postal addresses, at most one primary.
-        pool_state: the lifecycle state (moved only by ``crmkit.customers.pool.POOL``).
+        pool_state: the lifecycle state (moved only by ``crmkit.customers.model.pool.POOL``).
         owned_since: when the current owner got it (starts the protection period).
         returned_from, returned_at: the last owner who lost or released it, and when.
         closed_from: the state it was closed from (a reopen goes back there).
         won_at: when it was first won.
         deleted_at, deleted_by: set while it is in the recycle bin.
         custom: the tenant's custom field values (``{key: value}``, see
-            :mod:`crmkit.customers.custom_fields`); services validate them against the
+            :mod:`crmkit.customers.model.custom_fields`); services validate them against the
             tenant's definitions, and history, events and field rules name them
             ``custom.<key>``.
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
         name_key, pinyin_full, pinyin_initials, short_full, short_initials, letter: search
-            and duplicate keys derived from ``name`` (see ``crmkit.customers.search``);
+            and duplicate keys derived from ``name`` (see ``crmkit.customers.model.search_keys``);
             read-only, recomputed whenever ``name`` or ``kind`` changes.
-        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
+        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.model.phones``).
     """
 
     entity_name = N_("customer")

@@ -1,8 +1,8 @@
 """The customer file format: columns, header mapping, per-row validation, export cells.
 
 Everything here is pure — text cells in, checked values (or problems) out — so the
-import and export use cases (:mod:`crmkit.customers.importing`,
-:mod:`crmkit.customers.exporting`) only add storage and permissions, and the byte-level
+import and export use cases (:mod:`crmkit.customers.services.importing`,
+:mod:`crmkit.customers.queries.exports`) only add storage and permissions, and the byte-level
 readers and writers live in :mod:`crmkit.adapters.tabular`.
 
 Header labels are part of the file format, not only of the user interface: a file
@@ -18,7 +18,7 @@ decimals (``1234.50``) and the currency in its own column; dates are ISO
 (``2024-03-05``; imports also take ``2024/3/5``, ``2024.3.5`` and ``2024年3月5日``);
 tags are separated by commas (``,``, ``，``, ``;``, ``、``).
 
-Custom fields (:mod:`crmkit.customers.custom_fields`) get a column each, headed by the
+Custom fields (:mod:`crmkit.customers.model.custom_fields`) get a column each, headed by the
 field's label (its key is recognised too): numbers and money amounts as plain text,
 dates ISO, choices by option label (the option value is recognised too), several
 choices separated by commas. A built-in column's header wins over a custom label.
@@ -37,10 +37,10 @@ from typing import Any, Protocol
 import attrs
 import pendulum
 
-from crmkit.customers.custom_fields import CustomFieldDefinition, FieldType
-from crmkit.customers.identifiers import check_email
-from crmkit.customers.model import Customer, CustomerKind
-from crmkit.customers.phones import normalize_phone
+from crmkit.customers.model.custom_fields import CustomFieldDefinition, FieldType
+from crmkit.customers.model.customer import Customer, CustomerKind
+from crmkit.customers.model.identifiers import check_email
+from crmkit.customers.model.phones import normalize_phone
 from crmkit.kernel.errors import CrmError, LazyText, ValidationError, reason
 from crmkit.kernel.i18n import N_, current_locale, use_locale
 from crmkit.kernel.money import Money
@@ -420,7 +420,7 @@ class ParsedRow:
 
     Attributes:
         row: the file's row number.
-        fields: keyword arguments for :class:`~crmkit.customers.model.Customer`.
+        fields: keyword arguments for :class:`~crmkit.customers.model.customer.Customer`.
         owner: the owner column's text (a user id or a member name), or ``None``.
     """
 

@@ -9,7 +9,7 @@ answer).
 
 Keys (:class:`SearchKeys`), all lower case ASCII except ``name_key``:
 
-- ``name_key``: the normalised name (see :func:`crmkit.customers.dedup.normalize_name`);
+- ``name_key``: the normalised name (see :func:`crmkit.customers.model.dedup.normalize_name`);
 - ``pinyin_full`` / ``pinyin_initials``: the key's pinyin, ``beijinghuaweikeji`` / ``bjhwkj``;
 - ``short_full`` / ``short_initials``: the same for the name behind its region
   (``huaweikeji`` / ``hwkj``), so ``huawei`` finds "北京华为科技"; ``None`` when the name
@@ -53,8 +53,8 @@ from typing import Any, cast
 
 import attrs
 
-from crmkit.customers.dedup import fold_text, normalize_name, split_region
-from crmkit.customers.phones import caller_id_query
+from crmkit.customers.model.dedup import fold_text, normalize_name, split_region
+from crmkit.customers.model.phones import caller_id_query
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import FALSE, TRUE, And, Expr, F, Or, Order, Query, and_, or_
@@ -258,8 +258,8 @@ def to_pinyin(text: str, *, person: bool = False) -> list[str]:
     """The toneless pinyin of a (folded) text, one unit per Han character.
 
     Args:
-        text: text already folded with :func:`~crmkit.customers.dedup.fold_text` or
-            :func:`~crmkit.customers.dedup.normalize_name`.
+        text: text already folded with :func:`~crmkit.customers.model.dedup.fold_text` or
+            :func:`~crmkit.customers.model.dedup.normalize_name`.
         person: read the opening character(s) as a surname (曾 -> zeng).
 
     Returns:

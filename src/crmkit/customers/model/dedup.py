@@ -430,7 +430,7 @@ class DedupRecord:
         name_key: :func:`normalize_name` of the name.
         pinyin_full: the key's full pinyin (``beijinghuaweikeji``); catches homophone typos.
         pinyin_initials: its initials (``bjhwkj``); a blocking key.
-        phones: caller-ID keys of the customer's phones (see ``crmkit.customers.phones``).
+        phones: caller-ID keys of the customer's phones (see ``crmkit.customers.model.phones``).
         emails: email addresses.
         person: an individual rather than a company; people share names, so a name alone
             never makes two people duplicates.

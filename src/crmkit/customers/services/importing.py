@@ -25,13 +25,12 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom
-from crmkit.customers.dedup import DuplicatePolicy
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
-from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
-from crmkit.customers.transfer import (
+from crmkit.customers.model.custom_fields import CUSTOM, apply_custom
+from crmkit.customers.model.customer import Customer, CustomerId, CustomerRegistered
+from crmkit.customers.model.dedup import DuplicatePolicy
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
+from crmkit.customers.model.transfer import (
     DEFAULT_CURRENCY,
     DEFAULT_TIMEZONE,
     CellProblem,
@@ -44,6 +43,7 @@ from crmkit.customers.transfer import (
     unmapped_columns,
     zone_of,
 )
+from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -126,7 +126,7 @@ def import_customers(
     Args:
         table: the file's header and rows (see :func:`crmkit.adapters.tabular.read_table`).
         mapping: explicit ``{header: column key}`` choices overriding header recognition
-            (see :data:`crmkit.customers.transfer.COLUMNS` for the keys; a custom field
+            (see :data:`crmkit.customers.model.transfer.COLUMNS` for the keys; a custom field
             is named by its key). Custom fields are recognised by label or key.
         dry_run: check everything, store nothing, and return the problems.
         duplicates: what a row matching an existing customer (or an earlier row) does.

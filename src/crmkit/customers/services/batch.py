@@ -21,10 +21,10 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
-from crmkit.customers.history import record_changes, snapshot
-from crmkit.customers.model import Customer
+from crmkit.customers.model.custom_fields import CUSTOM, apply_custom, custom_paths
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import record_changes, snapshot
+from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import CrmError, LimitExceeded, NotFound, PermissionDenied
 from crmkit.ports import UnitOfWork

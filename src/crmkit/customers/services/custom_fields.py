@@ -21,7 +21,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_fields import (
+from crmkit.customers.model.custom_fields import (
     CUSTOM,
     ChoiceOption,
     CustomFieldChanged,
@@ -30,8 +30,8 @@ from crmkit.customers.custom_fields import (
     FieldType,
     used_reason,
 )
-from crmkit.customers.model import Customer
-from crmkit.customers.transfer import is_builtin_header
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.transfer import is_builtin_header
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_

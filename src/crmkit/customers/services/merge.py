@@ -31,17 +31,17 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_fields import CUSTOM, CustomValues
 from crmkit.customers.errors import HierarchyCycle
-from crmkit.customers.history import ChangeRecord, snapshot
-from crmkit.customers.model import (
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CUSTOM, CustomValues
+from crmkit.customers.model.customer import (
     SYSTEM_FIELDS,
     Customer,
     CustomerRelation,
     RelationKind,
     would_make_cycle,
 )
+from crmkit.customers.model.history import ChangeRecord, snapshot
 from crmkit.customers.services import RESOURCE, _history, _live, _save, customer_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, to_instant, unstructure

@@ -22,9 +22,9 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.identifiers import check_email
-from crmkit.customers.phones import check_phone, phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.identifiers import check_email
+from crmkit.customers.model.phones import check_phone, phone_key
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
