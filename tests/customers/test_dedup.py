@@ -12,11 +12,9 @@ from crmkit.customers.model.dedup import (
     DuplicatePolicy,
     check_duplicate_name,
     find_duplicates,
-    fold_text,
-    normalize_name,
-    split_region,
     trade_name,
 )
+from crmkit.customers.model.names import fold_text, normalize_name, split_region
 from crmkit.customers.model.phones import phone_key
 from crmkit.customers.model.search_keys import search_keys
 from tests.customers.corpus import Corpus, generate

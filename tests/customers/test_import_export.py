@@ -31,7 +31,8 @@ from crmkit.customers import (
     register_customer,
     search_customers,
 )
-from crmkit.customers.model.transfer import map_headers, parse_date, parse_row, template_headers
+from crmkit.customers.model.cells import parse_date, parse_row
+from crmkit.customers.model.transfer import map_headers, template_headers
 from crmkit.customers.queries.exports import export_customers, import_template
 from crmkit.customers.services import customer_history, delete_customer
 from crmkit.customers.services.batch import batch_update_customers

@@ -11,20 +11,19 @@ from pypinyin import Style, lazy_pinyin
 
 from crmkit import Crm
 from crmkit.customers import Customer, CustomerKind
-from crmkit.customers.model.dedup import normalize_name
-from crmkit.customers.model.search_keys import (
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.model.search_keys import SURNAME_READINGS, letter_of, search_keys, to_pinyin
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import (
+    pinyin_query,
+    search_customers_query,
+    search_routes,
+)
+from crmkit.customers.queries.search_text import (
     MAX_INITIALS_RANGES,
     MAX_READINGS,
     MAX_SEGMENTED_LETTERS,
-    SURNAME_READINGS,
-    find_by_routes,
-    letter_of,
-    pinyin_query,
-    search_customers_query,
-    search_keys,
     search_readings,
-    search_routes,
-    to_pinyin,
 )
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import (
@@ -680,7 +679,7 @@ def test_sqlite_reads_each_range_of_the_readings_from_its_index(sqlite_engine, t
 def test_a_route_within_a_scope_is_made_once_for_the_same_parts() -> None:
     # A store handed the very filter it saw before finds its statement and values at
     # once; the filter is the same whenever the route and the scope's parts are.
-    from crmkit.customers.model.search_keys import _within
+    from crmkit.customers.queries.search_ranking import _within
     from crmkit.kernel.query import and_
 
     route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from crmkit.billing.model.invoices import Invoice
 from crmkit.billing.model.plans import Installment, Plan
 from crmkit.billing.model.receipts import Receipt, Refund
-from crmkit.customers.services.merge import register_merge_part, repoint_part
+from crmkit.customers.services.merge_parts import register_merge_part, repoint_part
 
 __all__: list[str] = []
 

@@ -9,7 +9,7 @@ know this area exists.
 
 from __future__ import annotations
 
-from crmkit.customers.services.merge import register_merge_part, repoint_part
+from crmkit.customers.services.merge_parts import register_merge_part, repoint_part
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity

@@ -12,7 +12,7 @@ area exists.
 
 from __future__ import annotations
 
-from crmkit.customers.model.dedup import normalize_name
+from crmkit.customers.model.names import normalize_name
 from crmkit.customers.queries.search_all import (
     SearchHit,
     name_query,

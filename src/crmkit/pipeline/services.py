@@ -279,7 +279,7 @@ def check_lead_duplicates(
     """Which existing leads and customers would a new lead duplicate? (to warn before entry)
 
     A record matches when it shares the normalised name (the company's, else the
-    person's; see :func:`crmkit.customers.model.dedup.normalize_name`), the phone's caller-ID
+    person's; see :func:`crmkit.customers.model.names.normalize_name`), the phone's caller-ID
     key, or the email (a lead's case-insensitively; a customer's as typed or in lower
     case, since customers store no email key). The whole tenant is searched, whatever the actor may see; only
     ids are returned. Converted leads and customers in the recycle bin are left out.

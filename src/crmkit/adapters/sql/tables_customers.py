@@ -15,8 +15,8 @@ from crmkit.customers.model import CustomerRelation
 from crmkit.customers.model.contacts import Contact
 from crmkit.customers.model.custom_fields import CustomFieldDefinition
 from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.merge import MergeRecord
 from crmkit.customers.model.pool import AssignmentRule, Holding, PoolPolicy
-from crmkit.customers.services.merge import MergeRecord
 
 __all__ = [
     "ASSIGNMENT_RULES",

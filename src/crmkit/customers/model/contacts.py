@@ -30,7 +30,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import to_date
 from crmkit.rules.permissions.model import derived_from
-from crmkit.rules.reminders.model import ReminderSource, month_day_key, register_source
+from crmkit.rules.reminders.model import month_day_key
 
 __all__ = ["Contact"]
 
@@ -215,5 +215,3 @@ class Contact:
 EDITABLE_FIELDS = frozenset(
     {"name", "title", "phones", "email", "wechat", "qq", "im", "birthday", "notes"}
 )
-
-register_source(ReminderSource("contact", Contact, title_field="name"))

@@ -26,13 +26,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.model.custom_fields import (
-    CUSTOM,
-    CustomValues,
-    register_custom_entity,
-    show_custom,
-    to_custom_values,
-)
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import CustomValues, show_custom, to_custom_values
 from crmkit.customers.model.identifiers import check_email, check_tax_id, compact_tax_id
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
@@ -43,7 +38,6 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import max_length
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions.model import derived_from
-from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "Address",
@@ -53,10 +47,7 @@ __all__ = [
     "CustomerId",
     "CustomerKind",
     "CustomerRegistered",
-    "CustomerRelation",
     "PoolState",
-    "RelationKind",
-    "would_make_cycle",
 ]
 
 CustomerId = NewType("CustomerId", UUID)
@@ -527,81 +518,3 @@ class CustomerChanged(DomainEvent):
     aggregate_type = "customer"
 
     changes: dict[str, tuple[str | None, str | None]]
-
-
-class RelationKind(enum.Enum):
-    """How one customer relates to another (read: ``from`` is the ``kind`` of ``to``).
-
-    ``PARENT`` is the group hierarchy: ``from`` is the parent company of ``to``.
-    A subsidiary relation is stored as the parent relation the other way round, so
-    the hierarchy has one kind of edge and one place to look for cycles.
-    """
-
-    PARENT = "parent"
-    PARTNER = "partner"
-    COMPETITOR = "competitor"
-    CHANNEL = "channel"
-    SUPPLIER = "supplier"
-
-
-@attrs.define(eq=False)
-class CustomerRelation:
-    """A relation between two customers of one tenant.
-
-    Attributes:
-        from_id, to_id: the two customers (``from`` is the parent / partner / competitor
-            / channel / supplier of ``to``).
-        kind: the relation kind.
-        note: free text.
-        created_at, created_by: when and by whom it was entered.
-    """
-
-    entity_name = N_("customer_relation")
-
-    id: UUID
-    tenant_id: TenantId
-    from_id: UUID
-    to_id: UUID
-    kind: RelationKind = attrs.field(converter=RelationKind)
-    created_at: datetime
-    created_by: UserId | None = None
-    note: str | None = None
-    version: int = 0
-
-    def __attrs_post_init__(self) -> None:
-        if self.from_id == self.to_id:
-            raise ValidationError(
-                entity="customer_relation",
-                field="to_id",
-                reason=reason(N_("a customer cannot be related to itself")),
-            )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CustomerRelation) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-
-def would_make_cycle(parent_id: UUID, child_id: UUID, parent_of: Any) -> bool:
-    """Whether making ``parent_id`` the parent of ``child_id`` closes a loop.
-
-    Args:
-        parent_of: ``callable(customer_id) -> parent id or None`` reading the current
-            hierarchy (each company has at most one parent).
-
-    Returns:
-        True when ``child_id`` is ``parent_id`` itself or one of its ancestors.
-    """
-    seen: set[UUID] = set()
-    current: UUID | None = parent_id
-    while current is not None and current not in seen:
-        if current == child_id:
-            return True
-        seen.add(current)
-        current = parent_of(current)
-    return False
-
-
-register_source(ReminderSource("customer", Customer, title_field="name"))
-register_custom_entity("customer", (f.name for f in attrs.fields(Customer)))

@@ -18,7 +18,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.model.custom_fields import CUSTOM, show_custom
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import show_custom
 from crmkit.customers.model.customer import Customer, show_value
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId

@@ -22,17 +22,15 @@ from collections.abc import Iterable
 import attrs
 
 from crmkit.crm import Crm
+from crmkit.customers.model.cells import export_cells, export_columns, zone_of
 from crmkit.customers.model.custom_fields import CustomFieldDefinition
-from crmkit.customers.model.transfer import (
-    DEFAULT_TIMEZONE,
-    custom_columns,
-    export_cells,
-    export_columns,
-    template_headers,
-    zone_of,
+from crmkit.customers.model.transfer import DEFAULT_TIMEZONE, custom_columns, template_headers
+from crmkit.customers.queries._readers import (
+    RESOURCE,
+    customer_reader,
+    definitions_of,
+    readable_where,
 )
-from crmkit.customers.services import customer_reader, readable_where
-from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
 from crmkit.kernel.query import Query
@@ -40,8 +38,6 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded
 
 __all__ = ["Sheet", "export_customers", "import_template"]
-
-RESOURCE = "customer"
 
 
 @attrs.frozen

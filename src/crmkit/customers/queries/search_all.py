@@ -24,16 +24,12 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
 from crmkit.customers.model.customer import Customer
-from crmkit.customers.model.dedup import fold_text
+from crmkit.customers.model.names import fold_text
 from crmkit.customers.model.phones import caller_id_query
-from crmkit.customers.model.search_keys import (
-    _looks_like_phone,
-    check_search_text,
-    find_by_routes,
-    pinyin_query,
-    search_routes,
-)
-from crmkit.customers.services import CONTACT, RESOURCE, customer_reader
+from crmkit.customers.queries._readers import CONTACT, RESOURCE, customer_reader
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import _looks_like_phone, pinyin_query, search_routes
+from crmkit.customers.queries.search_text import check_search_text
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -172,7 +168,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
 
     Raises:
         ValidationError: ``limit_per_kind`` is outside 1..100, or ``text`` is longer
-            than :data:`~crmkit.customers.model.search_keys.MAX_SEARCH_TEXT` characters.
+            than :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
     if not 1 <= limit_per_kind <= MAX_PER_KIND:
         raise ValidationError(

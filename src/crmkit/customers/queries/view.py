@@ -18,9 +18,10 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.customer import Customer, CustomerRelation
+from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.history import ChangeRecord
-from crmkit.customers.services import (
+from crmkit.customers.model.relations import CustomerRelation
+from crmkit.customers.queries._readers import (
     _customer_history,
     _visible_contacts,
     _visible_relations,

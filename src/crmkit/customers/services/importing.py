@@ -25,7 +25,9 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.model.custom_fields import CUSTOM, apply_custom
+from crmkit.customers.model.cells import ParsedRow, parse_row, zone_of
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import apply_custom
 from crmkit.customers.model.customer import Customer, CustomerId, CustomerRegistered
 from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import ChangeRecord
@@ -35,15 +37,12 @@ from crmkit.customers.model.transfer import (
     DEFAULT_TIMEZONE,
     CellProblem,
     Column,
-    ParsedRow,
     TabularData,
     custom_columns,
     map_headers,
-    parse_row,
     unmapped_columns,
-    zone_of,
 )
-from crmkit.customers.services.custom_fields import definitions_of
+from crmkit.customers.queries._readers import RESOURCE, definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -53,7 +52,6 @@ from crmkit.rules.permissions import Grants, Member, grants_for, guarded
 
 __all__ = ["DuplicateRow", "ImportReport", "import_customers"]
 
-RESOURCE = "customer"
 MAX_ROWS = 200_000
 _CHUNK = 500  # names per duplicate lookup: well under every database's parameter limit
 

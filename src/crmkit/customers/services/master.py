@@ -9,20 +9,18 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.custom_fields import CUSTOM, apply_custom, custom_paths
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import apply_custom, custom_paths
 from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
-from crmkit.customers.model.dedup import (
-    DuplicateCheck,
-    DuplicatePolicy,
-    check_duplicate_name,
-    normalize_name,
-)
+from crmkit.customers.model.dedup import DuplicateCheck, DuplicatePolicy, check_duplicate_name
 from crmkit.customers.model.history import snapshot
 from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
+from crmkit.customers.model.names import normalize_name
 from crmkit.customers.model.phones import caller_id_query
-from crmkit.customers.model.search_keys import find_by_routes, search_routes
+from crmkit.customers.queries._readers import _LIVE, definitions_of
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import search_routes
 from crmkit.customers.services._common import (
-    _LIVE,
     RESOURCE,
     _history,
     _live,
@@ -31,7 +29,6 @@ from crmkit.customers.services._common import (
     customer_reader,
     readable_where,
 )
-from crmkit.customers.services.custom_fields import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -271,7 +268,7 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
     Raises:
         PermissionDenied: the name is hidden from the actor (results sort by it).
         ValidationError: ``text`` is longer than
-            :data:`~crmkit.customers.model.search_keys.MAX_SEARCH_TEXT` characters.
+            :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 

@@ -34,8 +34,8 @@ from crmkit.customers.model.pool import (
     release,
     return_due,
 )
+from crmkit.customers.queries._readers import _LIVE
 from crmkit.customers.services._common import (
-    _LIVE,
     RESOURCE,
     _live,
     _save,

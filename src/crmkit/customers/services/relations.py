@@ -7,37 +7,23 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.errors import HierarchyCycle
-from crmkit.customers.model.customer import (
-    Customer,
-    CustomerRelation,
-    RelationKind,
-    would_make_cycle,
-)
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.queries._readers import _relations_of, _visible_relations
 from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import to_member
-from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = [
     "list_relations",
     "relate_customers",
     "unrelate_customers",
 ]
-
-
-def _relations_of(uow: UnitOfWork, customer_id: UUID) -> list[CustomerRelation]:
-    repo = uow.repository(CustomerRelation)
-    return repo.query(
-        Query(
-            where=F("from_id").eq(customer_id) | F("to_id").eq(customer_id),
-            order_by=(Order("created_at"), Order("id")),
-        )
-    )
 
 
 def _parent_of(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
@@ -179,19 +165,6 @@ def unrelate_customers(crm: Crm, actor: Actor, relation_id: UUID) -> None:
             )
 
     guarded(crm, actor, work)
-
-
-def _visible_relations(
-    uow: UnitOfWork, grants: Grants, customer_id: UUID
-) -> list[CustomerRelation]:
-    relations = _relations_of(uow, customer_id)
-    others = {r.to_id if r.from_id == customer_id else r.from_id for r in relations}
-    visible = {
-        c.id
-        for c in uow.repository(Customer).get_many(others)
-        if c.deleted_at is None and grants.can("view", c, RESOURCE)
-    }
-    return [r for r in relations if (r.to_id if r.from_id == customer_id else r.from_id) in visible]
 
 
 def list_relations(crm: Crm, actor: Actor, customer_id: UUID) -> list[CustomerRelation]:

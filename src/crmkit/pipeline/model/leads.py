@@ -26,7 +26,7 @@ from typing import Any, NewType
 
 import attrs
 
-from crmkit.customers.model.dedup import normalize_name
+from crmkit.customers.model.names import normalize_name
 from crmkit.customers.model.phones import phone_key
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
@@ -96,7 +96,7 @@ def lead_name_key(name: str, company: str | None = None) -> str:
         company: the organisation, if any (blank counts as none).
 
     Returns:
-        :func:`crmkit.customers.model.dedup.normalize_name` of the company or the name, the
+        :func:`crmkit.customers.model.names.normalize_name` of the company or the name, the
         same key a customer of that name stores as ``name_key``.
     """
     return normalize_name((company or "").strip() or name.strip())
