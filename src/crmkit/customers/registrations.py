@@ -17,9 +17,6 @@ wires them, when :mod:`crmkit.customers` is imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import attrs
 
 from crmkit.customers.model.contacts import Contact
@@ -128,6 +125,8 @@ _TABLE: tuple[Declaration, ...] = (
     (customer_history, READ, "customer", "view", CUSTOMER),
     (list_contacts, READ, "contact", "view", CUSTOMER),
     (list_relations, READ, "customer", "view", CUSTOMER),
+    (list_merges, READ, "customer", "view", CUSTOMER),
+    (merged_into, READ, "customer", "view", CUSTOMER),
     # many records
     (user_history, LIST, "customer", "view", {"user_id": "member"}),
     (list_customers, LIST, "customer", "view", {}),
@@ -172,8 +171,3 @@ _TABLE: tuple[Declaration, ...] = (
 )
 for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
-
-# Public in crmkit.customers.services.merge, not re-exported by the package.
-_MERGE_READS: tuple[Callable[..., Any], ...] = (list_merges, merged_into)
-for service in _MERGE_READS:
-    register_service(service, READ, "customer", "view", records=CUSTOMER)

@@ -51,6 +51,8 @@ from crmkit.customers.model.custom_values import (
     to_custom_values,
 )
 from crmkit.customers.model.customer import (
+    DERIVED_KEYS,
+    SYSTEM_FIELDS,
     Address,
     AddressKind,
     Customer,
@@ -157,6 +159,7 @@ __all__ = [
     "CUSTOM",
     "DEFAULT_TAX_COUNTRY",
     "DEFAULT_TIMEZONE",
+    "DERIVED_KEYS",
     "HELD_STATES",
     "INDUSTRY_WORDS",
     "MIN_TAIL",
@@ -164,6 +167,7 @@ __all__ = [
     "PHONE_MAX",
     "POOL",
     "SURNAME_READINGS",
+    "SYSTEM_FIELDS",
     "Address",
     "AddressKind",
     "AssignmentRule",

@@ -35,11 +35,13 @@ from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import max_length
+from crmkit.kernel.limits import max_length, to_member
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions.model import derived_from
 
 __all__ = [
+    "DERIVED_KEYS",
+    "SYSTEM_FIELDS",
     "Address",
     "AddressKind",
     "Customer",
@@ -119,20 +121,7 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _address_kind(value: Any) -> AddressKind:
-    if isinstance(value, AddressKind):
-        return value
-    try:
-        return AddressKind(value)
-    except ValueError:
-        raise ValidationError(
-            entity="customer",
-            field="addresses.kind",
-            reason=reason(
-                N_("{value!r} is not one of {choices}"),
-                value=str(value)[:40],
-                choices=", ".join(k.value for k in AddressKind),
-            ),
-        ) from None
+    return to_member(AddressKind, value, entity="customer", field="addresses.kind")
 
 
 def _address_tuple_item(value: Any) -> Address:
@@ -241,20 +230,7 @@ def _check_tax_id(instance: Any, _attribute: Any, value: str | None) -> None:
 def _to_kind(value: Any) -> CustomerKind:
     # A form sends the value ("individual"); anything else is refused by name, not
     # stored as text that no backend can map back to a kind.
-    if isinstance(value, CustomerKind):
-        return value
-    try:
-        return CustomerKind(value)
-    except ValueError:
-        raise ValidationError(
-            entity="customer",
-            field="kind",
-            reason=reason(
-                N_("{value!r} is not one of {choices}"),
-                value=str(value)[:40],
-                choices=", ".join(k.value for k in CustomerKind),
-            ),
-        ) from None
+    return to_member(CustomerKind, value, entity="customer", field="kind")
 
 
 def _to_tags(value: Any) -> tuple[str, ...]:
@@ -457,6 +433,18 @@ class Customer:
         )
 
 
+#: The search and caller-ID keys a customer derives from its name, kind and phone: kept
+#: fresh on every assignment, never written directly.
+DERIVED_KEYS = (
+    "name_key",
+    "pinyin_full",
+    "pinyin_initials",
+    "short_full",
+    "short_initials",
+    "letter",
+    "phone_key",
+)
+
 # Fields only the services' own paths write (pool moves, recycle bin, derived keys):
 # a plain field update may not touch them.
 SYSTEM_FIELDS = frozenset(
@@ -473,13 +461,7 @@ SYSTEM_FIELDS = frozenset(
         "won_at",
         "deleted_at",
         "deleted_by",
-        "name_key",
-        "pinyin_full",
-        "pinyin_initials",
-        "short_full",
-        "short_initials",
-        "letter",
-        "phone_key",
+        *DERIVED_KEYS,
     }
 )
 

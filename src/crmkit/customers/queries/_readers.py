@@ -5,6 +5,7 @@ customer read applies, in one place for the read models here and the use cases i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from crmkit.customers.model.custom_fields import (
 from crmkit.customers.model.custom_query import check_sortable, custom_query
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.history import ChangeRecord
-from crmkit.customers.model.relations import CustomerRelation
+from crmkit.customers.model.relations import CustomerRelation, RelationKind
 from crmkit.kernel.query import Expr, F, Order, Query, fields_of
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Grants
@@ -145,3 +146,15 @@ def _customer_history(
     )
     # A field hidden from the actor stays hidden in its history.
     return [r for r in records if _shown(grants, r.field)]
+
+
+def _parent_of(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
+    repo = uow.repository(CustomerRelation)
+
+    def parent_of(child: UUID) -> UUID | None:
+        found = repo.query(
+            Query(where=F("to_id").eq(child) & F("kind").eq(RelationKind.PARENT.value), limit=1)
+        )
+        return found[0].from_id if found else None
+
+    return parent_of

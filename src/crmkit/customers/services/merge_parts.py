@@ -20,6 +20,7 @@ from crmkit.customers.model.contacts import Contact
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.merge import Moved
 from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.queries._readers import _parent_of
 from crmkit.kernel.converter import to_instant
 from crmkit.kernel.errors import reason
 from crmkit.kernel.i18n import N_
@@ -183,7 +184,7 @@ def _move_relations(uow: UnitOfWork, from_ids: Sequence[UUID], to_id: UUID) -> l
             relation.from_id, relation.to_id = new_from, new_to
             repo.save(relation)
             repointed.append(relation)
-    parents_above = _parent_lookup(uow)
+    parents_above = _parent_of(uow)
     for relation in repointed:
         # With the edge stored, walking up from the parent reaches the child only on a loop.
         if relation.kind is RelationKind.PARENT and would_make_cycle(
@@ -195,18 +196,6 @@ def _move_relations(uow: UnitOfWork, from_ids: Sequence[UUID], to_id: UUID) -> l
                 reason=reason(N_("the group hierarchy would loop")),
             )
     return moved
-
-
-def _parent_lookup(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
-    repo = uow.repository(CustomerRelation)
-
-    def parent_of(child: UUID) -> UUID | None:
-        found = repo.query(
-            Query(where=F("to_id").eq(child) & F("kind").eq(RelationKind.PARENT.value), limit=1)
-        )
-        return found[0].from_id if found else None
-
-    return parent_of
 
 
 def _dropped(relation: CustomerRelation) -> Moved:

@@ -9,13 +9,12 @@ from crmkit.crm import Crm
 from crmkit.customers.errors import HierarchyCycle
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
-from crmkit.customers.queries._readers import _relations_of, _visible_relations
+from crmkit.customers.queries._readers import _parent_of, _relations_of, _visible_relations
 from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import to_member
-from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 
@@ -24,18 +23,6 @@ __all__ = [
     "relate_customers",
     "unrelate_customers",
 ]
-
-
-def _parent_of(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
-    repo = uow.repository(CustomerRelation)
-
-    def parent_of(child: UUID) -> UUID | None:
-        found = repo.query(
-            Query(where=F("to_id").eq(child) & F("kind").eq(RelationKind.PARENT.value), limit=1)
-        )
-        return found[0].from_id if found else None
-
-    return parent_of
 
 
 def _claim_trees(
