@@ -1,4 +1,4 @@
-"""Finding customers by pinyin: search keys, the A–Z letter index and the search filter.
+"""Finding customers by pinyin: the search keys and the A–Z letter index stored with a name.
 
 Chinese sales staff look a customer up by typing pinyin: ``bjhw``, ``beijing``,
 ``huawei``, ``北京`` or a mix such as ``bjhuawei`` all find "北京华为科技有限公司".
@@ -31,10 +31,10 @@ files under C; 乜 reads *nie*, 佴 *nai*, 么 *yao*, 六 *lu*, 不 *fou* at the
 person's name (:data:`SURNAME_READINGS`).
 
 **Typing.** Letters are read every way a person may have typed them: each character
-spelled out or by its initial, in any mix (``cqca``, ``chongqca``, ``bjhuawei``); see
-:func:`search_readings`. The work is bounded: at most :data:`MAX_READINGS` readings of
-at most :data:`MAX_SEGMENTED_LETTERS` letters, and a text longer than
-:data:`MAX_SEARCH_TEXT` characters is refused.
+spelled out or by its initial, in any mix (``cqca``, ``chongqca``, ``bjhuawei``); the
+search side — reading the typed text, the index routes it becomes and the first page
+they find — is in :mod:`crmkit.customers.queries` (``search_text``, ``search_routes``,
+``search_ranking``).
 
 **Speed.** pypinyin converts about 15,000 names a second; the builder here caches a
 character -> reading table and goes to pypinyin's phrase segmentation only for runs of

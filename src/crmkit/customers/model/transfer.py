@@ -1,9 +1,11 @@
-"""The customer file format: columns, header mapping, per-row validation, export cells.
+"""The customer file format: its columns and how a file's headers map onto them.
 
 Everything here is pure — text cells in, checked values (or problems) out — so the
 import and export use cases (:mod:`crmkit.customers.services.importing`,
 :mod:`crmkit.customers.queries.exports`) only add storage and permissions, and the byte-level
-readers and writers live in :mod:`crmkit.adapters.tabular`.
+readers and writers live in :mod:`crmkit.adapters.tabular`. Cells themselves — a row
+checked into customer fields, a customer written back as text — are in
+:mod:`crmkit.customers.model.cells`.
 
 Header labels are part of the file format, not only of the user interface: a file
 saved from a Chinese template must import on a server whose catalogs are English, and

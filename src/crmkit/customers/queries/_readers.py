@@ -1,6 +1,8 @@
-"""Reading customers and contacts as an actor may: the scope, field rules and recycle bin every
-customer read applies, in one place for the read models here and the use cases in
-:mod:`crmkit.customers.services`.
+"""Reading customers and contacts as an actor may.
+
+Every customer read applies the actor's view scope, the field rules and the recycle bin;
+they are applied here, once, for the read models of this package and for the use cases
+in :mod:`crmkit.customers.services`, which build on it (never the other way round).
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Grants
 from crmkit.rules.permissions.reader import ScopedReader
 
+# The permission resources of customers and contacts (declared in registrations).
 RESOURCE = "customer"
-
-
 CONTACT = "contact"
 
-
+# Records in the recycle bin are out of every read but the bin's own.
 _LIVE = F("deleted_at").is_null()
 
 
