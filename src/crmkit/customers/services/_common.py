@@ -14,7 +14,7 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.customer import Customer, CustomerRegistered
 from crmkit.customers.model.history import ChangeRecord, record_changes, snapshot
 from crmkit.customers.queries._readers import (
     CONTACT,
@@ -98,3 +98,14 @@ def _live(uow: UnitOfWork, customer_id: UUID) -> Customer:
     if customer.deleted_at is not None:
         raise NotFound(entity="customer", id=customer_id)
     return customer
+
+
+def _registered(customer: Customer, now: datetime) -> CustomerRegistered:
+    # The event of a new customer, however it came (a form, an import).
+    return CustomerRegistered(
+        tenant_id=customer.tenant_id,
+        aggregate_id=customer.id,
+        occurred_at=now,
+        name=customer.name,
+        owner_id=customer.owner_id,
+    )

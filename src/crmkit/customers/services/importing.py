@@ -28,7 +28,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model.cells import ParsedRow, parse_row, zone_of
 from crmkit.customers.model.custom_fields import CUSTOM
 from crmkit.customers.model.custom_values import apply_custom
-from crmkit.customers.model.customer import Customer, CustomerId, CustomerRegistered
+from crmkit.customers.model.customer import Customer, CustomerId
 from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import ChangeRecord
 from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
@@ -43,6 +43,7 @@ from crmkit.customers.model.transfer import (
     unmapped_columns,
 )
 from crmkit.customers.queries._readers import RESOURCE, definitions_of
+from crmkit.customers.services._common import _registered
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -246,18 +247,7 @@ def import_customers(
                 for c in customers
             ]
         )
-        uow.outbox.add(
-            *(
-                CustomerRegistered(
-                    tenant_id=c.tenant_id,
-                    aggregate_id=c.id,
-                    occurred_at=now,
-                    name=c.name,
-                    owner_id=c.owner_id,
-                )
-                for c in customers
-            )
-        )
+        uow.outbox.add(*(_registered(c, now) for c in customers))
         return attrs.evolve(report, created=tuple(c.id for c in customers))
 
     return guarded(crm, actor, work)

@@ -11,7 +11,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
 from crmkit.customers.model.custom_fields import CUSTOM
 from crmkit.customers.model.custom_values import apply_custom, custom_paths
-from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
+from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId
 from crmkit.customers.model.dedup import DuplicateCheck, DuplicatePolicy, check_duplicate_name
 from crmkit.customers.model.history import snapshot
 from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
@@ -24,6 +24,7 @@ from crmkit.customers.services._common import (
     RESOURCE,
     _history,
     _live,
+    _registered,
     _save,
     contact_reader,
     customer_reader,
@@ -108,15 +109,7 @@ def register_customer(
             _tax_id_check(uow, customer)
         uow.repository(Customer).add(customer)
         _history(uow, crm, customer.id, actor.user_id, "create", {}, snapshot(customer), now=now)
-        uow.outbox.add(
-            CustomerRegistered(
-                tenant_id=customer.tenant_id,
-                aggregate_id=customer.id,
-                occurred_at=now,
-                name=customer.name,
-                owner_id=customer.owner_id,
-            )
-        )
+        uow.outbox.add(_registered(customer, now))
         return reader.redact(customer)
 
     return guarded(crm, actor, work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 from crmkit.crm import Crm
@@ -14,6 +15,7 @@ from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.ids import UserId
 from crmkit.kernel.limits import to_member
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -44,6 +46,22 @@ def _claim_trees(
         root = repo.get(above)
     for customer in {root.id: root, child.id: child}.values():
         repo.save(customer)
+
+
+def _record_on_both_ends(
+    uow: UnitOfWork,
+    crm: Crm,
+    user: UserId | None,
+    relation: CustomerRelation,
+    action: str,
+    now: datetime,
+) -> None:
+    # Both customers' histories tell of the link; ``unrelate`` shows it going away.
+    ends = (relation.from_id, relation.to_id)
+    for side, other in (ends, ends[::-1]):
+        entry = {f"relation.{relation.kind.value}": str(other)}
+        before, after = (entry, {}) if action == "unrelate" else ({}, entry)
+        _history(uow, crm, side, user, action, before, after, now=now)
 
 
 def relate_customers(
@@ -108,17 +126,7 @@ def relate_customers(
                 )
             _claim_trees(uow, source, target, parent_of)
         uow.repository(CustomerRelation).add(relation)
-        for side, other in ((from_id, to_id), (to_id, from_id)):
-            _history(
-                uow,
-                crm,
-                side,
-                actor.user_id,
-                "relate",
-                {},
-                {f"relation.{relation_kind.value}": str(other)},
-                now=now,
-            )
+        _record_on_both_ends(uow, crm, actor.user_id, relation, "relate", now)
         return relation
 
     return guarded(crm, actor, work)
@@ -139,17 +147,7 @@ def unrelate_customers(crm: Crm, actor: Actor, relation_id: UUID) -> None:
         grants.require("edit", uow.repository(Customer).get(relation.from_id), RESOURCE)
         repo.delete(relation)
         now = crm.now()
-        for side, other in ((relation.from_id, relation.to_id), (relation.to_id, relation.from_id)):
-            _history(
-                uow,
-                crm,
-                side,
-                actor.user_id,
-                "unrelate",
-                {f"relation.{relation.kind.value}": str(other)},
-                {},
-                now=now,
-            )
+        _record_on_both_ends(uow, crm, actor.user_id, relation, "unrelate", now)
 
     guarded(crm, actor, work)
 
