@@ -2,13 +2,21 @@
 
 See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
 service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package (or of :mod:`crmkit.pipeline.engagement`) missing here fails the
+of this package missing here fails the
 completeness test.
 """
 
 from __future__ import annotations
 
-from crmkit.pipeline.activities import (
+from crmkit.pipeline.queries.performance import (
+    commission_for,
+    coverage_report,
+    customer_pyramid,
+    define_commission_plan,
+    set_target,
+    target_report,
+)
+from crmkit.pipeline.services.activities import (
     cancel_follow_up,
     list_activities,
     list_follow_up_plans,
@@ -16,13 +24,41 @@ from crmkit.pipeline.activities import (
     plan_follow_up,
     reschedule_follow_up,
 )
-from crmkit.pipeline.deal_lines import (
+from crmkit.pipeline.services.deal_lines import (
     add_opportunity_line,
     remove_opportunity_line,
     set_opportunity_amount,
     set_opportunity_lines,
 )
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.services.engagement import (
+    create_campaign,
+    define_sequence_template,
+    finish_step,
+    record_campaign_cost,
+    sequence_workbench,
+    start_sequence,
+)
+from crmkit.pipeline.services.leads import (
+    attach_document,
+    check_lead_duplicates,
+    configure_pipeline,
+    contact_lead,
+    convert_lead,
+    create_lead,
+    define_sales_process,
+    disqualify_lead,
+    learn_lead_scorer,
+    lose_opportunity,
+    move_opportunity,
+    open_opportunity,
+    pipeline_report,
+    qualify_lead,
+    recycle_lead,
+    reopen_lead,
+    reopen_opportunity,
+    win_opportunity,
+)
+from crmkit.pipeline.services.quotes import (
     approve_contract,
     approve_quote,
     attach_to_contract,
@@ -47,42 +83,6 @@ from crmkit.pipeline.documents import (
     submit_contract,
     submit_quote,
     terminate_contract,
-)
-from crmkit.pipeline.engagement import (
-    create_campaign,
-    define_sequence_template,
-    finish_step,
-    record_campaign_cost,
-    sequence_workbench,
-    start_sequence,
-)
-from crmkit.pipeline.performance import (
-    commission_for,
-    coverage_report,
-    customer_pyramid,
-    define_commission_plan,
-    set_target,
-    target_report,
-)
-from crmkit.pipeline.services import (
-    attach_document,
-    check_lead_duplicates,
-    configure_pipeline,
-    contact_lead,
-    convert_lead,
-    create_lead,
-    define_sales_process,
-    disqualify_lead,
-    learn_lead_scorer,
-    lose_opportunity,
-    move_opportunity,
-    open_opportunity,
-    pipeline_report,
-    qualify_lead,
-    recycle_lead,
-    reopen_lead,
-    reopen_opportunity,
-    win_opportunity,
 )
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
@@ -183,3 +183,8 @@ for service, kind, resource, operation, records in _ENGAGEMENT:
     register_service(
         service, kind, resource, operation, records=records, package=f"{AREA}.engagement"
     )
+
+# The merge, 360-view and search parts register themselves on import.
+from crmkit.pipeline import merge_hooks as _merge_hooks  # noqa: E402, F401
+from crmkit.pipeline import view_parts as _view_parts  # noqa: E402, F401
+from crmkit.pipeline.queries import search as _search  # noqa: E402, F401

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from crmkit.customers.queries import records_of, register_360_part
 from crmkit.kernel.query import Order
-from crmkit.pipeline.activities import ACTIVITIES, PLANS
-from crmkit.pipeline.documents import CONTRACTS, ORDERS, QUOTES
 from crmkit.pipeline.model.activities import Activity, FollowUpPlan
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.pipeline.model.orders import SalesOrder
 from crmkit.pipeline.model.quotes import Quote
-from crmkit.pipeline.services import DEALS, LEADS
+from crmkit.pipeline.services.activities import ACTIVITIES, PLANS
+from crmkit.pipeline.services.leads import DEALS, LEADS
+from crmkit.pipeline.services.quotes import CONTRACTS, ORDERS, QUOTES
 
 __all__: list[str] = []
 

@@ -18,7 +18,7 @@ a quote the customer turns down is ``declined``.
     approved --unapprove [反审核 in the approval flow]--> draft
 
 Document numbers come from the tenant's numbering rules
-(:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.documents.rule_numbers`.
+(:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.services.rule_numbers`.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from crmkit.pipeline.model.targets import (
     check_pyramid,
     commission_statement,
 )
-from crmkit.pipeline.queries import PipelineAnalytics
+from crmkit.pipeline.queries.analytics import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import (
     Department,

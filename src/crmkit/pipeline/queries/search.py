@@ -22,7 +22,7 @@ from crmkit.customers.search_all import (
 from crmkit.kernel.query import Order, Query
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
-from crmkit.pipeline.services import DEALS, LEADS
+from crmkit.pipeline.services.leads import DEALS, LEADS
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Grants
 

@@ -47,7 +47,7 @@ from crmkit.pipeline.model.opportunities import (
 from crmkit.pipeline.model.quotes import Quote, QuoteStatus
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
 from crmkit.pipeline.model.settings import PipelineSettings, settings_id
-from crmkit.pipeline.queries import DEAL_COLUMN_SOURCES, PipelineAnalytics
+from crmkit.pipeline.queries.analytics import DEAL_COLUMN_SOURCES, PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
 from crmkit.rules.permissions.reader import aggregate, report_scope

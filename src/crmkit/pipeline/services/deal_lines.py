@@ -10,7 +10,7 @@ derives Amount from opportunity products); without lines the amount is set by ha
 
 A line asks for its unit price, or leaves it to the price list the customer's quotes
 would use (the customer's level, the deal's currency, today). A quote drawn up for
-the deal may start from its lines (:func:`crmkit.pipeline.documents.create_quote`
+the deal may start from its lines (:func:`crmkit.pipeline.services.create_quote`
 without ``lines``).
 """
 
@@ -39,7 +39,7 @@ from crmkit.pipeline.model.pricing import (
     choose_price_list,
     price_line,
 )
-from crmkit.pipeline.services import _on_deal
+from crmkit.pipeline.services.leads import _on_deal
 from crmkit.ports import UnitOfWork
 
 __all__ = [

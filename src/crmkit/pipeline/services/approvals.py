@@ -15,13 +15,13 @@ contract already ended, cannot be unapproved (the unapproval is refused whole). 
 request is in review no service changes the document
 (:func:`~crmkit.rules.approvals.ensure_not_in_review`); once approved its content
 stays locked (:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
-:func:`~crmkit.pipeline.documents.approve_quote` / ``approve_contract`` apply.
+:func:`~crmkit.pipeline.services.approve_quote` / ``approve_contract`` apply.
 
 A sales order put on credit hold is a credit-limit override request
 (``"credit_override"``): with an active flow for that type the order is submitted
 when it is created, with the facts ``amount`` (the order total), ``exposure`` (what
 the customer owed before it), ``limit`` and ``department``. The flow's last approval
-releases the hold exactly as :func:`~crmkit.pipeline.documents.release_credit_hold`
+releases the hold exactly as :func:`~crmkit.pipeline.services.release_credit_hold`
 does, in the deciding transaction, with the last approver as ``released_by``. A
 rejection, return or withdrawal leaves the order on hold: nothing was delivered, so
 the salesperson may cancel it, or, once the customer has paid down, someone allowed

@@ -46,14 +46,6 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
-from crmkit.pipeline.approvals import (
-    CONTRACT_DOCUMENT,
-    CREDIT_OVERRIDE_DOCUMENT,
-    QUOTE_DOCUMENT,
-    route_contract,
-    route_credit_override,
-    route_quote,
-)
 from crmkit.pipeline.model.contracts import (
     Attachment,
     Contract,
@@ -86,7 +78,15 @@ from crmkit.pipeline.model.quotes import (
     SalesDocumentSettings,
     sales_settings_id,
 )
-from crmkit.pipeline.services import refresh_quote_document
+from crmkit.pipeline.services.approvals import (
+    CONTRACT_DOCUMENT,
+    CREDIT_OVERRIDE_DOCUMENT,
+    QUOTE_DOCUMENT,
+    route_contract,
+    route_credit_override,
+    route_quote,
+)
+from crmkit.pipeline.services.leads import refresh_quote_document
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
@@ -571,7 +571,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
     """Finish a draft: approved at once within the discount threshold, else sent to approval.
 
     A quote that needs approval goes into the tenant's active ``"quote"`` approval
-    flow in the same transaction when there is one (see :mod:`crmkit.pipeline.approvals`);
+    flow in the same transaction when there is one (see :mod:`crmkit.pipeline.services.approvals`);
     otherwise it waits for :func:`approve_quote`.
 
     Raises:
@@ -976,7 +976,7 @@ def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
     """Send a draft contract for approval.
 
     With an active ``"contract"`` approval flow the contract enters it in the same
-    transaction (see :mod:`crmkit.pipeline.approvals`); otherwise it waits for
+    transaction (see :mod:`crmkit.pipeline.services.approvals`); otherwise it waits for
     :func:`approve_contract`.
 
     Raises:
@@ -1273,7 +1273,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
     """Let an order over the customer's credit limit go ahead.
 
     With a ``"credit_override"`` approval flow the flow releases the order (see
-    :mod:`crmkit.pipeline.approvals`); by hand it is refused while that request is in
+    :mod:`crmkit.pipeline.services.approvals`); by hand it is refused while that request is in
     review or approved, and allowed again once the flow rejected or the request was
     withdrawn.
 
