@@ -19,6 +19,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
 from crmkit.pipeline.model.contracts import ContractKind
 from crmkit.pipeline.model.pricing import DiscountRate
+from crmkit.pipeline.registrations import register_document_hooks
 from crmkit.pipeline.services import (
     LineRequest,
     create_contract,
@@ -26,7 +27,6 @@ from crmkit.pipeline.services import (
     submit_contract,
     submit_quote,
 )
-from crmkit.pipeline.services.approvals import register_document_hooks
 from crmkit.rules.approvals import (
     ApprovalRequest,
     Approvers,

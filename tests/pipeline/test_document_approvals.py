@@ -16,6 +16,7 @@ from crmkit.kernel.query import F
 from crmkit.pipeline.model.contracts import Contract, ContractStatus
 from crmkit.pipeline.model.pricing import DiscountRate
 from crmkit.pipeline.model.quotes import Quote, QuoteStatus
+from crmkit.pipeline.registrations import register_document_hooks
 from crmkit.pipeline.services import (
     LineRequest,
     approve_contract,
@@ -26,7 +27,6 @@ from crmkit.pipeline.services import (
     submit_contract,
     submit_quote,
 )
-from crmkit.pipeline.services.approvals import register_document_hooks
 from crmkit.rules.approvals import (
     Approvers,
     DocumentLocked,

@@ -37,8 +37,8 @@ from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import SalesOrder
 from crmkit.pipeline.model.quotes import Quote
+from crmkit.pipeline.registrations import register_document_hooks as register_pipeline_hooks
 from crmkit.pipeline.services import submit_contract, submit_quote
-from crmkit.pipeline.services.approvals import register_document_hooks as register_pipeline_hooks
 from crmkit.rules.approvals import (
     Approvers,
     DocumentLocked,

@@ -37,11 +37,10 @@ from crmkit.pipeline.queries.performance import (
     commission_for,
     coverage_report,
     customer_pyramid,
-    define_commission_plan,
-    set_target,
     target_report,
 )
 from crmkit.pipeline.queries.performance import coverage_ratio as coverage_ratio
+from crmkit.pipeline.queries.reports import PipelineReport, pipeline_report
 
 __all__ = [
     "CALLS_COLUMNS",
@@ -60,10 +59,10 @@ __all__ = [
     "WIN_RATE_COLUMNS",
     "WON_COLUMNS",
     "PipelineAnalytics",
+    "PipelineReport",
     "commission_for",
     "coverage_report",
     "customer_pyramid",
-    "define_commission_plan",
-    "set_target",
+    "pipeline_report",
     "target_report",
 ]

@@ -33,7 +33,7 @@ from crmkit.pipeline.model.opportunities import (
     StageChange,
 )
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid, tier_of
-from crmkit.ports import UnitOfWork, register_queries
+from crmkit.ports import UnitOfWork
 
 __all__ = [
     "CALLS_COLUMNS",
@@ -526,6 +526,3 @@ def conversion_rows(
 ) -> ReportTable:
     """Stage-conversion rows from counts (used by the SQL adapter)."""
     return _conversion_rows(process, reached, lambda a, b: pairs.get((a, b), 0))
-
-
-register_queries("memory", PipelineAnalytics, MemoryPipelineAnalytics)

@@ -18,12 +18,30 @@ from crmkit.pipeline.services.activities import (
     plan_follow_up,
     reschedule_follow_up,
 )
+from crmkit.pipeline.services.contracts import (
+    approve_contract,
+    attach_to_contract,
+    complete_contract,
+    create_contract,
+    expire_contracts,
+    reject_contract,
+    renew_contract,
+    sign_contract,
+    submit_contract,
+    terminate_contract,
+)
 from crmkit.pipeline.services.deal_lines import (
     DealLine,
     add_opportunity_line,
     remove_opportunity_line,
     set_opportunity_amount,
     set_opportunity_lines,
+)
+from crmkit.pipeline.services.documents import (
+    DEFAULT_PATTERNS,
+    DocumentNumbers,
+    LineRequest,
+    rule_numbers,
 )
 from crmkit.pipeline.services.engagement import (
     advance_sequences,
@@ -38,58 +56,54 @@ from crmkit.pipeline.services.leads import (
     Conversion,
     DuplicateMatch,
     LeadDuplicates,
-    PipelineReport,
-    attach_document,
     check_lead_duplicates,
-    configure_pipeline,
     contact_lead,
     convert_lead,
     create_lead,
-    define_sales_process,
     disqualify_lead,
     learn_lead_scorer,
-    lose_opportunity,
-    move_opportunity,
-    open_opportunity,
-    pipeline_report,
     qualify_lead,
     recycle_lead,
     reopen_lead,
+)
+from crmkit.pipeline.services.opportunities import (
+    attach_document,
+    lose_opportunity,
+    move_opportunity,
+    open_opportunity,
     reopen_opportunity,
     win_opportunity,
 )
-from crmkit.pipeline.services.quotes import (
-    DEFAULT_PATTERNS,
+from crmkit.pipeline.services.orders import (
     CustomerCreditLimit,
-    DocumentNumbers,
-    LineRequest,
     SalesOrderCredit,
-    approve_contract,
-    approve_quote,
-    attach_to_contract,
     cancel_order,
-    complete_contract,
+    create_order_from_contract,
+    record_delivery,
+    release_credit_hold,
+)
+from crmkit.pipeline.services.price_lists import (
     configure_sales_documents,
+    define_price_list,
+)
+from crmkit.pipeline.services.quotes import (
+    approve_quote,
     convert_quote_to_contract,
     convert_quote_to_order,
-    create_contract,
-    create_order_from_contract,
     create_quote,
     decline_quote,
-    define_price_list,
-    expire_contracts,
     quote_versions,
-    record_delivery,
-    reject_contract,
     reject_quote,
-    release_credit_hold,
-    renew_contract,
     revise_quote,
-    rule_numbers,
-    sign_contract,
-    submit_contract,
     submit_quote,
-    terminate_contract,
+)
+from crmkit.pipeline.services.settings import (
+    configure_pipeline,
+    define_sales_process,
+)
+from crmkit.pipeline.services.targets import (
+    define_commission_plan,
+    set_target,
 )
 
 __all__ = [
@@ -101,7 +115,6 @@ __all__ = [
     "DuplicateMatch",
     "LeadDuplicates",
     "LineRequest",
-    "PipelineReport",
     "SalesOrderCredit",
     "add_opportunity_line",
     "advance_sequences",
@@ -125,6 +138,7 @@ __all__ = [
     "create_order_from_contract",
     "create_quote",
     "decline_quote",
+    "define_commission_plan",
     "define_price_list",
     "define_sales_process",
     "define_sequence_template",
@@ -138,7 +152,6 @@ __all__ = [
     "lose_opportunity",
     "move_opportunity",
     "open_opportunity",
-    "pipeline_report",
     "plan_follow_up",
     "qualify_lead",
     "quote_versions",
@@ -158,6 +171,7 @@ __all__ = [
     "sequence_workbench",
     "set_opportunity_amount",
     "set_opportunity_lines",
+    "set_target",
     "sign_contract",
     "start_sequence",
     "submit_contract",

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
@@ -45,10 +43,7 @@ from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
-    ApprovalSubject,
     decided_by,
-    document_hook,
-    register_approvable,
     submit_if_flow,
 )
 
@@ -56,7 +51,7 @@ __all__ = [
     "CONTRACT_DOCUMENT",
     "CREDIT_OVERRIDE_DOCUMENT",
     "QUOTE_DOCUMENT",
-    "register_document_hooks",
+    "credit_override_approved",
     "route_contract",
     "route_credit_override",
     "route_quote",
@@ -83,27 +78,6 @@ def _override_facts(order: SalesOrder) -> dict[str, Any]:
     if order.credit_limit is not None:
         values["limit"] = order.credit_limit
     return values
-
-
-def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    quote = uow.repository(Quote).find(document_id)
-    if quote is None:
-        return None
-    return ApprovalSubject(_quote_facts(quote), "quote", quote, quote.owner_id)
-
-
-def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    contract = uow.repository(Contract).find(document_id)
-    if contract is None:
-        return None
-    return ApprovalSubject(_contract_facts(contract), "contract", contract, contract.owner_id)
-
-
-def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    order = uow.repository(SalesOrder).find(document_id)
-    if order is None:
-        return None
-    return ApprovalSubject(_override_facts(order), "sales_order", order, order.owner_id)
 
 
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
@@ -175,7 +149,8 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
 # -- hooks: called by the approval services inside the deciding transaction ------------------
 
 
-def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+def credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    """Release the order on hold once its ``"credit_override"`` request is approved."""
     repo = uow.repository(SalesOrder)
     order = repo.find(request.document_id)
     if order is None:
@@ -188,46 +163,3 @@ def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None
     repo.save(order)
     if event is not None:
         uow.outbox.add(event)
-
-
-def register_document_hooks() -> None:
-    """(Re-)register the quote and contract hooks with the approvals area.
-
-    Called on import; call it again if something replaced the hooks of ``"quote"``
-    or ``"contract"`` (the registry keeps one set per document type).
-    """
-    # Unapproval (反审核) takes the document back to draft in the same transaction; a
-    # document that moved on (converted, ended) cannot be unapproved, and the refusal
-    # rolls the unapproval back with it.
-    register_approvable(
-        QUOTE_DOCUMENT,
-        entity=Quote,
-        on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
-        on_unapproved=document_hook(
-            Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
-        describe=_describe_quote,
-    )
-    register_approvable(
-        CONTRACT_DOCUMENT,
-        entity=Contract,
-        on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
-        on_unapproved=document_hook(
-            Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
-        describe=_describe_contract,
-    )
-    # A refused override changes nothing: the order simply stays on hold (see above).
-    # While the first request or a resubmitted one is in review the order is locked.
-    register_approvable(
-        CREDIT_OVERRIDE_DOCUMENT,
-        entity=SalesOrder,
-        locked_by=resubmission_requests,
-        on_approved=_credit_override_approved,
-        describe=_describe_order,
-    )
-
-
-register_document_hooks()
