@@ -3,7 +3,8 @@
 - :mod:`.leads` and :mod:`.scoring` — leads from entry to conversion, and their scores;
 - :mod:`.opportunities` — sales processes, stages and the deals that move through them;
 - :mod:`.pricing` — price lists, discounts and priced lines;
-- :mod:`.quotes`, :mod:`.contracts` and :mod:`.orders` — the sales documents;
+- :mod:`.quotes`, :mod:`.contracts` and :mod:`.orders` — the sales documents, and
+  :mod:`.documents` — the approval moves quotes and contracts share;
 - :mod:`.activities` — activities and follow-up plans;
 - :mod:`.campaigns` and :mod:`.sequences` — marketing spend and follow-up cadences;
 - :mod:`.targets` — targets, the customer pyramid and commission plans;
@@ -49,6 +50,7 @@ from crmkit.pipeline.model.contracts import (
     ContractSubmitted,
     ContractUnapproved,
 )
+from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
 from crmkit.pipeline.model.leads import (
     LEAD,
     Lead,
@@ -181,6 +183,7 @@ __all__ = [
     "ActivityId",
     "ActivityKind",
     "ActivityLogged",
+    "ApprovalDecisions",
     "Attachment",
     "Campaign",
     "CampaignStatus",
@@ -278,6 +281,7 @@ __all__ = [
     "UnitKind",
     "VolumeTier",
     "approval_reasons",
+    "approval_transitions",
     "check_pyramid",
     "choose_price_list",
     "commission_statement",

@@ -80,6 +80,25 @@ def _override_facts(order: SalesOrder) -> dict[str, Any]:
     return values
 
 
+def _route(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    document_type: str,
+    document: Quote | Contract | SalesOrder,
+    facts: dict[str, Any],
+) -> bool:
+    return submit_if_flow(
+        uow,
+        actor,
+        now=now,
+        document_type=document_type,
+        document_id=document.id,
+        title=document.number,
+        facts=facts,
+    )
+
+
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
     """Submit a quote already saved ``in_approval`` to the tenant's quote flow, if any.
 
@@ -89,15 +108,7 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=QUOTE_DOCUMENT,
-        document_id=quote.id,
-        title=quote.number,
-        facts=_quote_facts(quote),
-    )
+    return _route(uow, actor, now, QUOTE_DOCUMENT, quote, _quote_facts(quote))
 
 
 def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datetime) -> bool:
@@ -109,15 +120,7 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=CONTRACT_DOCUMENT,
-        document_id=contract.id,
-        title=contract.number,
-        facts=_contract_facts(contract),
-    )
+    return _route(uow, actor, now, CONTRACT_DOCUMENT, contract, _contract_facts(contract))
 
 
 def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now: datetime) -> bool:
@@ -135,15 +138,7 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=CREDIT_OVERRIDE_DOCUMENT,
-        document_id=order.id,
-        title=order.number,
-        facts=_override_facts(order),
-    )
+    return _route(uow, actor, now, CREDIT_OVERRIDE_DOCUMENT, order, _override_facts(order))
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------

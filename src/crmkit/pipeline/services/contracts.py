@@ -41,9 +41,9 @@ from crmkit.pipeline.services.documents import (
     customer_and_deal,
     document_settings,
     load_for_change,
-    one_event,
     record_on_deal,
     rule_numbers,
+    submit_to_flow,
 )
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable, ensure_not_own
@@ -177,13 +177,8 @@ def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
     """
 
     def work(uow: UnitOfWork) -> Contract:
-        now = crm.now()
-        repo = uow.repository(Contract)
         contract = load_for_change(uow, actor, Contract, CONTRACTS, contract_id)
-        uow.outbox.add(*one_event(contract.submit(now)))
-        repo.save(contract)
-        # The flow's hooks may approve it at once (no stage applies): read it back.
-        return repo.get(contract_id) if route_contract(uow, actor, contract, now) else contract
+        return submit_to_flow(uow, actor, contract, route_contract, crm.now())
 
     return guarded(crm, actor, work)
 

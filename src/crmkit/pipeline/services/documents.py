@@ -225,24 +225,38 @@ def record_on_deal(uow: UnitOfWork, opportunity_id: uuid.UUID | None, kind: str)
 def act_on(
     crm: Crm,
     actor: Actor,
-    entity_type: type[D],
+    entity_type: type[E],
     resource: str,
     record_id: uuid.UUID,
-    action: Callable[[UnitOfWork, D, datetime], DomainEvent | None],
+    action: Callable[[UnitOfWork, E, datetime], DomainEvent | Sequence[DomainEvent] | None],
     operation: str,
-) -> D:
-    """Load a document, check the actor may ``operation`` it, act, save, record the event."""
+) -> E:
+    """Load a document, check the actor may ``operation`` it, act, save, record the events."""
 
-    def work(uow: UnitOfWork) -> D:
+    def work(uow: UnitOfWork) -> E:
         repo = uow.repository(entity_type)
         record = load_for_change(uow, actor, entity_type, resource, record_id, operation)
-        event = action(uow, record, crm.now())
+        events = action(uow, record, crm.now())
         repo.save(record)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(*(one_event(events) if not isinstance(events, Sequence) else events))
         return record
 
     return guarded(crm, actor, work)
+
+
+def submit_to_flow(
+    uow: UnitOfWork,
+    actor: Actor,
+    record: D,
+    route: Callable[[UnitOfWork, Actor, D, datetime], bool],
+    now: datetime,
+) -> D:
+    """Submit a document loaded for change, and into its approval flow when there is one."""
+    repo = uow.repository(type(record))
+    uow.outbox.add(*one_event(record.submit(now)))
+    repo.save(record)
+    # The flow's hooks may approve it at once (no stage applies): read it back.
+    return repo.get(record.id) if route(uow, actor, record, now) else record
 
 
 def one_event(event: DomainEvent | None) -> list[DomainEvent]:

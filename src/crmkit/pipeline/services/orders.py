@@ -9,7 +9,7 @@ credit), and :class:`SalesOrderCredit` tells that rule which orders commit the c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,6 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -51,6 +50,7 @@ from crmkit.pipeline.services.approvals import (
 from crmkit.pipeline.services.documents import (
     DocumentNumbers,
     LineRequest,
+    act_on,
     allow,
     invalid,
     load_for_change,
@@ -218,24 +218,6 @@ def create_order_from_contract(
     return guarded(crm, actor, work)
 
 
-def _on_order(
-    crm: Crm,
-    actor: Actor,
-    order_id: uuid.UUID,
-    action: Callable[[SalesOrder, datetime], list[DomainEvent]],
-    operation: str = "edit",
-) -> SalesOrder:
-    def work(uow: UnitOfWork) -> SalesOrder:
-        repo = uow.repository(SalesOrder)
-        order = load_for_change(uow, actor, SalesOrder, ORDERS, order_id, operation)
-        events = action(order, crm.now())
-        repo.save(order)
-        uow.outbox.add(*events)
-        return order
-
-    return guarded(crm, actor, work)
-
-
 def record_delivery(
     crm: Crm,
     actor: Actor,
@@ -253,13 +235,16 @@ def record_delivery(
         ValidationError: an unknown line or more than is outstanding.
     """
     wanted = {line: Decimal(q) for line, q in quantities.items()}
-    return _on_order(
+    return act_on(
         crm,
         actor,
+        SalesOrder,
+        ORDERS,
         order_id,
-        lambda order, now: order.record_delivery(
+        lambda _uow, order, now: order.record_delivery(
             wanted, delivered_on or now.date(), now, reference
         ),
+        "edit",
     )
 
 
@@ -298,4 +283,12 @@ def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> Sales
     Raises:
         DocumentLocked: an approval flow is deciding the order's credit override.
     """
-    return _on_order(crm, actor, order_id, lambda order, now: one_event(order.cancel(why, now)))
+    return act_on(
+        crm,
+        actor,
+        SalesOrder,
+        ORDERS,
+        order_id,
+        lambda _u, order, now: order.cancel(why, now),
+        "edit",
+    )

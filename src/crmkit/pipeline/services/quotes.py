@@ -68,6 +68,7 @@ from crmkit.pipeline.services.documents import (
     price_requests,
     record_on_deal,
     rule_numbers,
+    submit_to_flow,
 )
 from crmkit.pipeline.services.opportunities import refresh_quote_document
 from crmkit.pipeline.services.orders import CustomerCreditLimit, open_order
@@ -275,10 +276,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
             repo.save(quote)
             uow.outbox.add(*one_event(event))
             return quote
-        uow.outbox.add(*one_event(quote.submit(now)))
-        repo.save(quote)
-        # The flow's hooks may approve it at once (no stage applies): read it back.
-        return repo.get(quote_id) if route_quote(uow, actor, quote, now) else quote
+        return submit_to_flow(uow, actor, quote, route_quote, now)
 
     return guarded(crm, actor, work)
 
