@@ -12,12 +12,12 @@ import sqlalchemy as sa
 
 from crmkit.adapters.sql.mapping import Mapping, map_entity
 from crmkit.adapters.sql.metadata import metadata
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_fields import CustomFieldDefinition
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.merge import MergeRecord
 from crmkit.customers.model import Customer, CustomerRelation
-from crmkit.customers.pool import AssignmentRule, Holding, PoolPolicy
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CustomFieldDefinition
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.merge import MergeRecord
+from crmkit.customers.model.pool import AssignmentRule, Holding, PoolPolicy
 
 __all__ = [
     "ASSIGNMENT_RULES",
@@ -41,7 +41,7 @@ CUSTOMERS = map_entity(
         ("name",),
         ("created_at",),
         ("last_activity_at",),
-        # Search, duplicate and caller-ID keys (crmkit.customers.search / .phones):
+        # Search, duplicate and caller-ID keys (crmkit.customers.model.search_keys / .phones):
         # prefix and equality lookups answered by these B-trees.
         ("name_key",),
         # pinyin_initials rides along so a search walking names in pinyin order checks

@@ -16,9 +16,12 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.customers.tables import CUSTOMERS
 from crmkit.adapters.sql.mapping import Mapping, map_entity
 from crmkit.adapters.sql.metadata import metadata
-from crmkit.rules.approvals.model import ApprovalFlow
-from crmkit.rules.approvals.request import ApprovalRequest, ApprovalTask
-from crmkit.rules.approvals.settings import ApprovalSettings
+from crmkit.rules.approvals.model import (
+    ApprovalFlow,
+    ApprovalRequest,
+    ApprovalSettings,
+    ApprovalTask,
+)
 from crmkit.rules.notifications.model import Delivery, InboxItem
 from crmkit.rules.numbering.model import NumberCounter, NumberingRule
 from crmkit.rules.permissions.model import (
