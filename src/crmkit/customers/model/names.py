@@ -220,7 +220,9 @@ def fold_text(text: str) -> str:
         >>> fold_text("ＨＵＡ Wei, 華為")
         'huawei华为'
     """
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    # lower() after casefold(): case folding maps Cherokee to its upper case letters,
+    # and keys are lower case in every script.
+    folded = unicodedata.normalize("NFKC", text).casefold().lower().translate(_FOLD)
     # Dropping a space can leave a combining mark next to a letter: compose them again.
     return folded if folded.isascii() else unicodedata.normalize("NFKC", folded)
 
@@ -271,7 +273,7 @@ def normalize_name(name: str) -> str:
     Returns:
         The normalised key, e.g. ``"北京华为科技"`` for ``"北京華為科技股份有限公司 "``.
     """
-    text = unicodedata.normalize("NFKC", name).casefold()
+    text = unicodedata.normalize("NFKC", name).casefold().lower()  # see fold_text
     if "(" in text:
         text = _move_bracketed_region(text)
     tail = text.rstrip(_SEPARATORS)
