@@ -14,7 +14,6 @@ from crmkit.billing.errors import (
     OverRefund,
     RedLetterNotVoidable,
 )
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, INVOICE_FLOW, RECEIPT_FLOW, REFUND_FLOW
 from crmkit.billing.model.credit import (
     CreditDocuments,
     CreditOverride,
@@ -31,6 +30,7 @@ from crmkit.billing.model.expenses import (
     ExpensePolicy,
     OverLimit,
 )
+from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW, INVOICE_FLOW, RECEIPT_FLOW, REFUND_FLOW
 from crmkit.billing.model.invoices import (
     Invoice,
     InvoicedPart,

@@ -11,7 +11,7 @@ receipt or installment still end in ``ConcurrencyConflict`` through the version
 check (pass ``expected_version`` to pin the version a clerk's screen showed).
 
 Refunds and expense claims go through the tenant's approval flow when it has one
-(see :mod:`crmkit.billing.approvals`); otherwise :func:`approve_refund` and
+(see :mod:`crmkit.billing.services.approvals`); otherwise :func:`approve_refund` and
 :func:`approve_expense_claim` decide them by hand. :func:`check_credit` returns a
 decision saying whether an approval is required (the same rule the order confirmation
 applies), and :func:`resubmit_credit_override` asks again after a refused override.

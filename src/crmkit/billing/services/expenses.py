@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from crmkit.billing.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.expenses import (
     CategoryLimit,
     ClaimLine,
@@ -18,9 +16,11 @@ from crmkit.billing.model.expenses import (
     check_limits,
     policy_id,
 )
+from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
+from crmkit.billing.services.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
@@ -112,7 +112,7 @@ def submit_expense_claim(
         NoApprover: the expense flow's stage resolves to nobody (the claim stays a draft).
 
     With an active ``"expense_claim"`` approval flow the claim enters it in the same
-    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    transaction (see :mod:`crmkit.billing.services.approvals`); otherwise it waits for
     :func:`approve_expense_claim`.
     """
 

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.billing.errors import NothingToAllocate, OverAllocation
-from crmkit.billing.flows import RECEIPT_FLOW
+from crmkit.billing.model.flows import RECEIPT_FLOW
 from crmkit.billing.model.ledger import (
     EntryDraft,
     EntryKind,

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from datetime import date
 from uuid import UUID
 
-from crmkit.billing.approvals import REFUND_DOCUMENT, route_refund
 from crmkit.billing.errors import OverRefund
-from crmkit.billing.flows import REFUND_FLOW
+from crmkit.billing.model.flows import REFUND_FLOW
 from crmkit.billing.model.ledger import (
     EntryKind,
     LedgerEntry,
@@ -33,6 +32,7 @@ from crmkit.billing.services._frame import (
     _require,
     _viewable_customer,
 )
+from crmkit.billing.services.approvals import REFUND_DOCUMENT, route_refund
 from crmkit.billing.services.receipts import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -77,7 +77,7 @@ def request_refund(
       receipts with unallocated money in ``amount``'s currency, oldest first.
 
     With an active ``"refund"`` approval flow the refund enters it in the same
-    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    transaction (see :mod:`crmkit.billing.services.approvals`); otherwise it waits for
     :func:`approve_refund`.
 
     Raises:

@@ -29,9 +29,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
 from crmkit.billing.model.credit import CreditOverride, credit_documents
 from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
+from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
 from crmkit.billing.model.receipts import Refund
 from crmkit.kernel.actor import Actor
 from crmkit.ports import UnitOfWork
