@@ -33,7 +33,7 @@ from crmkit.billing.services._frame import (
     _viewable_customer,
 )
 from crmkit.billing.services.approvals import REFUND_DOCUMENT, route_refund
-from crmkit.billing.services.receipts import _credit_receipts
+from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
