@@ -29,7 +29,7 @@ from crmkit.billing import (
     set_expense_limits,
     submit_expense_claim,
 )
-from crmkit.billing.services.approvals import register_document_hooks
+from crmkit.billing.registrations import register_document_hooks
 from crmkit.billing.services.credit import credit_decision
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock

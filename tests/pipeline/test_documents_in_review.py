@@ -32,7 +32,7 @@ from crmkit.billing import (
     submit_expense_claim,
 )
 from crmkit.billing.model.credit import CreditOverride
-from crmkit.billing.services.approvals import register_document_hooks as register_billing_hooks
+from crmkit.billing.registrations import register_document_hooks as register_billing_hooks
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.approvals import register_document_hooks as register_pipeline_hooks
 from crmkit.pipeline.documents import submit_contract, submit_quote

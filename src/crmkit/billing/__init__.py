@@ -4,9 +4,7 @@ Hosts call the use cases in :mod:`crmkit.billing.services`; the domain values ar
 re-exported here. See ``docs/billing.md`` for a worked example in CNY and USD.
 """
 
-from crmkit.billing import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
-from crmkit.billing import registrations as _registrations  # noqa: F401  (the service catalog)
-from crmkit.billing import view_parts as _view_parts  # noqa: F401  (registers 360 parts)
+from crmkit.billing import registrations as _registrations  # noqa: F401  (declares the area)
 from crmkit.billing.errors import (
     LedgerCorrupted,
     NothingToAllocate,

@@ -1,12 +1,34 @@
-"""What each public billing service reads and writes, declared once for the catalog.
+"""The one place billing declares itself to the rest of crmkit.
 
-See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
+Importing :mod:`crmkit.billing` runs this module, which wires (the implementations
+live in ``model``, ``services`` and ``queries``):
+
+- the **service catalog**: what each public billing service reads and writes (see
+  :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
+  listed here on every backend, and a public ``(crm, actor, ...)`` function of this
+  package missing here fails the completeness test);
+- the **approvable documents**: refunds, expense claims and resubmitted credit
+  overrides, with their hooks and how approvals read them (see
+  :mod:`crmkit.billing.services.approvals`);
+- the **merge parts**: when duplicate customers are merged
+  (:func:`crmkit.customers.merge.merge_customers`), the plans, installments,
+  receipts, refunds and invoices of the merged customers move to the survivor, and
+  come back on :func:`crmkit.customers.merge.undo_merge`. Ledger entries do not move:
+  they are hash-chained facts that are never rewritten, so they keep naming the
+  counterparty of the day (the merge record links the two);
+- the **customer 360 parts** (:func:`crmkit.customers.customer_360`): the customer's
+  installments by due date (what is owed and when; paid and outstanding on each) and
+  its receipts, newest first, each narrowed to the actor's ``view`` scope on
+  ``installment`` / ``receipt`` and left out for an actor without such a grant.
 """
 
 from __future__ import annotations
 
+from crmkit.billing.model.credit import CreditOverride
+from crmkit.billing.model.expenses import ExpenseClaim
+from crmkit.billing.model.invoices import Invoice
+from crmkit.billing.model.plans import Installment, Plan
+from crmkit.billing.model.receipts import Receipt, Refund
 from crmkit.billing.services import (
     aging_report,
     allocate_receipt,
@@ -49,7 +71,27 @@ from crmkit.billing.services import (
     verify_ledger,
     void_invoice,
 )
+from crmkit.billing.services._frame import INSTALLMENT
+from crmkit.billing.services._frame import RECEIPT as RECEIPT_RESOURCE
+from crmkit.billing.services.approvals import (
+    CREDIT_RESUBMISSION_DOCUMENT,
+    EXPENSE_CLAIM_DOCUMENT,
+    REFUND_DOCUMENT,
+    approve_claim,
+    describe_claim,
+    describe_override,
+    describe_refund,
+    refund_decided,
+    reject_claim,
+    release_held_document,
+)
+from crmkit.customers.merge import register_merge_part, repoint_part
+from crmkit.customers.queries import records_of, register_360_part
+from crmkit.kernel.query import Order
+from crmkit.rules.approvals import document_hook, register_approvable
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
+
+__all__ = ["register_document_hooks"]
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -115,3 +157,62 @@ _TABLE: tuple[Declaration, ...] = (
 )
 for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
+
+
+def register_document_hooks() -> None:
+    """(Re-)register the refund, expense-claim and credit-resubmission hooks.
+
+    Called on import; call it again if something replaced the hooks of ``"refund"``,
+    ``"expense_claim"`` or ``"credit_override_resubmission"`` (the registry keeps one
+    set per document type).
+    """
+    # A refund or claim the flow rejects, returns or sees withdrawn is rejected for good
+    # (neither state machine has a way back to a draft); a new request starts over.
+    register_approvable(
+        REFUND_DOCUMENT,
+        entity=Refund,
+        on_approved=refund_decided("approve"),
+        on_closed=refund_decided("reject"),
+        describe=describe_refund,
+    )
+    register_approvable(
+        EXPENSE_CLAIM_DOCUMENT,
+        entity=ExpenseClaim,
+        on_approved=document_hook(ExpenseClaim, approve_claim),
+        on_closed=document_hook(ExpenseClaim, reject_claim),
+        describe=describe_claim,
+    )
+    # A refused resubmission changes nothing: the document stays on hold.
+    register_approvable(
+        CREDIT_RESUBMISSION_DOCUMENT,
+        entity=CreditOverride,
+        on_approved=release_held_document,
+        describe=describe_override,
+    )
+
+
+register_document_hooks()
+
+for _name, _entity in (
+    ("plans", Plan),
+    ("installments", Installment),
+    ("receipts", Receipt),
+    ("refunds", Refund),
+    ("invoices", Invoice),
+):
+    register_merge_part(f"billing.{_name}", *repoint_part(_entity))
+
+register_360_part(
+    "installments",
+    INSTALLMENT,
+    records_of(Installment, INSTALLMENT, order_by=(Order("due_date"), Order("seq"), Order("id"))),
+)
+register_360_part(
+    "receipts",
+    RECEIPT_RESOURCE,
+    records_of(
+        Receipt,
+        RECEIPT_RESOURCE,
+        order_by=(Order("received_on", descending=True), Order("id", descending=True)),
+    ),
+)

@@ -4,8 +4,8 @@ tenant's approval flows.
 When a tenant has an active approval flow for ``"refund"`` or ``"expense_claim"``,
 requesting a refund or submitting an expense claim also submits it to that flow,
 in the same transaction. The flow's last approval fires the document's own
-``approve`` transition through the hooks registered here, inside the deciding
-transaction; a rejection, return or withdrawal rejects the document (neither
+``approve`` transition through the hooks defined here (and registered by
+:mod:`crmkit.billing.registrations`), inside the deciding transaction; a rejection, return or withdrawal rejects the document (neither
 machine has a way back to draft). While the flow decides, the manual
 ``approve_*`` / ``reject_*`` services refuse with ``DocumentLocked``. Without a
 flow, :func:`~crmkit.billing.services.approve_refund` and
@@ -40,7 +40,6 @@ from crmkit.rules.approvals import (
     ApprovalSubject,
     decided_by,
     document_hook,
-    register_approvable,
     submit_if_flow,
 )
 
@@ -48,8 +47,16 @@ __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
     "EXPENSE_CLAIM_DOCUMENT",
     "REFUND_DOCUMENT",
+    "approve_claim",
+    "claim_facts",
+    "describe_claim",
+    "describe_override",
+    "describe_refund",
     "override_facts",
-    "register_document_hooks",
+    "refund_decided",
+    "refund_facts",
+    "reject_claim",
+    "release_held_document",
     "route_expense_claim",
     "route_refund",
 ]
@@ -59,11 +66,14 @@ EXPENSE_CLAIM_DOCUMENT = "expense_claim"
 CREDIT_RESUBMISSION_DOCUMENT = "credit_override_resubmission"
 
 
-def _refund_facts(refund: Refund) -> dict[str, Any]:
+def refund_facts(refund: Refund) -> dict[str, Any]:
+    """The facts a refund is routed on: its ``amount``."""
     return {"amount": refund.amount}
 
 
-def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
+def claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
+    """The facts an expense claim is routed on: ``amount``, ``needs_extra_approval``
+    and, when known, ``department``."""
     values: dict[str, Any] = {
         "amount": claim.total,
         "needs_extra_approval": claim.needs_extra_approval,
@@ -73,18 +83,20 @@ def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
     return values
 
 
-def _describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+def describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    """A stored refund as approvals see it (None: no such refund)."""
     refund = uow.repository(Refund).find(document_id)
     if refund is None:
         return None
-    return ApprovalSubject(_refund_facts(refund), "refund", refund, refund.requested_by)
+    return ApprovalSubject(refund_facts(refund), "refund", refund, refund.requested_by)
 
 
-def _describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+def describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    """A stored expense claim as approvals see it (None: no such claim)."""
     claim = uow.repository(ExpenseClaim).find(document_id)
     if claim is None:
         return None
-    return ApprovalSubject(_claim_facts(claim), "expense_claim", claim, claim.claimant_id)
+    return ApprovalSubject(claim_facts(claim), "expense_claim", claim, claim.claimant_id)
 
 
 def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
@@ -105,7 +117,8 @@ def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
     return values
 
 
-def _describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+def describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    """A stored resubmitted credit override as approvals see it (None: not ours)."""
     override = uow.repository(CreditOverride).find(document_id)
     if override is None:
         return None
@@ -131,7 +144,7 @@ def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -
         document_type=REFUND_DOCUMENT,
         document_id=refund.id,
         title=refund.reason or str(refund.amount),
-        facts=_refund_facts(refund),
+        facts=refund_facts(refund),
     )
 
 
@@ -155,7 +168,7 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
         document_type=EXPENSE_CLAIM_DOCUMENT,
         document_id=claim.id,
         title=str(claim.total),
-        facts=_claim_facts(claim),
+        facts=claim_facts(claim),
         department=claim.department_id,
     )
 
@@ -163,23 +176,27 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
 # -- hooks: called by the approval services inside the deciding transaction ------------------
 
 
-def _refund_decided(trigger: str) -> Callable[[UnitOfWork, ApprovalRequest], None]:
+def refund_decided(trigger: str) -> Callable[[UnitOfWork, ApprovalRequest], None]:
+    """The hook that fires the refund's own ``trigger`` (approve, reject) on a decision."""
     return document_hook(
         Refund, lambda refund, _who, _comment, at: REFUND_FLOW.fire(refund, trigger, now=at)
     )
 
 
-def _approve_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+def approve_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+    """Approve a claim its flow approved."""
     # The flow's stages replace the claim's own extra stage: its last approval is final.
     while claim.state is not ClaimState.APPROVED:
         EXPENSE_CLAIM_FLOW.fire(claim, "approve")
 
 
-def _reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+def reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+    """Reject a claim its flow rejected, returned or saw withdrawn."""
     EXPENSE_CLAIM_FLOW.fire(claim, "reject")
 
 
-def _override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+def release_held_document(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    """Release the document a resubmitted override held, once its flow approved it."""
     override = uow.repository(CreditOverride).find(request.document_id)
     if override is None:
         return  # a host's own document of that type, submitted directly: not ours
@@ -187,38 +204,3 @@ def _override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
         if source.document_type == override.document_type:
             who, _comment, at = decided_by(request)
             source.release(uow, override.document_id, who, at)
-
-
-def register_document_hooks() -> None:
-    """(Re-)register the refund, expense-claim and credit-resubmission hooks.
-
-    Called on import; call it again if something replaced the hooks of ``"refund"``,
-    ``"expense_claim"`` or ``"credit_override_resubmission"`` (the registry keeps one
-    set per document type).
-    """
-    # A refund or claim the flow rejects, returns or sees withdrawn is rejected for good
-    # (neither state machine has a way back to a draft); a new request starts over.
-    register_approvable(
-        REFUND_DOCUMENT,
-        entity=Refund,
-        on_approved=_refund_decided("approve"),
-        on_closed=_refund_decided("reject"),
-        describe=_describe_refund,
-    )
-    register_approvable(
-        EXPENSE_CLAIM_DOCUMENT,
-        entity=ExpenseClaim,
-        on_approved=document_hook(ExpenseClaim, _approve_claim),
-        on_closed=document_hook(ExpenseClaim, _reject_claim),
-        describe=_describe_claim,
-    )
-    # A refused resubmission changes nothing: the document stays on hold.
-    register_approvable(
-        CREDIT_RESUBMISSION_DOCUMENT,
-        entity=CreditOverride,
-        on_approved=_override_approved,
-        describe=_describe_override,
-    )
-
-
-register_document_hooks()
