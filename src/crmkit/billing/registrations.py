@@ -71,17 +71,18 @@ from crmkit.billing.services import (
     verify_ledger,
     void_invoice,
 )
-from crmkit.billing.services._frame import INSTALLMENT
+from crmkit.billing.services._frame import EXPENSE_CLAIM, INSTALLMENT
 from crmkit.billing.services._frame import RECEIPT as RECEIPT_RESOURCE
+from crmkit.billing.services._frame import REFUND as REFUND_RESOURCE
 from crmkit.billing.services.approvals import (
     CREDIT_RESUBMISSION_DOCUMENT,
     EXPENSE_CLAIM_DOCUMENT,
     REFUND_DOCUMENT,
     approve_claim,
-    describe_claim,
+    claim_facts,
     describe_override,
-    describe_refund,
     refund_decided,
+    refund_facts,
     reject_claim,
     release_held_document,
 )
@@ -89,6 +90,7 @@ from crmkit.customers.merge import register_merge_part, repoint_part
 from crmkit.customers.queries import records_of, register_360_part
 from crmkit.kernel.query import Order
 from crmkit.rules.approvals import document_hook, register_approvable
+from crmkit.rules.approvals.describing import describe_stored
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 
 __all__ = ["register_document_hooks"]
@@ -173,14 +175,16 @@ def register_document_hooks() -> None:
         entity=Refund,
         on_approved=refund_decided("approve"),
         on_closed=refund_decided("reject"),
-        describe=describe_refund,
+        describe=describe_stored(Refund, REFUND_RESOURCE, refund_facts, owner_field="requested_by"),
     )
     register_approvable(
         EXPENSE_CLAIM_DOCUMENT,
         entity=ExpenseClaim,
         on_approved=document_hook(ExpenseClaim, approve_claim),
         on_closed=document_hook(ExpenseClaim, reject_claim),
-        describe=describe_claim,
+        describe=describe_stored(
+            ExpenseClaim, EXPENSE_CLAIM, claim_facts, owner_field="claimant_id"
+        ),
     )
     # A refused resubmission changes nothing: the document stays on hold.
     register_approvable(

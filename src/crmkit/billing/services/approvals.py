@@ -49,9 +49,7 @@ __all__ = [
     "REFUND_DOCUMENT",
     "approve_claim",
     "claim_facts",
-    "describe_claim",
     "describe_override",
-    "describe_refund",
     "override_facts",
     "refund_decided",
     "refund_facts",
@@ -81,22 +79,6 @@ def claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
     if claim.department_id is not None:
         values["department"] = claim.department_id
     return values
-
-
-def describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    """A stored refund as approvals see it (None: no such refund)."""
-    refund = uow.repository(Refund).find(document_id)
-    if refund is None:
-        return None
-    return ApprovalSubject(refund_facts(refund), "refund", refund, refund.requested_by)
-
-
-def describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    """A stored expense claim as approvals see it (None: no such claim)."""
-    claim = uow.repository(ExpenseClaim).find(document_id)
-    if claim is None:
-        return None
-    return ApprovalSubject(claim_facts(claim), "expense_claim", claim, claim.claimant_id)
 
 
 def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
