@@ -3,6 +3,11 @@
 Importing :mod:`crmkit.billing` runs this module, which wires (the implementations
 live in ``model``, ``services`` and ``queries``):
 
+- the **permission resources** grants name, with the operations finance needs beyond
+  the defaults: receipts belong to the clerk who recorded them, refunds and
+  resubmitted credit overrides to who asked, expense claims to the claimant;
+- the **reminder source** of installments (a reminder before one falls due);
+
 - the **service catalog**: what each public billing service reads and writes (see
   :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
   listed here on every backend, and a public ``(crm, actor, ...)`` function of this
@@ -71,9 +76,14 @@ from crmkit.billing.services import (
     verify_ledger,
     void_invoice,
 )
-from crmkit.billing.services._frame import EXPENSE_CLAIM, INSTALLMENT
-from crmkit.billing.services._frame import RECEIPT as RECEIPT_RESOURCE
-from crmkit.billing.services._frame import REFUND as REFUND_RESOURCE
+from crmkit.billing.services._frame import (
+    EXPENSE_CLAIM,
+    INSTALLMENT,
+    INVOICE,
+    PLAN,
+    RECEIPT,
+    REFUND,
+)
 from crmkit.billing.services.approvals import (
     CREDIT_RESUBMISSION_DOCUMENT,
     EXPENSE_CLAIM_DOCUMENT,
@@ -86,14 +96,62 @@ from crmkit.billing.services.approvals import (
     reject_claim,
     release_held_document,
 )
+from crmkit.billing.services.overrides import CREDIT_OVERRIDE
 from crmkit.customers.merge import register_merge_part, repoint_part
 from crmkit.customers.queries import records_of, register_360_part
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import Order
 from crmkit.rules.approvals import document_hook, register_approvable
 from crmkit.rules.approvals.describing import describe_stored
+from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
+from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
+from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = ["register_document_hooks"]
+
+register_resource(PLAN, entity=Plan)
+register_resource(INSTALLMENT, entity=Installment)
+register_resource(
+    RECEIPT, entity=Receipt, operations=DEFAULT_OPERATIONS | {"confirm", "allocate", "reverse"}
+)
+register_resource(
+    REFUND, entity=Refund, operations=DEFAULT_OPERATIONS | {"pay"}, owner_field="requested_by"
+)
+register_resource(
+    INVOICE, entity=Invoice, operations=DEFAULT_OPERATIONS | {"issue", "send", "void", "cancel"}
+)
+register_resource(
+    EXPENSE_CLAIM,
+    entity=ExpenseClaim,
+    operations=DEFAULT_OPERATIONS | {"submit", "reimburse"},
+    owner_field="claimant_id",
+)
+register_resource(CREDIT_OVERRIDE, entity=CreditOverride, owner_field="requested_by")
+LABELS = (
+    N_("billing_plan"),
+    N_("installment"),
+    N_("receipt"),
+    N_("refund"),
+    N_("invoice"),
+    N_("expense_claim"),
+    N_("confirm"),
+    N_("allocate"),
+    N_("reverse"),
+    N_("pay"),
+    N_("issue"),
+    N_("send"),
+    N_("void"),
+    N_("cancel"),
+    N_("submit"),
+    N_("reimburse"),
+)
+
+register_source(
+    ReminderSource(
+        "installment", Installment, title_field="label", owner_field="owner_id", created_field=None
+    )
+)
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -102,11 +160,11 @@ READ, LIST, REPORT, WRITE = (
     ServiceKind.WRITE,
 )
 AREA = "crmkit.billing"
-CUSTOMER = {"customer_id": "customer"}
-RECEIPT = {"receipt_id": "receipt"}
-REFUND = {"refund_id": "refund"}
-INVOICE = {"invoice_id": "invoice"}
-CLAIM = {"claim_id": "expense_claim"}
+CUSTOMER_ID = {"customer_id": "customer"}
+RECEIPT_ID = {"receipt_id": "receipt"}
+REFUND_ID = {"refund_id": "refund"}
+INVOICE_ID = {"invoice_id": "invoice"}
+CLAIM_ID = {"claim_id": "expense_claim"}
 
 _TABLE: tuple[Declaration, ...] = (
     # plans
@@ -115,41 +173,41 @@ _TABLE: tuple[Declaration, ...] = (
     (set_milestone, WRITE, "billing_plan", "edit", {"plan_id": "billing_plan"}),
     (define_payment_terms, WRITE, "billing_plan", "create", {}),
     # receipts and the ledger
-    (record_receipt, WRITE, "receipt", "create", CUSTOMER),
-    (get_receipt, READ, "receipt", "view", RECEIPT),
-    (confirm_receipt, WRITE, "receipt", "confirm", RECEIPT),
-    (allocate_receipt, WRITE, "receipt", "allocate", RECEIPT),
+    (record_receipt, WRITE, "receipt", "create", CUSTOMER_ID),
+    (get_receipt, READ, "receipt", "view", RECEIPT_ID),
+    (confirm_receipt, WRITE, "receipt", "confirm", RECEIPT_ID),
+    (allocate_receipt, WRITE, "receipt", "allocate", RECEIPT_ID),
     (allocate_receipts, WRITE, "receipt", "allocate", {"receipt_ids": "receipt"}),
-    (apply_credit, WRITE, "receipt", "allocate", CUSTOMER),
+    (apply_credit, WRITE, "receipt", "allocate", CUSTOMER_ID),
     (deallocate, WRITE, "receipt", "allocate", {"entry_id": "ledger_entry"}),
-    (reverse_receipt, WRITE, "receipt", "reverse", RECEIPT),
-    (customer_credit, READ, "receipt", "view", CUSTOMER),
+    (reverse_receipt, WRITE, "receipt", "reverse", RECEIPT_ID),
+    (customer_credit, READ, "receipt", "view", CUSTOMER_ID),
     (ledger_entries, LIST, "receipt", "view", {}),
     (verify_ledger, REPORT, "receipt", "view", {}),
     (balance_mismatches, REPORT, "receipt", "view", {}),
     # refunds
-    (request_refund, WRITE, "refund", "create", RECEIPT),
-    (approve_refund, WRITE, "refund", "approve", REFUND),
-    (reject_refund, WRITE, "refund", "approve", REFUND),
-    (pay_refund, WRITE, "refund", "pay", REFUND),
+    (request_refund, WRITE, "refund", "create", RECEIPT_ID),
+    (approve_refund, WRITE, "refund", "approve", REFUND_ID),
+    (reject_refund, WRITE, "refund", "approve", REFUND_ID),
+    (pay_refund, WRITE, "refund", "pay", REFUND_ID),
     # invoices
-    (request_invoice, WRITE, "invoice", "create", CUSTOMER),
-    (issue_invoice, WRITE, "invoice", "issue", INVOICE),
-    (send_invoice, WRITE, "invoice", "send", INVOICE),
-    (cancel_invoice, WRITE, "invoice", "cancel", INVOICE),
-    (void_invoice, WRITE, "invoice", "void", INVOICE),
+    (request_invoice, WRITE, "invoice", "create", CUSTOMER_ID),
+    (issue_invoice, WRITE, "invoice", "issue", INVOICE_ID),
+    (send_invoice, WRITE, "invoice", "send", INVOICE_ID),
+    (cancel_invoice, WRITE, "invoice", "cancel", INVOICE_ID),
+    (void_invoice, WRITE, "invoice", "void", INVOICE_ID),
     (document_summary, READ, "invoice", "view", {"document": "contract"}),
     # credit
-    (check_credit, READ, "customer", "view", CUSTOMER),
+    (check_credit, READ, "customer", "view", CUSTOMER_ID),
     (resubmit_credit_override, WRITE, "credit_override", "create", {"document_id": "sales_order"}),
     (credit_overrides, LIST, "credit_override", "view", {"document_id": "sales_order"}),
     # expenses
     (set_expense_limits, WRITE, "expense_claim", "administer", {}),
     (draft_expense_claim, WRITE, "expense_claim", "create", {}),
-    (submit_expense_claim, WRITE, "expense_claim", "submit", CLAIM),
-    (approve_expense_claim, WRITE, "expense_claim", "approve", CLAIM),
-    (reject_expense_claim, WRITE, "expense_claim", "approve", CLAIM),
-    (reimburse_expense_claim, WRITE, "expense_claim", "reimburse", CLAIM),
+    (submit_expense_claim, WRITE, "expense_claim", "submit", CLAIM_ID),
+    (approve_expense_claim, WRITE, "expense_claim", "approve", CLAIM_ID),
+    (reject_expense_claim, WRITE, "expense_claim", "approve", CLAIM_ID),
+    (reimburse_expense_claim, WRITE, "expense_claim", "reimburse", CLAIM_ID),
     # reports
     (aging_report, REPORT, "installment", "view", {}),
     (days_sales_outstanding, REPORT, "installment", "view", {}),
@@ -175,7 +233,7 @@ def register_document_hooks() -> None:
         entity=Refund,
         on_approved=refund_decided("approve"),
         on_closed=refund_decided("reject"),
-        describe=describe_stored(Refund, REFUND_RESOURCE, refund_facts, owner_field="requested_by"),
+        describe=describe_stored(Refund, REFUND, refund_facts, owner_field="requested_by"),
     )
     register_approvable(
         EXPENSE_CLAIM_DOCUMENT,
@@ -213,10 +271,10 @@ register_360_part(
 )
 register_360_part(
     "receipts",
-    RECEIPT_RESOURCE,
+    RECEIPT,
     records_of(
         Receipt,
-        RECEIPT_RESOURCE,
+        RECEIPT,
         order_by=(Order("received_on", descending=True), Order("id", descending=True)),
     ),
 )

@@ -40,7 +40,7 @@ from crmkit.rules.approvals import (
     approval_of,
     submit_in,
 )
-from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.access import load_named
 from crmkit.rules.permissions.directory import OrgDirectory
 
@@ -56,8 +56,8 @@ CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 """The document type of a held order's first override request (and of the flow)."""
 
 CREDIT_OVERRIDE = "credit_override"
-"""The permission resource of resubmitted overrides (owned by who asked)."""
-register_resource(CREDIT_OVERRIDE, entity=CreditOverride, owner_field="requested_by")
+"""The permission resource of resubmitted overrides (owned by who asked; see
+:mod:`crmkit.billing.registrations`)."""
 
 _CLOSED = (RequestStatus.REJECTED, RequestStatus.RETURNED, RequestStatus.WITHDRAWN)
 
