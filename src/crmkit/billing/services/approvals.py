@@ -26,22 +26,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.billing.model.credit import CreditOverride, credit_documents
 from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
 from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
 from crmkit.billing.model.receipts import Refund
+from crmkit.billing.services._frame import _require
+from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.ports import UnitOfWork
+from crmkit.kernel.machine import Machine
+from crmkit.ports import Entity, UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
     ApprovalSubject,
     decided_by,
     document_hook,
+    ensure_editable,
+    ensure_not_in_review,
+    ensure_not_own,
     submit_if_flow,
 )
+from crmkit.rules.permissions import guarded
 
 __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
@@ -49,6 +56,7 @@ __all__ = [
     "REFUND_DOCUMENT",
     "approve_claim",
     "claim_facts",
+    "decide_by_hand",
     "describe_override",
     "override_facts",
     "refund_decided",
@@ -62,6 +70,8 @@ __all__ = [
 REFUND_DOCUMENT = "refund"
 EXPENSE_CLAIM_DOCUMENT = "expense_claim"
 CREDIT_RESUBMISSION_DOCUMENT = "credit_override_resubmission"
+
+D = TypeVar("D", bound=Entity)
 
 
 def refund_facts(refund: Refund) -> dict[str, Any]:
@@ -153,6 +163,54 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
         facts=claim_facts(claim),
         department=claim.department_id,
     )
+
+
+def decide_by_hand(
+    crm: Crm,
+    actor: Actor,
+    document_id: UUID,
+    trigger: str,
+    *,
+    entity: type[D],
+    document_type: str,
+    machine: Machine[Any],
+    owner_field: str,
+) -> D:
+    """Approve or reject a refund or expense claim by hand (a tenant without a flow for it).
+
+    Args:
+        document_id: the refund or claim.
+        trigger: ``"approve"`` or ``"reject"``, fired on ``machine``.
+        entity: the document's class; its permission resource is ``document_type``.
+        document_type: the approval document type (``"refund"``), also its resource.
+        machine: the document's state machine.
+        owner_field: who asked for the document; they may not approve it unless the
+            tenant allows self-approval.
+
+    Raises:
+        NotFound: no such document.
+        PermissionDenied: the actor may not ``approve`` it.
+        DocumentLocked: an approval flow is deciding it, or approved it.
+        SelfApprovalForbidden: the actor asked for it and may not approve their own.
+        InvalidTransition: it is not waiting for a decision.
+    """
+
+    def work(uow: UnitOfWork) -> D:
+        repo = uow.repository(entity)
+        document = repo.get(document_id)
+        _require(uow, actor, "approve", document_type, document)
+        ensure_not_in_review(uow, document)
+        ensure_editable(uow, document_type, document.id)
+        if trigger == "approve":
+            owner = getattr(document, owner_field)
+            ensure_not_own(uow, actor, (owner,), f"{document_type} {document.id}")
+        event = machine.fire(document, trigger, now=crm.now())
+        repo.save(document)
+        if event is not None:
+            uow.outbox.add(event)
+        return document
+
+    return guarded(crm, actor, work)
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------

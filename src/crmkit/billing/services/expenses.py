@@ -20,14 +20,18 @@ from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
-from crmkit.billing.services.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
+from crmkit.billing.services.approvals import (
+    EXPENSE_CLAIM_DOCUMENT,
+    decide_by_hand,
+    route_expense_claim,
+)
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
+from crmkit.rules.approvals import ensure_not_in_review
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -144,19 +148,17 @@ def submit_expense_claim(
     return guarded(crm, actor, work)
 
 
-def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClaim:
-    def work(uow: UnitOfWork) -> ExpenseClaim:
-        repo = uow.repository(ExpenseClaim)
-        claim = repo.get(claim_id)
-        _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
-        ensure_not_in_review(uow, claim)
-        ensure_editable(uow, EXPENSE_CLAIM_DOCUMENT, claim.id)
-        if trigger == "approve":
-            ensure_not_own(uow, actor, (claim.claimant_id,), f"{EXPENSE_CLAIM} {claim.id}")
-        EXPENSE_CLAIM_FLOW.fire(claim, trigger)
-        return repo.save(claim)
-
-    return guarded(crm, actor, work)
+def _decide_claim(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClaim:
+    return decide_by_hand(
+        crm,
+        actor,
+        claim_id,
+        trigger,
+        entity=ExpenseClaim,
+        document_type=EXPENSE_CLAIM_DOCUMENT,
+        machine=EXPENSE_CLAIM_FLOW,
+        owner_field="claimant_id",
+    )
 
 
 def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
@@ -171,7 +173,7 @@ def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClai
         SelfApprovalForbidden: the actor is the claimant and the tenant does not allow
             self-approval.
     """
-    return _decide(crm, actor, claim_id, "approve")
+    return _decide_claim(crm, actor, claim_id, "approve")
 
 
 def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
@@ -181,7 +183,7 @@ def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim
         InvalidTransition: the claim is not waiting for approval.
         DocumentLocked: an approval flow is deciding the claim.
     """
-    return _decide(crm, actor, claim_id, "reject")
+    return _decide_claim(crm, actor, claim_id, "reject")
 
 
 def reimburse_expense_claim(

@@ -32,7 +32,7 @@ from crmkit.billing.services._frame import (
     _require,
     _viewable_customer,
 )
-from crmkit.billing.services.approvals import REFUND_DOCUMENT, route_refund
+from crmkit.billing.services.approvals import REFUND_DOCUMENT, decide_by_hand, route_refund
 from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -40,8 +40,8 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
-from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.approvals import ensure_not_in_review
+from crmkit.rules.permissions import grants_for
 from crmkit.rules.permissions.access import load_for
 
 __all__ = [
@@ -203,21 +203,16 @@ def _parts(
 
 
 def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Refund:
-    def work(uow: UnitOfWork) -> Refund:
-        repo = uow.repository(Refund)
-        refund = repo.get(refund_id)
-        _require(uow, actor, "approve", REFUND, refund)
-        ensure_not_in_review(uow, refund)
-        ensure_editable(uow, REFUND_DOCUMENT, refund.id)
-        if trigger == "approve":
-            ensure_not_own(uow, actor, (refund.requested_by,), f"{REFUND} {refund.id}")
-        event = REFUND_FLOW.fire(refund, trigger, now=crm.now())
-        repo.save(refund)
-        if event is not None:
-            uow.outbox.add(event)
-        return refund
-
-    return guarded(crm, actor, work)
+    return decide_by_hand(
+        crm,
+        actor,
+        refund_id,
+        trigger,
+        entity=Refund,
+        document_type=REFUND_DOCUMENT,
+        machine=REFUND_FLOW,
+        owner_field="requested_by",
+    )
 
 
 def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
