@@ -26,8 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
+
+import attrs
 
 from crmkit.billing.model.credit import CreditOverride, credit_documents
 from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
@@ -52,11 +54,13 @@ from crmkit.rules.permissions import guarded
 
 __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
+    "EXPENSE_CLAIM_BY_HAND",
     "EXPENSE_CLAIM_DOCUMENT",
+    "REFUND_BY_HAND",
     "REFUND_DOCUMENT",
+    "ByHand",
     "approve_claim",
     "claim_facts",
-    "decide_by_hand",
     "describe_override",
     "override_facts",
     "refund_decided",
@@ -165,52 +169,58 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
     )
 
 
-def decide_by_hand(
-    crm: Crm,
-    actor: Actor,
-    document_id: UUID,
-    trigger: str,
-    *,
-    entity: type[D],
-    document_type: str,
-    machine: Machine[Any],
-    owner_field: str,
-) -> D:
-    """Approve or reject a refund or expense claim by hand (a tenant without a flow for it).
+@attrs.frozen
+class ByHand(Generic[D]):
+    """How a refund or expense claim is approved or rejected by hand (a tenant without
+    a flow for it): the same checks for both, only these differ.
 
-    Args:
-        document_id: the refund or claim.
-        trigger: ``"approve"`` or ``"reject"``, fired on ``machine``.
-        entity: the document's class; its permission resource is ``document_type``.
-        document_type: the approval document type (``"refund"``), also its resource.
+    Attributes:
+        entity: the document's class.
+        document_type: the approval document type (``"refund"``), also the document's
+            permission resource.
         machine: the document's state machine.
         owner_field: who asked for the document; they may not approve it unless the
             tenant allows self-approval.
-
-    Raises:
-        NotFound: no such document.
-        PermissionDenied: the actor may not ``approve`` it.
-        DocumentLocked: an approval flow is deciding it, or approved it.
-        SelfApprovalForbidden: the actor asked for it and may not approve their own.
-        InvalidTransition: it is not waiting for a decision.
     """
 
-    def work(uow: UnitOfWork) -> D:
-        repo = uow.repository(entity)
-        document = repo.get(document_id)
-        _require(uow, actor, "approve", document_type, document)
-        ensure_not_in_review(uow, document)
-        ensure_editable(uow, document_type, document.id)
-        if trigger == "approve":
-            owner = getattr(document, owner_field)
-            ensure_not_own(uow, actor, (owner,), f"{document_type} {document.id}")
-        event = machine.fire(document, trigger, now=crm.now())
-        repo.save(document)
-        if event is not None:
-            uow.outbox.add(event)
-        return document
+    entity: type[D]
+    document_type: str
+    machine: Machine[Any]
+    owner_field: str
 
-    return guarded(crm, actor, work)
+    def decide(self, crm: Crm, actor: Actor, document_id: UUID, trigger: str) -> D:
+        """Fire ``trigger`` (``"approve"`` or ``"reject"``) on the stored document.
+
+        Raises:
+            NotFound: no such document.
+            PermissionDenied: the actor may not ``approve`` it.
+            DocumentLocked: an approval flow is deciding it, or approved it.
+            SelfApprovalForbidden: the actor asked for it and may not approve their own.
+            InvalidTransition: it is not waiting for a decision.
+        """
+
+        def work(uow: UnitOfWork) -> D:
+            repo = uow.repository(self.entity)
+            document = repo.get(document_id)
+            _require(uow, actor, "approve", self.document_type, document)
+            ensure_not_in_review(uow, document)
+            ensure_editable(uow, self.document_type, document.id)
+            if trigger == "approve":
+                owner = getattr(document, self.owner_field)
+                ensure_not_own(uow, actor, (owner,), f"{self.document_type} {document.id}")
+            event = self.machine.fire(document, trigger, now=crm.now())
+            repo.save(document)
+            if event is not None:
+                uow.outbox.add(event)
+            return document
+
+        return guarded(crm, actor, work)
+
+
+REFUND_BY_HAND = ByHand(Refund, REFUND_DOCUMENT, REFUND_FLOW, "requested_by")
+EXPENSE_CLAIM_BY_HAND = ByHand(
+    ExpenseClaim, EXPENSE_CLAIM_DOCUMENT, EXPENSE_CLAIM_FLOW, "claimant_id"
+)
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------

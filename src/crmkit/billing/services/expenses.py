@@ -21,8 +21,7 @@ from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
 from crmkit.billing.services.approvals import (
-    EXPENSE_CLAIM_DOCUMENT,
-    decide_by_hand,
+    EXPENSE_CLAIM_BY_HAND,
     route_expense_claim,
 )
 from crmkit.crm import Crm
@@ -148,19 +147,6 @@ def submit_expense_claim(
     return guarded(crm, actor, work)
 
 
-def _decide_claim(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClaim:
-    return decide_by_hand(
-        crm,
-        actor,
-        claim_id,
-        trigger,
-        entity=ExpenseClaim,
-        document_type=EXPENSE_CLAIM_DOCUMENT,
-        machine=EXPENSE_CLAIM_FLOW,
-        owner_field="claimant_id",
-    )
-
-
 def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
     """Approve one stage of a claim by hand (tenants without an expense approval flow).
 
@@ -173,7 +159,7 @@ def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClai
         SelfApprovalForbidden: the actor is the claimant and the tenant does not allow
             self-approval.
     """
-    return _decide_claim(crm, actor, claim_id, "approve")
+    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "approve")
 
 
 def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
@@ -183,7 +169,7 @@ def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim
         InvalidTransition: the claim is not waiting for approval.
         DocumentLocked: an approval flow is deciding the claim.
     """
-    return _decide_claim(crm, actor, claim_id, "reject")
+    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "reject")
 
 
 def reimburse_expense_claim(

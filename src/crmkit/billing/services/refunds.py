@@ -32,7 +32,7 @@ from crmkit.billing.services._frame import (
     _require,
     _viewable_customer,
 )
-from crmkit.billing.services.approvals import REFUND_DOCUMENT, decide_by_hand, route_refund
+from crmkit.billing.services.approvals import REFUND_BY_HAND, route_refund
 from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -202,19 +202,6 @@ def _parts(
     return found
 
 
-def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Refund:
-    return decide_by_hand(
-        crm,
-        actor,
-        refund_id,
-        trigger,
-        entity=Refund,
-        document_type=REFUND_DOCUMENT,
-        machine=REFUND_FLOW,
-        owner_field="requested_by",
-    )
-
-
 def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
     """Approve a requested refund by hand (tenants without a refund approval flow).
 
@@ -224,7 +211,7 @@ def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         SelfApprovalForbidden: the actor asked for the refund and the tenant does not
             allow self-approval.
     """
-    return _decide_refund(crm, actor, refund_id, "approve")
+    return REFUND_BY_HAND.decide(crm, actor, refund_id, "approve")
 
 
 def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
@@ -234,7 +221,7 @@ def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         InvalidTransition: the refund is not waiting for approval.
         DocumentLocked: an approval flow is deciding the refund.
     """
-    return _decide_refund(crm, actor, refund_id, "reject")
+    return REFUND_BY_HAND.decide(crm, actor, refund_id, "reject")
 
 
 def _drawn_per_receipt(uow: UnitOfWork, refund: Refund) -> dict[UUID, Money]:
