@@ -97,7 +97,7 @@ from crmkit.billing.services.approvals import (
     release_held_document,
 )
 from crmkit.billing.services.overrides import CREDIT_OVERRIDE
-from crmkit.customers.merge import register_merge_part, repoint_part
+from crmkit.customers import register_merge_part, repoint_part
 from crmkit.customers.queries import records_of, register_360_part
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import Order

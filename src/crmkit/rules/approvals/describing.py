@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.ports import Entity, UnitOfWork
-from crmkit.rules.approvals.approvable import ApprovalSubject, Describe
+from crmkit.rules.approvals import ApprovalSubject, Describe
 
 __all__ = ["describe_stored"]
 
