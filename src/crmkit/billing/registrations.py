@@ -16,9 +16,9 @@ live in ``model``, ``services`` and ``queries``):
   overrides, with their hooks and how approvals read them (see
   :mod:`crmkit.billing.services.approvals`);
 - the **merge parts**: when duplicate customers are merged
-  (:func:`crmkit.customers.merge.merge_customers`), the plans, installments,
+  (:func:`crmkit.customers.merge_customers`), the plans, installments,
   receipts, refunds and invoices of the merged customers move to the survivor, and
-  come back on :func:`crmkit.customers.merge.undo_merge`. Ledger entries do not move:
+  come back on :func:`crmkit.customers.undo_merge`. Ledger entries do not move:
   they are hash-chained facts that are never rewritten, so they keep naming the
   counterparty of the day (the merge record links the two);
 - the **customer 360 parts** (:func:`crmkit.customers.customer_360`): the customer's

@@ -1,7 +1,7 @@
 """Pipeline: leads, scoring, sales processes, opportunities, quotes, contracts, orders and
 their analytics."""
 
-from crmkit.customers.dedup import DuplicatePolicy
+from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.pipeline import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
 from crmkit.pipeline import registrations as _registrations  # noqa: F401  (the service catalog)
 from crmkit.pipeline import search_parts as _search_parts  # noqa: F401  (registers search parts)

@@ -1,15 +1,15 @@
 """Pipeline records follow a customer merge.
 
-When duplicates are merged (:func:`crmkit.customers.merge.merge_customers`), the
+When duplicates are merged (:func:`crmkit.customers.services.merge.merge_customers`), the
 leads, opportunities, quotes, contracts and sales orders of the merged customers
-move to the survivor, and come back on :func:`crmkit.customers.merge.undo_merge`.
+move to the survivor, and come back on :func:`crmkit.customers.services.merge.undo_merge`.
 Registered when :mod:`crmkit.pipeline` is imported; the customers area does not
 know this area exists.
 """
 
 from __future__ import annotations
 
-from crmkit.customers.merge import register_merge_part, repoint_part
+from crmkit.customers.services.merge_parts import register_merge_part, repoint_part
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity

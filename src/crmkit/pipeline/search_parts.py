@@ -1,6 +1,6 @@
 """Leads and opportunities in the global search box.
 
-:func:`crmkit.customers.search_all.global_search` searches the kinds areas register;
+:func:`crmkit.customers.queries.search_all.global_search` searches the kinds areas register;
 importing :mod:`crmkit.pipeline` registers two: ``lead`` (by the lead's name, its
 company or its phone) and ``opportunity`` (by the deal's name). Letters match the
 stored pinyin keys (``huaxia`` and ``hx`` find 华夏物流; a Latin name is kept whole,
@@ -12,8 +12,8 @@ area exists.
 
 from __future__ import annotations
 
-from crmkit.customers.dedup import normalize_name
-from crmkit.customers.search_all import (
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.queries.search_all import (
     SearchHit,
     name_query,
     register_search_part,

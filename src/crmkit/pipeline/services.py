@@ -15,11 +15,11 @@ from typing import Any
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.dedup import DuplicatePolicy
-from crmkit.customers.history import record_changes, snapshot
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
-from crmkit.customers.phones import phone_key
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.dedup import DuplicatePolicy
+from crmkit.customers.model.history import record_changes, snapshot
+from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
@@ -279,7 +279,7 @@ def check_lead_duplicates(
     """Which existing leads and customers would a new lead duplicate? (to warn before entry)
 
     A record matches when it shares the normalised name (the company's, else the
-    person's; see :func:`crmkit.customers.dedup.normalize_name`), the phone's caller-ID
+    person's; see :func:`crmkit.customers.model.names.normalize_name`), the phone's caller-ID
     key, or the email (a lead's case-insensitively; a customer's as typed or in lower
     case, since customers store no email key). The whole tenant is searched, whatever the actor may see; only
     ids are returned. Converted leads and customers in the recycle bin are left out.

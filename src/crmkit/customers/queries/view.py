@@ -17,10 +17,11 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.model import Customer, CustomerRelation
-from crmkit.customers.services import (
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.relations import CustomerRelation
+from crmkit.customers.queries._readers import (
     _customer_history,
     _visible_contacts,
     _visible_relations,

@@ -21,7 +21,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_fields import (
+from crmkit.customers.model.custom_fields import (
     CUSTOM,
     ChoiceOption,
     CustomFieldChanged,
@@ -30,13 +30,14 @@ from crmkit.customers.custom_fields import (
     FieldType,
     used_reason,
 )
-from crmkit.customers.model import Customer
-from crmkit.customers.transfer import is_builtin_header
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.transfer import is_builtin_header
+from crmkit.customers.queries._readers import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import to_member
-from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.query import F
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
@@ -45,7 +46,6 @@ __all__ = [
     "change_custom_field",
     "deactivate_custom_field",
     "define_custom_field",
-    "definitions_of",
     "list_custom_fields",
 ]
 
@@ -84,13 +84,6 @@ _CHANGEABLE = frozenset(
         "active",
     }
 )
-
-
-def definitions_of(uow: UnitOfWork, entity: str) -> list[CustomFieldDefinition]:
-    """Every custom field of ``entity`` in the unit of work's tenant, in display order."""
-    return uow.repository(CustomFieldDefinition).query(
-        Query(where=F("entity").eq(entity), order_by=(Order("position"), Order("key")))
-    )
 
 
 def _require_admin(grants: Grants) -> None:

@@ -7,7 +7,7 @@ each, every kind filtered by the actor's ``view`` scope on its resource, so a re
 never sees a record she could not open.
 
 Customers and contacts are searched here (the pinyin, initials, character and
-caller-ID keys of :mod:`crmkit.customers.search`). Areas that build on customers
+caller-ID keys of :mod:`crmkit.customers.model.search_keys`). Areas that build on customers
 (leads and opportunities in :mod:`crmkit.pipeline`) add their kinds with
 :func:`register_search_part` when they are imported, so this module never imports
 them. A kind whose searched fields are hidden from the actor is left out: filtering
@@ -22,18 +22,14 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.dedup import fold_text
-from crmkit.customers.model import Customer
-from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import (
-    _looks_like_phone,
-    check_search_text,
-    find_by_routes,
-    pinyin_query,
-    search_routes,
-)
-from crmkit.customers.services import CONTACT, RESOURCE, customer_reader
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.names import fold_text
+from crmkit.customers.model.phones import caller_id_query
+from crmkit.customers.queries._readers import CONTACT, RESOURCE, customer_reader
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import _looks_like_phone, pinyin_query, search_routes
+from crmkit.customers.queries.search_text import check_search_text
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -172,7 +168,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
 
     Raises:
         ValidationError: ``limit_per_kind`` is outside 1..100, or ``text`` is longer
-            than :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
+            than :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
     if not 1 <= limit_per_kind <= MAX_PER_KIND:
         raise ValidationError(
@@ -220,7 +216,7 @@ def name_query(
     """Records by name: pinyin or initials for letters, the name itself for characters.
 
     For records that store the pinyin keys of their name (``pinyin_full``,
-    ``pinyin_initials``, see :mod:`crmkit.customers.search`) and the caller-ID key of
+    ``pinyin_initials``, see :mod:`crmkit.customers.model.search_keys`) and the caller-ID key of
     their phone: contacts, leads, opportunities.
 
     Args:

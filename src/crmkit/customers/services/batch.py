@@ -21,10 +21,11 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
-from crmkit.customers.history import record_changes, snapshot
-from crmkit.customers.model import Customer
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import apply_custom, custom_paths
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import record_changes, snapshot
+from crmkit.customers.queries._readers import RESOURCE, definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import CrmError, LimitExceeded, NotFound, PermissionDenied
 from crmkit.ports import UnitOfWork
@@ -32,7 +33,6 @@ from crmkit.rules.permissions import grants_for, guarded, record_denial
 
 __all__ = ["BatchResult", "batch_update_customers"]
 
-RESOURCE = "customer"
 MAX_BATCH = 10_000
 
 

@@ -40,7 +40,7 @@ from uuid import UUID, uuid5
 import attrs
 
 from crmkit.customers.errors import CooldownActive, HoldingLimitReached, NotInPool
-from crmkit.customers.model import Customer, PoolState
+from crmkit.customers.model.customer import Customer, PoolState
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_

@@ -25,25 +25,25 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom
-from crmkit.customers.dedup import DuplicatePolicy
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
-from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
-from crmkit.customers.transfer import (
+from crmkit.customers.model.cells import ParsedRow, parse_row, zone_of
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import apply_custom
+from crmkit.customers.model.customer import Customer, CustomerId
+from crmkit.customers.model.dedup import DuplicatePolicy
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
+from crmkit.customers.model.transfer import (
     DEFAULT_CURRENCY,
     DEFAULT_TIMEZONE,
     CellProblem,
     Column,
-    ParsedRow,
     TabularData,
     custom_columns,
     map_headers,
-    parse_row,
     unmapped_columns,
-    zone_of,
 )
+from crmkit.customers.queries._readers import RESOURCE, definitions_of
+from crmkit.customers.services._common import _registered
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -53,7 +53,6 @@ from crmkit.rules.permissions import Grants, Member, grants_for, guarded
 
 __all__ = ["DuplicateRow", "ImportReport", "import_customers"]
 
-RESOURCE = "customer"
 MAX_ROWS = 200_000
 _CHUNK = 500  # names per duplicate lookup: well under every database's parameter limit
 
@@ -126,7 +125,7 @@ def import_customers(
     Args:
         table: the file's header and rows (see :func:`crmkit.adapters.tabular.read_table`).
         mapping: explicit ``{header: column key}`` choices overriding header recognition
-            (see :data:`crmkit.customers.transfer.COLUMNS` for the keys; a custom field
+            (see :data:`crmkit.customers.model.transfer.COLUMNS` for the keys; a custom field
             is named by its key). Custom fields are recognised by label or key.
         dry_run: check everything, store nothing, and return the problems.
         duplicates: what a row matching an existing customer (or an earlier row) does.
@@ -248,18 +247,7 @@ def import_customers(
                 for c in customers
             ]
         )
-        uow.outbox.add(
-            *(
-                CustomerRegistered(
-                    tenant_id=c.tenant_id,
-                    aggregate_id=c.id,
-                    occurred_at=now,
-                    name=c.name,
-                    owner_id=c.owner_id,
-                )
-                for c in customers
-            )
-        )
+        uow.outbox.add(*(_registered(c, now) for c in customers))
         return attrs.evolve(report, created=tuple(c.id for c in customers))
 
     return guarded(crm, actor, work)

@@ -3,7 +3,7 @@
 A customer is the aggregate most of the CRM hangs off: contacts, opportunities,
 contracts and receivables all point at one. This module holds the
 customer master record with its addresses, the search keys derived from its name,
-and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.pool`):
+and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers.model.pool`):
 
 * ``owner_id`` is the one sales rep who owns the customer, or ``None`` while it sits
   in the tenant's **public pool** (公海), where any rep holding ``claim`` may take it;
@@ -26,26 +26,22 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.custom_fields import (
-    CUSTOM,
-    CustomValues,
-    register_custom_entity,
-    show_custom,
-    to_custom_values,
-)
-from crmkit.customers.identifiers import check_email, check_tax_id, compact_tax_id
-from crmkit.customers.phones import check_phone, phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import CustomValues, show_custom, to_custom_values
+from crmkit.customers.model.identifiers import check_email, check_tax_id, compact_tax_id
+from crmkit.customers.model.phones import check_phone, phone_key
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import max_length
+from crmkit.kernel.limits import max_length, to_member
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions.model import derived_from
-from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
+    "DERIVED_KEYS",
+    "SYSTEM_FIELDS",
     "Address",
     "AddressKind",
     "Customer",
@@ -53,10 +49,7 @@ __all__ = [
     "CustomerId",
     "CustomerKind",
     "CustomerRegistered",
-    "CustomerRelation",
     "PoolState",
-    "RelationKind",
-    "would_make_cycle",
 ]
 
 CustomerId = NewType("CustomerId", UUID)
@@ -98,7 +91,7 @@ class CustomerKind(enum.Enum):
 
 
 class PoolState(enum.Enum):
-    """Where a customer stands in the ownership lifecycle (see ``crmkit.customers.pool``)."""
+    """Where a customer stands in the ownership lifecycle (see ``crmkit.customers.model.pool``)."""
 
     IN_POOL = "in_pool"
     CLAIMED = "claimed"
@@ -128,20 +121,7 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _address_kind(value: Any) -> AddressKind:
-    if isinstance(value, AddressKind):
-        return value
-    try:
-        return AddressKind(value)
-    except ValueError:
-        raise ValidationError(
-            entity="customer",
-            field="addresses.kind",
-            reason=reason(
-                N_("{value!r} is not one of {choices}"),
-                value=str(value)[:40],
-                choices=", ".join(k.value for k in AddressKind),
-            ),
-        ) from None
+    return to_member(AddressKind, value, entity="customer", field="addresses.kind")
 
 
 def _address_tuple_item(value: Any) -> Address:
@@ -250,20 +230,7 @@ def _check_tax_id(instance: Any, _attribute: Any, value: str | None) -> None:
 def _to_kind(value: Any) -> CustomerKind:
     # A form sends the value ("individual"); anything else is refused by name, not
     # stored as text that no backend can map back to a kind.
-    if isinstance(value, CustomerKind):
-        return value
-    try:
-        return CustomerKind(value)
-    except ValueError:
-        raise ValidationError(
-            entity="customer",
-            field="kind",
-            reason=reason(
-                N_("{value!r} is not one of {choices}"),
-                value=str(value)[:40],
-                choices=", ".join(k.value for k in CustomerKind),
-            ),
-        ) from None
+    return to_member(CustomerKind, value, entity="customer", field="kind")
 
 
 def _to_tags(value: Any) -> tuple[str, ...]:
@@ -341,27 +308,27 @@ class Customer:
         tax_id: the unified social credit code (统一社会信用代码), or the VAT number or
             taxpayer id of ``tax_country`` (ISO 3166 code; China when ``None``),
             checked by python-stdnum and stored compact (see
-            ``crmkit.customers.identifiers``).
+            ``crmkit.customers.model.identifiers``).
         credit_limit: how much open receivables the customer may carry.
         tags: free labels.
         last_activity_at: when someone last followed the customer up (calls, visits, ...).
         addresses: postal addresses, at most one primary.
-        pool_state: the lifecycle state (moved only by ``crmkit.customers.pool.POOL``).
+        pool_state: the lifecycle state (moved only by ``crmkit.customers.model.pool.POOL``).
         owned_since: when the current owner got it (starts the protection period).
         returned_from, returned_at: the last owner who lost or released it, and when.
         closed_from: the state it was closed from (a reopen goes back there).
         won_at: when it was first won.
         deleted_at, deleted_by: set while it is in the recycle bin.
         custom: the tenant's custom field values (``{key: value}``, see
-            :mod:`crmkit.customers.custom_fields`); services validate them against the
+            :mod:`crmkit.customers.model.custom_fields`); services validate them against the
             tenant's definitions, and history, events and field rules name them
             ``custom.<key>``.
         created_at: when it was registered (UTC).
         version: optimistic-locking counter, managed by the repository.
         name_key, pinyin_full, pinyin_initials, short_full, short_initials, letter: search
-            and duplicate keys derived from ``name`` (see ``crmkit.customers.search``);
+            and duplicate keys derived from ``name`` (see ``crmkit.customers.model.search_keys``);
             read-only, recomputed whenever ``name`` or ``kind`` changes.
-        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
+        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.model.phones``).
     """
 
     entity_name = N_("customer")
@@ -466,6 +433,18 @@ class Customer:
         )
 
 
+#: The search and caller-ID keys a customer derives from its name, kind and phone: kept
+#: fresh on every assignment, never written directly.
+DERIVED_KEYS = (
+    "name_key",
+    "pinyin_full",
+    "pinyin_initials",
+    "short_full",
+    "short_initials",
+    "letter",
+    "phone_key",
+)
+
 # Fields only the services' own paths write (pool moves, recycle bin, derived keys):
 # a plain field update may not touch them.
 SYSTEM_FIELDS = frozenset(
@@ -482,13 +461,7 @@ SYSTEM_FIELDS = frozenset(
         "won_at",
         "deleted_at",
         "deleted_by",
-        "name_key",
-        "pinyin_full",
-        "pinyin_initials",
-        "short_full",
-        "short_initials",
-        "letter",
-        "phone_key",
+        *DERIVED_KEYS,
     }
 )
 
@@ -527,81 +500,3 @@ class CustomerChanged(DomainEvent):
     aggregate_type = "customer"
 
     changes: dict[str, tuple[str | None, str | None]]
-
-
-class RelationKind(enum.Enum):
-    """How one customer relates to another (read: ``from`` is the ``kind`` of ``to``).
-
-    ``PARENT`` is the group hierarchy: ``from`` is the parent company of ``to``.
-    A subsidiary relation is stored as the parent relation the other way round, so
-    the hierarchy has one kind of edge and one place to look for cycles.
-    """
-
-    PARENT = "parent"
-    PARTNER = "partner"
-    COMPETITOR = "competitor"
-    CHANNEL = "channel"
-    SUPPLIER = "supplier"
-
-
-@attrs.define(eq=False)
-class CustomerRelation:
-    """A relation between two customers of one tenant.
-
-    Attributes:
-        from_id, to_id: the two customers (``from`` is the parent / partner / competitor
-            / channel / supplier of ``to``).
-        kind: the relation kind.
-        note: free text.
-        created_at, created_by: when and by whom it was entered.
-    """
-
-    entity_name = N_("customer_relation")
-
-    id: UUID
-    tenant_id: TenantId
-    from_id: UUID
-    to_id: UUID
-    kind: RelationKind = attrs.field(converter=RelationKind)
-    created_at: datetime
-    created_by: UserId | None = None
-    note: str | None = None
-    version: int = 0
-
-    def __attrs_post_init__(self) -> None:
-        if self.from_id == self.to_id:
-            raise ValidationError(
-                entity="customer_relation",
-                field="to_id",
-                reason=reason(N_("a customer cannot be related to itself")),
-            )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CustomerRelation) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-
-def would_make_cycle(parent_id: UUID, child_id: UUID, parent_of: Any) -> bool:
-    """Whether making ``parent_id`` the parent of ``child_id`` closes a loop.
-
-    Args:
-        parent_of: ``callable(customer_id) -> parent id or None`` reading the current
-            hierarchy (each company has at most one parent).
-
-    Returns:
-        True when ``child_id`` is ``parent_id`` itself or one of its ancestors.
-    """
-    seen: set[UUID] = set()
-    current: UUID | None = parent_id
-    while current is not None and current not in seen:
-        if current == child_id:
-            return True
-        seen.add(current)
-        current = parent_of(current)
-    return False
-
-
-register_source(ReminderSource("customer", Customer, title_field="name"))
-register_custom_entity("customer", (f.name for f in attrs.fields(Customer)))

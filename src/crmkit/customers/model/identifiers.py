@@ -9,7 +9,7 @@ libraries that track them:
   code (统一社会信用代码, ``stdnum.cn.uscc``, with its check character) by default, and
   the VAT number or taxpayer id of another country when the customer says which
   (``tax_country="DE"``);
-- **phone numbers** through ``phonenumbers`` (see :mod:`crmkit.customers.phones`).
+- **phone numbers** through ``phonenumbers`` (see :mod:`crmkit.customers.model.phones`).
 
 Values are stored compact (no spaces or dashes, upper case), so an indexed equality
 finds a customer by its tax id however it was typed.

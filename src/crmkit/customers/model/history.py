@@ -18,8 +18,9 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.custom_fields import CUSTOM, show_custom
-from crmkit.customers.model import Customer, show_value
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import show_custom
+from crmkit.customers.model.customer import DERIVED_KEYS, Customer, show_value
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.ports import UnitOfWork
@@ -34,13 +35,7 @@ _UNTRACKED = frozenset(
         "id",
         "tenant_id",
         "version",
-        "name_key",
-        "pinyin_full",
-        "pinyin_initials",
-        "short_full",
-        "short_initials",
-        "letter",
-        "phone_key",
+        *DERIVED_KEYS,
         CUSTOM,  # recorded field by field, as ``custom.<key>``
     }
 )
@@ -117,38 +112,28 @@ def record_changes(
     Returns:
         The records stored.
     """
+
+    def entry(field: str | None, old: str | None, new: str | None) -> ChangeRecord:
+        return ChangeRecord(
+            id=new_id(),
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            action=action,
+            field=field,
+            old_value=old,
+            new_value=new,
+            user_id=user_id,
+            changed_at=at,
+        )
+
     records = []
     for name in sorted(set(before) | set(after)):
         old = show_value(before.get(name))
         new = show_value(after.get(name))
         if old != new:
-            records.append(
-                ChangeRecord(
-                    id=new_id(),
-                    tenant_id=tenant_id,
-                    customer_id=customer_id,
-                    action=action,
-                    field=name,
-                    old_value=old,
-                    new_value=new,
-                    user_id=user_id,
-                    changed_at=at,
-                )
-            )
+            records.append(entry(name, old, new))
     if not records and always:
-        records.append(
-            ChangeRecord(
-                id=new_id(),
-                tenant_id=tenant_id,
-                customer_id=customer_id,
-                action=action,
-                field=None,
-                old_value=None,
-                new_value=None,
-                user_id=user_id,
-                changed_at=at,
-            )
-        )
+        records.append(entry(None, None, None))
     if records:
         uow.repository(ChangeRecord).add_many(records)
     return records

@@ -22,15 +22,15 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.identifiers import check_email
-from crmkit.customers.phones import check_phone, phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.identifiers import check_email
+from crmkit.customers.model.phones import check_phone, phone_key
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import to_date
 from crmkit.rules.permissions.model import derived_from
-from crmkit.rules.reminders.model import ReminderSource, month_day_key, register_source
+from crmkit.rules.reminders.model import month_day_key
 
 __all__ = ["Contact"]
 
@@ -215,5 +215,3 @@ class Contact:
 EDITABLE_FIELDS = frozenset(
     {"name", "title", "phones", "email", "wechat", "qq", "im", "birthday", "notes"}
 )
-
-register_source(ReminderSource("contact", Contact, title_field="name"))

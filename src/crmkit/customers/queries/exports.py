@@ -2,7 +2,7 @@
 
 :func:`export_customers` returns header + text rows; the host turns them into a file
 with :func:`crmkit.adapters.tabular.write_table` (CSV or XLSX), which neutralises
-formula-like values. The rows use the import format (:mod:`crmkit.customers.transfer`),
+formula-like values. The rows use the import format (:mod:`crmkit.customers.model.transfer`),
 so an export edited in Excel imports back.
 
 Two permission rules apply. **Data scope**: the actor needs ``export`` on customers,
@@ -22,16 +22,14 @@ from collections.abc import Iterable
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CustomFieldDefinition
-from crmkit.customers.services import customer_reader, readable_where
-from crmkit.customers.transfer import (
-    DEFAULT_TIMEZONE,
-    custom_columns,
-    export_cells,
-    export_columns,
-    template_headers,
-    zone_of,
+from crmkit.customers.model.cells import export_cells, export_columns, zone_of
+from crmkit.customers.model.custom_fields import CustomFieldDefinition
+from crmkit.customers.model.transfer import DEFAULT_TIMEZONE, custom_columns, template_headers
+from crmkit.customers.queries._readers import (
+    RESOURCE,
+    customer_reader,
+    definitions_of,
+    readable_where,
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
@@ -40,8 +38,6 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded
 
 __all__ = ["Sheet", "export_customers", "import_template"]
-
-RESOURCE = "customer"
 
 
 @attrs.frozen
