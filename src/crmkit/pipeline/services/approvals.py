@@ -15,13 +15,13 @@ contract already ended, cannot be unapproved (the unapproval is refused whole). 
 request is in review no service changes the document
 (:func:`~crmkit.rules.approvals.ensure_not_in_review`); once approved its content
 stays locked (:func:`~crmkit.rules.approvals.ensure_editable`). Without a flow the manual
-:func:`~crmkit.pipeline.documents.approve_quote` / ``approve_contract`` apply.
+:func:`~crmkit.pipeline.services.approve_quote` / ``approve_contract`` apply.
 
 A sales order put on credit hold is a credit-limit override request
 (``"credit_override"``): with an active flow for that type the order is submitted
 when it is created, with the facts ``amount`` (the order total), ``exposure`` (what
 the customer owed before it), ``limit`` and ``department``. The flow's last approval
-releases the hold exactly as :func:`~crmkit.pipeline.documents.release_credit_hold`
+releases the hold exactly as :func:`~crmkit.pipeline.services.release_credit_hold`
 does, in the deciding transaction, with the last approver as ``released_by``. A
 rejection, return or withdrawal leaves the order on hold: nothing was delivered, so
 the salesperson may cancel it, or, once the customer has paid down, someone allowed
@@ -35,9 +35,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
@@ -45,10 +43,7 @@ from crmkit.pipeline.model.quotes import Quote
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
-    ApprovalSubject,
     decided_by,
-    document_hook,
-    register_approvable,
     submit_if_flow,
 )
 
@@ -56,7 +51,7 @@ __all__ = [
     "CONTRACT_DOCUMENT",
     "CREDIT_OVERRIDE_DOCUMENT",
     "QUOTE_DOCUMENT",
-    "register_document_hooks",
+    "credit_override_approved",
     "route_contract",
     "route_credit_override",
     "route_quote",
@@ -85,25 +80,23 @@ def _override_facts(order: SalesOrder) -> dict[str, Any]:
     return values
 
 
-def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    quote = uow.repository(Quote).find(document_id)
-    if quote is None:
-        return None
-    return ApprovalSubject(_quote_facts(quote), "quote", quote, quote.owner_id)
-
-
-def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    contract = uow.repository(Contract).find(document_id)
-    if contract is None:
-        return None
-    return ApprovalSubject(_contract_facts(contract), "contract", contract, contract.owner_id)
-
-
-def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    order = uow.repository(SalesOrder).find(document_id)
-    if order is None:
-        return None
-    return ApprovalSubject(_override_facts(order), "sales_order", order, order.owner_id)
+def _route(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    document_type: str,
+    document: Quote | Contract | SalesOrder,
+    facts: dict[str, Any],
+) -> bool:
+    return submit_if_flow(
+        uow,
+        actor,
+        now=now,
+        document_type=document_type,
+        document_id=document.id,
+        title=document.number,
+        facts=facts,
+    )
 
 
 def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> bool:
@@ -115,15 +108,7 @@ def route_quote(uow: UnitOfWork, actor: Actor, quote: Quote, now: datetime) -> b
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=QUOTE_DOCUMENT,
-        document_id=quote.id,
-        title=quote.number,
-        facts=_quote_facts(quote),
-    )
+    return _route(uow, actor, now, QUOTE_DOCUMENT, quote, _quote_facts(quote))
 
 
 def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datetime) -> bool:
@@ -135,15 +120,7 @@ def route_contract(uow: UnitOfWork, actor: Actor, contract: Contract, now: datet
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=CONTRACT_DOCUMENT,
-        document_id=contract.id,
-        title=contract.number,
-        facts=_contract_facts(contract),
-    )
+    return _route(uow, actor, now, CONTRACT_DOCUMENT, contract, _contract_facts(contract))
 
 
 def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now: datetime) -> bool:
@@ -161,21 +138,14 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
     Raises:
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=CREDIT_OVERRIDE_DOCUMENT,
-        document_id=order.id,
-        title=order.number,
-        facts=_override_facts(order),
-    )
+    return _route(uow, actor, now, CREDIT_OVERRIDE_DOCUMENT, order, _override_facts(order))
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------
 
 
-def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+def credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    """Release the order on hold once its ``"credit_override"`` request is approved."""
     repo = uow.repository(SalesOrder)
     order = repo.find(request.document_id)
     if order is None:
@@ -188,46 +158,3 @@ def _credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None
     repo.save(order)
     if event is not None:
         uow.outbox.add(event)
-
-
-def register_document_hooks() -> None:
-    """(Re-)register the quote and contract hooks with the approvals area.
-
-    Called on import; call it again if something replaced the hooks of ``"quote"``
-    or ``"contract"`` (the registry keeps one set per document type).
-    """
-    # Unapproval (反审核) takes the document back to draft in the same transaction; a
-    # document that moved on (converted, ended) cannot be unapproved, and the refusal
-    # rolls the unapproval back with it.
-    register_approvable(
-        QUOTE_DOCUMENT,
-        entity=Quote,
-        on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
-        on_unapproved=document_hook(
-            Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
-        describe=_describe_quote,
-    )
-    register_approvable(
-        CONTRACT_DOCUMENT,
-        entity=Contract,
-        on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
-        on_unapproved=document_hook(
-            Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
-        describe=_describe_contract,
-    )
-    # A refused override changes nothing: the order simply stays on hold (see above).
-    # While the first request or a resubmitted one is in review the order is locked.
-    register_approvable(
-        CREDIT_OVERRIDE_DOCUMENT,
-        entity=SalesOrder,
-        locked_by=resubmission_requests,
-        on_approved=_credit_override_approved,
-        describe=_describe_order,
-    )
-
-
-register_document_hooks()

@@ -33,7 +33,7 @@ from crmkit.pipeline.model.opportunities import (
     StageChange,
 )
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid, tier_of
-from crmkit.ports import UnitOfWork, register_queries
+from crmkit.ports import UnitOfWork
 
 __all__ = [
     "CALLS_COLUMNS",
@@ -327,10 +327,7 @@ class MemoryPipelineAnalytics:
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
         where = scope & F("created_at").ge(since) & F("created_at").lt(until)
-        counts: dict[str, int] = defaultdict(int)
-        for customer in self._uow.repository(Customer).query(Query(where=where)):
-            counts[str(customer.owner_id or "")] += 1
-        return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(counts.items()))
+        return self._count_by_owner(Customer, where, NEW_CUSTOMER_COLUMNS)
 
     def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         where = (
@@ -339,10 +336,15 @@ class MemoryPipelineAnalytics:
             & F("occurred_at").ge(since)
             & F("occurred_at").lt(until)
         )
+        return self._count_by_owner(Activity, where, CALLS_COLUMNS)
+
+    def _count_by_owner(
+        self, entity: type[Customer | Activity], where: Expr, columns: tuple[str, ...]
+    ) -> ReportTable:
         counts: dict[str, int] = defaultdict(int)
-        for activity in self._uow.repository(Activity).query(Query(where=where)):
-            counts[str(activity.owner_id or "")] += 1
-        return ReportTable.of(CALLS_COLUMNS, sorted(counts.items()))
+        for record in self._uow.repository(entity).query(Query(where=where)):
+            counts[str(record.owner_id or "")] += 1
+        return ReportTable.of(columns, sorted(counts.items()))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         where = (
@@ -526,6 +528,3 @@ def conversion_rows(
 ) -> ReportTable:
     """Stage-conversion rows from counts (used by the SQL adapter)."""
     return _conversion_rows(process, reached, lambda a, b: pairs.get((a, b), 0))
-
-
-register_queries("memory", PipelineAnalytics, MemoryPipelineAnalytics)

@@ -10,7 +10,7 @@ derives Amount from opportunity products); without lines the amount is set by ha
 
 A line asks for its unit price, or leaves it to the price list the customer's quotes
 would use (the customer's level, the deal's currency, today). A quote drawn up for
-the deal may start from its lines (:func:`crmkit.pipeline.documents.create_quote`
+the deal may start from its lines (:func:`crmkit.pipeline.services.create_quote`
 without ``lines``).
 """
 
@@ -39,7 +39,7 @@ from crmkit.pipeline.model.pricing import (
     choose_price_list,
     price_line,
 )
-from crmkit.pipeline.services import _on_deal
+from crmkit.pipeline.services.opportunities import act_on_deal
 from crmkit.ports import UnitOfWork
 
 __all__ = [
@@ -143,7 +143,7 @@ def set_opportunity_lines(
         priced = [_priced(uow, deal, n, line, now.date()) for n, line in enumerate(lines, 1)]
         return [deal.set_lines(priced, now)]
 
-    return _on_deal(crm, actor, deal_id, expected_version, replace)
+    return act_on_deal(crm, actor, deal_id, expected_version, replace)
 
 
 def add_opportunity_line(
@@ -165,7 +165,7 @@ def add_opportunity_line(
         priced = _priced(uow, deal, next_no, line, now.date())
         return [deal.set_lines([*deal.lines, priced], now)]
 
-    return _on_deal(crm, actor, deal_id, expected_version, add)
+    return act_on_deal(crm, actor, deal_id, expected_version, add)
 
 
 def remove_opportunity_line(
@@ -193,7 +193,7 @@ def remove_opportunity_line(
             )
         return [deal.set_lines(kept, now)]
 
-    return _on_deal(crm, actor, deal_id, expected_version, remove)
+    return act_on_deal(crm, actor, deal_id, expected_version, remove)
 
 
 def set_opportunity_amount(
@@ -215,4 +215,4 @@ def set_opportunity_amount(
         deal.set_amount(amount)
         return []
 
-    return _on_deal(crm, actor, deal_id, expected_version, set_amount)
+    return act_on_deal(crm, actor, deal_id, expected_version, set_amount)

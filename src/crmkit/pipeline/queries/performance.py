@@ -17,28 +17,26 @@ from decimal import Decimal
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
-from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import Opportunity, OpportunityStatus
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
+from crmkit.pipeline.model.resources import COMMISSIONS, TARGETS
 from crmkit.pipeline.model.targets import (
     DEFAULT_PYRAMID,
-    CategoryRate,
     CommissionBasis,
     CommissionPlan,
     CommissionStatement,
     Metric,
     RevenueTier,
     Target,
-    Tier,
     UnitKind,
     check_pyramid,
     commission_statement,
 )
-from crmkit.pipeline.queries import PipelineAnalytics
+from crmkit.pipeline.queries.analytics import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import (
     Department,
@@ -46,7 +44,6 @@ from crmkit.rules.permissions import (
     Member,
     grants_for,
     guarded,
-    register_resource,
 )
 from crmkit.rules.permissions.reader import aggregate
 
@@ -57,21 +54,13 @@ __all__ = [
     "coverage_ratio",
     "coverage_report",
     "customer_pyramid",
-    "define_commission_plan",
-    "set_target",
     "target_report",
 ]
 
-# Whose targets, actuals and commission a reader sees. Everyone sees their own and a
-# manager their team's; a grant on these resources reaches further, evaluated over one
-# pseudo-record per member (``owner_id`` = the member, ``department_id`` = their
-# department) or per department (no owner, ``department_id`` = the department).
-TARGETS, COMMISSIONS = "target", "commission"
-register_resource(TARGETS, fields=("owner_id", "department_id"), operations=("view",))
-register_resource(COMMISSIONS, fields=("owner_id", "department_id"), operations=("view",))
-LABELS = (N_("target"), N_("commission"))
 
 TARGET_COLUMNS = ("unit", "unit_id", "name", "target", "actual", "attainment")
+
+
 COVERAGE_COLUMNS = (
     "unit",
     "unit_id",
@@ -85,8 +74,11 @@ COVERAGE_COLUMNS = (
     "weighted_coverage",
 )
 
+
 # The deal fields the report columns are computed from (see ``aggregate``).
 _AMOUNT = ("amount",)
+
+
 _COVERAGE_SOURCES = {
     "won": _AMOUNT,
     "gap": _AMOUNT,
@@ -95,7 +87,11 @@ _COVERAGE_SOURCES = {
     "coverage": _AMOUNT,
     "weighted_coverage": ("amount", "probability"),
 }
+
+
 _PYRAMID_SOURCES = {"tier": _AMOUNT, "currency": _AMOUNT, "revenue": _AMOUNT}
+
+
 # Won amounts sum deal amounts; counts of deals, customers and calls read no hidden field.
 _TARGET_SOURCES = {
     Metric.WON_AMOUNT: {"actual": _AMOUNT, "attainment": _AMOUNT},
@@ -107,41 +103,6 @@ def _bounds(label: str) -> tuple[Period, datetime, datetime]:
     since = datetime.combine(period.start, time(), tzinfo=UTC)
     until = datetime.combine(period.end + timedelta(days=1), time(), tzinfo=UTC)
     return period, since, until
-
-
-def set_target(
-    crm: Crm,
-    actor: Actor,
-    *,
-    unit_kind: UnitKind,
-    unit_id: uuid.UUID,
-    period: str,
-    metric: Metric,
-    value: Decimal | int | str,
-    currency: str | None = None,
-) -> Target:
-    """Set (or replace) the target of a unit for a period and metric."""
-    _bounds(period)  # refuse a label that is not a period, before anything is stored
-
-    def work(uow: UnitOfWork) -> Target:
-        grants_for(uow, actor).require_operation("edit", "pipeline_settings")
-        repo = uow.repository(Target)
-        same = F("unit_id").eq(unit_id) & F("period").eq(period) & F("metric").eq(metric)
-        for old in repo.query(Query(where=same)):
-            repo.delete(old)
-        target = Target(
-            id=crm.new_id(),
-            tenant_id=actor.tenant_id,
-            unit_kind=unit_kind,
-            unit_id=unit_id,
-            period=period,
-            metric=metric,
-            value=Decimal(value),
-            currency=currency,
-        )
-        return repo.add(target)
-
-    return guarded(crm, actor, work)
 
 
 def _actuals(
@@ -497,42 +458,6 @@ def _attainment(actual: Decimal, target: Decimal | None) -> Decimal | None:
     if not target:
         return None
     return round_figure(Decimal(actual) * 100 / target, 1)
-
-
-def define_commission_plan(
-    crm: Crm,
-    actor: Actor,
-    *,
-    name: str,
-    currency: str,
-    tiers: list[tuple[Decimal | str, Decimal | str]],
-    category_rates: Mapping[str, Decimal | str] | None = None,
-) -> CommissionPlan:
-    """A plan paying ``rate`` from ``attainment`` upwards: ``[("0", "0.03"), ("1", "0.05")]``.
-
-    ``category_rates`` (``{"software": "0.08"}``) pays the part of a won deal sold in a
-    product category at that category's rate instead of the tier rate (see
-    :func:`commission_for`).
-
-    Raises:
-        ValidationError: tiers that do not start at 0 and rise, or a rate outside 0..1.
-    """
-    plan = CommissionPlan(
-        id=crm.new_id(),
-        tenant_id=actor.tenant_id,
-        name=name,
-        currency=currency,
-        tiers=tuple(Tier(Decimal(a), Decimal(r)) for a, r in tiers),
-        category_rates=tuple(
-            CategoryRate(c, Decimal(r)) for c, r in sorted((category_rates or {}).items())
-        ),
-    )
-
-    def work(uow: UnitOfWork) -> CommissionPlan:
-        grants_for(uow, actor).require_operation("edit", "pipeline_settings")
-        return uow.repository(CommissionPlan).add(plan)
-
-    return guarded(crm, actor, work)
 
 
 def commission_for(

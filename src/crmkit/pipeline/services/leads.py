@@ -1,4 +1,4 @@
-"""Pipeline use cases: leads from entry to conversion, deals from first stage to close.
+"""Lead use cases: from entry (checked for duplicates) to conversion.
 
 Every function is one transaction. Converting a lead creates the customer and the
 opportunity and marks the lead converted in that one transaction, so a failure
@@ -8,8 +8,7 @@ leaves no half-converted lead behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import attrs
@@ -21,12 +20,10 @@ from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
-from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
-from crmkit.kernel.query import TRUE, Expr, F, Order, Query
-from crmkit.kernel.report import ReportTable
+from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.pipeline.model.leads import (
     Lead,
     LeadCreated,
@@ -37,116 +34,29 @@ from crmkit.pipeline.model.leads import (
 )
 from crmkit.pipeline.model.opportunities import (
     Opportunity,
-    OpportunityId,
-    OpportunityOpened,
-    OpportunityStatus,
-    SalesProcess,
-    Stage,
-    StageChange,
 )
-from crmkit.pipeline.model.quotes import Quote, QuoteStatus
+from crmkit.pipeline.model.resources import LEADS
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
-from crmkit.pipeline.model.settings import PipelineSettings, settings_id
-from crmkit.pipeline.queries import DEAL_COLUMN_SOURCES, PipelineAnalytics
-from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
-from crmkit.rules.permissions.reader import aggregate, report_scope
+from crmkit.pipeline.services._common import department_of
+from crmkit.pipeline.services.opportunities import open_deal
+from crmkit.pipeline.services.settings import pipeline_settings
+from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
     "Conversion",
     "DuplicateMatch",
     "LeadDuplicates",
-    "PipelineReport",
-    "attach_document",
     "check_lead_duplicates",
-    "configure_pipeline",
     "contact_lead",
     "convert_lead",
     "create_lead",
-    "define_sales_process",
     "disqualify_lead",
     "learn_lead_scorer",
-    "lose_opportunity",
-    "move_opportunity",
-    "open_opportunity",
-    "pipeline_report",
     "qualify_lead",
     "recycle_lead",
-    "refresh_quote_document",
     "reopen_lead",
-    "reopen_opportunity",
-    "win_opportunity",
 ]
-
-
-LEADS, DEALS = "lead", "opportunity"
-register_resource(LEADS, entity=Lead)
-# A deal's product lines add up to its amount, so they carry it: hiding the amount
-# hides them too.
-register_resource(DEALS, entity=Opportunity, derived={"lines": ("amount",)})
-# Tenant-wide configuration: whoever holds "edit" on it may change processes and reasons.
-register_resource(
-    "pipeline_settings",
-    fields=("disqualify_reasons", "loss_reasons", "processes"),
-    operations=("view", "edit"),
-)
-
-
-def _require_settings_editor(uow: UnitOfWork, actor: Actor) -> None:
-    grants_for(uow, actor).require_operation("edit", "pipeline_settings")
-
-
-def _settings(uow: UnitOfWork) -> PipelineSettings:
-    found = uow.repository(PipelineSettings).find(settings_id(uow.tenant_id))
-    return found or PipelineSettings(id=settings_id(uow.tenant_id), tenant_id=uow.tenant_id)
-
-
-def configure_pipeline(
-    crm: Crm,
-    actor: Actor,
-    *,
-    disqualify_reasons: Sequence[str] | None = None,
-    loss_reasons: Sequence[str] | None = None,
-) -> PipelineSettings:
-    """Set the tenant's lists of disqualification and loss reasons."""
-
-    def work(uow: UnitOfWork) -> PipelineSettings:
-        _require_settings_editor(uow, actor)
-        repo = uow.repository(PipelineSettings)
-        current = _settings(uow)
-        changes: dict[str, Any] = {}
-        if disqualify_reasons is not None:
-            changes["disqualify_reasons"] = tuple(disqualify_reasons)
-        if loss_reasons is not None:
-            changes["loss_reasons"] = tuple(loss_reasons)
-        updated = attrs.evolve(current, **changes)
-        return repo.save(updated) if current.version else repo.add(updated)
-
-    return guarded(crm, actor, work)
-
-
-def define_sales_process(
-    crm: Crm, actor: Actor, name: str, stages: Sequence[Stage]
-) -> SalesProcess:
-    """Store a sales process (its stages, probabilities and gates)."""
-    process = SalesProcess(
-        id=crm.new_id(), tenant_id=actor.tenant_id, name=name, stages=tuple(stages)
-    )
-
-    def work(uow: UnitOfWork) -> SalesProcess:
-        _require_settings_editor(uow, actor)
-        return uow.repository(SalesProcess).add(process)
-
-    return guarded(crm, actor, work)
-
-
-# -- leads ------------------------------------------------------------------------------------
-
-
-def _department_of(uow: UnitOfWork, user_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The owner's department, which records carry for department-scoped permissions."""
-    member = None if user_id is None else uow.repository(Member).find(user_id)
-    return None if member is None else member.department_id
 
 
 @attrs.frozen
@@ -336,7 +246,7 @@ def create_lead(
         grants.require_operation("create", LEADS)
         grants.check_writable(LEADS, sorted({"name", *fields}))
         if "department_id" not in fields:
-            lead.department_id = _department_of(uow, lead.owner_id)
+            lead.department_id = department_of(uow, lead.owner_id)
         grants.require("create", lead, LEADS)
         found = _find_duplicates(
             uow,
@@ -393,7 +303,7 @@ def disqualify_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, reason: str) -> 
         actor,
         lead_id,
         lambda uow, lead, now: lead.disqualify(
-            reason, frozenset(_settings(uow).disqualify_reasons), now
+            reason, frozenset(pipeline_settings(uow).disqualify_reasons), now
         ),
     )
 
@@ -447,7 +357,7 @@ def convert_lead(
             name=lead.company or lead.name,
             created_at=now,
             owner_id=lead.owner_id,
-            department_id=lead.department_id or _department_of(uow, lead.owner_id),
+            department_id=lead.department_id or department_of(uow, lead.owner_id),
             industry=lead.industry,
             region=lead.region,
             source=lead.source,
@@ -494,7 +404,7 @@ def convert_lead(
         )
         opportunity = None
         if process_id is not None and amount is not None:
-            opportunity = _open(
+            opportunity = open_deal(
                 uow,
                 crm,
                 actor,
@@ -530,290 +440,3 @@ def learn_lead_scorer(crm: Crm, actor: Actor) -> LearnedScorer:
     return LearnedScorer.fit(
         (lead_features(lead), lead.status is LeadStatus.CONVERTED) for lead in history
     )
-
-
-# -- opportunities ----------------------------------------------------------------------------
-
-
-def _open(
-    uow: UnitOfWork,
-    crm: Crm,
-    actor: Actor,
-    now: datetime,
-    customer_id: uuid.UUID,
-    name: str,
-    amount: Money,
-    process_id: uuid.UUID,
-    expected_close: date | None,
-    stage: str | None = None,
-    **fields: Any,
-) -> Opportunity:
-    process = uow.repository(SalesProcess).get(process_id)
-    first = process.stage(stage) if stage else process.stages[0]
-    grants = grants_for(uow, actor)
-    fields.setdefault("owner_id", actor.user_id)
-    if fields.get("department_id") is None:
-        fields["department_id"] = _department_of(uow, fields["owner_id"])
-    opportunity = Opportunity(
-        id=OpportunityId(crm.ids.new(now)),
-        tenant_id=actor.tenant_id,
-        name=name,
-        customer_id=customer_id,
-        amount=amount,
-        process_id=process.id,
-        stage=first.code,
-        probability=first.probability,
-        created_at=now,
-        stage_entered_at=now,
-        expected_close=expected_close,
-        **fields,
-    )
-    grants.require("create", opportunity, DEALS)
-    uow.repository(Opportunity).add(opportunity)
-    uow.repository(StageChange).add(
-        StageChange(
-            id=crm.ids.new(now),
-            tenant_id=actor.tenant_id,
-            opportunity_id=opportunity.id,
-            from_stage=None,
-            to_stage=first.code,
-            changed_at=now,
-            changed_by=actor.user_id,
-        )
-    )
-    uow.outbox.add(
-        OpportunityOpened(
-            tenant_id=actor.tenant_id,
-            aggregate_id=opportunity.id,
-            occurred_at=now,
-            stage=first.code,
-        )
-    )
-    return opportunity
-
-
-def open_opportunity(
-    crm: Crm,
-    actor: Actor,
-    *,
-    customer_id: uuid.UUID,
-    name: str,
-    amount: Money,
-    process_id: uuid.UUID,
-    expected_close: date | None = None,
-    stage: str | None = None,
-    **fields: Any,
-) -> Opportunity:
-    """Open a deal with a customer in the first stage of ``process_id`` (or ``stage``)."""
-
-    def work(uow: UnitOfWork) -> Opportunity:
-        customer = uow.repository(Customer).get(customer_id)
-        grants_for(uow, actor).require("view", customer, "customer")
-        return _open(
-            uow,
-            crm,
-            actor,
-            crm.now(),
-            customer_id,
-            name,
-            amount,
-            process_id,
-            expected_close,
-            stage,
-            **fields,
-        )
-
-    return guarded(crm, actor, work)
-
-
-def _on_deal(
-    crm: Crm, actor: Actor, deal_id: uuid.UUID, expected_version: int | None, action: Any
-) -> Opportunity:
-    def work(uow: UnitOfWork) -> Opportunity:
-        repo = uow.repository(Opportunity)
-        deal = repo.get(deal_id)
-        grants_for(uow, actor).require("edit", deal, DEALS)
-        if expected_version is not None and deal.version != expected_version:
-            raise ConcurrencyConflict(entity="opportunity", id=deal_id, version=expected_version)
-        before = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
-        events: list[DomainEvent] = list(action(uow, deal, crm.now()))
-        repo.save(deal)
-        after = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
-        if after != before:
-            uow.repository(StageChange).add(
-                StageChange(
-                    id=crm.new_id(),
-                    tenant_id=deal.tenant_id,
-                    opportunity_id=deal.id,
-                    from_stage=before,
-                    to_stage=after,
-                    changed_at=crm.now(),
-                    changed_by=actor.user_id,
-                    backwards=any(getattr(e, "backwards", False) for e in events),
-                )
-            )
-        uow.outbox.add(*events)
-        return deal
-
-    return guarded(crm, actor, work)
-
-
-def move_opportunity(
-    crm: Crm, actor: Actor, deal_id: uuid.UUID, stage: str, *, expected_version: int | None = None
-) -> Opportunity:
-    """Move a deal to ``stage`` (forward through the gates, or back).
-
-    Raises:
-        ValidationError: the gate of a stage on the way is not met (says what is missing).
-    """
-
-    def move(uow: UnitOfWork, deal: Opportunity, now: datetime) -> list[DomainEvent]:
-        process = uow.repository(SalesProcess).get(deal.process_id)
-        refresh_quote_document(uow, deal, now.date())
-        _change, event = deal.move_to(process, stage, actor.user_id, now)
-        return [event]
-
-    return _on_deal(crm, actor, deal_id, expected_version, move)
-
-
-# A quote in these states still stands before the customer (a converted one became the
-# contract or order the deal went on with).
-_STANDING = (QuoteStatus.DRAFT, QuoteStatus.IN_APPROVAL, QuoteStatus.APPROVED)
-
-
-def refresh_quote_document(
-    uow: UnitOfWork, deal: Opportunity, today: date, changed: Quote | None = None
-) -> bool:
-    """Make the deal's ``quote`` document say whether one of its quotes still stands.
-
-    A declined quote, or one past its ``valid_until`` and never converted, no longer
-    satisfies a stage gate asking for a quote. A deal none of whose quotes crmkit
-    stores keeps whatever :func:`attach_document` recorded (a quote made elsewhere).
-
-    Args:
-        changed: a quote of the deal changed in this unit of work and not saved yet;
-            it counts as it is now, not as stored.
-
-    Returns:
-        Whether ``deal.documents`` changed (the caller saves the deal).
-    """
-    stored = uow.repository(Quote).query(Query(where=F("opportunity_id").eq(deal.id)))
-    quotes = [changed if changed is not None and q.id == changed.id else q for q in stored]
-    if not quotes:
-        return False
-    stands = any(
-        q.status is QuoteStatus.CONVERTED or (q.status in _STANDING and not q.is_expired(today))
-        for q in quotes
-    )
-    before = deal.documents
-    kept = tuple(kind for kind in before if kind != "quote")
-    deal.documents = (*kept, "quote") if stands else kept
-    if "quote" in before and stands:
-        deal.documents = before  # keep the recorded order when nothing changes
-    return deal.documents != before
-
-
-def attach_document(crm: Crm, actor: Actor, deal_id: uuid.UUID, kind: str) -> Opportunity:
-    """Record that a document of ``kind`` (``quote``, ``proposal``) exists for the deal."""
-
-    def attach(_uow: UnitOfWork, deal: Opportunity, _now: datetime) -> list[DomainEvent]:
-        if kind not in deal.documents:
-            deal.documents = (*deal.documents, kind)
-        return []
-
-    return _on_deal(crm, actor, deal_id, None, attach)
-
-
-def win_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID) -> Opportunity:
-    """Close a deal as won."""
-    return _on_deal(crm, actor, deal_id, None, lambda _u, deal, now: [deal.win(now)])
-
-
-def lose_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID, reason: str) -> Opportunity:
-    """Close a deal as lost, with a reason from the tenant's list."""
-    return _on_deal(
-        crm,
-        actor,
-        deal_id,
-        None,
-        lambda uow, deal, now: [deal.lose(reason, _settings(uow).loss_reasons, now)],
-    )
-
-
-def reopen_opportunity(crm: Crm, actor: Actor, deal_id: uuid.UUID) -> Opportunity:
-    """Take a closed deal up again in the stage it closed from."""
-    return _on_deal(
-        crm,
-        actor,
-        deal_id,
-        None,
-        lambda uow, deal, now: [
-            deal.reopen(uow.repository(SalesProcess).get(deal.process_id), now)
-        ],
-    )
-
-
-# -- analytics --------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class PipelineReport:
-    """The manager's overview, each table computed where the data lives."""
-
-    funnel: ReportTable
-    forecast: ReportTable
-    win_rate: ReportTable
-    lost_reasons: ReportTable
-    cycle: ReportTable
-    conversion: ReportTable | None
-
-
-def pipeline_report(
-    crm: Crm,
-    actor: Actor,
-    *,
-    since: datetime,
-    until: datetime,
-    forecast_from: date,
-    forecast_to: date,
-    process_id: uuid.UUID | None = None,
-    scope: Expr = TRUE,
-) -> PipelineReport:
-    """Funnel, forecast, win rate, loss reasons, cycle and (for a process) stage conversion.
-
-    Computed over the deals the actor may view, narrowed by ``scope``. A column over a
-    deal field hidden from the actor (``amount`` for an analyst) is omitted: its cells
-    are ``None`` while the deal counts stay (see
-    :func:`crmkit.rules.permissions.reader.aggregate`).
-
-    Raises:
-        PermissionDenied: ``scope`` filters on a field hidden from the actor.
-    """
-
-    def work(uow: UnitOfWork) -> PipelineReport:
-        analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)
-        grants = grants_for(uow, actor)
-        visible = report_scope(grants, DEALS, scope)
-        process = uow.repository(SalesProcess).get(process_id) if process_id else None
-        funnel = analytics.funnel(visible)
-        if process is not None:
-            # Show the funnel in the process's own stage order, not alphabetically.
-            order = {stage.code: i for i, stage in enumerate(process.stages)}
-            funnel = ReportTable(
-                funnel.columns,
-                tuple(sorted(funnel.rows, key=lambda row: (order.get(row[0], len(order)), row[1]))),
-            )
-
-        def shown(table: ReportTable) -> ReportTable:
-            return aggregate(grants, DEALS, table, DEAL_COLUMN_SOURCES, counts=("deals",))
-
-        return PipelineReport(
-            funnel=shown(funnel),
-            forecast=shown(analytics.forecast(forecast_from, forecast_to, visible)),
-            win_rate=shown(analytics.win_rate(since, until, visible)),
-            lost_reasons=shown(analytics.lost_reasons(since, until, visible)),
-            cycle=shown(analytics.cycle(since, until, visible)),
-            conversion=shown(analytics.stage_conversion(process, visible)) if process else None,
-        )
-
-    return guarded(crm, actor, work)

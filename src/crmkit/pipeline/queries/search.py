@@ -16,23 +16,26 @@ from crmkit.customers.model.names import normalize_name
 from crmkit.customers.queries.search_all import (
     SearchHit,
     name_query,
-    register_search_part,
     searchable,
 )
 from crmkit.kernel.query import Order, Query
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
-from crmkit.pipeline.services import DEALS, LEADS
+from crmkit.pipeline.model.resources import DEALS, LEADS
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Grants
 
-__all__: list[str] = []
+__all__ = [
+    "search_leads",
+    "search_opportunities",
+]
 
 
 _ORDER = (Order("pinyin_full"), Order("id"))
 
 
-def _search_leads(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
+def search_leads(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
+    """Leads whose name, company or phone match ``text``, in the actor's ``view`` scope."""
     where = name_query(text, keyed=(("name", str), ("name_key", normalize_name)))
     # The keys spell the company when there is one: hiding it hides the lead from search.
     if not searchable(grants, LEADS, where, shown=("name", "company")):
@@ -42,16 +45,11 @@ def _search_leads(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> lis
     return [SearchHit("lead", lead.id, lead.name, lead.customer_id) for lead in found]
 
 
-def _search_opportunities(
-    uow: UnitOfWork, grants: Grants, text: str, limit: int
-) -> list[SearchHit]:
+def search_opportunities(uow: UnitOfWork, grants: Grants, text: str, limit: int) -> list[SearchHit]:
+    """Opportunities whose name matches ``text``, in the actor's ``view`` scope."""
     where = name_query(text, phone_field=None)
     if not searchable(grants, DEALS, where, shown=("name",)):
         return []
     query = Query(where=where, order_by=_ORDER, limit=limit)
     found = uow.repository(Opportunity).query(grants.restrict(query, "view", DEALS))
     return [SearchHit("opportunity", deal.id, deal.name, deal.customer_id) for deal in found]
-
-
-register_search_part("lead", _search_leads)
-register_search_part("opportunity", _search_opportunities)

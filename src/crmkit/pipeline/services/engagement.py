@@ -30,7 +30,6 @@ from crmkit.pipeline.model.sequences import (
 )
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "advance_sequences",
@@ -41,10 +40,6 @@ __all__ = [
     "sequence_workbench",
     "start_sequence",
 ]
-
-register_source(
-    ReminderSource("sequence_step", SequenceStep, title_field="name", created_field="created_at")
-)
 
 
 def create_campaign(

@@ -39,14 +39,13 @@ from crmkit.pipeline.model.activities import (
 )
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
+from crmkit.pipeline.model.resources import ACTIVITIES, PLANS
+from crmkit.pipeline.services._common import department_of
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions import Member, grants_for, guarded, register_resource
+from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.reader import ScopedReader
-from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
-    "ACTIVITIES",
-    "PLANS",
     "cancel_follow_up",
     "list_activities",
     "list_follow_up_plans",
@@ -55,19 +54,8 @@ __all__ = [
     "reschedule_follow_up",
 ]
 
-ACTIVITIES, PLANS = "activity", "follow_up_plan"
-register_resource(ACTIVITIES, entity=Activity)
-register_resource(PLANS, entity=FollowUpPlan, owner_field="assignee_id")
-register_source(
-    ReminderSource(PLANS, FollowUpPlan, title_field="subject", owner_field="assignee_id")
-)
 
 _LINKS = ("customer_id", "opportunity_id", "lead_id")
-
-
-def _department_of(uow: UnitOfWork, user_id: uuid.UUID | None) -> uuid.UUID | None:
-    member = None if user_id is None else uow.repository(Member).find(user_id)
-    return None if member is None else member.department_id
 
 
 def _mismatch(entity: str, field: str) -> ValidationError:
@@ -168,7 +156,7 @@ def log_activity(
             occurred_at=occurred_at or now,
             created_at=now,
             owner_id=owner,
-            department_id=_department_of(uow, owner),
+            department_id=department_of(uow, owner),
             customer_id=customer.id if customer is not None else None,
             opportunity_id=links["opportunity_id"],
             lead_id=links["lead_id"],
@@ -283,7 +271,7 @@ def plan_follow_up(
             created_at=now,
             timezone=timezone,
             created_by=actor.user_id,
-            department_id=_department_of(uow, assignee),
+            department_id=department_of(uow, assignee),
             customer_id=customer.id if customer is not None else None,
             opportunity_id=opportunity_id,
             lead_id=lead_id,
