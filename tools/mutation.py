@@ -75,6 +75,8 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
         [
             "src/crmkit/billing/model/receipts.py",
             "src/crmkit/billing/services/receipts.py",
+            "src/crmkit/billing/services/allocation.py",
+            "src/crmkit/billing/services/credit_balance.py",
             "src/crmkit/billing/model/ledger.py",
             "src/crmkit/billing/queries.py",
         ],

@@ -29,7 +29,7 @@ from crmkit.billing import (
     set_expense_limits,
     submit_expense_claim,
 )
-from crmkit.billing.approvals import register_document_hooks
+from crmkit.billing.registrations import register_document_hooks
 from crmkit.billing.services.credit import credit_decision
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
@@ -40,6 +40,7 @@ from crmkit.pipeline.model.orders import OrderStatus
 from crmkit.pipeline.services import convert_quote_to_order
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
+    ApprovalSubject,
     Approvers,
     DocumentLocked,
     FlowStage,
@@ -47,6 +48,7 @@ from crmkit.rules.approvals import (
     approval_of,
     approve_request,
     define_flow,
+    describe_document,
     reject_request,
 )
 from crmkit.rules.numbering import define_numbering_rule
@@ -174,6 +176,35 @@ def test_an_expense_claim_the_flow_returns_is_rejected(crm: Crm, actor: Actor) -
     reject_request(crm, manager, request.id)
     load = lambda uow: uow.repository(ExpenseClaim).get(claim.id)  # noqa: E731
     assert crm.run(actor.tenant_id, load).state is ClaimState.REJECTED
+
+
+def test_approvals_read_stored_refunds_and_claims_as_billing_describes_them(
+    crm: Crm, actor: Actor
+) -> None:
+    refund = a_refund(crm, actor)
+    claim = draft_expense_claim(
+        crm, actor, [ExpenseLine("meals", cny("80"), date(2026, 2, 10), "lunch")]
+    )
+    submit_expense_claim(crm, actor, claim.id, roles=["rep"])
+
+    def read(uow: UnitOfWork) -> list[ApprovalSubject | None]:
+        return [
+            describe_document(uow, "refund", refund.id),
+            describe_document(uow, "expense_claim", claim.id),
+            describe_document(uow, "refund", uuid.uuid4()),  # a host's own refund document
+            describe_document(uow, "expense_claim", refund.id),
+        ]
+
+    of_refund, of_claim, *unknown = crm.run(actor.tenant_id, read)
+    assert unknown == [None, None]
+    assert of_refund is not None
+    assert of_claim is not None
+    assert (of_refund.resource, of_refund.record.id) == ("refund", refund.id)
+    assert of_refund.facts == {"amount": cny("300")}
+    assert of_refund.owner_id == actor.user_id
+    assert (of_claim.resource, of_claim.record.id) == ("expense_claim", claim.id)
+    assert of_claim.facts == {"amount": cny("80"), "needs_extra_approval": False}
+    assert of_claim.owner_id == actor.user_id
 
 
 def an_invoice_request(crm: Crm, actor: Actor) -> uuid.UUID:

@@ -9,8 +9,8 @@ import pytest
 
 from crmkit import Crm
 from crmkit.billing import credit_overrides, resubmit_credit_override
-from crmkit.billing.approvals import CREDIT_RESUBMISSION_DOCUMENT
-from crmkit.billing.approvals import register_document_hooks as register_billing_hooks
+from crmkit.billing.registrations import register_document_hooks as register_billing_hooks
+from crmkit.billing.services.approvals import CREDIT_RESUBMISSION_DOCUMENT
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied, ValidationError
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder

@@ -31,8 +31,8 @@ from crmkit.billing import (
     resubmit_credit_override,
     submit_expense_claim,
 )
-from crmkit.billing.approvals import register_document_hooks as register_billing_hooks
 from crmkit.billing.model.credit import CreditOverride
+from crmkit.billing.registrations import register_document_hooks as register_billing_hooks
 from crmkit.kernel.actor import Actor
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import SalesOrder

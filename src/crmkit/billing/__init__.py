@@ -4,210 +4,30 @@ Hosts call the use cases in :mod:`crmkit.billing.services`; the domain values ar
 re-exported here. See ``docs/billing.md`` for a worked example in CNY and USD.
 """
 
-from crmkit.billing import merge_hooks as _merge_hooks  # noqa: F401  (registers merge parts)
-from crmkit.billing import registrations as _registrations  # noqa: F401  (the service catalog)
-from crmkit.billing import view_parts as _view_parts  # noqa: F401  (registers 360 parts)
-from crmkit.billing.errors import (
-    LedgerCorrupted,
-    NothingToAllocate,
-    OverAllocation,
-    OverRefund,
-    RedLetterNotVoidable,
-)
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, INVOICE_FLOW, RECEIPT_FLOW, REFUND_FLOW
-from crmkit.billing.model.credit import (
-    CreditDocuments,
-    CreditOverride,
-    HeldDocument,
-    UnbilledDocument,
-    register_credit_documents,
-)
-from crmkit.billing.model.expenses import (
-    Attachment,
-    CategoryLimit,
-    ClaimState,
-    ExpenseClaim,
-    ExpenseLine,
-    ExpensePolicy,
-    OverLimit,
-)
-from crmkit.billing.model.invoices import (
-    Invoice,
-    InvoicedPart,
-    InvoiceLine,
-    InvoiceState,
-    TaxRounding,
-    price_lines,
-)
-from crmkit.billing.model.ledger import (
-    EntryKind,
-    IdempotencyRecord,
-    LedgerCheck,
-    LedgerEntry,
-    LedgerHead,
-    rebuild_balances,
-    verify_chain,
-)
-from crmkit.billing.model.plans import (
-    Direction,
-    DocumentRef,
-    Installment,
-    InstallmentStatus,
-    Plan,
-)
-from crmkit.billing.model.receipts import Receipt, ReceiptState, Refund, RefundState
-from crmkit.billing.model.terms import SIGNING, InstallmentDraft, PaymentTerms, TermLine, schedule
-from crmkit.billing.queries import AgingBuckets, AgingQuery
-from crmkit.billing.services import (
-    EXPENSE_COLUMNS,
-    MARGIN_COLUMNS,
-    CreditCheck,
-    CreditDecision,
-    CreditLimitCheck,
-    DocumentSummary,
-    PlanView,
-    aging_report,
-    allocate_receipt,
-    allocate_receipts,
-    apply_credit,
-    approve_expense_claim,
-    approve_refund,
-    balance_mismatches,
-    cancel_invoice,
-    check_credit,
-    collection_forecast,
-    confirm_receipt,
-    create_plan,
-    credit_check,
-    credit_decision,
-    credit_overrides,
-    customer_credit,
-    customer_margin,
-    days_sales_outstanding,
-    deallocate,
-    define_payment_terms,
-    document_summary,
-    draft_expense_claim,
-    expense_analysis,
-    get_plan,
-    get_receipt,
-    issue_invoice,
-    ledger_entries,
-    pay_refund,
-    record_receipt,
-    reimburse_expense_claim,
-    reject_expense_claim,
-    reject_refund,
-    request_invoice,
-    request_refund,
-    resubmit_credit_override,
-    reverse_receipt,
-    send_invoice,
-    set_expense_limits,
-    set_milestone,
-    submit_expense_claim,
-    verify_ledger,
-    void_invoice,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "EXPENSE_CLAIM_FLOW",
-    "EXPENSE_COLUMNS",
-    "INVOICE_FLOW",
-    "MARGIN_COLUMNS",
-    "RECEIPT_FLOW",
-    "REFUND_FLOW",
-    "SIGNING",
-    "AgingBuckets",
-    "AgingQuery",
-    "Attachment",
-    "CategoryLimit",
-    "ClaimState",
-    "CreditCheck",
-    "CreditDecision",
-    "CreditDocuments",
-    "CreditLimitCheck",
-    "CreditOverride",
-    "Direction",
-    "DocumentRef",
-    "DocumentSummary",
-    "EntryKind",
-    "ExpenseClaim",
-    "ExpenseLine",
-    "ExpensePolicy",
-    "HeldDocument",
-    "IdempotencyRecord",
-    "Installment",
-    "InstallmentDraft",
-    "InstallmentStatus",
-    "Invoice",
-    "InvoiceLine",
-    "InvoiceState",
-    "InvoicedPart",
-    "LedgerCheck",
-    "LedgerCorrupted",
-    "LedgerEntry",
-    "LedgerHead",
-    "NothingToAllocate",
-    "OverAllocation",
-    "OverLimit",
-    "OverRefund",
-    "PaymentTerms",
-    "Plan",
-    "PlanView",
-    "Receipt",
-    "ReceiptState",
-    "RedLetterNotVoidable",
-    "Refund",
-    "RefundState",
-    "TaxRounding",
-    "TermLine",
-    "UnbilledDocument",
-    "aging_report",
-    "allocate_receipt",
-    "allocate_receipts",
-    "apply_credit",
-    "approve_expense_claim",
-    "approve_refund",
-    "balance_mismatches",
-    "cancel_invoice",
-    "check_credit",
-    "collection_forecast",
-    "confirm_receipt",
-    "create_plan",
-    "credit_check",
-    "credit_decision",
-    "credit_overrides",
-    "customer_credit",
-    "customer_margin",
-    "days_sales_outstanding",
-    "deallocate",
-    "define_payment_terms",
-    "document_summary",
-    "draft_expense_claim",
-    "expense_analysis",
-    "get_plan",
-    "get_receipt",
-    "issue_invoice",
-    "ledger_entries",
-    "pay_refund",
-    "price_lines",
-    "rebuild_balances",
-    "record_receipt",
-    "register_credit_documents",
-    "reimburse_expense_claim",
-    "reject_expense_claim",
-    "reject_refund",
-    "request_invoice",
-    "request_refund",
-    "resubmit_credit_override",
-    "reverse_receipt",
-    "schedule",
-    "send_invoice",
-    "set_expense_limits",
-    "set_milestone",
-    "submit_expense_claim",
-    "verify_chain",
-    "verify_ledger",
-    "void_invoice",
-]
+from crmkit.billing import errors as _errors
+from crmkit.billing import model as _model
+from crmkit.billing import registrations as _registrations  # noqa: F401  (declares the area)
+from crmkit.billing import services as _services
+from crmkit.billing.errors import *  # noqa: F403
+from crmkit.billing.model import *  # noqa: F403
+from crmkit.billing.queries import AgingBuckets as AgingBuckets
+from crmkit.billing.queries import AgingQuery as AgingQuery
+from crmkit.billing.services import *  # noqa: F403
+
+# mypy reads the star imports above (it cannot follow an __all__ built from other
+# modules' lists, and would then hide every name); the interpreter gets the list.
+# The services re-export the credit values of the model they answer with: listed once.
+if not TYPE_CHECKING:
+    __all__ = list(
+        dict.fromkeys(
+            [
+                *_errors.__all__,
+                *_model.__all__,
+                *_services.__all__,
+                "AgingBuckets",
+                "AgingQuery",
+            ]
+        )
+    )

@@ -23,8 +23,6 @@ model, services and queries implement; nothing here decides anything:
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from crmkit.billing.model.credit import register_credit_documents
 from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.customers.queries import records_of, register_360_part
@@ -133,8 +131,9 @@ from crmkit.pipeline.services.approvals import (
     _quote_facts,
     credit_override_approved,
 )
-from crmkit.ports import UnitOfWork, register_queries
-from crmkit.rules.approvals import ApprovalSubject, document_hook, register_approvable
+from crmkit.ports import register_queries
+from crmkit.rules.approvals import document_hook, register_approvable
+from crmkit.rules.approvals.describing import describe_stored
 from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 from crmkit.rules.reminders.model import ReminderSource, register_source
@@ -195,27 +194,6 @@ register_source(
 # -- approvable documents, and the orders billing's credit rule counts -----------------------
 
 
-def _describe_quote(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    quote = uow.repository(Quote).find(document_id)
-    if quote is None:
-        return None
-    return ApprovalSubject(_quote_facts(quote), "quote", quote, quote.owner_id)
-
-
-def _describe_contract(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    contract = uow.repository(Contract).find(document_id)
-    if contract is None:
-        return None
-    return ApprovalSubject(_contract_facts(contract), "contract", contract, contract.owner_id)
-
-
-def _describe_order(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    order = uow.repository(SalesOrder).find(document_id)
-    if order is None:
-        return None
-    return ApprovalSubject(_override_facts(order), "sales_order", order, order.owner_id)
-
-
 def register_document_hooks() -> None:
     """(Re-)register the quote and contract hooks with the approvals area.
 
@@ -233,7 +211,7 @@ def register_document_hooks() -> None:
             Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
-        describe=_describe_quote,
+        describe=describe_stored(Quote, "quote", _quote_facts, owner_field="owner_id"),
     )
     register_approvable(
         CONTRACT_DOCUMENT,
@@ -243,7 +221,7 @@ def register_document_hooks() -> None:
             Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
         ),
         on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
-        describe=_describe_contract,
+        describe=describe_stored(Contract, "contract", _contract_facts, owner_field="owner_id"),
     )
     # A refused override changes nothing: the order simply stays on hold (see above).
     # While the first request or a resubmitted one is in review the order is locked.
@@ -252,7 +230,9 @@ def register_document_hooks() -> None:
         entity=SalesOrder,
         locked_by=resubmission_requests,
         on_approved=credit_override_approved,
-        describe=_describe_order,
+        describe=describe_stored(
+            SalesOrder, "sales_order", _override_facts, owner_field="owner_id"
+        ),
     )
 
 

@@ -31,7 +31,6 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
-from crmkit.rules.reminders.model import ReminderSource, register_source
 
 __all__ = [
     "Direction",
@@ -232,10 +231,3 @@ def _status(paid: Money, amount: Money) -> InstallmentStatus:
     if paid.is_zero:
         return InstallmentStatus.OPEN
     return InstallmentStatus.PAID if paid == amount else InstallmentStatus.PARTIAL
-
-
-register_source(
-    ReminderSource(
-        "installment", Installment, title_field="label", owner_field="owner_id", created_field=None
-    )
-)

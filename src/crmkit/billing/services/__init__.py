@@ -11,7 +11,7 @@ receipt or installment still end in ``ConcurrencyConflict`` through the version
 check (pass ``expected_version`` to pin the version a clerk's screen showed).
 
 Refunds and expense claims go through the tenant's approval flow when it has one
-(see :mod:`crmkit.billing.approvals`); otherwise :func:`approve_refund` and
+(see :mod:`crmkit.billing.services.approvals`); otherwise :func:`approve_refund` and
 :func:`approve_expense_claim` decide them by hand. :func:`check_credit` returns a
 decision saying whether an approval is required (the same rule the order confirmation
 applies), and :func:`resubmit_credit_override` asks again after a refused override.
@@ -19,6 +19,7 @@ applies), and :func:`resubmit_credit_override` asks again after a refused overri
 
 from __future__ import annotations
 
+from crmkit.billing.services.allocation import allocate_receipt, allocate_receipts, deallocate
 from crmkit.billing.services.credit import (
     CreditCheck,
     CreditDecision,
@@ -27,6 +28,7 @@ from crmkit.billing.services.credit import (
     credit_check,
     credit_decision,
 )
+from crmkit.billing.services.credit_balance import apply_credit, customer_credit
 from crmkit.billing.services.expenses import (
     EXPENSE_COLUMNS,
     approve_expense_claim,
@@ -62,12 +64,7 @@ from crmkit.billing.services.plans import (
     set_milestone,
 )
 from crmkit.billing.services.receipts import (
-    allocate_receipt,
-    allocate_receipts,
-    apply_credit,
     confirm_receipt,
-    customer_credit,
-    deallocate,
     get_receipt,
     record_receipt,
     reverse_receipt,

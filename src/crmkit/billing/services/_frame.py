@@ -7,8 +7,6 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
-from crmkit.billing.model.expenses import ExpenseClaim
-from crmkit.billing.model.invoices import Invoice
 from crmkit.billing.model.ledger import (
     EntryDraft,
     EntryKind,
@@ -20,10 +18,8 @@ from crmkit.billing.model.ledger import (
     idempotency_id,
     payload_hash,
 )
-from crmkit.billing.model.plans import Installment, Plan
 from crmkit.billing.model.receipts import (
     Receipt,
-    Refund,
 )
 from crmkit.billing.queries import LedgerHeads
 from crmkit.crm import Crm
@@ -38,13 +34,13 @@ from crmkit.kernel.errors import (
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.permissions import grants_for, guarded, register_resource
-from crmkit.rules.permissions.model import DEFAULT_OPERATIONS, Grants
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.model import Grants
 
 R = TypeVar("R")
 
-# The billing resources grants name, with the operations finance needs beyond the
-# defaults. Receipts belong to the clerk who recorded them; refunds to who asked.
+# The billing resources grants name (registered, with their operations, by
+# crmkit.billing.registrations).
 PLAN = "billing_plan"
 INSTALLMENT = "installment"
 RECEIPT = "receipt"
@@ -52,41 +48,6 @@ REFUND = "refund"
 INVOICE = "invoice"
 EXPENSE_CLAIM = "expense_claim"
 CUSTOMER = "customer"  # registered by the customers area
-register_resource(PLAN, entity=Plan)
-register_resource(INSTALLMENT, entity=Installment)
-register_resource(
-    RECEIPT, entity=Receipt, operations=DEFAULT_OPERATIONS | {"confirm", "allocate", "reverse"}
-)
-register_resource(
-    REFUND, entity=Refund, operations=DEFAULT_OPERATIONS | {"pay"}, owner_field="requested_by"
-)
-register_resource(
-    INVOICE, entity=Invoice, operations=DEFAULT_OPERATIONS | {"issue", "send", "void", "cancel"}
-)
-register_resource(
-    EXPENSE_CLAIM,
-    entity=ExpenseClaim,
-    operations=DEFAULT_OPERATIONS | {"submit", "reimburse"},
-    owner_field="claimant_id",
-)
-LABELS = (
-    N_("billing_plan"),
-    N_("installment"),
-    N_("receipt"),
-    N_("refund"),
-    N_("invoice"),
-    N_("expense_claim"),
-    N_("confirm"),
-    N_("allocate"),
-    N_("reverse"),
-    N_("pay"),
-    N_("issue"),
-    N_("send"),
-    N_("void"),
-    N_("cancel"),
-    N_("submit"),
-    N_("reimburse"),
-)
 
 
 def _require(

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from crmkit.billing.approvals import EXPENSE_CLAIM_DOCUMENT, route_expense_claim
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.expenses import (
     CategoryLimit,
     ClaimLine,
@@ -18,16 +16,21 @@ from crmkit.billing.model.expenses import (
     check_limits,
     policy_id,
 )
+from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
+from crmkit.billing.services.approvals import (
+    EXPENSE_CLAIM_BY_HAND,
+    route_expense_claim,
+)
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
+from crmkit.rules.approvals import ensure_not_in_review
 from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
@@ -112,7 +115,7 @@ def submit_expense_claim(
         NoApprover: the expense flow's stage resolves to nobody (the claim stays a draft).
 
     With an active ``"expense_claim"`` approval flow the claim enters it in the same
-    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    transaction (see :mod:`crmkit.billing.services.approvals`); otherwise it waits for
     :func:`approve_expense_claim`.
     """
 
@@ -144,21 +147,6 @@ def submit_expense_claim(
     return guarded(crm, actor, work)
 
 
-def _decide(crm: Crm, actor: Actor, claim_id: UUID, trigger: str) -> ExpenseClaim:
-    def work(uow: UnitOfWork) -> ExpenseClaim:
-        repo = uow.repository(ExpenseClaim)
-        claim = repo.get(claim_id)
-        _require(uow, actor, "approve", EXPENSE_CLAIM, claim)
-        ensure_not_in_review(uow, claim)
-        ensure_editable(uow, EXPENSE_CLAIM_DOCUMENT, claim.id)
-        if trigger == "approve":
-            ensure_not_own(uow, actor, (claim.claimant_id,), f"{EXPENSE_CLAIM} {claim.id}")
-        EXPENSE_CLAIM_FLOW.fire(claim, trigger)
-        return repo.save(claim)
-
-    return guarded(crm, actor, work)
-
-
 def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
     """Approve one stage of a claim by hand (tenants without an expense approval flow).
 
@@ -171,7 +159,7 @@ def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClai
         SelfApprovalForbidden: the actor is the claimant and the tenant does not allow
             self-approval.
     """
-    return _decide(crm, actor, claim_id, "approve")
+    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "approve")
 
 
 def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
@@ -181,7 +169,7 @@ def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim
         InvalidTransition: the claim is not waiting for approval.
         DocumentLocked: an approval flow is deciding the claim.
     """
-    return _decide(crm, actor, claim_id, "reject")
+    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "reject")
 
 
 def reimburse_expense_claim(

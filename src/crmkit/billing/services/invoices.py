@@ -9,7 +9,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.billing.errors import RedLetterNotVoidable
-from crmkit.billing.flows import INVOICE_FLOW
+from crmkit.billing.model.flows import INVOICE_FLOW
 from crmkit.billing.model.invoices import (
     Invoice,
     InvoicedPart,

@@ -8,7 +8,7 @@ with a better reason. :func:`resubmit_credit_override` records that new request 
 :class:`~crmkit.billing.model.credit.CreditOverride`, linked to the request it
 follows, and submits it to the same flow under the document type
 ``"credit_override_resubmission"``, with fresh credit figures. The flow's last
-approval releases the order (see :mod:`crmkit.billing.approvals`); a refusal leaves
+approval releases the order (see :mod:`crmkit.billing.services.approvals`); a refusal leaves
 it on hold, to be asked again or cancelled.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from crmkit.billing.approvals import CREDIT_RESUBMISSION_DOCUMENT, override_facts
 from crmkit.billing.model.credit import (
     CreditDocuments,
     CreditOverride,
@@ -24,6 +23,7 @@ from crmkit.billing.model.credit import (
     credit_documents,
 )
 from crmkit.billing.services._frame import _invalid
+from crmkit.billing.services.approvals import CREDIT_RESUBMISSION_DOCUMENT, override_facts
 from crmkit.billing.services.credit import credit_decision
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -40,7 +40,7 @@ from crmkit.rules.approvals import (
     approval_of,
     submit_in,
 )
-from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.access import load_named
 from crmkit.rules.permissions.directory import OrgDirectory
 
@@ -56,8 +56,8 @@ CREDIT_OVERRIDE_DOCUMENT = "credit_override"
 """The document type of a held order's first override request (and of the flow)."""
 
 CREDIT_OVERRIDE = "credit_override"
-"""The permission resource of resubmitted overrides (owned by who asked)."""
-register_resource(CREDIT_OVERRIDE, entity=CreditOverride, owner_field="requested_by")
+"""The permission resource of resubmitted overrides (owned by who asked; see
+:mod:`crmkit.billing.registrations`)."""
 
 _CLOSED = (RequestStatus.REJECTED, RequestStatus.RETURNED, RequestStatus.WITHDRAWN)
 

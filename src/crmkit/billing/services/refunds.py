@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from datetime import date
 from uuid import UUID
 
-from crmkit.billing.approvals import REFUND_DOCUMENT, route_refund
 from crmkit.billing.errors import OverRefund
-from crmkit.billing.flows import REFUND_FLOW
+from crmkit.billing.model.flows import REFUND_FLOW
 from crmkit.billing.model.ledger import (
     EntryKind,
     LedgerEntry,
@@ -33,15 +32,16 @@ from crmkit.billing.services._frame import (
     _require,
     _viewable_customer,
 )
-from crmkit.billing.services.receipts import _credit_receipts
+from crmkit.billing.services.approvals import REFUND_BY_HAND, route_refund
+from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
-from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.approvals import ensure_not_in_review
+from crmkit.rules.permissions import grants_for
 from crmkit.rules.permissions.access import load_for
 
 __all__ = [
@@ -77,7 +77,7 @@ def request_refund(
       receipts with unallocated money in ``amount``'s currency, oldest first.
 
     With an active ``"refund"`` approval flow the refund enters it in the same
-    transaction (see :mod:`crmkit.billing.approvals`); otherwise it waits for
+    transaction (see :mod:`crmkit.billing.services.approvals`); otherwise it waits for
     :func:`approve_refund`.
 
     Raises:
@@ -202,24 +202,6 @@ def _parts(
     return found
 
 
-def _decide_refund(crm: Crm, actor: Actor, refund_id: UUID, trigger: str) -> Refund:
-    def work(uow: UnitOfWork) -> Refund:
-        repo = uow.repository(Refund)
-        refund = repo.get(refund_id)
-        _require(uow, actor, "approve", REFUND, refund)
-        ensure_not_in_review(uow, refund)
-        ensure_editable(uow, REFUND_DOCUMENT, refund.id)
-        if trigger == "approve":
-            ensure_not_own(uow, actor, (refund.requested_by,), f"{REFUND} {refund.id}")
-        event = REFUND_FLOW.fire(refund, trigger, now=crm.now())
-        repo.save(refund)
-        if event is not None:
-            uow.outbox.add(event)
-        return refund
-
-    return guarded(crm, actor, work)
-
-
 def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
     """Approve a requested refund by hand (tenants without a refund approval flow).
 
@@ -229,7 +211,7 @@ def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         SelfApprovalForbidden: the actor asked for the refund and the tenant does not
             allow self-approval.
     """
-    return _decide_refund(crm, actor, refund_id, "approve")
+    return REFUND_BY_HAND.decide(crm, actor, refund_id, "approve")
 
 
 def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
@@ -239,7 +221,7 @@ def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         InvalidTransition: the refund is not waiting for approval.
         DocumentLocked: an approval flow is deciding the refund.
     """
-    return _decide_refund(crm, actor, refund_id, "reject")
+    return REFUND_BY_HAND.decide(crm, actor, refund_id, "reject")
 
 
 def _drawn_per_receipt(uow: UnitOfWork, refund: Refund) -> dict[UUID, Money]:

@@ -4,8 +4,8 @@ tenant's approval flows.
 When a tenant has an active approval flow for ``"refund"`` or ``"expense_claim"``,
 requesting a refund or submitting an expense claim also submits it to that flow,
 in the same transaction. The flow's last approval fires the document's own
-``approve`` transition through the hooks registered here, inside the deciding
-transaction; a rejection, return or withdrawal rejects the document (neither
+``approve`` transition through the hooks defined here (and registered by
+:mod:`crmkit.billing.registrations`), inside the deciding transaction; a rejection, return or withdrawal rejects the document (neither
 machine has a way back to draft). While the flow decides, the manual
 ``approve_*`` / ``reject_*`` services refuse with ``DocumentLocked``. Without a
 flow, :func:`~crmkit.billing.services.approve_refund` and
@@ -26,30 +26,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from crmkit.billing.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
+import attrs
+
 from crmkit.billing.model.credit import CreditOverride, credit_documents
 from crmkit.billing.model.expenses import ClaimState, ExpenseClaim
+from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW, REFUND_FLOW
 from crmkit.billing.model.receipts import Refund
+from crmkit.billing.services._frame import _require
+from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.ports import UnitOfWork
+from crmkit.kernel.machine import Machine
+from crmkit.ports import Entity, UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
     ApprovalSubject,
     decided_by,
     document_hook,
-    register_approvable,
+    ensure_editable,
+    ensure_not_in_review,
+    ensure_not_own,
     submit_if_flow,
 )
+from crmkit.rules.permissions import guarded
 
 __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
+    "EXPENSE_CLAIM_BY_HAND",
     "EXPENSE_CLAIM_DOCUMENT",
+    "REFUND_BY_HAND",
     "REFUND_DOCUMENT",
+    "ByHand",
+    "approve_claim",
+    "claim_facts",
+    "describe_override",
     "override_facts",
-    "register_document_hooks",
+    "refund_decided",
+    "refund_facts",
+    "reject_claim",
+    "release_held_document",
     "route_expense_claim",
     "route_refund",
 ]
@@ -58,12 +75,17 @@ REFUND_DOCUMENT = "refund"
 EXPENSE_CLAIM_DOCUMENT = "expense_claim"
 CREDIT_RESUBMISSION_DOCUMENT = "credit_override_resubmission"
 
+D = TypeVar("D", bound=Entity)
 
-def _refund_facts(refund: Refund) -> dict[str, Any]:
+
+def refund_facts(refund: Refund) -> dict[str, Any]:
+    """The facts a refund is routed on: its ``amount``."""
     return {"amount": refund.amount}
 
 
-def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
+def claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
+    """The facts an expense claim is routed on: ``amount``, ``needs_extra_approval``
+    and, when known, ``department``."""
     values: dict[str, Any] = {
         "amount": claim.total,
         "needs_extra_approval": claim.needs_extra_approval,
@@ -71,20 +93,6 @@ def _claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
     if claim.department_id is not None:
         values["department"] = claim.department_id
     return values
-
-
-def _describe_refund(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    refund = uow.repository(Refund).find(document_id)
-    if refund is None:
-        return None
-    return ApprovalSubject(_refund_facts(refund), "refund", refund, refund.requested_by)
-
-
-def _describe_claim(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
-    claim = uow.repository(ExpenseClaim).find(document_id)
-    if claim is None:
-        return None
-    return ApprovalSubject(_claim_facts(claim), "expense_claim", claim, claim.claimant_id)
 
 
 def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
@@ -105,7 +113,8 @@ def override_facts(uow: UnitOfWork, override: CreditOverride) -> dict[str, Any]:
     return values
 
 
-def _describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+def describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | None:
+    """A stored resubmitted credit override as approvals see it (None: not ours)."""
     override = uow.repository(CreditOverride).find(document_id)
     if override is None:
         return None
@@ -131,7 +140,7 @@ def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -
         document_type=REFUND_DOCUMENT,
         document_id=refund.id,
         title=refund.reason or str(refund.amount),
-        facts=_refund_facts(refund),
+        facts=refund_facts(refund),
     )
 
 
@@ -155,31 +164,89 @@ def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now:
         document_type=EXPENSE_CLAIM_DOCUMENT,
         document_id=claim.id,
         title=str(claim.total),
-        facts=_claim_facts(claim),
+        facts=claim_facts(claim),
         department=claim.department_id,
     )
+
+
+@attrs.frozen
+class ByHand(Generic[D]):
+    """How a refund or expense claim is approved or rejected by hand (a tenant without
+    a flow for it): the same checks for both, only these differ.
+
+    Attributes:
+        entity: the document's class.
+        document_type: the approval document type (``"refund"``), also the document's
+            permission resource.
+        machine: the document's state machine.
+        owner_field: who asked for the document; they may not approve it unless the
+            tenant allows self-approval.
+    """
+
+    entity: type[D]
+    document_type: str
+    machine: Machine[Any]
+    owner_field: str
+
+    def decide(self, crm: Crm, actor: Actor, document_id: UUID, trigger: str) -> D:
+        """Fire ``trigger`` (``"approve"`` or ``"reject"``) on the stored document.
+
+        Raises:
+            NotFound: no such document.
+            PermissionDenied: the actor may not ``approve`` it.
+            DocumentLocked: an approval flow is deciding it, or approved it.
+            SelfApprovalForbidden: the actor asked for it and may not approve their own.
+            InvalidTransition: it is not waiting for a decision.
+        """
+
+        def work(uow: UnitOfWork) -> D:
+            repo = uow.repository(self.entity)
+            document = repo.get(document_id)
+            _require(uow, actor, "approve", self.document_type, document)
+            ensure_not_in_review(uow, document)
+            ensure_editable(uow, self.document_type, document.id)
+            if trigger == "approve":
+                owner = getattr(document, self.owner_field)
+                ensure_not_own(uow, actor, (owner,), f"{self.document_type} {document.id}")
+            event = self.machine.fire(document, trigger, now=crm.now())
+            repo.save(document)
+            if event is not None:
+                uow.outbox.add(event)
+            return document
+
+        return guarded(crm, actor, work)
+
+
+REFUND_BY_HAND = ByHand(Refund, REFUND_DOCUMENT, REFUND_FLOW, "requested_by")
+EXPENSE_CLAIM_BY_HAND = ByHand(
+    ExpenseClaim, EXPENSE_CLAIM_DOCUMENT, EXPENSE_CLAIM_FLOW, "claimant_id"
+)
 
 
 # -- hooks: called by the approval services inside the deciding transaction ------------------
 
 
-def _refund_decided(trigger: str) -> Callable[[UnitOfWork, ApprovalRequest], None]:
+def refund_decided(trigger: str) -> Callable[[UnitOfWork, ApprovalRequest], None]:
+    """The hook that fires the refund's own ``trigger`` (approve, reject) on a decision."""
     return document_hook(
         Refund, lambda refund, _who, _comment, at: REFUND_FLOW.fire(refund, trigger, now=at)
     )
 
 
-def _approve_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+def approve_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+    """Approve a claim its flow approved."""
     # The flow's stages replace the claim's own extra stage: its last approval is final.
     while claim.state is not ClaimState.APPROVED:
         EXPENSE_CLAIM_FLOW.fire(claim, "approve")
 
 
-def _reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+def reject_claim(claim: ExpenseClaim, _who: UUID, _comment: str, _at: datetime) -> None:
+    """Reject a claim its flow rejected, returned or saw withdrawn."""
     EXPENSE_CLAIM_FLOW.fire(claim, "reject")
 
 
-def _override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
+def release_held_document(uow: UnitOfWork, request: ApprovalRequest) -> None:
+    """Release the document a resubmitted override held, once its flow approved it."""
     override = uow.repository(CreditOverride).find(request.document_id)
     if override is None:
         return  # a host's own document of that type, submitted directly: not ours
@@ -187,38 +254,3 @@ def _override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
         if source.document_type == override.document_type:
             who, _comment, at = decided_by(request)
             source.release(uow, override.document_id, who, at)
-
-
-def register_document_hooks() -> None:
-    """(Re-)register the refund, expense-claim and credit-resubmission hooks.
-
-    Called on import; call it again if something replaced the hooks of ``"refund"``,
-    ``"expense_claim"`` or ``"credit_override_resubmission"`` (the registry keeps one
-    set per document type).
-    """
-    # A refund or claim the flow rejects, returns or sees withdrawn is rejected for good
-    # (neither state machine has a way back to a draft); a new request starts over.
-    register_approvable(
-        REFUND_DOCUMENT,
-        entity=Refund,
-        on_approved=_refund_decided("approve"),
-        on_closed=_refund_decided("reject"),
-        describe=_describe_refund,
-    )
-    register_approvable(
-        EXPENSE_CLAIM_DOCUMENT,
-        entity=ExpenseClaim,
-        on_approved=document_hook(ExpenseClaim, _approve_claim),
-        on_closed=document_hook(ExpenseClaim, _reject_claim),
-        describe=_describe_claim,
-    )
-    # A refused resubmission changes nothing: the document stays on hold.
-    register_approvable(
-        CREDIT_RESUBMISSION_DOCUMENT,
-        entity=CreditOverride,
-        on_approved=_override_approved,
-        describe=_describe_override,
-    )
-
-
-register_document_hooks()
