@@ -322,7 +322,8 @@ def submit_for_approval(
         The request, in review (or approved at once when no stage applies).
 
     Raises:
-        NotFound: no flow (or no single active flow) for the document type.
+        NotFound: no flow (or no single active flow) for the document type, or an area
+            stores documents of that type but none ``document_id`` in this tenant.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
         PermissionDenied: someone other than the first submitter resubmits, or the actor
@@ -551,7 +552,7 @@ def _not_the_owner(uow: UnitOfWork, request: ApprovalRequest, user: UUID) -> Non
     """
     if request.allow_self_approval:
         return
-    subject = describe_document(uow, request.document_type, request.document_id)
+    subject = describe_document(uow, request.document_type, request.document_id, required=False)
     if subject is not None and subject.owner_id == user:
         raise SelfApprovalForbidden(actor=user, resource=request.document_type)
 
@@ -767,7 +768,7 @@ def get_approval_request(crm: Crm, actor: Actor, request_id: UUID) -> ApprovalRe
         grants = grants_for(uow, actor)
         if grants.is_tenant_admin:
             return request
-        subject = describe_document(uow, request.document_type, request.document_id)
+        subject = describe_document(uow, request.document_type, request.document_id, required=False)
         if subject is not None and grants.can("view", subject.record, subject.resource):
             return request
         raise PermissionDenied(actor=grants.label, operation="view", resource=request.document_type)
