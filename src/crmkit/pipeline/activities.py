@@ -26,6 +26,7 @@ from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.limits import expect_type, to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.pipeline.model.activities import (
     DEFAULT_TIMEZONE,
@@ -146,6 +147,8 @@ def log_activity(
         PermissionDenied: the actor may not log activities, see a linked record or
             (for a plan) act on the plan.
     """
+    kind = to_member(ActivityKind, kind, entity="activity", field="kind")
+    expect_type(subject, str, field="subject")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> Activity:
@@ -218,6 +221,10 @@ def list_activities(
     Raises:
         PermissionDenied: a filter given reads a field hidden from the actor.
     """
+    # Filters are read alike on every store: a kind by its value, instants with a zone.
+    kind = None if kind is None else to_member(ActivityKind, kind, entity="activity", field="kind")
+    since = None if since is None else to_instant_value(since, entity="activity", field="since")
+    until = None if until is None else to_instant_value(until, entity="activity", field="until")
     where: Expr = TRUE
     for name, value in (
         ("customer_id", customer_id),
@@ -323,6 +330,7 @@ def cancel_follow_up(crm: Crm, actor: Actor, plan_id: uuid.UUID, why: str) -> Fo
         InvalidTransition: it is done or cancelled already.
         ValidationError: no reason.
     """
+    expect_type(why, str, field="why")
     return _on_plan(crm, actor, plan_id, lambda plan, now: plan.cancel(why, now))
 
 
@@ -334,6 +342,7 @@ def reschedule_follow_up(
     Raises:
         InvalidTransition: it is done or cancelled.
     """
+    due_at = to_instant_value(due_at, entity="follow-up plan", field="due_at")
     return _on_plan(crm, actor, plan_id, lambda plan, now: plan.reschedule(due_at, now))
 
 
@@ -352,6 +361,11 @@ def list_follow_up_plans(
     ``status`` reads the clock: ``OVERDUE`` is a planned follow-up past its due
     instant, ``PLANNED`` one not yet due; ``DONE`` and ``CANCELLED`` are stored states.
     """
+    status = (
+        None
+        if status is None
+        else to_member(PlanStatus, status, entity="follow-up plan", field="status")
+    )
     now = crm.now()
     where: Expr = TRUE
     for name, value in (

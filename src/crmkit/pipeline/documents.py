@@ -44,6 +44,7 @@ from crmkit.kernel.errors import ConcurrencyConflict, NotFound, ValidationError,
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import expect_type, to_amount, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline.approvals import (
@@ -308,6 +309,8 @@ def define_price_list(
         ValidationError: bad dates, a product listed twice, or a missing name.
         CurrencyMismatch: an item priced in another currency.
     """
+    expect_type(name, str, field="name")
+    expect_type(currency, str, field="currency")
     price_list = PriceList(
         id=PriceListId(crm.new_id()),
         tenant_id=actor.tenant_id,
@@ -933,6 +936,9 @@ def create_contract(
         ValidationError: a missing title, a negative amount, inconsistent dates, or the
             opportunity is another customer's.
     """
+    kind = to_member(ContractKind, kind, entity="contract", field="kind")
+    amount = to_amount(amount, entity="contract", field="amount")
+    expect_type(title, str, field="title")
 
     def work(uow: UnitOfWork) -> Contract:
         _allow(uow, actor, "create", CONTRACTS)
@@ -1061,6 +1067,7 @@ def terminate_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID, why: str)
     Raises:
         DocumentLocked: an approval flow is deciding the contract (nothing changes).
     """
+    expect_type(why, str, field="why")
     return _on_contract(
         crm, actor, contract_id, lambda _u, c, now: c.terminate(why, now.date(), now)
     )
@@ -1081,6 +1088,9 @@ def attach_to_contract(
     Raises:
         DocumentLocked: an approval flow is deciding the contract (nothing changes).
     """
+    for text in (name, media_type, storage_key):
+        expect_type(text, str, field="attachment")
+    expect_type(size_bytes, int, field="size_bytes")
 
     def attach(_uow: UnitOfWork, contract: Contract, now: datetime) -> None:
         contract.attach(Attachment(name, media_type, size_bytes, storage_key, now, actor.user_id))
@@ -1258,6 +1268,7 @@ def record_delivery(
         InvalidTransition: the order is on credit hold, cancelled or completed.
         ValidationError: an unknown line or more than is outstanding.
     """
+    expect_type(quantities, Mapping, field="quantities")
     wanted = {line: Decimal(q) for line, q in quantities.items()}
     return _on_order(
         crm,

@@ -18,6 +18,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import expect_type, to_member
 from crmkit.kernel.money import Money, round_figure
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import TRUE, Expr, F, Query
@@ -517,6 +518,10 @@ def define_commission_plan(
     Raises:
         ValidationError: tiers that do not start at 0 and rise, or a rate outside 0..1.
     """
+    expect_type(name, str, field="name")
+    expect_type(currency, str, field="currency")
+    if category_rates is not None:
+        expect_type(category_rates, Mapping, field="category_rates")
     plan = CommissionPlan(
         id=crm.new_id(),
         tenant_id=actor.tenant_id,
@@ -571,6 +576,10 @@ def commission_for(
         NotFound: no such plan.
         PermissionDenied: the actor may not see the rep's commission, or its amounts.
     """
+    expect_type(period, str, field="period")
+    basis = to_member(CommissionBasis, basis, entity="commission", field="basis")
+    if category_rates is not None:
+        expect_type(category_rates, Mapping, field="category_rates")
     span, since, until = _bounds(period)
     asked = {c: Decimal(r) for c, r in (category_rates or {}).items()}
     opportunity_of: dict[uuid.UUID, uuid.UUID] = {}

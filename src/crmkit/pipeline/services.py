@@ -24,6 +24,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import check_text, expect_type, to_date, to_instant_value
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.report import ReportTable
@@ -296,6 +297,9 @@ def check_lead_duplicates(
     Raises:
         PermissionDenied: the actor may not create leads.
     """
+    expect_type(name, str, field="name")
+    for text in (company, phone, email):
+        expect_type(text, (str, type(None)), field="lead")
 
     def work(uow: UnitOfWork) -> LeadDuplicates:
         grants_for(uow, actor).require_operation("create", LEADS)
@@ -325,6 +329,7 @@ def create_lead(
             duplicate; nothing is stored.
         PermissionDenied: the actor may not create this lead or set one of the fields.
     """
+    expect_type(name, str, field="name")
     now = crm.now()
     fields.setdefault("owner_id", actor.user_id)
     lead = Lead(
@@ -715,6 +720,7 @@ def refresh_quote_document(
 
 def attach_document(crm: Crm, actor: Actor, deal_id: uuid.UUID, kind: str) -> Opportunity:
     """Record that a document of ``kind`` (``quote``, ``proposal``) exists for the deal."""
+    kind = check_text(expect_type(kind, str, field="kind"), entity="opportunity", field="documents")
 
     def attach(_uow: UnitOfWork, deal: Opportunity, _now: datetime) -> list[DomainEvent]:
         if kind not in deal.documents:
@@ -788,7 +794,14 @@ def pipeline_report(
 
     Raises:
         PermissionDenied: ``scope`` filters on a field hidden from the actor.
+        ValidationError: a period bound is not an aware instant (``since``, ``until``)
+            or a date (``forecast_from``, ``forecast_to``; ISO text is read as one).
     """
+    # A host passes what a form sent; every store must read the same period from it.
+    since = to_instant_value(since, entity="pipeline report", field="since")
+    until = to_instant_value(until, entity="pipeline report", field="until")
+    forecast_from = to_date(forecast_from, entity="pipeline report", field="forecast_from")
+    forecast_to = to_date(forecast_to, entity="pipeline report", field="forecast_to")
 
     def work(uow: UnitOfWork) -> PipelineReport:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)

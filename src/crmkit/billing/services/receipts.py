@@ -46,7 +46,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import to_amount, to_date
+from crmkit.kernel.limits import expect_type, to_amount, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.rates import ExchangeRates
@@ -110,6 +110,8 @@ def record_receipt(
     # What a form sends ("2026-03-01", a Money) is taken; anything else is refused here.
     amount = to_amount(amount, entity="receipt", field="amount")
     received_on = to_date(received_on, entity="receipt", field="received_on")
+    direction = to_member(Direction, direction, entity="receipt", field="direction")
+    confirmed = expect_type(confirmed, bool, field="confirmed")
     if not amount.is_positive:
         raise _invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()
@@ -447,6 +449,7 @@ def allocate_receipt(
         ConcurrencyConflict: someone changed the receipt or an installment meanwhile.
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     payload = {
         "receipt_id": receipt_id,
         "to": [[i, a] for i, a in to] if to is not None else None,
@@ -512,6 +515,7 @@ def allocate_receipts(
             (nothing of the batch is kept).
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     ids = list(dict.fromkeys(receipt_ids))
     payload = {"receipt_ids": ids, "on": on}
 
@@ -655,6 +659,7 @@ def apply_credit(
         PermissionDenied: the actor may not allocate receipts, or may not view the customer.
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     payload = {"customer_id": customer_id, "currency": currency, "on": on}
 
     def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:

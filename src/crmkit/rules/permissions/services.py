@@ -40,7 +40,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import to_member
+from crmkit.kernel.limits import expect_type, to_member
 from crmkit.kernel.query import F, Query, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.evaluator import Decision, Grants, Policy, compile_grants
@@ -363,6 +363,7 @@ def define_department(
         NotFound: the parent does not exist.
         ValidationError: the name is empty.
     """
+    expect_type(name, str, field="name")
     if not name.strip():
         raise ValidationError(entity="department", field="name", reason=reason(N_("is required")))
 
@@ -432,6 +433,7 @@ def set_member(
         NotFound: the department or manager does not exist in this tenant.
         ValidationError: an unknown role, or a manager chain that loops.
     """
+    admin = None if admin is None else to_member(AdminLevel, admin, entity="member", field="admin")
     if admin is AdminLevel.SUPER:
         raise PermissionDenied(actor=str(actor), operation="administer", resource="platform")
 
@@ -508,6 +510,8 @@ def define_role(
             (resource, operation) granted twice with different scopes.
         PermissionDenied: the actor does not administer the tenant.
     """
+    expect_type(code, str, field="code")
+    expect_type(name, str, field="name")
     candidate = Role(
         id=UUID(int=0),
         tenant_id=actor.tenant_id,
@@ -536,6 +540,7 @@ def delete_role(crm: Crm, actor: Actor, code: str) -> None:
     Raises:
         NotFound: no role with that code.
     """
+    expect_type(code, str, field="code")
 
     def work(uow: UnitOfWork, _grants: Grants) -> None:
         repo = uow.repository(Role)
