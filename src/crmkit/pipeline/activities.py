@@ -220,6 +220,9 @@ def list_activities(
 
     Raises:
         PermissionDenied: a filter given reads a field hidden from the actor.
+        ValidationError: ``kind`` is no activity kind (nor one's value), or ``since`` /
+            ``until`` is not an instant with a time zone (a naive time is refused, not
+            read in some zone: each store would read it differently).
     """
     # Filters are read alike on every store: a kind by its value, instants with a zone.
     kind = None if kind is None else to_member(ActivityKind, kind, entity="activity", field="kind")
