@@ -58,7 +58,13 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
             "tests/rules/numbering/test_numbering_invariants.py",
         ],
     ),
-    "approvals": (["src/crmkit/rules/approvals/request.py"], ["tests/rules/approvals"]),
+    "approvals": (
+        [
+            "src/crmkit/rules/approvals/model/request.py",
+            "src/crmkit/rules/approvals/model/trail.py",
+        ],
+        ["tests/rules/approvals"],
+    ),
     "billing": (
         [
             "src/crmkit/billing/model/receipts.py",
@@ -76,7 +82,11 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "customers": (
-        ["src/crmkit/customers/pool.py", "src/crmkit/customers/merge.py"],
+        [
+            "src/crmkit/customers/model/pool.py",
+            "src/crmkit/customers/services/merge.py",
+            "src/crmkit/customers/services/merge_parts.py",
+        ],
         [
             "tests/customers/test_pool.py",
             "tests/customers/test_pool_invariants.py",

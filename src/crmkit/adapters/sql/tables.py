@@ -52,7 +52,7 @@ register(
             ("name",),
             ("created_at",),
             ("last_activity_at",),
-            # Search, duplicate and caller-ID keys (crmkit.customers.search / .phones):
+            # Search, duplicate and caller-ID keys (crmkit.customers.model.search_keys / .phones):
             # prefix and equality lookups answered by these B-trees.
             ("name_key",),
             # pinyin_initials rides along so a search walking names in pinyin order checks

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 
 from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_fields import CustomFieldDefinition
-from crmkit.customers.history import ChangeRecord
-from crmkit.customers.merge import MergeRecord
 from crmkit.customers.model import CustomerRelation
-from crmkit.customers.pool import AssignmentRule, Holding, PoolPolicy
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CustomFieldDefinition
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.model.merge import MergeRecord
+from crmkit.customers.model.pool import AssignmentRule, Holding, PoolPolicy
 
 __all__ = [
     "ASSIGNMENT_RULES",
