@@ -7,26 +7,31 @@ the mapping derives, with the permission scope compiled into the ``WHERE``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from crmkit.adapters.sql.billing.tables import INSTALLMENTS, LEDGER_ENTRIES
 from crmkit.adapters.sql.compile import compile_expr
+from crmkit.adapters.sql.customers.tables import CUSTOMERS
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
-from crmkit.adapters.sql.mapping import ExactDecimal
-from crmkit.adapters.sql.tables import mapping_for
-from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
-from crmkit.customers.model import Customer
+from crmkit.adapters.sql.mapping import ExactDecimal, Mapping
+from crmkit.adapters.sql.pipeline.tables import (
+    ACTIVITIES,
+    CAMPAIGNS,
+    LEADS,
+    OPPORTUNITIES,
+    STAGE_CHANGES,
+)
+from crmkit.billing import Direction, EntryKind
 from crmkit.kernel.money import round_figure
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
-from crmkit.pipeline.model.activities import Activity, ActivityKind
-from crmkit.pipeline.model.campaigns import Campaign
-from crmkit.pipeline.model.leads import Lead
-from crmkit.pipeline.model.opportunities import Opportunity, SalesProcess, StageChange
+from crmkit.pipeline.model.activities import ActivityKind
+from crmkit.pipeline.model.opportunities import SalesProcess
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid
 from crmkit.pipeline.queries import (
     CALLS_COLUMNS,
@@ -47,12 +52,11 @@ from crmkit.pipeline.queries import (
     roi_rows,
     weighted,
 )
-from crmkit.ports import register_queries
 
 if TYPE_CHECKING:
     from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-__all__ = ["SqlPipelineAnalytics"]
+__all__ = ["QUERIES", "SqlPipelineAnalytics"]
 
 
 class SqlPipelineAnalytics:
@@ -60,9 +64,9 @@ class SqlPipelineAnalytics:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self._map = mapping_for(Opportunity)
+        self._map = OPPORTUNITIES
         self._t = self._map.table
-        self._changes = mapping_for(StageChange).table
+        self._changes = STAGE_CHANGES.table
 
     def _where(self, scope: Expr, *extra: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -74,20 +78,31 @@ class SqlPipelineAnalytics:
     def _rows(self, statement: sa.Select[Any]) -> list[Any]:
         return list(self._uow.execute(statement))
 
-    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+    def _open_sums(
+        self, keys: Sequence[Any], scope: Expr, *extra: sa.ColumnElement[bool]
+    ) -> sa.Select[Any]:
+        """Open opportunities grouped by ``keys`` and currency: the keys, the currency,
+        the count, the amount and the probability-weighted amount of each group."""
         t = self._t
-        statement = (
+        return (
             sa.select(
-                t.c.stage,
+                *keys,
                 t.c.amount_currency,
                 sa.func.count(),
                 sa.func.sum(t.c.amount_amount),
                 sa.func.sum(t.c.amount_amount * t.c.probability),
             )
-            .where(self._where(scope, t.c.status == "open"))
-            .group_by(t.c.stage, t.c.amount_currency)
-            .order_by(t.c.stage, t.c.amount_currency)
+            .where(self._where(scope, t.c.status == "open", *extra))
+            .group_by(*keys, t.c.amount_currency)
         )
+
+    def _closing(self, start: date, end: date) -> list[sa.ColumnElement[bool]]:
+        t = self._t
+        return [t.c.expected_close >= start, t.c.expected_close <= end]
+
+    def funnel(self, scope: Expr = TRUE) -> ReportTable:
+        t = self._t
+        statement = self._open_sums([t.c.stage], scope).order_by(t.c.stage, t.c.amount_currency)
         return ReportTable.of(
             FUNNEL_COLUMNS,
             [
@@ -106,25 +121,7 @@ class SqlPipelineAnalytics:
     def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         t = self._t
         period = self._month(t.c.expected_close).label("period")
-        statement = (
-            sa.select(
-                period,
-                t.c.owner_id,
-                t.c.amount_currency,
-                sa.func.count(),
-                sa.func.sum(t.c.amount_amount),
-                sa.func.sum(t.c.amount_amount * t.c.probability),
-            )
-            .where(
-                self._where(
-                    scope,
-                    t.c.status == "open",
-                    t.c.expected_close >= start,
-                    t.c.expected_close <= end,
-                )
-            )
-            .group_by(period, t.c.owner_id, t.c.amount_currency)
-        )
+        statement = self._open_sums([period, t.c.owner_id], scope, *self._closing(start, end))
         rows = [
             (p, str(o or ""), currency, n, total, weighted(w, currency))
             for p, o, currency, n, total, w in self._rows(statement)
@@ -211,58 +208,42 @@ class SqlPipelineAnalytics:
     def new_customers_by_owner(
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
-        customers = mapping_for(Customer)
-        c = customers.table
-        statement = (
-            sa.select(c.c.owner_id, sa.func.count())
-            .where(
-                c.c.tenant_id == self._uow.tenant_id,
-                compile_expr(scope, customers.column, self._uow.dialect),
-                c.c.created_at >= since,
-                c.c.created_at < until,
-            )
-            .group_by(c.c.owner_id)
-        )
-        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
-        return ReportTable.of(NEW_CUSTOMER_COLUMNS, sorted(rows))
+        rows = self._count_per_owner(CUSTOMERS, "created_at", since, until, scope)
+        return ReportTable.of(NEW_CUSTOMER_COLUMNS, rows)
 
     def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
-        activities = mapping_for(Activity)
-        a = activities.table
+        call = ACTIVITIES.table.c.kind == ActivityKind.CALL.value
+        rows = self._count_per_owner(ACTIVITIES, "occurred_at", since, until, scope, call)
+        return ReportTable.of(CALLS_COLUMNS, rows)
+
+    def _count_per_owner(
+        self,
+        mapping: Mapping,
+        when: str,
+        since: datetime,
+        until: datetime,
+        scope: Expr,
+        *extra: sa.ColumnElement[bool],
+    ) -> list[tuple[str, int]]:
+        """How many of ``mapping``'s rows in ``scope`` fall in [since, until) by their
+        ``when`` column, per owner, sorted by owner."""
+        t = mapping.table
         statement = (
-            sa.select(a.c.owner_id, sa.func.count())
+            sa.select(t.c.owner_id, sa.func.count())
             .where(
-                a.c.tenant_id == self._uow.tenant_id,
-                compile_expr(scope, activities.column, self._uow.dialect),
-                a.c.kind == ActivityKind.CALL.value,
-                a.c.occurred_at >= since,
-                a.c.occurred_at < until,
+                t.c.tenant_id == self._uow.tenant_id,
+                compile_expr(scope, mapping.column, self._uow.dialect),
+                *extra,
+                t.c[when] >= since,
+                t.c[when] < until,
             )
-            .group_by(a.c.owner_id)
+            .group_by(t.c.owner_id)
         )
-        rows = [(str(o or ""), n) for o, n in self._rows(statement)]
-        return ReportTable.of(CALLS_COLUMNS, sorted(rows))
+        return sorted((str(o or ""), n) for o, n in self._rows(statement))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         t = self._t
-        statement = (
-            sa.select(
-                t.c.owner_id,
-                t.c.amount_currency,
-                sa.func.count(),
-                sa.func.sum(t.c.amount_amount),
-                sa.func.sum(t.c.amount_amount * t.c.probability),
-            )
-            .where(
-                self._where(
-                    scope,
-                    t.c.status == "open",
-                    t.c.expected_close >= start,
-                    t.c.expected_close <= end,
-                )
-            )
-            .group_by(t.c.owner_id, t.c.amount_currency)
-        )
+        statement = self._open_sums([t.c.owner_id], scope, *self._closing(start, end))
         rows = [
             (str(o or ""), currency, n, total, weighted(w, currency))
             for o, currency, n, total, w in self._rows(statement)
@@ -279,7 +260,7 @@ class SqlPipelineAnalytics:
     ) -> ReportTable:
         tiers = check_pyramid(tiers)
         t = self._t
-        customers = mapping_for(Customer)
+        customers = CUSTOMERS
         c = customers.table
         in_scope = sa.and_(
             c.c.tenant_id == self._uow.tenant_id,
@@ -323,9 +304,9 @@ class SqlPipelineAnalytics:
         return pyramid_rows(tiers, groups, int(none))
 
     def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
-        items = mapping_for(Installment)
+        items = INSTALLMENTS
         i = items.table
-        e = mapping_for(LedgerEntry).table
+        e = LEDGER_ENTRIES.table
         statement = (
             sa.select(
                 i.c.owner_id,
@@ -356,8 +337,8 @@ class SqlPipelineAnalytics:
 
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         t = self._t
-        campaigns_map = mapping_for(Campaign)
-        leads_t = mapping_for(Lead).table
+        campaigns_map = CAMPAIGNS
+        leads_t = LEADS.table
         campaigns = [
             campaigns_map.from_row(row)
             for row in self._rows(
@@ -427,4 +408,7 @@ class SqlPipelineAnalytics:
         )
 
 
-register_queries("sql", PipelineAnalytics, SqlPipelineAnalytics)
+#: The ports these implement, for :mod:`crmkit.adapters.sql.tables` to register.
+QUERIES: tuple[tuple[type[Any], Callable[[Any], Any]], ...] = (
+    (PipelineAnalytics, SqlPipelineAnalytics),
+)

@@ -10,19 +10,19 @@ and can use the ``(status, due_date)`` index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from crmkit.adapters.sql.billing.tables import CLAIM_LINES, EXPENSE_CLAIMS, INSTALLMENTS, RECEIPTS
 from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.mapping import ExactDecimal
-from crmkit.adapters.sql.tables import mapping_for
-from crmkit.billing.model.expenses import ClaimLine, ExpenseClaim
 from crmkit.billing.model.ledger import LedgerHead, head_id
-from crmkit.billing.model.plans import Direction, Installment, InstallmentStatus
-from crmkit.billing.model.receipts import Receipt, ReceiptState
+from crmkit.billing.model.plans import Direction, InstallmentStatus
+from crmkit.billing.model.receipts import ReceiptState
 from crmkit.billing.queries import (
     COLLECTION_COLUMNS,
     COUNTED_CLAIMS,
@@ -43,13 +43,12 @@ from crmkit.billing.queries import (
 )
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
-from crmkit.ports import register_queries
 
 if TYPE_CHECKING:
-    # Only for annotations: uow imports tables, which imports this module.
+    # Only for annotations: the unit of work needs the full schema, which imports this.
     from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-__all__ = ["SqlAgingQuery", "SqlExpenseQuery", "SqlLedgerHeads"]
+__all__ = ["QUERIES", "SqlAgingQuery", "SqlCollectionQuery", "SqlExpenseQuery", "SqlLedgerHeads"]
 
 _OPEN = (InstallmentStatus.OPEN.value, InstallmentStatus.PARTIAL.value)
 
@@ -72,9 +71,9 @@ class SqlAgingQuery:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self._map = mapping_for(Installment)
+        self._map = INSTALLMENTS
         self._t = self._map.table
-        self._receipts = mapping_for(Receipt).table
+        self._receipts = RECEIPTS.table
 
     def _rows(self, statement: sa.Select[Any]) -> list[Any]:
         return list(self._uow.execute(statement).fetchall())
@@ -230,8 +229,8 @@ class SqlExpenseQuery:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self._claims = mapping_for(ExpenseClaim)
-        self._lines = mapping_for(ClaimLine).table
+        self._claims = EXPENSE_CLAIMS
+        self._lines = CLAIM_LINES.table
 
     def analysis(self, by: str, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
         """See :meth:`ExpenseQuery.analysis`."""
@@ -268,7 +267,7 @@ class SqlCollectionQuery:
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self._receipts = mapping_for(Receipt)
+        self._receipts = RECEIPTS
 
     def collected(self, since: date, until: date, *, scope: Expr = TRUE) -> ReportTable:
         """See :meth:`CollectionQuery.collected`."""
@@ -295,7 +294,10 @@ class SqlCollectionQuery:
         return counted_sums(COLLECTION_COLUMNS, ((str(v), c, n, a) for v, c, n, a in found))
 
 
-register_queries("sql", AgingQuery, SqlAgingQuery)
-register_queries("sql", CollectionQuery, SqlCollectionQuery)
-register_queries("sql", ExpenseQuery, SqlExpenseQuery)
-register_queries("sql", LedgerHeads, SqlLedgerHeads)
+#: The ports these implement, for :mod:`crmkit.adapters.sql.tables` to register.
+QUERIES: tuple[tuple[type[Any], Callable[[Any], Any]], ...] = (
+    (AgingQuery, SqlAgingQuery),
+    (CollectionQuery, SqlCollectionQuery),
+    (ExpenseQuery, SqlExpenseQuery),
+    (LedgerHeads, SqlLedgerHeads),
+)

@@ -1,6 +1,6 @@
-"""Tables of numbering rules and notifications (migration branch ``workflow``).
+"""The SQL read models and counters of the rules: approval inbox counts, numbering.
 
-Also the SQL side of the numbering counter: one atomic upsert per call,
+The numbering counter: one atomic upsert per call,
 ``INSERT ... ON CONFLICT (tenant_id, id) DO UPDATE SET value = value + :n RETURNING
 value``. The statement locks the counter row until the transaction ends, so a
 concurrent writer waits and then continues from the committed value (unique), and a
@@ -11,43 +11,47 @@ row lock, and the value is read back under it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from crmkit.adapters.sql.compile import compile_expr
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
-from crmkit.adapters.sql.mapping import map_entity
-from crmkit.adapters.sql.tables import metadata, register
-from crmkit.ports import UnitOfWork, register_queries
-from crmkit.rules.notifications.model import Delivery, InboxItem
-from crmkit.rules.numbering.model import NumberCounter, NumberingRule, counter_id
+from crmkit.adapters.sql.rules.tables import APPROVAL_TASKS, NUMBER_COUNTERS
+from crmkit.kernel.query import Expr
+from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals.queries import InboxCounts
+from crmkit.rules.numbering.model import counter_id
 from crmkit.rules.numbering.services import SequenceCounter
 
-__all__ = ["DELIVERIES", "INBOX_ITEMS", "NUMBERING_RULES", "NUMBER_COUNTERS", "SqlSequenceCounter"]
+if TYPE_CHECKING:  # only for annotations: the unit of work needs the full schema
+    from crmkit.adapters.sql.uow import SqlUnitOfWork
 
-NUMBERING_RULES = register(
-    map_entity(NumberingRule, "numbering_rules", metadata, unique=[("doc_type",)])
-)
-NUMBER_COUNTERS = register(map_entity(NumberCounter, "number_counters", metadata))
-DELIVERIES = register(
-    map_entity(Delivery, "notification_deliveries", metadata, indexes=[("state", "created_at")])
-)
-# The dispatcher serves every tenant from one queue, so its "what is due" scan cannot
-# lead with tenant_id (as the outbox's pending index does not).
-sa.Index(
-    "ix_notification_deliveries_due",
-    DELIVERIES.table.c.state,
-    DELIVERIES.table.c.next_attempt_at,
-)
-INBOX_ITEMS = register(
-    map_entity(
-        InboxItem,
-        "inbox_items",
-        metadata,
-        indexes=[("recipient_id", "read_at"), ("recipient_id", "received_at")],
-    )
-)
+__all__ = ["QUERIES", "SqlInboxCounts", "SqlSequenceCounter"]
+
+
+class SqlInboxCounts:
+    """:class:`~crmkit.rules.approvals.queries.InboxCounts` as one ``GROUP BY``."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def by_document_type(self, where: Expr) -> dict[str, int]:
+        """Counts per document type."""
+        table = APPROVAL_TASKS.table
+        statement = (
+            sa.select(table.c.document_type, sa.func.count().label("n"))
+            .where(
+                table.c.tenant_id == self._uow.tenant_id,
+                compile_expr(where, APPROVAL_TASKS.column, self._uow.dialect),
+            )
+            .group_by(table.c.document_type)
+        )
+        return {row.document_type: int(row.n) for row in self._uow.execute(statement)}
 
 
 class SqlSequenceCounter:
@@ -62,17 +66,18 @@ class SqlSequenceCounter:
         uow = self._uow
         dialect = getattr(uow, "dialect", "sqlite")
         key = counter_id(uow.tenant_id, doc_type, period)
+        row = {
+            "tenant_id": uow.tenant_id,
+            "id": key,
+            "doc_type": doc_type,
+            "period": period,
+            "value": count,
+            "version": 1,
+        }
         if dialect in MYSQL_DIALECTS:
             mysql_upsert = (
                 mysql_insert(table)
-                .values(
-                    tenant_id=uow.tenant_id,
-                    id=key,
-                    doc_type=doc_type,
-                    period=period,
-                    value=count,
-                    version=1,
-                )
+                .values(row)
                 .on_duplicate_key_update(value=table.c.value + count, version=table.c.version + 1)
             )
             uow.execute(mysql_upsert)  # type: ignore[attr-defined]
@@ -82,14 +87,7 @@ class SqlSequenceCounter:
             )
             return int(uow.execute(current).scalar_one())  # type: ignore[attr-defined]
         dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = dialect_insert(table).values(
-            tenant_id=uow.tenant_id,
-            id=key,
-            doc_type=doc_type,
-            period=period,
-            value=count,
-            version=1,
-        )
+        statement = dialect_insert(table).values(row)
         upsert = statement.on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.id],
             set_={"value": table.c.value + count, "version": table.c.version + 1},
@@ -97,4 +95,8 @@ class SqlSequenceCounter:
         return int(uow.execute(upsert).scalar_one())  # type: ignore[attr-defined]
 
 
-register_queries("sql", SequenceCounter, SqlSequenceCounter)
+#: The ports these implement, for :mod:`crmkit.adapters.sql.tables` to register.
+QUERIES: tuple[tuple[type[Any], Callable[[Any], Any]], ...] = (
+    (InboxCounts, SqlInboxCounts),
+    (SequenceCounter, SqlSequenceCounter),
+)
