@@ -387,77 +387,17 @@ def _plan(spec: ServiceSpec) -> tuple[dict[str, Any], list[str]]:
     return hints, user
 
 
-# Services the test still catches out (issue 15). Non-strict: off CI the examples are
-# random, so a service may pass a run; under the ``ci`` profile they are the same every
-# run. "mistyped" means a value whose Python type the annotation rules out escapes as
-# something other than TypeError (usually AttributeError); the others are values of the
-# annotated type, or backends that disagree. Fix one, and its entry goes.
-MISTYPED = "mistyped value escapes as AttributeError/ValueError, not TypeError"
-_BREAKS: dict[str, str] = {
-    "billing.aging_report": f"{MISTYPED} (direction text); a non-date `on` differs by backend",
-    "billing.allocate_receipt": f"{MISTYPED} (`on` as text or a number)",
-    "billing.allocate_receipts": f"{MISTYPED} (`on` as text or a number)",
-    "billing.apply_credit": f"{MISTYPED} (`on` as text)",
-    "billing.check_credit": f"{MISTYPED} (amount as text or a number)",
-    "billing.collection_forecast": "mistyped start/end: TypeError on memory, answered by SQL",
-    "billing.create_plan": f"{MISTYPED} (milestones, direction)",
-    "billing.customer_margin": "since/until as text: TypeError on memory, answered by SQL",
-    "billing.days_sales_outstanding": "on=date(1, 1, 1): OverflowError (a date far back)",
-    "billing.document_summary": f"{MISTYPED} (direction text)",
-    "billing.expense_analysis": "since/until as text: backends differ",
-    "billing.pay_refund": f"{MISTYPED} (amount as a Decimal)",
-    "billing.record_receipt": f"{MISTYPED} (direction text); a Decimal `confirmed` is a "
-    "StatementError on SQLite",
-    "billing.request_refund": f"{MISTYPED} (amount as text)",
-    "billing.resubmit_credit_override": f"{MISTYPED} (reason None or a list)",
-    "billing.set_milestone": "milestone=None: backends differ",
-    "customers.customer_360": "history_limit=0: memory and SQLite differ",
-    "customers.define_custom_field": "entity as an int: OverflowError on SQLite",
-    "customers.export_customers": f"{MISTYPED} (locale)",
-    "customers.global_search": "limit_per_kind=Decimal('sNaN'): decimal.InvalidOperation",
-    "customers.import_customers": f"{MISTYPED} (mapping)",
-    "customers.merge_customers": f"{MISTYPED} (choose as text: ValueError)",
-    "customers.search_customers": f"{MISTYPED} (text None or a date)",
-    "pipeline.attach_document": "kind None or odd text: backends store it differently",
-    "pipeline.attach_to_contract": f"{MISTYPED}; media_type=None is kept by memory, "
-    "stored as 'None' by SQL (check_storable lets None into a str field)",
-    "pipeline.cancel_follow_up": f"{MISTYPED} (why)",
-    "pipeline.check_lead_duplicates": f"{MISTYPED} (name, email)",
-    "pipeline.commission_for": f"{MISTYPED} (category_rates)",
-    "pipeline.complete_contract": "shows the attachment media_type None (memory) / 'None' (SQL)",
-    "pipeline.coverage_report": "currency of another type: OverflowError on SQLite, differs",
-    "pipeline.create_contract": f"{MISTYPED} (amount as a Decimal)",
-    "pipeline.create_lead": f"{MISTYPED} (name)",
-    "pipeline.define_commission_plan": f"{MISTYPED} (category_rates); name=None differs",
-    "pipeline.define_price_list": f"{MISTYPED} (name)",
-    "pipeline.create_campaign": f"{MISTYPED} (budget text); name=None stored by "
-    "memory, ConcurrencyConflict on SQLite (check_storable lets None into a str field)",
-    "pipeline.list_activities": "a naive `since` is ValueError on SQL only; kind of another "
-    "type: OverflowError or AttributeError on SQL",
-    "pipeline.list_follow_up_plans": f"{MISTYPED} (status text)",
-    "pipeline.log_activity": f"{MISTYPED} (kind, subject None)",
-    "pipeline.pipeline_report": "since/until as text: StatementError on SQL",
-    "pipeline.record_delivery": f"{MISTYPED} (quantities)",
-    "pipeline.reschedule_follow_up": f"{MISTYPED} (due_at None or text)",
-    "pipeline.set_target": "metric=None: backends differ",
-    "pipeline.target_report": "currency/metric of another type: backends differ",
-    "pipeline.terminate_contract": f"{MISTYPED} (why)",
-    "rules.approvals.define_flow": "name=None: backends differ",
-    "rules.approvals.my_submissions": "status of another type: StorageError/OverflowError on "
-    "SQL, [] on memory",
-    "rules.numbering.define_numbering_rule": f"{MISTYPED} (doc_type)",
-    "rules.permissions.define_department": f"{MISTYPED} (name)",
-    "rules.permissions.define_role": f"{MISTYPED} (code, name)",
-    "rules.permissions.delete_role": "code as an int: OverflowError on SQLite",
-    "rules.permissions.set_member": f"{MISTYPED} (admin text: ValueError)",
-}
+# Services the test still catches out (issue 15), each with why it cannot be fixed here.
+# Strict: under the ``ci`` profile the examples are the same every run, so a fixed entry
+# shows as XPASS and must go.
+_BREAKS: dict[str, str] = {}
 KNOWN_BREAKS = {f"crmkit.{name}": why for name, why in _BREAKS.items()}
 
 
 def _service_params() -> Iterator[Any]:
     for spec in SERVICES:
         why = KNOWN_BREAKS.get(spec.name)
-        marks = [pytest.mark.xfail(strict=False, reason=why)] if why else []
+        marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
         yield pytest.param(spec, id=spec.name.removeprefix("crmkit."), marks=marks)
 
 

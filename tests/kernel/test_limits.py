@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from crmkit.kernel.limits import (
     to_instant_value,
 )
 from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, check_fields
 from tests.boundary_strategies import user_decimals, user_texts
 
 
@@ -123,11 +125,14 @@ class _Record:
     [
         ({"note": "123456"}, "note"),
         ({"note": 12}, "note"),
+        ({"note": None}, "note"),
+        ({"id": None}, "id"),
         ({"id": "not-a-uuid"}, "id"),
         ({"when": dt.datetime(2026, 3, 1)}, "when"),
         ({"when": "2026-03-01T00:00:00+00:00"}, "when"),
         ({"lines": (_Line("a\x00", Money("1", "CNY")),)}, "lines.label"),
         ({"lines": (_Line("a", Money("1e-9", "CNY")),)}, "lines.price"),
+        ({"lines": (_Line(None, Money("1", "CNY")),)}, "lines.label"),  # type: ignore[arg-type]
         ({"extra": {"k": float("nan")}}, "extra"),
         ({"extra": {"\ud800": 1}}, "extra"),
     ],
@@ -150,3 +155,64 @@ def test_check_storable_passes_a_record_within_the_limits() -> None:
         extra={"k": [1, "two", Decimal("3.25")]},
     )
     check_storable(record)
+
+
+class _Status(enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+
+
+@attrs.define
+class _Filtered:
+    entity_name = "filtered"
+
+    id: uuid.UUID
+    name: str = ""
+    status: _Status = _Status.OPEN
+    count: int = 0
+    due: dt.date | None = None
+    at: dt.datetime | None = None
+    price: Money | None = None
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        (F("name").eq(3), "name"),
+        (F("status").eq(1), "status"),
+        (F("status").is_in(["open", 2]), "status"),
+        (F("count").ge("3"), "count"),
+        (F("count").eq(True), "count"),
+        (F("due").ge("2026-03-01"), "due"),
+        (F("due").ge(dt.datetime(2026, 3, 1, tzinfo=dt.UTC)), "due"),
+        (F("at").ge(dt.datetime(2026, 3, 1)), "at"),  # naive: which moment?
+        (F("at").ge(dt.date(2026, 3, 1)), "at"),
+        (F("price.amount").gt(Decimal("NaN")), "price.amount"),
+        (F("price.currency").eq(156), "price.currency"),
+        (~(F("name").eq("a") | F("id").eq("not-an-id")), "id"),
+        (F("name").contains(3), "name"),
+    ],
+)
+def test_a_filter_value_of_another_type_than_its_field_is_refused_by_name(
+    where: Any, field: str
+) -> None:
+    # Memory compares Python values and SQL binds them to the column's type: a value of
+    # another type would be no rows on one store and a driver error on another.
+    with pytest.raises(ValidationError) as caught:
+        check_fields(_Filtered, where)
+    assert (caught.value.entity, caught.value.field) == ("filtered", field)
+
+
+def test_filter_values_of_the_field_type_pass() -> None:
+    where = (
+        F("name").eq("a")
+        & F("status").is_in([_Status.OPEN, "done", "robot"])  # an unknown value: no rows
+        & F("count").ge(3)
+        & F("due").ge(dt.date(2026, 3, 1))
+        & F("at").lt(dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+        & F("price.amount").gt(100)
+        & F("price.currency").eq("CNY")
+        & F("id").ne(uuid.uuid4())
+        & F("due").eq(None)
+    )
+    check_fields(_Filtered, where)

@@ -61,6 +61,7 @@ __all__ = [
     "check_amount",
     "check_storable",
     "check_text",
+    "expect_type",
     "max_length",
     "to_amount",
     "to_date",
@@ -200,6 +201,27 @@ def to_amount(value: Any, *, entity: str, field: str) -> Money:
         )
     check_amount(money.amount, entity=entity, field=field)
     return money
+
+
+T = typing.TypeVar("T")
+
+
+def expect_type(value: Any, kind: type[T] | tuple[type[Any], ...], *, field: str) -> T:
+    """``value`` when it is a ``kind``; a programmer's mistake (``TypeError``) otherwise.
+
+    For parameters no form fills as text (a flag, a program-built mapping): a wrong
+    Python type there is a bug mypy would catch, so it is said plainly at the boundary
+    instead of surfacing later as an ``AttributeError`` or a driver error that differs
+    by backend. ``bool`` is no ``int`` here.
+
+    Raises:
+        TypeError: ``value`` is not a ``kind``.
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{field} must be {names}, not {type(value).__name__}")
+    return typing.cast(T, value)
 
 
 def _check_day(day: dt.date, entity: str, field: str) -> None:
@@ -462,6 +484,7 @@ class _Plan:
     days: tuple[str, ...]
     ints: tuple[str, ...]
     rest: tuple[str, ...]
+    required: tuple[str, ...]
     slow: dict[str, _Check]
 
 
@@ -489,12 +512,17 @@ def _plan(cls: Any) -> _Plan:
     except Exception:  # a forward reference that does not resolve: check by value only
         hints = {}
     texts, instances, instants, days, ints, rest = [], [], [], [], [], []
+    required: list[str] = []
     slow: dict[str, _Check] = {}
     for field in attrs.fields(cls):
         name = field.name
         maximum = field.metadata.get(_MAX_LENGTH, TEXT_MAX)
-        tp, _ = _unwrap(hints.get(name, Any))
+        tp, optional = _unwrap(hints.get(name, Any))
         slow[name] = _typed(tp, maximum)
+        if not optional and isinstance(tp, type) and tp is not type(None):
+            # A field typed without ``None`` must hold a value: memory would keep None,
+            # SQL would write 'None' or fail on a NOT NULL column.
+            required.append(name)
         if not isinstance(tp, type):
             rest.append(name)
         elif issubclass(tp, bool | enum.Enum | UUID):
@@ -510,13 +538,24 @@ def _plan(cls: Any) -> _Plan:
         else:
             rest.append(name)  # amounts, nested values, lists, mappings: checked in full
     return _Plan(
-        tuple(texts), tuple(instances), tuple(instants), tuple(days), tuple(ints), tuple(rest), slow
+        tuple(texts),
+        tuple(instances),
+        tuple(instants),
+        tuple(days),
+        tuple(ints),
+        tuple(rest),
+        tuple(required),
+        slow,
     )
 
 
 def _walk(obj: Any, entity: str, prefix: str | None) -> None:
     kind: Any = type(obj)
     plan = _plan(kind)
+    for name in plan.required:
+        if getattr(obj, name) is None:
+            path = name if prefix is None else f"{prefix}.{name}"
+            raise _invalid(entity, path, N_("is required"))
     suspects: list[str] = []
     for name, maximum in plan.texts:
         value = getattr(obj, name)

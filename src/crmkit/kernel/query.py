@@ -344,22 +344,98 @@ def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
                 field=str(order.field),
                 reason=reason(N_("is not a field that can be sorted on")),
             )
-    _check_values(where, entity)
+    _check_values(where, entity, _scalar_types(entity_type))
 
 
-def _check_values(expr: Expr, entity: str) -> None:
+@functools.cache
+def _scalar_types(entity_type: type[Any]) -> dict[str, Any]:
+    """The declared type of each field stored in a column of its own (filters compare it)."""
+    try:
+        hints = typing.get_type_hints(entity_type)
+    except Exception:  # unresolved forward references: no value check by type
+        return {}
+    types_: dict[str, Any] = {}
+    for field in attrs.fields(entity_type):
+        tp = hints.get(field.name, Any)
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else tp
+        while hasattr(tp, "__supertype__"):
+            tp = tp.__supertype__
+        if isinstance(tp, type) and issubclass(tp, Money):
+            types_[f"{field.name}.amount"] = Decimal
+            types_[f"{field.name}.currency"] = str
+        elif isinstance(tp, type) and issubclass(tp, _SCALARS):
+            types_[field.name] = tp
+    return types_
+
+
+def _compares_with(kind: type[Any], value: Any) -> str | None:
+    """Why ``value`` cannot be compared with a field of type ``kind``; ``None`` if it can.
+
+    The memory store compares Python values and SQL binds them to the column's type: a
+    value of another type would be no rows on one and a driver error on another.
+    """
+    if issubclass(kind, bool):
+        return None if isinstance(value, bool) else N_("must be true or false")
+    if issubclass(kind, enum.Enum):
+        if isinstance(value, kind):
+            return None
+        values = [member.value for member in kind]
+        if any(type(value) is type(v) for v in values) and not isinstance(value, bool):
+            return None  # a member's value as a form sends it; an unknown one matches nothing
+        return N_("is not one of the choices")
+    if issubclass(kind, str):
+        return None if isinstance(value, str) else N_("must be text")
+    if issubclass(kind, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return None if abs(value) <= INT_MAX else N_("is too large")
+        return N_("must be a whole number")
+    if issubclass(kind, Decimal):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
+        if not isinstance(value, Decimal):
+            return N_("must be a number")
+        return None if value.is_finite() else N_("is not a finite number")
+    if issubclass(kind, UUID):
+        return None if isinstance(value, UUID) else N_("is not an id")
+    if issubclass(kind, dt.datetime):
+        if not isinstance(value, dt.datetime):
+            return N_("must be a date and time")
+        # A naive time is a different moment to each reader; refused as on writes.
+        return None if value.utcoffset() is not None else N_("needs a time zone")
+    if issubclass(kind, dt.date):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return None
+        return N_("must be a date")
+    return None
+
+
+def _check_values(expr: Expr, entity: str, kinds: Mapping[str, Any]) -> None:
     # Text no store can hold (NUL, lone surrogates) matches nothing stored, but would
-    # reach PostgreSQL's driver as an error: refuse it by field, on every backend.
+    # reach PostgreSQL's driver as an error: refuse it by field, on every backend. A
+    # value of another type than the field's is refused alike for the same reason.
     if isinstance(expr, Cond):
+        if expr.op in ("is_null", "not_null"):
+            return
         values = expr.value if expr.op in ("in", "not_in") else (expr.value,)
+        kind = kinds.get(expr.field)
         for value in values:
             if isinstance(value, str):
                 check_text(value, entity=entity, field=expr.field)
+            if kind is None or value is None:  # None matches nothing, on every store
+                continue
+            if expr.op in ("startswith", "contains"):
+                why: str | None = None if isinstance(value, str) else N_("must be text")
+            else:
+                why = _compares_with(kind, value)
+            if why is not None:
+                raise ValidationError(entity=entity, field=expr.field, reason=reason(why))
     elif isinstance(expr, And | Or):
         for item in expr.items:
-            _check_values(item, entity)
+            _check_values(item, entity, kinds)
     elif isinstance(expr, Not):
-        _check_values(expr.item, entity)
+        _check_values(expr.item, entity, kinds)
 
 
 def field_value(record: Any, path: str) -> Any:

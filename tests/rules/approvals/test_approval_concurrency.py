@@ -29,7 +29,7 @@ from crmkit.rules.approvals import (
     scan_overdue_approvals,
     submit_for_approval,
 )
-from tests.rules.approvals.builders import make_org
+from tests.rules.approvals.builders import HOST_DOCUMENT, make_org
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 
@@ -94,7 +94,7 @@ def _flow_and_request(
         crm,
         org.manager,
         name="race",
-        document_type="contract",
+        document_type=HOST_DOCUMENT,
         stages=[
             FlowStage(
                 "panel", [Approvers.named(*(p.user_id for p in people))], rule=rule, quorum=quorum
@@ -103,7 +103,7 @@ def _flow_and_request(
         ],
     )
     return submit_for_approval(
-        crm, org.rep, document_type="contract", document_id=uuid.uuid4(), title="race"
+        crm, org.rep, document_type=HOST_DOCUMENT, document_id=uuid.uuid4(), title="race"
     )
 
 

@@ -55,7 +55,7 @@ from crmkit.rules.approvals import (
     withdraw_request,
 )
 from crmkit.rules.approvals.services.approvable import hooks_for
-from tests.rules.approvals.builders import Org, contract_flow, make_org
+from tests.rules.approvals.builders import HOST_DOCUMENT, Org, contract_flow, make_org
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def submit(
     return submit_for_approval(
         crm,
         kw.pop("actor", org.rep),
-        document_type=kw.pop("document_type", "contract"),
+        document_type=kw.pop("document_type", HOST_DOCUMENT),
         document_id=kw.pop("document_id", uuid.uuid4()),
         title=kw.pop("title", "HT-202603-0001"),
         facts=Facts(amount=Money(amount, "CNY"), discount=Decimal(discount)),
@@ -149,11 +149,11 @@ def test_a_stage_nobody_can_approve_is_refused_at_submission(crm: Crm, org: Org)
         crm,
         org.manager,
         name="broken",
-        document_type="refund",
+        document_type="travel_request",
         stages=[FlowStage("nobody", [Approvers.of_role("empty")])],
     )
     with pytest.raises(NoApprover):
-        submit(crm, org, document_type="refund")
+        submit(crm, org, document_type="travel_request")
     with crm.unit_of_work(org.tenant) as uow:
         assert uow.repository(ApprovalRequest).count() == 0
 
@@ -163,10 +163,10 @@ def test_submitter_cannot_approve_their_own_document(crm: Crm, org: Org) -> None
         crm,
         org.manager,
         name="quote",
-        document_type="quote",
+        document_type="leave_request",
         stages=[FlowStage("team", [Approvers.named(org.rep.user_id, org.director.user_id)])],
     )
-    request = submit(crm, org, document_type="quote")
+    request = submit(crm, org, document_type="leave_request")
     # Left out of the route, so the rep cannot approve; nor may anyone delegate to them.
     assert request.route[0].approvers == (org.director.user_id,)
     with pytest.raises(NotAnApprover):
@@ -286,9 +286,9 @@ def test_documents_are_locked_in_review_and_after_approval_until_unapproved(
 
         return hook
 
-    previous = hooks_for("contract")  # the pipeline's contract hooks, put back below
+    previous = hooks_for(HOST_DOCUMENT)  # put back below
     register_approvable(
-        "contract",
+        HOST_DOCUMENT,
         on_approved=record("approved"),
         on_unapproved=record("unapproved"),
         on_closed=record("closed"),
@@ -299,7 +299,7 @@ def test_documents_are_locked_in_review_and_after_approval_until_unapproved(
         with pytest.raises(DocumentLocked):
             crm.run(
                 org.tenant,
-                lambda uow: ensure_editable(uow, "contract", request.document_id),
+                lambda uow: ensure_editable(uow, HOST_DOCUMENT, request.document_id),
             )
         request = approve_request(crm, org.manager, request.id)
         assert is_locked_now(crm, org, request)
@@ -316,7 +316,7 @@ def test_documents_are_locked_in_review_and_after_approval_until_unapproved(
         ]
     finally:
         register_approvable(
-            "contract",
+            HOST_DOCUMENT,
             on_approved=previous.on_approved,
             on_unapproved=previous.on_unapproved,
             on_closed=previous.on_closed,
@@ -397,7 +397,7 @@ def test_inbox_lists_what_waits_oldest_first_with_counts(
     assert [i.title for i in inbox.items] == ["first", "second"]
     assert [i.age_hours for i in inbox.items] == [6, 4]
     assert inbox.total == 2
-    assert inbox.by_document_type == {"contract": 1, "expense": 1}
+    assert inbox.by_document_type == {HOST_DOCUMENT: 1, "expense": 1}
     # The contract stage has a 4-business-hour reminder deadline: 6 hours is past it.
     assert inbox.overdue == 1
     assert inbox.items[0].overdue
@@ -459,3 +459,22 @@ def test_the_trail_replays_to_the_stored_state(crm: Crm, org: Org) -> None:
     assert replay(stored.trail) == stored.review_state()
     assert stored.round == 2
     assert stored.status is RequestStatus.IN_REVIEW
+
+
+@pytest.mark.parametrize("document_type", ["contract", "quote", "refund"])
+def test_an_area_document_the_tenant_does_not_hold_cannot_be_submitted(
+    crm: Crm, org: Org, document_type: str
+) -> None:
+    # The area describes its documents: an id it does not store (another tenant's, or
+    # none at all) is not a document here, whatever facts the caller sends with it.
+    define_flow(
+        crm,
+        org.manager,
+        name="any",
+        document_type=document_type,
+        stages=[FlowStage("manager", [Approvers.manager()])],
+    )
+    with pytest.raises(NotFound):
+        submit(crm, org, document_type=document_type)
+    with crm.unit_of_work(org.tenant) as uow:
+        assert uow.repository(ApprovalRequest).count() == 0

@@ -82,30 +82,18 @@ REFUSED = (PermissionDenied, NotFound)
 # Breaks the suite found beyond issue 14's list are marked "found, not in issue 14".
 SCOPE = ("peer", "other_dept", "other_manager")
 _BREAKS: list[tuple[str, tuple[str, ...], str]] = [
-    # issue 14's breaks are fixed; what is left was found by the suite, not in issue 14
-    (
-        "rules.approvals.submit_for_approval",
-        ("other_tenant",),
-        "found, not in issue 14: takes any id as a document (never checks it exists here)",
-    ),
+    # issue 14's breaks are fixed, and so is what the suite found beyond them
 ]
 KNOWN_BREAKS: dict[tuple[str, str], str] = {
     (f"crmkit.{service}", probe): why for service, probes, why in _BREAKS for probe in probes
 }
-# Entries whose outcome depends on what ran before in the same world, so strict would flip:
-# a cross-tenant submission of an unknown quote id is accepted, or stopped by chance
-# (NoApprover, self-approval) when the other tenant has a flow. The fix is for
-# describe_document to refuse an area's unknown id, once tests/rules/approvals and
-# docs/approvals.md stop submitting made-up "contract" ids (see the session note).
-UNSTABLE = {("crmkit.rules.approvals.submit_for_approval", "other_tenant")}
 
 
 def _probe_params() -> Iterator[Any]:
     for spec in SERVICES:
         for probe in PROBES:
             reason = KNOWN_BREAKS.get((spec.name, probe))
-            strict = (spec.name, probe) not in UNSTABLE
-            marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason else []
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             yield pytest.param(spec, probe, id=f"{spec.name}-{probe}", marks=marks)
 
 

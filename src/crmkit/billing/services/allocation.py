@@ -43,6 +43,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -203,6 +204,7 @@ def allocate_receipt(
         ConcurrencyConflict: someone changed the receipt or an installment meanwhile.
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     payload = {
         "receipt_id": receipt_id,
         "to": [[i, a] for i, a in to] if to is not None else None,
@@ -268,6 +270,7 @@ def allocate_receipts(
             (nothing of the batch is kept).
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     ids = list(dict.fromkeys(receipt_ids))
     payload = {"receipt_ids": ids, "on": on}
 
@@ -395,6 +398,7 @@ def deallocate(
         ValidationError: the entry is not an allocation, or was already taken back.
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     payload = {"entry_id": entry_id, "on": on}
 
     def body(uow: UnitOfWork, post: Post) -> tuple[LedgerEntry, list[UUID]]:

@@ -42,6 +42,7 @@ from crmkit.billing.services._frame import CUSTOMER, INSTALLMENT, _viewable_cust
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import FALSE, TRUE, Expr, F, Query
 from crmkit.kernel.rates import ExchangeRates
@@ -213,6 +214,8 @@ def check_credit(
         NotFound: no such customer.
         PermissionDenied: the actor may not view the customer (or is no member).
     """
+    amount = to_amount(amount, entity="credit check", field="amount")
+    on = None if on is None else to_date(on, entity="credit check", field="on")
 
     def work(uow: UnitOfWork) -> CreditDecision:
         day = on or crm.now().date()

@@ -25,6 +25,7 @@ from crmkit.billing.services._frame import (
 from crmkit.billing.services.allocation import _allocate, _plan_allocation
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -93,6 +94,7 @@ def apply_credit(
         PermissionDenied: the actor may not allocate receipts, or may not view the customer.
         IdempotencyConflict: the key was used for a different request.
     """
+    on = None if on is None else to_date(on, entity="allocation", field="on")
     payload = {"customer_id": customer_id, "currency": currency, "on": on}
 
     def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:

@@ -28,6 +28,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.approvals import ensure_not_in_review
@@ -240,8 +241,11 @@ def expense_analysis(
         by: ``"customer_id"``, ``"opportunity_id"``, ``"claimant_id"`` or ``"category"``.
 
     Raises:
-        ValidationError: ``by`` is not one of those.
+        ValidationError: ``by`` is not one of those, or ``since``/``until`` is not a
+            date (ISO text is read as one).
     """
+    since = to_date(since, entity="expense analysis", field="since")
+    until = to_date(until, entity="expense analysis", field="until")
     if by not in _GROUPS:
         raise _invalid(
             "expense analysis",

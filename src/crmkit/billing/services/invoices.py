@@ -37,6 +37,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
@@ -367,6 +368,7 @@ def document_summary(
         NotFound: the document's customer does not exist.
         PermissionDenied: the actor may not view invoices, or the document's customer.
     """
+    direction = to_member(Direction, direction, entity="document summary", field="direction")
 
     def work(uow: UnitOfWork) -> DocumentSummary:
         _viewable_customer(uow, _require(uow, actor, "view", INVOICE), document.customer_id)

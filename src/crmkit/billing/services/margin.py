@@ -17,6 +17,7 @@ from crmkit.billing.queries import CollectionQuery, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, RECEIPT, _require
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.limits import to_date
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import guarded
@@ -36,7 +37,10 @@ def customer_margin(crm: Crm, actor: Actor, *, since: date, until: date) -> Repo
     Raises:
         PermissionDenied: the actor may view no receipts or no expense claims (a margin
             without one side would mislead).
+        ValidationError: ``since`` or ``until`` is not a date (ISO text is read as one).
     """
+    since = to_date(since, entity="customer margin", field="since")
+    until = to_date(until, entity="customer margin", field="until")
 
     def work(uow: UnitOfWork) -> ReportTable:
         receipts = _require(uow, actor, "view", RECEIPT).scope("view", RECEIPT)

@@ -37,6 +37,7 @@ from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
@@ -87,6 +88,7 @@ def request_refund(
         IdempotencyConflict: the key was used for a different request.
         NoApprover: the refund flow's stage resolves to nobody (nothing is stored).
     """
+    amount = None if amount is None else to_amount(amount, entity="refund", field="amount")
     ways = [receipt_id is not None, sources is not None, customer_id is not None]
     if sum(ways) != 1:
         raise _invalid(
@@ -262,6 +264,8 @@ def pay_refund(
             unallocated (it was allocated elsewhere since the request).
         IdempotencyConflict: the key was used for a different request.
     """
+    amount = None if amount is None else to_amount(amount, entity="refund", field="amount")
+    paid_on = None if paid_on is None else to_date(paid_on, entity="refund", field="paid_on")
     payload = {"refund_id": refund_id, "amount": amount, "paid_on": paid_on}
 
     def body(uow: UnitOfWork, post: Post) -> tuple[list[LedgerEntry], list[UUID]]:

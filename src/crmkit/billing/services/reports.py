@@ -26,6 +26,9 @@ from crmkit.billing.services._frame import CUSTOMER, INSTALLMENT, RECEIPT, _requ
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import DATE_MIN, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.kernel.report import ReportTable
@@ -196,7 +199,9 @@ def aging_report(
         PermissionDenied: no view grant on installments, or ``scope`` filters on a
             hidden field.
     """
+    direction = to_member(Direction, direction, entity="aging report", field="direction")
     chosen = buckets or AgingBuckets()
+    on = to_date(on, entity="aging report", field="on")
 
     def work(uow: UnitOfWork) -> ReportTable:
         port, where, grants = _aging(uow, actor, scope)
@@ -210,7 +215,20 @@ def days_sales_outstanding(
     crm: Crm, actor: Actor, on: date, *, days: int = 90, scope: Expr = TRUE
 ) -> ReportTable:
     """DSO per currency over the ``days`` before ``on``, limited to ``scope`` (figures over
-    fields hidden from the actor omitted, as in :func:`aging_report`)."""
+    fields hidden from the actor omitted, as in :func:`aging_report`).
+
+    Raises:
+        ValidationError: ``on`` is not a date within the limits, or the window of
+            ``days`` before it is negative or reaches before them.
+    """
+    on = to_date(on, entity="days sales outstanding", field="on")
+    if isinstance(days, int) and not 0 <= days <= (on - DATE_MIN).days:
+        # The window's first day must be a date crmkit stores (and computable at all).
+        raise ValidationError(
+            entity="days sales outstanding",
+            field="days",
+            reason=reason(N_("must be between 0 and {maximum}"), maximum=(on - DATE_MIN).days),
+        )
 
     def work(uow: UnitOfWork) -> ReportTable:
         port, where, grants = _aging(uow, actor, scope)
@@ -228,7 +246,13 @@ def collection_forecast(
     grain: str = "week",
     scope: Expr = TRUE,
 ) -> ReportTable:
-    """Expected collections per week or month: installments due and slips received."""
+    """Expected collections per week or month: installments due and slips received.
+
+    Raises:
+        ValidationError: ``start`` or ``end`` is not a date (ISO text is read as one).
+    """
+    start = to_date(start, entity="collection forecast", field="start")
+    end = to_date(end, entity="collection forecast", field="end")
 
     def work(uow: UnitOfWork) -> ReportTable:
         port, where, grants = _aging(uow, actor, scope)

@@ -9,6 +9,7 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.limits import to_date, to_instant_value
 from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.opportunities import (
@@ -59,6 +60,11 @@ def pipeline_report(
     Raises:
         PermissionDenied: ``scope`` filters on a field hidden from the actor.
     """
+    # A host passes what a form sent; every store must read the same period from it.
+    since = to_instant_value(since, entity="pipeline report", field="since")
+    until = to_instant_value(until, entity="pipeline report", field="until")
+    forecast_from = to_date(forecast_from, entity="pipeline report", field="forecast_from")
+    forecast_to = to_date(forecast_to, entity="pipeline report", field="forecast_to")
 
     def work(uow: UnitOfWork) -> PipelineReport:
         analytics: PipelineAnalytics = queries(uow, PipelineAnalytics)

@@ -26,6 +26,7 @@ from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.limits import expect_type, to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.pipeline.model.activities import (
     DEFAULT_TIMEZONE,
@@ -134,6 +135,8 @@ def log_activity(
         PermissionDenied: the actor may not log activities, see a linked record or
             (for a plan) act on the plan.
     """
+    kind = to_member(ActivityKind, kind, entity="activity", field="kind")
+    expect_type(subject, str, field="subject")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> Activity:
@@ -205,7 +208,14 @@ def list_activities(
 
     Raises:
         PermissionDenied: a filter given reads a field hidden from the actor.
+        ValidationError: ``kind`` is no activity kind (nor one's value), or ``since`` /
+            ``until`` is not an instant with a time zone (a naive time is refused, not
+            read in some zone: each store would read it differently).
     """
+    # Filters are read alike on every store: a kind by its value, instants with a zone.
+    kind = None if kind is None else to_member(ActivityKind, kind, entity="activity", field="kind")
+    since = None if since is None else to_instant_value(since, entity="activity", field="since")
+    until = None if until is None else to_instant_value(until, entity="activity", field="until")
     where: Expr = TRUE
     for name, value in (
         ("customer_id", customer_id),
@@ -311,6 +321,7 @@ def cancel_follow_up(crm: Crm, actor: Actor, plan_id: uuid.UUID, why: str) -> Fo
         InvalidTransition: it is done or cancelled already.
         ValidationError: no reason.
     """
+    expect_type(why, str, field="why")
     return _on_plan(crm, actor, plan_id, lambda plan, now: plan.cancel(why, now))
 
 
@@ -322,6 +333,7 @@ def reschedule_follow_up(
     Raises:
         InvalidTransition: it is done or cancelled.
     """
+    due_at = to_instant_value(due_at, entity="follow-up plan", field="due_at")
     return _on_plan(crm, actor, plan_id, lambda plan, now: plan.reschedule(due_at, now))
 
 
@@ -340,6 +352,11 @@ def list_follow_up_plans(
     ``status`` reads the clock: ``OVERDUE`` is a planned follow-up past its due
     instant, ``PLANNED`` one not yet due; ``DONE`` and ``CANCELLED`` are stored states.
     """
+    status = (
+        None
+        if status is None
+        else to_member(PlanStatus, status, entity="follow-up plan", field="status")
+    )
     now = crm.now()
     where: Expr = TRUE
     for name, value in (

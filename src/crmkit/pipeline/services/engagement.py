@@ -18,6 +18,7 @@ from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import expect_type, to_amount
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline.model.campaigns import Campaign
@@ -53,6 +54,9 @@ def create_campaign(
     ends_on: date | None = None,
 ) -> Campaign:
     """Plan a campaign; its actual cost starts at zero."""
+    expect_type(name, str, field="name")
+    expect_type(channel, str, field="channel")
+    budget = to_amount(budget, entity="campaign", field="budget")
     campaign = Campaign(
         id=crm.new_id(),
         tenant_id=actor.tenant_id,

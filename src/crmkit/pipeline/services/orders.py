@@ -27,6 +27,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
     Contract,
@@ -234,6 +235,7 @@ def record_delivery(
         InvalidTransition: the order is on credit hold, cancelled or completed.
         ValidationError: an unknown line or more than is outstanding.
     """
+    expect_type(quantities, Mapping, field="quantities")
     wanted = {line: Decimal(q) for line, q in quantities.items()}
     return act_on(
         crm,

@@ -18,6 +18,7 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.ports import UnitOfWork, queries, register_queries
 from crmkit.rules.approvals.model import RequestStatus
@@ -153,6 +154,11 @@ def my_submissions(
     offset: int = 0,
 ) -> list[ApprovalRequest]:
     """The actor's submitted documents (newest first), optionally in one status."""
+    status = (
+        None
+        if status is None
+        else to_member(RequestStatus, status, entity="approval request", field="status")
+    )
     where: Expr = F("submitter_id").eq(actor.user_id)
     if status is not None:
         where = where & F("status").eq(status)

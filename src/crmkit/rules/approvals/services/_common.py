@@ -72,7 +72,7 @@ def not_the_owner(uow: UnitOfWork, request: ApprovalRequest, user: UUID) -> None
     """
     if request.allow_self_approval:
         return
-    subject = describe_document(uow, request.document_type, request.document_id)
+    subject = describe_document(uow, request.document_type, request.document_id, required=False)
     if subject is not None and subject.owner_id == user:
         raise SelfApprovalForbidden(actor=user, resource=request.document_type)
 

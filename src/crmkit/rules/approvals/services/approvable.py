@@ -32,6 +32,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.errors import NotFound
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.errors import DocumentLocked
 from crmkit.rules.approvals.model import RequestStatus
@@ -81,7 +82,7 @@ class ApprovalSubject:
 
 Describe = Callable[[UnitOfWork, UUID], ApprovalSubject | None]
 """``describe(uow, document_id)``: the stored document, or None when the area does not
-store one by that id (a host's own document submitted under the same type)."""
+store one by that id (a submission of it is then refused: see :func:`describe_document`)."""
 
 
 class Approvable(Protocol):
@@ -172,11 +173,29 @@ def hooks_for(document_type: str) -> ApprovalHooks:
 
 
 def describe_document(
-    uow: UnitOfWork, document_type: str, document_id: UUID
+    uow: UnitOfWork, document_type: str, document_id: UUID, *, required: bool = True
 ) -> ApprovalSubject | None:
-    """The stored document behind a request, when its area registered ``describe``."""
+    """The stored document behind a request, when its area registered ``describe``.
+
+    Args:
+        required: refuse an id the area does not store. A submission needs the
+            document (else any id, another tenant's included, would be taken under the
+            area's type); a request already decided may outlive its purged document.
+
+    Returns:
+        The document, or ``None`` for a type no area describes (the host's own).
+
+    Raises:
+        NotFound: ``required`` and an area describes ``document_type`` but stores no
+            document ``document_id`` in this tenant.
+    """
     describe = hooks_for(document_type).describe
-    return None if describe is None else describe(uow, document_id)
+    if describe is None:
+        return None
+    subject = describe(uow, document_id)
+    if subject is None and required:
+        raise NotFound(entity=document_type, id=document_id)
+    return subject
 
 
 def approval_of(uow: UnitOfWork, document_type: str, document_id: UUID) -> ApprovalRequest | None:

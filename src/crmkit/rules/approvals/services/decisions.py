@@ -191,7 +191,7 @@ def get_approval_request(crm: Crm, actor: Actor, request_id: UUID) -> ApprovalRe
         grants = grants_for(uow, actor)
         if grants.is_tenant_admin:
             return request
-        subject = describe_document(uow, request.document_type, request.document_id)
+        subject = describe_document(uow, request.document_type, request.document_id, required=False)
         if subject is not None and grants.can("view", subject.record, subject.resource):
             return request
         raise PermissionDenied(actor=grants.label, operation="view", resource=request.document_type)

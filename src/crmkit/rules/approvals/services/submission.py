@@ -62,7 +62,8 @@ def submit_for_approval(
         The request, in review (or approved at once when no stage applies).
 
     Raises:
-        NotFound: no flow (or no single active flow) for the document type.
+        NotFound: no flow (or no single active flow) for the document type, or an area
+            stores documents of that type but none ``document_id`` in this tenant.
         NoApprover: a stage resolves to nobody.
         InvalidTransition: the document is already in review or approved.
         PermissionDenied: someone other than the first submitter resubmits, or the actor

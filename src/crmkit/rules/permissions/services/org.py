@@ -17,6 +17,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.limits import expect_type, to_member
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.model import (
@@ -104,6 +105,7 @@ def define_department(
         NotFound: the parent does not exist.
         ValidationError: the name is empty.
     """
+    expect_type(name, str, field="name")
     if not name.strip():
         raise ValidationError(entity="department", field="name", reason=reason(N_("is required")))
 
@@ -173,6 +175,7 @@ def set_member(
         NotFound: the department or manager does not exist in this tenant.
         ValidationError: an unknown role, or a manager chain that loops.
     """
+    admin = None if admin is None else to_member(AdminLevel, admin, entity="member", field="admin")
     if admin is AdminLevel.SUPER:
         raise PermissionDenied(actor=str(actor), operation="administer", resource="platform")
 
