@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -209,6 +209,42 @@ def _month(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def _owner(deal: Opportunity) -> str:
+    return str(deal.owner_id or "")
+
+
+def _open_closing(start: date, end: date, scope: Expr) -> Expr:
+    """Open deals of ``scope`` expected to close in [start, end]."""
+    return (
+        scope
+        & F("status").eq(OpportunityStatus.OPEN)
+        & F("expected_close").ge(start)
+        & F("expected_close").le(end)
+    )
+
+
+def _tally(
+    deals: Iterable[Opportunity],
+    key: Callable[[Opportunity], tuple[str, ...]],
+    *,
+    weigh: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Rows of ``key`` + (deals, amount[, weighted amount]) sorted by key; the key's
+    last part is the currency, so amounts are never summed across currencies."""
+    groups: dict[tuple[str, ...], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0), Decimal(0), Decimal(0)]
+    )
+    for deal in deals:
+        bucket = groups[key(deal)]
+        bucket[0] += 1
+        bucket[1] += deal.amount.amount
+        bucket[2] += deal.amount.amount * deal.probability
+    return [
+        (*k, int(n), total, weighted(w, k[-1])) if weigh else (*k, int(n), total)
+        for k, (n, total, w) in sorted(groups.items())
+    ]
+
+
 class MemoryPipelineAnalytics:
     """:class:`PipelineAnalytics` over the memory adapter's rows."""
 
@@ -219,46 +255,18 @@ class MemoryPipelineAnalytics:
         return self._uow.repository(Opportunity).query(Query(where=where))
 
     def funnel(self, scope: Expr = TRUE) -> ReportTable:
-        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(
-            lambda: [Decimal(0), Decimal(0), Decimal(0)]
-        )
-        for deal in self._deals(scope & F("status").eq(OpportunityStatus.OPEN)):
-            bucket = groups[(deal.stage, deal.amount.currency)]
-            bucket[0] += 1
-            bucket[1] += deal.amount.amount
-            bucket[2] += deal.amount.amount * deal.probability
+        deals = self._deals(scope & F("status").eq(OpportunityStatus.OPEN))
         return ReportTable.of(
-            FUNNEL_COLUMNS,
-            [
-                (stage, currency, int(n), total, weighted(w, currency))
-                for (stage, currency), (n, total, w) in sorted(groups.items())
-            ],
+            FUNNEL_COLUMNS, _tally(deals, lambda d: (d.stage, d.amount.currency), weigh=True)
         )
 
     def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
-        where = (
-            scope
-            & F("status").eq(OpportunityStatus.OPEN)
-            & F("expected_close").ge(start)
-            & F("expected_close").le(end)
-        )
-        groups: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
-            lambda: [Decimal(0), Decimal(0), Decimal(0)]
-        )
-        for deal in self._deals(where):
+        def key(deal: Opportunity) -> tuple[str, ...]:
             assert deal.expected_close is not None
-            key = (_month(deal.expected_close), str(deal.owner_id or ""), deal.amount.currency)
-            bucket = groups[key]
-            bucket[0] += 1
-            bucket[1] += deal.amount.amount
-            bucket[2] += deal.amount.amount * deal.probability
-        return ReportTable.of(
-            FORECAST_COLUMNS,
-            [
-                (period, owner, currency, int(n), total, weighted(w, currency))
-                for (period, owner, currency), (n, total, w) in sorted(groups.items())
-            ],
-        )
+            return (_month(deal.expected_close), _owner(deal), deal.amount.currency)
+
+        deals = self._deals(_open_closing(start, end, scope))
+        return ReportTable.of(FORECAST_COLUMNS, _tally(deals, key, weigh=True))
 
     def _closed(self, since: datetime, until: datetime, scope: Expr) -> list[Opportunity]:
         where = (
@@ -272,7 +280,7 @@ class MemoryPipelineAnalytics:
     def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for deal in self._closed(since, until, scope):
-            counts[str(deal.owner_id or "")][0 if deal.status is OpportunityStatus.WON else 1] += 1
+            counts[_owner(deal)][0 if deal.status is OpportunityStatus.WON else 1] += 1
         return ReportTable.of(
             WIN_RATE_COLUMNS,
             [
@@ -294,34 +302,14 @@ class MemoryPipelineAnalytics:
         )
 
     def lost_reasons(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
-        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for deal in self._closed(since, until, scope):
-            if deal.status is OpportunityStatus.LOST:
-                bucket = groups[(deal.lost_reason or "", deal.amount.currency)]
-                bucket[0] += 1
-                bucket[1] += deal.amount.amount
+        lost = [d for d in self._closed(since, until, scope) if d.status is OpportunityStatus.LOST]
         return ReportTable.of(
-            LOST_COLUMNS,
-            [
-                (why, currency, int(n), total)
-                for (why, currency), (n, total) in sorted(groups.items())
-            ],
+            LOST_COLUMNS, _tally(lost, lambda d: (d.lost_reason or "", d.amount.currency))
         )
 
     def won_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
-        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for deal in self._closed(since, until, scope):
-            if deal.status is OpportunityStatus.WON:
-                bucket = groups[(str(deal.owner_id or ""), deal.amount.currency)]
-                bucket[0] += 1
-                bucket[1] += deal.amount.amount
-        return ReportTable.of(
-            WON_COLUMNS,
-            [
-                (owner, currency, int(n), total)
-                for (owner, currency), (n, total) in sorted(groups.items())
-            ],
-        )
+        won = [d for d in self._closed(since, until, scope) if d.status is OpportunityStatus.WON]
+        return ReportTable.of(WON_COLUMNS, _tally(won, lambda d: (_owner(d), d.amount.currency)))
 
     def new_customers_by_owner(
         self, since: datetime, until: datetime, scope: Expr = TRUE
@@ -347,26 +335,10 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(columns, sorted(counts.items()))
 
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
-        where = (
-            scope
-            & F("status").eq(OpportunityStatus.OPEN)
-            & F("expected_close").ge(start)
-            & F("expected_close").le(end)
-        )
-        groups: dict[tuple[str, str], list[Decimal]] = defaultdict(
-            lambda: [Decimal(0), Decimal(0), Decimal(0)]
-        )
-        for deal in self._deals(where):
-            bucket = groups[(str(deal.owner_id or ""), deal.amount.currency)]
-            bucket[0] += 1
-            bucket[1] += deal.amount.amount
-            bucket[2] += deal.amount.amount * deal.probability
+        deals = self._deals(_open_closing(start, end, scope))
         return ReportTable.of(
             PIPELINE_COLUMNS,
-            [
-                (owner, currency, int(n), total, weighted(w, currency))
-                for (owner, currency), (n, total, w) in sorted(groups.items())
-            ],
+            _tally(deals, lambda d: (_owner(d), d.amount.currency), weigh=True),
         )
 
     def customer_pyramid(
