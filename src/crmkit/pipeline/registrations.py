@@ -23,6 +23,9 @@ model, services and queries implement; nothing here decides anything:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
 from crmkit.billing.model.credit import register_credit_documents
 from crmkit.billing.services.overrides import resubmission_requests
 from crmkit.customers.queries import records_of, register_360_part
@@ -194,35 +197,39 @@ register_source(
 # -- approvable documents, and the orders billing's credit rule counts -----------------------
 
 
+_Reviewed = TypeVar("_Reviewed", Quote, Contract)
+
+
+def _register_reviewed_document(
+    document: str,
+    entity: type[_Reviewed],
+    resource: str,
+    facts: Callable[[_Reviewed], Mapping[str, Any]],
+) -> None:
+    """Quotes and contracts answer a flow's decisions the same way."""
+    # Unapproval (反审核) takes the document back to draft in the same transaction; a
+    # document that moved on (converted, ended) cannot be unapproved, and the refusal
+    # rolls the unapproval back with it.
+    register_approvable(
+        document,
+        entity=entity,
+        on_approved=document_hook(entity, lambda d, who, _comment, at: d.approve(who, at)),
+        on_unapproved=document_hook(
+            entity, lambda d, who, comment, at: d.unapprove(who, comment, at)
+        ),
+        on_closed=document_hook(entity, lambda d, who, comment, at: d.reject(who, comment, at)),
+        describe=describe_stored(entity, resource, facts, owner_field="owner_id"),
+    )
+
+
 def register_document_hooks() -> None:
     """(Re-)register the quote and contract hooks with the approvals area.
 
     Called on import; call it again if something replaced the hooks of ``"quote"``
     or ``"contract"`` (the registry keeps one set per document type).
     """
-    # Unapproval (反审核) takes the document back to draft in the same transaction; a
-    # document that moved on (converted, ended) cannot be unapproved, and the refusal
-    # rolls the unapproval back with it.
-    register_approvable(
-        QUOTE_DOCUMENT,
-        entity=Quote,
-        on_approved=document_hook(Quote, lambda q, who, _comment, at: q.approve(who, at)),
-        on_unapproved=document_hook(
-            Quote, lambda q, who, comment, at: q.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Quote, lambda q, who, comment, at: q.reject(who, comment, at)),
-        describe=describe_stored(Quote, "quote", _quote_facts, owner_field="owner_id"),
-    )
-    register_approvable(
-        CONTRACT_DOCUMENT,
-        entity=Contract,
-        on_approved=document_hook(Contract, lambda c, who, _comment, at: c.approve(who, at)),
-        on_unapproved=document_hook(
-            Contract, lambda c, who, comment, at: c.unapprove(who, comment, at)
-        ),
-        on_closed=document_hook(Contract, lambda c, who, comment, at: c.reject(who, comment, at)),
-        describe=describe_stored(Contract, "contract", _contract_facts, owner_field="owner_id"),
-    )
+    _register_reviewed_document(QUOTE_DOCUMENT, Quote, "quote", _quote_facts)
+    _register_reviewed_document(CONTRACT_DOCUMENT, Contract, "contract", _contract_facts)
     # A refused override changes nothing: the order simply stays on hold (see above).
     # While the first request or a resubmitted one is in review the order is locked.
     register_approvable(
