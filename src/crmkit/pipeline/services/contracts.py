@@ -86,17 +86,19 @@ def new_contract(
     )
     allow(uow, actor, "create", CONTRACTS, contract)
     uow.repository(Contract).add(contract)
-    uow.outbox.add(
-        ContractCreated(
-            tenant_id=contract.tenant_id,
-            aggregate_id=contract.id,
-            occurred_at=now,
-            number=contract.number,
-            kind=contract.kind.value,
-            amount=contract.amount,
-        )
-    )
+    uow.outbox.add(_created(contract, now))
     return contract
+
+
+def _created(contract: Contract, now: datetime) -> ContractCreated:
+    return ContractCreated(
+        tenant_id=contract.tenant_id,
+        aggregate_id=contract.id,
+        occurred_at=now,
+        number=contract.number,
+        kind=contract.kind.value,
+        amount=contract.amount,
+    )
 
 
 def create_contract(
@@ -339,17 +341,7 @@ def renew_contract(
         )
         repo.save(old)
         repo.add(new)
-        uow.outbox.add(
-            event,
-            ContractCreated(
-                tenant_id=new.tenant_id,
-                aggregate_id=new.id,
-                occurred_at=now,
-                number=new.number,
-                kind=new.kind.value,
-                amount=new.amount,
-            ),
-        )
+        uow.outbox.add(event, _created(new, now))
         return new
 
     return guarded(crm, actor, work)

@@ -9,7 +9,7 @@ credit), and :class:`SalesOrderCredit` tells that rule which orders commit the c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import F, Query
@@ -237,16 +238,13 @@ def record_delivery(
     """
     expect_type(quantities, Mapping, field="quantities")
     wanted = {line: Decimal(q) for line, q in quantities.items()}
-    return act_on(
+    return _on_order(
         crm,
         actor,
-        SalesOrder,
-        ORDERS,
         order_id,
         lambda _uow, order, now: order.record_delivery(
             wanted, delivered_on or now.date(), now, reference
         ),
-        "edit",
     )
 
 
@@ -285,12 +283,15 @@ def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> Sales
     Raises:
         DocumentLocked: an approval flow is deciding the order's credit override.
     """
-    return act_on(
-        crm,
-        actor,
-        SalesOrder,
-        ORDERS,
-        order_id,
-        lambda _u, order, now: order.cancel(why, now),
-        "edit",
-    )
+    return _on_order(crm, actor, order_id, lambda _u, order, now: order.cancel(why, now))
+
+
+def _on_order(
+    crm: Crm,
+    actor: Actor,
+    order_id: uuid.UUID,
+    action: Callable[
+        [UnitOfWork, SalesOrder, datetime], DomainEvent | Sequence[DomainEvent] | None
+    ],
+) -> SalesOrder:
+    return act_on(crm, actor, SalesOrder, ORDERS, order_id, action, "edit")
