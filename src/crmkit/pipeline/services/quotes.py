@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -366,15 +366,8 @@ def convert_quote_to_order(
         ConcurrencyConflict: another conversion of the same quote won.
     """
 
-    def work(uow: UnitOfWork) -> SalesOrder:
-        now = crm.now()
-        repo = uow.repository(Quote)
-        quote = load_for_change(uow, actor, Quote, QUOTES, quote_id)
-        order_id = crm.new_id()
-        event = quote.convert(ConversionKind.SALES_ORDER, order_id, now.date(), now)
-        # Save the quote first: of two concurrent conversions, only one passes this.
-        repo.save(quote)
-        order = open_order(
+    def make(uow: UnitOfWork, quote: Quote, order_id: uuid.UUID, now: datetime) -> SalesOrder:
+        return open_order(
             uow,
             crm,
             actor,
@@ -389,11 +382,8 @@ def convert_quote_to_order(
             quote_id=quote.id,
             opportunity_id=quote.opportunity_id,
         )
-        if event is not None:
-            uow.outbox.add(event)
-        return order
 
-    return guarded(crm, actor, work)
+    return _convert(crm, actor, quote_id, ConversionKind.SALES_ORDER, make)
 
 
 def convert_quote_to_contract(
@@ -419,13 +409,7 @@ def convert_quote_to_contract(
         ConcurrencyConflict: another conversion of the same quote won.
     """
 
-    def work(uow: UnitOfWork) -> Contract:
-        now = crm.now()
-        repo = uow.repository(Quote)
-        quote = load_for_change(uow, actor, Quote, QUOTES, quote_id)
-        contract_id = crm.new_id()
-        event = quote.convert(ConversionKind.CONTRACT, contract_id, now.date(), now)
-        repo.save(quote)
+    def make(uow: UnitOfWork, quote: Quote, contract_id: uuid.UUID, now: datetime) -> Contract:
         assert quote.total is not None
         extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
         contract = new_contract(
@@ -450,8 +434,33 @@ def convert_quote_to_contract(
             **extra,
         )
         record_on_deal(uow, quote.opportunity_id, "contract")
+        return contract
+
+    return _convert(crm, actor, quote_id, ConversionKind.CONTRACT, make)
+
+
+_Made = TypeVar("_Made", SalesOrder, Contract)
+
+
+def _convert(
+    crm: Crm,
+    actor: Actor,
+    quote_id: uuid.UUID,
+    kind: ConversionKind,
+    make: Callable[[UnitOfWork, Quote, uuid.UUID, datetime], _Made],
+) -> _Made:
+    """Convert an approved quote and ``make`` what it became, in one transaction."""
+
+    def work(uow: UnitOfWork) -> _Made:
+        now = crm.now()
+        quote = load_for_change(uow, actor, Quote, QUOTES, quote_id)
+        into_id = crm.new_id()
+        event = quote.convert(kind, into_id, now.date(), now)
+        # Save the quote first: of two concurrent conversions, only one passes this.
+        uow.repository(Quote).save(quote)
+        made = make(uow, quote, into_id, now)
         if event is not None:
             uow.outbox.add(event)
-        return contract
+        return made
 
     return guarded(crm, actor, work)
