@@ -14,7 +14,9 @@ from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError
 from crmkit.kernel.ids import UserId
 from crmkit.ports import UnitOfWork
 from crmkit.rules.numbering import (
+    NumberCounter,
     Reset,
+    counter_id,
     define_numbering_rule,
     get_numbering_rule,
     list_numbering_rules,
@@ -135,6 +137,22 @@ def test_tenants_and_document_types_count_separately(crm: Crm, actor: Actor) -> 
         "BJ001",
         "HT001",
     ]
+
+
+def test_each_tenant_counter_is_stored_under_its_documented_id(crm: Crm, actor: Actor) -> None:
+    # counter_id(tenant, doc_type, period) is public: a host reads a counter by it.
+    define_numbering_rule(crm, actor, "contract", "HT{seq:3}")
+    for _ in range(2):
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, "contract", crm.now()))
+    key = counter_id(actor.tenant_id, "contract", "never")
+    counter = crm.run(actor.tenant_id, lambda uow: uow.repository(NumberCounter).find(key))
+    assert counter is not None
+    assert (counter.tenant_id, counter.doc_type, counter.period, counter.value) == (
+        actor.tenant_id,
+        "contract",
+        "never",
+        2,
+    )
 
 
 def test_numbers_need_a_rule_for_the_document_type(crm: Crm, actor: Actor) -> None:

@@ -247,3 +247,17 @@ def test_rules_and_counters_are_the_same_record_exactly_when_their_ids_are() -> 
     # Same id, different kind of record: not the same thing.
     assert counter != first
     assert first != counter
+
+
+def test_a_preview_with_an_unknown_reset_names_the_field_and_the_choices() -> None:
+    with pytest.raises(ValidationError) as raised:
+        preview_number("KH{seq}", "weekly", MARCH)
+    why = "'weekly' is not one of never, yearly, monthly, daily"
+    assert raised.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
