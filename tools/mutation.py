@@ -58,7 +58,13 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
             "tests/rules/numbering/test_numbering_invariants.py",
         ],
     ),
-    "approvals": (["src/crmkit/rules/approvals/request.py"], ["tests/rules/approvals"]),
+    "approvals": (
+        [
+            "src/crmkit/rules/approvals/model/request.py",
+            "src/crmkit/rules/approvals/model/trail.py",
+        ],
+        ["tests/rules/approvals"],
+    ),
     "billing": (
         [
             "src/crmkit/billing/model/receipts.py",

@@ -54,7 +54,7 @@ from crmkit.rules.approvals import (
     urge_request,
     withdraw_request,
 )
-from crmkit.rules.approvals.approvable import hooks_for
+from crmkit.rules.approvals.services.approvable import hooks_for
 from tests.rules.approvals.builders import Org, contract_flow, make_org
 
 

@@ -11,10 +11,13 @@ from crmkit.adapters.sql.mapping import map_entity
 from crmkit.adapters.sql.tables import metadata, register
 from crmkit.kernel.query import Expr
 from crmkit.ports import register_queries
-from crmkit.rules.approvals.model import ApprovalFlow
+from crmkit.rules.approvals.model import (
+    ApprovalFlow,
+    ApprovalRequest,
+    ApprovalSettings,
+    ApprovalTask,
+)
 from crmkit.rules.approvals.queries import InboxCounts
-from crmkit.rules.approvals.request import ApprovalRequest, ApprovalTask
-from crmkit.rules.approvals.settings import ApprovalSettings
 
 if TYPE_CHECKING:  # uow imports this module (through tables.py): no import cycle at run time
     from crmkit.adapters.sql.uow import SqlUnitOfWork

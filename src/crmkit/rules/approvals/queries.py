@@ -1,6 +1,6 @@
 """The approval inbox (待审批): what waits for a user, oldest first, with counts.
 
-It reads the :class:`~crmkit.rules.approvals.request.ApprovalTask` rows the
+It reads the :class:`~crmkit.rules.approvals.model.request.ApprovalTask` rows the
 services keep in step with every request, so it is one indexed query on
 (tenant, approver, waiting since) however many requests a tenant has. The counts
 per document type come from a small query port: the memory adapter counts in
@@ -21,7 +21,8 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.ports import UnitOfWork, queries, register_queries
 from crmkit.rules.approvals.model import RequestStatus
-from crmkit.rules.approvals.request import ApprovalRequest, ApprovalTask
+from crmkit.rules.approvals.model.request import ApprovalRequest
+from crmkit.rules.approvals.model.tasks import ApprovalTask
 
 __all__ = ["Inbox", "InboxCounts", "InboxItem", "approval_inbox", "my_submissions"]
 

@@ -1,12 +1,14 @@
-"""What each public approval service reads and writes, declared once for the catalog.
+"""Where approvals declare themselves to the rest of crmkit.
 
-See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
+The permission resource of approval flows (and settings), and what each public
+approval service reads and writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
 service listed here on every backend, and a public ``(crm, actor, ...)`` function
 of this package missing here fails the completeness test.
 """
 
 from __future__ import annotations
 
+from crmkit.rules.approvals.model import ApprovalFlow
 from crmkit.rules.approvals.queries import approval_inbox, my_submissions
 from crmkit.rules.approvals.services import (
     add_cosigner,
@@ -25,10 +27,15 @@ from crmkit.rules.approvals.services import (
     urge_request,
     withdraw_request,
 )
-from crmkit.rules.approvals.settings import configure_approvals
+from crmkit.rules.approvals.services.flows import FLOWS
+from crmkit.rules.approvals.services.settings import configure_approvals
+from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import ServiceKind, register_service
 
 AREA = "crmkit.rules.approvals"
+
+register_resource(FLOWS, entity=ApprovalFlow, operations=("view", "edit"))
+
 REQUEST = {"request_id": "approval_request"}
 REQUESTS = {"request_ids": "approval_request"}
 

@@ -47,7 +47,7 @@ from crmkit.rules.notifications.model import (
     Template,
     delivery_id,
 )
-from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.permissions import grants_for, guarded
 
 __all__ = [
     "BulkRecipient",
@@ -65,9 +65,9 @@ __all__ = [
 ]
 
 # Sending to many people at once is an operation like any other: a role grants
-# ``create`` on ``message`` (whose records are the messages the sender sends).
+# ``create`` on ``message`` (whose records are the messages the sender sends); the
+# resource is registered in registrations.py.
 MESSAGE = "message"
-register_resource(MESSAGE, fields=("owner_id", "channel"), operations=("view", "create"))
 LABELS = (N_("message"),)
 
 Router = Callable[[DomainEvent], list[Delivery]]

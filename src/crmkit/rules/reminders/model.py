@@ -41,6 +41,7 @@ from crmkit.kernel.recurrence import Recurrence
 
 __all__ = [
     "FiringState",
+    "RecipientKind",
     "Recipients",
     "ReminderDismissed",
     "ReminderDone",
@@ -51,10 +52,8 @@ __all__ = [
     "ReminderSnoozed",
     "ReminderSource",
     "TriggerKind",
-    "firing_id",
     "month_day_key",
     "register_source",
-    "source",
 ]
 
 ReminderRuleId = NewType("ReminderRuleId", uuid.UUID)

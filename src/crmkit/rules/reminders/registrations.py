@@ -1,14 +1,18 @@
-"""What each public reminder service reads and writes, declared once for the catalog.
+"""Where reminders declare themselves to the rest of crmkit.
 
-See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
+The permission resource of reminder rules, and what each public reminder service
+reads and writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
 service listed here on every backend, and a public ``(crm, actor, ...)`` function
 of this package missing here fails the completeness test.
 """
 
 from __future__ import annotations
 
+from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import ServiceKind, register_service
+from crmkit.rules.reminders.model import ReminderRule
 from crmkit.rules.reminders.services import (
+    RULES,
     complete_reminder,
     define_reminder_rule,
     dismiss_reminder,
@@ -18,6 +22,8 @@ from crmkit.rules.reminders.services import (
 
 AREA = "crmkit.rules.reminders"
 FIRING = {"firing": "reminder_firing"}
+
+register_resource(RULES, entity=ReminderRule, operations=("view", "edit"))
 
 register_service(define_reminder_rule, ServiceKind.WRITE, "reminder_rule", package=AREA)
 register_service(my_reminders, ServiceKind.LIST, "reminder_firing", package=AREA, personal=True)

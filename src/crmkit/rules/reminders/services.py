@@ -23,7 +23,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
-from crmkit.rules.permissions import grants_for, guarded, register_resource
+from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.directory import OrgDirectory
 from crmkit.rules.reminders.model import (
     FiringState,
@@ -47,9 +47,9 @@ __all__ = [
 ]
 
 
-# Reminder rules are tenant configuration: the administrator, or whoever holds "edit".
+# Reminder rules are tenant configuration: the administrator, or whoever holds "edit"
+# (the resource is registered in registrations.py).
 RULES = "reminder_rule"
-register_resource(RULES, entity=ReminderRule, operations=("view", "edit"))
 # Fields the service fills itself; every other field without a default is required.
 _GIVEN = frozenset({"id", "tenant_id"})
 

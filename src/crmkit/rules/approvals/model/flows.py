@@ -12,16 +12,13 @@ finance stage, discounts over 15 % need the sales director.
 A flow is pure data and is stored per tenant. When a document is submitted, the
 flow's conditions are read against a snapshot of the document's fields
 (:class:`Facts`) and its selectors are resolved to people; the result, the
-*route*, is frozen into the :class:`~crmkit.rules.approvals.request.ApprovalRequest`
+*route*, is frozen into the :class:`~crmkit.rules.approvals.model.request.ApprovalRequest`
 so editing the flow later never reroutes documents already in review.
 
 Conditions are :mod:`crmkit.kernel.query` expressions over the facts::
 
     FlowStage("finance", (Approvers.of_role("finance"),),
               when=F("amount").gt(Money("100000", "CNY")))
-
-This module also declares the events the approval request records for the
-outbox; notifiers turn them into inbox items, emails and SMS.
 """
 
 from __future__ import annotations
@@ -37,37 +34,21 @@ import attrs
 
 from crmkit.kernel.converter import converter, to_instant
 from crmkit.kernel.errors import ValidationError, reason
-from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, And, Cond, Const, Expr, Not, Or, to_predicate
-from crmkit.rules.approvals.calendar import BusinessCalendar, Deadline
+from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline
 
 __all__ = [
-    "ApprovalApproved",
-    "ApprovalCosignerAdded",
-    "ApprovalDecided",
-    "ApprovalDelegated",
-    "ApprovalEscalated",
-    "ApprovalEvent",
     "ApprovalFlow",
     "ApprovalFlowId",
-    "ApprovalRejected",
-    "ApprovalReminderDue",
-    "ApprovalReturned",
-    "ApprovalStageOpened",
-    "ApprovalSubmitted",
-    "ApprovalUnapproved",
-    "ApprovalUrged",
-    "ApprovalWithdrawn",
     "ApproverKind",
     "Approvers",
     "Condition",
     "Facts",
     "FlowStage",
     "Outcome",
-    "RequestStatus",
     "Rule",
 ]
 
@@ -407,159 +388,3 @@ class ApprovalFlow:
     def stages_for(self, facts: Facts) -> tuple[FlowStage, ...]:
         """The stages a document with these facts goes through, in order."""
         return tuple(stage for stage in self.stages if stage.when.holds(facts))
-
-
-# -- the request's lifecycle -----------------------------------------------------------
-
-
-class RequestStatus(enum.Enum):
-    """Where a document stands in review.
-
-    ``DRAFT`` exists only until the first submission. The document is locked
-    (cannot be edited) while ``IN_REVIEW`` or ``APPROVED``.
-    """
-
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RETURNED = "returned"
-    WITHDRAWN = "withdrawn"
-    UNAPPROVED = "unapproved"
-
-    @property
-    def locks_document(self) -> bool:
-        """Whether a document in this status may not be edited."""
-        return self in (RequestStatus.IN_REVIEW, RequestStatus.APPROVED)
-
-
-# -- events ----------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalEvent(DomainEvent):
-    """Base of the approval events: which document, which round, who acted.
-
-    Attributes:
-        document_type: the kind of document.
-        document_id: the document.
-        title: its display title.
-        round: 1 for the first submission, +1 for each resubmission.
-        actor_id: who acted (the nil UUID for the overdue scan).
-    """
-
-    aggregate_type = "approval_request"
-
-    document_type: str
-    document_id: UUID
-    title: str
-    round: int
-    actor_id: UUID
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalSubmitted(ApprovalEvent):
-    """A document was (re)submitted for approval along ``stage_names``."""
-
-    submitter_id: UUID
-    flow_name: str
-    stage_names: tuple[str, ...]
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalStageOpened(ApprovalEvent):
-    """A stage now waits for ``approver_ids`` (notify each of them)."""
-
-    stage: int
-    stage_name: str
-    approver_ids: tuple[UUID, ...]
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalDecided(ApprovalEvent):
-    """One approver voted at one stage."""
-
-    stage: int
-    outcome: Outcome
-    comment: str
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalApproved(ApprovalEvent):
-    """Every stage approved: the document takes effect (notify the submitter)."""
-
-    submitter_id: UUID
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalRejected(ApprovalEvent):
-    """The document was rejected; it may be edited and resubmitted."""
-
-    submitter_id: UUID
-    comment: str
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalReturned(ApprovalEvent):
-    """An approver sent the document back to the submitter for changes."""
-
-    submitter_id: UUID
-    comment: str
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalWithdrawn(ApprovalEvent):
-    """The submitter took the document back out of review."""
-
-    comment: str
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalDelegated(ApprovalEvent):
-    """An approver handed their place at a stage to ``delegate_id``."""
-
-    stage: int
-    delegate_id: UUID
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalCosignerAdded(ApprovalEvent):
-    """An approver added ``cosigner_id`` to the stage (加签)."""
-
-    stage: int
-    cosigner_id: UUID
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalUrged(ApprovalEvent):
-    """The submitter urged (催办) the pending approvers."""
-
-    stage: int
-    recipient_ids: tuple[UUID, ...]
-    comment: str
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalReminderDue(ApprovalEvent):
-    """A stage passed its reminder deadline: remind the pending approvers."""
-
-    stage: int
-    recipient_ids: tuple[UUID, ...]
-    due_at: datetime
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalEscalated(ApprovalEvent):
-    """A stage passed its escalation deadline: tell ``recipient_ids`` who is late."""
-
-    stage: int
-    recipient_ids: tuple[UUID, ...]
-    late_approver_ids: tuple[UUID, ...]
-    due_at: datetime
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalUnapproved(ApprovalEvent):
-    """An approved document was unapproved (反审核) and may be edited again."""
-
-    comment: str

@@ -14,18 +14,41 @@ edited and resubmitted, which starts a new round.
 
 from __future__ import annotations
 
+import enum
+
 from crmkit.kernel.machine import Machine, Transition
-from crmkit.rules.approvals.model import (
+from crmkit.rules.approvals.model.events import (
     ApprovalApproved,
     ApprovalRejected,
     ApprovalReturned,
     ApprovalSubmitted,
     ApprovalUnapproved,
     ApprovalWithdrawn,
-    RequestStatus,
 )
 
-__all__ = ["APPROVAL"]
+__all__ = ["APPROVAL", "RequestStatus"]
+
+
+class RequestStatus(enum.Enum):
+    """Where a document stands in review.
+
+    ``DRAFT`` exists only until the first submission. The document is locked
+    (cannot be edited) while ``IN_REVIEW`` or ``APPROVED``.
+    """
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    UNAPPROVED = "unapproved"
+
+    @property
+    def locks_document(self) -> bool:
+        """Whether a document in this status may not be edited."""
+        return self in (RequestStatus.IN_REVIEW, RequestStatus.APPROVED)
+
 
 S = RequestStatus
 

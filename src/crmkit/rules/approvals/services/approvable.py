@@ -35,11 +35,10 @@ import attrs
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.errors import DocumentLocked
 from crmkit.rules.approvals.model import RequestStatus
-from crmkit.rules.approvals.request import ApprovalRequest, request_id_for
+from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
 
 __all__ = [
     "Approvable",
-    "ApprovalHook",
     "ApprovalHooks",
     "ApprovalSubject",
     "Describe",
@@ -49,7 +48,6 @@ __all__ = [
     "describe_document",
     "ensure_editable",
     "ensure_not_in_review",
-    "hooks_for",
     "in_review",
     "is_locked",
     "register_approvable",

@@ -17,9 +17,8 @@ than its rule allows.
 
 from __future__ import annotations
 
-import enum
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar, NewType
 from uuid import UUID
@@ -30,45 +29,34 @@ from crmkit.kernel.errors import InvalidTransition, PermissionDenied
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
-from crmkit.rules.approvals.calendar import BusinessCalendar, Deadline
 from crmkit.rules.approvals.errors import (
     AlreadyDecided,
     NotAnApprover,
     SelfApprovalForbidden,
     UrgeTooSoon,
 )
-from crmkit.rules.approvals.flows import APPROVAL
-from crmkit.rules.approvals.model import (
+from crmkit.rules.approvals.model.calendar import BusinessCalendar
+from crmkit.rules.approvals.model.events import (
     ApprovalCosignerAdded,
     ApprovalDecided,
     ApprovalDelegated,
     ApprovalEscalated,
-    ApprovalFlowId,
     ApprovalReminderDue,
     ApprovalStageOpened,
     ApprovalUrged,
-    Approvers,
-    Facts,
-    Outcome,
-    RequestStatus,
-    Rule,
+)
+from crmkit.rules.approvals.model.flows import ApprovalFlowId, Approvers, Facts, Outcome, Rule
+from crmkit.rules.approvals.model.lifecycle import APPROVAL, RequestStatus
+from crmkit.rules.approvals.model.trail import (
+    Action,
+    AlertKind,
+    Decision,
+    ReviewState,
+    RouteStage,
+    TrailEntry,
 )
 
-__all__ = [
-    "SYSTEM",
-    "Action",
-    "AlertKind",
-    "ApprovalRequest",
-    "ApprovalRequestId",
-    "ApprovalTask",
-    "Decision",
-    "ReviewState",
-    "RouteStage",
-    "TrailEntry",
-    "replay",
-    "request_id_for",
-    "tasks_for",
-]
+__all__ = ["SYSTEM", "ApprovalRequest", "ApprovalRequestId", "replay"]
 
 ApprovalRequestId = NewType("ApprovalRequestId", UUID)
 
@@ -83,117 +71,6 @@ def request_id_for(tenant_id: TenantId, document_type: str, document_id: UUID) -
     """The id of a document's approval request (one per document, derived, so that two
     concurrent first submissions of the same document collide instead of duplicating)."""
     return ApprovalRequestId(uuid.uuid5(_IDS, f"{tenant_id}:{document_type}:{document_id}"))
-
-
-def _uuids(values: Iterable[UUID]) -> tuple[UUID, ...]:
-    return tuple(values)
-
-
-def _route(values: Iterable[RouteStage]) -> tuple[RouteStage, ...]:
-    return tuple(values)
-
-
-@attrs.frozen
-class RouteStage:
-    """A stage as resolved for one submission: real people, not selectors.
-
-    Attributes:
-        name: the flow stage's name.
-        rule: any / all / N of M.
-        quorum: the N of an ``N_OF_M`` stage.
-        approvers: who decides, in order (delegation swaps one, co-signing adds one).
-        remind_after, escalate_after: the stage's deadlines, from its opening.
-        escalate_to: who hears of an escalation (empty: the late approvers' managers).
-    """
-
-    name: str
-    rule: Rule
-    approvers: tuple[UUID, ...] = attrs.field(converter=_uuids)
-    quorum: int | None = None
-    remind_after: Deadline | None = None
-    escalate_after: Deadline | None = None
-    escalate_to: tuple[UUID, ...] = attrs.field(default=(), converter=_uuids)
-
-    def required(self) -> int:
-        """How many approvals approve this stage."""
-        if self.rule is Rule.ANY:
-            return 1
-        if self.rule is Rule.ALL:
-            return len(self.approvers)
-        return min(self.quorum or 1, len(self.approvers))
-
-
-class Action(enum.Enum):
-    """What a trail entry records."""
-
-    SUBMIT = "submit"
-    APPROVE = "approve"
-    REJECT = "reject"
-    RETURN = "return"
-    WITHDRAW = "withdraw"
-    DELEGATE = "delegate"
-    ADD_COSIGNER = "add_cosigner"
-    URGE = "urge"
-    UNAPPROVE = "unapprove"
-    REMIND = "remind"
-    ESCALATE = "escalate"
-
-
-class AlertKind(enum.Enum):
-    """The two deadlines of a stage."""
-
-    REMIND = "remind"
-    ESCALATE = "escalate"
-
-
-@attrs.frozen
-class TrailEntry:
-    """One recorded command: who did what, when, with what comment.
-
-    Attributes:
-        action: what was done.
-        actor_id: who did it (:data:`SYSTEM` for the overdue scan).
-        at: when (UTC).
-        comment: the actor's comment.
-        target_id: the delegate or co-signer, for those actions.
-        route: the resolved stages, for a submission.
-        recipient_ids: who was told, for urges, reminders and escalations.
-    """
-
-    action: Action
-    actor_id: UUID
-    at: datetime
-    comment: str = ""
-    target_id: UUID | None = None
-    route: tuple[RouteStage, ...] = attrs.field(default=(), converter=_route)
-    recipient_ids: tuple[UUID, ...] = attrs.field(default=(), converter=_uuids)
-
-
-@attrs.frozen
-class Decision:
-    """One approver's vote at one stage of one round."""
-
-    round: int
-    stage: int
-    approver_id: UUID
-    outcome: Outcome
-    at: datetime
-    comment: str = ""
-
-
-@attrs.frozen
-class ReviewState:
-    """Everything the trail determines; :func:`replay` rebuilds it from the trail."""
-
-    status: RequestStatus
-    round: int
-    stage: int
-    route: tuple[RouteStage, ...]
-    decisions: tuple[Decision, ...]
-    submitted_at: datetime | None
-    stage_opened_at: datetime | None
-    last_urged_at: datetime | None
-    alerts_sent: tuple[str, ...]
 
 
 def _alert_key(round_: int, stage: int, kind: AlertKind) -> str:
@@ -246,7 +123,7 @@ class ApprovalRequest:
     status: RequestStatus = RequestStatus.DRAFT
     round: int = 0
     stage: int = 0
-    route: tuple[RouteStage, ...] = attrs.field(default=(), converter=_route)
+    route: tuple[RouteStage, ...] = attrs.field(default=(), converter=tuple)
     decisions: tuple[Decision, ...] = attrs.field(default=(), converter=tuple)
     trail: tuple[TrailEntry, ...] = attrs.field(default=(), converter=tuple)
     submitted_at: datetime | None = None
@@ -485,6 +362,17 @@ class ApprovalRequest:
             "actor_id": actor,
         }
 
+    def _stage_event(self, at: datetime, by: UUID) -> dict[str, Any]:
+        # What every event about the current stage carries; the machine's own events get
+        # their header from the machine (see _fire).
+        return {
+            "tenant_id": self.tenant_id,
+            "aggregate_id": self.id,
+            "occurred_at": at,
+            **self._common(by),
+            "stage": self.stage,
+        }
+
     def _apply(self, entry: TrailEntry) -> list[DomainEvent]:
         """Apply one (already checked) entry; the single place state changes."""
         at, by = entry.at, entry.actor_id
@@ -515,11 +403,7 @@ class ApprovalRequest:
             )
             events: list[DomainEvent] = [
                 ApprovalDecided(
-                    tenant_id=self.tenant_id,
-                    aggregate_id=self.id,
-                    occurred_at=at,
-                    **self._common(by),
-                    stage=self.stage,
+                    **self._stage_event(at, by),
                     outcome=outcome,
                     comment=entry.comment,
                 )
@@ -537,11 +421,7 @@ class ApprovalRequest:
             self.last_urged_at = at
             return [
                 ApprovalUrged(
-                    tenant_id=self.tenant_id,
-                    aggregate_id=self.id,
-                    occurred_at=at,
-                    **self._common(by),
-                    stage=self.stage,
+                    **self._stage_event(at, by),
                     recipient_ids=entry.recipient_ids,
                     comment=entry.comment,
                 )
@@ -561,11 +441,7 @@ class ApprovalRequest:
         current = self.route[self.stage]
         return [
             ApprovalStageOpened(
-                tenant_id=self.tenant_id,
-                aggregate_id=self.id,
-                occurred_at=at,
-                **self._common(by),
-                stage=self.stage,
+                **self._stage_event(at, by),
                 stage_name=current.name,
                 approver_ids=current.approvers,
             )
@@ -600,13 +476,7 @@ class ApprovalRequest:
             approvers = (*current.approvers, entry.target_id)
         changed = attrs.evolve(current, approvers=approvers)
         self.route = (*self.route[: self.stage], changed, *self.route[self.stage + 1 :])
-        common = {
-            "tenant_id": self.tenant_id,
-            "aggregate_id": self.id,
-            "occurred_at": entry.at,
-            **self._common(entry.actor_id),
-            "stage": self.stage,
-        }
+        common = self._stage_event(entry.at, entry.actor_id)
         if entry.action is Action.DELEGATE:
             return [ApprovalDelegated(**common, delegate_id=entry.target_id)]
         return [ApprovalCosignerAdded(**common, cosigner_id=entry.target_id)]
@@ -615,11 +485,7 @@ class ApprovalRequest:
         kind = AlertKind.REMIND if entry.action is Action.REMIND else AlertKind.ESCALATE
         self.alerts_sent = (*self.alerts_sent, _alert_key(self.round, self.stage, kind))
         common = {
-            "tenant_id": self.tenant_id,
-            "aggregate_id": self.id,
-            "occurred_at": entry.at,
-            **self._common(entry.actor_id),
-            "stage": self.stage,
+            **self._stage_event(entry.at, entry.actor_id),
             "recipient_ids": entry.recipient_ids,
         }
         if kind is AlertKind.REMIND:
@@ -680,73 +546,3 @@ def replay(trail: Sequence[TrailEntry]) -> ReviewState:
     for entry in trail:
         shell._apply(entry)
     return shell.review_state()
-
-
-@attrs.define(eq=False)
-class ApprovalTask:
-    """One approver's pending item in the approval inbox (待审批).
-
-    Tasks are a read model the services keep in step with each request: one row per
-    (request, round, stage, pending approver), deleted once the approver has voted
-    or the stage has moved on. They exist so "what waits for me" is an indexed query.
-
-    Attributes:
-        id: derived from request, round, stage and approver.
-        tenant_id: the owning tenant.
-        request_id: the approval request.
-        approver_id: who it waits for.
-        document_type, document_id, title: the document.
-        submitter_id: who submitted it.
-        round, stage, stage_name: where in the flow.
-        waiting_since: when the stage began waiting (the item's age).
-        due_at: when the approver will be reminded, if the stage has a deadline.
-        version: optimistic-locking counter.
-    """
-
-    entity_name: ClassVar[str] = N_("approval task")
-
-    id: UUID
-    tenant_id: TenantId
-    request_id: ApprovalRequestId
-    approver_id: UUID
-    document_type: str
-    document_id: UUID
-    title: str
-    submitter_id: UUID
-    round: int
-    stage: int
-    stage_name: str
-    waiting_since: datetime
-    due_at: datetime | None = None
-    version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApprovalTask) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-
-def tasks_for(request: ApprovalRequest) -> list[ApprovalTask]:
-    """The inbox items a request should have now: one per pending approver."""
-    current = request.current_stage
-    if current is None or request.stage_opened_at is None:
-        return []
-    return [
-        ApprovalTask(
-            id=uuid.uuid5(request.id, f"{request.round}:{request.stage}:{approver}"),
-            tenant_id=request.tenant_id,
-            request_id=request.id,
-            approver_id=approver,
-            document_type=request.document_type,
-            document_id=request.document_id,
-            title=request.title,
-            submitter_id=request.submitter_id,
-            round=request.round,
-            stage=request.stage,
-            stage_name=current.name,
-            waiting_since=request.stage_opened_at,
-            due_at=request.remind_at,
-        )
-        for approver in request.pending_approvers()
-    ]
