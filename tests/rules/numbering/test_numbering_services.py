@@ -203,6 +203,27 @@ def test_refusals_name_what_was_refused(crm: Crm, actor: Actor) -> None:
     assert fields["actor"]
 
 
+def test_an_unknown_reset_is_refused_naming_the_field_and_the_choices(
+    crm: Crm, actor: Actor
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        define_numbering_rule(crm, actor, "contract", "HT{seq}", "weekly")
+    why = "'weekly' is not one of never, yearly, monthly, daily"
+    assert refused.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
+
+
+def test_a_rule_defined_without_a_time_zone_is_stored_in_utc(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "contract", "HT{seq}")
+    assert get_numbering_rule(crm, actor, "contract").timezone == "UTC"
+
+
 def test_rules_are_listed_by_document_type(crm: Crm, actor: Actor) -> None:
     for doc_type in ("quote", "contract", "invoice"):
         define_numbering_rule(crm, actor, doc_type, "X{seq}")
