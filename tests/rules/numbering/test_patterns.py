@@ -261,3 +261,19 @@ def test_a_preview_with_an_unknown_reset_names_the_field_and_the_choices() -> No
         "reason": why,
         "row": None,
     }
+
+
+def test_a_finer_reset_set_on_a_stored_rule_must_still_suit_its_pattern() -> None:
+    rule = _rule(1)
+    rule.reset = Reset.YEARLY
+    with pytest.raises(ValidationError) as raised:
+        rule.reset = Reset.DAILY
+    why = "a daily reset needs {dd} in the pattern, or numbers repeat"
+    assert raised.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
