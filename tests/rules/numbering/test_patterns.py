@@ -280,6 +280,9 @@ def test_a_finer_reset_set_on_a_stored_rule_must_still_suit_its_pattern() -> Non
 
 
 def test_a_parsed_pattern_lists_its_literals_and_tokens_in_order() -> None:
+    assert NumberPattern.parse("KH{seq:6}") == NumberPattern(
+        text="KH{seq:6}", parts=((False, "KH"), (True, "seq")), width=6
+    )
     assert NumberPattern.parse("HT-{yyyy}{mm}-{{{seq:4}}}").parts == (
         (False, "HT-"),
         (True, "yyyy"),
