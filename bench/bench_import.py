@@ -1,6 +1,6 @@
 """Importing 100,000 customers from a CSV vs a raw SQLAlchemy Core insert of the rows.
 
-Subject: :func:`crmkit.customers.importing.import_customers` on a table already read
+Subject: :func:`crmkit.customers.services.importing.import_customers` on a table already read
 from a CSV (the bytes are parsed outside the timing, so this is the use case, not the
 csv module): header mapping, per-row checks, the ``Customer`` constructor (which
 computes the pinyin / initials / letter search keys and the caller-ID key), the owner
@@ -26,7 +26,7 @@ from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.adapters.tabular import Table, read_table, write_csv
 from crmkit.customers import Customer
-from crmkit.customers.importing import import_customers
+from crmkit.customers.services.importing import import_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
 from crmkit.kernel.money import Money

@@ -35,8 +35,11 @@ from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer, CustomerKind
-from crmkit.customers.dedup import DedupRecord, find_duplicates, normalize_name
-from crmkit.customers.search import find_by_routes, search_keys, search_routes
+from crmkit.customers.model.dedup import DedupRecord, find_duplicates
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.model.search_keys import search_keys
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import search_routes
 from crmkit.kernel.ids import RandomIdGenerator, TenantId
 from crmkit.kernel.query import F
 from tests.customers.corpus import generate
@@ -100,7 +103,7 @@ def _dedup_cases() -> tuple[list[Case], str]:
     records = []
     for index, entry in enumerate(corpus.entries):
         keys = search_keys(entry.name, person=entry.person)
-        from crmkit.customers.phones import phone_key
+        from crmkit.customers.model.phones import phone_key
 
         phone = phone_key(entry.phone)
         records.append(
@@ -280,7 +283,7 @@ def cases() -> list[Case]:
         + quality
         + f" Search runs {len(QUERIES)} typical queries (initials, full pinyin, characters, "
         f"mixes) on {SEARCH_N:,} customers, first 20 by pinyin, route by route "
-        "(crmkit.customers.search.find_by_routes, as search_customers runs it for an actor "
+        "(crmkit.customers.queries.search_ranking.find_by_routes, as search_customers runs it for an actor "
         "who sees the whole tenant); " + " ".join(latency) + " Broad entries (wh, beijing, "
         "北京) match about 4% of the customers each; they are read by walking the pinyin "
         "index in order, so they cost about what a narrow one does. A search is a "

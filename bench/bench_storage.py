@@ -21,7 +21,7 @@ from attrs import evolve
 from bench.databases import mysql_engine, pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
-from crmkit.adapters.sql import uow as sql_uow
+from crmkit.adapters.sql import repository as sql_repository
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer, CustomerKind
 from crmkit.kernel.ids import RandomIdGenerator, TenantId, UserId
@@ -80,15 +80,15 @@ def _pair(
 
     def run_subject() -> None:
         customers: list[Customer] = pending["subject"]
-        threshold = sql_uow._COPY_THRESHOLD
+        threshold = sql_repository._COPY_THRESHOLD
         if force_insert:
-            sql_uow._COPY_THRESHOLD = 10**12
+            sql_repository._COPY_THRESHOLD = 10**12
         try:
             crm.run(
                 customers[0].tenant_id, lambda uow: uow.repository(Customer).add_many(customers)
             )
         finally:
-            sql_uow._COPY_THRESHOLD = threshold
+            sql_repository._COPY_THRESHOLD = threshold
         pending["subject"] = _customers(TenantId(uuid.uuid4()))
 
     def run_anchor() -> None:

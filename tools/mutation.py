@@ -93,7 +93,11 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "customers": (
-        ["src/crmkit/customers/pool.py", "src/crmkit/customers/merge.py"],
+        [
+            "src/crmkit/customers/model/pool.py",
+            "src/crmkit/customers/services/merge.py",
+            "src/crmkit/customers/services/merge_parts.py",
+        ],
         [
             "tests/customers/test_pool.py",
             "tests/customers/test_pool_invariants.py",

@@ -430,7 +430,7 @@ _BREAKS: dict[str, str] = {
     "pipeline.create_lead": f"{MISTYPED} (name)",
     "pipeline.define_commission_plan": f"{MISTYPED} (category_rates); name=None differs",
     "pipeline.define_price_list": f"{MISTYPED} (name)",
-    "pipeline.engagement.create_campaign": f"{MISTYPED} (budget text); name=None stored by "
+    "pipeline.create_campaign": f"{MISTYPED} (budget text); name=None stored by "
     "memory, ConcurrencyConflict on SQLite (check_storable lets None into a str field)",
     "pipeline.list_activities": "a naive `since` is ValueError on SQL only; kind of another "
     "type: OverflowError or AttributeError on SQL",

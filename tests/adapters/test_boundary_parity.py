@@ -28,7 +28,7 @@ from crmkit.billing import DocumentRef, TermLine, create_plan, record_receipt
 from crmkit.billing.model.plans import Plan
 from crmkit.billing.model.receipts import Receipt
 from crmkit.customers import Customer, register_customer, update_customer
-from crmkit.customers.contacts import Contact
+from crmkit.customers.model.contacts import Contact
 from crmkit.customers.services.contacts import add_contact, update_contact
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock

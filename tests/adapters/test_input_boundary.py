@@ -14,7 +14,7 @@ from crmkit import Crm
 from crmkit.billing import TermLine, create_plan, define_payment_terms, get_plan, record_receipt
 from crmkit.billing.services.plans import set_milestone
 from crmkit.customers import Customer, CustomerKind, register_customer, update_customer
-from crmkit.customers.contacts import Contact
+from crmkit.customers.model.contacts import Contact
 from crmkit.customers.services.contacts import add_contact, update_contact
 from crmkit.customers.services.master import list_customers, search_customers
 from crmkit.kernel.actor import Actor

@@ -9,7 +9,7 @@ import pytest
 from crmkit.adapters.sql.compile import SHAPE_MEMO_KEPT, ShapeMemo, parameterize
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer
-from crmkit.customers.search import search_routes
+from crmkit.customers.queries.search_routes import search_routes
 from crmkit.kernel.query import And, F, Or, and_, or_
 
 TEXTS = ["zhangwei", "zhangwen", "beijing", "cqca", "chongqca", "bjhw", "北京", "hw"]

@@ -36,8 +36,8 @@ from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
-from crmkit.pipeline.documents import convert_quote_to_order
 from crmkit.pipeline.model.orders import OrderStatus
+from crmkit.pipeline.services import convert_quote_to_order
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import (
     Approvers,

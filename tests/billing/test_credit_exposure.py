@@ -20,8 +20,8 @@ from crmkit.kernel.errors import CurrencyMismatch
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.pipeline import CreditDecision as PipelineCreditDecision
-from crmkit.pipeline.documents import cancel_order, convert_quote_to_order, record_delivery
 from crmkit.pipeline.model.orders import OrderStatus
+from crmkit.pipeline.services import cancel_order, convert_quote_to_order, record_delivery
 from tests.billing.builders import make_plan
 from tests.pipeline.test_quotes import approved_quote, customer
 

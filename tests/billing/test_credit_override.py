@@ -19,9 +19,10 @@ from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
-from crmkit.pipeline.approvals import CREDIT_OVERRIDE_DOCUMENT, register_document_hooks
-from crmkit.pipeline.documents import cancel_order, convert_quote_to_order, release_credit_hold
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
+from crmkit.pipeline.registrations import register_document_hooks
+from crmkit.pipeline.services import cancel_order, convert_quote_to_order, release_credit_hold
+from crmkit.pipeline.services.approvals import CREDIT_OVERRIDE_DOCUMENT
 from crmkit.rules.approvals import (
     ApprovalRequest,
     Approvers,

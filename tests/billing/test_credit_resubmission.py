@@ -13,9 +13,9 @@ from crmkit.billing.approvals import CREDIT_RESUBMISSION_DOCUMENT
 from crmkit.billing.approvals import register_document_hooks as register_billing_hooks
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied, ValidationError
-from crmkit.pipeline.approvals import register_document_hooks
-from crmkit.pipeline.documents import cancel_order, release_credit_hold
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
+from crmkit.pipeline.registrations import register_document_hooks
+from crmkit.pipeline.services import cancel_order, release_credit_hold
 from crmkit.rules.approvals import (
     ApprovalRequest,
     DocumentLocked,

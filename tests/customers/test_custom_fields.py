@@ -28,8 +28,9 @@ from crmkit.customers import (
     register_customer,
     update_customer,
 )
-from crmkit.customers.batch import batch_update_customers
-from crmkit.customers.custom_fields import apply_custom, custom_query, decode_values, encode_values
+from crmkit.customers.model.custom_query import custom_query
+from crmkit.customers.model.custom_values import apply_custom, decode_values, encode_values
+from crmkit.customers.services.batch import batch_update_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, unstructure
 from crmkit.kernel.errors import NotFound, ValidationError

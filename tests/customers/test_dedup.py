@@ -7,18 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit import ValidationError
-from crmkit.customers.dedup import (
+from crmkit.customers.model.dedup import (
     DedupRecord,
     DuplicatePolicy,
     check_duplicate_name,
     find_duplicates,
-    fold_text,
-    normalize_name,
-    split_region,
     trade_name,
 )
-from crmkit.customers.phones import phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.names import fold_text, normalize_name, split_region
+from crmkit.customers.model.phones import phone_key
+from crmkit.customers.model.search_keys import search_keys
 from tests.customers.corpus import Corpus, generate
 
 

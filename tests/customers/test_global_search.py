@@ -18,10 +18,10 @@ from crmkit.customers import (
     register_customer,
     register_search_part,
     restore_customer,
-    search_all,
     undo_merge,
 )
-from crmkit.customers.search_all import prefix_variants
+from crmkit.customers.queries import search_all
+from crmkit.customers.queries.search_all import prefix_variants
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money

@@ -7,8 +7,8 @@ import pytest
 from crmkit import Crm
 from crmkit.adapters.tabular import read_table
 from crmkit.customers import add_contact, get_customer, register_customer, update_customer
-from crmkit.customers.identifiers import check_email, check_tax_id, compact_tax_id
-from crmkit.customers.importing import import_customers
+from crmkit.customers.model.identifiers import check_email, check_tax_id, compact_tax_id
+from crmkit.customers.services.importing import import_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.query import F, Query

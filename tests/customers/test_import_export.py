@@ -31,11 +31,12 @@ from crmkit.customers import (
     register_customer,
     search_customers,
 )
-from crmkit.customers.batch import batch_update_customers
-from crmkit.customers.exporting import export_customers, import_template
-from crmkit.customers.importing import import_customers
+from crmkit.customers.model.cells import parse_date, parse_row
+from crmkit.customers.model.transfer import map_headers, template_headers
+from crmkit.customers.queries.exports import export_customers, import_template
 from crmkit.customers.services import customer_history, delete_customer
-from crmkit.customers.transfer import map_headers, parse_date, parse_row, template_headers
+from crmkit.customers.services.batch import batch_update_customers
+from crmkit.customers.services.importing import import_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, ValidationError
 from crmkit.kernel.ids import TenantId, UserId

@@ -22,10 +22,11 @@ from crmkit.customers import (
     register_customer,
     update_customer,
 )
-from crmkit.customers.exporting import export_customers
-from crmkit.customers.importing import import_customers
+from crmkit.customers.model.cells import parse_instant
+from crmkit.customers.model.transfer import map_headers, template_headers
+from crmkit.customers.queries.exports import export_customers
 from crmkit.customers.services import delete_customer
-from crmkit.customers.transfer import map_headers, parse_instant, template_headers
+from crmkit.customers.services.importing import import_customers
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money

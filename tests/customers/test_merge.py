@@ -299,7 +299,7 @@ def _state(crm: Crm, tenant: TenantId, history_ids: set[uuid.UUID]) -> dict[str,
 def test_merges_are_listed_and_a_merged_customer_redirects_to_its_survivor(
     crm: Crm, actor: Actor
 ) -> None:
-    from crmkit.customers.merge import list_merges, merged_into
+    from crmkit.customers.queries.merges import list_merges, merged_into
 
     first = register_customer(crm, actor, name="杭州海康电子")
     second = register_customer(crm, actor, name="杭州海康电子（杭州）")
@@ -327,7 +327,7 @@ def test_merges_are_listed_and_a_merged_customer_redirects_to_its_survivor(
 
 
 def test_merge_lookups_need_view_on_the_customer(crm: Crm, actor: Actor) -> None:
-    from crmkit.customers.merge import list_merges, merged_into
+    from crmkit.customers.queries.merges import list_merges, merged_into
 
     team = make_team(crm, actor)
     mine = register_customer(crm, team.li, name="深圳腾达电子")

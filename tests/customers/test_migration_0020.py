@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.engine import create_engine
 from crmkit.adapters.sql.migrate import alembic_config, upgrade
 from crmkit.adapters.sql.tables import mapping_for
-from crmkit.customers.contacts import Contact
+from crmkit.customers.model.contacts import Contact
 from crmkit.kernel.ids import TenantId
 from tests.conftest import MYSQL_URL, PG_URL, _mysql_unavailable, _pg_unavailable
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.migrate import upgrade
 from crmkit.adapters.sql.tables import mapping_for
 from crmkit.customers import Customer, CustomerKind
-from crmkit.customers.contacts import Contact
+from crmkit.customers.model.contacts import Contact
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.pipeline.model.leads import Lead
 from tests.customers.test_migration_0020 import empty_engine

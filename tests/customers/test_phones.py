@@ -9,7 +9,7 @@ import pytest
 
 from crmkit import Crm
 from crmkit.customers import Customer
-from crmkit.customers.phones import caller_id_query, normalize_phone, phone_key
+from crmkit.customers.model.phones import caller_id_query, normalize_phone, phone_key
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import FALSE, Query, to_predicate
 

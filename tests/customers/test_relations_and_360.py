@@ -17,7 +17,7 @@ from crmkit.customers import (
     unrelate_customers,
     update_customer,
 )
-from crmkit.customers.queries import _PARTS
+from crmkit.customers.queries.view import _PARTS
 from tests.customers.team import make_team
 
 

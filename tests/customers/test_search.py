@@ -11,20 +11,19 @@ from pypinyin import Style, lazy_pinyin
 
 from crmkit import Crm
 from crmkit.customers import Customer, CustomerKind
-from crmkit.customers.dedup import normalize_name
-from crmkit.customers.search import (
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.model.search_keys import SURNAME_READINGS, letter_of, search_keys, to_pinyin
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import (
+    pinyin_query,
+    search_customers_query,
+    search_routes,
+)
+from crmkit.customers.queries.search_text import (
     MAX_INITIALS_RANGES,
     MAX_READINGS,
     MAX_SEGMENTED_LETTERS,
-    SURNAME_READINGS,
-    find_by_routes,
-    letter_of,
-    pinyin_query,
-    search_customers_query,
-    search_keys,
     search_readings,
-    search_routes,
-    to_pinyin,
 )
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import (
@@ -553,7 +552,7 @@ def test_initials_that_hold_a_syllable_still_find_the_name_on_every_backend(
     crm: Crm, actor, text: str
 ) -> None:
     from crmkit.customers import register_customer
-    from crmkit.customers.search_all import global_search
+    from crmkit.customers.queries.search_all import global_search
     from crmkit.customers.services import search_customers
 
     changan = register_customer(crm, actor, name="重庆长安汽车股份有限公司")
@@ -567,7 +566,7 @@ def test_contacts_are_found_by_every_mix_of_their_name_on_every_backend(
     crm: Crm, actor, text: str
 ) -> None:
     from crmkit.customers import add_contact, register_customer
-    from crmkit.customers.search_all import global_search
+    from crmkit.customers.queries.search_all import global_search
 
     customer = register_customer(crm, actor, name="北京华为科技")
     zhang = add_contact(crm, actor, customer.id, name="张伟")
@@ -599,7 +598,7 @@ PASTED = [
 @pytest.mark.parametrize("text", PASTED, ids=range(len(PASTED)))
 def test_any_pasted_text_is_answered_on_every_backend(crm: Crm, actor, text: str) -> None:
     from crmkit.customers import register_customer
-    from crmkit.customers.search_all import global_search
+    from crmkit.customers.queries.search_all import global_search
     from crmkit.customers.services import search_customers
 
     register_customer(crm, actor, name="重庆长安汽车")
@@ -610,7 +609,7 @@ def test_any_pasted_text_is_answered_on_every_backend(crm: Crm, actor, text: str
 @pytest.mark.parametrize("text", ["a" * 500, "1" * 1000, "中" * 100_000, "zhongguo" * 12_500])
 def test_text_longer_than_any_name_is_refused_on_the_text_field(crm: Crm, actor, text) -> None:
     from crmkit import ValidationError
-    from crmkit.customers.search_all import global_search
+    from crmkit.customers.queries.search_all import global_search
     from crmkit.customers.services import search_customers
 
     for search in (search_customers, global_search):
@@ -680,7 +679,7 @@ def test_sqlite_reads_each_range_of_the_readings_from_its_index(sqlite_engine, t
 def test_a_route_within_a_scope_is_made_once_for_the_same_parts() -> None:
     # A store handed the very filter it saw before finds its statement and values at
     # once; the filter is the same whenever the route and the scope's parts are.
-    from crmkit.customers.search import _within
+    from crmkit.customers.queries.search_ranking import _within
     from crmkit.kernel.query import and_
 
     route = next(r for r in search_routes("zhangwei") if isinstance(r.where, Or))

@@ -33,12 +33,13 @@ from crmkit.pipeline import (
     open_opportunity,
     plan_follow_up,
     reschedule_follow_up,
+    set_target,
+    target_report,
 )
 from crmkit.pipeline.model.activities import FOLLOW_UP, Activity
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import default_process
 from crmkit.pipeline.model.targets import Metric, UnitKind
-from crmkit.pipeline.performance import set_target, target_report
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import queries
 from crmkit.rules.permissions import (

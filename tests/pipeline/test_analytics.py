@@ -271,8 +271,7 @@ def test_weighted_and_average_amounts_round_half_up_on_every_backend(crm: Crm) -
 
 def test_percentages_ratios_and_weighted_amounts_round_half_up() -> None:
     from crmkit.billing.queries import dso_row
-    from crmkit.pipeline.performance import coverage_ratio
-    from crmkit.pipeline.queries import cycle_row, percent, weighted
+    from crmkit.pipeline.queries import coverage_ratio, cycle_row, percent, weighted
 
     assert percent(1, 16) == Decimal("6.3")  # 6.25
     assert percent(1, 8) == Decimal("12.5")

@@ -17,16 +17,16 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
-from crmkit.pipeline.approvals import register_document_hooks
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.contracts import ContractKind
+from crmkit.pipeline.model.pricing import DiscountRate
+from crmkit.pipeline.registrations import register_document_hooks
+from crmkit.pipeline.services import (
     LineRequest,
     create_contract,
     create_quote,
     submit_contract,
     submit_quote,
 )
-from crmkit.pipeline.model.contracts import ContractKind
-from crmkit.pipeline.model.pricing import DiscountRate
 from crmkit.rules.approvals import (
     ApprovalRequest,
     Approvers,

@@ -32,7 +32,13 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, F
-from crmkit.pipeline import Opportunity, OpportunityStatus
+from crmkit.pipeline import (
+    Opportunity,
+    OpportunityStatus,
+    commission_for,
+    define_commission_plan,
+    set_target,
+)
 from crmkit.pipeline.model.orders import OrderStatus, SalesOrder
 from crmkit.pipeline.model.pricing import LineItem
 from crmkit.pipeline.model.targets import (
@@ -43,7 +49,6 @@ from crmkit.pipeline.model.targets import (
     UnitKind,
     commission_statement,
 )
-from crmkit.pipeline.performance import commission_for, define_commission_plan, set_target
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import Grant, Scope, define_role, set_member

@@ -12,7 +12,8 @@ from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.errors import GuardFailed, InvalidTransition
 from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.contracts import CONTRACT, Contract, ContractKind, ContractStatus
+from crmkit.pipeline.services import (
     approve_contract,
     attach_to_contract,
     complete_contract,
@@ -26,7 +27,6 @@ from crmkit.pipeline.documents import (
     submit_contract,
     terminate_contract,
 )
-from crmkit.pipeline.model.contracts import CONTRACT, Contract, ContractKind, ContractStatus
 from crmkit.rules.reminders import (
     Recipients,
     TriggerKind,

@@ -20,9 +20,14 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, F
-from crmkit.pipeline import Opportunity, OpportunityStatus
+from crmkit.pipeline import (
+    Opportunity,
+    OpportunityStatus,
+    coverage_report,
+    customer_pyramid,
+    set_target,
+)
 from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, Metric, RevenueTier, UnitKind
-from crmkit.pipeline.performance import coverage_report, customer_pyramid, set_target
 from crmkit.pipeline.queries import PipelineAnalytics
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import (

@@ -9,9 +9,9 @@ from crmkit.customers import customer_360, register_customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.money import Money
 from crmkit.pipeline import define_sales_process, open_opportunity
-from crmkit.pipeline.activities import log_activity
 from crmkit.pipeline.model.activities import ActivityKind
 from crmkit.pipeline.model.opportunities import default_process
+from crmkit.pipeline.services import log_activity
 from crmkit.rules.permissions import Grant, Scope, define_role, set_member
 from tests.billing.builders import make_plan
 from tests.customers.team import make_team

@@ -28,10 +28,10 @@ from crmkit.pipeline import (
     set_opportunity_lines,
     win_opportunity,
 )
-from crmkit.pipeline.documents import LineRequest, create_quote, decline_quote, submit_quote
 from crmkit.pipeline.model.opportunities import default_process, lines_total
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem
 from crmkit.pipeline.model.quotes import Quote
+from crmkit.pipeline.services import LineRequest, create_quote, decline_quote, submit_quote
 from tests.pipeline.test_quotes import customer, price_book
 
 

@@ -13,8 +13,11 @@ from crmkit.kernel.errors import InvalidTransition
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F
-from crmkit.pipeline.approvals import register_document_hooks
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.contracts import Contract, ContractStatus
+from crmkit.pipeline.model.pricing import DiscountRate
+from crmkit.pipeline.model.quotes import Quote, QuoteStatus
+from crmkit.pipeline.registrations import register_document_hooks
+from crmkit.pipeline.services import (
     LineRequest,
     approve_contract,
     approve_quote,
@@ -24,9 +27,6 @@ from crmkit.pipeline.documents import (
     submit_contract,
     submit_quote,
 )
-from crmkit.pipeline.model.contracts import Contract, ContractStatus
-from crmkit.pipeline.model.pricing import DiscountRate
-from crmkit.pipeline.model.quotes import Quote, QuoteStatus
 from crmkit.rules.approvals import (
     Approvers,
     DocumentLocked,
@@ -217,7 +217,7 @@ def test_unapproving_a_quote_takes_it_back_to_draft_and_records_it(crm: Crm, act
 
 
 def test_a_converted_quote_cannot_be_unapproved(crm: Crm, actor: Actor) -> None:
-    from crmkit.pipeline.documents import convert_quote_to_order
+    from crmkit.pipeline.services import convert_quote_to_order
     from crmkit.rules.approvals import unapprove_request
 
     boss = person(actor, "王经理")

@@ -34,11 +34,11 @@ from crmkit.billing import (
 from crmkit.billing.approvals import register_document_hooks as register_billing_hooks
 from crmkit.billing.model.credit import CreditOverride
 from crmkit.kernel.actor import Actor
-from crmkit.pipeline.approvals import register_document_hooks as register_pipeline_hooks
-from crmkit.pipeline.documents import submit_contract, submit_quote
 from crmkit.pipeline.model.contracts import Contract
 from crmkit.pipeline.model.orders import SalesOrder
 from crmkit.pipeline.model.quotes import Quote
+from crmkit.pipeline.registrations import register_document_hooks as register_pipeline_hooks
+from crmkit.pipeline.services import submit_contract, submit_quote
 from crmkit.rules.approvals import (
     Approvers,
     DocumentLocked,
@@ -57,7 +57,7 @@ from tests.pipeline.test_document_approvals import discounted_quote
 
 SERVICE_MODULES = (
     "crmkit.pipeline",
-    "crmkit.pipeline.documents",
+    "crmkit.pipeline.services",
     "crmkit.billing",
     "crmkit.billing.services",
 )
@@ -263,7 +263,7 @@ def test_no_service_changes_a_document_in_review(
 def test_a_contract_in_review_gets_no_attachment_until_the_request_is_withdrawn(
     crm: Crm, actor: Actor
 ) -> None:
-    from crmkit.pipeline.documents import attach_to_contract
+    from crmkit.pipeline.services import attach_to_contract
 
     _entity, contract_id = contract_in_review(crm, actor)
     attach = lambda: attach_to_contract(  # noqa: E731
@@ -281,7 +281,7 @@ def test_a_contract_in_review_gets_no_attachment_until_the_request_is_withdrawn(
 def test_replacing_the_callbacks_of_a_document_type_keeps_its_documents_locked(
     crm: Crm, actor: Actor
 ) -> None:
-    from crmkit.pipeline.documents import terminate_contract
+    from crmkit.pipeline.services import terminate_contract
     from crmkit.rules.approvals import register_approvable
 
     _entity, contract_id = contract_in_review(crm, actor)

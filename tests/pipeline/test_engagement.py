@@ -18,20 +18,18 @@ from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
 from crmkit.kernel.recurrence import Recurrence, WeekDay
 from crmkit.pipeline import (
+    advance_sequences,
     convert_lead,
+    create_campaign,
     create_lead,
     default_process,
     define_sales_process,
-    win_opportunity,
-)
-from crmkit.pipeline.engagement import (
-    advance_sequences,
-    create_campaign,
     define_sequence_template,
     finish_step,
     record_campaign_cost,
     sequence_workbench,
     start_sequence,
+    win_opportunity,
 )
 from crmkit.pipeline.model.sequences import SEQUENCE_STEP, StepAction, StepPlan, StepState
 from crmkit.pipeline.queries import PipelineAnalytics

@@ -66,13 +66,13 @@ def test_stage_gates_say_what_is_missing(crm: Crm, actor: Actor, deal, clock: Fi
 def test_a_deal_moves_forward_through_its_gates_and_back(
     crm: Crm, actor: Actor, deal, clock: FixedClock
 ) -> None:
-    from crmkit.pipeline.services import _on_deal  # set a field the gate needs
+    from crmkit.pipeline.services.opportunities import act_on_deal  # set a field the gate needs
 
     def set_close(_uow, d, _now):  # type: ignore[no-untyped-def]
         d.expected_close = clock.now().date().add(months=2)
         return []
 
-    _on_deal(crm, actor, deal.id, None, set_close)
+    act_on_deal(crm, actor, deal.id, None, set_close)
     clock.advance(days=3)
     moved = move_opportunity(crm, actor, deal.id, "needs")
     assert (moved.stage, moved.probability) == ("needs", 25)

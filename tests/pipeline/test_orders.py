@@ -19,7 +19,16 @@ from crmkit.kernel.errors import GuardFailed, InvalidTransition
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.orders import (
+    SALES_ORDER,
+    CreditDecision,
+    DeliveryStatus,
+    OrderStatus,
+    SalesOrder,
+    SalesOrderId,
+)
+from crmkit.pipeline.model.pricing import LineItem
+from crmkit.pipeline.services import (
     LineRequest,
     cancel_order,
     configure_sales_documents,
@@ -30,15 +39,6 @@ from crmkit.pipeline.documents import (
     release_credit_hold,
     sign_contract,
 )
-from crmkit.pipeline.model.orders import (
-    SALES_ORDER,
-    CreditDecision,
-    DeliveryStatus,
-    OrderStatus,
-    SalesOrder,
-    SalesOrderId,
-)
-from crmkit.pipeline.model.pricing import LineItem
 from crmkit.ports import UnitOfWork
 from tests.billing.builders import second_admin
 from tests.pipeline.test_quotes import approved_quote, customer

@@ -15,19 +15,22 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
-from crmkit.pipeline import default_process, define_sales_process, open_opportunity, win_opportunity
+from crmkit.pipeline import (
+    commission_for,
+    default_process,
+    define_commission_plan,
+    define_sales_process,
+    open_opportunity,
+    set_target,
+    target_report,
+    win_opportunity,
+)
 from crmkit.pipeline.model.targets import (
     CommissionPlan,
     Metric,
     Tier,
     UnitKind,
     commission_statement,
-)
-from crmkit.pipeline.performance import (
-    commission_for,
-    define_commission_plan,
-    set_target,
-    target_report,
 )
 from crmkit.rules.permissions import define_department, set_member
 

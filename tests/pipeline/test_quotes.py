@@ -22,7 +22,11 @@ from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline import define_sales_process, move_opportunity, open_opportunity
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.opportunities import Opportunity, default_process
+from crmkit.pipeline.model.orders import SalesOrder
+from crmkit.pipeline.model.pricing import DiscountRate, PriceListItem, VolumeTier
+from crmkit.pipeline.model.quotes import QUOTE, Quote, QuoteStatus
+from crmkit.pipeline.services import (
     LineRequest,
     approve_quote,
     configure_sales_documents,
@@ -35,10 +39,6 @@ from crmkit.pipeline.documents import (
     revise_quote,
     submit_quote,
 )
-from crmkit.pipeline.model.opportunities import Opportunity, default_process
-from crmkit.pipeline.model.orders import SalesOrder
-from crmkit.pipeline.model.pricing import DiscountRate, PriceListItem, VolumeTier
-from crmkit.pipeline.model.quotes import QUOTE, Quote, QuoteStatus
 from tests.billing.builders import second_admin
 
 

@@ -23,7 +23,12 @@ from crmkit.pipeline import (
     set_target,
     target_report,
 )
-from crmkit.pipeline.documents import (
+from crmkit.pipeline.model.contracts import ContractKind, ContractStatus
+from crmkit.pipeline.model.opportunities import Opportunity
+from crmkit.pipeline.model.pricing import DiscountRate
+from crmkit.pipeline.model.quotes import QuoteStatus
+from crmkit.pipeline.model.targets import Metric, UnitKind
+from crmkit.pipeline.services import (
     LineRequest,
     approve_contract,
     approve_quote,
@@ -32,11 +37,6 @@ from crmkit.pipeline.documents import (
     submit_contract,
     submit_quote,
 )
-from crmkit.pipeline.model.contracts import ContractKind, ContractStatus
-from crmkit.pipeline.model.opportunities import Opportunity
-from crmkit.pipeline.model.pricing import DiscountRate
-from crmkit.pipeline.model.quotes import QuoteStatus
-from crmkit.pipeline.model.targets import Metric, UnitKind
 from crmkit.rules.approvals import SelfApprovalForbidden, configure_approvals
 from crmkit.rules.permissions import share_record
 from tests.rules.permissions.record_org import Org, customer_of, deal_of, make_org

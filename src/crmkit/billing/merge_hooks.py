@@ -1,9 +1,9 @@
 """Billing records follow a customer merge.
 
-When duplicates are merged (:func:`crmkit.customers.merge.merge_customers`), the
+When duplicates are merged (:func:`crmkit.customers.services.merge.merge_customers`), the
 receivable and payable plans, their installments, receipts, refunds and invoices
 of the merged customers move to the survivor, and come back on
-:func:`crmkit.customers.merge.undo_merge`. Registered when :mod:`crmkit.billing` is
+:func:`crmkit.customers.services.merge.undo_merge`. Registered when :mod:`crmkit.billing` is
 imported.
 
 Ledger entries do not move: they are hash-chained facts that are never rewritten,
@@ -15,7 +15,7 @@ from __future__ import annotations
 from crmkit.billing.model.invoices import Invoice
 from crmkit.billing.model.plans import Installment, Plan
 from crmkit.billing.model.receipts import Receipt, Refund
-from crmkit.customers.merge import register_merge_part, repoint_part
+from crmkit.customers.services.merge_parts import register_merge_part, repoint_part
 
 __all__: list[str] = []
 

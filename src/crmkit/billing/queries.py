@@ -3,7 +3,7 @@
 Each analytic is a method of the :class:`AgingQuery` port and returns a
 :class:`~crmkit.kernel.report.ReportTable`. The SQL adapter implements it with
 aggregate queries inside the database
-(:mod:`crmkit.adapters.sql.billing_queries`); :class:`MemoryAgingQuery` does the
+(:mod:`crmkit.adapters.sql.billing.queries`); :class:`MemoryAgingQuery` does the
 same arithmetic in Python for the memory adapter, and a differential test keeps
 the two in agreement. Every method takes a ``scope`` filter over installments
 (``owner_id``, ``department_id``, ``customer_id``, ...) — the permission

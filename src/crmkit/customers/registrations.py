@@ -1,27 +1,34 @@
-"""What each public customer service reads and writes, declared once for the catalog.
+"""The one place the customers area declares itself to the rest of crmkit.
 
-See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package that is missing here fails the completeness test.
+- **Permission resources**: ``customer`` (with the pool and recycle-bin operations) and
+  ``contact``.
+- **Reminder sources**: customers and contacts (birthdays, ...), by name.
+- **Custom fields**: customers offer them; their built-in field names are reserved.
+- **Merge parts**: contacts, relations and history move with a merge (other areas add
+  theirs from their own ``registrations``).
+- **The service catalog**: what each public customer service reads and writes (see
+  :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
+  listed here on every backend, and a public ``(crm, actor, ...)`` function of this
+  package that is missing here fails the completeness test).
+
+The implementations live in ``model``, ``services`` and ``queries``; this module only
+wires them, when :mod:`crmkit.customers` is imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import attrs
 
-from crmkit.customers.batch import batch_update_customers
-from crmkit.customers.custom_field_services import (
-    change_custom_field,
-    deactivate_custom_field,
-    define_custom_field,
-    list_custom_fields,
-)
-from crmkit.customers.exporting import export_customers
-from crmkit.customers.importing import import_customers
-from crmkit.customers.merge import list_merges, merge_customers, merged_into, undo_merge
-from crmkit.customers.queries import customer_360
-from crmkit.customers.search_all import global_search
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CUSTOM, register_custom_entity
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord
+from crmkit.customers.queries._readers import CONTACT as CONTACT_RESOURCE
+from crmkit.customers.queries._readers import RESOURCE
+from crmkit.customers.queries.exports import export_customers
+from crmkit.customers.queries.merges import list_merges, merged_into
+from crmkit.customers.queries.search_all import global_search
+from crmkit.customers.queries.view import customer_360
 from crmkit.customers.services import (
     add_contact,
     assign_customer,
@@ -56,7 +63,50 @@ from crmkit.customers.services import (
     update_customer,
     user_history,
 )
+from crmkit.customers.services.batch import batch_update_customers
+from crmkit.customers.services.custom_fields import (
+    change_custom_field,
+    deactivate_custom_field,
+    define_custom_field,
+    list_custom_fields,
+)
+from crmkit.customers.services.importing import import_customers
+from crmkit.customers.services.merge import merge_customers, undo_merge
+from crmkit.customers.services.merge_parts import (
+    _move_contacts,
+    _move_relations,
+    _undo_contacts,
+    _undo_relations,
+    register_merge_part,
+    repoint_part,
+)
+from crmkit.kernel.i18n import N_
+from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
+from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
+from crmkit.rules.reminders.model import ReminderSource, register_source
+
+# -- permission resources ---------------------------------------------------------------------
+
+CUSTOMER_OPERATIONS = DEFAULT_OPERATIONS | {"release", "recall", "restore", "purge"}
+LABELS = (N_("release"), N_("recall"), N_("restore"), N_("purge"))
+
+register_resource(RESOURCE, entity=Customer, operations=CUSTOMER_OPERATIONS, open_fields={CUSTOM})
+register_resource(CONTACT_RESOURCE, entity=Contact)
+
+# -- reminder sources and custom fields ----------------------------------------------------------
+
+register_source(ReminderSource("customer", Customer, title_field="name"))
+register_source(ReminderSource("contact", Contact, title_field="name"))
+register_custom_entity("customer", (f.name for f in attrs.fields(Customer)))
+
+# -- merge parts: what moves with a merge, in this order, before other areas' parts -------------
+
+register_merge_part("customers.contacts", _move_contacts, _undo_contacts)
+register_merge_part("customers.relations", _move_relations, _undo_relations)
+register_merge_part("customers.history", *repoint_part(ChangeRecord))
+
+# -- the service catalog -----------------------------------------------------------------------
 
 READ, LIST, REPORT, WRITE = (
     ServiceKind.READ,
@@ -75,6 +125,8 @@ _TABLE: tuple[Declaration, ...] = (
     (customer_history, READ, "customer", "view", CUSTOMER),
     (list_contacts, READ, "contact", "view", CUSTOMER),
     (list_relations, READ, "customer", "view", CUSTOMER),
+    (list_merges, READ, "customer", "view", CUSTOMER),
+    (merged_into, READ, "customer", "view", CUSTOMER),
     # many records
     (user_history, LIST, "customer", "view", {"user_id": "member"}),
     (list_customers, LIST, "customer", "view", {}),
@@ -119,8 +171,3 @@ _TABLE: tuple[Declaration, ...] = (
 )
 for service, kind, resource, operation, records in _TABLE:
     register_service(service, kind, resource, operation, records=records, package=AREA)
-
-# Public in crmkit.customers.merge, not re-exported by the package.
-_MERGE_READS: tuple[Callable[..., Any], ...] = (list_merges, merged_into)
-for service in _MERGE_READS:
-    register_service(service, READ, "customer", "view", records=CUSTOMER)

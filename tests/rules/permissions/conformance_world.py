@@ -571,7 +571,7 @@ def _custom_fields(w: World) -> None:
 
 
 def _engagement(w: World) -> None:
-    from crmkit.pipeline.engagement import (
+    from crmkit.pipeline import (
         create_campaign,
         define_sequence_template,
         start_sequence,

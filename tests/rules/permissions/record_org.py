@@ -26,9 +26,9 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money
 from crmkit.pipeline import define_sales_process, open_opportunity
-from crmkit.pipeline.documents import define_price_list
 from crmkit.pipeline.model.opportunities import Opportunity, default_process
 from crmkit.pipeline.model.pricing import PriceListItem
+from crmkit.pipeline.services import define_price_list
 from crmkit.rules.permissions import (
     FieldAccess,
     FieldRule,

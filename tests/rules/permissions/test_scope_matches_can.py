@@ -37,7 +37,7 @@ from crmkit.customers import (
     search_customers,
     user_history,
 )
-from crmkit.customers.phones import phone_key
+from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.money import Money

@@ -23,9 +23,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
+from crmkit.adapters.sql.errors import translate_errors
+from crmkit.adapters.sql.rules.tables import DELIVERIES
 from crmkit.adapters.sql.tables import outbox
-from crmkit.adapters.sql.tables_workflow import DELIVERIES
-from crmkit.adapters.sql.uow import SqlStorage, translate_errors
+from crmkit.adapters.sql.uow import SqlStorage
 from crmkit.kernel.converter import structure
 from crmkit.kernel.events import DomainEvent, event_class
 from crmkit.kernel.ids import TenantId

@@ -27,6 +27,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.compiler import DDLCompiler
 
 from crmkit.adapters.sql.mapping import code_point_collation
+from crmkit.adapters.sql.metadata import metadata
 
 __all__ = ["KEY_BYTES", "PREFIX_CHARS"]
 
@@ -43,8 +44,6 @@ def _column_type(index: sa.Index, column: sa.Column[Any]) -> sa.types.TypeEngine
     if not isinstance(column.type, sa.types.NullType):
         return column.type
     # A migration's index: look the column up in the mapped tables.
-    from crmkit.adapters.sql.tables import metadata
-
     table = metadata.tables.get(index.table.name) if index.table is not None else None
     if table is None or column.name not in table.c:
         return column.type

@@ -1,35 +1,52 @@
-"""Every table crmkit stores, in one ``MetaData``.
+"""Every table crmkit stores: the full schema, assembled explicitly.
 
-Aggregates are mapped with :func:`~crmkit.adapters.sql.mapping.map_entity`; area
-issues add theirs here (or in a module imported from here) together with an
-Alembic migration. ``tests/adapters/test_migrations.py`` fails when the two drift.
+The ``MetaData`` lives in the leaf :mod:`crmkit.adapters.sql.metadata`; each area
+defines its tables on it in ``crmkit.adapters.sql.<area>.tables`` and its SQL read
+models in ``crmkit.adapters.sql.<area>.queries``. This module is the one place that
+imports them all, so the migrations' environment, the unit of work and the tests get
+the whole schema by importing it, and no area module imports another area's through
+a side effect. An area adds a table in its own ``tables`` module, lists it in that
+module's ``MAPPINGS``, and ships an Alembic migration;
+``tests/adapters/test_migrations.py`` fails when the two drift.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from crmkit.adapters.sql import mysql_ddl  # noqa: F401  (MySQL DDL for these tables)
-from crmkit.adapters.sql.mapping import Mapping, UtcDateTime, map_entity
-from crmkit.customers.model import Customer
+from crmkit.adapters.sql.billing import queries as billing_queries
+from crmkit.adapters.sql.billing import tables as billing_tables
+from crmkit.adapters.sql.customers import tables as customer_tables
+from crmkit.adapters.sql.mapping import Mapping
+from crmkit.adapters.sql.metadata import metadata
+from crmkit.adapters.sql.outbox import outbox
+from crmkit.adapters.sql.pipeline import queries as pipeline_queries
+from crmkit.adapters.sql.pipeline import tables as pipeline_tables
+from crmkit.adapters.sql.rules import queries as rule_queries
+from crmkit.adapters.sql.rules import tables as rule_tables
+from crmkit.ports import register_queries
 
-__all__ = ["MAPPINGS", "mapping_for", "metadata", "outbox"]
+__all__ = ["MAPPINGS", "mapping_for", "metadata", "outbox", "register"]
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-MAPPINGS: dict[type[Any], Mapping] = {}
+#: The mapping of each stored aggregate type, looked up by the SQL unit of work.
+MAPPINGS: dict[type[Any], Mapping] = {
+    mapping.entity: mapping
+    for mapping in (
+        *customer_tables.MAPPINGS,
+        *billing_tables.MAPPINGS,
+        *pipeline_tables.MAPPINGS,
+        *rule_tables.MAPPINGS,
+    )
+}
 
 
 def register(mapping: Mapping) -> Mapping:
-    """Add a mapping to the registry the SQL unit of work looks types up in."""
+    """Add a mapping of a type crmkit does not ship (a host's own aggregate, a test's).
+
+    Its table may live on another ``MetaData``: the host creates it, crmkit's
+    migrations do not.
+    """
     MAPPINGS[mapping.entity] = mapping
     return mapping
 
@@ -42,57 +59,11 @@ def mapping_for(entity_type: type[Any]) -> Mapping:
         raise LookupError(f"{entity_type.__name__} is not mapped to a table") from None
 
 
-register(
-    map_entity(
-        Customer,
-        "customers",
-        metadata,
-        indexes=[
-            ("owner_id",),
-            ("name",),
-            ("created_at",),
-            ("last_activity_at",),
-            # Search, duplicate and caller-ID keys (crmkit.customers.search / .phones):
-            # prefix and equality lookups answered by these B-trees.
-            ("name_key",),
-            # pinyin_initials rides along so a search walking names in pinyin order checks
-            # the initials in the index, reading only the rows that match.
-            ("pinyin_full", "pinyin_initials"),
-            ("pinyin_initials",),
-            ("short_full",),
-            ("short_initials",),
-            ("letter", "pinyin_full"),
-            ("phone_key",),
-            ("tax_id",),  # one company, one tax id: found by equality wherever typed
-        ],
-    )
-)
-
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("tenant_id", sa.Uuid(), primary_key=True),
-    sa.Column("id", sa.Uuid(), primary_key=True),
-    sa.Column("event_type", sa.String(100), nullable=False),
-    sa.Column("aggregate_type", sa.String(64), nullable=False),
-    sa.Column("aggregate_id", sa.Uuid(), nullable=False),
-    sa.Column("occurred_at", UtcDateTime(), nullable=False),
-    sa.Column("schema_version", sa.Integer(), nullable=False),
-    sa.Column("payload", sa.JSON(), nullable=False),
-    sa.Column("dispatched_at", UtcDateTime(), nullable=True),
-    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
-    sa.Column("last_error", sa.Text(), nullable=True),
-    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
-    sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),
-)
-
-# Area tables register themselves into ``metadata`` and ``MAPPINGS`` on import.
-# (Each area module imports this one; keep these imports last.)
-from crmkit.adapters.sql import tables_approvals as _tables_approvals  # noqa: E402, F401
-from crmkit.adapters.sql import tables_billing as _tables_billing  # noqa: E402, F401
-from crmkit.adapters.sql import tables_customers as _tables_customers  # noqa: E402, F401
-from crmkit.adapters.sql import tables_permissions as _tables_permissions  # noqa: E402, F401
-from crmkit.adapters.sql import tables_pipeline as _tables_pipeline  # noqa: E402, F401
-from crmkit.adapters.sql import tables_pipeline_documents as _tables_documents  # noqa: E402, F401
-from crmkit.adapters.sql import tables_reminders as _tables_reminders  # noqa: E402, F401
-from crmkit.adapters.sql import tables_workflow as _tables_workflow  # noqa: E402, F401
+# The read-model ports the SQL storage answers in the database (the memory storage's
+# implementations are registered by the areas themselves).
+for _port, _factory in (
+    *billing_queries.QUERIES,
+    *pipeline_queries.QUERIES,
+    *rule_queries.QUERIES,
+):
+    register_queries("sql", _port, _factory)

@@ -18,24 +18,26 @@ give pool customers to reps; ``release``/``recall``/``transfer``/``delete``/
 Contacts follow their customer: reading them needs ``view`` on the customer, writing
 them ``edit`` on it; field rules on the ``contact`` resource hide or protect single
 contact fields. Every write records its field changes in the change history
-(:mod:`crmkit.customers.history`) in the same transaction.
+(:mod:`crmkit.customers.model.history`) in the same transaction.
+
+One module per aggregate family: :mod:`.master` (register, update, find),
+:mod:`.contacts`, :mod:`.relations`, :mod:`.ownership` (the public pool, assignment,
+transfer), :mod:`.recycle_bin`, :mod:`.history` (follow-ups and the change history),
+:mod:`.custom_fields`, :mod:`.batch`, :mod:`.importing`, and :mod:`.merge` with the
+parts a merge moves (:mod:`.merge_parts`). Private helpers shared by them live in
+:mod:`._common`.
 """
 
 from __future__ import annotations
 
-from crmkit.customers.services._common import CONTACT as CONTACT
-from crmkit.customers.services._common import CUSTOMER_OPERATIONS as CUSTOMER_OPERATIONS
-from crmkit.customers.services._common import RESOURCE as RESOURCE
-from crmkit.customers.services._common import _history as _history
-from crmkit.customers.services._common import _live as _live
-from crmkit.customers.services._common import _save as _save
 from crmkit.customers.services._common import (
     contact_reader,
     customer_reader,
     readable_where,
 )
-from crmkit.customers.services.contacts import (
-    _visible_contacts as _visible_contacts,
+from crmkit.customers.services.batch import (
+    BatchResult,
+    batch_update_customers,
 )
 from crmkit.customers.services.contacts import (
     add_contact,
@@ -44,8 +46,22 @@ from crmkit.customers.services.contacts import (
     set_primary_contact,
     update_contact,
 )
-from crmkit.customers.services.history import _customer_history as _customer_history
-from crmkit.customers.services.history import customer_history, record_follow_up, user_history
+from crmkit.customers.services.custom_fields import (
+    change_custom_field,
+    deactivate_custom_field,
+    define_custom_field,
+    list_custom_fields,
+)
+from crmkit.customers.services.history import (
+    customer_history,
+    record_follow_up,
+    user_history,
+)
+from crmkit.customers.services.importing import (
+    DuplicateRow,
+    ImportReport,
+    import_customers,
+)
 from crmkit.customers.services.master import (
     CallerMatch,
     check_customer_name,
@@ -55,6 +71,15 @@ from crmkit.customers.services.master import (
     register_customer,
     search_customers,
     update_customer,
+)
+from crmkit.customers.services.merge import (
+    merge_customers,
+    undo_merge,
+)
+from crmkit.customers.services.merge_parts import (
+    MergePart,
+    register_merge_part,
+    repoint_part,
 )
 from crmkit.customers.services.ownership import (
     assign_customer,
@@ -77,49 +102,60 @@ from crmkit.customers.services.recycle_bin import (
     restore_customer,
 )
 from crmkit.customers.services.relations import (
-    _visible_relations as _visible_relations,
-)
-from crmkit.customers.services.relations import (
     list_relations,
     relate_customers,
     unrelate_customers,
 )
 
 __all__ = [
+    "BatchResult",
     "CallerMatch",
+    "DuplicateRow",
+    "ImportReport",
+    "MergePart",
     "add_contact",
     "assign_customer",
     "auto_assign_customer",
+    "batch_update_customers",
+    "change_custom_field",
     "check_customer_name",
     "claim_customer",
     "contact_reader",
     "customer_history",
     "customer_reader",
+    "deactivate_custom_field",
     "define_assignment_rule",
+    "define_custom_field",
     "delete_customer",
     "get_customer",
     "get_pool_policy",
+    "import_customers",
     "list_contacts",
+    "list_custom_fields",
     "list_customers",
     "list_pool",
     "list_recycle_bin",
     "list_relations",
     "match_caller",
+    "merge_customers",
     "move_customer_stage",
     "purge_customer",
     "readable_where",
     "recall_customer",
     "record_follow_up",
     "register_customer",
+    "register_merge_part",
     "relate_customers",
     "release_customer",
     "remove_contact",
+    "repoint_part",
     "restore_customer",
     "return_expired_to_pool",
     "search_customers",
     "set_pool_policy",
     "set_primary_contact",
     "transfer_customer",
+    "undo_merge",
     "unrelate_customers",
     "update_contact",
     "update_customer",

@@ -1,10 +1,9 @@
-"""What every customer use case shares: permission resources, live reads, saving.
+"""What every customer use case shares: live reads and saving.
 
-The ``customer`` and ``contact`` permission resources are registered here, once.
 A customer write is saved through :func:`_save` (row, change history, contacts'
-owner, outbox events), and customer queries are checked by :func:`readable_where`.
-Every read goes through :func:`customer_reader` / :func:`contact_reader`: row scope,
-field redaction (derived keys included) and no filter or sort on a hidden field.
+owner, outbox events). Reads go through the readers of
+:mod:`crmkit.customers.queries._readers` (row scope, field redaction, derived keys
+included, and no filter or sort on a hidden field), re-exported here for the use cases.
 """
 
 from __future__ import annotations
@@ -14,51 +13,28 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, check_sortable, custom_query
-from crmkit.customers.history import ChangeRecord, record_changes, snapshot
-from crmkit.customers.model import Customer
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer, CustomerRegistered
+from crmkit.customers.model.history import ChangeRecord, record_changes, snapshot
+from crmkit.customers.queries._readers import (
+    CONTACT,
+    RESOURCE,
+    contact_reader,
+    customer_reader,
+    readable_where,
+)
 from crmkit.kernel.errors import NotFound
-from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
-from crmkit.kernel.query import Expr, F, Query, fields_of
+from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
-from crmkit.rules.permissions import register_resource
-from crmkit.rules.permissions.evaluator import Grants
-from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
-from crmkit.rules.permissions.reader import ScopedReader
 
 __all__ = [
     "CONTACT",
-    "CUSTOMER_OPERATIONS",
     "RESOURCE",
     "contact_reader",
     "customer_reader",
     "readable_where",
 ]
-
-RESOURCE = "customer"
-CONTACT = "contact"
-CUSTOMER_OPERATIONS = DEFAULT_OPERATIONS | {"release", "recall", "restore", "purge"}
-register_resource(RESOURCE, entity=Customer, operations=CUSTOMER_OPERATIONS, open_fields={CUSTOM})
-register_resource(CONTACT, entity=Contact)
-
-LABELS = (N_("release"), N_("recall"), N_("restore"), N_("purge"))
-
-_LIVE = F("deleted_at").is_null()
-
-
-def customer_reader(
-    uow: UnitOfWork, grants: Grants, operation: str = "view"
-) -> ScopedReader[Customer]:
-    """Customers as the actor may read them: in scope, redacted, not in the recycle bin."""
-    return ScopedReader(uow, grants, Customer, RESOURCE, operation=operation, base=_LIVE)
-
-
-def contact_reader(uow: UnitOfWork, grants: Grants) -> ScopedReader[Contact]:
-    """Contacts as the actor may read them: in scope, redacted, not in the recycle bin."""
-    return ScopedReader(uow, grants, Contact, CONTACT, base=_LIVE)
 
 
 def _history(
@@ -124,20 +100,12 @@ def _live(uow: UnitOfWork, customer_id: UUID) -> Customer:
     return customer
 
 
-def readable_where(uow: UnitOfWork, grants: Grants, query: Query) -> Expr:
-    """The filter of a caller's customer query, checked and ready to run.
-
-    Filters and sort keys on fields hidden from the actor are refused (they would leak
-    the values), sorting on custom fields is refused, and conditions on custom fields
-    are checked against the tenant's definitions and typed (see
-    :func:`crmkit.customers.custom_fields.custom_query`).
-
-    Raises:
-        PermissionDenied: a hidden field is filtered or sorted on.
-        ValidationError: a custom field condition does not fit its field.
-    """
-    grants.check_readable(RESOURCE, query.where, [o.field for o in query.order_by])
-    check_sortable([o.field for o in query.order_by], entity=RESOURCE)
-    if not any(path.split(".")[0] == CUSTOM for path in fields_of(query.where)):
-        return query.where
-    return custom_query(query.where, definitions_of(uow, RESOURCE), entity=RESOURCE)
+def _registered(customer: Customer, now: datetime) -> CustomerRegistered:
+    # The event of a new customer, however it came (a form, an import).
+    return CustomerRegistered(
+        tenant_id=customer.tenant_id,
+        aggregate_id=customer.id,
+        occurred_at=now,
+        name=customer.name,
+        owner_id=customer.owner_id,
+    )

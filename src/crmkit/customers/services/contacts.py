@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.model import Customer
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.queries._readers import _contacts_of, _visible_contacts
 from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live, contact_reader
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
-from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.evaluator import Grants
@@ -25,18 +25,6 @@ __all__ = [
     "set_primary_contact",
     "update_contact",
 ]
-
-
-def _contacts_of(uow: UnitOfWork, customer_id: UUID) -> list[Contact]:
-    return uow.repository(Contact).query(
-        Query(
-            where=F("customer_id").eq(customer_id) & _LIVE_CONTACT,
-            order_by=(Order("created_at"), Order("id")),
-        )
-    )
-
-
-_LIVE_CONTACT = F("deleted_at").is_null()
 
 
 def _contact_history(
@@ -222,11 +210,3 @@ def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
         return _visible_contacts(uow, grants, customer_id)
 
     return guarded(crm, actor, work)
-
-
-def _visible_contacts(uow: UnitOfWork, grants: Grants, customer_id: UUID) -> list[Contact]:
-    # Contacts show under their customer's view grant (checked by the caller), with the
-    # contact field rules applied.
-    reader = contact_reader(uow, grants)
-    found = sorted(_contacts_of(uow, customer_id), key=lambda c: not c.primary)
-    return [reader.redact(c) for c in found]

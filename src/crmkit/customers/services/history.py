@@ -3,64 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.history import ChangeRecord, snapshot
-from crmkit.customers.model import Customer
-from crmkit.customers.services._common import CONTACT, RESOURCE, _live, _save
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord, snapshot
+from crmkit.customers.queries._readers import _customer_history, _history_query, _shown
+from crmkit.customers.services._common import RESOURCE, _live, _save
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
-from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.query import F
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = [
     "customer_history",
     "record_follow_up",
     "user_history",
 ]
-
-
-def _shown(grants: Grants, field: str | None) -> bool:
-    """Whether a history entry of ``field`` may be shown to the actor.
-
-    Customer fields follow the customer field rules (``custom.budget`` also a rule on
-    ``custom``; a derived key its source). Contact edits are kept as
-    ``contact.<name>.<field>`` and follow the contact field rules: a hidden ``phones``
-    hides the entry, and a hidden contact ``name`` hides every contact entry, since
-    the entry's label carries the name.
-    """
-    if field is None:
-        return True
-    if field.startswith(_CONTACT_PREFIX):
-        contact_field = field.rpartition(".")[2]
-        return not (grants.is_hidden(CONTACT, "name") or grants.is_hidden(CONTACT, contact_field))
-    return not grants.is_hidden(RESOURCE, field)
-
-
-_CONTACT_PREFIX = "contact."
-
-
-def _history_query(where: Any, limit: int | None) -> Query:
-    return Query(
-        where=where,
-        order_by=(Order("changed_at", descending=True), Order("id", descending=True)),
-        limit=limit,
-    )
-
-
-def _customer_history(
-    uow: UnitOfWork, grants: Grants, customer_id: UUID, limit: int | None
-) -> list[ChangeRecord]:
-    records = uow.repository(ChangeRecord).query(
-        _history_query(F("customer_id").eq(customer_id), limit)
-    )
-    # A field hidden from the actor stays hidden in its history.
-    return [r for r in records if _shown(grants, r.field)]
 
 
 def _has_history(uow: UnitOfWork, customer_id: UUID) -> bool:
@@ -130,7 +91,7 @@ def record_follow_up(
     the caller's unit of work; the caller has checked the actor may see the customer.
 
     ``last_activity_at`` moves forward to ``at`` and never back, so the pool's
-    protection period (see :func:`crmkit.customers.pool.return_due`) runs from the
+    protection period (see :func:`crmkit.customers.model.pool.return_due`) runs from the
     latest follow-up, and an activity logged late cannot shorten it. The change goes
     to the customer's history and outbox like any other write.
 

@@ -8,25 +8,23 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.custom_field_services import definitions_of
-from crmkit.customers.custom_fields import CUSTOM, apply_custom, custom_paths
-from crmkit.customers.dedup import (
-    DuplicateCheck,
-    DuplicatePolicy,
-    check_duplicate_name,
-    normalize_name,
-)
-from crmkit.customers.history import snapshot
-from crmkit.customers.identifiers import DEFAULT_TAX_COUNTRY
-from crmkit.customers.model import SYSTEM_FIELDS, Customer, CustomerId, CustomerRegistered
-from crmkit.customers.phones import caller_id_query
-from crmkit.customers.search import find_by_routes, search_routes
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.custom_fields import CUSTOM
+from crmkit.customers.model.custom_values import apply_custom, custom_paths
+from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId
+from crmkit.customers.model.dedup import DuplicateCheck, DuplicatePolicy, check_duplicate_name
+from crmkit.customers.model.history import snapshot
+from crmkit.customers.model.identifiers import DEFAULT_TAX_COUNTRY
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.model.phones import caller_id_query
+from crmkit.customers.queries._readers import _LIVE, definitions_of
+from crmkit.customers.queries.search_ranking import find_by_routes
+from crmkit.customers.queries.search_routes import search_routes
 from crmkit.customers.services._common import (
-    _LIVE,
     RESOURCE,
     _history,
     _live,
+    _registered,
     _save,
     contact_reader,
     customer_reader,
@@ -69,7 +67,7 @@ def register_customer(
 
     Custom field values go in ``custom={"budget": "50000", "tier": "gold"}``: they are
     checked against the tenant's definitions (see
-    :mod:`crmkit.customers.custom_fields`), and required fields must be given.
+    :mod:`crmkit.customers.model.custom_fields`), and required fields must be given.
 
     Raises:
         ValidationError: a field breaks a rule, or the name is a blocked duplicate;
@@ -111,15 +109,7 @@ def register_customer(
             _tax_id_check(uow, customer)
         uow.repository(Customer).add(customer)
         _history(uow, crm, customer.id, actor.user_id, "create", {}, snapshot(customer), now=now)
-        uow.outbox.add(
-            CustomerRegistered(
-                tenant_id=customer.tenant_id,
-                aggregate_id=customer.id,
-                occurred_at=now,
-                name=customer.name,
-                owner_id=customer.owner_id,
-            )
-        )
+        uow.outbox.add(_registered(customer, now))
         return reader.redact(customer)
 
     return guarded(crm, actor, work)
@@ -271,7 +261,7 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
     Raises:
         PermissionDenied: the name is hidden from the actor (results sort by it).
         ValidationError: ``text`` is longer than
-            :data:`~crmkit.customers.search.MAX_SEARCH_TEXT` characters.
+            :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
     routes = search_routes(text)
 

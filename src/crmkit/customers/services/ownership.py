@@ -3,7 +3,7 @@
 The pool policy, listing the pool, claims, assignments, releases, recalls,
 transfers, lifecycle stage moves, the clock-driven return of expired customers
 and the automatic assignment rules. The domain rules they apply live in
-:mod:`crmkit.customers.pool`.
+:mod:`crmkit.customers.model.pool`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.errors import HoldingLimitReached, NotInPool
-from crmkit.customers.history import snapshot
-from crmkit.customers.model import Customer, CustomerId, PoolState
-from crmkit.customers.pool import (
+from crmkit.customers.model.customer import Customer, CustomerId, PoolState
+from crmkit.customers.model.history import snapshot
+from crmkit.customers.model.pool import (
     HELD_STATES,
     POLICY_ID,
     POOL,
@@ -34,8 +34,8 @@ from crmkit.customers.pool import (
     release,
     return_due,
 )
+from crmkit.customers.queries._readers import _LIVE
 from crmkit.customers.services._common import (
-    _LIVE,
     RESOURCE,
     _live,
     _save,
@@ -415,7 +415,7 @@ def transfer_customer(
 
 def move_customer_stage(crm: Crm, actor: Actor, customer_id: UUID, trigger: str) -> Customer:
     """Move a customer along its lifecycle: ``qualify``, ``develop``, ``win``,
-    ``go_dormant``, ``revive``, ``close`` or ``reopen`` (see ``crmkit.customers.pool.POOL``).
+    ``go_dormant``, ``revive``, ``close`` or ``reopen`` (see ``crmkit.customers.model.pool.POOL``).
 
     Raises:
         NotFound: no such customer.

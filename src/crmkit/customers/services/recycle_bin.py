@@ -5,9 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from crmkit.crm import Crm
-from crmkit.customers.contacts import Contact
-from crmkit.customers.history import ChangeRecord, snapshot
-from crmkit.customers.model import Customer, CustomerRelation
+from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.history import ChangeRecord, snapshot
+from crmkit.customers.model.merge import MergeRecord
+from crmkit.customers.model.relations import CustomerRelation
+from crmkit.customers.queries._readers import _contacts_of, _relations_of
 from crmkit.customers.services._common import (
     RESOURCE,
     _history,
@@ -16,8 +19,6 @@ from crmkit.customers.services._common import (
     customer_reader,
     readable_where,
 )
-from crmkit.customers.services.contacts import _contacts_of
-from crmkit.customers.services.relations import _relations_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -97,9 +98,6 @@ def _refuse_merged(uow: UnitOfWork, customer: Customer) -> None:
     Restoring it alone would leave its contacts, relations and other areas' records
     with the survivor and the merge record claiming it is still merged.
     """
-    # merge.py builds on this module, so its record type is imported here, not above.
-    from crmkit.customers.merge import MergeRecord
-
     # Each merge writes a ``merge_id`` history row on every customer it touched; the
     # customer is still merged away while such a merge is not undone and its binning
     # is still the one the merge did.
@@ -134,7 +132,7 @@ def restore_customer(crm: Crm, actor: Actor, customer_id: UUID) -> Customer:
     """Bring a customer and the contacts deleted with it back from the recycle bin.
 
     A customer binned by a merge cannot be restored on its own: undo the merge with
-    :func:`crmkit.customers.merge.undo_merge`, which puts its records back too.
+    :func:`crmkit.customers.services.merge.undo_merge`, which puts its records back too.
 
     Raises:
         NotFound: no such customer.

@@ -3,48 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.errors import HierarchyCycle
-from crmkit.customers.model import Customer, CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.model.customer import Customer
+from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
+from crmkit.customers.queries._readers import _parent_of, _relations_of, _visible_relations
 from crmkit.customers.services._common import RESOURCE, _history, _live
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.ids import UserId
 from crmkit.kernel.limits import to_member
-from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
-from crmkit.rules.permissions.evaluator import Grants
 
 __all__ = [
     "list_relations",
     "relate_customers",
     "unrelate_customers",
 ]
-
-
-def _relations_of(uow: UnitOfWork, customer_id: UUID) -> list[CustomerRelation]:
-    repo = uow.repository(CustomerRelation)
-    return repo.query(
-        Query(
-            where=F("from_id").eq(customer_id) | F("to_id").eq(customer_id),
-            order_by=(Order("created_at"), Order("id")),
-        )
-    )
-
-
-def _parent_of(uow: UnitOfWork) -> Callable[[UUID], UUID | None]:
-    repo = uow.repository(CustomerRelation)
-
-    def parent_of(child: UUID) -> UUID | None:
-        found = repo.query(
-            Query(where=F("to_id").eq(child) & F("kind").eq(RelationKind.PARENT.value), limit=1)
-        )
-        return found[0].from_id if found else None
-
-    return parent_of
 
 
 def _claim_trees(
@@ -66,6 +46,22 @@ def _claim_trees(
         root = repo.get(above)
     for customer in {root.id: root, child.id: child}.values():
         repo.save(customer)
+
+
+def _record_on_both_ends(
+    uow: UnitOfWork,
+    crm: Crm,
+    user: UserId | None,
+    relation: CustomerRelation,
+    action: str,
+    now: datetime,
+) -> None:
+    # Both customers' histories tell of the link; ``unrelate`` shows it going away.
+    ends = (relation.from_id, relation.to_id)
+    for side, other in (ends, ends[::-1]):
+        entry = {f"relation.{relation.kind.value}": str(other)}
+        before, after = (entry, {}) if action == "unrelate" else ({}, entry)
+        _history(uow, crm, side, user, action, before, after, now=now)
 
 
 def relate_customers(
@@ -130,17 +126,7 @@ def relate_customers(
                 )
             _claim_trees(uow, source, target, parent_of)
         uow.repository(CustomerRelation).add(relation)
-        for side, other in ((from_id, to_id), (to_id, from_id)):
-            _history(
-                uow,
-                crm,
-                side,
-                actor.user_id,
-                "relate",
-                {},
-                {f"relation.{relation_kind.value}": str(other)},
-                now=now,
-            )
+        _record_on_both_ends(uow, crm, actor.user_id, relation, "relate", now)
         return relation
 
     return guarded(crm, actor, work)
@@ -161,32 +147,9 @@ def unrelate_customers(crm: Crm, actor: Actor, relation_id: UUID) -> None:
         grants.require("edit", uow.repository(Customer).get(relation.from_id), RESOURCE)
         repo.delete(relation)
         now = crm.now()
-        for side, other in ((relation.from_id, relation.to_id), (relation.to_id, relation.from_id)):
-            _history(
-                uow,
-                crm,
-                side,
-                actor.user_id,
-                "unrelate",
-                {f"relation.{relation.kind.value}": str(other)},
-                {},
-                now=now,
-            )
+        _record_on_both_ends(uow, crm, actor.user_id, relation, "unrelate", now)
 
     guarded(crm, actor, work)
-
-
-def _visible_relations(
-    uow: UnitOfWork, grants: Grants, customer_id: UUID
-) -> list[CustomerRelation]:
-    relations = _relations_of(uow, customer_id)
-    others = {r.to_id if r.from_id == customer_id else r.from_id for r in relations}
-    visible = {
-        c.id
-        for c in uow.repository(Customer).get_many(others)
-        if c.deleted_at is None and grants.can("view", c, RESOURCE)
-    }
-    return [r for r in relations if (r.to_id if r.from_id == customer_id else r.from_id) in visible]
 
 
 def list_relations(crm: Crm, actor: Actor, customer_id: UUID) -> list[CustomerRelation]:

@@ -6,7 +6,7 @@ note — with its subject, what was said (``body``), when it happened, how long 
 or meeting took, and how it went (``outcome``). It is linked to the customer it was
 with and, where it belongs to one, the opportunity or lead. Logging an activity is a
 *follow-up*: it moves the customer's ``last_activity_at`` forward, which is the clock
-the public pool's protection period runs on (see :mod:`crmkit.customers.pool`), and
+the public pool's protection period runs on (see :mod:`crmkit.customers.model.pool`), and
 it counts towards a ``calls`` target when it is a call.
 
 A :class:`FollowUpPlan` is an activity still to do: a kind, a subject, a due instant

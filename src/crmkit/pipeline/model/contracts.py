@@ -36,6 +36,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
+from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
 
 __all__ = [
@@ -137,7 +138,7 @@ def _past_end(contract: Contract, *, today: date) -> bool:
 
 
 @attrs.define(eq=False)
-class Contract:
+class Contract(ApprovalDecisions):
     """A contract.
 
     Attributes:
@@ -233,22 +234,6 @@ class Contract:
         """The approver lets it take effect; it becomes active."""
         event = CONTRACT.fire(self, "approve", now=now)
         self.decided_by = by
-        return event
-
-    def reject(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
-        """The approver sends it back to draft."""
-        event = CONTRACT.fire(self, "reject", now=now, payload={"reason": why})
-        self.decided_by = by
-        return event
-
-    def unapprove(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
-        """The approval was revoked (反审核): the contract is a draft again, out of force.
-
-        Raises:
-            InvalidTransition: the contract is not in force (a draft, or already ended).
-        """
-        event = CONTRACT.fire(self, "unapprove", now=now, payload={"by": by, "reason": why})
-        self.decided_by = None
         return event
 
     def sign(self, signed_on: date, now: datetime) -> DomainEvent | None:
@@ -443,29 +428,14 @@ CONTRACT: Machine[ContractStatus] = Machine(
     final={ContractStatus.COMPLETED, ContractStatus.TERMINATED, ContractStatus.EXPIRED},
     state_attr="status",
     transitions=[
-        Transition(
-            "submit",
-            source=ContractStatus.DRAFT,
-            target=ContractStatus.IN_APPROVAL,
-            event=ContractSubmitted,
-        ),
-        Transition(
-            "approve",
-            source=ContractStatus.IN_APPROVAL,
-            target=ContractStatus.ACTIVE,
-            event=ContractApproved,
-        ),
-        Transition(
-            "reject",
-            source=ContractStatus.IN_APPROVAL,
-            target=ContractStatus.DRAFT,
-            event=ContractRejected,
-        ),
-        Transition(
-            "unapprove",
-            source=ContractStatus.ACTIVE,
-            target=ContractStatus.DRAFT,
-            event=ContractUnapproved,
+        *approval_transitions(
+            draft=ContractStatus.DRAFT,
+            in_approval=ContractStatus.IN_APPROVAL,
+            approved=ContractStatus.ACTIVE,
+            submitted=ContractSubmitted,
+            approved_event=ContractApproved,
+            rejected=ContractRejected,
+            unapproved=ContractUnapproved,
         ),
         Transition(
             "sign",
@@ -495,3 +465,4 @@ CONTRACT: Machine[ContractStatus] = Machine(
         ),
     ],
 )
+Contract.approval_machine = CONTRACT

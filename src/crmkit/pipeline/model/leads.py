@@ -26,9 +26,9 @@ from typing import Any, NewType
 
 import attrs
 
-from crmkit.customers.dedup import normalize_name
-from crmkit.customers.phones import phone_key
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.names import normalize_name
+from crmkit.customers.model.phones import phone_key
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -96,7 +96,7 @@ def lead_name_key(name: str, company: str | None = None) -> str:
         company: the organisation, if any (blank counts as none).
 
     Returns:
-        :func:`crmkit.customers.dedup.normalize_name` of the company or the name, the
+        :func:`crmkit.customers.model.names.normalize_name` of the company or the name, the
         same key a customer of that name stores as ``name_key``.
     """
     return normalize_name((company or "").strip() or name.strip())
@@ -140,10 +140,10 @@ class Lead:
         name_key: the normalised company name (the person's name without a company),
             read-only and recomputed when ``name`` or ``company`` changes; compared with
             customers' ``name_key`` for duplicates.
-        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.phones``).
+        phone_key: the caller-ID key of ``phone`` (see ``crmkit.customers.model.phones``).
         email_key: ``email`` stripped and in lower case (see :func:`email_key`).
         pinyin_full, pinyin_initials: the pinyin of the company (else the person's
-            name), for the search box (see ``crmkit.customers.search``).
+            name), for the search box (see ``crmkit.customers.model.search_keys``).
     """
 
     entity_name = N_("lead")

@@ -20,7 +20,7 @@ from typing import Any, NewType
 
 import attrs
 
-from crmkit.customers.search import search_keys
+from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -207,7 +207,7 @@ class Opportunity:
             derives an opportunity's Amount from its products. A deal without lines
             keeps an amount of its own.
         pinyin_full, pinyin_initials: the pinyin of the name, for the search box
-            (see ``crmkit.customers.search``); read-only, refreshed with the name.
+            (see ``crmkit.customers.model.search_keys``); read-only, refreshed with the name.
     """
 
     entity_name = _ENTITY

@@ -18,7 +18,7 @@ a quote the customer turns down is ``declined``.
     approved --unapprove [反审核 in the approval flow]--> draft
 
 Document numbers come from the tenant's numbering rules
-(:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.documents.rule_numbers`.
+(:mod:`crmkit.rules.numbering`); see :func:`crmkit.pipeline.services.rule_numbers`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
+from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, totals
 
 __all__ = [
@@ -144,7 +145,7 @@ def _within_threshold(quote: Quote) -> bool:
 
 
 @attrs.define(eq=False)
-class Quote:
+class Quote(ApprovalDecisions):
     """One version of a quote.
 
     Attributes:
@@ -235,22 +236,6 @@ class Quote:
         """
         event = QUOTE.fire(self, "approve", now=now, payload={"total": self.total})
         self.decided_by = by
-        return event
-
-    def reject(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
-        """The approver sends it back to draft."""
-        event = QUOTE.fire(self, "reject", now=now, payload={"reason": why})
-        self.decided_by = by
-        return event
-
-    def unapprove(self, by: uuid.UUID | None, why: str, now: datetime) -> DomainEvent | None:
-        """The approval was revoked (反审核): back to draft, to be revised and submitted again.
-
-        Raises:
-            InvalidTransition: the quote is not approved (converted, declined, superseded).
-        """
-        event = QUOTE.fire(self, "unapprove", now=now, payload={"by": by, "reason": why})
-        self.decided_by = None
         return event
 
     def decline(self, why: str, now: datetime) -> DomainEvent | None:
@@ -401,36 +386,22 @@ QUOTE: Machine[QuoteStatus] = Machine(
     final={QuoteStatus.CONVERTED, QuoteStatus.DECLINED, QuoteStatus.SUPERSEDED},
     state_attr="status",
     transitions=[
-        Transition(
-            "submit",
-            source=QuoteStatus.DRAFT,
-            target=QuoteStatus.IN_APPROVAL,
-            event=QuoteSubmitted,
+        *approval_transitions(
+            draft=QuoteStatus.DRAFT,
+            in_approval=QuoteStatus.IN_APPROVAL,
+            approved=QuoteStatus.APPROVED,
+            submitted=QuoteSubmitted,
+            approved_event=QuoteApproved,
+            rejected=QuoteRejected,
+            unapproved=QuoteUnapproved,
         ),
+        # Within the discount threshold a draft needs no approver.
         Transition(
             "approve",
             source=QuoteStatus.DRAFT,
             target=QuoteStatus.APPROVED,
             guard=Guard("within discount threshold", _within_threshold),
             event=QuoteApproved,
-        ),
-        Transition(
-            "approve",
-            source=QuoteStatus.IN_APPROVAL,
-            target=QuoteStatus.APPROVED,
-            event=QuoteApproved,
-        ),
-        Transition(
-            "reject",
-            source=QuoteStatus.IN_APPROVAL,
-            target=QuoteStatus.DRAFT,
-            event=QuoteRejected,
-        ),
-        Transition(
-            "unapprove",
-            source=QuoteStatus.APPROVED,
-            target=QuoteStatus.DRAFT,
-            event=QuoteUnapproved,
         ),
         Transition(
             "decline",
@@ -447,3 +418,4 @@ QUOTE: Machine[QuoteStatus] = Machine(
         Transition("supersede", source=_LIVE, target=QuoteStatus.SUPERSEDED, event=QuoteSuperseded),
     ],
 )
+Quote.approval_machine = QUOTE

@@ -22,7 +22,7 @@ depends_on = None
 def _backfill() -> None:
     # Existing leads get the keys the model derives, computed by the same functions, so a
     # lead entered before this revision is found by the duplicate check like a new one.
-    from crmkit.customers.phones import phone_key
+    from crmkit.customers.model.phones import phone_key
     from crmkit.pipeline.model.leads import email_key, lead_name_key
 
     leads = sa.table(

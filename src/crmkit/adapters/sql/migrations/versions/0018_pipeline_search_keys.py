@@ -24,7 +24,7 @@ _TEXT = crmkit.adapters.sql.mapping.text_type
 def _backfill() -> None:
     # Existing rows get the keys the models derive, computed by the same function, so a
     # lead or deal entered before this revision is found by the search box like a new one.
-    from crmkit.customers.search import search_keys
+    from crmkit.customers.model.search_keys import search_keys
 
     connection = op.get_bind()
     for name, columns in (('leads', ('name', 'company')), ('opportunities', ('name',))):

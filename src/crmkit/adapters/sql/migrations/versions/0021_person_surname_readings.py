@@ -22,7 +22,7 @@ _SURNAMES = '乜佴么六卜粘扎不浣贠貟蔚宓能炅洗便番颉角蕃'
 
 
 def _refresh(table_name: str, *, person_when: str | None, letter: bool) -> None:
-    from crmkit.customers.search import search_keys
+    from crmkit.customers.model.search_keys import search_keys
 
     connection = op.get_bind()
     columns = {c['name'] for c in sa.inspect(connection).get_columns(table_name)}

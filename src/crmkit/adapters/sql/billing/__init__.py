@@ -1,0 +1,1 @@
+"""SQL tables and read models of the billing area."""

@@ -1,0 +1,1 @@
+"""SQL tables and read models of the rules (permissions, approvals, reminders, numbering, notifications)."""

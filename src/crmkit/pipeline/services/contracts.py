@@ -1,0 +1,347 @@
+"""Contract use cases: drawn up directly or from a quote, approved or signed, then
+completed, terminated, expired or renewed.
+
+Every function is one transaction. By default every contract carries
+``approval_required`` (the tenant may turn it off with
+:func:`~crmkit.pipeline.services.configure_sales_documents`): submitting one enters
+the tenant's approval flow when it has one, else :func:`approve_contract` records the
+decision; a contract that needs no approval takes effect when it is signed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from crmkit.crm import Crm
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.ids import TenantId
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Query
+from crmkit.pipeline.model.contracts import (
+    Attachment,
+    Contract,
+    ContractCreated,
+    ContractId,
+    ContractKind,
+    ContractStatus,
+)
+from crmkit.pipeline.model.resources import CONTRACTS
+from crmkit.pipeline.services.approvals import (
+    CONTRACT_DOCUMENT,
+    route_contract,
+)
+from crmkit.pipeline.services.documents import (
+    DocumentNumbers,
+    act_on,
+    allow,
+    customer_and_deal,
+    document_settings,
+    load_for_change,
+    record_on_deal,
+    rule_numbers,
+    submit_to_flow,
+)
+from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.permissions import guarded
+
+__all__ = [
+    "approve_contract",
+    "attach_to_contract",
+    "complete_contract",
+    "create_contract",
+    "expire_contracts",
+    "reject_contract",
+    "renew_contract",
+    "sign_contract",
+    "submit_contract",
+    "terminate_contract",
+]
+
+
+def new_contract(
+    uow: UnitOfWork,
+    crm: Crm,
+    actor: Actor,
+    now: datetime,
+    numbers: DocumentNumbers,
+    contract_id: uuid.UUID | None = None,
+    **fields: Any,
+) -> Contract:
+    settings = document_settings(uow)
+    fields.setdefault("notice_days", settings.notice_days)
+    fields.setdefault("owner_id", actor.user_id)
+    contract = Contract(
+        id=ContractId(contract_id or crm.new_id()),
+        tenant_id=actor.tenant_id,
+        number=numbers(uow, "contract", now),
+        created_at=now,
+        approval_required=settings.contracts_need_approval,
+        **fields,
+    )
+    allow(uow, actor, "create", CONTRACTS, contract)
+    uow.repository(Contract).add(contract)
+    uow.outbox.add(
+        ContractCreated(
+            tenant_id=contract.tenant_id,
+            aggregate_id=contract.id,
+            occurred_at=now,
+            number=contract.number,
+            kind=contract.kind.value,
+            amount=contract.amount,
+        )
+    )
+    return contract
+
+
+def create_contract(
+    crm: Crm,
+    actor: Actor,
+    *,
+    kind: ContractKind,
+    title: str,
+    customer_id: uuid.UUID,
+    amount: Money,
+    start_date: date,
+    end_date: date | None = None,
+    signed_on: date | None = None,
+    terms: str = "",
+    payment_terms: str = "",
+    notice_days: int | None = None,
+    opportunity_id: uuid.UUID | None = None,
+    numbers: DocumentNumbers = rule_numbers,
+) -> Contract:
+    """Draw up a contract directly (a purchase or service contract, or a sale without a quote).
+
+    Raises:
+        NotFound: no such customer or opportunity.
+        PermissionDenied: the actor may not create contracts, view the customer or edit
+            the deal.
+        ValidationError: a missing title, a negative amount, inconsistent dates, or the
+            opportunity is another customer's.
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        allow(uow, actor, "create", CONTRACTS)
+        customer_and_deal(uow, actor, customer_id, opportunity_id, "contract")
+        extra: dict[str, Any] = {} if notice_days is None else {"notice_days": notice_days}
+        contract = new_contract(
+            uow,
+            crm,
+            actor,
+            crm.now(),
+            numbers,
+            kind=kind,
+            title=title,
+            customer_id=customer_id,
+            amount=amount,
+            start_date=start_date,
+            end_date=end_date,
+            signed_on=signed_on,
+            terms=terms,
+            payment_terms=payment_terms,
+            opportunity_id=opportunity_id,
+            **extra,
+        )
+        record_on_deal(uow, opportunity_id, "contract")
+        return contract
+
+    return guarded(crm, actor, work)
+
+
+def _on_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    action: Callable[[UnitOfWork, Contract, datetime], DomainEvent | None],
+    operation: str = "edit",
+) -> Contract:
+    return act_on(crm, actor, Contract, CONTRACTS, contract_id, action, operation)
+
+
+def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
+    """Send a draft contract for approval.
+
+    With an active ``"contract"`` approval flow the contract enters it in the same
+    transaction (see :mod:`crmkit.pipeline.services.approvals`); otherwise it waits for
+    :func:`approve_contract`.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+        InvalidTransition: the contract is not a draft.
+        NoApprover: the flow's stage resolves to nobody (the contract stays a draft).
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        contract = load_for_change(uow, actor, Contract, CONTRACTS, contract_id)
+        return submit_to_flow(uow, actor, contract, route_contract, crm.now())
+
+    return guarded(crm, actor, work)
+
+
+def approve_contract(
+    crm: Crm, approver: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
+) -> Contract:
+    """The approver lets the contract take effect (it becomes active).
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract.
+        SelfApprovalForbidden: the approver owns the contract and the tenant does not
+            allow self-approval.
+    """
+
+    def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
+        ensure_not_own(uow, approver, (contract.owner_id,), f"{CONTRACTS} {contract.number}")
+        event = contract.approve(approver.user_id, now)
+        if signed_on is not None:
+            contract.signed_on = signed_on
+        return event
+
+    return _on_contract(crm, approver, contract_id, approve, "approve")
+
+
+def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str) -> Contract:
+    """The approver sends the contract back to draft.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract.
+    """
+
+    def reject(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
+        return contract.reject(approver.user_id, why, now)
+
+    return _on_contract(crm, approver, contract_id, reject, "approve")
+
+
+def sign_contract(
+    crm: Crm, actor: Actor, contract_id: uuid.UUID, *, signed_on: date | None = None
+) -> Contract:
+    """Record the signature of a contract that needs no approval; it becomes active.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
+    return _on_contract(
+        crm, actor, contract_id, lambda _u, c, now: c.sign(signed_on or now.date(), now)
+    )
+
+
+def complete_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
+    """Close an active contract as fulfilled.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
+    return _on_contract(crm, actor, contract_id, lambda _u, c, now: c.complete(now.date(), now))
+
+
+def terminate_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID, why: str) -> Contract:
+    """End an active contract early, for a reason.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
+    return _on_contract(
+        crm, actor, contract_id, lambda _u, c, now: c.terminate(why, now.date(), now)
+    )
+
+
+def attach_to_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    name: str,
+    media_type: str,
+    size_bytes: int,
+    storage_key: str,
+) -> Contract:
+    """Record a file attached to a contract (its bytes stay in the host's file store).
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+    """
+
+    def attach(_uow: UnitOfWork, contract: Contract, now: datetime) -> None:
+        contract.attach(Attachment(name, media_type, size_bytes, storage_key, now, actor.user_id))
+
+    return _on_contract(crm, actor, contract_id, attach)
+
+
+def expire_contracts(crm: Crm, tenant_id: TenantId, *, today: date | None = None) -> list[Contract]:
+    """Mark active contracts whose end date has passed as expired (a daily job).
+
+    Returns:
+        The contracts this call expired.
+    """
+
+    def work(uow: UnitOfWork) -> list[Contract]:
+        now = crm.now()
+        day = today or now.date()
+        repo = uow.repository(Contract)
+        ended = F("status").eq(ContractStatus.ACTIVE) & F("end_date").lt(day)
+        expired = []
+        for contract in repo.query(Query(where=ended)):
+            event = contract.expire(day, now)
+            repo.save(contract)
+            if event is not None:
+                uow.outbox.add(event)
+            expired.append(contract)
+        return expired
+
+    return crm.run(tenant_id, work)
+
+
+def renew_contract(
+    crm: Crm,
+    actor: Actor,
+    contract_id: uuid.UUID,
+    *,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    amount: Money | None = None,
+    numbers: DocumentNumbers = rule_numbers,
+) -> Contract:
+    """Create the renewal of a contract: a new draft linked to it, starting when it ends.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the contract (nothing changes).
+        ValidationError: the contract was renewed already or never took effect.
+        ConcurrencyConflict: someone renewed or changed it at the same moment.
+    """
+
+    def work(uow: UnitOfWork) -> Contract:
+        now = crm.now()
+        repo = uow.repository(Contract)
+        old = load_for_change(uow, actor, Contract, CONTRACTS, contract_id)
+        new, event = old.renew(
+            ContractId(crm.new_id()),
+            numbers(uow, "contract", now),
+            now,
+            start_date=start_date,
+            end_date=end_date,
+            amount=amount,
+            approval_required=document_settings(uow).contracts_need_approval,
+        )
+        repo.save(old)
+        repo.add(new)
+        uow.outbox.add(
+            event,
+            ContractCreated(
+                tenant_id=new.tenant_id,
+                aggregate_id=new.id,
+                occurred_at=now,
+                number=new.number,
+                kind=new.kind.value,
+                amount=new.amount,
+            ),
+        )
+        return new
+
+    return guarded(crm, actor, work)

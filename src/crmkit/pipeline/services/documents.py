@@ -1,0 +1,264 @@
+"""What the sales documents' use cases share: numbers, line requests and their
+pricing, the customer and deal a new document is for, and loading one to change it.
+
+**Numbers** come from a ``numbers`` callable ``(uow, kind, at) -> str``. The
+default, :func:`rule_numbers`, takes the next number of the tenant's numbering rule
+inside the same unit of work (``QT-2026-00001``), so a rollback gives it back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from crmkit.crm import Crm
+from crmkit.customers.model import Customer
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import NotFound, ValidationError, reason
+from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.i18n import N_
+from crmkit.kernel.money import Money
+from crmkit.kernel.query import F, Query
+from crmkit.pipeline.model.contracts import (
+    Contract,
+)
+from crmkit.pipeline.model.opportunities import Opportunity
+from crmkit.pipeline.model.orders import (
+    SalesOrder,
+)
+from crmkit.pipeline.model.pricing import (
+    DiscountRate,
+    LineItem,
+    PriceList,
+    choose_price_list,
+    price_line,
+)
+from crmkit.pipeline.model.quotes import (
+    Quote,
+    SalesDocumentSettings,
+    sales_settings_id,
+)
+from crmkit.ports import UnitOfWork
+from crmkit.rules.approvals import ensure_not_in_review
+from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
+from crmkit.rules.permissions import grants_for, guarded
+
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "DocumentNumbers",
+    "LineRequest",
+    "rule_numbers",
+]
+
+
+def allow(
+    uow: UnitOfWork, actor: Actor, operation: str, resource: str, record: object = None
+) -> None:
+    """Raise ``PermissionDenied`` unless the actor may do ``operation`` (on ``record``)."""
+    grants = grants_for(uow, actor)
+    if record is None:
+        grants.require_operation(operation, resource)
+    else:
+        grants.require(operation, record, resource)
+
+
+def customer_and_deal(
+    uow: UnitOfWork,
+    actor: Actor,
+    customer_id: uuid.UUID,
+    opportunity_id: uuid.UUID | None,
+    entity: str,
+) -> tuple[Customer, Opportunity | None]:
+    """The customer a new document is for and the deal it belongs to, both checked.
+
+    The document copies what it reads from them and records itself on the deal, so the
+    actor must be able to view the customer and edit the deal (another rep's customer
+    or deal is not theirs to quote or contract).
+
+    Raises:
+        NotFound: no such customer (or it is in the recycle bin) or opportunity.
+        PermissionDenied: the actor may not view the customer or edit the deal.
+        ValidationError: the deal is another customer's.
+    """
+    grants = grants_for(uow, actor)
+    customer = uow.repository(Customer).get(customer_id)
+    if customer.deleted_at is not None:
+        raise NotFound(entity="customer", id=customer_id)
+    grants.require("view", customer, "customer")
+    if opportunity_id is None:
+        return customer, None
+    deal = uow.repository(Opportunity).get(opportunity_id)
+    grants.require("edit", deal, "opportunity")
+    if deal.customer_id != customer.id:
+        raise invalid(entity, "opportunity_id", N_("the opportunity is with another customer"))
+    return customer, deal
+
+
+D = TypeVar("D", Quote, Contract)
+
+
+E = TypeVar("E", Quote, Contract, SalesOrder)
+
+
+def load_for_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    entity_type: type[E],
+    resource: str,
+    record_id: uuid.UUID,
+    operation: str = "edit",
+) -> E:
+    """Load a quote, contract or order that a service is about to change.
+
+    Every service that changes one of them (or acts on it: converts, renews, calls
+    off an order) loads it here: the actor's permission first, then the one review
+    lock — while an approval flow decides the document, every change is refused with
+    ``DocumentLocked`` before the document's own rules are asked.
+    """
+    record = uow.repository(entity_type).get(record_id)
+    allow(uow, actor, operation, resource, record)
+    ensure_not_in_review(uow, record)
+    return record
+
+
+DocumentNumbers = Callable[[UnitOfWork, str, datetime], str]
+"""Hands out the number of a new document: ``numbers(uow, kind, at)``; kinds are
+``quote``, ``contract`` and ``sales_order``."""
+
+
+DEFAULT_PATTERNS = {
+    "quote": "QT-{yyyy}-{seq:5}",
+    "contract": "CT-{yyyy}-{seq:5}",
+    "sales_order": "SO-{yyyy}-{seq:5}",
+}
+
+
+def rule_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
+    """Numbers from the tenant's numbering rule for ``kind`` (``quote``, ``contract``,
+    ``sales_order``), taken in the caller's transaction so a rollback gives them back.
+
+    A tenant that defined no rule gets ``QT-2026-00001`` style numbers: the first use
+    stores that default rule (yearly reset), which an administrator may replace.
+    """
+    key = numbering_rule_id(uow.tenant_id, kind)
+    uow.repository(NumberingRule).add_if_absent(
+        NumberingRule(
+            id=key,
+            tenant_id=uow.tenant_id,
+            doc_type=kind,
+            reset=Reset.YEARLY,
+            pattern=DEFAULT_PATTERNS.get(kind, f"{kind.upper()}-{{yyyy}}-{{seq:5}}"),
+        )
+    )
+    return next_number(uow, kind, at)
+
+
+def invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
+    """A ``ValidationError`` of ``field`` of a document, for a reason a reader is shown."""
+    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
+
+
+def document_settings(uow: UnitOfWork) -> SalesDocumentSettings:
+    """The tenant's sales-document settings (the defaults until they are configured)."""
+    found = uow.repository(SalesDocumentSettings).find(sales_settings_id(uow.tenant_id))
+    return found or SalesDocumentSettings(
+        id=sales_settings_id(uow.tenant_id), tenant_id=uow.tenant_id
+    )
+
+
+@attrs.frozen
+class LineRequest:
+    """A line a rep asks for: a product from the price list, how many, and a discount.
+
+    Attributes:
+        product_code: the product on the price list.
+        quantity: how many units (the volume tier follows from it).
+        discount: the line discount, none by default.
+        unit_price: a negotiated unit price instead of the list's.
+        description: text instead of the list item's name.
+    """
+
+    product_code: str
+    quantity: Decimal = attrs.field(converter=Decimal)
+    discount: DiscountRate = attrs.field(factory=DiscountRate.none)
+    unit_price: Money | None = None
+    description: str | None = None
+
+
+def price_requests(
+    uow: UnitOfWork, customer: Customer, currency: str, on: date, requests: Sequence[LineRequest]
+) -> tuple[PriceList, tuple[LineItem, ...]]:
+    """Price the requested lines from the customer's price list in effect ``on``."""
+    lists = uow.repository(PriceList).query(Query(where=F("currency").eq(currency)))
+    price_list = choose_price_list(lists, customer.level, currency, on)
+    lines = tuple(
+        price_line(
+            n,
+            price_list,
+            r.product_code,
+            r.quantity,
+            r.discount,
+            unit_price=r.unit_price,
+            description=r.description,
+        )
+        for n, r in enumerate(requests, start=1)
+    )
+    return price_list, lines
+
+
+def record_on_deal(uow: UnitOfWork, opportunity_id: uuid.UUID | None, kind: str) -> None:
+    """Note a document kind on the deal, for its stage gates."""
+    if opportunity_id is None:
+        return
+    repo = uow.repository(Opportunity)
+    deal = repo.get(opportunity_id)
+    if kind not in deal.documents:
+        deal.documents = (*deal.documents, kind)
+        repo.save(deal)
+
+
+def act_on(
+    crm: Crm,
+    actor: Actor,
+    entity_type: type[E],
+    resource: str,
+    record_id: uuid.UUID,
+    action: Callable[[UnitOfWork, E, datetime], DomainEvent | Sequence[DomainEvent] | None],
+    operation: str,
+) -> E:
+    """Load a document, check the actor may ``operation`` it, act, save, record the events."""
+
+    def work(uow: UnitOfWork) -> E:
+        repo = uow.repository(entity_type)
+        record = load_for_change(uow, actor, entity_type, resource, record_id, operation)
+        events = action(uow, record, crm.now())
+        repo.save(record)
+        uow.outbox.add(*(one_event(events) if not isinstance(events, Sequence) else events))
+        return record
+
+    return guarded(crm, actor, work)
+
+
+def submit_to_flow(
+    uow: UnitOfWork,
+    actor: Actor,
+    record: D,
+    route: Callable[[UnitOfWork, Actor, D, datetime], bool],
+    now: datetime,
+) -> D:
+    """Submit a document loaded for change, and into its approval flow when there is one."""
+    repo = uow.repository(type(record))
+    uow.outbox.add(*one_event(record.submit(now)))
+    repo.save(record)
+    # The flow's hooks may approve it at once (no stage applies): read it back.
+    return repo.get(record.id) if route(uow, actor, record, now) else record
+
+
+def one_event(event: DomainEvent | None) -> list[DomainEvent]:
+    """The event as a list (empty for a move that recorded none)."""
+    return [] if event is None else [event]
