@@ -50,6 +50,7 @@ __all__ = [
     "CustomerKind",
     "CustomerRegistered",
     "PoolState",
+    "optional_text",
 ]
 
 CustomerId = NewType("CustomerId", UUID)
@@ -113,7 +114,15 @@ class AddressKind(enum.Enum):
     OTHER = "other"
 
 
-def _optional_text(value: Any) -> str | None:
+def optional_text(value: Any) -> str | None:
+    """A free-text form value with whitespace runs made one space; blank becomes ``None``.
+
+    Args:
+        value: what the form gave (anything; it is shown with ``str``).
+
+    Returns:
+        The tidied text, or ``None`` when there is none.
+    """
     if value is None:
         return None
     text = " ".join(str(value).split())
@@ -155,11 +164,11 @@ class Address:
 
     kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=_address_kind)
     country: str = "CN"
-    province: str | None = attrs.field(default=None, converter=_optional_text)
-    city: str | None = attrs.field(default=None, converter=_optional_text)
-    district: str | None = attrs.field(default=None, converter=_optional_text)
-    street: str | None = attrs.field(default=None, converter=_optional_text)
-    postcode: str | None = attrs.field(default=None, converter=_optional_text)
+    province: str | None = attrs.field(default=None, converter=optional_text)
+    city: str | None = attrs.field(default=None, converter=optional_text)
+    district: str | None = attrs.field(default=None, converter=optional_text)
+    street: str | None = attrs.field(default=None, converter=optional_text)
+    postcode: str | None = attrs.field(default=None, converter=optional_text)
     primary: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -219,7 +228,7 @@ def _check_email(instance: Any, _attribute: Any, value: str | None) -> None:
 
 
 def _optional_upper(value: Any) -> str | None:
-    text = _optional_text(value)
+    text = optional_text(value)
     return None if text is None else text.upper()
 
 
@@ -347,9 +356,9 @@ class Customer:
     region: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
     source: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
     phone: str | None = attrs.field(
-        default=None, converter=_optional_text, validator=_check_phone, on_setattr=_KEYED
+        default=None, converter=optional_text, validator=_check_phone, on_setattr=_KEYED
     )
-    email: str | None = attrs.field(default=None, converter=_optional_text, validator=_check_email)
+    email: str | None = attrs.field(default=None, converter=optional_text, validator=_check_email)
     tax_country: str | None = attrs.field(default=None, converter=_optional_upper)
     tax_id: str | None = attrs.field(
         default=None, converter=compact_tax_id, validator=_check_tax_id
