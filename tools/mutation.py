@@ -89,6 +89,17 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
             "tests/billing/test_invariants.py",
         ],
     ),
+    # The billing models alone, against the tests that drive them without the state
+    # machine of test_invariants (which the whole `billing` core runs): minutes, not hours.
+    "billing_model": (
+        ["src/crmkit/billing/model/receipts.py", "src/crmkit/billing/model/ledger.py"],
+        [
+            "tests/billing/test_receipts.py",
+            "tests/billing/test_refund_parts.py",
+            "tests/billing/test_ledger_tamper.py",
+            "tests/billing/test_batch_saves.py",
+        ],
+    ),
     "customers": (
         [
             "src/crmkit/customers/model/pool.py",

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from crmkit import Crm
+from crmkit import Crm, NotFound
 from crmkit.billing import (
     CategoryLimit,
     ClaimState,
@@ -191,12 +191,15 @@ def test_approvals_read_stored_refunds_and_claims_as_billing_describes_them(
         return [
             describe_document(uow, "refund", refund.id),
             describe_document(uow, "expense_claim", claim.id),
-            describe_document(uow, "refund", uuid.uuid4()),  # a host's own refund document
-            describe_document(uow, "expense_claim", refund.id),
+            # Ids billing does not hold, read as a decided request reads its document.
+            describe_document(uow, "refund", uuid.uuid4(), required=False),
+            describe_document(uow, "expense_claim", refund.id, required=False),
         ]
 
     of_refund, of_claim, *unknown = crm.run(actor.tenant_id, read)
     assert unknown == [None, None]
+    with pytest.raises(NotFound):  # a submission needs the document
+        crm.run(actor.tenant_id, lambda uow: describe_document(uow, "refund", claim.id))
     assert of_refund is not None
     assert of_claim is not None
     assert (of_refund.resource, of_refund.record.id) == ("refund", refund.id)

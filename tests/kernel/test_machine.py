@@ -615,3 +615,255 @@ class Doc:
     tenant_id: TenantId = TENANT
     state: str = "draft"
     owner_id: UUID = DOC_OWNER
+
+
+# -- machines built at run time ------------------------------------------------------------
+#
+# POOL above is built when the module is imported. These tests declare their machines inside
+# the test, so the declaration checks and lookup tables are exercised as each test runs,
+# as a host that builds a machine from configuration would.
+
+
+def pool_machine() -> Machine[PoolState]:
+    return Machine(
+        name="customer_pool",
+        states=PoolState,
+        initial=P.IN_POOL,
+        final={P.DELETED},
+        transitions=POOL.transitions,
+        state_attr="pool_state",
+    )
+
+
+def test_a_machine_built_at_run_time_records_its_events_and_reads_stored_forms() -> None:
+    machine = pool_machine()
+    customer = make_customer()
+    owner = UUID(int=99)
+    event = machine.fire(customer, "claim", now=NOW, held=0, limit=1, payload={"owner_id": owner})
+    assert isinstance(event, MachineSampleClaimed)
+    assert (event.tenant_id, event.aggregate_id, event.occurred_at, event.owner_id) == (
+        TENANT,
+        CUSTOMER_ID,
+        NOW,
+        owner,
+    )
+    assert machine.check_state("claimed") is P.CLAIMED
+    assert machine.check_state("CLAIMED") is P.CLAIMED
+    assert machine.check_state(P.FROZEN) is P.FROZEN
+    assert repr(machine) == "Machine('customer_pool', 4 states, 5 transitions)"
+
+
+def test_a_value_that_is_also_a_member_name_means_the_member_with_that_value() -> None:
+    class Flip(enum.Enum):
+        A = "B"
+        B = "A"
+
+    machine = Machine(
+        name="flip",
+        states=Flip,
+        initial=Flip.A,
+        transitions=[Transition("go", source=Flip.A, target=Flip.B)],
+    )
+    # Stored values win over member names: "A" is the stored value of Flip.B.
+    assert machine.check_state("A") is Flip.B
+    assert machine.check_state("B") is Flip.A
+
+
+def test_states_with_unhashable_values_still_build_and_are_found_by_name() -> None:
+    shape: Any = enum.Enum("Shape", [("ROUND", ["round"]), ("SQUARE", ["square"])])
+    machine = Machine(
+        name="shape",
+        states=shape,
+        initial=shape.ROUND,
+        transitions=[Transition("cut", source=shape.ROUND, target=shape.SQUARE)],
+    )
+    assert machine.check_state("SQUARE") is shape.SQUARE
+    assert machine.check_state(shape.ROUND) is shape.ROUND
+
+
+def test_int_valued_states_are_labelled_by_their_names() -> None:
+    class Level(enum.Enum):
+        LOW = 1
+        HIGH = 2
+
+    machine = Machine(
+        name="level",
+        states=Level,
+        initial=Level.LOW,
+        final={Level.HIGH},
+        transitions=[Transition("raise_", source=Level.LOW, target=Level.HIGH)],
+    )
+    assert state_label(Level.LOW) == "LOW"
+    with pytest.raises(InvalidTransition) as caught:
+        machine.fire(Obj(Level.HIGH), "raise_")
+    assert caught.value.to_dict() == {
+        "code": "invalid_transition",
+        "message": "level: cannot raise_ from state HIGH.",
+        "machine": "level",
+        "state": "HIGH",
+        "trigger": "raise_",
+    }
+
+
+@attrs.define
+class Obj:
+    state: Any
+
+
+def test_a_declaration_error_lists_every_problem_one_per_line() -> None:
+    with pytest.raises(MachineDefinitionError) as caught:
+        build(name="", initial="nowhere", final={"archived"})
+    assert str(caught.value) == (
+        "state machine '' is badly declared:\n"
+        "  - the name must be a non-empty str\n"
+        "  - initial state 'nowhere' is not a declared state\n"
+        "  - final state 'archived' is not a declared state"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problems"),
+    [
+        ({"name": ""}, ["the name must be a non-empty str"]),
+        ({"name": 7}, ["the name must be a non-empty str"]),
+        (
+            {"states": [], "final": ()},
+            [
+                "no states are declared",
+                "initial state 'draft' is not a declared state",
+                "transition 'send': source 'draft' is not a declared state",
+                "transition 'send': target 'sent' is not a declared state",
+                "transition 'finish': source 'sent' is not a declared state",
+                "transition 'finish': target 'done' is not a declared state",
+            ],
+        ),
+        ({"states": ["draft", "sent", "done", "sent"]}, ["states are declared twice"]),
+        (
+            {"transitions": [Transition("send", source="draft", target="sent")]},
+            ["state done is unreachable from draft"],
+        ),
+        (
+            {
+                "transitions": [
+                    Transition("send now", source="draft", target="sent"),
+                    Transition("finish", source="sent", target="done"),
+                ]
+            },
+            ["transition 'send now': the trigger must be an identifier"],
+        ),
+        (
+            {
+                "transitions": [
+                    Transition("send", source="draft", target="sent"),
+                    Transition("send", source="draft", target="done"),
+                    Transition("finish", source="sent", target="done"),
+                ]
+            },
+            [
+                "trigger 'send' from draft: an unguarded transition is followed by another "
+                "one that could never fire"
+            ],
+        ),
+    ],
+)
+def test_each_declaration_problem_is_worded_exactly(
+    overrides: dict[str, Any], problems: list[str]
+) -> None:
+    with pytest.raises(MachineDefinitionError) as caught:
+        build(**overrides)
+    assert list(caught.value.problems) == problems
+
+
+# -- guards and refusals, in full ----------------------------------------------------------
+
+
+def test_a_guard_taking_only_the_object_decides_on_the_object() -> None:
+    machine = build(
+        transitions=[
+            Transition(
+                "send", source="draft", target="sent", guard=Guard("mine", lambda d: d.owner_id)
+            ),
+            Transition("finish", source="sent", target="done"),
+        ]
+    )
+    mine, nobodys = Doc(), Doc(owner_id=None)  # type: ignore[arg-type]
+    assert machine.can_fire(mine, "send")
+    assert not machine.can_fire(nobodys, "send")
+    machine.fire(mine, "send", unrelated=1)
+    assert mine.state == "sent"
+
+
+def test_a_guard_taking_any_keywords_gets_the_object_too() -> None:
+    def owner_is(doc: Doc, **context: Any) -> bool:
+        return doc.owner_id == context["actor"]
+
+    machine = build(
+        transitions=[
+            Transition("send", source="draft", target="sent", guard=Guard("owner", owner_is)),
+            Transition("finish", source="sent", target="done"),
+        ]
+    )
+    assert machine.can_fire(Doc(), "send", actor=DOC_OWNER)
+    assert not machine.can_fire(Doc(), "send", actor=UUID(int=4))
+
+
+def test_can_fire_and_allowed_triggers_pass_now_to_the_guards() -> None:
+    def before_noon(doc: Doc, *, now: datetime) -> bool:
+        return now.hour < 12
+
+    machine = build(
+        transitions=[
+            Transition("send", source="draft", target="sent", guard=Guard("am", before_noon)),
+            Transition("finish", source="sent", target="done"),
+        ]
+    )
+    morning, evening = NOW, NOW.replace(hour=20)
+    assert machine.can_fire(Doc(), "send", now=morning)
+    assert not machine.can_fire(Doc(), "send", now=evening)
+    assert machine.allowed_triggers(Doc(), check_guards=True, now=morning) == ["send"]
+    assert machine.allowed_triggers(Doc(), check_guards=True, now=evening) == []
+
+
+def test_a_failed_guard_error_names_machine_state_trigger_and_guard() -> None:
+    with pytest.raises(GuardFailed) as caught:
+        POOL.fire(make_customer(), "claim", now=NOW, held=2, limit=2)
+    assert caught.value.to_dict() == {
+        "code": "guard_failed",
+        "message": (
+            "customer_pool: cannot claim from state in_pool: guard within_holding_limit failed."
+        ),
+        "machine": "customer_pool",
+        "state": "in_pool",
+        "trigger": "claim",
+        "guard": "within_holding_limit",
+    }
+
+
+def test_a_stored_value_that_is_not_a_state_is_refused_in_full() -> None:
+    with pytest.raises(ValidationError) as caught:
+        POOL.check_state("lost")
+    why = "'lost' is not a state (expected one of in_pool, claimed, frozen, deleted)"
+    assert caught.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"customer_pool.pool_state: {why}",
+        "entity": "customer_pool",
+        "field": "pool_state",
+        "reason": why,
+        "row": None,
+    }
+
+
+def test_an_unhashable_stored_state_is_reported_as_corrupt_not_as_a_transition() -> None:
+    with pytest.raises(ValueError) as caught:
+        POOL.fire(Customer(pool_state=["in_pool"]), "freeze")  # type: ignore[arg-type]
+    assert type(caught.value) is ValueError
+    assert str(caught.value) == (
+        "customer_pool: pool_state=['in_pool'] is not a state of this machine"
+    )
+
+
+def test_an_unknown_stored_state_has_no_triggers_and_no_targets() -> None:
+    assert POOL.allowed_triggers(Customer(pool_state="lost")) == []  # type: ignore[arg-type]
+    assert POOL.allowed_triggers(Customer(pool_state=["x"])) == []  # type: ignore[arg-type]
+    assert POOL.targets("lost") == frozenset()  # type: ignore[arg-type]
+    assert POOL.targets(P.IN_POOL) == {P.CLAIMED, P.FROZEN, P.DELETED}

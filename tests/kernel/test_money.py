@@ -579,3 +579,231 @@ def test_money_is_shown_with_the_same_rule_it_is_rounded_with() -> None:
     assert Money("-0.125", "CNY").format("en_US") == "-CN¥0.13"
     for text in ("1.005", "0.125", "1234.565", "-0.125", "99.995"):
         assert Money(text, "CNY").format("zh_CN") == Money(text, "CNY").round().format("zh_CN")
+
+
+# --------------------------------------------- refusals: what they say and name
+#
+# A host shows these errors to people or logs them: the whole error is compared, so a
+# wrong entity, field or value in a message is a failure, not a detail.
+
+MONEY_NOTE = "both sides must be Money; to add up amounts use sum(lines, Money.zero('CNY'))"
+
+
+def invalid(entity: str, field: str, why: str) -> dict[str, object]:
+    return {
+        "code": "validation_error",
+        "message": f"{entity}.{field}: {why}",
+        "entity": entity,
+        "field": field,
+        "reason": why,
+        "row": None,
+    }
+
+
+def mismatch(left: str, right: str) -> dict[str, object]:
+    return {
+        "code": "currency_mismatch",
+        "message": f"Cannot combine {left} and {right} amounts; convert one first.",
+        "left": left,
+        "right": right,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("12,30", "'12,30' is not a number"),
+        ("NaN", "NaN is not a finite number"),
+        (Decimal("-Infinity"), "-Infinity is not a finite number"),
+    ],
+)
+def test_to_decimal_names_a_bare_value_decimal_value(value: str | Decimal, why: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        to_decimal(value)
+    assert caught.value.to_dict() == invalid("Decimal", "value", why)
+
+
+def test_to_decimal_names_the_owner_it_is_given() -> None:
+    with pytest.raises(ValidationError) as caught:
+        to_decimal("x", entity="quote_line", field="discount")
+    assert caught.value.to_dict() == invalid("quote_line", "discount", "'x' is not a number")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "Decimal.value takes a str, int or Decimal, not NoneType"),
+        ([1], "Decimal.value takes a str, int or Decimal, not list"),
+        (
+            0.1,
+            "Decimal.value takes a str, int or Decimal, not a float (binary floats cannot "
+            "hold 0.1 exactly): pass a string, e.g. '0.1'",
+        ),
+    ],
+)
+def test_to_decimal_says_which_type_it_refused(value: object, message: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        to_decimal(value)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+class Price(Decimal):
+    """A host's own Decimal subclass: still a Decimal, so Money takes it."""
+
+
+def test_a_decimal_subclass_is_a_decimal() -> None:
+    assert to_decimal(Price("1.50")).as_tuple() == Decimal("1.50").as_tuple()
+    assert Money(Price("1.50"), "CNY") == cny("1.50")
+    assert cny("10.00") * Price("0.5") == cny("5")
+    assert cny("10.00") / Price("4") == cny("2.5")
+
+
+@pytest.mark.parametrize("make", [lambda: Money("1", "cny"), lambda: minor_unit("cny")])
+def test_an_unknown_currency_is_named_in_the_error(make: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        make()  # type: ignore[operator]
+    assert caught.value.to_dict() == invalid(
+        "Money", "currency", "'cny' is not an upper-case ISO 4217 currency code"
+    )
+
+
+def test_to_minor_units_of_an_unrounded_amount_names_amount_currency_and_digits() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Money("1.2345", "KWD").to_minor_units()
+    assert caught.value.to_dict() == invalid(
+        "Money", "amount", "1.2345 has more decimals than KWD allows (3); round it first"
+    )
+
+
+@pytest.mark.parametrize(("units", "kind"), [("1234", "str"), (True, "bool"), (12.0, "float")])
+def test_from_minor_units_takes_only_an_int(units: object, kind: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        Money.from_minor_units(units, "CNY")  # type: ignore[arg-type]
+    assert str(caught.value) == f"units must be an int, not {kind}"
+
+
+@pytest.mark.parametrize(("parts", "kind"), [("3", "str"), (True, "bool"), (2.0, "float")])
+def test_split_takes_only_an_int(parts: object, kind: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        cny("1").split(parts)  # type: ignore[arg-type]
+    assert str(caught.value) == f"parts must be an int, not {kind}"
+
+
+@pytest.mark.parametrize("parts", [0, -2])
+def test_split_into_fewer_than_one_part_names_the_count(parts: int) -> None:
+    with pytest.raises(ValidationError) as caught:
+        cny("1").split(parts)
+    assert caught.value.to_dict() == invalid("Money", "parts", f"cannot split into {parts} parts")
+
+
+@pytest.mark.parametrize(
+    ("ratios", "why"),
+    [
+        ([1, -1], "ratio -1 is not zero or more"),
+        ([Decimal("-0.5"), 2], "ratio -0.5 is not zero or more"),
+        ([Decimal("NaN")], "ratio NaN is not zero or more"),
+        ([0, 0], "ratios must have a positive sum"),
+        ([], "ratios must have a positive sum"),
+    ],
+)
+def test_allocate_refusals_name_the_ratio(ratios: list[int | Decimal], why: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        cny("1").allocate(ratios)
+    assert caught.value.to_dict() == invalid("Money", "ratios", why)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "message"),
+    [
+        (0.5, "ratios must be ints or Decimals, not float (pass a Decimal, e.g. Decimal('0.3'))"),
+        ("1", "ratios must be ints or Decimals, not str"),
+        (True, "ratios must be ints or Decimals, not bool"),
+    ],
+)
+def test_allocate_says_which_ratio_type_it_refused(ratio: object, message: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        cny("1").allocate([1, ratio])  # type: ignore[list-item]
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("compute", "message"),
+    [
+        (lambda: cny("1") + 0, f"Money + int is not supported: {MONEY_NOTE}"),
+        (lambda: 0 + cny("1"), f"int + Money is not supported: {MONEY_NOTE}"),
+        (lambda: cny("1") - Decimal(1), f"Money - Decimal is not supported: {MONEY_NOTE}"),
+        (lambda: 1.5 - cny("1"), f"float - Money is not supported: {MONEY_NOTE}"),
+        (lambda: cny("1") + 0.5, f"Money + float is not supported: {MONEY_NOTE}"),
+        (
+            lambda: cny("1") * 1.5,
+            "cannot multiply Money by a float (1.5); pass a Decimal, e.g. Decimal('1.5')",
+        ),
+        (lambda: cny("1") * True, "cannot multiply Money by a bool"),
+        (
+            lambda: cny("1") * cny("2"),
+            "cannot multiply Money by Money; multiply by an int or a Decimal",
+        ),
+        (
+            lambda: cny("1") / 2.0,
+            "cannot divide Money by a float (2.0); pass a Decimal, e.g. Decimal('2.0')",
+        ),
+        (lambda: cny("1") / False, "cannot divide Money by a bool"),
+        (
+            lambda: cny("1") / cny("2"),
+            "cannot divide Money by Money; divide by an int or a Decimal",
+        ),
+    ],
+)
+def test_arithmetic_refusals_say_what_to_do_instead(compute: object, message: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        compute()  # type: ignore[operator]
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a < b,
+        lambda a, b: a <= b,
+        lambda a, b: a > b,
+        lambda a, b: a >= b,
+    ],
+)
+def test_mixing_currencies_names_left_and_right_as_written(compute: object) -> None:
+    with pytest.raises(CurrencyMismatch) as caught:
+        compute(cny("1"), Money("1", "USD"))  # type: ignore[operator]
+    assert caught.value.to_dict() == mismatch("CNY", "USD")
+    with pytest.raises(CurrencyMismatch) as caught:
+        compute(Money("1", "USD"), cny("1"))  # type: ignore[operator]
+    assert caught.value.to_dict() == mismatch("USD", "CNY")
+
+
+@pytest.mark.parametrize(
+    "compare", [lambda a, b: a < b, lambda a, b: a <= b, lambda a, b: a > b, lambda a, b: a >= b]
+)
+def test_every_ordering_against_a_number_raises_type_error(compare: object) -> None:
+    with pytest.raises(TypeError, match="not supported between instances of 'Money' and 'int'"):
+        compare(cny("1"), 1)  # type: ignore[operator]
+
+
+def test_equal_amounts_are_neither_less_nor_greater() -> None:
+    assert not cny("1") < cny("1.00")
+    assert not cny("1") > cny("1.00")
+    assert cny("1") <= cny("1.00")
+    assert cny("1") >= cny("1.00")
+
+
+class HostMoney(Money):
+    """A host's own subclass of Money: arithmetic treats it as Money."""
+
+
+def test_a_money_subclass_adds_and_subtracts_as_money() -> None:
+    assert cny("1.50") + HostMoney("2", "CNY") == cny("3.50")
+    assert cny("1.50") - HostMoney("2", "CNY") == cny("-0.50")
+
+
+def test_format_can_show_the_locale_pattern_digits_instead_of_the_currency_ones() -> None:
+    assert Money("1234.5", "JPY").format("en_US") == "¥1,235"
+    assert Money("1234.5", "JPY").format("en_US", currency_digits=False) == "¥1,234.50"

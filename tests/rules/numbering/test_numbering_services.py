@@ -14,7 +14,9 @@ from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError
 from crmkit.kernel.ids import UserId
 from crmkit.ports import UnitOfWork
 from crmkit.rules.numbering import (
+    NumberCounter,
     Reset,
+    counter_id,
     define_numbering_rule,
     get_numbering_rule,
     list_numbering_rules,
@@ -137,6 +139,22 @@ def test_tenants_and_document_types_count_separately(crm: Crm, actor: Actor) -> 
     ]
 
 
+def test_each_tenant_counter_is_stored_under_its_documented_id(crm: Crm, actor: Actor) -> None:
+    # counter_id(tenant, doc_type, period) is public: a host reads a counter by it.
+    define_numbering_rule(crm, actor, "contract", "HT{seq:3}")
+    for _ in range(2):
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, "contract", crm.now()))
+    key = counter_id(actor.tenant_id, "contract", "never")
+    counter = crm.run(actor.tenant_id, lambda uow: uow.repository(NumberCounter).find(key))
+    assert counter is not None
+    assert (counter.tenant_id, counter.doc_type, counter.period, counter.value) == (
+        actor.tenant_id,
+        "contract",
+        "never",
+        2,
+    )
+
+
 def test_numbers_need_a_rule_for_the_document_type(crm: Crm, actor: Actor) -> None:
     with pytest.raises(NotFound, match="numbering_rule"):
         crm.run(actor.tenant_id, lambda uow: next_number(uow, "refund", crm.now()))
@@ -183,6 +201,27 @@ def test_refusals_name_what_was_refused(crm: Crm, actor: Actor) -> None:
     fields = denied.value.fields
     assert (fields["operation"], fields["resource"]) == ("administer", "numbering_rule")
     assert fields["actor"]
+
+
+def test_an_unknown_reset_is_refused_naming_the_field_and_the_choices(
+    crm: Crm, actor: Actor
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        define_numbering_rule(crm, actor, "contract", "HT{seq}", "weekly")
+    why = "'weekly' is not one of never, yearly, monthly, daily"
+    assert refused.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
+
+
+def test_a_rule_defined_without_a_time_zone_is_stored_in_utc(crm: Crm, actor: Actor) -> None:
+    define_numbering_rule(crm, actor, "contract", "HT{seq}")
+    assert get_numbering_rule(crm, actor, "contract").timezone == "UTC"
 
 
 def test_rules_are_listed_by_document_type(crm: Crm, actor: Actor) -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pendulum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.kernel.errors import ValidationError
-from crmkit.rules.numbering import NumberPattern, Reset, preview_number
+from crmkit.kernel.ids import TenantId
+from crmkit.rules.numbering import (
+    NumberCounter,
+    NumberingRule,
+    NumberPattern,
+    Reset,
+    preview_number,
+)
 
 MARCH = pendulum.datetime(2026, 3, 2, 9, 0, tz="UTC")
 
@@ -192,3 +201,93 @@ def test_preview_defaults_to_utc() -> None:
     # 23:30 UTC on 31 March: still March in UTC, already April in Shanghai.
     late = pendulum.datetime(2026, 3, 31, 23, 30, tz="UTC")
     assert preview_number("HT{yy}{mm}{seq}", "monthly", late) == "HT26031"
+
+
+# -- the rule and counter records ----------------------------------------------------------
+
+
+def _rule(rule_id: int, pattern: str = "HT{yyyy}{mm}{seq:3}", **extra: str) -> NumberingRule:
+    return NumberingRule(
+        id=uuid.UUID(int=rule_id),
+        tenant_id=TenantId(uuid.UUID(int=2)),
+        doc_type="contract",
+        reset="monthly",
+        pattern=pattern,
+        **extra,
+    )
+
+
+def test_a_rule_numbers_and_keys_periods_on_its_own_calendar() -> None:
+    late = pendulum.datetime(2026, 3, 31, 20, 0, tz="UTC")
+    utc, shanghai = _rule(1), _rule(1, timezone="Asia/Shanghai")
+    assert (utc.render(late, 7), utc.period(late)) == ("HT202603007", "m2026-03")
+    assert (shanghai.render(late, 7), shanghai.period(late)) == ("HT202604007", "m2026-04")
+    assert shanghai.local(late).isoformat() == "2026-04-01T04:00:00+08:00"
+    assert shanghai.parsed == NumberPattern.parse("HT{yyyy}{mm}{seq:3}")
+
+
+def test_rules_and_counters_are_the_same_record_exactly_when_their_ids_are() -> None:
+    first, edited, other = _rule(1), _rule(1, "C{yyyy}{mm}{seq}"), _rule(3)
+    assert first == edited
+    assert hash(first) == hash(edited)
+    assert first != other
+    assert len({first, edited, other}) == 2
+    tenant = TenantId(uuid.UUID(int=2))
+    counter = NumberCounter(
+        id=uuid.UUID(int=1), tenant_id=tenant, doc_type="contract", period="never"
+    )
+    moved = NumberCounter(
+        id=uuid.UUID(int=1), tenant_id=tenant, doc_type="contract", period="never", value=9
+    )
+    assert counter == moved
+    assert hash(counter) == hash(moved)
+    assert counter != NumberCounter(
+        id=uuid.UUID(int=4), tenant_id=tenant, doc_type="contract", period="never"
+    )
+    # Same id, different kind of record: not the same thing.
+    assert counter != first
+    assert first != counter
+
+
+def test_a_preview_with_an_unknown_reset_names_the_field_and_the_choices() -> None:
+    with pytest.raises(ValidationError) as raised:
+        preview_number("KH{seq}", "weekly", MARCH)
+    why = "'weekly' is not one of never, yearly, monthly, daily"
+    assert raised.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
+
+
+def test_a_finer_reset_set_on_a_stored_rule_must_still_suit_its_pattern() -> None:
+    rule = _rule(1)
+    rule.reset = Reset.YEARLY
+    with pytest.raises(ValidationError) as raised:
+        rule.reset = Reset.DAILY
+    why = "a daily reset needs {dd} in the pattern, or numbers repeat"
+    assert raised.value.to_dict() == {
+        "code": "validation_error",
+        "message": f"numbering_rule.reset: {why}",
+        "entity": "numbering_rule",
+        "field": "reset",
+        "reason": why,
+        "row": None,
+    }
+
+
+def test_a_parsed_pattern_lists_its_literals_and_tokens_in_order() -> None:
+    assert NumberPattern.parse("KH{seq:6}") == NumberPattern(
+        text="KH{seq:6}", parts=((False, "KH"), (True, "seq")), width=6
+    )
+    assert NumberPattern.parse("HT-{yyyy}{mm}-{{{seq:4}}}").parts == (
+        (False, "HT-"),
+        (True, "yyyy"),
+        (True, "mm"),
+        (False, "-{"),
+        (True, "seq"),
+        (False, "}"),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -93,6 +94,27 @@ def test_registering_returns_the_service_itself() -> None:
     assert spec.function is get_customer
     assert spec.name == "crmkit.customers.get_customer"
     assert spec.records == {"customer_id": "customer"}
+
+
+def test_a_service_behind_a_signature_keeping_decorator_is_read_through_it() -> None:
+    # A host's tracing decorator (or mutmut's trampoline) made with functools.wraps takes
+    # (*args, **kwargs) itself; the service it wraps is what the catalog must judge.
+    def find_thing(crm: object, actor: object, thing_id: object) -> None:
+        """A service for the test."""
+
+    @functools.wraps(find_thing)
+    def traced(*args: Any, **kwargs: Any) -> None:
+        return find_thing(*args, **kwargs)
+
+    def use_case(uow: object, actor: object) -> None:
+        """Not a service: it takes a unit of work, not the Crm."""
+
+    @functools.wraps(use_case)
+    def traced_use_case(*args: Any, **kwargs: Any) -> None:
+        return use_case(*args, **kwargs)
+
+    assert takes_crm_and_actor(traced)
+    assert not takes_crm_and_actor(traced_use_case)
 
 
 def test_a_declaration_naming_an_unknown_parameter_is_refused() -> None:
