@@ -22,7 +22,7 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.model.customer import optional_text
+from crmkit.customers.model.customer import apply_changes, check_name, optional_text
 from crmkit.customers.model.identifiers import check_email
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
@@ -54,14 +54,7 @@ def _clean_name(value: Any) -> str:
 
 
 def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
-    if not value:
-        raise ValidationError(entity="contact", field="name", reason=reason(N_("is required")))
-    if len(value) > NAME_MAX:
-        raise ValidationError(
-            entity="contact",
-            field="name",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=NAME_MAX),
-        )
+    check_name(value, entity="contact", maximum=NAME_MAX)
 
 
 def _phones(values: Any) -> tuple[str, ...]:
@@ -190,20 +183,7 @@ class Contact:
             ValidationError: an unknown or system field, or a value that breaks a rule;
                 the contact is left unchanged.
         """
-        for name in changes:
-            if name not in EDITABLE_FIELDS:
-                raise ValidationError(
-                    entity="contact", field=name, reason=reason(N_("cannot be changed"))
-                )
-        candidate = attrs.evolve(self, **changes)
-        diff = {
-            name: (getattr(self, name), getattr(candidate, name))
-            for name in changes
-            if getattr(self, name) != getattr(candidate, name)
-        }
-        for name, (_, new) in diff.items():
-            setattr(self, name, new)
-        return diff
+        return apply_changes(self, changes, editable=EDITABLE_FIELDS, entity="contact")
 
 
 EDITABLE_FIELDS = frozenset(

@@ -19,7 +19,7 @@ and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, NewType
 from uuid import UUID
@@ -50,6 +50,8 @@ __all__ = [
     "CustomerKind",
     "CustomerRegistered",
     "PoolState",
+    "apply_changes",
+    "check_name",
     "optional_text",
 ]
 
@@ -212,15 +214,67 @@ def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
-def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
+def check_name(value: str, *, entity: str, maximum: int) -> None:
+    """Refuse a blank name or one longer than ``maximum`` characters.
+
+    Args:
+        value: the name, already tidied (see :func:`optional_text`).
+        entity: what the name belongs to, for the error.
+        maximum: the longest name ``entity`` keeps.
+
+    Raises:
+        ValidationError: on field ``name``.
+    """
     if not value:
-        raise ValidationError(entity="customer", field="name", reason=reason(N_("is required")))
-    if len(value) > NAME_MAX:
+        raise ValidationError(entity=entity, field="name", reason=reason(N_("is required")))
+    if len(value) > maximum:
         raise ValidationError(
-            entity="customer",
+            entity=entity,
             field="name",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=NAME_MAX),
+            reason=reason(N_("is longer than {maximum} characters"), maximum=maximum),
         )
+
+
+def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
+    check_name(value, entity="customer", maximum=NAME_MAX)
+
+
+def apply_changes(
+    record: Any,
+    changes: Mapping[str, Any],
+    *,
+    editable: Collection[str],
+    entity: str,
+) -> dict[str, tuple[Any, Any]]:
+    """Set ``changes`` on ``record`` once all of them pass its validators.
+
+    Every value is checked on a copy first, so a refused change leaves ``record`` as it
+    was rather than half changed.
+
+    Args:
+        record: the customer or contact (an attrs instance) to change.
+        changes: field -> new value.
+        editable: the fields a caller may set.
+        entity: what ``record`` is, for the error.
+
+    Returns:
+        ``{field: (old, new)}`` for the fields whose value changed.
+
+    Raises:
+        ValidationError: a field outside ``editable``, or a value that breaks a rule.
+    """
+    for name in changes:
+        if name not in editable:
+            raise ValidationError(entity=entity, field=name, reason=reason(N_("cannot be changed")))
+    candidate = attrs.evolve(record, **changes)  # validators run here, before any mutation
+    diff = {
+        name: (getattr(record, name), getattr(candidate, name))
+        for name in changes
+        if getattr(record, name) != getattr(candidate, name)
+    }
+    for name, (_, new) in diff.items():
+        setattr(record, name, new)
+    return diff
 
 
 def _check_email(instance: Any, _attribute: Any, value: str | None) -> None:
@@ -413,21 +467,9 @@ class Customer:
                 the customer is left unchanged.
         """
         editable = {f.name for f in attrs.fields(Customer)} - SYSTEM_FIELDS
-        for name in changes:
-            if name not in editable:
-                raise ValidationError(
-                    entity="customer", field=name, reason=reason(N_("cannot be changed"))
-                )
-        candidate = attrs.evolve(self, **changes)  # validators run here, before any mutation
-        diff = {
-            name: (getattr(self, name), getattr(candidate, name))
-            for name in changes
-            if getattr(self, name) != getattr(candidate, name)
-        }
+        diff = apply_changes(self, changes, editable=editable, entity="customer")
         if not diff:
             return None
-        for name, (_, new) in diff.items():
-            setattr(self, name, new)
         shown = {name: (_show(old), _show(new)) for name, (old, new) in diff.items()}
         if CUSTOM in diff:
             # One entry per changed custom field, named as history and field rules name it.
