@@ -249,8 +249,12 @@ class ApprovalRequest:
         """Hand ``by``'s place at the current stage to ``to`` (转交).
 
         Raises:
-            The errors of :meth:`approve`, and ``AlreadyDecided`` when ``to`` already
-            sits in this stage; ``SelfApprovalForbidden`` when ``to`` is the submitter.
+            InvalidTransition: not in review.
+            NotAnApprover: ``by`` is not an approver of the current stage.
+            AlreadyDecided: ``by`` already voted at this stage in this round, or ``to``
+                already sits in this stage.
+            SelfApprovalForbidden: ``by`` submitted it and the flow forbids that, or
+                ``to`` is the submitter and the flow forbids that.
         """
         self._check_voter(by, "delegate")
         self._check_newcomer(to)
