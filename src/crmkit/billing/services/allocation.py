@@ -123,6 +123,17 @@ def _plan_allocation(
     return plan
 
 
+def _pay_installment(
+    crm: Crm, receipt: Receipt, item: Installment, amount: Money, on: date
+) -> EntryDraft:
+    # Paying an installment and drafting the entry that records it go together: the
+    # ledger is the truth behind the installment's cached ``paid``.
+    item.apply_payment(amount)
+    return _draft(
+        EntryKind.ALLOCATION, amount, on, receipt, installment_id=item.id, entry_id=crm.new_id()
+    )
+
+
 def _allocate(
     uow: UnitOfWork,
     crm: Crm,
@@ -136,19 +147,9 @@ def _allocate(
     drafts = []
     installments = uow.repository(Installment)
     for item, amount in plan:
-        item.apply_payment(amount)
+        drafts.append(_pay_installment(crm, receipt, item, amount, on))
         installments.save(item)
         receipt.allocated = receipt.allocated + amount
-        drafts.append(
-            _draft(
-                EntryKind.ALLOCATION,
-                amount,
-                on,
-                receipt,
-                installment_id=item.id,
-                entry_id=crm.new_id(),
-            )
-        )
     uow.repository(Receipt).save(receipt)
     entries = post(drafts)
     uow.outbox.add(
@@ -310,20 +311,10 @@ def allocate_receipts(
                 ):
                     continue
                 share = min(left, item.outstanding)
-                item.apply_payment(share)
+                drafts.append(_pay_installment(crm, receipt, item, share, day))
                 changed[item.id] = item
                 left = left - share
                 paid_to.append(item.id)
-                drafts.append(
-                    _draft(
-                        EntryKind.ALLOCATION,
-                        share,
-                        day,
-                        receipt,
-                        installment_id=item.id,
-                        entry_id=crm.new_id(),
-                    )
-                )
             if paid_to:
                 allocated = receipt.unallocated - left
                 receipt.allocated = receipt.allocated + allocated

@@ -22,6 +22,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.customers.model.customer import apply_changes, check_name, optional_text
 from crmkit.customers.model.identifiers import check_email
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
@@ -48,26 +49,12 @@ FIELD_LABELS = (
 )
 
 
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
-
-
 def _clean_name(value: Any) -> str:
-    return _clean(value) or ""
+    return optional_text(value) or ""
 
 
 def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
-    if not value:
-        raise ValidationError(entity="contact", field="name", reason=reason(N_("is required")))
-    if len(value) > NAME_MAX:
-        raise ValidationError(
-            entity="contact",
-            field="name",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=NAME_MAX),
-        )
+    check_name(value, entity="contact", maximum=NAME_MAX)
 
 
 def _phones(values: Any) -> tuple[str, ...]:
@@ -77,7 +64,7 @@ def _phones(values: Any) -> tuple[str, ...]:
         raise ValidationError(
             entity="contact", field="phones", reason=reason(N_("must be a list of texts"))
         )
-    return tuple(p for p in (_clean(v) for v in values) if p)
+    return tuple(p for p in (optional_text(v) for v in values) if p)
 
 
 def _check_phones(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> None:
@@ -157,13 +144,13 @@ class Contact:
     customer_id: UUID
     name: str = attrs.field(converter=_clean_name, validator=_check_name, on_setattr=_DERIVED)
     created_at: datetime
-    title: str | None = attrs.field(default=None, converter=_clean)
+    title: str | None = attrs.field(default=None, converter=optional_text)
     phones: tuple[str, ...] = attrs.field(
         default=(), converter=_phones, validator=_check_phones, on_setattr=_DERIVED
     )
-    email: str | None = attrs.field(default=None, converter=_clean, validator=_check_email)
-    wechat: str | None = attrs.field(default=None, converter=_clean)
-    qq: str | None = attrs.field(default=None, converter=_clean, validator=_check_qq)
+    email: str | None = attrs.field(default=None, converter=optional_text, validator=_check_email)
+    wechat: str | None = attrs.field(default=None, converter=optional_text)
+    qq: str | None = attrs.field(default=None, converter=optional_text, validator=_check_qq)
     im: dict[str, str] = attrs.field(factory=dict, converter=_im)
     birthday: date | None = attrs.field(default=None, converter=_birthday, on_setattr=_DERIVED)
     primary: bool = False
@@ -196,20 +183,7 @@ class Contact:
             ValidationError: an unknown or system field, or a value that breaks a rule;
                 the contact is left unchanged.
         """
-        for name in changes:
-            if name not in EDITABLE_FIELDS:
-                raise ValidationError(
-                    entity="contact", field=name, reason=reason(N_("cannot be changed"))
-                )
-        candidate = attrs.evolve(self, **changes)
-        diff = {
-            name: (getattr(self, name), getattr(candidate, name))
-            for name in changes
-            if getattr(self, name) != getattr(candidate, name)
-        }
-        for name, (_, new) in diff.items():
-            setattr(self, name, new)
-        return diff
+        return apply_changes(self, changes, editable=EDITABLE_FIELDS, entity="contact")
 
 
 EDITABLE_FIELDS = frozenset(

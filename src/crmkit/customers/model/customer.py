@@ -19,7 +19,7 @@ and the fields the public-pool lifecycle keeps on it (see :mod:`crmkit.customers
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, NewType
 from uuid import UUID
@@ -50,6 +50,9 @@ __all__ = [
     "CustomerKind",
     "CustomerRegistered",
     "PoolState",
+    "apply_changes",
+    "check_name",
+    "optional_text",
 ]
 
 CustomerId = NewType("CustomerId", UUID)
@@ -113,7 +116,15 @@ class AddressKind(enum.Enum):
     OTHER = "other"
 
 
-def _optional_text(value: Any) -> str | None:
+def optional_text(value: Any) -> str | None:
+    """A free-text form value with whitespace runs made one space; blank becomes ``None``.
+
+    Args:
+        value: what the form gave (anything; it is shown with ``str``).
+
+    Returns:
+        The tidied text, or ``None`` when there is none.
+    """
     if value is None:
         return None
     text = " ".join(str(value).split())
@@ -155,11 +166,11 @@ class Address:
 
     kind: AddressKind = attrs.field(default=AddressKind.OFFICE, converter=_address_kind)
     country: str = "CN"
-    province: str | None = attrs.field(default=None, converter=_optional_text)
-    city: str | None = attrs.field(default=None, converter=_optional_text)
-    district: str | None = attrs.field(default=None, converter=_optional_text)
-    street: str | None = attrs.field(default=None, converter=_optional_text)
-    postcode: str | None = attrs.field(default=None, converter=_optional_text)
+    province: str | None = attrs.field(default=None, converter=optional_text)
+    city: str | None = attrs.field(default=None, converter=optional_text)
+    district: str | None = attrs.field(default=None, converter=optional_text)
+    street: str | None = attrs.field(default=None, converter=optional_text)
+    postcode: str | None = attrs.field(default=None, converter=optional_text)
     primary: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -203,15 +214,67 @@ def _clean_name(value: str) -> str:
     return " ".join(value.split())
 
 
-def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
+def check_name(value: str, *, entity: str, maximum: int) -> None:
+    """Refuse a blank name or one longer than ``maximum`` characters.
+
+    Args:
+        value: the name, already tidied (see :func:`optional_text`).
+        entity: what the name belongs to, for the error.
+        maximum: the longest name ``entity`` keeps.
+
+    Raises:
+        ValidationError: on field ``name``.
+    """
     if not value:
-        raise ValidationError(entity="customer", field="name", reason=reason(N_("is required")))
-    if len(value) > NAME_MAX:
+        raise ValidationError(entity=entity, field="name", reason=reason(N_("is required")))
+    if len(value) > maximum:
         raise ValidationError(
-            entity="customer",
+            entity=entity,
             field="name",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=NAME_MAX),
+            reason=reason(N_("is longer than {maximum} characters"), maximum=maximum),
         )
+
+
+def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
+    check_name(value, entity="customer", maximum=NAME_MAX)
+
+
+def apply_changes(
+    record: Any,
+    changes: Mapping[str, Any],
+    *,
+    editable: Collection[str],
+    entity: str,
+) -> dict[str, tuple[Any, Any]]:
+    """Set ``changes`` on ``record`` once all of them pass its validators.
+
+    Every value is checked on a copy first, so a refused change leaves ``record`` as it
+    was rather than half changed.
+
+    Args:
+        record: the customer or contact (an attrs instance) to change.
+        changes: field -> new value.
+        editable: the fields a caller may set.
+        entity: what ``record`` is, for the error.
+
+    Returns:
+        ``{field: (old, new)}`` for the fields whose value changed.
+
+    Raises:
+        ValidationError: a field outside ``editable``, or a value that breaks a rule.
+    """
+    for name in changes:
+        if name not in editable:
+            raise ValidationError(entity=entity, field=name, reason=reason(N_("cannot be changed")))
+    candidate = attrs.evolve(record, **changes)  # validators run here, before any mutation
+    diff = {
+        name: (getattr(record, name), getattr(candidate, name))
+        for name in changes
+        if getattr(record, name) != getattr(candidate, name)
+    }
+    for name, (_, new) in diff.items():
+        setattr(record, name, new)
+    return diff
 
 
 def _check_email(instance: Any, _attribute: Any, value: str | None) -> None:
@@ -219,7 +282,7 @@ def _check_email(instance: Any, _attribute: Any, value: str | None) -> None:
 
 
 def _optional_upper(value: Any) -> str | None:
-    text = _optional_text(value)
+    text = optional_text(value)
     return None if text is None else text.upper()
 
 
@@ -347,9 +410,9 @@ class Customer:
     region: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
     source: str | None = attrs.field(default=None, metadata=max_length(LABEL_MAX))
     phone: str | None = attrs.field(
-        default=None, converter=_optional_text, validator=_check_phone, on_setattr=_KEYED
+        default=None, converter=optional_text, validator=_check_phone, on_setattr=_KEYED
     )
-    email: str | None = attrs.field(default=None, converter=_optional_text, validator=_check_email)
+    email: str | None = attrs.field(default=None, converter=optional_text, validator=_check_email)
     tax_country: str | None = attrs.field(default=None, converter=_optional_upper)
     tax_id: str | None = attrs.field(
         default=None, converter=compact_tax_id, validator=_check_tax_id
@@ -404,21 +467,9 @@ class Customer:
                 the customer is left unchanged.
         """
         editable = {f.name for f in attrs.fields(Customer)} - SYSTEM_FIELDS
-        for name in changes:
-            if name not in editable:
-                raise ValidationError(
-                    entity="customer", field=name, reason=reason(N_("cannot be changed"))
-                )
-        candidate = attrs.evolve(self, **changes)  # validators run here, before any mutation
-        diff = {
-            name: (getattr(self, name), getattr(candidate, name))
-            for name in changes
-            if getattr(self, name) != getattr(candidate, name)
-        }
+        diff = apply_changes(self, changes, editable=editable, entity="customer")
         if not diff:
             return None
-        for name, (_, new) in diff.items():
-            setattr(self, name, new)
         shown = {name: (_show(old), _show(new)) for name, (old, new) in diff.items()}
         if CUSTOM in diff:
             # One entry per changed custom field, named as history and field rules name it.
