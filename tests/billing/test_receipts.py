@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from crmkit import Crm
 from crmkit.billing import (
+    Direction,
     EntryKind,
     InstallmentStatus,
     NothingToAllocate,
@@ -95,6 +96,24 @@ def test_an_overpayment_becomes_credit_that_can_be_applied_later(crm: Crm, actor
     assert get_plan(crm, actor, later.plan.id).outstanding == cny("300")
     assert customer_credit(crm, actor, customer) == {}
     assert balance_mismatches(crm, actor) == []
+
+
+def test_money_we_paid_a_customer_is_not_their_credit(crm: Crm, actor: Actor) -> None:
+    # A customer who is also a supplier: what we paid them is no overpayment of theirs.
+    view = make_plan(crm, actor, total="500.00")
+    customer = view.plan.customer_id
+    record_receipt(
+        crm,
+        actor,
+        customer_id=customer,
+        amount=cny("300"),
+        received_on=date(2026, 2, 1),
+        direction=Direction.PAYABLE,
+        idempotency_key="p1",
+    )
+    assert customer_credit(crm, actor, customer) == {}
+    assert apply_credit(crm, actor, customer, currency="CNY", idempotency_key="c1") == []
+    assert get_plan(crm, actor, view.plan.id).outstanding == cny("500")
 
 
 def test_only_confirmed_money_reduces_what_is_owed(crm: Crm, actor: Actor) -> None:

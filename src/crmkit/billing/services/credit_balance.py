@@ -10,6 +10,7 @@ from datetime import date
 from uuid import UUID
 
 from crmkit.billing.model.ledger import LedgerEntry
+from crmkit.billing.model.plans import Direction
 from crmkit.billing.model.receipts import (
     Receipt,
     ReceiptState,
@@ -40,7 +41,13 @@ __all__ = [
 def _credit_receipts(
     uow: UnitOfWork, customer_id: UUID, currency: str | None, scope: Expr = TRUE
 ) -> list[Receipt]:
-    where = F("customer_id").eq(customer_id) & F("state").eq(ReceiptState.CONFIRMED) & scope
+    # Only money the customer paid us is their credit; what we paid them is not.
+    where = (
+        F("customer_id").eq(customer_id)
+        & F("direction").eq(Direction.RECEIVABLE)
+        & F("state").eq(ReceiptState.CONFIRMED)
+        & scope
+    )
     found = uow.repository(Receipt).query(
         Query(where=where, order_by=(Order("received_on"), Order("created_at")))
     )
