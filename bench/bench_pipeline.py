@@ -88,12 +88,13 @@ def _cases(engine: sa.Engine, label: str, teardown=None) -> list[Case]:  # type:
     tenant = TenantId(uuid.uuid4())
     frame = _load(engine, tenant)
     crm = connect(engine, migrate=False)
-    month = (
-        "strftime('%Y-%m', expected_close)"
-        if engine.dialect.name == "sqlite"
-        else "to_char(expected_close, 'YYYY-MM')"
-    )
-    tenant_param = tenant.hex if engine.dialect.name == "sqlite" else str(tenant)
+    month = {
+        "sqlite": "strftime('%Y-%m', expected_close)",
+        "postgresql": "to_char(expected_close, 'YYYY-MM')",
+        "mysql": "DATE_FORMAT(expected_close, '%Y-%m')",
+    }[engine.dialect.name]
+    # Only PostgreSQL has a UUID type; the others store ids as 32 hex digits.
+    tenant_param = str(tenant) if engine.dialect.name == "postgresql" else tenant.hex
     funnel_sql = sa.text(
         "SELECT stage, amount_currency, count(*), sum(amount_amount), "
         "sum(amount_amount * probability) FROM opportunities "

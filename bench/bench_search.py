@@ -190,6 +190,9 @@ def _search_case(engine: sa.Engine, label: str, customers: list[Customer]) -> tu
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE customers")  # not the whole database
+    elif engine.dialect.name == "mysql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE TABLE customers")
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -5,8 +5,8 @@ starting from domain objects (so the row mapping is inside the measurement).
 Anchor: ``connection.execute(table.insert(), rows)`` of the same rows, already
 built as dicts, in one transaction. Each timed call writes into a fresh tenant.
 On PostgreSQL the adapter bulk-loads through COPY above 1,000 rows; the
-"INSERT path" row forces its executemany path for comparison. On MySQL/MariaDB both
-go through the driver's executemany, which PyMySQL sends as multi-row INSERTs.
+"INSERT path" row forces its executemany path for comparison. MariaDB's case is in
+bench_storage_mariadb.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pendulum
 import sqlalchemy as sa
 from attrs import evolve
 
-from bench.databases import mysql_engine, pg_engine, sqlite_engine
+from bench.databases import pg_engine, sqlite_engine
 from bench.harness import Case
 from crmkit import connect
 from crmkit.adapters.sql import repository as sql_repository
@@ -36,8 +36,7 @@ NOTES = (
     "`executemany` of the same rows prebuilt as dicts. On PostgreSQL the adapter "
     "switches to COPY above 1,000 rows; the *INSERT path* row forces executemany to "
     "show the mapping overhead alone. SQLite file in WAL mode with synchronous=NORMAL; "
-    "PostgreSQL 15 on loopback, each run in its own schema; MariaDB 10.11 on loopback "
-    "(multi-row INSERTs through PyMySQL), each run in its own database."
+    "PostgreSQL 15 on loopback, each run in its own schema."
 )
 
 _REGIONS = ["华东", "华北", "华南", "西南", "海外"]
@@ -119,10 +118,5 @@ def _pg_cases() -> list[Case]:
     return [copy, evolve(insert, teardown=drop)]
 
 
-def _mysql_cases() -> list[Case]:
-    engine, drop = mysql_engine()
-    return [evolve(_pair(engine, "MariaDB (multi-row INSERT)", "≤ 1.5", 1.5), teardown=drop)]
-
-
 def cases() -> list[Case]:
-    return _sqlite_cases() + _pg_cases() + _mysql_cases()
+    return _sqlite_cases() + _pg_cases()
