@@ -19,6 +19,7 @@ from crmkit.customers import (
     match_caller,
     register_customer,
     search_customers,
+    update_contact,
     update_customer,
 )
 from crmkit.kernel.money import Money
@@ -128,11 +129,17 @@ def test_a_call_from_a_contacts_mobile_opens_the_contact_for_whoever_sees_the_cu
     assert match_caller(crm, team.wang, "+8613912345678") == []  # not Wang's customer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15, left: a contact stores the caller-ID key of its first phone only "
-    "(Contact.phone_key); matching every phone needs a stored key per phone (a schema change)",
-)
+def test_a_call_from_a_contacts_last_phone_finds_them_after_an_edit(crm: Crm, actor) -> None:
+    customer = register_customer(crm, actor, name="腾达")
+    contact = add_contact(crm, actor, customer.id, name="陈静", phones=["13912345678"])
+    numbers = [f"1390000000{i}" for i in range(1, 5)]
+    update_contact(crm, actor, contact.id, phones=[*numbers, "0755-8888 6666"])
+    assert [m.contact and m.contact.name for m in match_caller(crm, actor, "075588886666")] == [
+        "陈静"
+    ]
+    assert match_caller(crm, actor, "13912345678") == []
+
+
 def test_a_call_from_any_of_a_contacts_phones_opens_the_contact(crm: Crm, actor) -> None:
     customer = register_customer(crm, actor, name="腾达")
     add_contact(crm, actor, customer.id, name="陈静", phones=["0755-8888 6666", "139 1234 5678"])

@@ -14,7 +14,7 @@ from crmkit.customers import Customer, CustomerKind
 from crmkit.customers.model.contacts import Contact
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.pipeline.model.leads import Lead
-from tests.customers.test_migration_0020 import empty_engine
+from tests.customers.test_migration_0020 import empty_engine, insert_as_stored
 
 __all__ = ["empty_engine"]
 
@@ -25,8 +25,7 @@ def _insert(engine: sa.Engine, record: object, **stale: str) -> None:
     mapping = mapping_for(type(record))
     row = mapping.to_row(record)
     row.update(stale, version=1)  # the keys the code before 0021 stored
-    with engine.begin() as conn:
-        conn.execute(mapping.table.insert(), [row])
+    insert_as_stored(engine, mapping.table, [row])
 
 
 def _keys(engine: sa.Engine, entity: type, *columns: str) -> dict[str, tuple[str, ...]]:

@@ -46,6 +46,8 @@ NOW = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
 
 PHONE = "13912345678"
 CONTACT_PHONE = "13787654321"
+# A second phone: its own caller-ID key column must be hidden with the phones too.
+CONTACT_PHONE_2 = "13765432198"
 EMAIL = "alpha.secret@example.com"
 DEAL_AMOUNT = "987654.32"
 CREDIT_LIMIT = "555444.33"
@@ -82,7 +84,12 @@ def _phone_forms(value: str) -> tuple[str, ...]:
 
 
 HIDDEN = {
-    "clerk": (*_phone_forms(PHONE), *_phone_forms(CONTACT_PHONE), EMAIL),
+    "clerk": (
+        *_phone_forms(PHONE),
+        *_phone_forms(CONTACT_PHONE),
+        *_phone_forms(CONTACT_PHONE_2),
+        EMAIL,
+    ),
     "analyst": (
         *_amount_forms(DEAL_AMOUNT),
         *_amount_forms(WON_AMOUNT),
@@ -300,7 +307,7 @@ def _customers(w: World) -> None:
     w.records["other_customer"] = register_customer(w.crm, a, name=f"乙方 {MARKER} 电子")
     cid = w.records["customer"].id
     w.records["contact"] = add_contact(
-        w.crm, a, cid, name=f"联系人 {MARKER}", phones=[CONTACT_PHONE]
+        w.crm, a, cid, name=f"联系人 {MARKER}", phones=[CONTACT_PHONE, CONTACT_PHONE_2]
     )
     w.records["relation"] = relate_customers(
         w.crm, a, cid, w.records["other_customer"].id, "partner"

@@ -114,7 +114,8 @@ def _secret_values(customer: Customer, contact: Contact, hidden: frozenset[str])
     if "credit_limit" in hidden and customer.credit_limit is not None:
         values |= {str(customer.credit_limit.amount), str(customer.credit_limit)}
     if "contact.phones" in hidden:
-        values |= {*contact.phones, ",".join(contact.phones), str(phone_key(contact.phones[0]))}
+        keys = {str(phone_key(p)) for p in contact.phones}
+        values |= {*contact.phones, ",".join(contact.phones), *keys}
     return values
 
 

@@ -33,9 +33,14 @@ from crmkit.kernel.limits import to_date
 from crmkit.rules.permissions.model import derived_from
 from crmkit.rules.reminders.model import month_day_key
 
-__all__ = ["Contact"]
+__all__ = ["PHONES_MAX", "PHONE_KEY_FIELDS", "Contact"]
 
 NAME_MAX = 100
+#: The most phone numbers a contact keeps: mobile, office, home, fax and a spare. Each has
+#: its own indexed caller-ID key column, so a call from any of them is an indexed lookup.
+PHONES_MAX = 5
+#: The stored caller-ID key of each phone, in the order of ``Contact.phones``.
+PHONE_KEY_FIELDS = ("phone_key", *(f"phone_key_{n}" for n in range(2, PHONES_MAX + 1)))
 
 FIELD_LABELS = (
     N_("customer_id"),
@@ -68,6 +73,12 @@ def _phones(values: Any) -> tuple[str, ...]:
 
 
 def _check_phones(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> None:
+    if len(value) > PHONES_MAX:
+        raise ValidationError(
+            entity="contact",
+            field="phones",
+            reason=reason(N_("at most {maximum} phone numbers"), maximum=PHONES_MAX),
+        )
     for number in value:
         check_phone(number, entity="contact", field="phones")
 
@@ -108,7 +119,9 @@ def _set_derived(instance: Any, name: str, phones: tuple[str, ...], birthday: da
     keys = search_keys(name, person=True)
     object.__setattr__(instance, "pinyin_full", keys.pinyin_full)
     object.__setattr__(instance, "pinyin_initials", keys.pinyin_initials)
-    object.__setattr__(instance, "phone_key", phone_key(phones[0]) if phones else None)
+    # Stored rows from before the cap may hold more phones; only the first ones are keyed.
+    for slot, field in enumerate(PHONE_KEY_FIELDS):
+        object.__setattr__(instance, field, phone_key(phones[slot]) if slot < len(phones) else None)
     object.__setattr__(
         instance, "birthday_md", None if birthday is None else month_day_key(birthday)
     )
@@ -125,7 +138,8 @@ class Contact:
         customer_id: the customer they work for.
         name: their name, 1..100 characters.
         title: job title.
-        phones: phone numbers, the first one is the main one (validated as phone numbers).
+        phones: up to :data:`PHONES_MAX` phone numbers, the first one is the main one
+            (validated as phone numbers).
         email: email address.
         wechat, qq: WeChat id and QQ number.
         im: other IM handles by network (``{"dingtalk": "...", "telegram": "..."}``).
@@ -135,6 +149,7 @@ class Contact:
         notes: free text.
         deleted_at: set while the contact (or its customer) is in the recycle bin.
         pinyin_full, pinyin_initials, phone_key, birthday_md: derived, stored for lookups.
+        phone_key_2 .. phone_key_5: the caller-ID keys of the other phones, in order.
     """
 
     entity_name = N_("contact")
@@ -163,6 +178,10 @@ class Contact:
     pinyin_full: str = attrs.field(init=False, default="", metadata=derived_from("name"))
     pinyin_initials: str = attrs.field(init=False, default="", metadata=derived_from("name"))
     phone_key: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    phone_key_2: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    phone_key_3: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    phone_key_4: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
+    phone_key_5: str | None = attrs.field(init=False, default=None, metadata=derived_from("phones"))
     birthday_md: str | None = attrs.field(
         init=False, default=None, metadata=derived_from("birthday")
     )

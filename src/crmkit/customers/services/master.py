@@ -8,7 +8,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.crm import Crm
-from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.contacts import PHONE_KEY_FIELDS, Contact
 from crmkit.customers.model.custom_fields import CUSTOM
 from crmkit.customers.model.custom_values import apply_custom, custom_paths
 from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerId
@@ -34,7 +34,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
-from crmkit.kernel.query import TRUE, F, Order, Query, and_
+from crmkit.kernel.query import TRUE, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Department, Member, grants_for, guarded
 
@@ -301,7 +301,7 @@ def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> lis
     """Who is calling: customers and contacts whose phone matches an incoming number.
 
     The number may come in any format (+86, 0, spaces, extension). Customers whose own
-    phone matches come first, then contacts whose main phone matches, each with their
+    phone matches come first, then contacts any of whose phones matches, each with their
     customer; a customer appears once (with the contact, when a contact matched).
     Only customers the actor may view are matched (a contact through its customer, as
     contacts are shown everywhere), and only through phones the actor may see: for an
@@ -312,6 +312,8 @@ def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> lis
         limit: the most matches returned.
     """
     where = caller_id_query(number)
+    # One indexed key column per contact phone: the OR is answered by their indexes.
+    contact_where = or_(*(caller_id_query(number, field=f) for f in PHONE_KEY_FIELDS))
 
     def work(uow: UnitOfWork) -> list[CallerMatch]:
         grants = grants_for(uow, actor)
@@ -321,12 +323,12 @@ def match_caller(crm: Crm, actor: Actor, number: str, *, limit: int = 10) -> lis
         if grants.can_filter(RESOURCE, where):
             for customer in customers.query(Query(where=where, limit=limit)):
                 found[customer.id] = CallerMatch(customer)
-        if grants.can_filter(contacts.resource, where):
+        if grants.can_filter(contacts.resource, contact_where):
             # Contacts show under their customer's view grant, as in list_contacts and the
             # 360 view, so the candidates are checked against their customers; a number
             # shared by more contacts than this is a switchboard, not a caller.
             candidates = uow.repository(Contact).query(
-                Query(where=and_(_LIVE, where), order_by=(Order("id"),), limit=_SWITCHBOARD)
+                Query(where=and_(_LIVE, contact_where), order_by=(Order("id"),), limit=_SWITCHBOARD)
             )
             owners: dict[UUID, Customer] = {
                 c.id: c

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from crmkit.adapters.sql.mapping import Mapping, map_entity
 from crmkit.adapters.sql.metadata import metadata
 from crmkit.customers.model import Customer, CustomerRelation
-from crmkit.customers.model.contacts import Contact
+from crmkit.customers.model.contacts import PHONE_KEY_FIELDS, Contact
 from crmkit.customers.model.custom_fields import CustomFieldDefinition
 from crmkit.customers.model.history import ChangeRecord
 from crmkit.customers.model.merge import MergeRecord
@@ -83,7 +83,8 @@ CONTACTS = map_entity(
         ("name",),  # the search box: characters typed match a prefix of the name
         ("pinyin_full",),
         ("pinyin_initials",),
-        ("phone_key",),
+        # One caller-ID key per phone slot (crmkit.customers.model.contacts.PHONE_KEY_FIELDS).
+        *((field,) for field in PHONE_KEY_FIELDS),
         ("birthday_md",),
     ],
 )
