@@ -149,15 +149,21 @@ def test_a_call_from_a_contacts_phone_opens_the_contact_and_their_customer(  # t
     other = register_customer(crm, team.rep, name="深圳腾达电子")
     add_contact(crm, team.rep, other.id, name="王芳", phones=["0755-8888 6666", MOBILE])
     matches = match_caller(crm, team.rep, "+86 139-1234-5678")
-    # The contact's main phone rings; the customer opens with the contact.
-    assert [(m.customer.id, m.contact and m.contact.name) for m in matches] == [(acme.id, "张伟")]
+    # Any phone of a contact rings it: 张伟's main phone is 王芳's second one.
+    assert [(m.customer.id, m.contact and m.contact.name) for m in matches] == [
+        (acme.id, "张伟"),
+        (other.id, "王芳"),
+    ]
     assert [m.customer.name for m in match_caller(crm, team.rep, "075588886666")] == [
         "深圳腾达电子"
     ]
     # A customer found by its own phone and a contact's is listed once, with the contact.
     update_customer(crm, team.rep, acme.id, phone=MOBILE)
     both = match_caller(crm, team.rep, MOBILE)
-    assert [(m.customer.id, m.contact and m.contact.name) for m in both] == [(acme.id, "张伟")]
+    assert [(m.customer.id, m.contact and m.contact.name) for m in both] == [
+        (acme.id, "张伟"),
+        (other.id, "王芳"),
+    ]
 
 
 def test_history_shows_no_value_of_a_hidden_field(crm: Crm, team: FieldTeam, acme) -> None:  # type: ignore[no-untyped-def]
