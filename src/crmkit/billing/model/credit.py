@@ -31,6 +31,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import RateNotFound
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -218,7 +219,7 @@ def credit_documents() -> list[CreditDocuments]:
 
 
 @attrs.define(eq=False)
-class CreditOverride:
+class CreditOverride(Entity):
     """A resubmitted credit-override request for a document on credit hold.
 
     The first request for a held order is the order's own approval request; after it
@@ -254,12 +255,6 @@ class CreditOverride:
     requested_by: UserId | None = None
     limit: Money | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CreditOverride) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def convert_all(

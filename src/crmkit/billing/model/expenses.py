@@ -24,6 +24,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import LimitExceeded, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -184,7 +185,7 @@ def _check_lines(_instance: Any, _attribute: Any, lines: tuple[ExpenseLine, ...]
 
 
 @attrs.define(eq=False)
-class ExpenseClaim:
+class ExpenseClaim(Entity):
     """A bundle of expense lines one person claims back.
 
     Attributes:
@@ -215,12 +216,6 @@ class ExpenseClaim:
     reimbursed_on: date | None = None
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ExpenseClaim) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
     @property
     def total(self) -> Money:
         """The sum of the lines."""
@@ -228,7 +223,7 @@ class ExpenseClaim:
 
 
 @attrs.define(eq=False)
-class ClaimLine:
+class ClaimLine(Entity):
     """One line of an expense claim as a record of its own, written when the claim is
     drafted (a claim's lines never change afterwards).
 
@@ -255,12 +250,6 @@ class ClaimLine:
     customer_id: UUID | None = None
     opportunity_id: UUID | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ClaimLine) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @classmethod
     def from_claim(cls, claim: ExpenseClaim) -> list[ClaimLine]:

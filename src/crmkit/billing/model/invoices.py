@@ -31,6 +31,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.billing.model.plans import Direction
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -150,7 +151,7 @@ def _lines(values: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:
 
 
 @attrs.define(eq=False)
-class Invoice:
+class Invoice(Entity):
     """A sales (or purchase) invoice.
 
     Attributes:
@@ -190,12 +191,6 @@ class Invoice:
     reverses: UUID | None = None
     reversed_by: UUID | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Invoice) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def is_red_letter(self) -> bool:

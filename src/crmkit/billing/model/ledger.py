@@ -35,6 +35,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.converter import to_instant, unstructure
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -91,7 +92,7 @@ class EntryKind(enum.Enum):
 
 
 @attrs.define(eq=False)
-class LedgerEntry:
+class LedgerEntry(Entity):
     """One fact in the ledger; never changed after it is written.
 
     Attributes:
@@ -134,12 +135,6 @@ class LedgerEntry:
     actor_id: UUID | None = None
     claim_id: UUID | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LedgerEntry) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 @attrs.frozen

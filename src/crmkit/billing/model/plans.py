@@ -26,6 +26,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -90,7 +91,7 @@ def plan_id_for(tenant_id: TenantId, direction: Direction, document: DocumentRef
 
 
 @attrs.define(eq=False)
-class Plan:
+class Plan(Entity):
     """A receivable or payable plan for one document.
 
     Attributes:
@@ -121,12 +122,6 @@ class Plan:
     terms_name: str = ""
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Plan) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 class InstallmentStatus(enum.Enum):
     """Where an installment stands, derived from its paid balance."""
@@ -137,7 +132,7 @@ class InstallmentStatus(enum.Enum):
 
 
 @attrs.define(eq=False)
-class Installment:
+class Installment(Entity):
     """One installment of a plan: an amount due on a date, and what has been paid.
 
     Attributes:
@@ -182,12 +177,6 @@ class Installment:
     @paid.default
     def _no_payment(self) -> Money:
         return Money.zero(self.amount.currency)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Installment) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def outstanding(self) -> Money:

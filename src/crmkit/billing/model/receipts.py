@@ -36,6 +36,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.billing.model.plans import Direction
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -73,7 +74,7 @@ class ReceiptState(enum.Enum):
 
 
 @attrs.define(eq=False)
-class Receipt:
+class Receipt(Entity):
     """Money received from a customer (or, for payables, paid to a supplier).
 
     Attributes:
@@ -125,12 +126,6 @@ class Receipt:
     @refunded.default
     def _nothing_refunded(self) -> Money:
         return Money.zero(self.settled.currency)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Receipt) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def currency(self) -> str:
@@ -235,7 +230,7 @@ def _invalid(field: str, message: str, **params: Any) -> ValidationError:
 
 
 @attrs.define(eq=False)
-class Refund:
+class Refund(Entity):
     """A request to pay money back from a receipt, approved, then paid in one or more parts.
 
     Attributes:
@@ -284,12 +279,6 @@ class Refund:
     def receipt_ids(self) -> tuple[ReceiptId, ...]:
         """The receipts the refund draws on, in draining order."""
         return tuple(p.receipt_id for p in self.sources)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Refund) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def remaining(self) -> Money:

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -137,7 +138,7 @@ def check_lines(lines: Sequence[TermLine]) -> None:
 
 
 @attrs.define(eq=False)
-class PaymentTerms:
+class PaymentTerms(Entity):
     """A tenant's named payment-term template (stored, reused across documents).
 
     Attributes:
@@ -155,12 +156,6 @@ class PaymentTerms:
     name: str
     lines: tuple[TermLine, ...] = attrs.field(converter=_lines, validator=_check_lines)
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PaymentTerms) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ from crmkit.customers.model.customer import apply_changes, check_name, optional_
 from crmkit.customers.model.identifiers import check_email
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -131,7 +132,7 @@ _DERIVED: Any = [attrs.setters.convert, attrs.setters.validate, _refresh]
 
 
 @attrs.define(eq=False)
-class Contact:
+class Contact(Entity):
     """A person at a customer.
 
     Attributes:
@@ -188,12 +189,6 @@ class Contact:
 
     def __attrs_post_init__(self) -> None:
         _set_derived(self, self.name, self.phones, self.birthday)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Contact) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def change(self, **changes: Any) -> dict[str, tuple[Any, Any]]:
         """Apply field changes (validated first) and return ``{field: (old, new)}``.

@@ -42,6 +42,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import LazyText, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -218,7 +219,7 @@ def _too_precise(value: Decimal) -> bool:
 
 
 @attrs.define(eq=False)
-class CustomFieldDefinition:
+class CustomFieldDefinition(Entity):
     """A custom field of one entity (``customer``) of one tenant.
 
     Attributes:
@@ -267,12 +268,6 @@ class CustomFieldDefinition:
 
     def __attrs_post_init__(self) -> None:
         self.check()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CustomFieldDefinition) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def path(self) -> str:

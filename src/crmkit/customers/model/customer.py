@@ -31,6 +31,7 @@ from crmkit.customers.model.custom_values import CustomValues, show_custom, to_c
 from crmkit.customers.model.identifiers import check_email, check_tax_id, compact_tax_id
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -356,7 +357,7 @@ _KEYED: Any = [attrs.setters.convert, attrs.setters.validate, _refresh_keys]
 
 
 @attrs.define(eq=False)
-class Customer:
+class Customer(Entity):
     """The customer master record.
 
     Attributes:
@@ -452,12 +453,6 @@ class Customer:
 
     def __attrs_post_init__(self) -> None:
         _set_keys(self, self.name, self.kind, self.phone)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Customer) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def change(self, now: datetime, **changes: Any) -> CustomerChanged | None:
         """Apply field changes (validated) and return the event recording them.

@@ -21,6 +21,7 @@ import attrs
 from crmkit.customers.model.custom_fields import CUSTOM
 from crmkit.customers.model.custom_values import show_custom
 from crmkit.customers.model.customer import DERIVED_KEYS, Customer, show_value
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.ports import UnitOfWork
@@ -43,7 +44,7 @@ _TRACKED = tuple(f.name for f in attrs.fields(Customer) if f.name not in _UNTRAC
 
 
 @attrs.define(eq=False)
-class ChangeRecord:
+class ChangeRecord(Entity):
     """One changed field of one customer.
 
     Attributes:
@@ -70,12 +71,6 @@ class ChangeRecord:
     user_id: UserId | None
     changed_at: datetime
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ChangeRecord) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def snapshot(customer: Customer | None) -> dict[str, str | None]:

@@ -16,6 +16,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -54,7 +55,7 @@ class Moved:
 
 
 @attrs.define(eq=False)
-class MergeRecord:
+class MergeRecord(Entity):
     """What one merge did, kept so it can be undone.
 
     Attributes:
@@ -79,12 +80,6 @@ class MergeRecord:
     undone_at: datetime | None = None
     undone_by: UserId | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, MergeRecord) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 @attrs.frozen

@@ -41,6 +41,7 @@ import attrs
 
 from crmkit.customers.errors import CooldownActive, HoldingLimitReached, NotInPool
 from crmkit.customers.model.customer import Customer, PoolState
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -219,7 +220,7 @@ def _optional_limit(_instance: Any, attribute: Any, value: int | None) -> None:
 
 
 @attrs.define(eq=False)
-class PoolPolicy:
+class PoolPolicy(Entity):
     """A tenant's public-pool rules (one per tenant; ``None`` switches a rule off).
 
     Attributes:
@@ -244,15 +245,9 @@ class PoolPolicy:
         """The policy a tenant has until it sets its own."""
         return cls(id=POLICY_ID, tenant_id=tenant_id)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PoolPolicy) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 @attrs.define(eq=False)
-class Holding:
+class Holding(Entity):
     """A rep's claim counter: the row that serialises claims and assignments to one rep.
 
     Counting a rep's customers and then claiming one is racy when two claims for
@@ -268,12 +263,6 @@ class Holding:
     tenant_id: TenantId
     acquisitions: int = 0
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Holding) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -482,7 +471,7 @@ def _check_members(_instance: Any, _attribute: Any, value: tuple[UserId, ...]) -
 
 
 @attrs.define(eq=False)
-class AssignmentRule:
+class AssignmentRule(Entity):
     """Gives new or pool customers to reps automatically.
 
     A rule applies to customers whose region and industry match (``None`` matches
@@ -522,12 +511,6 @@ class AssignmentRule:
             and (self.region is None or self.region == customer.region)
             and (self.industry is None or self.industry == customer.industry)
         )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AssignmentRule) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def choose_assignee(

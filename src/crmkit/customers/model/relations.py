@@ -14,6 +14,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -41,7 +42,7 @@ class RelationKind(enum.Enum):
 
 
 @attrs.define(eq=False)
-class CustomerRelation:
+class CustomerRelation(Entity):
     """A relation between two customers of one tenant.
 
     Attributes:
@@ -71,12 +72,6 @@ class CustomerRelation:
                 field="to_id",
                 reason=reason(N_("a customer cannot be related to itself")),
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CustomerRelation) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def would_make_cycle(parent_id: UUID, child_id: UUID, parent_of: Any) -> bool:

@@ -33,6 +33,7 @@ from typing import Any, NewType
 import attrs
 import pendulum
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -96,7 +97,7 @@ def local_day(at: datetime, timezone: str) -> date:
 
 
 @attrs.define(eq=False)
-class Activity:
+class Activity(Entity):
     """One logged follow-up.
 
     Attributes:
@@ -152,12 +153,6 @@ class Activity:
         if self.occurred_at > self.created_at:
             raise _invalid(_ACTIVITY, "occurred_at", N_("must not lie in the future"))
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Activity) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
     def logged(self) -> ActivityLogged:
         """The event recording that this activity was logged."""
         return ActivityLogged(
@@ -208,7 +203,7 @@ class PlanStatus(enum.Enum):
 
 
 @attrs.define(eq=False)
-class FollowUpPlan:
+class FollowUpPlan(Entity):
     """A follow-up still to do.
 
     Attributes:
@@ -254,12 +249,6 @@ class FollowUpPlan:
         if self.customer_id is None and self.opportunity_id is None and self.lead_id is None:
             raise _invalid(_PLAN, "customer_id", N_("link the plan to a customer, deal or lead"))
         self.due_on = local_day(self.due_at, self.timezone)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FollowUpPlan) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def status_at(self, now: datetime) -> PlanStatus:
         """How the plan stands at ``now``: a planned follow-up past its due instant is overdue."""

@@ -14,6 +14,7 @@ from datetime import date
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -32,7 +33,7 @@ class CampaignStatus(enum.Enum):
 
 
 @attrs.define(eq=False)
-class Campaign:
+class Campaign(Entity):
     """A marketing campaign.
 
     Attributes:
@@ -68,9 +69,3 @@ class Campaign:
                     N_("{end} is before {start}"), end=self.ends_on, start=self.starts_on
                 ),
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Campaign) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)

@@ -30,6 +30,7 @@ from typing import Any, NewType
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -138,7 +139,7 @@ def _past_end(contract: Contract, *, today: date) -> bool:
 
 
 @attrs.define(eq=False)
-class Contract(ApprovalDecisions):
+class Contract(ApprovalDecisions, Entity):
     """A contract.
 
     Attributes:
@@ -214,12 +215,6 @@ class Contract(ApprovalDecisions):
         self.renewal_notice_on = (
             None if self.end_date is None else self.end_date - timedelta(days=self.notice_days)
         )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Contract) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def approval_document_type(self) -> str:

@@ -29,6 +29,7 @@ import attrs
 from crmkit.customers.model.names import normalize_name
 from crmkit.customers.model.phones import phone_key
 from crmkit.customers.model.search_keys import search_keys
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -126,7 +127,7 @@ _KEYED: Any = [attrs.setters.validate, _refresh_keys]
 
 
 @attrs.define(eq=False)
-class Lead:
+class Lead(Entity):
     """A lead.
 
     Attributes:
@@ -180,12 +181,6 @@ class Lead:
 
     def __attrs_post_init__(self) -> None:
         _set_keys(self, self.name, self.company, self.phone, self.email)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Lead) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def contact(self, now: datetime) -> DomainEvent | None:
         """Record a first contact."""

@@ -21,6 +21,7 @@ from typing import Any, NewType
 import attrs
 
 from crmkit.customers.model.search_keys import search_keys
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -81,7 +82,7 @@ class Stage:
 
 
 @attrs.define(eq=False)
-class SalesProcess:
+class SalesProcess(Entity):
     """A named, ordered list of open stages; won and lost close every process."""
 
     entity_name = N_("sales process")
@@ -109,12 +110,6 @@ class SalesProcess:
                         stage=stage.code,
                         name=field,
                     )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SalesProcess) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def stage(self, code: str) -> Stage:
         """The stage named ``code``.
@@ -190,7 +185,7 @@ def _close_date(value: Any) -> date | None:
 
 
 @attrs.define(eq=False)
-class Opportunity:
+class Opportunity(Entity):
     """A deal.
 
     Attributes:
@@ -250,12 +245,6 @@ class Opportunity:
                     amount=self.amount,
                     total=lines_total(self.lines, self.amount.currency),
                 )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Opportunity) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def weighted_amount(self) -> Money:

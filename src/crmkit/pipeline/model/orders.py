@@ -30,6 +30,7 @@ import attrs
 
 # One credit rule and one decision type, billing's: the order only applies the answer.
 from crmkit.billing.model.credit import CreditCheck, CreditDecision
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -98,7 +99,7 @@ def _nothing_delivered(order: SalesOrder) -> bool:
 
 
 @attrs.define(eq=False)
-class SalesOrder:
+class SalesOrder(Entity):
     """A sales order.
 
     Attributes:
@@ -142,12 +143,6 @@ class SalesOrder:
         if len(set(numbers)) != len(numbers):
             raise _invalid("lines", N_("line numbers must be unique"))
         self.total = totals(self.lines, self.total_discount, self.currency).total
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SalesOrder) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def line(self, line_no: int) -> LineItem:
         """The line numbered ``line_no``.

@@ -25,6 +25,7 @@ from typing import Any, NewType
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -167,7 +168,7 @@ class PriceListItem:
 
 
 @attrs.define(eq=False)
-class PriceList:
+class PriceList(Entity):
     """A tenant's list of prices in one currency, for one customer level or all.
 
     Attributes:
@@ -200,12 +201,6 @@ class PriceList:
         for item in self.items:
             if item.unit_price.currency != self.currency:
                 raise CurrencyMismatch(left=self.currency, right=item.unit_price.currency)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PriceList) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def covers(self, level: str | None, currency: str, on: date) -> bool:
         """Whether the list applies to a customer of ``level``, in ``currency``, on ``on``."""

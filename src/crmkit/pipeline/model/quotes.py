@@ -31,6 +31,7 @@ from typing import Any, NewType
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -145,7 +146,7 @@ def _within_threshold(quote: Quote) -> bool:
 
 
 @attrs.define(eq=False)
-class Quote(ApprovalDecisions):
+class Quote(ApprovalDecisions, Entity):
     """One version of a quote.
 
     Attributes:
@@ -198,12 +199,6 @@ class Quote(ApprovalDecisions):
         self.subtotal, self.total = money.subtotal, money.total
         if self.root_id is None:
             self.root_id = self.id
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Quote) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def approval_document_type(self) -> str:

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -73,7 +74,7 @@ class StepPlan:
 
 
 @attrs.define(eq=False)
-class SequenceTemplate:
+class SequenceTemplate(Entity):
     """A named cadence of steps; ``grace_days`` before a due step counts as overdue."""
 
     entity_name = N_("sequence template")
@@ -92,12 +93,6 @@ class SequenceTemplate:
                 field="steps",
                 reason=reason(N_("name at least one step")),
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SequenceTemplate) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def plan_steps(
@@ -142,7 +137,7 @@ class StepFinished(DomainEvent):
 
 
 @attrs.define(eq=False)
-class SequenceStep:
+class SequenceStep(Entity):
     """One concrete step of a sequence running for a customer."""
 
     entity_name = N_("sequence step")
@@ -162,12 +157,6 @@ class SequenceStep:
     finished_at: datetime | None = None
     note: str = ""
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SequenceStep) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def tick(self, today: date) -> bool:
         """Let the calendar move the step on; ``True`` if its state changed."""

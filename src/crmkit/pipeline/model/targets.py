@@ -29,6 +29,7 @@ from decimal import Decimal
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -69,7 +70,7 @@ class UnitKind(enum.Enum):
 
 
 @attrs.define(eq=False)
-class Target:
+class Target(Entity):
     """A planned value for one unit, period and metric.
 
     Attributes:
@@ -100,12 +101,6 @@ class Target:
                 field="currency",
                 reason=reason(N_("money targets need a currency, counts none")),
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Target) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 @attrs.frozen
@@ -142,7 +137,7 @@ class CategoryRate:
 
 
 @attrs.define(eq=False)
-class CommissionPlan:
+class CommissionPlan(Entity):
     """Percent of won amount, tiered by attainment of the won-amount target, with
     optional rates of their own for product categories.
 
@@ -182,12 +177,6 @@ class CommissionPlan:
     def rates_by_category(self) -> dict[str, Decimal]:
         """The category rates as a mapping."""
         return {c.category: c.rate for c in self.category_rates}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CommissionPlan) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def rate_for(self, attainment: Decimal) -> Decimal:
         """The rate of the highest tier reached."""

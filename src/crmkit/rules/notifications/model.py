@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -253,7 +254,7 @@ def delivery_id(event_id: uuid.UUID, channel: str, recipient: str) -> uuid.UUID:
 
 
 @attrs.define(eq=False)
-class Delivery:
+class Delivery(Entity):
     """One message to one recipient on one channel, and its delivery record.
 
     Attributes:
@@ -283,12 +284,6 @@ class Delivery:
     last_error: str | None = None
     delivered_at: datetime | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Delivery) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def idempotency_key(self) -> str:
@@ -321,7 +316,7 @@ def inbox_item_id(idempotency_key: str) -> uuid.UUID:
 
 
 @attrs.define(eq=False)
-class InboxItem:
+class InboxItem(Entity):
     """A message in a user's in-app inbox (站内信)."""
 
     entity_name = N_("inbox_item")
@@ -336,12 +331,6 @@ class InboxItem:
     data: dict[str, Any] = attrs.field(factory=dict)
     read_at: datetime | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, InboxItem) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def is_read(self) -> bool:

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 import pendulum
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -241,7 +242,7 @@ def counter_id(tenant_id: TenantId, doc_type: str, period: str) -> uuid.UUID:
 
 
 @attrs.define(eq=False)
-class NumberingRule:
+class NumberingRule(Entity):
     """A tenant's numbering rule for one document type (``contract``, ``customer``, ...).
 
     Attributes:
@@ -260,12 +261,6 @@ class NumberingRule:
     pattern: str = attrs.field(validator=_check_pattern)
     timezone: str = attrs.field(default="UTC", validator=_check_timezone)
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NumberingRule) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def parsed(self) -> NumberPattern:
@@ -286,7 +281,7 @@ class NumberingRule:
 
 
 @attrs.define(eq=False)
-class NumberCounter:
+class NumberCounter(Entity):
     """The last sequence value issued for one document type in one period.
 
     Stored one row per (tenant, document type, period); the row is locked from the
@@ -301,9 +296,3 @@ class NumberCounter:
     period: str
     value: int = 0
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NumberCounter) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)

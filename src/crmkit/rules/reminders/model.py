@@ -32,6 +32,7 @@ from typing import Any, NewType
 import attrs
 import pendulum
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -178,7 +179,7 @@ def _invalid(field: str, message: str, **params: Any) -> ValidationError:
 
 
 @attrs.define(eq=False)
-class ReminderRule:
+class ReminderRule(Entity):
     """A reminder rule (see the module docstring for the four kinds).
 
     Attributes:
@@ -223,12 +224,6 @@ class ReminderRule:
 
     def __attrs_post_init__(self) -> None:
         self.validate()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReminderRule) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def validate(self) -> None:
         """Check the rule is complete and consistent for its kind.
@@ -367,7 +362,7 @@ class ReminderDone(DomainEvent):
 
 
 @attrs.define(eq=False)
-class ReminderFiring:
+class ReminderFiring(Entity):
     """One reminder for one recipient: due, snoozed, dismissed or done."""
 
     entity_name = N_("reminder")
@@ -385,12 +380,6 @@ class ReminderFiring:
     state: FiringState = FiringState.DUE
     snoozed_until: datetime | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ReminderFiring) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def due_event(self, now: datetime) -> ReminderDue:
         """The event that tells notifiers to deliver this reminder."""

@@ -33,6 +33,7 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.converter import converter, to_instant
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -344,7 +345,7 @@ def _check_interval(_i: Any, _a: Any, value: int) -> None:
 
 
 @attrs.define(eq=False)
-class ApprovalFlow:
+class ApprovalFlow(Entity):
     """How one kind of document is approved in one tenant.
 
     Attributes:
@@ -378,12 +379,6 @@ class ApprovalFlow:
     unapprovers: tuple[Approvers, ...] = attrs.field(default=(), converter=_selectors)
     active: bool = True
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApprovalFlow) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def stages_for(self, facts: Facts) -> tuple[FlowStage, ...]:
         """The stages a document with these facts goes through, in order."""

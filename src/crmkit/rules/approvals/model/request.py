@@ -25,6 +25,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import InvalidTransition, PermissionDenied
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
@@ -78,7 +79,7 @@ def _alert_key(round_: int, stage: int, kind: AlertKind) -> str:
 
 
 @attrs.define(eq=False)
-class ApprovalRequest:
+class ApprovalRequest(Entity):
     """One document's approval: its route, votes, status and audit trail.
 
     Attributes:
@@ -134,12 +135,6 @@ class ApprovalRequest:
     escalate_at: datetime | None = None
     alert_due_at: datetime | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApprovalRequest) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     # -- reading -----------------------------------------------------------------------
 

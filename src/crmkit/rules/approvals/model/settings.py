@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 
@@ -34,7 +35,7 @@ def approval_settings_id(tenant_id: TenantId) -> uuid.UUID:
 
 
 @attrs.define(eq=False)
-class ApprovalSettings:
+class ApprovalSettings(Entity):
     """A tenant's approval settings.
 
     Attributes:
@@ -51,9 +52,3 @@ class ApprovalSettings:
     tenant_id: TenantId
     allow_self_approval: bool = False
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApprovalSettings) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.rules.approvals.model.request import ApprovalRequest, ApprovalRequestId
@@ -21,7 +22,7 @@ __all__ = ["ApprovalTask"]
 
 
 @attrs.define(eq=False)
-class ApprovalTask:
+class ApprovalTask(Entity):
     """One approver's pending item in the approval inbox (待审批).
 
     Tasks are a read model the services keep in step with each request: one row per
@@ -57,12 +58,6 @@ class ApprovalTask:
     waiting_since: datetime
     due_at: datetime | None = None
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApprovalTask) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
 
 def tasks_for(request: ApprovalRequest) -> list[ApprovalTask]:

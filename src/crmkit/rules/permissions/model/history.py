@@ -7,6 +7,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.rules.permissions.model.org import _str_tuple
@@ -15,7 +16,7 @@ __all__ = ["Denial", "OwnershipTransfer", "PolicyEpoch"]
 
 
 @attrs.define(eq=False)
-class OwnershipTransfer:
+class OwnershipTransfer(Entity):
     """A change of a record's owner, kept as history."""
 
     entity_name = N_("ownership_transfer")
@@ -31,15 +32,9 @@ class OwnershipTransfer:
     note: str = ""
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, OwnershipTransfer) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 @attrs.define(eq=False)
-class Denial:
+class Denial(Entity):
     """An audit-log entry: an operation the evaluator refused, with its reasons."""
 
     entity_name = N_("denial")
@@ -55,15 +50,9 @@ class Denial:
     reasons: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Denial) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 @attrs.define(eq=False)
-class PolicyEpoch:
+class PolicyEpoch(Entity):
     """One row per tenant that changes on every policy change.
 
     Compiled grants are cached under its ``token``; any change to departments,
@@ -82,9 +71,3 @@ class PolicyEpoch:
     token: UUID | None = None
     changes: int = 0
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PolicyEpoch) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)

@@ -19,6 +19,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 
@@ -41,7 +42,7 @@ def _str_tuple(values: Iterable[str]) -> tuple[str, ...]:
 
 
 @attrs.define(eq=False)
-class Department:
+class Department(Entity):
     """A node of the tenant's department tree (``parent_id`` ``None`` at the top)."""
 
     entity_name = N_("department")
@@ -52,15 +53,9 @@ class Department:
     parent_id: UUID | None = None
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Department) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 @attrs.define(eq=False)
-class Member:
+class Member(Entity):
     """A user's place in a tenant: department, manager, roles and admin level.
 
     The id is the user's id (the host's login identity), so one user has at most
@@ -78,9 +73,3 @@ class Member:
     admin: AdminLevel = attrs.field(default=AdminLevel.NONE, converter=AdminLevel)
     active: bool = True
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Member) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -137,7 +138,7 @@ def _check_code(_instance: Any, attribute: Any, value: str) -> None:
 
 
 @attrs.define(eq=False)
-class Role:
+class Role(Entity):
     """A named bundle of grants and field rules, defined per tenant.
 
     Attributes:
@@ -157,12 +158,6 @@ class Role:
     grants: tuple[Grant, ...] = attrs.field(default=(), converter=_grant_tuple)
     field_rules: tuple[FieldRule, ...] = attrs.field(default=(), converter=_rule_tuple)
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Role) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     def validate(self, reg: Registry) -> None:
         """Check every grant and field rule against the registry, and for duplicates.

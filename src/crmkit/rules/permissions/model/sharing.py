@@ -15,6 +15,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.query import Expr, fields_of
@@ -53,7 +54,7 @@ class GranteeKind(enum.Enum):
 
 
 @attrs.define(eq=False)
-class RecordShare:
+class RecordShare(Entity):
     """One record shared with a user, a role or a department."""
 
     entity_name = N_("share")
@@ -69,15 +70,9 @@ class RecordShare:
     shared_at: datetime | None = None
     version: int = 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RecordShare) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
 
 @attrs.define(eq=False)
-class SharingRule:
+class SharingRule(Entity):
     """Rule-based sharing: records of ``resource`` matching ``condition`` go to a grantee."""
 
     entity_name = N_("sharing_rule")
@@ -91,12 +86,6 @@ class SharingRule:
     grantee: str
     access: Access = attrs.field(default=Access.READ, converter=Access)
     version: int = 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SharingRule) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def condition_expr(self) -> Expr:
