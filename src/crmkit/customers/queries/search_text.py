@@ -13,6 +13,7 @@ import unicodedata
 from crmkit.customers.model.search_keys import _tables
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import expect_type
 
 __all__ = [
     "MAX_INITIALS_RANGES",
@@ -66,8 +67,9 @@ def check_search_text(text: str) -> str:
 
     Raises:
         ValidationError: on ``text``, when it is longer than :data:`MAX_SEARCH_TEXT`.
+        TypeError: ``text`` is no text (a programmer's mistake; a form sends text).
     """
-    typed = " ".join(text.split())
+    typed = " ".join(expect_type(text, str, field="text").split())
     if len(typed) > MAX_SEARCH_TEXT:
         raise ValidationError(
             entity="search",

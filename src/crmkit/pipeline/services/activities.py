@@ -262,6 +262,8 @@ def plan_follow_up(
         ValidationError: no customer, deal or lead; the links disagree; a bad zone.
         PermissionDenied: the actor may not plan for that assignee or see a linked record.
     """
+    expect_type(subject, str, field="subject")
+    expect_type(timezone, str, field="timezone")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> FollowUpPlan:

@@ -17,6 +17,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.limits import expect_type
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.model.flows import ApprovalFlow, Facts
 from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
@@ -69,7 +70,11 @@ def submit_for_approval(
         PermissionDenied: someone other than the first submitter resubmits, or the actor
             may not edit the stored document.
         ValidationError: ``facts`` gives another value for a fact the document reports.
+        TypeError: ``title`` is no text, or ``facts`` no mapping.
     """
+    expect_type(title, str, field="title")
+    if facts is not None:
+        expect_type(facts, (Facts, Mapping), field="facts")
 
     def work(uow: UnitOfWork) -> ApprovalRequest:
         subject = describe_document(uow, document_type, document_id)
