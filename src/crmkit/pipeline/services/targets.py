@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.limits import expect_type
+from crmkit.kernel.limits import check_amount, expect_type
+from crmkit.kernel.money import to_decimal
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.targets import (
@@ -58,7 +59,9 @@ def set_target(
             unit_id=unit_id,
             period=period,
             metric=metric,
-            value=Decimal(value),
+            value=check_amount(
+                to_decimal(value, entity="target", field="value"), entity="target", field="value"
+            ),
             currency=currency,
         )
         return repo.add(target)
