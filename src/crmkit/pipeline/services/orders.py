@@ -29,6 +29,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
+from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
     Contract,
@@ -237,7 +238,9 @@ def record_delivery(
         ValidationError: an unknown line or more than is outstanding.
     """
     expect_type(quantities, Mapping, field="quantities")
-    wanted = {line: Decimal(q) for line, q in quantities.items()}
+    wanted = {
+        line: to_decimal(q, entity="delivery", field="quantities") for line, q in quantities.items()
+    }
     return _on_order(
         crm,
         actor,
