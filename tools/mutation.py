@@ -115,7 +115,7 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
 }
 
 PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:randomly", "-x", "-q"]
-MEMORY_ONLY = ["-k", "not sqlite and not postgresql"]
+MEMORY_ONLY = ["-k", "not sqlite and not postgresql and not mariadb"]
 COUNTED = {"killed", "timeout", "survived", "no tests", "suspicious", "segfault"}
 KILLED = {"killed", "timeout", "segfault"}
 _NAME = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+)$")
