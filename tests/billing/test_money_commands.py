@@ -1,0 +1,353 @@
+"""The receipt and allocation commands, field by field: whose records each may touch, what
+it writes to the ledger and the outbox, which installments it picks, what it stores to
+recognise a retry, and how it refuses what it cannot do."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+from crmkit import Crm
+from crmkit.billing import (
+    EntryKind,
+    allocate_receipt,
+    allocate_receipts,
+    apply_credit,
+    approve_refund,
+    confirm_receipt,
+    create_plan,
+    customer_credit,
+    deallocate,
+    get_receipt,
+    ledger_entries,
+    pay_refund,
+    record_receipt,
+    request_refund,
+    reverse_receipt,
+)
+from crmkit.billing.model.ledger import IdempotencyRecord, idempotency_id, payload_hash
+from crmkit.billing.model.plans import Direction, Installment
+from crmkit.billing.model.receipts import ReceiptAllocated, ReceiptConfirmed, ReceiptReversed
+from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import PermissionDenied, ValidationError
+from crmkit.kernel.ids import UserId
+from crmkit.kernel.money import Money
+from crmkit.kernel.rates import ExchangeRates
+from crmkit.rules.permissions import Grant, Scope, define_role, set_member
+from tests.billing.builders import TERMS_30_60_10, make_customer, make_document, make_plan
+from tests.billing.builders import second_admin as approver
+
+DAY = date(2026, 2, 1)
+
+
+def cny(text: str) -> Money:
+    return Money(text, "CNY")
+
+
+def _receipt(crm: Crm, actor: Actor, who: uuid.UUID, amount: Money, **more: Any) -> Any:
+    more.setdefault("received_on", DAY)
+    return record_receipt(
+        crm, actor, customer_id=who, amount=amount, idempotency_key=uuid.uuid4().hex, **more
+    )
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def _tellers(crm: Crm, admin: Actor) -> tuple[Actor, Actor]:
+    """Two clerks who confirm, reverse and allocate only the receipts they recorded."""
+    own = [
+        Grant("receipt", op, Scope.OWN)
+        for op in ("view", "create", "confirm", "reverse", "allocate")
+    ]
+    define_role(
+        crm,
+        admin,
+        "teller",
+        grants=[
+            *own,
+            Grant("customer", "view", Scope.TENANT),
+            Grant("installment", "view", Scope.TENANT),
+        ],
+    )
+    tellers = []
+    for name in ("Sun", "Zhou"):
+        person = Actor(admin.tenant_id, UserId(uuid.uuid4()), name)
+        set_member(crm, admin, person.user_id, name=name, roles=["teller"])
+        tellers.append(person)
+    return tellers[0], tellers[1]
+
+
+def _events(crm: Crm, actor: Actor) -> list[Any]:
+    return list(crm.run(actor.tenant_id, lambda uow: uow.outbox.pending(limit=500)))
+
+
+def _stored_request(crm: Crm, actor: Actor, command: str, key: str) -> str:
+    record_id = idempotency_id(actor.tenant_id, command, key, actor.user_id)
+    found = crm.run(actor.tenant_id, lambda uow: uow.repository(IdempotencyRecord).get(record_id))
+    assert found.command == command
+    return found.payload_hash
+
+
+# -- whose receipts a clerk may touch ---------------------------------------------------------
+
+
+def test_each_command_checks_the_receipt_it_touches(crm: Crm, actor: Actor) -> None:
+    sun, zhou = _tellers(crm, actor)
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    theirs = _receipt(crm, zhou, who, cny("100"), confirmed=False)
+    mine = _receipt(crm, sun, who, cny("100"), confirmed=False)
+    with pytest.raises(PermissionDenied):
+        get_receipt(crm, sun, theirs.id)
+    assert get_receipt(crm, sun, mine.id).id == mine.id
+    with pytest.raises(PermissionDenied):
+        confirm_receipt(crm, sun, theirs.id, confirmed_on=DAY, idempotency_key=_key())
+    confirm_receipt(crm, sun, mine.id, confirmed_on=DAY, idempotency_key=_key())
+    confirm_receipt(crm, zhou, theirs.id, confirmed_on=DAY, idempotency_key=_key())
+    with pytest.raises(PermissionDenied):
+        allocate_receipts(crm, sun, [theirs.id], idempotency_key=_key())
+    (ours,) = allocate_receipt(crm, zhou, theirs.id, idempotency_key=_key())
+    with pytest.raises(PermissionDenied):
+        deallocate(crm, sun, ours.id, idempotency_key=_key())
+    with pytest.raises(PermissionDenied):
+        reverse_receipt(crm, sun, theirs.id, reason_text="x", idempotency_key=_key())
+    assert allocate_receipts(crm, sun, [mine.id], idempotency_key=_key())
+    assert reverse_receipt(crm, sun, mine.id, reason_text="bounced", idempotency_key=_key())
+    assert deallocate(crm, zhou, ours.id, idempotency_key=_key()).reverses == ours.id
+    commands = [(e.command, e.actor_id) for e in ledger_entries(crm, actor)]
+    assert commands == [
+        ("record_receipt", zhou.user_id),
+        ("record_receipt", sun.user_id),
+        ("confirm_receipt", sun.user_id),
+        ("confirm_receipt", zhou.user_id),
+        ("allocate", zhou.user_id),
+        ("allocate_batch", sun.user_id),
+        ("reverse_receipt", sun.user_id),  # the allocation taken back
+        ("reverse_receipt", sun.user_id),  # the receipt offset
+        ("deallocate", zhou.user_id),
+    ]
+
+
+# -- what each command stores to recognise a retry -----------------------------------------
+
+
+def test_each_command_stores_the_hash_of_its_request(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    slip = _receipt(crm, actor, who, cny("300"), confirmed=False)
+    key = _key()
+    confirm_receipt(crm, actor, slip.id, confirmed_on=DAY, idempotency_key=key)
+    assert _stored_request(crm, actor, "confirm_receipt", key) == payload_hash(
+        {"receipt_id": slip.id, "confirmed_on": DAY}
+    )
+    key = _key()
+    (entry,) = allocate_receipts(crm, actor, [slip.id, slip.id], idempotency_key=key, on=DAY)
+    assert _stored_request(crm, actor, "allocate_batch", key) == payload_hash(
+        {"receipt_ids": [slip.id], "on": DAY}
+    )
+    key = _key()
+    deallocate(crm, actor, entry.id, idempotency_key=key, on=DAY)
+    assert _stored_request(crm, actor, "deallocate", key) == payload_hash(
+        {"entry_id": entry.id, "on": DAY}
+    )
+    key = _key()
+    apply_credit(crm, actor, who, currency="CNY", idempotency_key=key, on=DAY)
+    assert _stored_request(crm, actor, "apply_credit", key) == payload_hash(
+        {"customer_id": who, "currency": "CNY", "on": DAY}
+    )
+    key = _key()
+    reverse_receipt(crm, actor, slip.id, reason_text="bounced", idempotency_key=key, on=DAY)
+    assert _stored_request(crm, actor, "reverse_receipt", key) == payload_hash(
+        {"receipt_id": slip.id, "reason": "bounced", "on": DAY}
+    )
+
+
+# -- the business day ------------------------------------------------------------------------
+
+
+def test_allocation_days_may_come_as_iso_text_and_anything_else_is_refused(
+    crm: Crm, actor: Actor
+) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    first = _receipt(crm, actor, who, cny("100"))
+    (entry,) = allocate_receipts(crm, actor, [first.id], idempotency_key=_key(), on="2026-02-03")
+    assert entry.posted_on == date(2026, 2, 3)
+    back = deallocate(crm, actor, entry.id, idempotency_key=_key(), on="2026-02-04")
+    assert back.posted_on == date(2026, 2, 4)
+    (again,) = apply_credit(
+        crm, actor, who, currency="CNY", idempotency_key=_key(), on="2026-02-05"
+    )
+    assert again.posted_on == date(2026, 2, 5)
+    for command in (
+        lambda: allocate_receipts(crm, actor, [first.id], idempotency_key=_key(), on=5),
+        lambda: deallocate(crm, actor, again.id, idempotency_key=_key(), on=5),
+        lambda: apply_credit(crm, actor, who, currency="CNY", idempotency_key=_key(), on=5),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            command()
+        assert str(refused.value) == "allocation.on: must be a date"
+
+
+# -- refusals --------------------------------------------------------------------------------
+
+
+def test_only_a_live_allocation_can_be_taken_back(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    money = _receipt(crm, actor, view.plan.customer_id, cny("100"))
+    (confirmed,) = ledger_entries(crm, actor)
+    with pytest.raises(ValidationError) as refused:
+        deallocate(crm, actor, confirmed.id, idempotency_key=_key())
+    assert str(refused.value) == "ledger entry.kind: only an allocation can be taken back"
+    (entry,) = allocate_receipt(crm, actor, money.id, idempotency_key=_key())
+    deallocate(crm, actor, entry.id, idempotency_key=_key())
+    with pytest.raises(ValidationError) as again:
+        deallocate(crm, actor, entry.id, idempotency_key=_key())
+    assert str(again.value) == "ledger entry.id: this allocation was already taken back"
+
+
+def test_a_refunded_receipt_is_not_reversed(crm: Crm, actor: Actor) -> None:
+    money = _receipt(crm, actor, make_customer(crm, actor).id, cny("100"))
+    refund = request_refund(
+        crm, actor, money.id, amount=cny("10"), reason_text="x", idempotency_key=_key()
+    )
+    approve_refund(crm, approver(crm, actor), refund.id)
+    pay_refund(crm, actor, refund.id, idempotency_key=_key())
+    with pytest.raises(ValidationError) as refused:
+        reverse_receipt(crm, actor, money.id, reason_text="x", idempotency_key=_key())
+    assert str(refused.value) == "receipt.refunded: a refunded receipt cannot be reversed"
+
+
+def test_confirming_converted_money_without_rates_names_the_currency_and_day(
+    crm: Crm, actor: Actor
+) -> None:
+    rates = ExchangeRates()
+    rates.add("USD", "CNY", "7.1", on=date(2026, 1, 1))
+    slip = _receipt(
+        crm, actor, make_customer(crm, actor).id, Money("10", "USD"),
+        confirmed=False, settle_in="CNY", rates=rates,
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        confirm_receipt(crm, actor, slip.id, confirmed_on=date(2026, 2, 3), idempotency_key="c")
+    assert str(refused.value) == (
+        "receipt.rates: confirming money sent in USD needs the rate of 2026-02-03"
+    )
+
+
+# -- the ledger and the outbox ---------------------------------------------------------------
+
+
+def test_confirming_and_reversing_are_announced(crm: Crm, actor: Actor) -> None:
+    slip = _receipt(crm, actor, make_customer(crm, actor).id, cny("100"), confirmed=False)
+    confirm_receipt(crm, actor, slip.id, confirmed_on=DAY, idempotency_key=_key())
+    reverse_receipt(crm, actor, slip.id, reason_text="bounced", idempotency_key=_key())
+    events = [e for e in _events(crm, actor) if e.aggregate_id == slip.id]
+    confirmed = [e for e in events if isinstance(e, ReceiptConfirmed)]
+    reversed_ = [e for e in events if isinstance(e, ReceiptReversed)]
+    assert [(e.settled, e.confirmed_on) for e in confirmed] == [(cny("100"), DAY)]
+    assert [e.reason for e in reversed_] == ["bounced"]
+
+
+def test_reversing_a_slip_offsets_nothing(crm: Crm, actor: Actor) -> None:
+    slip = _receipt(crm, actor, make_customer(crm, actor).id, cny("100"), confirmed=False)
+    (entry,) = reverse_receipt(crm, actor, slip.id, reason_text="never came", idempotency_key="r")
+    assert (entry.kind, entry.amount) == (EntryKind.RECEIPT_REVERSED, cny("0"))
+
+
+def test_reversing_a_receipt_takes_back_only_its_own_allocations(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    first = _receipt(crm, actor, who, cny("100"))
+    second = _receipt(crm, actor, who, cny("100"))
+    allocate_receipt(crm, actor, first.id, idempotency_key=_key())
+    allocate_receipt(crm, actor, second.id, idempotency_key=_key())
+    entries = reverse_receipt(crm, actor, first.id, reason_text="x", idempotency_key=_key())
+    assert [(e.kind, e.receipt_id, e.amount) for e in entries] == [
+        (EntryKind.DEALLOCATION, first.id, cny("-100")),
+        (EntryKind.RECEIPT_REVERSED, first.id, cny("-100")),
+    ]
+    assert get_receipt(crm, actor, second.id).allocated == cny("100")
+
+
+# -- which installments the money pays -------------------------------------------------------
+
+
+def _payable(crm: Crm, actor: Actor, who: uuid.UUID, signed: date) -> None:
+    create_plan(
+        crm, actor, make_document(total="1000.00", customer_id=who),
+        terms=TERMS_30_60_10, milestones={"signing": signed}, direction=Direction.PAYABLE,
+    )  # fmt: skip
+
+
+def _paid(crm: Crm, actor: Actor) -> dict[uuid.UUID, Money]:
+    items = crm.run(actor.tenant_id, lambda uow: uow.repository(Installment).query())
+    return {i.id: i.paid for i in items if not i.paid.is_zero}
+
+
+def test_money_pays_only_its_customers_open_installments_in_its_direction_and_currency(
+    crm: Crm, actor: Actor
+) -> None:
+    view = make_plan(crm, actor, total="1000.00", signed=date(2026, 1, 20))
+    who = view.plan.customer_id
+    # Older debts that this money must not pay: another customer's, a payable of the same
+    # customer, and the same customer's in another currency.
+    make_plan(crm, actor, total="1000.00", signed=date(2025, 1, 1))
+    _payable(crm, actor, who, date(2025, 1, 1))
+    make_plan(crm, actor, total="100.00", currency="USD", signed=date(2025, 1, 1), customer_id=who)
+    first, second = _receipt(crm, actor, who, cny("300")), _receipt(crm, actor, who, cny("50"))
+    allocate_receipt(crm, actor, first.id, idempotency_key=_key())  # pays the signing part
+    entries = allocate_receipts(crm, actor, [second.id], idempotency_key=_key())
+    delivery = view.installments[1].id
+    assert [(e.installment_id, e.amount) for e in entries] == [(delivery, cny("50"))]
+    assert _paid(crm, actor) == {view.installments[0].id: cny("300"), delivery: cny("50")}
+
+
+def test_a_batch_skips_receipts_of_customers_who_owe_nothing_and_announces_each(
+    crm: Crm, actor: Actor
+) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    nobody = _receipt(crm, actor, make_customer(crm, actor).id, cny("10"))
+    money = _receipt(crm, actor, who, cny("400"))
+    entries = allocate_receipts(crm, actor, [nobody.id, money.id], idempotency_key=_key())
+    signing, delivery = view.installments[0].id, view.installments[1].id
+    assert [(e.installment_id, e.amount) for e in entries] == [
+        (signing, cny("300")),
+        (delivery, cny("100")),
+    ]
+    (event,) = [e for e in _events(crm, actor) if isinstance(e, ReceiptAllocated)]
+    assert (event.aggregate_id, event.amount, event.installment_ids) == (
+        money.id,
+        cny("400"),
+        (signing, delivery),
+    )
+
+
+def test_credit_is_applied_oldest_receipt_first_in_its_currency_only(
+    crm: Crm, actor: Actor
+) -> None:
+    view = make_plan(crm, actor, total="1000.00", delivered=None, accepted=None)
+    who = view.plan.customer_id
+    make_plan(crm, actor, total="100.00", currency="USD", customer_id=who)
+    newer = _receipt(crm, actor, who, cny("250"), received_on=date(2026, 2, 10))
+    older = _receipt(crm, actor, who, cny("200"), received_on=date(2026, 2, 1))
+    dollars = _receipt(crm, actor, who, Money("5", "USD"))
+    third = _receipt(crm, actor, who, cny("900"), received_on=date(2026, 2, 20))
+    # Open: the signing part (300) and the undated delivery (600) and acceptance (100).
+    entries = apply_credit(crm, actor, who, currency="CNY", idempotency_key=_key())
+    assert [(e.receipt_id, e.amount) for e in entries] == [
+        (older.id, cny("200")),
+        (newer.id, cny("100")),
+        (newer.id, cny("150")),
+        (third.id, cny("450")),
+        (third.id, cny("100")),
+    ]
+    assert customer_credit(crm, actor, who) == {"CNY": cny("350"), "USD": Money("5", "USD")}
+    assert get_receipt(crm, actor, dollars.id).allocated == Money("0", "USD")
+    # Nothing open any more: the credit stays, and nothing is written.
+    assert apply_credit(crm, actor, who, currency="CNY", idempotency_key=_key()) == []
