@@ -88,6 +88,8 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
             "tests/billing/test_batch_saves.py",
             "tests/billing/test_record_checks.py",
             "tests/billing/test_expenses.py",
+            "tests/billing/test_money_commands.py",
+            "tests/billing/test_read_models.py",
         ],
     ),
     # The billing models, against the tests that drive them without the state machine.

@@ -13,6 +13,7 @@ import pytest
 from crmkit import Crm
 from crmkit.billing import (
     EntryKind,
+    NothingToAllocate,
     allocate_receipt,
     allocate_receipts,
     apply_credit,
@@ -32,7 +33,7 @@ from crmkit.billing.model.ledger import IdempotencyRecord, idempotency_id, paylo
 from crmkit.billing.model.plans import Direction, Installment
 from crmkit.billing.model.receipts import ReceiptAllocated, ReceiptConfirmed, ReceiptReversed
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import PermissionDenied, ValidationError
+from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
@@ -351,3 +352,158 @@ def test_credit_is_applied_oldest_receipt_first_in_its_currency_only(
     assert get_receipt(crm, actor, dollars.id).allocated == Money("0", "USD")
     # Nothing open any more: the credit stays, and nothing is written.
     assert apply_credit(crm, actor, who, currency="CNY", idempotency_key=_key()) == []
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "a lot"),
+        ("received_on", 5),
+        ("direction", "sideways"),
+    ],
+)
+def test_a_receipt_refuses_a_value_that_is_not_what_its_field_takes(
+    crm: Crm, actor: Actor, field: str, value: Any
+) -> None:
+    fields: dict[str, Any] = {"amount": cny("10"), "received_on": DAY, field: value}
+    with pytest.raises(ValidationError) as refused:
+        record_receipt(
+            crm, actor, customer_id=make_customer(crm, actor).id, idempotency_key="k", **fields
+        )
+    assert (refused.value.fields["entity"], refused.value.fields["field"]) == ("receipt", field)
+
+
+def test_a_receipt_of_nothing_is_refused_and_a_reference_is_optional(
+    crm: Crm, actor: Actor
+) -> None:
+    who = make_customer(crm, actor).id
+    with pytest.raises(ValidationError) as refused:
+        _receipt(crm, actor, who, cny("0"))
+    assert str(refused.value) == "receipt.amount: must be above zero"
+    assert _receipt(crm, actor, who, cny("1")).reference == ""
+    with pytest.raises(TypeError, match=r"^confirmed must be bool, not str$"):
+        _receipt(crm, actor, who, cny("1"), confirmed="yes")
+
+
+# -- allocating by hand ----------------------------------------------------------------------
+
+
+def test_allocation_by_hand_names_what_is_wrong(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    signing = view.installments[0]
+    others = make_plan(crm, actor, total="1000.00").installments[0]
+    dollars = make_plan(crm, actor, total="100.00", currency="USD", customer_id=who)
+    money = _receipt(crm, actor, who, cny("500"))
+
+    def refused(to: list[tuple[uuid.UUID, Money]]) -> ValidationError:
+        with pytest.raises(ValidationError) as error:
+            allocate_receipt(crm, actor, money.id, idempotency_key=_key(), to=to)
+        return error.value
+
+    assert str(refused([(others.id, cny("1"))])) == (
+        "allocation.installment_id: belongs to another customer or direction"
+    )
+    usd = dollars.installments[0].id
+    assert str(refused([(usd, Money("1", "USD"))])) == "allocation.amount: must be in USD"
+    assert str(refused([(signing.id, cny("0"))])) == "allocation.amount: must be above zero"
+    over = refused([(signing.id, cny("300.01"))])
+    assert (over.fields["amount"], over.fields["available"]) == ("300.01 CNY", "300.00 CNY")
+    assert str(over.fields["what"]) == "outstanding on the installment"
+    beyond = refused([(signing.id, cny("300")), (view.installments[1].id, cny("200.01"))])
+    assert (beyond.fields["amount"], beyond.fields["available"]) == ("500.01 CNY", "500.00 CNY")
+    assert str(beyond.fields["what"]) == "left unallocated"
+    # Exactly what is owed, and exactly what is left, are fine.
+    key = _key()
+    to = [(signing.id, cny("300")), (view.installments[1].id, cny("200"))]
+    entries = allocate_receipt(crm, actor, money.id, idempotency_key=key, to=to, on="2026-02-03")
+    assert [(e.installment_id, e.amount, e.posted_on) for e in entries] == [
+        (signing.id, cny("300"), date(2026, 2, 3)),
+        (view.installments[1].id, cny("200"), date(2026, 2, 3)),
+    ]
+    assert _stored_request(crm, actor, "allocate", key) == payload_hash(
+        {"receipt_id": money.id, "to": [[i, a] for i, a in to], "on": date(2026, 2, 3)}
+    )
+    (event,) = [e for e in _events(crm, actor) if isinstance(e, ReceiptAllocated)]
+    assert (event.aggregate_id, event.amount, event.installment_ids) == (
+        money.id,
+        cny("500"),
+        (signing.id, view.installments[1].id),
+    )
+
+
+def test_allocation_refuses_a_slip_a_bad_day_and_a_stale_version(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00")
+    who = view.plan.customer_id
+    slip = _receipt(crm, actor, who, cny("100"), confirmed=False)
+    with pytest.raises(ValidationError) as refused:
+        allocate_receipt(crm, actor, slip.id, idempotency_key=_key())
+    assert str(refused.value) == "receipt.state: only confirmed money can be allocated"
+    money = _receipt(crm, actor, who, cny("100"), reference="BANK-7")
+    with pytest.raises(ValidationError) as bad_day:
+        allocate_receipt(crm, actor, money.id, idempotency_key=_key(), on=5)
+    assert str(bad_day.value) == "allocation.on: must be a date"
+    with pytest.raises(ConcurrencyConflict) as stale:
+        allocate_receipt(
+            crm, actor, money.id, idempotency_key=_key(), expected_version=money.version + 1
+        )
+    assert stale.value.fields == {
+        "entity": "receipt",
+        "id": money.id,
+        "version": money.version + 1,
+    }
+    allocate_receipt(crm, actor, money.id, idempotency_key=_key(), expected_version=money.version)
+    with pytest.raises(NothingToAllocate) as empty:
+        allocate_receipt(crm, actor, money.id, idempotency_key=_key())
+    assert (empty.value.fields["receipt"], empty.value.fields["settled"]) == (
+        "BANK-7",
+        cny("100"),
+    )
+    unnamed = _receipt(crm, actor, who, cny("100"))
+    allocate_receipt(crm, actor, unnamed.id, idempotency_key=_key())
+    with pytest.raises(NothingToAllocate) as nameless:
+        allocate_receipt(crm, actor, unnamed.id, idempotency_key=_key())
+    assert nameless.value.fields["receipt"] == str(unnamed.id)
+
+
+def test_a_clerk_allocates_only_their_own_receipts(crm: Crm, actor: Actor) -> None:
+    sun, zhou = _tellers(crm, actor)
+    who = make_plan(crm, actor, total="1000.00").plan.customer_id
+    theirs = _receipt(crm, zhou, who, cny("100"))
+    with pytest.raises(PermissionDenied):
+        allocate_receipt(crm, sun, theirs.id, idempotency_key=_key())
+    mine = _receipt(crm, sun, who, cny("100"))
+    assert allocate_receipt(crm, sun, mine.id, idempotency_key=_key())
+
+
+def test_the_installment_due_first_is_paid_first_whatever_the_order_plans_came_in(
+    crm: Crm, actor: Actor
+) -> None:
+    later = make_plan(crm, actor, total="1000.00", signed=date(2026, 1, 20))
+    who = later.plan.customer_id
+    earlier = make_plan(crm, actor, total="1000.00", signed=date(2025, 12, 1), customer_id=who)
+    money = _receipt(crm, actor, who, cny("400"))
+    entries = allocate_receipt(crm, actor, money.id, idempotency_key=_key())
+    assert [(e.installment_id, e.amount) for e in entries] == [
+        (earlier.installments[0].id, cny("300")),
+        (later.installments[0].id, cny("100")),
+    ]
+
+
+def test_a_retry_of_each_command_hands_back_the_first_result(crm: Crm, actor: Actor) -> None:
+    view = make_plan(crm, actor, total="1000.00", delivered=None, accepted=None)
+    who = view.plan.customer_id
+    slip = _receipt(crm, actor, who, cny("100"), confirmed=False)
+    first = confirm_receipt(crm, actor, slip.id, confirmed_on=DAY, idempotency_key="c")
+    again = confirm_receipt(crm, actor, slip.id, confirmed_on=DAY, idempotency_key="c")
+    assert (again.id, again.version, again.confirmed_on) == (first.id, first.version, DAY)
+    applied = apply_credit(crm, actor, who, currency="CNY", idempotency_key="a")
+    assert apply_credit(crm, actor, who, currency="CNY", idempotency_key="a") == applied
+    taken = deallocate(crm, actor, applied[0].id, idempotency_key="d")
+    assert deallocate(crm, actor, applied[0].id, idempotency_key="d") == taken
+    undone = reverse_receipt(crm, actor, slip.id, reason_text="x", idempotency_key="r")
+    assert reverse_receipt(crm, actor, slip.id, reason_text="x", idempotency_key="r") == undone
+    assert len(ledger_entries(crm, actor)) == 5

@@ -246,3 +246,33 @@ def test_expense_lines_count_on_the_window_edges_and_without_a_customer(
         ("", "CNY", 1, Decimal("80")),
         (str(who), "CNY", 2, Decimal("30")),
     ]
+
+
+@pytest.mark.parametrize("bounds", [(), (0, 30), (-5,), (30, 30), (60, 30), (30, 60, 45)])
+def test_aging_bounds_must_be_increasing_whole_days_above_zero(bounds: tuple[int, ...]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        AgingBuckets(bounds)
+    assert str(refused.value) == (
+        "aging.bounds: bucket bounds must be increasing whole days above zero"
+    )
+
+
+def test_a_single_bound_of_one_day_makes_three_buckets() -> None:
+    assert AgingBuckets([1]).labels == ("not_due", "1-1", "over_1")
+
+
+def test_sums_are_written_at_the_minor_unit_rounding_half_up() -> None:
+    table = counted_sums(("key", "currency", "n", "amount"), [("a", "CNY", 1, "0.125")])
+    assert list(table.rows) == [("a", "CNY", 1, Decimal("0.13"))]
+
+
+def test_an_installment_without_an_owner_is_aged_under_an_empty_owner(
+    crm: Crm, actor: Actor
+) -> None:
+    make_plan(
+        crm, actor, total="1000.00", owner_id=None, signed=RAISED, delivered=None, accepted=None
+    )
+    rows = _port(crm, actor, AgingQuery, lambda q: q.aging(RAISED))
+    assert [(r["owner_id"], r["not_due"], r["total"]) for r in rows] == [
+        ("", Decimal("1000"), Decimal("1000"))
+    ]
