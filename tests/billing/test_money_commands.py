@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -31,7 +32,12 @@ from crmkit.billing import (
 )
 from crmkit.billing.model.ledger import IdempotencyRecord, idempotency_id, payload_hash
 from crmkit.billing.model.plans import Direction, Installment
-from crmkit.billing.model.receipts import ReceiptAllocated, ReceiptConfirmed, ReceiptReversed
+from crmkit.billing.model.receipts import (
+    ReceiptAllocated,
+    ReceiptConfirmed,
+    ReceiptRecorded,
+    ReceiptReversed,
+)
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError
 from crmkit.kernel.ids import UserId
@@ -507,3 +513,62 @@ def test_a_retry_of_each_command_hands_back_the_first_result(crm: Crm, actor: Ac
     undone = reverse_receipt(crm, actor, slip.id, reason_text="x", idempotency_key="r")
     assert reverse_receipt(crm, actor, slip.id, reason_text="x", idempotency_key="r") == undone
     assert len(ledger_entries(crm, actor)) == 5
+
+
+def test_a_batch_whose_customers_span_several_loads_pays_each_installment_once(
+    crm: Crm, actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Installments are loaded a chunk of customers at a time (1,000 in production); one
+    # customer per chunk here, so two customers make two loads.
+    from crmkit.billing.services import allocation
+
+    monkeypatch.setattr(allocation, "_CHUNK", 1)
+    plans = [make_plan(crm, actor, total="1000.00") for _ in range(2)]
+    money = [_receipt(crm, actor, p.plan.customer_id, cny("400")) for p in plans]
+    entries = allocate_receipts(crm, actor, [m.id for m in money], idempotency_key=_key())
+    assert sorted((e.installment_id, e.amount) for e in entries) == sorted(
+        (i.id, amount)
+        for p in plans
+        for i, amount in zip(p.installments, (cny("300"), cny("100")), strict=False)
+    )
+    assert _paid(crm, actor) == {e.installment_id: e.amount for e in entries}
+
+
+def test_recording_converted_money_keeps_its_rate_and_is_announced(crm: Crm, actor: Actor) -> None:
+    who = make_customer(crm, actor).id
+    with pytest.raises(ValidationError) as refused:
+        _receipt(crm, actor, who, Money("10", "USD"), settle_in="CNY")
+    assert str(refused.value) == "receipt.settle_in: converting to CNY needs rates"
+    rates = ExchangeRates()
+    rates.add("USD", "CNY", "7.1", on=date(2026, 1, 1))
+    key = _key()
+    dollars = record_receipt(
+        crm, actor, customer_id=who, amount=Money("10", "USD"), received_on=DAY,
+        idempotency_key=key, settle_in="CNY", rates=rates, reference="SWIFT 9",
+    )  # fmt: skip
+    assert (dollars.settled, dollars.rate, dollars.rate_on) == (
+        cny("71"),
+        Decimal("7.1"),
+        date(2026, 1, 1),
+    )
+    assert _stored_request(crm, actor, "record_receipt", key) == payload_hash(
+        {
+            "customer_id": who,
+            "amount": Money("10", "USD"),
+            "received_on": DAY,
+            "confirmed": True,
+            "settle_in": "CNY",
+            "direction": "receivable",
+            "reference": "SWIFT 9",
+        }
+    )
+    own = _receipt(crm, actor, who, cny("5"))
+    assert (own.rate, own.rate_on) == (Decimal(1), None)
+    mine = [e for e in _events(crm, actor) if e.aggregate_id == dollars.id]
+    recorded = [e for e in mine if isinstance(e, ReceiptRecorded)]
+    assert [(e.customer_id, e.amount, e.settled, e.confirmed) for e in recorded] == [
+        (who, Money("10", "USD"), cny("71"), True)
+    ]
+    assert [(e.settled, e.confirmed_on) for e in mine if isinstance(e, ReceiptConfirmed)] == [
+        (cny("71"), DAY)
+    ]
