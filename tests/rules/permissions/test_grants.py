@@ -130,6 +130,15 @@ class Ticket:
     custom: Mapping[str, Any] = attrs.field(factory=lambda: MappingProxyType({}))
 
 
+@attrs.define
+class TicketSummary:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    phone: str | None = None
+    phone_key: str | None = None
+    phone_bucket: str | None = None
+
+
 REG = Registry()
 REG.register(
     ResourceSpec(
@@ -742,8 +751,10 @@ def test_a_resource_no_registry_knows_is_owned_through_owner_id() -> None:
 REG.register(
     ResourceSpec(
         "order",
-        frozenset({"total", "total_key", "credit_limit", "limit_key"}),
+        frozenset({"total", "total_key", "credit_limit", "limit_key", "limit_bucket", "digest"}),
         derived=(
+            ("limit_bucket", ("order:limit_key",)),  # its own derived field, by resource
+            ("digest", ()),  # declared without sources: only its own rules govern it
             ("limit_key", ("credit_limit",)),
             ("credit_limit", ("account:credit_limit",)),  # copied from the account
             ("total_key", ("order:total",)),  # its own field, named with the resource
@@ -806,7 +817,9 @@ def test_fields_derived_from_a_restricted_field_follow_it() -> None:
     assert grants.field_access("order", "limit_key") is FieldAccess.HIDDEN
     assert grants.field_access("order", "total") is FieldAccess.READ_ONLY
     assert grants.field_access("order", "total_key") is FieldAccess.READ_ONLY
-    assert grants.hidden_fields("order") == {"credit_limit", "limit_key"}
+    assert grants.field_access("order", "limit_bucket") is FieldAccess.HIDDEN
+    assert grants.field_access("order", "digest") is FieldAccess.EDITABLE
+    assert grants.hidden_fields("order") == {"credit_limit", "limit_key", "limit_bucket"}
     assert grants.field_access("account", "credit_limit") is FieldAccess.HIDDEN
     assert grants.hidden_fields("memo") == frozenset()
     # Asked twice, the answers stay (the folded rules are kept per resource).
@@ -829,6 +842,18 @@ def test_another_role_without_the_rule_shows_the_field() -> None:
     record = _ticket(1, phone="13800138000")
     assert grants.redact(record) is record
     assert grants.first_hidden("ticket", ["phone"]) is None
+
+
+def test_a_field_copied_from_a_resource_without_rules_shows() -> None:
+    role = _role(
+        "r",
+        Grant("order", "view", Scope.TENANT),
+        rules=(FieldRule("ticket", "phone", FieldAccess.HIDDEN),),
+    )
+    grants = _compile(Policy(TENANT, members=[_member(REP, ("r",))], roles=[role]), REP)
+    assert grants.field_access("order", "credit_limit") is FieldAccess.EDITABLE
+    assert grants.hidden_fields("order") == frozenset()
+    assert grants.hidden_fields("ticket") == {"phone", "phone_key", "phone_bucket"}
 
 
 def test_a_resource_registered_anew_is_folded_anew() -> None:
@@ -947,6 +972,11 @@ def test_redaction_blanks_hidden_fields_and_drops_hidden_entries() -> None:
     sparse = grants.redact(_ticket(2, custom=MappingProxyType({"tier": "gold"})))
     assert sparse.custom == {"tier": "gold"}
     assert grants.redact(_ticket(3, custom=None)).custom is None  # type: ignore[arg-type]
+    # A projection of a ticket without its custom fields, redacted as a ticket.
+    summary = TicketSummary(id=uuid.UUID(int=4), tenant_id=TENANT, phone="13800138000")
+    assert grants.redact(summary, "ticket") == TicketSummary(
+        id=uuid.UUID(int=4), tenant_id=TENANT, phone=None
+    )
     row = {"id": 1, "phone_bucket": "86138", "region": "East", "custom.budget.amount": 5}
     assert grants.redact(row, "ticket") == {"id": 1, "region": "East"}
     assert grants.visible_row(row, "ticket") == {"id": 1, "region": "East"}
