@@ -984,3 +984,30 @@ def test_redaction_blanks_hidden_fields_and_drops_hidden_entries() -> None:
     assert everyone.redact(record) is record
     assert everyone.visible_row(row, "ticket") == row
     assert everyone.visible_row(row, "ticket") is not row
+
+
+@attrs.define
+class Memo:
+    """A record of an unregistered resource with none of the fields scopes read."""
+
+    tenant_id: uuid.UUID
+    region: str | None = None
+
+
+def test_a_record_without_owner_department_or_id_is_reached_only_by_its_conditions() -> None:
+    policy = Policy(
+        TENANT,
+        members=[_member(MID, ("r",), department_id=EAST)],
+        roles=[
+            _role(
+                "r",
+                Grant("memo", "view", Scope.DEPARTMENT),
+                Grant("memo", "edit", Scope.CUSTOM, F("region").eq("East")),
+            )
+        ],
+    )
+    grants = _compile(policy, MID)
+    east, west = Memo(TENANT, region="East"), Memo(TENANT, region="West")
+    assert not grants.can("view", east, "memo")
+    assert [grants.can("edit", m, "memo") for m in (east, west)] == [True, False]
+    assert [grants.explain("edit", m, "memo").allowed for m in (east, west)] == [True, False]
