@@ -210,15 +210,16 @@ def test_an_outsider_reaches_nothing_and_is_told_why() -> None:
     record = _ticket(1, rep_id=REP)
     policy = Policy(
         TENANT,
-        members=[_member(REP, ("rep",), active=False)],
+        members=[_member(REP, ("rep",), active=False), _member(MID, ("rep",), active=False)],
         roles=[_role("rep", Grant("ticket", "view", Scope.TENANT))],
-        super_admins=[BOSS],
+        super_admins=[BOSS, MID],
         epoch=EPOCH,
     )
     outsiders = {
         BOSS: "not a member of this tenant",
         PEER: "not a member of this tenant",
         REP: "the member is deactivated",
+        MID: "the member is deactivated",
     }
     for user, why in outsiders.items():
         grants = _compile(policy, user)
@@ -247,7 +248,13 @@ def test_an_outsider_reaches_nothing_and_is_told_why() -> None:
     assert boss.admin is AdminLevel.SUPER
     assert boss.may_administer
     assert not boss.is_tenant_admin
-    assert _compile(policy, PEER).admin is AdminLevel.NONE
+    # A super-administrator stays one whatever their membership of this tenant.
+    assert [_compile(policy, user).admin for user in (BOSS, MID, REP, PEER)] == [
+        AdminLevel.SUPER,
+        AdminLevel.SUPER,
+        AdminLevel.NONE,
+        AdminLevel.NONE,
+    ]
     assert not _compile(policy, PEER).may_administer
 
 
