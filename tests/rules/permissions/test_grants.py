@@ -1018,3 +1018,18 @@ def test_a_record_without_owner_department_or_id_is_reached_only_by_its_conditio
     assert not grants.can("view", east, "memo")
     assert [grants.can("edit", m, "memo") for m in (east, west)] == [True, False]
     assert [grants.explain("edit", m, "memo").allowed for m in (east, west)] == [True, False]
+
+
+def test_explain_reads_a_record_through_the_fields_can_reads() -> None:
+    reg = Registry()
+    reg.register(ResourceSpec("lead", frozenset({"rep_id"}), owner_field="rep_id"))
+    role = _role("r", Grant("lead", "view", Scope.OWN))
+    policy = Policy(TENANT, members=[_member(REP, ("r",))], roles=[role])
+    grants = compile_grants(policy, REP, reg=reg)
+    # The resource registered anew after compiling: the compiled grants answer alike.
+    reg.register(ResourceSpec("lead", frozenset({"owner_id"})))
+    lead = {"id": uuid.UUID(int=1), "tenant_id": TENANT, "rep_id": REP}
+    assert grants.can("view", lead, "lead")
+    assert grants.explain("view", lead, "lead").reasons == (
+        Reason("grant", _grant_text("r", "view", Scope.OWN), "r"),
+    )
