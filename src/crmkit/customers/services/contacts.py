@@ -10,7 +10,14 @@ from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.queries._readers import _contacts_of, _visible_contacts
-from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live, contact_reader
+from crmkit.customers.services._common import (
+    CONTACT,
+    RESOURCE,
+    _history,
+    _live,
+    _of_viewable,
+    contact_reader,
+)
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
@@ -203,10 +210,4 @@ def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
         NotFound: no such customer.
         PermissionDenied: the customer is outside the actor's view scope.
     """
-
-    def work(uow: UnitOfWork) -> list[Contact]:
-        grants = grants_for(uow, actor)
-        grants.require("view", _live(uow, customer_id), RESOURCE)
-        return _visible_contacts(uow, grants, customer_id)
-
-    return guarded(crm, actor, work)
+    return _of_viewable(crm, actor, customer_id, _visible_contacts)

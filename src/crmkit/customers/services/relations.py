@@ -11,7 +11,7 @@ from crmkit.customers.errors import HierarchyCycle
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
 from crmkit.customers.queries._readers import _parent_of, _relations_of, _visible_relations
-from crmkit.customers.services._common import RESOURCE, _history, _live
+from crmkit.customers.services._common import RESOURCE, _history, _live, _of_viewable
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
@@ -159,10 +159,4 @@ def list_relations(crm: Crm, actor: Actor, customer_id: UUID) -> list[CustomerRe
         NotFound: no such customer.
         PermissionDenied: the customer is outside the actor's view scope.
     """
-
-    def work(uow: UnitOfWork) -> list[CustomerRelation]:
-        grants = grants_for(uow, actor)
-        grants.require("view", _live(uow, customer_id), RESOURCE)
-        return _visible_relations(uow, grants, customer_id)
-
-    return guarded(crm, actor, work)
+    return _of_viewable(crm, actor, customer_id, _visible_relations)

@@ -52,7 +52,18 @@ _NS = uuid.UUID("0b8e6d52-4f0c-5a4e-8d7e-2c9b1f3a6e17")
 _FORMATTER = string.Formatter()
 
 
-def _lookup(variables: Mapping[str, Any], path: str) -> Any:
+def _lookup(variables: Mapping[str, Any], path: str, entity: str) -> Any:
+    # A missing variable is the administrator's mistake in ``entity`` (a template, a
+    # subscription's recipient path), so it is reported as theirs to fix.
+    try:
+        return _walk(variables, path)
+    except KeyError:
+        raise ValidationError(
+            entity=entity, field=path, reason=reason(N_("no value for variable {name}"), name=path)
+        ) from None
+
+
+def _walk(variables: Mapping[str, Any], path: str) -> Any:
     head, *rest = path.split(".")
     if head not in variables:
         raise KeyError(path)
@@ -72,6 +83,17 @@ def _lookup(variables: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    try:
+        return list(_FORMATTER.parse(template))
+    except ValueError as error:
+        raise ValidationError(
+            entity="template",
+            field="template",
+            reason=reason(N_("malformed: {error}"), error=str(error)),
+        ) from None
+
+
 def render_template(template: str, variables: Mapping[str, Any]) -> str:
     """Fill ``{customer.name}``-style variables in ``template``.
 
@@ -84,15 +106,7 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
             error's ``field`` names the variable.
     """
     out: list[str] = []
-    try:
-        parsed = list(_FORMATTER.parse(template))
-    except ValueError as error:
-        raise ValidationError(
-            entity="template",
-            field="template",
-            reason=reason(N_("malformed: {error}"), error=str(error)),
-        ) from None
-    for literal, name, spec, conversion in parsed:
+    for literal, name, spec, conversion in _parse(template):
         out.append(literal)
         if name is None:
             continue
@@ -102,14 +116,7 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
                 field=name or "template",
                 reason=reason(N_("use plain {{name.field}} variables")),
             )
-        try:
-            value = _lookup(variables, name)
-        except KeyError:
-            raise ValidationError(
-                entity="template",
-                field=name,
-                reason=reason(N_("no value for variable {name}"), name=name),
-            ) from None
+        value = _lookup(variables, name, "template")
         if value is None:
             value = ""
         try:
@@ -132,14 +139,7 @@ class Template:
 
     def __attrs_post_init__(self) -> None:
         for text in (self.subject, self.body):
-            try:
-                list(_FORMATTER.parse(text))
-            except ValueError as error:
-                raise ValidationError(
-                    entity="template",
-                    field="template",
-                    reason=reason(N_("malformed: {error}"), error=str(error)),
-                ) from None
+            _parse(text)
 
     def render(self, variables: Mapping[str, Any]) -> tuple[str, str]:
         """Subject and body with ``variables`` filled in.
@@ -204,14 +204,7 @@ class Subscription:
         """
         found: list[str] = list(self.to)
         for path in self.to_fields:
-            try:
-                value = _lookup(variables, path)
-            except KeyError:
-                raise ValidationError(
-                    entity="subscription",
-                    field=path,
-                    reason=reason(N_("no value for variable {name}"), name=path),
-                ) from None
+            value = _lookup(variables, path, "subscription")
             values = value if isinstance(value, list | tuple | set | frozenset) else [value]
             found.extend(str(v) for v in values if v is not None and str(v))
         return list(dict.fromkeys(found))

@@ -47,6 +47,7 @@ __all__ = [
     "ReminderDismissed",
     "ReminderDone",
     "ReminderDue",
+    "ReminderEvent",
     "ReminderFiring",
     "ReminderRule",
     "ReminderRuleId",
@@ -325,10 +326,15 @@ class FiringState(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDue(DomainEvent):
-    """A reminder fell due for one recipient: notifiers deliver it on ``channels``."""
+class ReminderEvent(DomainEvent):
+    """Base of the events of a :class:`ReminderFiring` (its ``aggregate_id``)."""
 
     aggregate_type = "reminder"
+
+
+@attrs.frozen(kw_only=True)
+class ReminderDue(ReminderEvent):
+    """A reminder fell due for one recipient: notifiers deliver it on ``channels``."""
 
     rule_id: uuid.UUID
     record_id: uuid.UUID
@@ -339,26 +345,20 @@ class ReminderDue(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ReminderSnoozed(DomainEvent):
+class ReminderSnoozed(ReminderEvent):
     """The recipient put a reminder off until ``until``."""
-
-    aggregate_type = "reminder"
 
     until: datetime
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDismissed(DomainEvent):
+class ReminderDismissed(ReminderEvent):
     """The recipient dismissed a reminder."""
-
-    aggregate_type = "reminder"
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDone(DomainEvent):
+class ReminderDone(ReminderEvent):
     """The recipient did what the reminder asked."""
-
-    aggregate_type = "reminder"
 
 
 @attrs.define(eq=False)
