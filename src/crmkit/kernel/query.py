@@ -28,8 +28,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import INT_MAX, check_text
 from crmkit.kernel.money import Money
 
@@ -219,19 +219,11 @@ def _check_page(instance: Any, attribute: Any, value: int | None) -> None:
     if value is None and attribute.name == "limit":
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(
-            entity="query", field=attribute.name, reason=reason(N_("must be a whole number"))
-        )
+        raise invalid("query", attribute.name, N_("must be a whole number"))
     if value < 0:
-        raise ValidationError(
-            entity="query", field=attribute.name, reason=reason(N_("must not be negative"))
-        )
+        raise invalid("query", attribute.name, N_("must not be negative"))
     if value > INT_MAX:  # no store binds it (SQLite raised OverflowError); none holds so many
-        raise ValidationError(
-            entity="query",
-            field=attribute.name,
-            reason=reason(N_("{value} is too large"), value=str(value)[:30]),
-        )
+        raise invalid("query", attribute.name, N_("{value} is too large"), value=str(value)[:30])
 
 
 @attrs.frozen
@@ -342,18 +334,10 @@ def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
     entity = str(getattr(entity_type, "entity_name", entity_type.__name__.lower()))
     for path in sorted(fields_of(where)):
         if not isinstance(path, str) or not _known_path(entity_type, path, False):
-            raise ValidationError(
-                entity=entity,
-                field=str(path),
-                reason=reason(N_("is not a field that can be filtered on")),
-            )
+            raise invalid(entity, str(path), N_("is not a field that can be filtered on"))
     for order in orders:
         if not isinstance(order.field, str) or not _known_path(entity_type, order.field, True):
-            raise ValidationError(
-                entity=entity,
-                field=str(order.field),
-                reason=reason(N_("is not a field that can be sorted on")),
-            )
+            raise invalid(entity, str(order.field), N_("is not a field that can be sorted on"))
     _check_values(where, entity, _scalar_types(entity_type))
 
 
@@ -430,7 +414,7 @@ def _check_values(expr: Expr, entity: str, kinds: Mapping[str, Any]) -> None:
             else:
                 why = _compares_with(kind, value)
             if why is not None:
-                raise ValidationError(entity=entity, field=expr.field, reason=reason(why))
+                raise invalid(entity, expr.field, why)
     elif isinstance(expr, And | Or):
         for item in expr.items:
             _check_values(item, entity, kinds)

@@ -27,7 +27,6 @@ from crmkit.billing.model.plans import (
 from crmkit.billing.services._frame import (
     INVOICE,
     Post,
-    _invalid,
     _money_command,
     _require,
     _viewable_customer,
@@ -37,6 +36,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
@@ -120,16 +120,16 @@ def request_invoice(
     tax = sum((line.tax or Money.zero(currency) for line in priced), Money.zero(currency))
     gross = net + tax
     if not documents:
-        raise _invalid("invoice", "parts", N_("an invoice covers at least one document"))
+        raise invalid("invoice", "parts", N_("an invoice covers at least one document"))
     if len(documents) == 1 and documents[0][2] is None:
         parts = [InvoicedPart(documents[0][0], documents[0][1], gross)]
     else:
         if any(amount is None for _, _, amount in documents):
-            raise _invalid("invoice", "parts", N_("give the amount of every document"))
+            raise invalid("invoice", "parts", N_("give the amount of every document"))
         parts = [InvoicedPart(kind, doc, amount) for kind, doc, amount in documents if amount]
         covered = sum((p.amount for p in parts), Money.zero(currency))
         if covered != gross:
-            raise _invalid(
+            raise invalid(
                 "invoice",
                 "parts",
                 N_("the documents' amounts add up to {covered}, not {gross}"),

@@ -24,8 +24,8 @@ import attrs
 from rapidfuzz.distance import Levenshtein
 
 from crmkit.customers.model.names import normalize_name, split_region
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "INDUSTRY_WORDS",
@@ -81,13 +81,11 @@ class DuplicateCheck:
             ValidationError: the policy is ``BLOCK`` and a customer with the key exists.
         """
         if self.is_blocked:
-            raise ValidationError(
-                entity="customer",
-                field="name",
-                reason=reason(
-                    N_("duplicates an existing customer ({count} found)"),
-                    count=len(self.matches),
-                ),
+            raise invalid(
+                "customer",
+                "name",
+                N_("duplicates an existing customer ({count} found)"),
+                count=len(self.matches),
             )
         return self
 

@@ -47,11 +47,10 @@ from crmkit.kernel.errors import (
     ConcurrencyConflict,
     NotFound,
     PermissionDenied,
-    ValidationError,
-    reason,
 )
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.machine import state_label
 from crmkit.kernel.query import F, Order, Query, and_
@@ -99,9 +98,7 @@ def _member(uow: UnitOfWork, user: UUID, field: str = "owner_id") -> Member:
     if member is None:
         raise NotFound(entity="member", id=user)
     if not member.active:
-        raise ValidationError(
-            entity="customer", field=field, reason=reason(N_("the new owner is deactivated"))
-        )
+        raise invalid("customer", field, N_("the new owner is deactivated"))
     return member
 
 
@@ -157,9 +154,7 @@ def set_pool_policy(crm: Crm, actor: Actor, **fields: Any) -> PoolPolicy:
             return repo.add(policy)
         for name in fields:
             if name in ("id", "tenant_id", "version"):
-                raise ValidationError(
-                    entity="pool_policy", field=name, reason=reason(N_("cannot be changed"))
-                )
+                raise invalid("pool_policy", name, N_("cannot be changed"))
         changed = PoolPolicy(
             id=POLICY_ID,
             tenant_id=uow.tenant_id,
@@ -365,10 +360,8 @@ def transfer_customer(
         customer = _live(uow, customer_id)
         grants.require("transfer", customer, RESOURCE)
         if customer.owner_id is None:
-            raise ValidationError(
-                entity="customer",
-                field="owner_id",
-                reason=reason(N_("a pool customer is assigned, not transferred")),
+            raise invalid(
+                "customer", "owner_id", N_("a pool customer is assigned, not transferred")
             )
         rep = _member(uow, to_user)
         if customer.owner_id == to_user:

@@ -20,8 +20,8 @@ from crmkit.customers.services._common import (
     readable_where,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -86,9 +86,7 @@ def _binned(uow: UnitOfWork, grants: Grants, customer_id: UUID, operation: str) 
     # Permission first: whether a customer is in the bin is not for strangers to learn.
     customer = load_for(uow, grants, Customer, customer_id, operation, RESOURCE)
     if customer.deleted_at is None:
-        raise ValidationError(
-            entity="customer", field="deleted_at", reason=reason(N_("is not in the recycle bin"))
-        )
+        raise invalid("customer", "deleted_at", N_("is not in the recycle bin"))
     return customer
 
 
@@ -117,14 +115,12 @@ def _refuse_merged(uow: UnitOfWork, customer: Customer) -> None:
             and customer.id in record.merged_ids
             and customer.deleted_at == record.merged_at
         ):
-            raise ValidationError(
-                entity="customer",
-                field="deleted_at",
-                reason=reason(
-                    N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
-                    survivor_id=str(record.survivor_id),
-                    merge_id=str(record.id),
-                ),
+            raise invalid(
+                "customer",
+                "deleted_at",
+                N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
+                survivor_id=str(record.survivor_id),
+                merge_id=str(record.id),
             )
 
 

@@ -13,9 +13,10 @@ from crmkit.customers.model.relations import CustomerRelation, RelationKind, wou
 from crmkit.customers.queries._readers import _parent_of, _relations_of, _visible_relations
 from crmkit.customers.services._common import RESOURCE, _history, _live, _of_viewable
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -107,17 +108,11 @@ def relate_customers(
         grants.require("view", target, RESOURCE)
         existing = _relations_of(uow, from_id)
         if any(r.to_id == to_id and r.kind is relation_kind for r in existing):
-            raise ValidationError(
-                entity="customer_relation", field="kind", reason=reason(N_("already recorded"))
-            )
+            raise invalid("customer_relation", "kind", N_("already recorded"))
         if relation_kind is RelationKind.PARENT:
             parent_of = _parent_of(uow)
             if parent_of(to_id) is not None:
-                raise ValidationError(
-                    entity="customer_relation",
-                    field="to_id",
-                    reason=reason(N_("the company already has a parent")),
-                )
+                raise invalid("customer_relation", "to_id", N_("the company already has a parent"))
             if would_make_cycle(from_id, to_id, parent_of):
                 raise HierarchyCycle(
                     entity="customer_relation",

@@ -30,10 +30,10 @@ from typing import Any
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "Delivery",
@@ -58,9 +58,7 @@ def _lookup(variables: Mapping[str, Any], path: str, entity: str) -> Any:
     try:
         return _walk(variables, path)
     except KeyError:
-        raise ValidationError(
-            entity=entity, field=path, reason=reason(N_("no value for variable {name}"), name=path)
-        ) from None
+        raise invalid(entity, path, N_("no value for variable {name}"), name=path) from None
 
 
 def _walk(variables: Mapping[str, Any], path: str) -> Any:
@@ -87,11 +85,7 @@ def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]
     try:
         return list(_FORMATTER.parse(template))
     except ValueError as error:
-        raise ValidationError(
-            entity="template",
-            field="template",
-            reason=reason(N_("malformed: {error}"), error=str(error)),
-        ) from None
+        raise invalid("template", "template", N_("malformed: {error}"), error=str(error)) from None
 
 
 def render_template(template: str, variables: Mapping[str, Any]) -> str:
@@ -111,21 +105,15 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
         if name is None:
             continue
         if not name or conversion or "[" in name or name.startswith("_"):
-            raise ValidationError(
-                entity="template",
-                field=name or "template",
-                reason=reason(N_("use plain {{name.field}} variables")),
-            )
+            raise invalid("template", name or "template", N_("use plain {{name.field}} variables"))
         value = _lookup(variables, name, "template")
         if value is None:
             value = ""
         try:
             out.append(format(value, spec or ""))
         except (TypeError, ValueError):
-            raise ValidationError(
-                entity="template",
-                field=name,
-                reason=reason(N_("format {spec} does not suit {name}"), spec=spec, name=name),
+            raise invalid(
+                "template", name, N_("format {spec} does not suit {name}"), spec=spec, name=name
             ) from None
     return "".join(out)
 
@@ -181,9 +169,7 @@ class Subscription:
 
     def __attrs_post_init__(self) -> None:
         if not (self.to or self.to_fields):
-            raise ValidationError(
-                entity="subscription", field="to", reason=reason(N_("name at least one recipient"))
-            )
+            raise invalid("subscription", "to", N_("name at least one recipient"))
 
     def applies_to(self, event: DomainEvent) -> bool:
         """Whether this subscription routes ``event``."""
