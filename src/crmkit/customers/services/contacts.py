@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.customer import Customer
 from crmkit.customers.queries._readers import _contacts_of, _visible_contacts
 from crmkit.customers.services._common import (
     CONTACT,
@@ -24,6 +24,8 @@ from crmkit.kernel.ids import UserId
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.model import Grants
+
+T = TypeVar("T")
 
 __all__ = [
     "add_contact",
@@ -113,15 +115,20 @@ def add_contact(
     return guarded(crm, actor, work)
 
 
-def _contact_and_customer(
-    uow: UnitOfWork, grants: Grants, contact_id: UUID, operation: str
-) -> tuple[Contact, Customer]:
-    contact = uow.repository(Contact).get(contact_id)
-    if contact.deleted_at is not None:
-        raise NotFound(entity="contact", id=contact_id)
-    customer = _live(uow, contact.customer_id)
-    grants.require(operation, customer, RESOURCE)
-    return contact, customer
+def _edit_contact(
+    crm: Crm, actor: Actor, contact_id: UUID, act: Callable[[UnitOfWork, Grants, Contact], T]
+) -> T:
+    # Every change to a contact is a change to its customer: the contact must be live
+    # and the actor allowed to edit the customer it belongs to.
+    def work(uow: UnitOfWork) -> T:
+        grants = grants_for(uow, actor)
+        contact = uow.repository(Contact).get(contact_id)
+        if contact.deleted_at is not None:
+            raise NotFound(entity="contact", id=contact_id)
+        grants.require("edit", _live(uow, contact.customer_id), RESOURCE)
+        return act(uow, grants, contact)
+
+    return guarded(crm, actor, work)
 
 
 def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> Contact:
@@ -133,9 +140,7 @@ def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> 
         ValidationError: a change breaks a rule; the contact is left unchanged.
     """
 
-    def work(uow: UnitOfWork) -> Contact:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def change(uow: UnitOfWork, grants: Grants, contact: Contact) -> Contact:
         grants.check_writable(CONTACT, sorted(changes))
         now = crm.now()
         diff = contact.change(**changes)
@@ -144,7 +149,7 @@ def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> 
             _contact_history(uow, crm, contact, actor.user_id, "contact_update", diff, now)
         return contact_reader(uow, grants).redact(contact)
 
-    return guarded(crm, actor, work)
+    return _edit_contact(crm, actor, contact_id, change)
 
 
 def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
@@ -155,9 +160,7 @@ def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
         PermissionDenied: the actor may not edit its customer.
     """
 
-    def work(uow: UnitOfWork) -> Contact:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def make_primary(uow: UnitOfWork, grants: Grants, contact: Contact) -> Contact:
         repo = uow.repository(Contact)
         for other in _contacts_of(uow, contact.customer_id):
             if other.primary != (other.id == contact.id):
@@ -169,7 +172,7 @@ def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
         )
         return contact_reader(uow, grants).redact(repo.get(contact_id))
 
-    return guarded(crm, actor, work)
+    return _edit_contact(crm, actor, contact_id, make_primary)
 
 
 def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
@@ -180,9 +183,7 @@ def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
         PermissionDenied: the actor may not edit its customer.
     """
 
-    def work(uow: UnitOfWork) -> None:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def remove(uow: UnitOfWork, _grants: Grants, contact: Contact) -> None:
         repo = uow.repository(Contact)
         repo.delete(contact)
         if contact.primary:
@@ -200,7 +201,7 @@ def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
             crm.now(),
         )
 
-    guarded(crm, actor, work)
+    _edit_contact(crm, actor, contact_id, remove)
 
 
 def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
