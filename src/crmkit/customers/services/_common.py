@@ -104,6 +104,14 @@ def _live(uow: UnitOfWork, customer_id: UUID) -> Customer:
     return customer
 
 
+def _live_for(uow: UnitOfWork, grants: Grants, operation: str, customer_id: UUID) -> Customer:
+    # A customer in the recycle bin is not found before anyone asks whether the actor
+    # may act on it.
+    customer = _live(uow, customer_id)
+    grants.require(operation, customer, RESOURCE)
+    return customer
+
+
 T = TypeVar("T")
 
 
@@ -117,7 +125,7 @@ def _of_viewable(
     # view the live customer itself, and then filtered by ``read``.
     def work(uow: UnitOfWork) -> list[T]:
         grants = grants_for(uow, actor)
-        grants.require("view", _live(uow, customer_id), RESOURCE)
+        _live_for(uow, grants, "view", customer_id)
         return read(uow, grants, customer_id)
 
     return guarded(crm, actor, work)

@@ -12,9 +12,8 @@ from crmkit.customers.model.contacts import Contact
 from crmkit.customers.queries._readers import _contacts_of, _visible_contacts
 from crmkit.customers.services._common import (
     CONTACT,
-    RESOURCE,
     _history,
-    _live,
+    _live_for,
     _of_viewable,
     contact_reader,
 )
@@ -86,8 +85,7 @@ def add_contact(
 
     def work(uow: UnitOfWork) -> Contact:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         grants.check_writable(CONTACT, sorted({"name", *fields}))
         repo = uow.repository(Contact)
         others = _contacts_of(uow, customer_id)
@@ -125,7 +123,7 @@ def _edit_contact(
         contact = uow.repository(Contact).get(contact_id)
         if contact.deleted_at is not None:
             raise NotFound(entity="contact", id=contact_id)
-        grants.require("edit", _live(uow, contact.customer_id), RESOURCE)
+        _live_for(uow, grants, "edit", contact.customer_id)
         return act(uow, grants, contact)
 
     return guarded(crm, actor, work)

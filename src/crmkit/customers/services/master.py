@@ -23,7 +23,7 @@ from crmkit.customers.queries.search_routes import search_routes
 from crmkit.customers.services._common import (
     RESOURCE,
     _history,
-    _live,
+    _live_for,
     _registered,
     _save,
     contact_reader,
@@ -143,8 +143,7 @@ def update_customer(
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         grants.check_writable(RESOURCE, [*sorted(changes), *custom_paths(custom)])
         if expected_version is not None and customer.version != expected_version:
             raise ConcurrencyConflict(entity="customer", id=customer_id, version=expected_version)

@@ -37,7 +37,7 @@ from crmkit.customers.model.pool import (
 from crmkit.customers.queries._readers import _LIVE
 from crmkit.customers.services._common import (
     RESOURCE,
-    _live,
+    _live_for,
     _save,
     customer_reader,
     readable_where,
@@ -306,8 +306,7 @@ def _give_back(
 ) -> Customer:
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require(operation, customer, RESOURCE)
+        customer = _live_for(uow, grants, operation, customer_id)
         now = crm.now()
         before = snapshot(customer)
         event = release(customer, now=now, why=why)
@@ -357,8 +356,7 @@ def transfer_customer(
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("transfer", customer, RESOURCE)
+        customer = _live_for(uow, grants, "transfer", customer_id)
         if customer.owner_id is None:
             raise invalid(
                 "customer", "owner_id", N_("a pool customer is assigned, not transferred")
@@ -418,8 +416,7 @@ def move_customer_stage(crm: Crm, actor: Actor, customer_id: UUID, trigger: str)
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         now = crm.now()
         before = snapshot(customer)
         event = move_stage(customer, trigger, now=now)

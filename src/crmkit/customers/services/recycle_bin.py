@@ -14,7 +14,7 @@ from crmkit.customers.queries._readers import _contacts_of, _relations_of
 from crmkit.customers.services._common import (
     RESOURCE,
     _history,
-    _live,
+    _live_for,
     _save,
     customer_reader,
     readable_where,
@@ -47,8 +47,7 @@ def delete_customer(crm: Crm, actor: Actor, customer_id: UUID) -> None:
 
     def work(uow: UnitOfWork) -> None:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("delete", customer, RESOURCE)
+        customer = _live_for(uow, grants, "delete", customer_id)
         now = crm.now()
         before = snapshot(customer)
         customer.deleted_at = now
