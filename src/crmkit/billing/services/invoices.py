@@ -233,6 +233,17 @@ def issue_invoice(
     )
 
 
+def _move(crm: Crm, actor: Actor, invoice_id: UUID, trigger: str) -> Invoice:
+    # A move with no money and no number in it (send, cancel): the trigger is also the
+    # permission operation it needs.
+    def work(uow: UnitOfWork) -> Invoice:
+        invoice = _invoice(uow, actor, invoice_id, trigger)
+        INVOICE_FLOW.fire(invoice, trigger)
+        return uow.repository(Invoice).save(invoice)
+
+    return guarded(crm, actor, work)
+
+
 def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Mark an issued invoice as sent to the customer.
 
@@ -242,14 +253,7 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
             customer (checked before the invoice's state).
         InvalidTransition: the invoice is not issued.
     """
-
-    def work(uow: UnitOfWork) -> Invoice:
-        repo = uow.repository(Invoice)
-        invoice = _invoice(uow, actor, invoice_id, "send")
-        INVOICE_FLOW.fire(invoice, "send")
-        return repo.save(invoice)
-
-    return guarded(crm, actor, work)
+    return _move(crm, actor, invoice_id, "send")
 
 
 def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
@@ -261,14 +265,7 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
             customer (checked before the invoice's state).
         InvalidTransition: the invoice was already issued (void it instead).
     """
-
-    def work(uow: UnitOfWork) -> Invoice:
-        repo = uow.repository(Invoice)
-        invoice = _invoice(uow, actor, invoice_id, "cancel")
-        INVOICE_FLOW.fire(invoice, "cancel")
-        return repo.save(invoice)
-
-    return guarded(crm, actor, work)
+    return _move(crm, actor, invoice_id, "cancel")
 
 
 def void_invoice(
