@@ -22,12 +22,13 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.customers.services import record_follow_up
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.limits import expect_type, to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.activities import (
     DEFAULT_TIMEZONE,
     Activity,
@@ -60,11 +61,7 @@ _LINKS = ("customer_id", "opportunity_id", "lead_id")
 
 
 def _mismatch(entity: str, field: str) -> ValidationError:
-    return ValidationError(
-        entity=entity,
-        field=field,
-        reason=reason(N_("the deal or lead belongs to another customer")),
-    )
+    return invalid(entity, field, N_("the deal or lead belongs to another customer"))
 
 
 def _resolve_links(

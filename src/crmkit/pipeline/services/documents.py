@@ -12,18 +12,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import NotFound, ValidationError, reason
+from crmkit.kernel.errors import NotFound
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
 )
@@ -156,11 +157,6 @@ def rule_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
         )
     )
     return next_number(uow, kind, at)
-
-
-def invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    """A ``ValidationError`` of ``field`` of a document, for a reason a reader is shown."""
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
 
 
 def document_settings(uow: UnitOfWork) -> SalesDocumentSettings:

@@ -20,11 +20,11 @@ from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, F, Order, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.leads import (
     Lead,
     LeadCreated,
@@ -119,14 +119,12 @@ class LeadDuplicates:
             ValidationError: (field ``name``) the policy is ``BLOCK`` and a match exists.
         """
         if self.is_blocked:
-            raise ValidationError(
-                entity="lead",
-                field="name",
-                reason=reason(
-                    N_("duplicates {leads} lead(s) and {customers} customer(s)"),
-                    leads=len(self.leads),
-                    customers=len(self.customers),
-                ),
+            raise invalid(
+                "lead",
+                "name",
+                N_("duplicates {leads} lead(s) and {customers} customer(s)"),
+                leads=len(self.leads),
+                customers=len(self.customers),
             )
         return self
 

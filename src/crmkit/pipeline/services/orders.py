@@ -31,6 +31,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
     ContractKind,
@@ -55,7 +56,6 @@ from crmkit.pipeline.services.documents import (
     LineRequest,
     act_on,
     allow,
-    invalid,
     load_for_change,
     one_event,
     price_requests,

@@ -32,6 +32,7 @@ from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import F, Order, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
     ContractKind,
@@ -62,7 +63,6 @@ from crmkit.pipeline.services.documents import (
     allow,
     customer_and_deal,
     document_settings,
-    invalid,
     load_for_change,
     one_event,
     price_requests,
