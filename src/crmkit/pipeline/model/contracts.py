@@ -38,7 +38,12 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.kernel.validation import invalid
-from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
+from crmkit.pipeline.model.documents import (
+    ApprovalDecisions,
+    DocumentRejected,
+    DocumentUnapproved,
+    approval_transitions,
+)
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
 
 __all__ = [
@@ -369,22 +374,17 @@ class ContractApproved(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ContractRejected(DomainEvent):
+class ContractRejected(DocumentRejected):
     """The approver sent a contract back to draft."""
 
     aggregate_type = "contract"
 
-    reason: str
-
 
 @attrs.frozen(kw_only=True)
-class ContractUnapproved(DomainEvent):
+class ContractUnapproved(DocumentUnapproved):
     """The approval of a contract was revoked (反审核) by ``by``; it is a draft again."""
 
     aggregate_type = "contract"
-
-    by: uuid.UUID | None = None
-    reason: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -38,7 +38,12 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.kernel.validation import invalid
-from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
+from crmkit.pipeline.model.documents import (
+    ApprovalDecisions,
+    DocumentRejected,
+    DocumentUnapproved,
+    approval_transitions,
+)
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, totals
 
 __all__ = [
@@ -322,22 +327,17 @@ class QuoteApproved(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class QuoteRejected(DomainEvent):
+class QuoteRejected(DocumentRejected):
     """The approver sent a quote back to draft."""
 
     aggregate_type = "quote"
 
-    reason: str
-
 
 @attrs.frozen(kw_only=True)
-class QuoteUnapproved(DomainEvent):
+class QuoteUnapproved(DocumentUnapproved):
     """The approval of a quote was revoked (反审核) by ``by``; it is a draft again."""
 
     aggregate_type = "quote"
-
-    by: uuid.UUID | None = None
-    reason: str = ""
 
 
 @attrs.frozen(kw_only=True)

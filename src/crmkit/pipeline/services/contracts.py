@@ -10,8 +10,8 @@ decision; a contract that needs no approval takes effect when it is signed.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -39,15 +39,16 @@ from crmkit.pipeline.services.documents import (
     DocumentNumbers,
     act_on,
     allow,
+    approve_by_hand,
     customer_and_deal,
     document_settings,
     load_for_change,
     record_on_deal,
+    reject_by_hand,
     rule_numbers,
     submit_to_flow,
 )
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -159,14 +160,7 @@ def create_contract(
     return guarded(crm, actor, work)
 
 
-def _on_contract(
-    crm: Crm,
-    actor: Actor,
-    contract_id: uuid.UUID,
-    action: Callable[[UnitOfWork, Contract, datetime], DomainEvent | None],
-    operation: str = "edit",
-) -> Contract:
-    return act_on(crm, actor, Contract, CONTRACTS, contract_id, action, operation)
+_on_contract = functools.partial(act_on, Contract, CONTRACTS)
 
 
 def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
@@ -201,9 +195,7 @@ def approve_contract(
     """
 
     def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
-        ensure_not_own(uow, approver, (contract.owner_id,), f"{CONTRACTS} {contract.number}")
-        event = contract.approve(approver.user_id, now)
+        event = approve_by_hand(uow, approver, CONTRACT_DOCUMENT, CONTRACTS, contract, now)
         if signed_on is not None:
             contract.signed_on = signed_on
         return event
@@ -219,8 +211,7 @@ def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str)
     """
 
     def reject(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
-        return contract.reject(approver.user_id, why, now)
+        return reject_by_hand(uow, approver, CONTRACT_DOCUMENT, contract, why, now)
 
     return _on_contract(crm, approver, contract_id, reject, "approve")
 

@@ -45,7 +45,7 @@ from crmkit.pipeline.model.quotes import (
     sales_settings_id,
 )
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_not_in_review
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
 from crmkit.rules.permissions import grants_for, guarded
 
@@ -219,15 +219,19 @@ def record_on_deal(uow: UnitOfWork, opportunity_id: uuid.UUID | None, kind: str)
 
 
 def act_on(
-    crm: Crm,
-    actor: Actor,
     entity_type: type[E],
     resource: str,
+    crm: Crm,
+    actor: Actor,
     record_id: uuid.UUID,
     action: Callable[[UnitOfWork, E, datetime], DomainEvent | Sequence[DomainEvent] | None],
-    operation: str,
+    operation: str = "edit",
 ) -> E:
-    """Load a document, check the actor may ``operation`` it, act, save, record the events."""
+    """Load a document, check the actor may ``operation`` it, act, save, record the events.
+
+    The document's type and resource come first, so each kind binds them once
+    (``functools.partial(act_on, Quote, QUOTES)``).
+    """
 
     def work(uow: UnitOfWork) -> E:
         repo = uow.repository(entity_type)
@@ -258,3 +262,30 @@ def submit_to_flow(
 def one_event(event: DomainEvent | None) -> list[DomainEvent]:
     """The event as a list (empty for a move that recorded none)."""
     return [] if event is None else [event]
+
+
+def approve_by_hand(
+    uow: UnitOfWork, approver: Actor, document_type: str, resource: str, record: D, now: datetime
+) -> DomainEvent | None:
+    """The approver's own decision on a submitted quote or contract, outside a flow.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the document.
+        SelfApprovalForbidden: the approver owns it and the tenant does not allow
+            self-approval.
+    """
+    ensure_editable(uow, document_type, record.id)
+    ensure_not_own(uow, approver, (record.owner_id,), f"{resource} {record.number}")
+    return record.approve(approver.user_id, now)
+
+
+def reject_by_hand(
+    uow: UnitOfWork, approver: Actor, document_type: str, record: D, why: str, now: datetime
+) -> DomainEvent | None:
+    """The approver sends a quote or contract back to draft, outside a flow.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the document.
+    """
+    ensure_editable(uow, document_type, record.id)
+    return record.reject(approver.user_id, why, now)

@@ -8,8 +8,9 @@ credit), and :class:`SalesOrderCredit` tells that rule which orders commit the c
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,6 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
@@ -289,12 +289,4 @@ def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> Sales
     return _on_order(crm, actor, order_id, lambda _u, order, now: order.cancel(why, now))
 
 
-def _on_order(
-    crm: Crm,
-    actor: Actor,
-    order_id: uuid.UUID,
-    action: Callable[
-        [UnitOfWork, SalesOrder, datetime], DomainEvent | Sequence[DomainEvent] | None
-    ],
-) -> SalesOrder:
-    return act_on(crm, actor, SalesOrder, ORDERS, order_id, action, "edit")
+_on_order = functools.partial(act_on, SalesOrder, ORDERS)

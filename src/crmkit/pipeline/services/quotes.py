@@ -15,6 +15,7 @@ decision.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -61,19 +62,21 @@ from crmkit.pipeline.services.documents import (
     LineRequest,
     act_on,
     allow,
+    approve_by_hand,
     customer_and_deal,
     document_settings,
     load_for_change,
     one_event,
     price_requests,
     record_on_deal,
+    reject_by_hand,
     rule_numbers,
     submit_to_flow,
 )
 from crmkit.pipeline.services.opportunities import refresh_quote_document
 from crmkit.pipeline.services.orders import CustomerCreditLimit, open_order
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -244,14 +247,7 @@ def revise_quote(
     return guarded(crm, actor, work)
 
 
-def _on_quote(
-    crm: Crm,
-    actor: Actor,
-    quote_id: uuid.UUID,
-    action: Callable[[UnitOfWork, Quote, datetime], DomainEvent | None],
-    operation: str = "edit",
-) -> Quote:
-    return act_on(crm, actor, Quote, QUOTES, quote_id, action, operation)
+_on_quote = functools.partial(act_on, Quote, QUOTES)
 
 
 def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
@@ -291,9 +287,7 @@ def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
     """
 
     def approve(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
-        ensure_not_own(uow, approver, (quote.owner_id,), f"{QUOTES} {quote.number}")
-        return quote.approve(approver.user_id, now)
+        return approve_by_hand(uow, approver, QUOTE_DOCUMENT, QUOTES, quote, now)
 
     return _on_quote(crm, approver, quote_id, approve, "approve")
 
@@ -306,8 +300,7 @@ def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Qu
     """
 
     def reject(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
-        return quote.reject(approver.user_id, why, now)
+        return reject_by_hand(uow, approver, QUOTE_DOCUMENT, quote, why, now)
 
     return _on_quote(crm, approver, quote_id, reject, "approve")
 
