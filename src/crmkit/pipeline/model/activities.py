@@ -34,6 +34,7 @@ import attrs
 import pendulum
 
 from crmkit.kernel.entity import Entity
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -152,9 +153,7 @@ class Activity(Entity):
     def logged(self) -> ActivityLogged:
         """The event recording that this activity was logged."""
         return ActivityLogged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=self.created_at,
+            **origin(self, self.created_at),
             kind=self.kind.value,
             happened_at=self.occurred_at,
             owner_id=self.owner_id,
@@ -259,9 +258,7 @@ class FollowUpPlan(Entity):
     def planned(self) -> FollowUpPlanned:
         """The event recording that this plan was made."""
         return FollowUpPlanned(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=self.created_at,
+            **origin(self, self.created_at),
             kind=self.kind.value,
             due_at=self.due_at,
             assignee_id=self.assignee_id,

@@ -32,6 +32,7 @@ import attrs
 
 from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -331,9 +332,7 @@ class Contract(ApprovalDecisions, Entity):
         )
         self.renewed_by_id = new_id
         event = ContractRenewed(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             renewal_id=new_id,
             start_date=start_date,
             end_date=end_date,

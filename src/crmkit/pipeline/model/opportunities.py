@@ -23,6 +23,7 @@ import attrs
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -266,9 +267,7 @@ class Opportunity(Entity):
             self.amount = lines_total(kept, self.amount.currency)
         self.lines = kept
         return OpportunityLinesChanged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             amount=self.amount,
             lines=len(kept),
         )
@@ -342,9 +341,7 @@ class Opportunity(Entity):
             backwards=backwards,
         )
         event = StageChanged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             from_stage=self.stage,
             to_stage=code,
             backwards=backwards,

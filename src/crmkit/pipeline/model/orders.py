@@ -31,6 +31,7 @@ import attrs
 # One credit rule and one decision type, billing's: the order only applies the answer.
 from crmkit.billing.model.credit import CreditCheck, CreditDecision
 from crmkit.kernel.entity import Entity
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -216,9 +217,7 @@ class SalesOrder(Entity):
         self.delivery_status = self._delivery_status()
         events: list[DomainEvent] = [
             DeliveryRecorded(
-                tenant_id=self.tenant_id,
-                aggregate_id=self.id,
-                occurred_at=now,
+                **origin(self, now),
                 lines=tuple((d.line_no, str(d.quantity)) for d in added),
                 delivery_status=self.delivery_status.value,
             )

@@ -17,6 +17,7 @@ from typing import Any
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.limits import expect_type, to_amount, to_member
@@ -93,9 +94,7 @@ def new_contract(
 
 def _created(contract: Contract, now: datetime) -> ContractCreated:
     return ContractCreated(
-        tenant_id=contract.tenant_id,
-        aggregate_id=contract.id,
-        occurred_at=now,
+        **origin(contract, now),
         number=contract.number,
         kind=contract.kind.value,
         amount=contract.amount,

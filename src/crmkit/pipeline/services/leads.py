@@ -20,6 +20,7 @@ from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import Money
@@ -262,9 +263,7 @@ def create_lead(
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
-                tenant_id=lead.tenant_id,
-                aggregate_id=lead.id,
-                occurred_at=now,
+                **origin(lead, now),
                 source=lead.source,
                 campaign_id=lead.campaign_id,
                 possible_duplicates=tuple(m.id for m in found.matches),
@@ -398,9 +397,7 @@ def convert_lead(
         uow.repository(Contact).add(contact)
         uow.outbox.add(
             CustomerRegistered(
-                tenant_id=customer.tenant_id,
-                aggregate_id=customer.id,
-                occurred_at=now,
+                **origin(customer, now),
                 name=customer.name,
                 owner_id=customer.owner_id,
             )

@@ -27,6 +27,7 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
@@ -149,9 +150,7 @@ def open_order(
     record_on_deal(uow, order.opportunity_id, "sales_order")
     uow.outbox.add(
         OrderCreated(
-            tenant_id=order.tenant_id,
-            aggregate_id=order.id,
-            occurred_at=now,
+            **origin(order, now),
             number=order.number,
             total=order.total,
             on_hold=order.status is OrderStatus.ON_CREDIT_HOLD,

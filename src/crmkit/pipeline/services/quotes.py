@@ -30,6 +30,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import F, Order, Query
@@ -186,9 +187,7 @@ def _requests_for(
 def _created(quote: Quote, now: datetime) -> QuoteCreated:
     assert quote.total is not None
     return QuoteCreated(
-        tenant_id=quote.tenant_id,
-        aggregate_id=quote.id,
-        occurred_at=now,
+        **origin(quote, now),
         number=quote.number,
         revision=quote.revision,
         total=quote.total,
