@@ -67,7 +67,6 @@ __all__ = [
 
 QuoteId = NewType("QuoteId", uuid.UUID)
 _ENTITY = N_("quote")
-_COUNTERS = uuid.UUID("6a0f4a53-0c55-4d8e-9d2b-2f7d5c1e9b41")
 _SETTINGS = uuid.UUID("c1d2b6f0-5e0b-4b71-a7a5-3e9f0c8d6a52")
 
 
