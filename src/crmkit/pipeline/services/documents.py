@@ -44,10 +44,11 @@ from crmkit.pipeline.model.quotes import (
     SalesDocumentSettings,
     sales_settings_id,
 )
+from crmkit.pipeline.services._common import Action, act_on_record, load_checked
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
-from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions import grants_for
 
 __all__ = [
     "DEFAULT_PATTERNS",
@@ -121,8 +122,7 @@ def load_for_change(
     lock — while an approval flow decides the document, every change is refused with
     ``DocumentLocked`` before the document's own rules are asked.
     """
-    record = uow.repository(entity_type).get(record_id)
-    allow(uow, actor, operation, resource, record)
+    record = load_checked(uow, actor, entity_type, resource, record_id, operation)
     ensure_not_in_review(uow, record)
     return record
 
@@ -224,24 +224,17 @@ def act_on(
     crm: Crm,
     actor: Actor,
     record_id: uuid.UUID,
-    action: Callable[[UnitOfWork, E, datetime], DomainEvent | Sequence[DomainEvent] | None],
+    action: Action[E],
     operation: str = "edit",
 ) -> E:
-    """Load a document, check the actor may ``operation`` it, act, save, record the events.
+    """Load a document for change (:func:`load_for_change`), act, save, record the events.
 
     The document's type and resource come first, so each kind binds them once
     (``functools.partial(act_on, Quote, QUOTES)``).
     """
-
-    def work(uow: UnitOfWork) -> E:
-        repo = uow.repository(entity_type)
-        record = load_for_change(uow, actor, entity_type, resource, record_id, operation)
-        events = action(uow, record, crm.now())
-        repo.save(record)
-        uow.outbox.add(*(one_event(events) if not isinstance(events, Sequence) else events))
-        return record
-
-    return guarded(crm, actor, work)
+    return act_on_record(
+        entity_type, resource, crm, actor, record_id, action, operation, load_for_change
+    )
 
 
 def submit_to_flow(

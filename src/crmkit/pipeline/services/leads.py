@@ -7,6 +7,7 @@ leaves no half-converted lead behind.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
@@ -39,7 +40,7 @@ from crmkit.pipeline.model.opportunities import (
 )
 from crmkit.pipeline.model.resources import LEADS
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
-from crmkit.pipeline.services._common import department_of
+from crmkit.pipeline.services._common import act_on_record, department_of
 from crmkit.pipeline.services.opportunities import open_deal
 from crmkit.pipeline.services.settings import pipeline_settings
 from crmkit.ports import UnitOfWork
@@ -274,18 +275,7 @@ def create_lead(
     return guarded(crm, actor, work)
 
 
-def _on_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, action: Any) -> Lead:
-    def work(uow: UnitOfWork) -> Lead:
-        repo = uow.repository(Lead)
-        lead = repo.get(lead_id)
-        grants_for(uow, actor).require("edit", lead, LEADS)
-        event = action(uow, lead, crm.now())
-        repo.save(lead)
-        if event is not None:
-            uow.outbox.add(event)
-        return lead
-
-    return guarded(crm, actor, work)
+_on_lead = functools.partial(act_on_record, Lead, LEADS)
 
 
 def contact_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
