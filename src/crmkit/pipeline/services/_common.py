@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -25,18 +25,9 @@ Action = Callable[[UnitOfWork, R, datetime], DomainEvent | Sequence[DomainEvent]
 """What a use case does to a loaded record: ``(uow, record, now)``, returning its events."""
 
 
-class Loader(Protocol[R]):
-    """Loads a record a use case is about to change, refusing what the actor may not do."""
-
-    def __call__(
-        self,
-        uow: UnitOfWork,
-        actor: Actor,
-        entity_type: type[R],
-        resource: str,
-        record_id: uuid.UUID,
-        operation: str = "edit",
-    ) -> R: ...
+Loader = Callable[[UnitOfWork, Actor, type[R], str, uuid.UUID, str], R]
+"""Loads a record a use case is about to change: ``(uow, actor, type, resource, id, operation)``,
+refusing what the actor may not do (:func:`load_checked` is one)."""
 
 
 def department_of(uow: UnitOfWork, user_id: uuid.UUID | None) -> uuid.UUID | None:
