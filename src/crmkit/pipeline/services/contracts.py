@@ -208,11 +208,7 @@ def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str)
     Raises:
         DocumentLocked: an approval flow is deciding the contract.
     """
-
-    def reject(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
-        return reject_by_hand(uow, approver, CONTRACT_DOCUMENT, contract, why, now)
-
-    return _on_contract(crm, approver, contract_id, reject, "approve")
+    return reject_by_hand(Contract, CONTRACTS, CONTRACT_DOCUMENT, crm, approver, contract_id, why)
 
 
 def sign_contract(

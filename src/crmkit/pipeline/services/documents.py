@@ -273,12 +273,22 @@ def approve_by_hand(
 
 
 def reject_by_hand(
-    uow: UnitOfWork, approver: Actor, document_type: str, record: D, why: str, now: datetime
-) -> DomainEvent | None:
-    """The approver sends a quote or contract back to draft, outside a flow.
+    entity_type: type[D],
+    resource: str,
+    document_type: str,
+    crm: Crm,
+    approver: Actor,
+    record_id: uuid.UUID,
+    why: str,
+) -> D:
+    """The approver sends a submitted quote or contract back to draft, outside a flow.
 
     Raises:
         DocumentLocked: an approval flow is deciding the document.
     """
-    ensure_editable(uow, document_type, record.id)
-    return record.reject(approver.user_id, why, now)
+
+    def reject(uow: UnitOfWork, record: D, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, document_type, record.id)
+        return record.reject(approver.user_id, why, now)
+
+    return act_on(entity_type, resource, crm, approver, record_id, reject, "approve")

@@ -297,11 +297,7 @@ def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Qu
     Raises:
         DocumentLocked: an approval flow is deciding the quote.
     """
-
-    def reject(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        return reject_by_hand(uow, approver, QUOTE_DOCUMENT, quote, why, now)
-
-    return _on_quote(crm, approver, quote_id, reject, "approve")
+    return reject_by_hand(Quote, QUOTES, QUOTE_DOCUMENT, crm, approver, quote_id, why)
 
 
 def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quote:
