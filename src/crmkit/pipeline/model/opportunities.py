@@ -31,7 +31,7 @@ from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.kernel.validation import invalid
-from crmkit.pipeline.model.pricing import LineItem
+from crmkit.pipeline.model.pricing import LineItem, check_line_numbers
 from crmkit.rules.permissions.model import derived_from
 
 __all__ = [
@@ -386,9 +386,7 @@ def lines_total(lines: Iterable[LineItem], currency: str) -> Money:
 
 
 def _check_lines(lines: Sequence[LineItem], currency: str) -> None:
-    numbers = [line.line_no for line in lines]
-    if len(set(numbers)) != len(numbers):
-        raise invalid(_ENTITY, "lines", N_("line numbers must be unique"))
+    check_line_numbers(_ENTITY, lines)
     for line in lines:
         if line.currency != currency:
             raise CurrencyMismatch(left=currency, right=line.currency)

@@ -38,7 +38,7 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
 from crmkit.kernel.validation import invalid
-from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
+from crmkit.pipeline.model.pricing import DiscountRate, LineItem, check_line_numbers, totals
 
 __all__ = [
     "SALES_ORDER",
@@ -136,9 +136,7 @@ class SalesOrder(Entity):
     def __attrs_post_init__(self) -> None:
         if not self.lines:
             raise invalid(_ENTITY, "lines", N_("an order needs at least one line"))
-        numbers = [line.line_no for line in self.lines]
-        if len(set(numbers)) != len(numbers):
-            raise invalid(_ENTITY, "lines", N_("line numbers must be unique"))
+        check_line_numbers(_ENTITY, self.lines)
         self.total = totals(self.lines, self.total_discount, self.currency).total
 
     def line(self, line_no: int) -> LineItem:

@@ -364,6 +364,13 @@ class Totals:
         return DiscountRate(min(max(given, Decimal(0)), _ONE))
 
 
+def check_line_numbers(entity: str, lines: Sequence[LineItem]) -> None:
+    """Refuse the lines of a deal or document that number one line twice."""
+    numbers = [line.line_no for line in lines]
+    if len(set(numbers)) != len(numbers):
+        raise invalid(entity, "lines", N_("line numbers must be unique"))
+
+
 def totals(lines: Sequence[LineItem], total_discount: DiscountRate, currency: str) -> Totals:
     """Sum a document's lines and apply its total discount.
 

@@ -44,7 +44,7 @@ from crmkit.pipeline.model.documents import (
     DocumentUnapproved,
     approval_transitions,
 )
-from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, totals
+from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, check_line_numbers, totals
 
 __all__ = [
     "QUOTE",
@@ -190,9 +190,7 @@ class Quote(ApprovalDecisions, Entity):
     def __attrs_post_init__(self) -> None:
         if not self.lines:
             raise invalid(_ENTITY, "lines", N_("a quote needs at least one line"))
-        numbers = [line.line_no for line in self.lines]
-        if len(set(numbers)) != len(numbers):
-            raise invalid(_ENTITY, "lines", N_("line numbers must be unique"))
+        check_line_numbers(_ENTITY, self.lines)
         money = self.totals  # also checks every line is in the quote's currency
         self.subtotal, self.total = money.subtotal, money.total
         if self.root_id is None:
