@@ -24,7 +24,7 @@ from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, re
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type, to_member
 from crmkit.kernel.query import Order, Query
-from crmkit.ports import UnitOfWork, queries, register_queries
+from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.numbering.model import (
     NumberCounter,
     NumberingRule,
@@ -84,9 +84,6 @@ class MemorySequenceCounter:
             counter.value += count
             repository.save(counter)
         return counter.value
-
-
-register_queries("memory", SequenceCounter, MemorySequenceCounter)
 
 
 def _rule(uow: UnitOfWork, doc_type: str) -> NumberingRule:
