@@ -7,6 +7,7 @@ leaves no half-converted lead behind.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
@@ -20,11 +21,12 @@ from crmkit.customers.model.dedup import DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, F, Order, Query
+from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.leads import (
     Lead,
     LeadCreated,
@@ -38,7 +40,7 @@ from crmkit.pipeline.model.opportunities import (
 )
 from crmkit.pipeline.model.resources import LEADS
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
-from crmkit.pipeline.services._common import department_of
+from crmkit.pipeline.services._common import act_on_record, department_of
 from crmkit.pipeline.services.opportunities import open_deal
 from crmkit.pipeline.services.settings import pipeline_settings
 from crmkit.ports import UnitOfWork
@@ -119,14 +121,12 @@ class LeadDuplicates:
             ValidationError: (field ``name``) the policy is ``BLOCK`` and a match exists.
         """
         if self.is_blocked:
-            raise ValidationError(
-                entity="lead",
-                field="name",
-                reason=reason(
-                    N_("duplicates {leads} lead(s) and {customers} customer(s)"),
-                    leads=len(self.leads),
-                    customers=len(self.customers),
-                ),
+            raise invalid(
+                "lead",
+                "name",
+                N_("duplicates {leads} lead(s) and {customers} customer(s)"),
+                leads=len(self.leads),
+                customers=len(self.customers),
             )
         return self
 
@@ -264,9 +264,7 @@ def create_lead(
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
-                tenant_id=lead.tenant_id,
-                aggregate_id=lead.id,
-                occurred_at=now,
+                **origin(lead, now),
                 source=lead.source,
                 campaign_id=lead.campaign_id,
                 possible_duplicates=tuple(m.id for m in found.matches),
@@ -277,18 +275,7 @@ def create_lead(
     return guarded(crm, actor, work)
 
 
-def _on_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, action: Any) -> Lead:
-    def work(uow: UnitOfWork) -> Lead:
-        repo = uow.repository(Lead)
-        lead = repo.get(lead_id)
-        grants_for(uow, actor).require("edit", lead, LEADS)
-        event = action(uow, lead, crm.now())
-        repo.save(lead)
-        if event is not None:
-            uow.outbox.add(event)
-        return lead
-
-    return guarded(crm, actor, work)
+_on_lead = functools.partial(act_on_record, Lead, LEADS)
 
 
 def contact_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
@@ -400,9 +387,7 @@ def convert_lead(
         uow.repository(Contact).add(contact)
         uow.outbox.add(
             CustomerRegistered(
-                tenant_id=customer.tenant_id,
-                aggregate_id=customer.id,
-                occurred_at=now,
+                **origin(customer, now),
                 name=customer.name,
                 owner_id=customer.owner_id,
             )
