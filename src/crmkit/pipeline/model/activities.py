@@ -38,8 +38,8 @@ from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Machine, Transition
-from crmkit.kernel.validation import invalid
 
 __all__ = [
     "DEFAULT_TIMEZONE",

@@ -36,9 +36,9 @@ from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.documents import (
     ApprovalDecisions,
     DocumentRejected,

@@ -33,8 +33,8 @@ from crmkit.kernel.entity import Entity
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
-from crmkit.kernel.validation import invalid
 from crmkit.rules.permissions.model import derived_from
 
 __all__ = [

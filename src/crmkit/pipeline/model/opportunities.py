@@ -27,10 +27,10 @@ from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.pricing import LineItem, check_line_numbers
 from crmkit.rules.permissions.model import derived_from
 

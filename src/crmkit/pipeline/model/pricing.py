@@ -29,8 +29,8 @@ from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import CurrencyMismatch
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
-from crmkit.kernel.validation import invalid
 
 __all__ = [
     "DiscountRate",

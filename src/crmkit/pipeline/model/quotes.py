@@ -35,9 +35,9 @@ from crmkit.kernel.entity import Entity
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.documents import (
     ApprovalDecisions,
     DocumentRejected,

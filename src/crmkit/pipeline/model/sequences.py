@@ -22,9 +22,9 @@ from crmkit.kernel.entity import Entity
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.recurrence import Recurrence
-from crmkit.kernel.validation import invalid
 
 __all__ = [
     "SEQUENCE_STEP",

@@ -32,8 +32,8 @@ import attrs
 from crmkit.kernel.entity import Entity
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money, round_figure
-from crmkit.kernel.validation import invalid
 
 __all__ = [
     "DEFAULT_PYRAMID",

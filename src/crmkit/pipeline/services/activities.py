@@ -26,9 +26,9 @@ from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import expect_type, to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.activities import (
     DEFAULT_TIMEZONE,
     Activity,

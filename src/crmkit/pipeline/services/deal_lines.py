@@ -28,9 +28,9 @@ from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.pipeline.model.pricing import (
     DiscountRate,

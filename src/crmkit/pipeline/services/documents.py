@@ -22,9 +22,9 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
 )

@@ -17,16 +17,17 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.dedup import DuplicatePolicy
+from crmkit.customers.model.dedup import DuplicateOutcome, DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, F, Order, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.leads import (
     Lead,
     LeadCreated,
@@ -78,7 +79,7 @@ class DuplicateMatch:
 
 
 @attrs.frozen
-class LeadDuplicates:
+class LeadDuplicates(DuplicateOutcome):
     """The outcome of checking a new lead against the tenant's leads and customers.
 
     Attributes:
@@ -104,31 +105,15 @@ class LeadDuplicates:
         """Ids of matching customers."""
         return tuple(m.id for m in self.matches if m.entity == "customer")
 
-    @property
-    def is_duplicate(self) -> bool:
-        """Whether any existing lead or customer shares a key."""
-        return bool(self.matches)
-
-    @property
-    def is_blocked(self) -> bool:
-        """Whether the policy refuses this entry."""
-        return self.is_duplicate and self.policy is DuplicatePolicy.BLOCK
-
-    def require(self) -> LeadDuplicates:
-        """Return ``self`` unless the entry is blocked.
-
-        Raises:
-            ValidationError: (field ``name``) the policy is ``BLOCK`` and a match exists.
-        """
-        if self.is_blocked:
-            raise invalid(
-                "lead",
-                "name",
-                N_("duplicates {leads} lead(s) and {customers} customer(s)"),
-                leads=len(self.leads),
-                customers=len(self.customers),
-            )
-        return self
+    def blocked(self) -> ValidationError:
+        """(field ``name``) how many leads and customers the entry duplicates."""
+        return invalid(
+            "lead",
+            "name",
+            N_("duplicates {leads} lead(s) and {customers} customer(s)"),
+            leads=len(self.leads),
+            customers=len(self.customers),
+        )
 
 
 # How many hits per key and kind a duplicate check reads; the answer is a warning, not a list.

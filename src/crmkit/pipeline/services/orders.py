@@ -29,10 +29,10 @@ from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
     ContractKind,

@@ -33,8 +33,8 @@ from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import F, Order, Query
-from crmkit.kernel.validation import invalid
 from crmkit.pipeline.model.contracts import (
     Contract,
     ContractKind,
