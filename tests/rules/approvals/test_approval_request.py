@@ -348,10 +348,10 @@ def test_replay_of_nothing_is_a_draft_and_of_one_submission_is_in_review() -> No
 def test_the_request_id_of_a_document_never_changes() -> None:
     # Stored requests are found again by this id when the document is resubmitted: the
     # derivation must stay the same across releases.
-    assert request_id_for(TENANT, "contract", DOCUMENT) == uuid.uuid5(
-        uuid.UUID("5f0e6a1c-3b7d-4e2a-9c41-8d2f7b6a0e13"),
-        f"{TENANT}:contract:{DOCUMENT}",
+    assert request_id_for(TENANT, "contract", DOCUMENT) == uuid.UUID(
+        "9216929d-24e4-54a1-9a7f-3618671bd512"
     )
+    assert request_id_for(TENANT, "quote", DOCUMENT) != request_id_for(TENANT, "contract", DOCUMENT)
 
 
 def test_an_n_of_m_stage_without_a_quorum_needs_one_approval() -> None:
