@@ -6,7 +6,7 @@ the field rules. Plain, fast and exact, so a planted bug shows as the answer tha
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -530,8 +530,7 @@ SHARED = [_ticket(n, rep_id=PEER) for n in range(1, 9)]
 
 
 def _sharing_policy(
-    shares: list[RecordShare] = (),  # type: ignore[assignment]
-    rules: list[SharingRule] = (),  # type: ignore[assignment]
+    shares: Sequence[RecordShare] = (), rules: Sequence[SharingRule] = ()
 ) -> Policy:
     return Policy(
         TENANT,
@@ -978,7 +977,7 @@ def test_redaction_blanks_hidden_fields_and_drops_hidden_entries() -> None:
     # Entries a record lacks, or a mapping field it lacks, are simply not there.
     sparse = grants.redact(_ticket(2, custom=MappingProxyType({"tier": "gold"})))
     assert sparse.custom == {"tier": "gold"}
-    assert grants.redact(_ticket(3, custom=None)).custom is None  # type: ignore[arg-type]
+    assert grants.redact(_ticket(3, custom=None)).custom is None
     # A projection of a ticket without its custom fields, redacted as a ticket.
     summary = TicketSummary(id=uuid.UUID(int=4), tenant_id=TENANT, phone="13800138000")
     assert grants.redact(summary, "ticket") == TicketSummary(
