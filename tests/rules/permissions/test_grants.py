@@ -160,10 +160,6 @@ def _ticket(n: int, **fields: Any) -> Ticket:
     return Ticket(id=uuid.UUID(int=1000 + n), tenant_id=TENANT, **fields)
 
 
-def _row(n: int, **fields: Any) -> dict[str, Any]:
-    return {"id": uuid.UUID(int=1000 + n), "tenant_id": TENANT, **fields}
-
-
 def _role(code: str, *grants: Grant, rules: tuple[FieldRule, ...] = ()) -> Role:
     return Role(
         id=uuid.uuid5(uuid.NAMESPACE_URL, code),
