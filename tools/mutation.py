@@ -111,7 +111,7 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
             "src/crmkit/customers/services/merge.py",
             "src/crmkit/customers/services/merge_parts.py",
         ],
-        ["tests/customers/test_merge.py"],
+        ["tests/customers/test_merge_details.py", "tests/customers/test_merge.py"],
     ),
 }
 
