@@ -513,6 +513,13 @@ def test_round_robin_continues_at_the_cursor_and_skips_full_reps() -> None:
     assert rule.cursor == 1
 
 
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
+def test_a_rep_missing_from_the_loads_holds_nothing_yet(strategy: str) -> None:
+    rule = _rule(strategy=strategy)
+    assert choose_assignee(rule, {}, 1) == LI
+    assert choose_assignee(_rule(strategy=strategy), {LI: 1}, 1) == WANG
+
+
 def test_round_robin_gives_none_when_everyone_is_full_and_keeps_the_cursor() -> None:
     rule = _rule(cursor=1)
     assert choose_assignee(rule, {LI: 2, WANG: 2, BOSS: 3}, 2) is None
