@@ -9,8 +9,10 @@ contacts' primary flags and owners.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from crmkit import Crm, NotFound, PermissionDenied, ValidationError
@@ -31,6 +33,8 @@ from crmkit.customers import (
     relate_customers,
     undo_merge,
 )
+from crmkit.customers.model.customer import CustomerChanged
+from crmkit.customers.model.merge import Moved
 from crmkit.customers.services.merge_parts import _PARTS, register_merge_part, repoint_part
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
@@ -322,6 +326,10 @@ def test_a_merge_and_its_undo_record_who_when_and_what(
         ("merged_into", None, str(survivor.id), actor.user_id),
         ("merge_id", None, merge_id, actor.user_id),
     } <= set(_history(crm, actor, duplicate.id, "merge"))
+    assert any(
+        field == "deleted_at" and old is None and new and user == actor.user_id
+        for field, old, new, user in _history(crm, actor, duplicate.id, "merge")
+    )
 
     clock.advance(hours=1)
     undone_at = clock.now()
@@ -625,3 +633,87 @@ def test_history_follows_the_merge_and_goes_back(crm: Crm, actor: Actor) -> None
     undo_merge(crm, actor, result.merge_id)
     assert own <= history_of(duplicate.id)
     assert not own & history_of(survivor.id)
+
+
+def test_the_pair_repoint_part_makes_moves_rows_and_puts_them_back(crm: Crm, actor: Actor) -> None:
+    # Called directly, as a host composing its own part would: the part name is left empty
+    # for register_merge_part to fill in.
+    survivor = register_customer(crm, actor, name="Acme")
+    duplicate = register_customer(crm, actor, name="Acme Ltd")
+    move, undo = repoint_part(ChangeRecord)
+
+    def rows_of(customer_id: uuid.UUID) -> list[uuid.UUID]:
+        found = crm.run(
+            actor.tenant_id,
+            lambda uow: uow.repository(ChangeRecord).query(
+                Query(where=F("customer_id").eq(customer_id))
+            ),
+        )
+        return [r.id for r in found]
+
+    own, theirs = rows_of(survivor.id), rows_of(duplicate.id)
+    moved = crm.run(actor.tenant_id, lambda uow: move(uow, [duplicate.id], survivor.id))
+    assert moved == [Moved(part="", id=i, from_id=duplicate.id) for i in theirs]
+    assert sorted(rows_of(survivor.id)) == sorted(own + theirs)
+    crm.run(actor.tenant_id, lambda uow: undo(uow, moved))
+    assert (rows_of(survivor.id), rows_of(duplicate.id)) == (own, theirs)
+
+
+def test_the_oldest_of_two_primary_contacts_keeps_the_flag(crm: Crm, actor: Actor) -> None:
+    # Rows written before the services kept one primary per customer: whichever was
+    # entered first (not whichever has the lower id) stays the survivor's primary.
+    survivor = register_customer(crm, actor, name="Acme")
+    duplicate = register_customer(crm, actor, name="Acme Ltd")
+    now = crm.now()
+    lower_id_newer = Contact(
+        id=uuid.UUID(int=1),
+        tenant_id=actor.tenant_id,
+        customer_id=duplicate.id,
+        name="新",
+        created_at=now,
+        primary=True,
+    )
+    higher_id_older = attrs.evolve(
+        lower_id_newer, id=uuid.UUID(int=2), name="旧", created_at=now - timedelta(days=30)
+    )
+    crm.run(
+        actor.tenant_id,
+        lambda uow: uow.repository(Contact).add_many([lower_id_newer, higher_id_older]),
+    )
+    result = merge_customers(crm, actor, survivor.id, [duplicate.id])
+    contacts = list_contacts(crm, actor, survivor.id)
+    assert sorted((c.name, c.primary) for c in contacts) == [("新", False), ("旧", True)]
+    moved = [m.id for m in _record(crm, actor, result.merge_id).moved if m.part.endswith("ts")]
+    assert moved == [higher_id_older.id, lower_id_newer.id]
+
+
+def test_the_undo_restores_an_overwritten_value_of_its_own_type_and_records_it(
+    crm: Crm, actor: Actor
+) -> None:
+    survivor = register_customer(
+        crm, actor, name="Acme", level="B", credit_limit=Money("8000", "CNY")
+    )
+    duplicate = register_customer(
+        crm, actor, name="Acme Ltd", level="A", credit_limit=Money("5000", "CNY")
+    )
+    result = merge_customers(
+        crm,
+        actor,
+        survivor.id,
+        [duplicate.id],
+        choose={"credit_limit": duplicate.id, "level": duplicate.id},
+    )
+    assert result.survivor.credit_limit == Money("5000", "CNY")
+    restored = undo_merge(crm, actor, result.merge_id)
+    assert (restored.credit_limit, restored.level) == (Money("8000", "CNY"), "B")
+    assert get_customer(crm, actor, survivor.id).credit_limit == Money("8000", "CNY")
+    events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending(limit=1000))
+    changed = [
+        e.changes
+        for e in events
+        if isinstance(e, CustomerChanged) and e.aggregate_id == survivor.id
+    ]
+    # The merge's change, then the undo's, which names the values it put back.
+    assert len(changed) == 2
+    assert changed[1]["level"] == ("A", "B")
+    assert set(changed[1]) == {"level", "credit_limit"}
