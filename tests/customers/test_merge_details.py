@@ -717,3 +717,44 @@ def test_the_undo_restores_an_overwritten_value_of_its_own_type_and_records_it(
     assert len(changed) == 2
     assert changed[1]["level"] == ("A", "B")
     assert set(changed[1]) == {"level", "credit_limit"}
+
+
+def test_a_merge_may_not_write_a_field_read_only_for_the_actor(crm: Crm, actor: Actor) -> None:
+    from crmkit.rules.permissions.model.roles import FieldAccess, FieldRule
+
+    grants = [Grant("customer", op, Scope.TENANT) for op in ("view", "edit", "delete")]
+    clerk = _only(crm, actor, "clerk", grants)
+    define_role(
+        crm,
+        actor,
+        "clerk",
+        grants=grants,
+        field_rules=[FieldRule("customer", "level", FieldAccess.READ_ONLY)],
+    )
+    survivor = register_customer(crm, actor, name="Acme", level="B")
+    duplicate = register_customer(crm, actor, name="Acme Ltd", level="A", region="华北")
+    with pytest.raises(PermissionDenied) as refused:
+        merge_customers(crm, clerk, survivor.id, [duplicate.id], choose={"level": duplicate.id})
+    assert (refused.value.fields["operation"], refused.value.fields["field"]) == ("edit", "level")
+    assert get_customer(crm, actor, duplicate.id).deleted_at is None
+    # Leaving the read-only field as it is, the merge goes through.
+    assert merge_customers(crm, clerk, survivor.id, [duplicate.id]).survivor.region == "华北"
+
+
+def test_the_merge_history_names_only_the_fields_that_changed(crm: Crm, actor: Actor) -> None:
+    survivor = register_customer(crm, actor, name="Acme", level="B")
+    duplicate = register_customer(crm, actor, name="Acme Ltd", level="A", region="华北")
+    result = merge_customers(crm, actor, survivor.id, [duplicate.id])
+    assert {f for f, *_ in _history(crm, actor, survivor.id, "merge")} == {"region", "merge_id"}
+    assert {f for f, *_ in _history(crm, actor, duplicate.id, "merge")} == {
+        "deleted_at",
+        "deleted_by",
+        "merged_into",
+        "merge_id",
+    }
+    events = crm.run(actor.tenant_id, lambda uow: uow.outbox.pending(limit=1000))
+    [changed] = [
+        e for e in events if isinstance(e, CustomerChanged) and e.aggregate_id == survivor.id
+    ]
+    assert (changed.changes, changed.occurred_at) == ({"region": (None, "华北")}, crm.now())
+    assert result.survivor.region == "华北"
