@@ -21,26 +21,28 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import Any, NewType, TypedDict
 from uuid import UUID
 
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
 
 __all__ = [
     "Direction",
+    "DocumentFields",
     "DocumentRef",
     "Installment",
     "InstallmentId",
     "InstallmentStatus",
     "Plan",
     "PlanId",
+    "document_fields",
     "plan_id_for",
 ]
 
@@ -82,6 +84,33 @@ class DocumentRef:
     total: Money = attrs.field(converter=_document_total)
     department_id: UUID | None = None
     number: str = ""
+
+
+class DocumentFields(TypedDict):
+    """What a plan and each of its installments copy from their document."""
+
+    direction: Direction
+    document_type: str
+    document_id: UUID
+    customer_id: UUID
+    owner_id: UserId | None
+    department_id: UUID | None
+
+
+def document_fields(direction: Direction, document: DocumentRef) -> DocumentFields:
+    """The fields a plan for ``document`` and each of its installments carry.
+
+    Installments repeat them so aging, scopes and reminders filter installments
+    without loading the plan; both constructors unpack this one copy.
+    """
+    return DocumentFields(
+        direction=direction,
+        document_type=document.document_type,
+        document_id=document.document_id,
+        customer_id=document.customer_id,
+        owner_id=document.owner_id,
+        department_id=document.department_id,
+    )
 
 
 def plan_id_for(tenant_id: TenantId, direction: Direction, document: DocumentRef) -> PlanId:
@@ -201,12 +230,12 @@ class Installment(Entity):
         """
         paid = self.paid + delta
         if paid.is_negative or paid > self.amount:
-            raise ValidationError(
-                entity="installment",
-                field="paid",
-                reason=reason(
-                    N_("{paid} is outside 0..{amount}"), paid=str(paid), amount=str(self.amount)
-                ),
+            raise invalid(
+                "installment",
+                "paid",
+                N_("{paid} is outside 0..{amount}"),
+                paid=str(paid),
+                amount=str(self.amount),
             )
         self.paid = paid
         self.status = _status(paid, self.amount)

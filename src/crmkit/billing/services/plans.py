@@ -14,6 +14,7 @@ from crmkit.billing.model.plans import (
     Installment,
     InstallmentId,
     Plan,
+    document_fields,
     plan_id_for,
 )
 from crmkit.billing.model.terms import (
@@ -26,13 +27,13 @@ from crmkit.billing.model.terms import (
 from crmkit.billing.services._frame import (
     INSTALLMENT,
     PLAN,
-    _invalid,
     _require,
     _viewable_customer,
 )
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import expect_type, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
@@ -166,15 +167,11 @@ def create_plan(
     now = crm.now()
     lines = terms.lines if isinstance(terms, PaymentTerms) else tuple(terms)
     drafts = schedule(document.total, lines, milestones)
+    fields = document_fields(direction, document)
     plan = Plan(
         id=plan_id_for(actor.tenant_id, direction, document),
         tenant_id=actor.tenant_id,
-        direction=direction,
-        document_type=document.document_type,
-        document_id=document.document_id,
-        customer_id=document.customer_id,
-        owner_id=document.owner_id,
-        department_id=document.department_id,
+        **fields,
         number=document.number,
         total=document.total,
         terms_name=terms.name if isinstance(terms, PaymentTerms) else "",
@@ -186,12 +183,7 @@ def create_plan(
             id=InstallmentId(crm.ids.new(now)),
             tenant_id=actor.tenant_id,
             plan_id=plan.id,
-            direction=direction,
-            document_type=document.document_type,
-            document_id=document.document_id,
-            customer_id=document.customer_id,
-            owner_id=document.owner_id,
-            department_id=document.department_id,
+            **fields,
             seq=seq,
             label=f"{prefix} #{seq} {draft.label}",
             amount=draft.amount,
@@ -208,7 +200,7 @@ def create_plan(
         _viewable_customer(uow, grants, document.customer_id)
         repo = uow.repository(Plan)
         if repo.find(plan.id) is not None:
-            raise _invalid(
+            raise invalid(
                 "billing plan",
                 "document_id",
                 N_("{document} already has a plan"),

@@ -27,7 +27,6 @@ from crmkit.billing.services._frame import (
     Post,
     _draft,
     _entries_by_id,
-    _invalid,
     _money_command,
     _require,
     _viewable_customer,
@@ -36,7 +35,9 @@ from crmkit.billing.services.approvals import REFUND_BY_HAND, route_refund
 from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
@@ -91,7 +92,7 @@ def request_refund(
     amount = None if amount is None else to_amount(amount, entity="refund", field="amount")
     ways = [receipt_id is not None, sources is not None, customer_id is not None]
     if sum(ways) != 1:
-        raise _invalid(
+        raise invalid(
             "refund", "sources", N_("name one receipt, several receipts, or a customer's credit")
         )
     named = list((sources or {}).items())
@@ -106,7 +107,7 @@ def request_refund(
         parts = _parts(uow, actor, receipt_id, amount, named, customer_id)
         total = sum((m for _r, m in parts), Money.zero(parts[0][1].currency))
         if amount is not None and amount != total:
-            raise _invalid("refund", "amount", N_("the parts must add up to the refund"))
+            raise invalid("refund", "amount", N_("the parts must add up to the refund"))
         now = crm.now()
         first = parts[0][0]
         refund = Refund(
@@ -121,11 +122,7 @@ def request_refund(
             sources=[RefundPart(r.id, m) for r, m in parts],
         )
         uow.repository(Refund).add(refund)
-        uow.outbox.add(
-            RefundRequested(
-                tenant_id=refund.tenant_id, aggregate_id=refund.id, occurred_at=now, amount=total
-            )
-        )
+        uow.outbox.add(RefundRequested(**origin(refund, now), amount=total))
         if route_refund(uow, actor, refund, now):
             # A flow no stage applies to approves it at once: read it back.
             refund = uow.repository(Refund).get(refund.id)
@@ -159,7 +156,7 @@ def _parts(
     if customer_id is not None:
         _viewable_customer(uow, grants_for(uow, actor), customer_id)
         if amount is None or not amount.is_positive:
-            raise _invalid("refund", "amount", N_("must be above zero"))
+            raise invalid("refund", "amount", N_("must be above zero"))
         parts: list[tuple[Receipt, Money]] = []
         left = amount
         for receipt in _credit_receipts(uow, customer_id, amount.currency):
@@ -179,18 +176,18 @@ def _parts(
         load_for(uow, grants, Receipt, rid, "view", RECEIPT)
     if receipt_id is not None:
         if amount is None:
-            raise _invalid("refund", "amount", N_("is required"))
+            raise invalid("refund", "amount", N_("is required"))
         named = [(receipt_id, amount)]
     if not named:
-        raise _invalid("refund", "sources", N_("name at least one receipt"))
+        raise invalid("refund", "sources", N_("name at least one receipt"))
     found: list[tuple[Receipt, Money]] = []
     for rid, part in named:
         receipt = receipts.get(rid)
         _require(uow, actor, "view", RECEIPT, receipt)
         if not receipt.is_confirmed:
-            raise _invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
+            raise invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
         if not part.is_positive or part.currency != receipt.currency:
-            raise _invalid(
+            raise invalid(
                 "refund",
                 "amount",
                 N_("must be above zero, in {currency}"),
@@ -199,7 +196,7 @@ def _parts(
         if part > receipt.unallocated:
             raise OverRefund(value=str(part), maximum=str(receipt.unallocated))
         if found and receipt.customer_id != found[0][0].customer_id:
-            raise _invalid("refund", "sources", N_("all receipts must be the same customer's"))
+            raise invalid("refund", "sources", N_("all receipts must be the same customer's"))
         found.append((receipt, part))
     return found
 
@@ -275,7 +272,7 @@ def pay_refund(
         ensure_not_in_review(uow, refund)
         payout = refund.remaining if amount is None else amount
         if not payout.is_positive:
-            raise _invalid("refund", "amount", N_("must be above zero"))
+            raise invalid("refund", "amount", N_("must be above zero"))
         if payout > refund.remaining:
             raise OverRefund(value=str(payout), maximum=str(refund.remaining))
         REFUND_FLOW.fire(refund, "pay", amount=payout)
@@ -304,14 +301,7 @@ def pay_refund(
         refund.paid = refund.paid + payout
         refunds.save(refund)
         entries = post(drafts)
-        uow.outbox.add(
-            RefundPaid(
-                tenant_id=refund.tenant_id,
-                aggregate_id=refund.id,
-                occurred_at=crm.now(),
-                amount=payout,
-            )
-        )
+        uow.outbox.add(RefundPaid(**origin(refund, crm.now()), amount=payout))
         return entries, [e.id for e in entries]
 
     def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> list[LedgerEntry]:

@@ -22,9 +22,9 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type, to_member
+from crmkit.kernel.limits import check_text, expect_type, to_member
 from crmkit.kernel.query import Order, Query
-from crmkit.ports import UnitOfWork, queries, register_queries
+from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.numbering.model import (
     NumberCounter,
     NumberingRule,
@@ -86,11 +86,14 @@ class MemorySequenceCounter:
         return counter.value
 
 
-register_queries("memory", SequenceCounter, MemorySequenceCounter)
+def _doc_type(value: str) -> str:
+    # The rule's id is derived from the type: text no backend stores cannot name a rule.
+    expect_type(value, str, field="doc_type")
+    return check_text(value, entity=RESOURCE, field="doc_type")
 
 
 def _rule(uow: UnitOfWork, doc_type: str) -> NumberingRule:
-    rule = uow.repository(NumberingRule).find(numbering_rule_id(uow.tenant_id, doc_type))
+    rule = uow.repository(NumberingRule).find(numbering_rule_id(uow.tenant_id, _doc_type(doc_type)))
     if rule is None:
         raise NotFound(entity=RESOURCE, id=doc_type)
     return rule
@@ -172,7 +175,7 @@ def define_numbering_rule(
         ValidationError: bad pattern, a reset the pattern cannot tell apart, or time zone.
         PermissionDenied: the actor is not a tenant administrator.
     """
-    expect_type(doc_type, str, field="doc_type")
+    _doc_type(doc_type)
     expect_type(pattern, str, field="pattern")
     candidate = NumberingRule(
         id=numbering_rule_id(actor.tenant_id, doc_type),

@@ -13,6 +13,7 @@ from crmkit.kernel.errors import NotFound
 from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.guard import administer
 from crmkit.rules.permissions.model import (
     FieldRule,
     Grant,
@@ -23,7 +24,6 @@ from crmkit.rules.permissions.model import (
     registry,
 )
 from crmkit.rules.permissions.model.matrix import _grants_from_rows
-from crmkit.rules.permissions.services._common import _administer
 
 __all__ = ["define_role", "delete_role", "import_matrix"]
 
@@ -67,7 +67,7 @@ def define_role(
             return repo.save(role)
         return repo.add(attrs.evolve(candidate, id=crm.new_id()))
 
-    return _administer(crm, actor, work, target="role")
+    return administer(crm, actor, work, target="role")
 
 
 def delete_role(crm: Crm, actor: Actor, code: str) -> None:
@@ -90,7 +90,7 @@ def delete_role(crm: Crm, actor: Actor, code: str) -> None:
                 members.save(member)
         repo.delete(found[0])
 
-    _administer(crm, actor, work, target="role")
+    administer(crm, actor, work, target="role")
 
 
 def import_matrix(crm: Crm, actor: Actor, rows: Sequence[MatrixRow]) -> list[Role]:
@@ -119,4 +119,4 @@ def import_matrix(crm: Crm, actor: Actor, rows: Sequence[MatrixRow]) -> list[Rol
                 changed.append(repo.save(role))
         return changed
 
-    return _administer(crm, actor, work, target="role")
+    return administer(crm, actor, work, target="role")
