@@ -28,7 +28,6 @@ from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -237,7 +236,6 @@ def record_delivery(
         InvalidTransition: the order is on credit hold, cancelled or completed.
         ValidationError: an unknown line or more than is outstanding.
     """
-    expect_type(quantities, Mapping, field="quantities")
     wanted = {
         line: to_decimal(q, entity="delivery", field="quantities") for line, q in quantities.items()
     }

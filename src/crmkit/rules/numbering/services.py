@@ -22,7 +22,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type, to_member
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import Order, Query
 from crmkit.ports import UnitOfWork, queries, register_queries
 from crmkit.rules.numbering.model import (
@@ -172,8 +172,6 @@ def define_numbering_rule(
         ValidationError: bad pattern, a reset the pattern cannot tell apart, or time zone.
         PermissionDenied: the actor is not a tenant administrator.
     """
-    expect_type(doc_type, str, field="doc_type")
-    expect_type(pattern, str, field="pattern")
     candidate = NumberingRule(
         id=numbering_rule_id(actor.tenant_id, doc_type),
         tenant_id=actor.tenant_id,
