@@ -42,7 +42,11 @@ BIN = Path(sys.executable).parent
 # core -> (modules to mutate, test files that exercise them)
 CORES: dict[str, tuple[list[str], list[str]]] = {
     "money": (
-        ["src/crmkit/kernel/money.py"],
+        [
+            "src/crmkit/kernel/money.py",
+            "src/crmkit/kernel/currency.py",
+            "src/crmkit/kernel/decimals.py",
+        ],
         ["tests/kernel/test_money.py", "tests/kernel/test_rates.py"],
     ),
     "machine": (["src/crmkit/kernel/machine.py"], ["tests/kernel/test_machine.py"]),

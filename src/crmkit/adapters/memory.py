@@ -17,12 +17,13 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
-from crmkit.kernel.errors import ConcurrencyConflict, NotFound, StorageError, TenantMismatch
+from crmkit.adapters.base import TenantRepository
+from crmkit.kernel.errors import ConcurrencyConflict, StorageError, TenantMismatch
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.limits import check_storable
 from crmkit.kernel.query import Expr, Order, Query, check_fields, field_value, to_predicate
-from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
+from crmkit.ports import READ_ONLY_WRITE, Entity, entity_name
 
 __all__ = ["MemoryOutbox", "MemoryRepository", "MemoryStorage", "MemoryUnitOfWork"]
 
@@ -186,32 +187,20 @@ def _sort_key(order: Order) -> Callable[[Any], tuple[bool, Any]]:
     return key
 
 
-class MemoryRepository(Repository[T]):
+class MemoryRepository(TenantRepository[T]):
     """A repository of one entity type inside a :class:`MemoryUnitOfWork`."""
 
     def __init__(self, uow: MemoryUnitOfWork, entity_type: type[T]) -> None:
+        super().__init__(uow.tenant_id, entity_type)
         self._uow = uow
         self._type = entity_type
-        self._name = entity_name(entity_type)
 
     def _key(self, id: UUID) -> _Key:
         return (self._type, self._uow.tenant_id, id)
 
-    def _check_tenant(self, entity: T, operation: str) -> None:
-        if entity.tenant_id != self._uow.tenant_id:
-            raise TenantMismatch(
-                actor=self._uow.tenant_id, operation=operation, resource=self._name
-            )
-
     def find(self, id: UUID) -> T | None:
         value = self._uow._visible(self._key(id))
         return None if value is None else copy.deepcopy(value)
-
-    def get(self, id: UUID) -> T:
-        found = self.find(id)
-        if found is None:
-            raise NotFound(entity=self._name, id=id)
-        return found
 
     def get_many(self, ids: Iterable[UUID]) -> list[T]:
         found = (self.find(i) for i in ids)

@@ -76,6 +76,13 @@ class FileRejected(ValidationError):
         super().__init__(entity="file", field=field, reason=reason)
 
 
+_NOT_XLSX = N_("the file is not a valid XLSX workbook")
+
+
+def _rejected(field: str, msgid: str, **params: Any) -> FileRejected:
+    return FileRejected(field=field, reason=reason(msgid, **params))
+
+
 class XlsxUnavailable(FileRejected):
     """XLSX support needs the optional extra: ``pip install 'crmkit[xlsx]'``."""
 
@@ -174,16 +181,14 @@ def read_table(
     """
     limits = limits or Limits()
     if len(data) > limits.max_bytes:
-        raise FileRejected(
-            field="size",
-            reason=reason(
-                N_("the file is {size} bytes; at most {maximum} are accepted"),
-                size=len(data),
-                maximum=limits.max_bytes,
-            ),
+        raise _rejected(
+            "size",
+            N_("the file is {size} bytes; at most {maximum} are accepted"),
+            size=len(data),
+            maximum=limits.max_bytes,
         )
     if not data.strip():
-        raise FileRejected(field="format", reason=reason(N_("the file is empty")))
+        raise _rejected("format", N_("the file is empty"))
     kind = format or _guess_format(data, filename)
     if kind == "xlsx":
         return _to_table(_xlsx_rows(data, limits), limits)
@@ -204,9 +209,8 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FileRejected(
-        field="encoding",
-        reason=reason(N_("the file is not text in UTF-8 or GB18030; save it as CSV UTF-8")),
+    raise _rejected(
+        "encoding", N_("the file is not text in UTF-8 or GB18030; save it as CSV UTF-8")
     )
 
 
@@ -214,7 +218,7 @@ def _read_csv(data: bytes, limits: Limits) -> Iterator[Sequence[Any]]:
     text = _decode(data)
     if "\x00" in text:
         # Binary files (an .xls, a PDF) can decode as GB18030 by accident; NULs give them away.
-        raise FileRejected(field="format", reason=reason(N_("the file is not a CSV file")))
+        raise _rejected("format", N_("the file is not a CSV file"))
     # The delimiter is whichever of , ; or tab the header line uses most (Excel writes ;
     # in locales with a decimal comma). csv.Sniffer also guesses quoting, and guesses it
     # wrong on cells holding quotes, so it is not used.
@@ -224,9 +228,8 @@ def _read_csv(data: bytes, limits: Limits) -> Iterator[Sequence[Any]]:
     try:
         yield from reader
     except csv.Error as error:
-        raise FileRejected(
-            field="format",
-            reason=reason(N_("the CSV is malformed near line {line}"), line=reader.line_num),
+        raise _rejected(
+            "format", N_("the CSV is malformed near line {line}"), line=reader.line_num
         ) from error
 
 
@@ -234,46 +237,36 @@ def _check_archive(data: bytes, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as error:
-        raise FileRejected(
-            field="format", reason=reason(N_("the file is not a valid XLSX workbook"))
-        ) from error
+        raise _rejected("format", _NOT_XLSX) from error
     with archive:
         members = archive.infolist()
         if len(members) > limits.max_members:
-            raise FileRejected(
-                field="archive",
-                reason=reason(
-                    N_("the workbook holds {count} parts; at most {maximum} are accepted"),
-                    count=len(members),
-                    maximum=limits.max_members,
-                ),
+            raise _rejected(
+                "archive",
+                N_("the workbook holds {count} parts; at most {maximum} are accepted"),
+                count=len(members),
+                maximum=limits.max_members,
             )
         total = 0
         for member in members:
             total += member.file_size
             ratio = member.file_size / max(member.compress_size, 1)
             if ratio > limits.max_ratio and member.file_size > 1024 * 1024:
-                raise FileRejected(
-                    field="archive",
-                    reason=reason(
-                        N_("the workbook part {name} expands {ratio}x; it looks like a zip bomb"),
-                        name=member.filename,
-                        ratio=int(ratio),
-                    ),
+                raise _rejected(
+                    "archive",
+                    N_("the workbook part {name} expands {ratio}x; it looks like a zip bomb"),
+                    name=member.filename,
+                    ratio=int(ratio),
                 )
         if total > limits.max_uncompressed:
-            raise FileRejected(
-                field="archive",
-                reason=reason(
-                    N_("the workbook expands to {size} bytes; at most {maximum} are accepted"),
-                    size=total,
-                    maximum=limits.max_uncompressed,
-                ),
+            raise _rejected(
+                "archive",
+                N_("the workbook expands to {size} bytes; at most {maximum} are accepted"),
+                size=total,
+                maximum=limits.max_uncompressed,
             )
         if "xl/workbook.xml" not in archive.namelist():
-            raise FileRejected(
-                field="format", reason=reason(N_("the file is not a valid XLSX workbook"))
-            )
+            raise _rejected("format", _NOT_XLSX)
 
 
 def _openpyxl() -> Any:
@@ -307,9 +300,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged workbook
-        raise FileRejected(
-            field="format", reason=reason(N_("the file is not a valid XLSX workbook"))
-        ) from error
+        raise _rejected("format", _NOT_XLSX) from error
     try:
         sheet = book.worksheets[0]
         source = sheet._get_source()
@@ -337,9 +328,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, Sequence[Any]
         except FileRejected:
             raise
         except Exception as error:  # a damaged sheet part
-            raise FileRejected(
-                field="format", reason=reason(N_("the file is not a valid XLSX workbook"))
-            ) from error
+            raise _rejected("format", _NOT_XLSX) from error
         finally:
             source.close()
     finally:
@@ -378,13 +367,11 @@ def _to_table(cells: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> Tab
         if len(raw) > limits.max_columns and any(
             v not in (None, "") for v in raw[limits.max_columns :]
         ):
-            raise FileRejected(
-                field="columns",
-                reason=reason(
-                    N_("row {row} has more than {maximum} columns"),
-                    row=number,
-                    maximum=limits.max_columns,
-                ),
+            raise _rejected(
+                "columns",
+                N_("row {row} has more than {maximum} columns"),
+                row=number,
+                maximum=limits.max_columns,
             )
         row = tuple(_cell_text(v) for v in raw[: limits.max_columns])
         if not any(row):
@@ -393,17 +380,14 @@ def _to_table(cells: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> Tab
             headers = _trim(row)
             continue
         if len(rows) >= limits.max_rows:
-            raise FileRejected(
-                field="rows",
-                reason=reason(
-                    N_("the file has more than {maximum} data rows"), maximum=limits.max_rows
-                ),
+            raise _rejected(
+                "rows", N_("the file has more than {maximum} data rows"), maximum=limits.max_rows
             )
         width = len(headers)
         rows.append(row[:width] + ("",) * (width - len(row)))
         numbers.append(number)
     if headers is None:
-        raise FileRejected(field="format", reason=reason(N_("the file is empty")))
+        raise _rejected("format", N_("the file is empty"))
     return Table(headers=headers, rows=tuple(rows), row_numbers=tuple(numbers))
 
 

@@ -41,7 +41,7 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.money import ROUNDING, minor_unit, round_figure
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
-from crmkit.ports import UnitOfWork, register_queries
+from crmkit.ports import UnitOfWork
 
 __all__ = [
     "COLLECTION_COLUMNS",
@@ -460,9 +460,3 @@ class MemoryCollectionQuery:
             bucket[0] += 1
             bucket[1] += receipt.settled.amount - receipt.refunded.amount
         return counted_sums(COLLECTION_COLUMNS, ((k, c, n, a) for (k, c), (n, a) in groups.items()))
-
-
-register_queries("memory", AgingQuery, MemoryAgingQuery)
-register_queries("memory", CollectionQuery, MemoryCollectionQuery)
-register_queries("memory", ExpenseQuery, MemoryExpenseQuery)
-register_queries("memory", LedgerHeads, MemoryLedgerHeads)

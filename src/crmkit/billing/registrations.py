@@ -7,6 +7,8 @@ live in ``model``, ``services`` and ``queries``):
   the defaults: receipts belong to the clerk who recorded them, refunds and
   resubmitted credit overrides to who asked, expense claims to the claimant;
 - the **reminder source** of installments (a reminder before one falls due);
+- the memory implementations of the read models (aging, collection, expenses, ledger
+  heads: :mod:`crmkit.billing.queries`);
 
 - the **service catalog**: what each public billing service reads and writes (see
   :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
@@ -34,6 +36,16 @@ from crmkit.billing.model.expenses import ExpenseClaim
 from crmkit.billing.model.invoices import Invoice
 from crmkit.billing.model.plans import Installment, Plan
 from crmkit.billing.model.receipts import Receipt, Refund
+from crmkit.billing.queries import (
+    AgingQuery,
+    CollectionQuery,
+    ExpenseQuery,
+    LedgerHeads,
+    MemoryAgingQuery,
+    MemoryCollectionQuery,
+    MemoryExpenseQuery,
+    MemoryLedgerHeads,
+)
 from crmkit.billing.services import (
     aging_report,
     allocate_receipt,
@@ -101,6 +113,7 @@ from crmkit.customers import register_merge_part, repoint_part
 from crmkit.customers.queries import records_of, register_360_part
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import Order
+from crmkit.ports import register_queries
 from crmkit.rules.approvals import document_hook, register_approvable
 from crmkit.rules.approvals.describing import describe_stored
 from crmkit.rules.permissions import register_resource
@@ -254,6 +267,12 @@ def register_document_hooks() -> None:
 
 
 register_document_hooks()
+
+# The memory implementations of the read models (the SQL ones are the adapter's).
+register_queries("memory", AgingQuery, MemoryAgingQuery)
+register_queries("memory", CollectionQuery, MemoryCollectionQuery)
+register_queries("memory", ExpenseQuery, MemoryExpenseQuery)
+register_queries("memory", LedgerHeads, MemoryLedgerHeads)
 
 for _name, _entity in (
     ("plans", Plan),

@@ -46,8 +46,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money, to_decimal
 
 __all__ = [
@@ -99,10 +99,6 @@ def max_length(maximum: int) -> dict[str, int]:
     return {_MAX_LENGTH: maximum}
 
 
-def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
-
-
 # -- single values -----------------------------------------------------------------------------
 
 
@@ -117,14 +113,14 @@ def check_text(value: str, *, entity: str, field: str, maximum: int = TEXT_MAX) 
             more than ``maximum`` characters.
     """
     if len(value) > maximum:
-        raise _invalid(entity, field, N_("is longer than {maximum} characters"), maximum=maximum)
+        raise invalid(entity, field, N_("is longer than {maximum} characters"), maximum=maximum)
     if "\x00" in value:
-        raise _invalid(entity, field, N_("contains a NUL character"))
+        raise invalid(entity, field, N_("contains a NUL character"))
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise _invalid(entity, field, N_("contains an invalid character")) from None
+            raise invalid(entity, field, N_("contains an invalid character")) from None
     return value
 
 
@@ -137,7 +133,7 @@ def to_text(value: Any, *, entity: str, field: str, maximum: int = TEXT_MAX) -> 
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid(entity, field, N_("must be text"))
+        raise invalid(entity, field, N_("must be text"))
     text = " ".join(value.split())
     return check_text(text, entity=entity, field=field, maximum=maximum) if text else None
 
@@ -153,9 +149,9 @@ def check_amount(value: Decimal, *, entity: str, field: str) -> Decimal:
             not below :data:`AMOUNT_LIMIT` in size.
     """
     if not value.is_finite():
-        raise _invalid(entity, field, N_("{value} is not a finite number"), value=str(value))
+        raise invalid(entity, field, N_("{value} is not a finite number"), value=str(value))
     if abs(value) >= AMOUNT_LIMIT:
-        raise _invalid(
+        raise invalid(
             entity,
             field,
             N_("{value} is too large (the limit is {limit})"),
@@ -165,7 +161,7 @@ def check_amount(value: Decimal, *, entity: str, field: str) -> Decimal:
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked above
     if exponent < -AMOUNT_PLACES and value != value.quantize(Decimal(1).scaleb(-AMOUNT_PLACES)):
-        raise _invalid(
+        raise invalid(
             entity,
             field,
             N_("{value} has more than {places} decimals"),
@@ -191,10 +187,10 @@ def to_amount(value: Any, *, entity: str, field: str) -> Money:
     elif isinstance(value, Mapping) and set(value) == {"amount", "currency"}:
         amount, currency = value["amount"], value["currency"]
         if isinstance(amount, float) or not isinstance(amount, str | int | Decimal):
-            raise _invalid(entity, field, N_("is not an amount"))
+            raise invalid(entity, field, N_("is not an amount"))
         money = Money(to_decimal(amount, entity=entity, field=field), currency)
     else:
-        raise _invalid(
+        raise invalid(
             entity,
             field,
             N_("needs an amount with its currency, e.g. Money('100', 'CNY')"),
@@ -226,7 +222,7 @@ def expect_type(value: Any, kind: type[T] | tuple[type[Any], ...], *, field: str
 
 def _check_day(day: dt.date, entity: str, field: str) -> None:
     if not DATE_MIN <= day <= DATE_MAX:
-        raise _invalid(
+        raise invalid(
             entity,
             field,
             N_("{value} is outside {start} to {end}"),
@@ -248,11 +244,11 @@ def to_date(value: Any, *, entity: str, field: str) -> dt.date:
         try:
             day = dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise _invalid(
+            raise invalid(
                 entity, field, N_("{value!r} is not a date (YYYY-MM-DD)"), value=value[:40]
             ) from None
     elif isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise _invalid(entity, field, N_("must be a date"))
+        raise invalid(entity, field, N_("must be a date"))
     else:
         day = value
     _check_day(day, entity, field)
@@ -276,7 +272,7 @@ def to_member(kind: type[E], value: Any, *, entity: str, field: str) -> E:
     try:
         return kind(value)
     except (ValueError, TypeError):
-        raise _invalid(
+        raise invalid(
             entity,
             field,
             N_("{value!r} is not one of {choices}"),
@@ -300,20 +296,20 @@ def to_instant_value(value: Any, *, entity: str, field: str) -> dt.datetime:
         try:
             instant = dt.datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _invalid(
+            raise invalid(
                 entity, field, N_("{value!r} is not a date and time"), value=value[:40]
             ) from None
     elif isinstance(value, dt.datetime):
         instant = value
     else:
-        raise _invalid(entity, field, N_("must be a date and time"))
+        raise invalid(entity, field, N_("must be a date and time"))
     _check_instant(instant, entity, field)
     return instant
 
 
 def _check_instant(instant: dt.datetime, entity: str, field: str) -> None:
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise _invalid(entity, field, N_("needs a time zone (a naive time is ambiguous)"))
+        raise invalid(entity, field, N_("needs a time zone (a naive time is ambiguous)"))
     try:
         day = instant.astimezone(dt.UTC).date()
     except OverflowError:
@@ -323,7 +319,7 @@ def _check_instant(instant: dt.datetime, entity: str, field: str) -> None:
 
 def _check_int(value: int, entity: str, field: str) -> None:
     if not INT_MIN <= value <= INT_MAX:
-        raise _invalid(entity, field, N_("{value} is too large"), value=str(value)[:30])
+        raise invalid(entity, field, N_("{value} is too large"), value=str(value)[:30])
 
 
 # -- whole entities -----------------------------------------------------------------------------
@@ -347,7 +343,7 @@ def _check_any(value: Any, entity: str, field: str, maximum: int = TEXT_MAX) -> 
         check_amount(value, entity=entity, field=field)
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise _invalid(entity, field, N_("{value} is not a finite number"), value=str(value))
+            raise invalid(entity, field, N_("{value} is not a finite number"), value=str(value))
     elif isinstance(value, dt.datetime):
         _check_instant(value, entity, field)
     elif isinstance(value, dt.date):
@@ -387,7 +383,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def member(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, kind):
-                raise _invalid(
+                raise invalid(
                     entity,
                     field,
                     N_("{value!r} is not one of {choices}"),
@@ -402,7 +398,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def text(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, str):
-                raise _invalid(entity, field, N_("must be text"))
+                raise invalid(entity, field, N_("must be text"))
             check_text(value, entity=entity, field=field, maximum=maximum)
 
         return text
@@ -410,7 +406,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def whole(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, int) or isinstance(value, bool):
-                raise _invalid(entity, field, N_("must be a whole number"))
+                raise invalid(entity, field, N_("must be a whole number"))
             _check_int(value, entity, field)
 
         return whole
@@ -418,7 +414,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def number(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, Decimal):
-                raise _invalid(entity, field, N_("must be a number"))
+                raise invalid(entity, field, N_("must be a number"))
             check_amount(value, entity=entity, field=field)
 
         return number
@@ -426,7 +422,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def money(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, Money):
-                raise _invalid(
+                raise invalid(
                     entity,
                     field,
                     N_("needs an amount with its currency, e.g. Money('100', 'CNY')"),
@@ -438,7 +434,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def instant(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, dt.datetime):
-                raise _invalid(entity, field, N_("must be a date and time"))
+                raise invalid(entity, field, N_("must be a date and time"))
             _check_instant(value, entity, field)
 
         return instant
@@ -446,7 +442,7 @@ def _typed(tp: Any, maximum: int) -> _Check:
 
         def day(value: Any, entity: str, field: str) -> None:
             if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-                raise _invalid(entity, field, N_("must be a date"))
+                raise invalid(entity, field, N_("must be a date"))
             _check_day(value, entity, field)
 
         return day
@@ -460,7 +456,7 @@ def _any_with_max(value: Any, entity: str, field: str, *, maximum: int) -> None:
 def _expect(kind: type[Any], message: str) -> _Check:
     def check(value: Any, entity: str, field: str) -> None:
         if not isinstance(value, kind):
-            raise _invalid(entity, field, message)
+            raise invalid(entity, field, message)
 
     return check
 
@@ -555,7 +551,7 @@ def _walk(obj: Any, entity: str, prefix: str | None) -> None:
     for name in plan.required:
         if getattr(obj, name) is None:
             path = name if prefix is None else f"{prefix}.{name}"
-            raise _invalid(entity, path, N_("is required"))
+            raise invalid(entity, path, N_("is required"))
     suspects: list[str] = []
     for name, maximum in plan.texts:
         value = getattr(obj, name)

@@ -8,10 +8,12 @@ number that means nothing. There is no ``Money + 0`` either, so ``sum()`` needs 
 explicit start: ``sum(lines, Money.zero("CNY"))``.
 
 Each currency has a *minor unit*: the number of decimal places its smallest coin
-takes (JPY 0, CNY 2, KWD 3), read from babel's CLDR data. ``round()`` brings an
-amount to it with an explicit rounding mode, and ``allocate()`` / ``split()`` cut an
-amount into parts of whole minor units that add up to the original exactly, so an
-installment plan or a cost split never loses or invents a cent.
+takes (JPY 0, CNY 2, KWD 3; :mod:`crmkit.kernel.currency`). ``round()`` brings an
+amount to it with an explicit rounding mode (crmkit's one rule and the modes are in
+:mod:`crmkit.kernel.decimals`), and ``allocate()`` / ``split()`` cut an amount into
+parts of whole minor units that add up to the original exactly, so an installment
+plan or a cost split never loses or invents a cent. The currency and rounding names
+are importable from here too, where they have always been.
 
 Arithmetic is on the hot path of every invoice and report, so results of ``+``,
 ``-``, ``*`` and ``/`` skip re-validation: both operands were valid already, and
@@ -21,14 +23,32 @@ the currency is carried over unchanged.
 from __future__ import annotations
 
 import decimal
-import functools
 import math
 from collections.abc import Iterable
 from decimal import Decimal
 
 import attrs
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import format_currency
 
+from crmkit.kernel.currency import (
+    check_currency,
+    is_known_currency,
+    minor_quantum,
+    minor_scale,
+    minor_unit,
+)
+from crmkit.kernel.decimals import (
+    CEILING,
+    DOWN,
+    FLOOR,
+    HALF_DOWN,
+    HALF_EVEN,
+    HALF_UP,
+    ROUNDING,
+    UP,
+    round_figure,
+    to_decimal,
+)
 from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
 from crmkit.kernel.i18n import N_, current_locale
 
@@ -48,150 +68,9 @@ __all__ = [
     "to_decimal",
 ]
 
-HALF_UP = decimal.ROUND_HALF_UP
-"""Round halves away from zero (0.125 -> 0.13): the usual commercial rule."""
-HALF_EVEN = decimal.ROUND_HALF_EVEN
-"""Round halves to the even neighbour (0.125 -> 0.12): banker's rounding."""
-HALF_DOWN = decimal.ROUND_HALF_DOWN
-"""Round halves towards zero (0.125 -> 0.12)."""
-UP = decimal.ROUND_UP
-"""Round away from zero (0.121 -> 0.13)."""
-DOWN = decimal.ROUND_DOWN
-"""Truncate towards zero (0.129 -> 0.12)."""
-CEILING = decimal.ROUND_CEILING
-"""Round towards positive infinity."""
-FLOOR = decimal.ROUND_FLOOR
-"""Round towards negative infinity."""
-
-ROUNDING = HALF_UP
-"""crmkit's one rounding rule: half up, away from zero (0.125 -> 0.13, -0.125 -> -0.13).
-
-Every figure crmkit computes is rounded with it: ``Money.round()`` and conversions,
-line and tax amounts, weighted and average amounts in reports, percentages and
-ratios (:func:`round_figure`), and the digits ``Money.format`` shows. It is what
-Chinese finance (四舍五入) and most invoices expect. Python's ``Decimal.quantize``
-without a mode, ``round()`` on a Decimal and babel's formatting would round half
-even instead, so crmkit never relies on them."""
-
-
-def round_figure(value: Decimal | int, places: int) -> Decimal:
-    """Round a computed figure (a percentage, a ratio, an average) with :data:`ROUNDING`.
-
-    Args:
-        value: the exact figure.
-        places: decimals to keep (``1`` for ``12.5`` %); may be negative.
-
-    Returns:
-        The figure written with exactly ``places`` decimals.
-    """
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUNDING)
-
-
-def to_decimal(
-    value: str | int | Decimal, *, entity: str = "Decimal", field: str = "value"
-) -> Decimal:
-    """Turn a string, an int or a Decimal into a finite ``Decimal``, exactly.
-
-    Args:
-        value: ``"19.99"``, ``1999`` or ``Decimal("19.99")``. Floats are refused
-            because ``19.99`` as a float is not 19.99.
-        entity: names the owner of the value in a ``ValidationError``.
-        field: names the field in a ``ValidationError``.
-
-    Returns:
-        The value as a ``Decimal``; the exponent of a string or Decimal is kept as given.
-
-    Raises:
-        TypeError: for a float, a bool or any other type.
-        ValidationError: for text that is not a number, and for NaN or Infinity.
-    """
-    if type(value) is Decimal:
-        number = value
-    elif isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except decimal.InvalidOperation:
-            raise ValidationError(
-                entity=entity,
-                field=field,
-                reason=reason(N_("{value!r} is not a number"), value=value),
-            ) from None
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        raise TypeError(
-            f"{entity}.{field} takes a str, int or Decimal, not a float "
-            f"(binary floats cannot hold {value!r} exactly): pass a string, e.g. '{value!r}'"
-        )
-    else:
-        raise TypeError(f"{entity}.{field} takes a str, int or Decimal, not {type(value).__name__}")
-    if not number.is_finite():
-        raise ValidationError(
-            entity=entity,
-            field=field,
-            reason=reason(N_("{value} is not a finite number"), value=str(number)),
-        )
-    return number
-
-
-@functools.cache
-def _known_currencies() -> frozenset[str]:
-    # Loaded on first use, not at import: importing crmkit must stay free of work.
-    return frozenset(list_currencies())
-
-
-def is_known_currency(code: str) -> bool:
-    """Tell whether ``code`` is an upper-case ISO 4217 code that babel knows.
-
-    Args:
-        code: a currency code such as ``"CNY"``.
-
-    Returns:
-        True for known codes (historic ones included), False otherwise.
-    """
-    return isinstance(code, str) and code.isupper() and code in _known_currencies()
-
-
-def _check_currency(code: object, entity: str = "Money") -> None:
-    if not isinstance(code, str) or not is_known_currency(code):
-        raise ValidationError(
-            entity=entity,
-            field="currency",
-            reason=reason(N_("{code!r} is not an upper-case ISO 4217 currency code"), code=code),
-        )
-
-
-@functools.cache
-def minor_unit(currency: str) -> int:
-    """The number of decimal places of ``currency``'s smallest unit (CNY 2, JPY 0, KWD 3).
-
-    Args:
-        currency: an upper-case ISO 4217 code.
-
-    Returns:
-        The currency's precision from babel's CLDR data; cached after the first call.
-
-    Raises:
-        ValidationError: when babel does not know the currency.
-    """
-    _check_currency(currency)
-    return int(get_currency_precision(currency))
-
-
-@functools.cache
-def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency))
-
-
-@functools.cache
-def _scale(currency: str) -> int:
-    return int(10 ** minor_unit(currency))
-
 
 def _money_validate_currency(_instance: object, _attribute: object, value: str) -> None:
-    _check_currency(value)
+    check_currency(value)
 
 
 def _to_amount(value: str | int | Decimal) -> Decimal:
@@ -314,7 +193,7 @@ class Money:
     def is_rounded(self) -> bool:
         """True when the amount has no digits below the currency's minor unit."""
         numerator, denominator = self.amount.as_integer_ratio()
-        return (numerator * _scale(self.currency)) % denominator == 0
+        return (numerator * minor_scale(self.currency)) % denominator == 0
 
     def to_minor_units(self) -> int:
         """The amount as a whole number of minor units (``12.34`` CNY is ``1234``).
@@ -326,7 +205,7 @@ class Money:
             ValidationError: when the amount has digits below the minor unit; round first.
         """
         numerator, denominator = self.amount.as_integer_ratio()
-        units, rest = divmod(numerator * _scale(self.currency), denominator)
+        units, rest = divmod(numerator * minor_scale(self.currency), denominator)
         if rest:
             raise ValidationError(
                 entity="Money",
@@ -464,7 +343,7 @@ class Money:
         Raises:
             TypeError: for an unknown rounding mode.
         """
-        quantum = _quantum(self.currency) if places is None else Decimal(1).scaleb(-places)
+        quantum = minor_quantum(self.currency) if places is None else Decimal(1).scaleb(-places)
         return _make(self.amount.quantize(quantum, rounding=mode), self.currency)
 
     # ---------------------------------------------------------------- allocation

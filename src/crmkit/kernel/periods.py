@@ -34,8 +34,9 @@ from typing import Any
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = ["Period", "PeriodKind", "periods_between"]
 
@@ -76,10 +77,11 @@ def _first_of(month_index: int) -> date:
 
 def _check_start_month(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
-        raise ValidationError(
-            entity=_ENTITY,
-            field="fiscal_year_start_month",
-            reason=reason(N_("must be a month number from 1 to 12, not {value}"), value=value),
+        raise invalid(
+            _ENTITY,
+            "fiscal_year_start_month",
+            N_("must be a month number from 1 to 12, not {value}"),
+            value=value,
         )
     return value
 
@@ -130,37 +132,31 @@ class Period:
     def __attrs_post_init__(self) -> None:
         start_month = _check_start_month(self.fiscal_year_start_month)
         if start_month != _normalised_start_month(self.kind, start_month):
-            raise ValidationError(
-                entity=_ENTITY,
-                field="fiscal_year_start_month",
-                reason=reason(
-                    N_("only quarters and years follow the fiscal calendar; a {kind} takes 1"),
-                    kind=self.kind.value,
-                ),
+            raise invalid(
+                _ENTITY,
+                "fiscal_year_start_month",
+                N_("only quarters and years follow the fiscal calendar; a {kind} takes 1"),
+                kind=self.kind.value,
             )
         first, last = _bounds(self.start, self.kind, start_month)
         if self.start != first:
-            raise ValidationError(
-                entity=_ENTITY,
-                field="start",
-                reason=reason(
-                    N_("{start} does not start a {kind}; that {kind} starts on {first}"),
-                    start=self.start.isoformat(),
-                    kind=self.kind.value,
-                    first=first.isoformat(),
-                ),
+            raise invalid(
+                _ENTITY,
+                "start",
+                N_("{start} does not start a {kind}; that {kind} starts on {first}"),
+                start=self.start.isoformat(),
+                kind=self.kind.value,
+                first=first.isoformat(),
             )
         if self.end != last:
-            raise ValidationError(
-                entity=_ENTITY,
-                field="end",
-                reason=reason(
-                    N_("the {kind} starting on {start} ends on {last}, not {end}"),
-                    kind=self.kind.value,
-                    start=self.start.isoformat(),
-                    last=last.isoformat(),
-                    end=self.end.isoformat(),
-                ),
+            raise invalid(
+                _ENTITY,
+                "end",
+                N_("the {kind} starting on {start} ends on {last}, not {end}"),
+                kind=self.kind.value,
+                start=self.start.isoformat(),
+                last=last.isoformat(),
+                end=self.end.isoformat(),
             )
 
     @classmethod
@@ -307,14 +303,12 @@ class Period:
         if kind is self.kind:
             return [self]
         if kind not in _MONTHS or self.kind not in _MONTHS or _RANK[kind] > _RANK[self.kind]:
-            raise ValidationError(
-                entity=_ENTITY,
-                field="kind",
-                reason=reason(
-                    N_("a {parent} cannot be split into whole {kind}s"),
-                    parent=self.kind.value,
-                    kind=kind.value,
-                ),
+            raise invalid(
+                _ENTITY,
+                "kind",
+                N_("a {parent} cannot be split into whole {kind}s"),
+                parent=self.kind.value,
+                kind=kind.value,
             )
         return list(_walk(self.start, self.end, kind, self.fiscal_year_start_month))
 
@@ -353,12 +347,11 @@ _LABEL = re.compile(
 
 
 def _bad_label(label: object) -> ValidationError:
-    return ValidationError(
-        entity=_ENTITY,
-        field="label",
-        reason=reason(
-            N_("'{label}' is not a period label such as 2026-03 or 2026-Q1"), label=label
-        ),
+    return invalid(
+        _ENTITY,
+        "label",
+        N_("'{label}' is not a period label such as 2026-03 or 2026-Q1"),
+        label=label,
     )
 
 
@@ -396,11 +389,11 @@ def periods_between(
     """
     first, last = _to_date(start), _to_date(end)
     if last < first:
-        raise ValidationError(
-            entity=_ENTITY,
-            field="end",
-            reason=reason(
-                N_("{end} is before {start}"), end=last.isoformat(), start=first.isoformat()
-            ),
+        raise invalid(
+            _ENTITY,
+            "end",
+            N_("{end} is before {start}"),
+            end=last.isoformat(),
+            start=first.isoformat(),
         )
     return list(_walk(first, last, kind, fiscal_year_start_month))

@@ -28,8 +28,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import INT_MAX, check_text
 from crmkit.kernel.money import Money
 
@@ -126,32 +126,30 @@ TRUE = Const(True)
 FALSE = Const(False)
 
 
-def and_(*items: Expr) -> Expr:
-    """Conjunction, simplified: constants fold away and nested ``And``s flatten."""
+def _junction(kind: type[And] | type[Or], items: tuple[Expr, ...]) -> Expr:
+    # ``And`` and ``Or`` are duals: one constant decides the whole (FALSE for And, TRUE
+    # for Or), the other drops out, and an empty junction is that other constant.
+    empty = TRUE if kind is And else FALSE
     flat: list[Expr] = []
     for item in items:
-        if item == FALSE:
-            return FALSE
-        if item == TRUE:
+        if isinstance(item, Const):
+            if item != empty:
+                return item
             continue
-        flat.extend(item.items if isinstance(item, And) else (item,))
+        flat.extend(item.items if isinstance(item, kind) else (item,))
     if not flat:
-        return TRUE
-    return flat[0] if len(flat) == 1 else And(tuple(flat))
+        return empty
+    return flat[0] if len(flat) == 1 else kind(tuple(flat))
+
+
+def and_(*items: Expr) -> Expr:
+    """Conjunction, simplified: constants fold away and nested ``And``s flatten."""
+    return _junction(And, items)
 
 
 def or_(*items: Expr) -> Expr:
     """Disjunction, simplified like :func:`and_`."""
-    flat: list[Expr] = []
-    for item in items:
-        if item == TRUE:
-            return TRUE
-        if item == FALSE:
-            continue
-        flat.extend(item.items if isinstance(item, Or) else (item,))
-    if not flat:
-        return FALSE
-    return flat[0] if len(flat) == 1 else Or(tuple(flat))
+    return _junction(Or, items)
 
 
 def not_(item: Expr) -> Expr:
@@ -221,19 +219,11 @@ def _check_page(instance: Any, attribute: Any, value: int | None) -> None:
     if value is None and attribute.name == "limit":
         return
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(
-            entity="query", field=attribute.name, reason=reason(N_("must be a whole number"))
-        )
+        raise invalid("query", attribute.name, N_("must be a whole number"))
     if value < 0:
-        raise ValidationError(
-            entity="query", field=attribute.name, reason=reason(N_("must not be negative"))
-        )
+        raise invalid("query", attribute.name, N_("must not be negative"))
     if value > INT_MAX:  # no store binds it (SQLite raised OverflowError); none holds so many
-        raise ValidationError(
-            entity="query",
-            field=attribute.name,
-            reason=reason(N_("{value} is too large"), value=str(value)[:30]),
-        )
+        raise invalid("query", attribute.name, N_("{value} is too large"), value=str(value)[:30])
 
 
 @attrs.frozen
@@ -268,13 +258,17 @@ def fields_of(expr: Expr) -> set[str]:
 _SCALARS = (str, int, bool, Decimal, UUID, enum.Enum, dt.date)
 
 
-def _field_kinds(entity_type: type[Any]) -> dict[str, str]:
-    """Each attrs field of ``entity_type``: "scalar", "money" or "nested" (JSON)."""
+def _stored_types(entity_type: type[Any]) -> dict[str, Any]:
+    """Each attrs field of ``entity_type`` and the type it is stored as.
+
+    An optional field counts as its inner type and a ``NewType`` as its base; a field
+    whose hints cannot be resolved (forward references) is ``Any``.
+    """
     try:
         hints = typing.get_type_hints(entity_type)
-    except Exception:  # unresolved forward references: treat every field as nested
+    except Exception:  # unresolved forward references: nothing is known of any field
         hints = {}
-    kinds: dict[str, str] = {}
+    stored: dict[str, Any] = {}
     for field in attrs.fields(entity_type):
         tp = hints.get(field.name, Any)
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
@@ -282,12 +276,20 @@ def _field_kinds(entity_type: type[Any]) -> dict[str, str]:
             tp = args[0] if len(args) == 1 else tp
         while hasattr(tp, "__supertype__"):
             tp = tp.__supertype__
+        stored[field.name] = tp
+    return stored
+
+
+def _field_kinds(entity_type: type[Any]) -> dict[str, str]:
+    """Each attrs field of ``entity_type``: "scalar", "money" or "nested" (JSON)."""
+    kinds: dict[str, str] = {}
+    for name, tp in _stored_types(entity_type).items():
         if isinstance(tp, type) and issubclass(tp, Money):
-            kinds[field.name] = "money"
+            kinds[name] = "money"
         elif isinstance(tp, type) and issubclass(tp, _SCALARS):
-            kinds[field.name] = "scalar"
+            kinds[name] = "scalar"
         else:
-            kinds[field.name] = "nested"
+            kinds[name] = "nested"
     return kinds
 
 
@@ -332,41 +334,23 @@ def check_fields(entity_type: type[Any], query: Query | Expr | None) -> None:
     entity = str(getattr(entity_type, "entity_name", entity_type.__name__.lower()))
     for path in sorted(fields_of(where)):
         if not isinstance(path, str) or not _known_path(entity_type, path, False):
-            raise ValidationError(
-                entity=entity,
-                field=str(path),
-                reason=reason(N_("is not a field that can be filtered on")),
-            )
+            raise invalid(entity, str(path), N_("is not a field that can be filtered on"))
     for order in orders:
         if not isinstance(order.field, str) or not _known_path(entity_type, order.field, True):
-            raise ValidationError(
-                entity=entity,
-                field=str(order.field),
-                reason=reason(N_("is not a field that can be sorted on")),
-            )
+            raise invalid(entity, str(order.field), N_("is not a field that can be sorted on"))
     _check_values(where, entity, _scalar_types(entity_type))
 
 
 @functools.cache
 def _scalar_types(entity_type: type[Any]) -> dict[str, Any]:
     """The declared type of each field stored in a column of its own (filters compare it)."""
-    try:
-        hints = typing.get_type_hints(entity_type)
-    except Exception:  # unresolved forward references: no value check by type
-        return {}
     types_: dict[str, Any] = {}
-    for field in attrs.fields(entity_type):
-        tp = hints.get(field.name, Any)
-        if typing.get_origin(tp) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else tp
-        while hasattr(tp, "__supertype__"):
-            tp = tp.__supertype__
+    for name, tp in _stored_types(entity_type).items():
         if isinstance(tp, type) and issubclass(tp, Money):
-            types_[f"{field.name}.amount"] = Decimal
-            types_[f"{field.name}.currency"] = str
+            types_[f"{name}.amount"] = Decimal
+            types_[f"{name}.currency"] = str
         elif isinstance(tp, type) and issubclass(tp, _SCALARS):
-            types_[field.name] = tp
+            types_[name] = tp
     return types_
 
 
@@ -430,7 +414,7 @@ def _check_values(expr: Expr, entity: str, kinds: Mapping[str, Any]) -> None:
             else:
                 why = _compares_with(kind, value)
             if why is not None:
-                raise ValidationError(entity=entity, field=expr.field, reason=reason(why))
+                raise invalid(entity, expr.field, why)
     elif isinstance(expr, And | Or):
         for item in expr.items:
             _check_values(item, entity, kinds)

@@ -22,8 +22,9 @@ from decimal import Decimal
 
 import attrs
 
-from crmkit.kernel.errors import RateNotFound, ValidationError, reason
+from crmkit.kernel.errors import RateNotFound
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import ROUNDING, Money, is_known_currency, to_decimal
 
 __all__ = ["ExchangeRate", "ExchangeRates"]
@@ -33,10 +34,11 @@ _ONE = Decimal(1)
 
 def _require_code(code: str, field: str) -> None:
     if not is_known_currency(code):
-        raise ValidationError(
-            entity="ExchangeRate",
-            field=field,
-            reason=reason(N_("{code!r} is not an upper-case ISO 4217 currency code"), code=code),
+        raise invalid(
+            "ExchangeRate",
+            field,
+            N_("{code!r} is not an upper-case ISO 4217 currency code"),
+            code=code,
         )
 
 
@@ -50,20 +52,16 @@ def _to_rate(value: str | int | Decimal) -> Decimal:
 
 def _check_positive(_instance: object, _attribute: object, value: Decimal) -> None:
     if value <= 0:
-        raise ValidationError(
-            entity="ExchangeRate",
-            field="rate",
-            reason=reason(N_("a rate must be above zero, not {rate}"), rate=str(value)),
+        raise invalid(
+            "ExchangeRate", "rate", N_("a rate must be above zero, not {rate}"), rate=str(value)
         )
 
 
 def _require_date(value: date) -> None:
     # A datetime is a date subclass, but cannot be ordered against plain dates.
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise ValidationError(
-            entity="ExchangeRate",
-            field="on",
-            reason=reason(N_("{value!r} is not a date (a datetime is not one)"), value=value),
+        raise invalid(
+            "ExchangeRate", "on", N_("{value!r} is not a date (a datetime is not one)"), value=value
         )
 
 
@@ -96,14 +94,12 @@ class ExchangeRate:
 
     def __attrs_post_init__(self) -> None:
         if self.base == self.quote and self.rate != _ONE:
-            raise ValidationError(
-                entity="ExchangeRate",
-                field="rate",
-                reason=reason(
-                    N_("{code} is worth exactly 1 {code}, not {rate}"),
-                    code=self.base,
-                    rate=str(self.rate),
-                ),
+            raise invalid(
+                "ExchangeRate",
+                "rate",
+                N_("{code} is worth exactly 1 {code}, not {rate}"),
+                code=self.base,
+                rate=str(self.rate),
             )
 
     def inverse(self) -> ExchangeRate:

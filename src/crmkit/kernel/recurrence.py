@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -34,8 +35,8 @@ import attrs
 import pendulum
 from pendulum.tz.exceptions import AmbiguousTime, InvalidTimezone, NonExistingTime
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = ["Frequency", "Recurrence", "WeekDay", "at_time"]
 
@@ -55,8 +56,7 @@ class Frequency(enum.Enum):
     YEARLY = "yearly"
 
 
-def _invalid(field: str, msgid: str, **params: object) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(msgid, **params))
+_invalid = functools.partial(invalid, _ENTITY)
 
 
 def _to_date(value: date) -> date:
@@ -463,17 +463,11 @@ def at_time(d: date, time_of_day: time, tz: str | tzinfo) -> pendulum.DateTime:
     """
     day = _to_date(d)
     if time_of_day.tzinfo is not None:
-        raise ValidationError(
-            entity="at_time",
-            field="time",
-            reason=reason(N_("pass a naive time of day; the timezone comes from tz")),
-        )
+        raise invalid("at_time", "time", N_("pass a naive time of day; the timezone comes from tz"))
     try:
         zone = pendulum.timezone(tz) if isinstance(tz, str) else tz
     except InvalidTimezone as exc:
-        raise ValidationError(
-            entity="at_time", field="tz", reason=reason(N_("unknown timezone {tz}"), tz=tz)
-        ) from exc
+        raise invalid("at_time", "tz", N_("unknown timezone {tz}"), tz=tz) from exc
     parts = (
         day.year,
         day.month,

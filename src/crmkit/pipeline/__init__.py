@@ -8,7 +8,9 @@ The public API is the model (:mod:`crmkit.pipeline.model`), the use cases
 declares the area to the rest of crmkit (:mod:`crmkit.pipeline.registrations`).
 """
 
-from crmkit.customers.model.dedup import DuplicatePolicy
+from typing import TYPE_CHECKING
+
+from crmkit.customers.model.dedup import DuplicatePolicy as DuplicatePolicy
 from crmkit.pipeline import errors as _errors
 from crmkit.pipeline import model as _model
 from crmkit.pipeline import queries as _queries
@@ -19,8 +21,13 @@ from crmkit.pipeline.model import *  # noqa: F403
 from crmkit.pipeline.queries import *  # noqa: F403
 from crmkit.pipeline.services import *  # noqa: F403
 
-__all__ = ["DuplicatePolicy"]
-__all__ += _model.__all__
-__all__ += _services.__all__
-__all__ += _queries.__all__
-__all__ += _errors.__all__
+# mypy reads the star imports above (it cannot follow an __all__ built from the
+# model's, which it does not see); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        "DuplicatePolicy",
+        *_model.__all__,
+        *_services.__all__,
+        *_queries.__all__,
+        *_errors.__all__,
+    ]

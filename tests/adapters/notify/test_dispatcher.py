@@ -196,6 +196,26 @@ def test_a_missing_template_variable_dead_letters_that_message_only(
     assert "contract.end_date" in (dead.last_error or "")
 
 
+def test_a_recipient_without_an_address_dead_letters_that_message_naming_the_channel(
+    crm: Crm, actor: Actor, clock: FixedClock
+) -> None:
+    # The host's resolver knows the owner's inbox but no e-mail address for the watcher.
+    email = RecordingNotifier("email")
+    dispatcher = _dispatcher(
+        actor.tenant_id,
+        crm,
+        [InboxNotifier(crm.storage, clock), email],
+        resolve=lambda tenant, channel, recipient: "" if channel == "email" else recipient,
+    )
+    _sign(crm, actor.tenant_id, actor.user_id)
+    assert dispatcher.dispatch_pending(clock.now()).delivered == 1
+    assert email.received == []
+    [dead] = dispatcher.dead_letters(actor.tenant_id)
+    assert dead.last_error == (
+        "ValidationError: subscription.recipient: no email address for ops@example.com"
+    )
+
+
 def test_every_message_arrives_once_despite_failures_and_a_crash_before_acknowledging(
     crm: Crm, actor: Actor, clock: FixedClock
 ) -> None:

@@ -232,3 +232,20 @@ def test_rules_are_listed_by_document_type(crm: Crm, actor: Actor) -> None:
         "invoice",
         "quote",
     ]
+
+
+@pytest.mark.parametrize("doc_type", ["in\ud800voice", "in\x00voice"])
+def test_a_document_type_no_backend_can_store_is_refused_naming_it(
+    crm: Crm, actor: Actor, doc_type: str
+) -> None:
+    # The rule's id is derived from the type, so such text must be refused before that
+    # derivation, not escape from it as a raw UnicodeEncodeError.
+    for attempt in (
+        lambda: define_numbering_rule(crm, actor, doc_type, "FP{seq:5}"),
+        lambda: get_numbering_rule(crm, actor, doc_type),
+        lambda: crm.run(actor.tenant_id, lambda uow: next_number(uow, doc_type, crm.now())),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            attempt()
+        assert refused.value.to_dict()["message"].startswith("numbering_rule.doc_type: contains")
+    assert list_numbering_rules(crm, actor) == []

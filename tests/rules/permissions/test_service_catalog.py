@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
-import pkgutil
-from collections.abc import Callable, Iterator
-from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-import crmkit
 from crmkit.rules.permissions.catalog import (
     ServiceKind,
     exemption,
@@ -23,20 +19,10 @@ from crmkit.rules.permissions.catalog import (
     takes_crm_and_actor,
 )
 from crmkit.rules.permissions.model import registry
+from tests.rules.permissions.areas import NOT_AREAS, area_packages, public_modules
 
-# The area packages; every public module below them is scanned.
-AREAS = ("crmkit.customers", "crmkit.pipeline", "crmkit.billing", "crmkit.rules")
-
-
-def public_modules() -> Iterator[ModuleType]:
-    """The area packages and every non-private module below them."""
-    yield crmkit
-    for name in AREAS:
-        top = importlib.import_module(name)
-        yield top
-        for info in pkgutil.walk_packages(top.__path__, f"{name}."):
-            if not any(part.startswith("_") for part in info.name.split(".")):
-                yield importlib.import_module(info.name)
+# The area packages, found in the source tree: every public module below them is scanned.
+AREAS = area_packages()
 
 
 def exported_services() -> dict[Callable[..., Any], str]:
@@ -57,6 +43,28 @@ def test_every_exported_service_is_registered() -> None:
         if not is_registered(obj) and exemption(obj) is None
     )
     assert not missing, f"public services missing from the catalog: {missing}"
+
+
+def test_the_areas_are_found_in_the_source_tree() -> None:
+    # Every package of crmkit but the kernel and the adapters; rules holds five of them.
+    assert {"crmkit.customers", "crmkit.pipeline", "crmkit.billing", "crmkit.rules"} <= set(AREAS)
+    assert not set(AREAS) & set(NOT_AREAS)
+
+
+def test_every_area_that_declares_itself_registers_its_services() -> None:
+    # An area's registrations module is where its services enter the catalog; one that
+    # registers none leaves the area unprobed by the conformance and boundary suites.
+    declaring = {
+        module.__name__.removesuffix(".registrations")
+        for module in public_modules()
+        if module.__name__.endswith(".registrations")
+    }
+    registered = {spec.name for spec in registered_services()}
+    silent = sorted(
+        area for area in declaring if not any(name.startswith(f"{area}.") for name in registered)
+    )
+    assert declaring, "no area has a registrations module"
+    assert not silent, f"areas that register no service: {silent}"
 
 
 def test_the_catalog_holds_only_exported_services() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from crmkit.adapters.base import TenantRepository
 from crmkit.adapters.sql.compile import (
     Binder,
     ShapeMemo,
@@ -31,10 +32,10 @@ from crmkit.adapters.sql.direct import Kept
 from crmkit.adapters.sql.engine import MYSQL_DIALECTS
 from crmkit.adapters.sql.errors import mysql_errno, translate_errors
 from crmkit.adapters.sql.mapping import Mapping
-from crmkit.kernel.errors import ConcurrencyConflict, NotFound, StorageError, TenantMismatch
+from crmkit.kernel.errors import ConcurrencyConflict, StorageError
 from crmkit.kernel.limits import check_storable
 from crmkit.kernel.query import TRUE, And, Expr, F, Or, Query, check_fields
-from crmkit.ports import READ_ONLY_WRITE, Entity, Repository, entity_name
+from crmkit.ports import READ_ONLY_WRITE, Entity
 
 if TYPE_CHECKING:  # only for annotations: the unit of work builds repositories
     from crmkit.adapters.sql.uow import SqlUnitOfWork
@@ -88,14 +89,14 @@ def _splits(query: Query) -> bool:
     return query.selective or query.limit is None
 
 
-class SqlRepository(Repository[T]):
+class SqlRepository(TenantRepository[T]):
     """Stores one aggregate type in its table, always scoped to the unit of work's tenant."""
 
     def __init__(self, uow: SqlUnitOfWork, mapping: Mapping) -> None:
+        super().__init__(uow.tenant_id, mapping.entity)
         self._uow = uow
         self._mapping = mapping
         self._table = mapping.table
-        self._name = entity_name(mapping.entity)
 
     @functools.cached_property
     def _tenant(self) -> sa.ColumnElement[bool]:
@@ -108,12 +109,6 @@ class SqlRepository(Repository[T]):
         """The table mapping (for area queries that build their own SQL)."""
         return self._mapping
 
-    def _check_tenant(self, entity: T, operation: str) -> None:
-        if entity.tenant_id != self._uow.tenant_id:
-            raise TenantMismatch(
-                actor=self._uow.tenant_id, operation=operation, resource=self._name
-            )
-
     def where(self, expr: Expr) -> sa.ColumnElement[bool]:
         """The tenant filter and ``expr`` compiled for this table."""
         return _with_tenant(self._tenant, expr, self._mapping.column, self._uow.dialect, None)
@@ -123,12 +118,6 @@ class SqlRepository(Repository[T]):
             F("id").eq(id), "find", lambda where: sa.select(self._table).where(where)
         )
         return cast(T, self._mapping.from_row(rows[0])) if rows else None
-
-    def get(self, id: UUID) -> T:
-        found = self.find(id)
-        if found is None:
-            raise NotFound(entity=self._name, id=id)
-        return found
 
     def get_many(self, ids: Iterable[UUID]) -> list[T]:
         wanted = list(ids)

@@ -16,6 +16,7 @@ per category — the cost side of a customer's margin.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -25,10 +26,11 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import LimitExceeded, ValidationError, reason
+from crmkit.kernel.errors import LimitExceeded
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -52,8 +54,7 @@ ExpenseClaimId = NewType("ExpenseClaimId", UUID)
 _POLICIES = uuid.UUID("5d7c3b8a-9e21-4f64-b0d2-7a4c1e9f2b36")
 
 
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity="expense claim", field=field, reason=reason(message, **params))
+_invalid = functools.partial(invalid, "expense claim")
 
 
 @attrs.frozen

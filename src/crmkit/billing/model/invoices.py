@@ -22,20 +22,21 @@ document fall back by exactly the voided amount.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NewType
+from typing import NewType
 from uuid import UUID
 
 import attrs
 
 from crmkit.billing.model.plans import Direction
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -53,8 +54,7 @@ __all__ = [
 InvoiceId = NewType("InvoiceId", UUID)
 
 
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity="invoice", field=field, reason=reason(message, **params))
+_invalid = functools.partial(invalid, "invoice")
 
 
 def _to_rate(value: str | int | Decimal) -> Decimal:

@@ -27,9 +27,9 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
 
@@ -201,12 +201,12 @@ class Installment(Entity):
         """
         paid = self.paid + delta
         if paid.is_negative or paid > self.amount:
-            raise ValidationError(
-                entity="installment",
-                field="paid",
-                reason=reason(
-                    N_("{paid} is outside 0..{amount}"), paid=str(paid), amount=str(self.amount)
-                ),
+            raise invalid(
+                "installment",
+                "paid",
+                N_("{paid} is outside 0..{amount}"),
+                paid=str(paid),
+                amount=str(self.amount),
             )
         self.paid = paid
         self.status = _status(paid, self.amount)

@@ -15,6 +15,7 @@ until someone sets it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,9 +25,9 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import DATE_MAX, check_amount, to_amount, to_date
 from crmkit.kernel.money import Money, to_decimal
 
@@ -52,8 +53,7 @@ _HUNDRED = Decimal(100)
 DAYS_MAX = 36_500
 
 
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity="payment_terms", field=field, reason=reason(message, **params))
+_invalid = functools.partial(invalid, "payment_terms")
 
 
 def _to_percent(value: str | int | Decimal | None) -> Decimal | None:

@@ -28,10 +28,9 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import (
     IdempotencyConflict,
     NotFound,
-    ValidationError,
-    reason,
 )
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import grants_for, guarded
@@ -48,6 +47,9 @@ REFUND = "refund"
 INVOICE = "invoice"
 EXPENSE_CLAIM = "expense_claim"
 CUSTOMER = "customer"  # registered by the customers area
+
+# The name receipts, allocation and credit_balance still import the kernel helper by.
+_invalid = invalid
 
 
 def _require(
@@ -89,10 +91,6 @@ def _viewable_customer(
 Post = Callable[[Sequence[EntryDraft]], list[LedgerEntry]]
 
 
-def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
-
-
 # -- the money-command frame -----------------------------------------------------------------
 
 
@@ -113,9 +111,9 @@ def _money_command(
     the records they load. Refusals are written to the permissions' audit log.
     """
     if not isinstance(key, str):
-        raise _invalid(command, "idempotency_key", N_("must be text"))
+        raise invalid(command, "idempotency_key", N_("must be text"))
     if not key or not key.strip():
-        raise _invalid(command, "idempotency_key", N_("is required"))
+        raise invalid(command, "idempotency_key", N_("is required"))
     digest = payload_hash(payload)
 
     def work(uow: UnitOfWork) -> R:

@@ -19,7 +19,7 @@ from crmkit.billing.model.expenses import (
 from crmkit.billing.model.flows import EXPENSE_CLAIM_FLOW
 from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
-from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _invalid, _money_command, _require
+from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _money_command, _require
 from crmkit.billing.services.approvals import (
     EXPENSE_CLAIM_BY_HAND,
     route_expense_claim,
@@ -28,6 +28,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_date
 from crmkit.kernel.report import ReportTable
 from crmkit.ports import UnitOfWork, queries
@@ -247,7 +248,7 @@ def expense_analysis(
     since = to_date(since, entity="expense analysis", field="since")
     until = to_date(until, entity="expense analysis", field="until")
     if by not in _GROUPS:
-        raise _invalid(
+        raise invalid(
             "expense analysis",
             "by",
             N_("{by!r} is not one of {allowed}"),

@@ -27,7 +27,6 @@ from crmkit.billing.model.plans import (
 from crmkit.billing.services._frame import (
     INVOICE,
     Post,
-    _invalid,
     _money_command,
     _require,
     _viewable_customer,
@@ -37,6 +36,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
@@ -120,16 +120,16 @@ def request_invoice(
     tax = sum((line.tax or Money.zero(currency) for line in priced), Money.zero(currency))
     gross = net + tax
     if not documents:
-        raise _invalid("invoice", "parts", N_("an invoice covers at least one document"))
+        raise invalid("invoice", "parts", N_("an invoice covers at least one document"))
     if len(documents) == 1 and documents[0][2] is None:
         parts = [InvoicedPart(documents[0][0], documents[0][1], gross)]
     else:
         if any(amount is None for _, _, amount in documents):
-            raise _invalid("invoice", "parts", N_("give the amount of every document"))
+            raise invalid("invoice", "parts", N_("give the amount of every document"))
         parts = [InvoicedPart(kind, doc, amount) for kind, doc, amount in documents if amount]
         covered = sum((p.amount for p in parts), Money.zero(currency))
         if covered != gross:
-            raise _invalid(
+            raise invalid(
                 "invoice",
                 "parts",
                 N_("the documents' amounts add up to {covered}, not {gross}"),
@@ -233,6 +233,17 @@ def issue_invoice(
     )
 
 
+def _move(crm: Crm, actor: Actor, invoice_id: UUID, trigger: str) -> Invoice:
+    # A move with no money and no number in it (send, cancel): the trigger is also the
+    # permission operation it needs.
+    def work(uow: UnitOfWork) -> Invoice:
+        invoice = _invoice(uow, actor, invoice_id, trigger)
+        INVOICE_FLOW.fire(invoice, trigger)
+        return uow.repository(Invoice).save(invoice)
+
+    return guarded(crm, actor, work)
+
+
 def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
     """Mark an issued invoice as sent to the customer.
 
@@ -242,14 +253,7 @@ def send_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
             customer (checked before the invoice's state).
         InvalidTransition: the invoice is not issued.
     """
-
-    def work(uow: UnitOfWork) -> Invoice:
-        repo = uow.repository(Invoice)
-        invoice = _invoice(uow, actor, invoice_id, "send")
-        INVOICE_FLOW.fire(invoice, "send")
-        return repo.save(invoice)
-
-    return guarded(crm, actor, work)
+    return _move(crm, actor, invoice_id, "send")
 
 
 def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
@@ -261,14 +265,7 @@ def cancel_invoice(crm: Crm, actor: Actor, invoice_id: UUID) -> Invoice:
             customer (checked before the invoice's state).
         InvalidTransition: the invoice was already issued (void it instead).
     """
-
-    def work(uow: UnitOfWork) -> Invoice:
-        repo = uow.repository(Invoice)
-        invoice = _invoice(uow, actor, invoice_id, "cancel")
-        INVOICE_FLOW.fire(invoice, "cancel")
-        return repo.save(invoice)
-
-    return guarded(crm, actor, work)
+    return _move(crm, actor, invoice_id, "cancel")
 
 
 def void_invoice(

@@ -22,13 +22,13 @@ from crmkit.billing.model.credit import (
     CreditOverrideId,
     credit_documents,
 )
-from crmkit.billing.services._frame import _invalid
 from crmkit.billing.services.approvals import CREDIT_RESUBMISSION_DOCUMENT, override_facts
 from crmkit.billing.services.credit import credit_decision
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
@@ -106,7 +106,7 @@ def _source(document_type: str) -> CreditDocuments:
     for source in credit_documents():
         if source.document_type == document_type:
             return source
-    raise _invalid(
+    raise invalid(
         "credit override",
         "document_type",
         N_("no area holds {document_type} documents on credit"),
@@ -145,7 +145,7 @@ def resubmit_credit_override(
     """
     amount = None if amount is None else to_amount(amount, entity="credit override", field="amount")
     if not reason.strip():
-        raise _invalid("credit override", "reason", N_("say why it should be approved now"))
+        raise invalid("credit override", "reason", N_("say why it should be approved now"))
 
     def work(uow: UnitOfWork) -> CreditOverride:
         now = crm.now()
@@ -154,11 +154,11 @@ def resubmit_credit_override(
         source = _source(document_type)
         held = source.held(uow, document_id)
         if held is None:
-            raise _invalid("credit override", "document_id", N_("the document is not on hold"))
+            raise invalid("credit override", "document_id", N_("the document is not on hold"))
         history = _history(uow, document_id)
         previous = _latest_request(uow, document_id, history)
         if previous is None:
-            raise _invalid(
+            raise invalid(
                 "credit override", "document_id", N_("no credit override was requested for it")
             )
         if previous.status not in _CLOSED:
@@ -173,14 +173,14 @@ def resubmit_credit_override(
             )
         flow = active_flow(uow, CREDIT_OVERRIDE_DOCUMENT)
         if flow is None:
-            raise _invalid(
+            raise invalid(
                 "credit override",
                 "document_id",
                 N_("there is no active credit-override flow: release the order by hand"),
             )
         asked = held.amount if amount is None else amount
         if asked.currency != held.amount.currency or not asked.is_positive or asked > held.amount:
-            raise _invalid(
+            raise invalid(
                 "credit override",
                 "amount",
                 N_("must be above zero and at most {total}"),

@@ -26,13 +26,13 @@ from crmkit.billing.model.terms import (
 from crmkit.billing.services._frame import (
     INSTALLMENT,
     PLAN,
-    _invalid,
     _require,
     _viewable_customer,
 )
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
@@ -207,7 +207,7 @@ def create_plan(
         _viewable_customer(uow, grants, document.customer_id)
         repo = uow.repository(Plan)
         if repo.find(plan.id) is not None:
-            raise _invalid(
+            raise invalid(
                 "billing plan",
                 "document_id",
                 N_("{document} already has a plan"),

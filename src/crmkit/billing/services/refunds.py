@@ -27,7 +27,6 @@ from crmkit.billing.services._frame import (
     Post,
     _draft,
     _entries_by_id,
-    _invalid,
     _money_command,
     _require,
     _viewable_customer,
@@ -37,6 +36,7 @@ from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
@@ -91,7 +91,7 @@ def request_refund(
     amount = None if amount is None else to_amount(amount, entity="refund", field="amount")
     ways = [receipt_id is not None, sources is not None, customer_id is not None]
     if sum(ways) != 1:
-        raise _invalid(
+        raise invalid(
             "refund", "sources", N_("name one receipt, several receipts, or a customer's credit")
         )
     named = list((sources or {}).items())
@@ -106,7 +106,7 @@ def request_refund(
         parts = _parts(uow, actor, receipt_id, amount, named, customer_id)
         total = sum((m for _r, m in parts), Money.zero(parts[0][1].currency))
         if amount is not None and amount != total:
-            raise _invalid("refund", "amount", N_("the parts must add up to the refund"))
+            raise invalid("refund", "amount", N_("the parts must add up to the refund"))
         now = crm.now()
         first = parts[0][0]
         refund = Refund(
@@ -159,7 +159,7 @@ def _parts(
     if customer_id is not None:
         _viewable_customer(uow, grants_for(uow, actor), customer_id)
         if amount is None or not amount.is_positive:
-            raise _invalid("refund", "amount", N_("must be above zero"))
+            raise invalid("refund", "amount", N_("must be above zero"))
         parts: list[tuple[Receipt, Money]] = []
         left = amount
         for receipt in _credit_receipts(uow, customer_id, amount.currency):
@@ -179,18 +179,18 @@ def _parts(
         load_for(uow, grants, Receipt, rid, "view", RECEIPT)
     if receipt_id is not None:
         if amount is None:
-            raise _invalid("refund", "amount", N_("is required"))
+            raise invalid("refund", "amount", N_("is required"))
         named = [(receipt_id, amount)]
     if not named:
-        raise _invalid("refund", "sources", N_("name at least one receipt"))
+        raise invalid("refund", "sources", N_("name at least one receipt"))
     found: list[tuple[Receipt, Money]] = []
     for rid, part in named:
         receipt = receipts.get(rid)
         _require(uow, actor, "view", RECEIPT, receipt)
         if not receipt.is_confirmed:
-            raise _invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
+            raise invalid("refund", "receipt_id", N_("only confirmed money can be refunded"))
         if not part.is_positive or part.currency != receipt.currency:
-            raise _invalid(
+            raise invalid(
                 "refund",
                 "amount",
                 N_("must be above zero, in {currency}"),
@@ -199,7 +199,7 @@ def _parts(
         if part > receipt.unallocated:
             raise OverRefund(value=str(part), maximum=str(receipt.unallocated))
         if found and receipt.customer_id != found[0][0].customer_id:
-            raise _invalid("refund", "sources", N_("all receipts must be the same customer's"))
+            raise invalid("refund", "sources", N_("all receipts must be the same customer's"))
         found.append((receipt, part))
     return found
 
@@ -275,7 +275,7 @@ def pay_refund(
         ensure_not_in_review(uow, refund)
         payout = refund.remaining if amount is None else amount
         if not payout.is_positive:
-            raise _invalid("refund", "amount", N_("must be above zero"))
+            raise invalid("refund", "amount", N_("must be above zero"))
         if payout > refund.remaining:
             raise OverRefund(value=str(payout), maximum=str(refund.remaining))
         REFUND_FLOW.fire(refund, "pay", amount=payout)

@@ -26,8 +26,8 @@ from crmkit.billing.services._frame import CUSTOMER, INSTALLMENT, RECEIPT, _requ
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import DATE_MIN, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
@@ -224,10 +224,11 @@ def days_sales_outstanding(
     on = to_date(on, entity="days sales outstanding", field="on")
     if isinstance(days, int) and not 0 <= days <= (on - DATE_MIN).days:
         # The window's first day must be a date crmkit stores (and computable at all).
-        raise ValidationError(
-            entity="days sales outstanding",
-            field="days",
-            reason=reason(N_("must be between 0 and {maximum}"), maximum=(on - DATE_MIN).days),
+        raise invalid(
+            "days sales outstanding",
+            "days",
+            N_("must be between 0 and {maximum}"),
+            maximum=(on - DATE_MIN).days,
         )
 
     def work(uow: UnitOfWork) -> ReportTable:

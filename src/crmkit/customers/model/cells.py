@@ -34,6 +34,7 @@ from crmkit.customers.model.transfer import (
 )
 from crmkit.kernel.errors import CrmError, LazyText, ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -217,11 +218,7 @@ def zone_of(timezone: str) -> dt.tzinfo:
     try:
         return _zone(timezone)
     except Exception:  # pendulum raises its own error types for unknown names
-        raise ValidationError(
-            entity="customer",
-            field="timezone",
-            reason=reason(N_("unknown timezone {tz}"), tz=timezone),
-        ) from None
+        raise invalid("customer", "timezone", N_("unknown timezone {tz}"), tz=timezone) from None
 
 
 @functools.lru_cache(maxsize=64)

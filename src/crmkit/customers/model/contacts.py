@@ -27,9 +27,9 @@ from crmkit.customers.model.identifiers import check_email
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_date
 from crmkit.rules.permissions.model import derived_from
 from crmkit.rules.reminders.model import month_day_key
@@ -67,18 +67,14 @@ def _phones(values: Any) -> tuple[str, ...]:
     if isinstance(values, str):
         values = (values,)
     if not isinstance(values, list | tuple):
-        raise ValidationError(
-            entity="contact", field="phones", reason=reason(N_("must be a list of texts"))
-        )
+        raise invalid("contact", "phones", N_("must be a list of texts"))
     return tuple(p for p in (optional_text(v) for v in values) if p)
 
 
 def _check_phones(_instance: Any, _attribute: Any, value: tuple[str, ...]) -> None:
     if len(value) > PHONES_MAX:
-        raise ValidationError(
-            entity="contact",
-            field="phones",
-            reason=reason(N_("at most {maximum} phone numbers"), maximum=PHONES_MAX),
+        raise invalid(
+            "contact", "phones", N_("at most {maximum} phone numbers"), maximum=PHONES_MAX
         )
     for number in value:
         check_phone(number, entity="contact", field="phones")
@@ -91,7 +87,7 @@ def _check_email(_instance: Any, _attribute: Any, value: str | None) -> None:
 def _check_qq(_instance: Any, _attribute: Any, value: str | None) -> None:
     # QQ numbers are 5 to 11 digits and never start with 0.
     if value is not None and not re.fullmatch(r"[1-9][0-9]{4,10}", value):
-        raise ValidationError(entity="contact", field="qq", reason=reason(N_("is not a QQ number")))
+        raise invalid("contact", "qq", N_("is not a QQ number"))
 
 
 def _birthday(value: Any) -> date | None:
@@ -103,9 +99,7 @@ def _birthday(value: Any) -> date | None:
 
 def _im(values: Any) -> dict[str, str]:
     if not isinstance(values, Mapping):
-        raise ValidationError(
-            entity="contact", field="im", reason=reason(N_("must map each service to a handle"))
-        )
+        raise invalid("contact", "im", N_("must map each service to a handle"))
     return {str(k).strip().lower(): str(v).strip() for k, v in dict(values).items() if v}
 
 

@@ -47,6 +47,7 @@ from crmkit.kernel.errors import LazyText, ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money, is_known_currency
 
 __all__ = [
@@ -118,10 +119,6 @@ def register_custom_entity(entity: str, built_in: Iterable[str]) -> None:
     _BUILT_IN[entity] = frozenset(built_in) | {CUSTOM}
 
 
-def _invalid(entity: str, field: str, text: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(text, **params))
-
-
 # -- definitions ----------------------------------------------------------------------------
 
 
@@ -133,7 +130,7 @@ def _clean_text(value: Any) -> str:
 
 def _check_option_text(_instance: Any, attribute: Any, value: str) -> None:
     if not value or len(value) > LABEL_MAX:
-        raise _invalid(
+        raise invalid(
             "custom_field",
             "options",
             N_("an option {part} must be 1..{maximum} characters"),
@@ -176,7 +173,7 @@ def _optional_decimal(value: Any) -> Decimal | None:
         try:
             return Decimal(value)
         except InvalidOperation:
-            raise _invalid(
+            raise invalid(
                 "custom_field", "minimum", N_("{value} is not a number"), value=value
             ) from None
     raise TypeError(f"expected a Decimal, not {type(value).__name__}")
@@ -184,7 +181,7 @@ def _optional_decimal(value: Any) -> Decimal | None:
 
 def _check_key(_instance: Any, _attribute: Any, value: str) -> None:
     if not isinstance(value, str) or not _KEY.fullmatch(value) or len(value) > KEY_MAX:
-        raise _invalid(
+        raise invalid(
             "custom_field",
             "key",
             N_("must be 1..{maximum} lower-case letters, digits or _, starting with a letter"),
@@ -194,7 +191,7 @@ def _check_key(_instance: Any, _attribute: Any, value: str) -> None:
 
 def _check_label(_instance: Any, _attribute: Any, value: str) -> None:
     if not value or len(value) > LABEL_MAX:
-        raise _invalid(
+        raise invalid(
             "custom_field", "label", N_("must be 1..{maximum} characters"), maximum=LABEL_MAX
         )
 
@@ -203,7 +200,7 @@ def _check_bound(_instance: Any, attribute: Any, value: Decimal | None) -> None:
     if value is None:
         return
     if not value.is_finite() or _too_precise(value):
-        raise _invalid(
+        raise invalid(
             "custom_field",
             attribute.name,
             N_("must be a finite number of at most {digits} digits and 6 decimals"),
@@ -283,45 +280,45 @@ class CustomFieldDefinition(Entity):
         """
         built_in = _BUILT_IN.get(self.entity)
         if built_in is None:
-            raise _invalid(
+            raise invalid(
                 "custom_field", "entity", N_("{name} has no custom fields"), name=self.entity
             )
         if self.key in built_in:
-            raise _invalid("custom_field", "key", N_("{key} is a built-in field"), key=self.key)
+            raise invalid("custom_field", "key", N_("{key} is a built-in field"), key=self.key)
         kind = self.type
         if kind.has_options:
             values = [o.value for o in self.options]
             if not values:
-                raise _invalid("custom_field", "options", N_("a choice field needs options"))
+                raise invalid("custom_field", "options", N_("a choice field needs options"))
             if len(values) > OPTIONS_MAX:
-                raise _invalid(
+                raise invalid(
                     "custom_field", "options", N_("at most {maximum} options"), maximum=OPTIONS_MAX
                 )
             if len(set(values)) != len(values):
-                raise _invalid("custom_field", "options", N_("option values repeat"))
+                raise invalid("custom_field", "options", N_("option values repeat"))
         elif self.options:
-            raise _invalid("custom_field", "options", N_("only choice fields have options"))
+            raise invalid("custom_field", "options", N_("only choice fields have options"))
         if self.max_length is not None:
             if kind is not FieldType.TEXT:
-                raise _invalid("custom_field", "max_length", N_("only text fields have it"))
+                raise invalid("custom_field", "max_length", N_("only text fields have it"))
             if isinstance(self.max_length, bool) or not 1 <= self.max_length <= TEXT_MAX:
-                raise _invalid(
+                raise invalid(
                     "custom_field", "max_length", N_("must be 1..{maximum}"), maximum=TEXT_MAX
                 )
         for bound in ("minimum", "maximum"):
             if getattr(self, bound) is not None and kind is not FieldType.NUMBER:
-                raise _invalid("custom_field", bound, N_("only number fields have it"))
+                raise invalid("custom_field", bound, N_("only number fields have it"))
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise _invalid("custom_field", "maximum", N_("is below the minimum"))
+            raise invalid("custom_field", "maximum", N_("is below the minimum"))
         if kind is FieldType.MONEY:
             if self.currency is None or not is_known_currency(self.currency):
-                raise _invalid(
+                raise invalid(
                     "custom_field",
                     "currency",
                     N_("a money field needs an upper-case ISO 4217 currency code"),
                 )
         elif self.currency is not None:
-            raise _invalid("custom_field", "currency", N_("only money fields have it"))
+            raise invalid("custom_field", "currency", N_("only money fields have it"))
 
     def option(self, value: str) -> ChoiceOption | None:
         """The option whose value is ``value``, if any."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from crmkit.customers.model.custom_fields import CUSTOM, CustomFieldDefinition, FieldType, _invalid
+from crmkit.customers.model.custom_fields import CUSTOM, CustomFieldDefinition, FieldType
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import And, Cond, Const, Expr, Not, Or
 
 __all__ = [
@@ -69,7 +70,7 @@ def _typed_cond(cond: Cond, by_key: Mapping[str, CustomFieldDefinition], entity:
     key, _, sub = rest.partition(".")
     definition = by_key.get(key)
     if definition is None:
-        raise _invalid(entity, cond.field, N_("is not a custom field"))
+        raise invalid(entity, cond.field, N_("is not a custom field"))
     kind = definition.type
     op = cond.op
     if op in _NULLS and not sub:
@@ -82,9 +83,9 @@ def _typed_cond(cond: Cond, by_key: Mapping[str, CustomFieldDefinition], entity:
         elif sub == "currency":
             allowed, convert = _CHOICE_OPS, _as_text(definition)
         else:
-            raise _invalid(entity, cond.field, N_("filter a money field on .amount or .currency"))
+            raise invalid(entity, cond.field, N_("filter a money field on .amount or .currency"))
     elif sub:
-        raise _invalid(entity, cond.field, N_("is not a custom field"))
+        raise invalid(entity, cond.field, N_("is not a custom field"))
     elif kind is FieldType.TEXT:
         allowed, convert = _TEXT_OPS, _as_text(definition)
     elif kind is FieldType.NUMBER:
@@ -98,7 +99,7 @@ def _typed_cond(cond: Cond, by_key: Mapping[str, CustomFieldDefinition], entity:
         allowed = _MULTI_OPS
         convert = lambda v: definition._choice(v, allow_inactive=True)  # noqa: E731
     if op not in allowed:
-        raise _invalid(entity, cond.field, N_("cannot be filtered with {operator}"), operator=op)
+        raise invalid(entity, cond.field, N_("cannot be filtered with {operator}"), operator=op)
     if op in _NULLS:
         return cond
     if op in ("in", "not_in"):
@@ -127,4 +128,4 @@ def check_sortable(fields: Iterable[str], *, entity: str) -> None:
     """
     for name in fields:
         if name.split(".")[0] == CUSTOM:
-            raise _invalid(entity, name, N_("custom fields cannot be sorted on"))
+            raise invalid(entity, name, N_("custom fields cannot be sorted on"))

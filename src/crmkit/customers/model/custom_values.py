@@ -18,10 +18,10 @@ from crmkit.customers.model.custom_fields import (
     CUSTOM,
     KEY_MAX,
     CustomFieldDefinition,
-    _invalid,
 )
 from crmkit.kernel.converter import converter
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -43,12 +43,12 @@ _VALUE_TYPES = (str, Decimal, Money, dt.date, tuple)
 
 def _check_value(key: Any, value: Any) -> None:
     if not isinstance(key, str) or not _KEY.fullmatch(key) or len(key) > KEY_MAX:
-        raise _invalid("customer", CUSTOM, N_("{key} is not a custom field key"), key=str(key))
+        raise invalid("customer", CUSTOM, N_("{key} is not a custom field key"), key=str(key))
     ok = isinstance(value, _VALUE_TYPES) and not isinstance(value, dt.datetime)
     if isinstance(value, tuple):
         ok = all(isinstance(v, str) for v in value)
     if not ok:
-        raise _invalid(
+        raise invalid(
             "customer",
             f"{CUSTOM}.{key}",
             N_("cannot hold a value of type {type}"),
@@ -112,7 +112,7 @@ def to_custom_values(value: Any) -> CustomValues:
     if value is None:
         return CustomValues()
     if not isinstance(value, Mapping):
-        raise _invalid("customer", CUSTOM, N_("must map field keys to values"))
+        raise invalid("customer", CUSTOM, N_("must map field keys to values"))
     return CustomValues(value)
 
 
@@ -224,23 +224,23 @@ def apply_custom(
     by_key = {d.key: d for d in definitions}
     changes: dict[str, Any] = {}
     if given is not None and not isinstance(given, Mapping):
-        raise _invalid(entity, CUSTOM, N_("must map field keys to values"))
+        raise invalid(entity, CUSTOM, N_("must map field keys to values"))
     for raw_key, raw in (given or {}).items():
         key = raw_key.removeprefix(f"{CUSTOM}.") if isinstance(raw_key, str) else raw_key
         definition = by_key.get(key)
         if definition is None:
-            raise _invalid(entity, f"{CUSTOM}.{key}", N_("is not a custom field"))
+            raise invalid(entity, f"{CUSTOM}.{key}", N_("is not a custom field"))
         if not definition.active:
-            raise _invalid(entity, definition.path, N_("the field is deactivated"))
+            raise invalid(entity, definition.path, N_("the field is deactivated"))
         value = definition.coerce(raw)
         if value is None and definition.required:
-            raise _invalid(entity, definition.path, N_("is required"))
+            raise invalid(entity, definition.path, N_("is required"))
         changes[key] = value
     merged = (current or CustomValues()).replace(changes)
     if creating:
         for definition in sorted(by_key.values(), key=lambda d: (d.position, d.key)):
             if definition.active and definition.required and definition.key not in merged:
-                raise _invalid(entity, definition.path, N_("is required"))
+                raise invalid(entity, definition.path, N_("is required"))
     return merged
 
 

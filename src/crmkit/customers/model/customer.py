@@ -32,10 +32,10 @@ from crmkit.customers.model.identifiers import check_email, check_tax_id, compac
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import max_length, to_member
 from crmkit.kernel.money import Money
 from crmkit.rules.permissions.model import derived_from
@@ -140,15 +140,14 @@ def _address_tuple_item(value: Any) -> Address:
     if isinstance(value, Address):
         return value
     if not isinstance(value, Mapping):
-        raise ValidationError(
-            entity="customer", field="addresses", reason=reason(N_("is not an address"))
-        )
+        raise invalid("customer", "addresses", N_("is not an address"))
     unknown = sorted(set(value) - {f.name for f in attrs.fields(Address)})
     if unknown:
-        raise ValidationError(
-            entity="customer",
-            field="addresses",
-            reason=reason(N_("{name} is not a part of an address"), name=str(unknown[0])[:40]),
+        raise invalid(
+            "customer",
+            "addresses",
+            N_("{name} is not a part of an address"),
+            name=str(unknown[0])[:40],
         )
     return Address(**value)
 
@@ -176,9 +175,7 @@ class Address:
 
     def __attrs_post_init__(self) -> None:
         if not (self.province or self.city or self.district or self.street):
-            raise ValidationError(
-                entity="customer", field="addresses", reason=reason(N_("an address is empty"))
-            )
+            raise invalid("customer", "addresses", N_("an address is empty"))
 
     def __str__(self) -> str:
         return "".join(p for p in (self.province, self.city, self.district, self.street) if p)
@@ -188,19 +185,13 @@ def _address_tuple(values: Any) -> tuple[Address, ...]:
     if isinstance(values, Address | Mapping):
         values = (values,)
     if not isinstance(values, list | tuple):
-        raise ValidationError(
-            entity="customer", field="addresses", reason=reason(N_("is not a list of addresses"))
-        )
+        raise invalid("customer", "addresses", N_("is not a list of addresses"))
     return tuple(_address_tuple_item(v) for v in values)
 
 
 def _check_addresses(_instance: Any, _attribute: Any, value: tuple[Address, ...]) -> None:
     if sum(1 for a in value if a.primary) > 1:
-        raise ValidationError(
-            entity="customer",
-            field="addresses",
-            reason=reason(N_("only one address may be primary")),
-        )
+        raise invalid("customer", "addresses", N_("only one address may be primary"))
 
 
 def _initial_pool_state(instance: Any) -> PoolState:
@@ -227,13 +218,9 @@ def check_name(value: str, *, entity: str, maximum: int) -> None:
         ValidationError: on field ``name``.
     """
     if not value:
-        raise ValidationError(entity=entity, field="name", reason=reason(N_("is required")))
+        raise invalid(entity, "name", N_("is required"))
     if len(value) > maximum:
-        raise ValidationError(
-            entity=entity,
-            field="name",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=maximum),
-        )
+        raise invalid(entity, "name", N_("is longer than {maximum} characters"), maximum=maximum)
 
 
 def _check_name(_instance: Any, _attribute: Any, value: str) -> None:
@@ -266,7 +253,7 @@ def apply_changes(
     """
     for name in changes:
         if name not in editable:
-            raise ValidationError(entity=entity, field=name, reason=reason(N_("cannot be changed")))
+            raise invalid(entity, name, N_("cannot be changed"))
     candidate = attrs.evolve(record, **changes)  # validators run here, before any mutation
     diff = {
         name: (getattr(record, name), getattr(candidate, name))
@@ -303,15 +290,11 @@ def _to_tags(value: Any) -> tuple[str, ...]:
         return value  # stored tags (and most changes) need no work: rows load through here
     items = (value,) if isinstance(value, str) else value
     if not isinstance(items, list | tuple | set | frozenset):
-        raise ValidationError(
-            entity="customer", field="tags", reason=reason(N_("must be a list of texts"))
-        )
+        raise invalid("customer", "tags", N_("must be a list of texts"))
     tags: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            raise ValidationError(
-                entity="customer", field="tags", reason=reason(N_("must be a list of texts"))
-            )
+            raise invalid("customer", "tags", N_("must be a list of texts"))
         tag = " ".join(item.split())
         if tag and tag not in tags:
             tags.append(tag)
@@ -325,15 +308,13 @@ def _check_phone(_instance: Any, _attribute: Any, value: str | None) -> None:
 
 def _check_credit_limit(_instance: Any, _attribute: Any, value: Money | None) -> None:
     if value is not None and not isinstance(value, Money):
-        raise ValidationError(
-            entity="customer",
-            field="credit_limit",
-            reason=reason(N_("needs an amount with its currency, e.g. Money('100', 'CNY')")),
+        raise invalid(
+            "customer",
+            "credit_limit",
+            N_("needs an amount with its currency, e.g. Money('100', 'CNY')"),
         )
     if value is not None and value.amount < 0:
-        raise ValidationError(
-            entity="customer", field="credit_limit", reason=reason(N_("must not be negative"))
-        )
+        raise invalid("customer", "credit_limit", N_("must not be negative"))
 
 
 def _refresh_keys(instance: Any, attribute: Any, value: Any) -> Any:

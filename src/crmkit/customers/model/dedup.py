@@ -24,18 +24,20 @@ and never makes two people one.
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import attrs
 from rapidfuzz.distance import Levenshtein
 
 from crmkit.customers.model.contacts import PHONE_KEY_FIELDS
 from crmkit.customers.model.names import normalize_name, split_region
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "CONTACT_PHONE_BONUS",
@@ -44,6 +46,7 @@ __all__ = [
     "DedupRecord",
     "DuplicateCandidate",
     "DuplicateCheck",
+    "DuplicateOutcome",
     "DuplicatePolicy",
     "check_duplicate_name",
     "find_duplicates",
@@ -62,8 +65,46 @@ class DuplicatePolicy(enum.Enum):
     """Accept it without looking."""
 
 
+class DuplicateOutcome(abc.ABC):
+    """What a duplicate check at entry found, under the policy it applied.
+
+    The part every such check shares (a customer's name here, a lead's name, phone and
+    email in the pipeline): a subclass holds ``policy`` and ``matches`` and says in
+    :meth:`blocked` how its refusal reads.
+    """
+
+    __slots__ = ()
+
+    policy: DuplicatePolicy
+    matches: tuple[Any, ...]
+
+    @property
+    def is_duplicate(self) -> bool:
+        """Whether an existing record shares a key."""
+        return bool(self.matches)
+
+    @property
+    def is_blocked(self) -> bool:
+        """Whether the policy refuses this entry."""
+        return self.is_duplicate and self.policy is DuplicatePolicy.BLOCK
+
+    @abc.abstractmethod
+    def blocked(self) -> ValidationError:
+        """The error that refuses a blocked entry."""
+
+    def require(self) -> Self:
+        """Return ``self`` unless the entry is blocked.
+
+        Raises:
+            ValidationError: the policy is ``BLOCK`` and a match exists (see :meth:`blocked`).
+        """
+        if self.is_blocked:
+            raise self.blocked()
+        return self
+
+
 @attrs.frozen
-class DuplicateCheck:
+class DuplicateCheck(DuplicateOutcome):
     """The outcome of a duplicate-name check at entry.
 
     Attributes:
@@ -76,32 +117,14 @@ class DuplicateCheck:
     policy: DuplicatePolicy
     matches: tuple[Hashable, ...] = ()
 
-    @property
-    def is_duplicate(self) -> bool:
-        """Whether an existing customer shares the key."""
-        return bool(self.matches)
-
-    @property
-    def is_blocked(self) -> bool:
-        """Whether the policy refuses this entry."""
-        return self.is_duplicate and self.policy is DuplicatePolicy.BLOCK
-
-    def require(self) -> DuplicateCheck:
-        """Return ``self`` unless the entry is blocked.
-
-        Raises:
-            ValidationError: the policy is ``BLOCK`` and a customer with the key exists.
-        """
-        if self.is_blocked:
-            raise ValidationError(
-                entity="customer",
-                field="name",
-                reason=reason(
-                    N_("duplicates an existing customer ({count} found)"),
-                    count=len(self.matches),
-                ),
-            )
-        return self
+    def blocked(self) -> ValidationError:
+        """A customer with the key exists (field ``name``)."""
+        return invalid(
+            "customer",
+            "name",
+            N_("duplicates an existing customer ({count} found)"),
+            count=len(self.matches),
+        )
 
 
 def check_duplicate_name(

@@ -25,8 +25,8 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = ["DEFAULT_TAX_COUNTRY", "check_email", "check_tax_id", "compact_tax_id"]
 
@@ -45,13 +45,11 @@ def check_email(value: str | None, *, entity: str, field: str = "email") -> None
     if value is None:
         return
     if not isinstance(value, str):
-        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
+        raise invalid(entity, field, N_("must be text"))
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError:
-        raise ValidationError(
-            entity=entity, field=field, reason=reason(N_("is not an email address"))
-        ) from None
+        raise invalid(entity, field, N_("is not an email address")) from None
 
 
 def compact_tax_id(
@@ -65,7 +63,7 @@ def compact_tax_id(
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
+        raise invalid(entity, field, N_("must be text"))
     compact = _SEPARATORS.sub("", value).upper()
     return compact or None
 
@@ -95,21 +93,17 @@ def check_tax_id(value: str | None, country: str | None, *, entity: str) -> None
         return
     code = (country or DEFAULT_TAX_COUNTRY).upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise ValidationError(
-            entity=entity,
-            field="tax_country",
-            reason=reason(N_("must be a two-letter country code such as CN")),
-        )
+        raise invalid(entity, "tax_country", N_("must be a two-letter country code such as CN"))
     rules = _rules(code)
     if rules is None:
         return
     try:
         rules.validate(value)
     except StdnumError:
-        raise ValidationError(
-            entity=entity,
-            field="tax_id",
-            reason=reason(
-                N_("{value} is not a valid tax id in {country}"), value=value, country=code
-            ),
+        raise invalid(
+            entity,
+            "tax_id",
+            N_("{value} is not a valid tax id in {country}"),
+            value=value,
+            country=code,
         ) from None

@@ -25,8 +25,8 @@ import unicodedata
 import attrs
 import phonenumbers
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import FALSE, Expr, F, or_
 
 __all__ = [
@@ -143,7 +143,7 @@ def check_phone(raw: str, *, entity: str, field: str) -> None:
         ValidationError: naming ``entity`` and ``field``.
     """
     if not isinstance(raw, str):
-        raise ValidationError(entity=entity, field=field, reason=reason(N_("must be text")))
+        raise invalid(entity, field, N_("must be text"))
     if len(raw) <= PHONE_MAX:
         text = unicodedata.normalize("NFKC", raw).strip()
         number, _extension = _split_extension(text)
@@ -152,11 +152,7 @@ def check_phone(raw: str, *, entity: str, field: str) -> None:
         if digits.isascii() and digits.isdigit() and _MIN_DIGITS <= len(digits) <= PHONE_DIGITS_MAX:
             return
     shown = raw if len(raw) <= PHONE_MAX else raw[:PHONE_MAX] + "…"
-    raise ValidationError(
-        entity=entity,
-        field=field,
-        reason=reason(N_("{number} is not a phone number"), number=shown),
-    )
+    raise invalid(entity, field, N_("{number} is not a phone number"), number=shown)
 
 
 def phone_key(raw: str | None, region: str = "CN") -> str | None:

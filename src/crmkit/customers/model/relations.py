@@ -15,9 +15,9 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "CustomerRelation",
@@ -67,10 +67,8 @@ class CustomerRelation(Entity):
 
     def __attrs_post_init__(self) -> None:
         if self.from_id == self.to_id:
-            raise ValidationError(
-                entity="customer_relation",
-                field="to_id",
-                reason=reason(N_("a customer cannot be related to itself")),
+            raise invalid(
+                "customer_relation", "to_id", N_("a customer cannot be related to itself")
             )
 
 

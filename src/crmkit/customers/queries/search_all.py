@@ -31,8 +31,8 @@ from crmkit.customers.queries.search_ranking import find_by_routes
 from crmkit.customers.queries.search_routes import _looks_like_phone, pinyin_query, search_routes
 from crmkit.customers.queries.search_text import check_search_text
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -171,10 +171,8 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
             than :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
     if not 1 <= limit_per_kind <= MAX_PER_KIND:
-        raise ValidationError(
-            entity="search",
-            field="limit_per_kind",
-            reason=reason(N_("must be between 1 and {maximum}"), maximum=MAX_PER_KIND),
+        raise invalid(
+            "search", "limit_per_kind", N_("must be between 1 and {maximum}"), maximum=MAX_PER_KIND
         )
     typed = check_search_text(text)
     if not typed:

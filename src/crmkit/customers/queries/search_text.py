@@ -11,8 +11,8 @@ import heapq
 import unicodedata
 
 from crmkit.customers.model.search_keys import _tables
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import expect_type
 
 __all__ = [
@@ -71,10 +71,8 @@ def check_search_text(text: str) -> str:
     """
     typed = " ".join(expect_type(text, str, field="text").split())
     if len(typed) > MAX_SEARCH_TEXT:
-        raise ValidationError(
-            entity="search",
-            field="text",
-            reason=reason(N_("is longer than {maximum} characters"), maximum=MAX_SEARCH_TEXT),
+        raise invalid(
+            "search", "text", N_("is longer than {maximum} characters"), maximum=MAX_SEARCH_TEXT
         )
     if typed.isascii() and typed.isprintable():
         return typed

@@ -8,8 +8,9 @@ included, and no filter or sort on a hidden field), re-exported here for the use
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.crm import Crm
@@ -23,10 +24,13 @@ from crmkit.customers.queries._readers import (
     customer_reader,
     readable_where,
 )
+from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions.model import Grants
 
 __all__ = [
     "CONTACT",
@@ -98,6 +102,33 @@ def _live(uow: UnitOfWork, customer_id: UUID) -> Customer:
     if customer.deleted_at is not None:
         raise NotFound(entity="customer", id=customer_id)
     return customer
+
+
+def _live_for(uow: UnitOfWork, grants: Grants, operation: str, customer_id: UUID) -> Customer:
+    # A customer in the recycle bin is not found before anyone asks whether the actor
+    # may act on it.
+    customer = _live(uow, customer_id)
+    grants.require(operation, customer, RESOURCE)
+    return customer
+
+
+T = TypeVar("T")
+
+
+def _of_viewable(
+    crm: Crm,
+    actor: Actor,
+    customer_id: UUID,
+    read: Callable[[UnitOfWork, Grants, UUID], list[T]],
+) -> list[T]:
+    # What hangs off a customer (contacts, relations) is listed only to those who may
+    # view the live customer itself, and then filtered by ``read``.
+    def work(uow: UnitOfWork) -> list[T]:
+        grants = grants_for(uow, actor)
+        _live_for(uow, grants, "view", customer_id)
+        return read(uow, grants, customer_id)
+
+    return guarded(crm, actor, work)
 
 
 def _registered(customer: Customer, now: datetime) -> CustomerRegistered:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.customer import Customer
 from crmkit.customers.queries._readers import _contacts_of, _visible_contacts
-from crmkit.customers.services._common import CONTACT, RESOURCE, _history, _live, contact_reader
+from crmkit.customers.services._common import (
+    CONTACT,
+    _history,
+    _live_for,
+    _of_viewable,
+    contact_reader,
+)
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.ids import UserId
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.model import Grants
+
+T = TypeVar("T")
 
 __all__ = [
     "add_contact",
@@ -77,8 +85,7 @@ def add_contact(
 
     def work(uow: UnitOfWork) -> Contact:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         grants.check_writable(CONTACT, sorted({"name", *fields}))
         repo = uow.repository(Contact)
         others = _contacts_of(uow, customer_id)
@@ -106,15 +113,20 @@ def add_contact(
     return guarded(crm, actor, work)
 
 
-def _contact_and_customer(
-    uow: UnitOfWork, grants: Grants, contact_id: UUID, operation: str
-) -> tuple[Contact, Customer]:
-    contact = uow.repository(Contact).get(contact_id)
-    if contact.deleted_at is not None:
-        raise NotFound(entity="contact", id=contact_id)
-    customer = _live(uow, contact.customer_id)
-    grants.require(operation, customer, RESOURCE)
-    return contact, customer
+def _edit_contact(
+    crm: Crm, actor: Actor, contact_id: UUID, act: Callable[[UnitOfWork, Grants, Contact], T]
+) -> T:
+    # Every change to a contact is a change to its customer: the contact must be live
+    # and the actor allowed to edit the customer it belongs to.
+    def work(uow: UnitOfWork) -> T:
+        grants = grants_for(uow, actor)
+        contact = uow.repository(Contact).get(contact_id)
+        if contact.deleted_at is not None:
+            raise NotFound(entity="contact", id=contact_id)
+        _live_for(uow, grants, "edit", contact.customer_id)
+        return act(uow, grants, contact)
+
+    return guarded(crm, actor, work)
 
 
 def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> Contact:
@@ -126,9 +138,7 @@ def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> 
         ValidationError: a change breaks a rule; the contact is left unchanged.
     """
 
-    def work(uow: UnitOfWork) -> Contact:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def change(uow: UnitOfWork, grants: Grants, contact: Contact) -> Contact:
         grants.check_writable(CONTACT, sorted(changes))
         now = crm.now()
         diff = contact.change(**changes)
@@ -137,7 +147,7 @@ def update_contact(crm: Crm, actor: Actor, contact_id: UUID, **changes: Any) -> 
             _contact_history(uow, crm, contact, actor.user_id, "contact_update", diff, now)
         return contact_reader(uow, grants).redact(contact)
 
-    return guarded(crm, actor, work)
+    return _edit_contact(crm, actor, contact_id, change)
 
 
 def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
@@ -148,9 +158,7 @@ def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
         PermissionDenied: the actor may not edit its customer.
     """
 
-    def work(uow: UnitOfWork) -> Contact:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def make_primary(uow: UnitOfWork, grants: Grants, contact: Contact) -> Contact:
         repo = uow.repository(Contact)
         for other in _contacts_of(uow, contact.customer_id):
             if other.primary != (other.id == contact.id):
@@ -162,7 +170,7 @@ def set_primary_contact(crm: Crm, actor: Actor, contact_id: UUID) -> Contact:
         )
         return contact_reader(uow, grants).redact(repo.get(contact_id))
 
-    return guarded(crm, actor, work)
+    return _edit_contact(crm, actor, contact_id, make_primary)
 
 
 def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
@@ -173,9 +181,7 @@ def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
         PermissionDenied: the actor may not edit its customer.
     """
 
-    def work(uow: UnitOfWork) -> None:
-        grants = grants_for(uow, actor)
-        contact, _ = _contact_and_customer(uow, grants, contact_id, "edit")
+    def remove(uow: UnitOfWork, _grants: Grants, contact: Contact) -> None:
         repo = uow.repository(Contact)
         repo.delete(contact)
         if contact.primary:
@@ -193,7 +199,7 @@ def remove_contact(crm: Crm, actor: Actor, contact_id: UUID) -> None:
             crm.now(),
         )
 
-    guarded(crm, actor, work)
+    _edit_contact(crm, actor, contact_id, remove)
 
 
 def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
@@ -203,10 +209,4 @@ def list_contacts(crm: Crm, actor: Actor, customer_id: UUID) -> list[Contact]:
         NotFound: no such customer.
         PermissionDenied: the customer is outside the actor's view scope.
     """
-
-    def work(uow: UnitOfWork) -> list[Contact]:
-        grants = grants_for(uow, actor)
-        grants.require("view", _live(uow, customer_id), RESOURCE)
-        return _visible_contacts(uow, grants, customer_id)
-
-    return guarded(crm, actor, work)
+    return _of_viewable(crm, actor, customer_id, _visible_contacts)

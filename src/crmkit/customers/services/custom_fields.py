@@ -34,8 +34,9 @@ from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.transfer import is_builtin_header
 from crmkit.customers.queries._readers import definitions_of
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError, reason
+from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F
 from crmkit.ports import UnitOfWork
@@ -60,14 +61,12 @@ def _records_of(entity: str) -> tuple[type[Any], str]:
     try:
         return _RECORDS[entity]
     except (KeyError, TypeError):
-        raise ValidationError(
-            entity="custom_field",
-            field="entity",
-            reason=reason(
-                N_("{value!r} is not one of {choices}"),
-                value=str(entity)[:40],
-                choices=", ".join(_RECORDS),
-            ),
+        raise invalid(
+            "custom_field",
+            "entity",
+            N_("{value!r} is not one of {choices}"),
+            value=str(entity)[:40],
+            choices=", ".join(_RECORDS),
         ) from None
 
 
@@ -99,10 +98,8 @@ def _check_label(
     if is_builtin_header(definition.label) or any(
         o.id != definition.id and o.label.casefold() == folded for o in others
     ):
-        raise ValidationError(
-            entity="custom_field",
-            field="label",
-            reason=reason(N_("{label} already names a column"), label=definition.label),
+        raise invalid(
+            "custom_field", "label", N_("{label} already names a column"), label=definition.label
         )
 
 
@@ -160,9 +157,7 @@ def define_custom_field(
         _records_of(entity)
         existing = definitions_of(uow, entity)
         if any(d.key == key for d in existing):
-            raise ValidationError(
-                entity="custom_field", field="key", reason=reason(N_("{key} is taken"), key=key)
-            )
+            raise invalid("custom_field", "key", N_("{key} is taken"), key=key)
         definition = CustomFieldDefinition(
             id=crm.ids.new(now),
             tenant_id=uow.tenant_id,
@@ -223,9 +218,7 @@ def change_custom_field(
     """
     now = crm.now()
     for name in sorted(set(changes) - _CHANGEABLE):
-        raise ValidationError(
-            entity="custom_field", field=name, reason=reason(N_("cannot be changed"))
-        )
+        raise invalid("custom_field", name, N_("cannot be changed"))
 
     def work(uow: UnitOfWork) -> CustomFieldDefinition:
         _require_admin(grants_for(uow, actor))
@@ -239,12 +232,11 @@ def change_custom_field(
             _check_label(candidate, definitions_of(uow, definition.entity))
         _check_removed_options(uow, definition, candidate)
         if candidate.currency != definition.currency and _used(uow, definition, None):
-            raise ValidationError(
-                entity="custom_field",
-                field="currency",
-                reason=reason(
-                    N_("records hold amounts in {currency}"), currency=str(definition.currency)
-                ),
+            raise invalid(
+                "custom_field",
+                "currency",
+                N_("records hold amounts in {currency}"),
+                currency=str(definition.currency),
             )
         diff = {
             name: (_shown(getattr(definition, name)), _shown(getattr(candidate, name)))

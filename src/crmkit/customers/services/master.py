@@ -23,7 +23,7 @@ from crmkit.customers.queries.search_routes import search_routes
 from crmkit.customers.services._common import (
     RESOURCE,
     _history,
-    _live,
+    _live_for,
     _registered,
     _save,
     contact_reader,
@@ -31,8 +31,9 @@ from crmkit.customers.services._common import (
     readable_where,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ConcurrencyConflict, ValidationError, reason
+from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import TRUE, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Department, Member, grants_for, guarded
@@ -78,7 +79,7 @@ def register_customer(
     custom = fields.pop(CUSTOM, None)
     given = {"name", *fields}
     for field in sorted(given & SYSTEM_FIELDS):
-        raise ValidationError(entity="customer", field=field, reason=reason(N_("cannot be set")))
+        raise invalid("customer", field, N_("cannot be set"))
     explicit = set(fields)
     fields.setdefault("owner_id", actor.user_id)
     customer = Customer(
@@ -141,8 +142,7 @@ def update_customer(
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         grants.check_writable(RESOURCE, [*sorted(changes), *custom_paths(custom)])
         if expected_version is not None and customer.version != expected_version:
             raise ConcurrencyConflict(entity="customer", id=customer_id, version=expected_version)
@@ -201,13 +201,9 @@ def _check_references(uow: UnitOfWork, fields: dict[str, Any]) -> None:
         if value is None:
             continue
         if not isinstance(value, UUID):
-            raise ValidationError(entity="customer", field=field, reason=reason(N_("is not an id")))
+            raise invalid("customer", field, N_("is not an id"))
         if uow.repository(kind).find(value) is None:
-            raise ValidationError(
-                entity="customer",
-                field=field,
-                reason=reason(N_("{id} is not known in this tenant"), id=str(value)),
-            )
+            raise invalid("customer", field, N_("{id} is not known in this tenant"), id=str(value))
 
 
 def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:
@@ -221,10 +217,8 @@ def _tax_id_check(uow: UnitOfWork, customer: Customer) -> None:
     )
     country = customer.tax_country or DEFAULT_TAX_COUNTRY
     if same and (same[0].tax_country or DEFAULT_TAX_COUNTRY) == country:
-        raise ValidationError(
-            entity="customer",
-            field="tax_id",
-            reason=reason(N_("is already the tax id of customer {id}"), id=same[0].id),
+        raise invalid(
+            "customer", "tax_id", N_("is already the tax id of customer {id}"), id=same[0].id
         )
 
 

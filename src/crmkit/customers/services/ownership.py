@@ -37,7 +37,7 @@ from crmkit.customers.model.pool import (
 from crmkit.customers.queries._readers import _LIVE
 from crmkit.customers.services._common import (
     RESOURCE,
-    _live,
+    _live_for,
     _save,
     customer_reader,
     readable_where,
@@ -47,11 +47,10 @@ from crmkit.kernel.errors import (
     ConcurrencyConflict,
     NotFound,
     PermissionDenied,
-    ValidationError,
-    reason,
 )
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.machine import state_label
 from crmkit.kernel.query import F, Order, Query, and_
@@ -99,9 +98,7 @@ def _member(uow: UnitOfWork, user: UUID, field: str = "owner_id") -> Member:
     if member is None:
         raise NotFound(entity="member", id=user)
     if not member.active:
-        raise ValidationError(
-            entity="customer", field=field, reason=reason(N_("the new owner is deactivated"))
-        )
+        raise invalid("customer", field, N_("the new owner is deactivated"))
     return member
 
 
@@ -157,9 +154,7 @@ def set_pool_policy(crm: Crm, actor: Actor, **fields: Any) -> PoolPolicy:
             return repo.add(policy)
         for name in fields:
             if name in ("id", "tenant_id", "version"):
-                raise ValidationError(
-                    entity="pool_policy", field=name, reason=reason(N_("cannot be changed"))
-                )
+                raise invalid("pool_policy", name, N_("cannot be changed"))
         changed = PoolPolicy(
             id=POLICY_ID,
             tenant_id=uow.tenant_id,
@@ -311,8 +306,7 @@ def _give_back(
 ) -> Customer:
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require(operation, customer, RESOURCE)
+        customer = _live_for(uow, grants, operation, customer_id)
         now = crm.now()
         before = snapshot(customer)
         event = release(customer, now=now, why=why)
@@ -362,13 +356,10 @@ def transfer_customer(
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("transfer", customer, RESOURCE)
+        customer = _live_for(uow, grants, "transfer", customer_id)
         if customer.owner_id is None:
-            raise ValidationError(
-                entity="customer",
-                field="owner_id",
-                reason=reason(N_("a pool customer is assigned, not transferred")),
+            raise invalid(
+                "customer", "owner_id", N_("a pool customer is assigned, not transferred")
             )
         rep = _member(uow, to_user)
         if customer.owner_id == to_user:
@@ -425,8 +416,7 @@ def move_customer_stage(crm: Crm, actor: Actor, customer_id: UUID, trigger: str)
 
     def work(uow: UnitOfWork) -> Customer:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("edit", customer, RESOURCE)
+        customer = _live_for(uow, grants, "edit", customer_id)
         now = crm.now()
         before = snapshot(customer)
         event = move_stage(customer, trigger, now=now)

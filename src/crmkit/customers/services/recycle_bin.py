@@ -14,14 +14,14 @@ from crmkit.customers.queries._readers import _contacts_of, _relations_of
 from crmkit.customers.services._common import (
     RESOURCE,
     _history,
-    _live,
+    _live_for,
     _save,
     customer_reader,
     readable_where,
 )
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -47,8 +47,7 @@ def delete_customer(crm: Crm, actor: Actor, customer_id: UUID) -> None:
 
     def work(uow: UnitOfWork) -> None:
         grants = grants_for(uow, actor)
-        customer = _live(uow, customer_id)
-        grants.require("delete", customer, RESOURCE)
+        customer = _live_for(uow, grants, "delete", customer_id)
         now = crm.now()
         before = snapshot(customer)
         customer.deleted_at = now
@@ -86,9 +85,7 @@ def _binned(uow: UnitOfWork, grants: Grants, customer_id: UUID, operation: str) 
     # Permission first: whether a customer is in the bin is not for strangers to learn.
     customer = load_for(uow, grants, Customer, customer_id, operation, RESOURCE)
     if customer.deleted_at is None:
-        raise ValidationError(
-            entity="customer", field="deleted_at", reason=reason(N_("is not in the recycle bin"))
-        )
+        raise invalid("customer", "deleted_at", N_("is not in the recycle bin"))
     return customer
 
 
@@ -117,14 +114,12 @@ def _refuse_merged(uow: UnitOfWork, customer: Customer) -> None:
             and customer.id in record.merged_ids
             and customer.deleted_at == record.merged_at
         ):
-            raise ValidationError(
-                entity="customer",
-                field="deleted_at",
-                reason=reason(
-                    N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
-                    survivor_id=str(record.survivor_id),
-                    merge_id=str(record.id),
-                ),
+            raise invalid(
+                "customer",
+                "deleted_at",
+                N_("was merged into customer {survivor_id}; undo merge {merge_id} instead"),
+                survivor_id=str(record.survivor_id),
+                merge_id=str(record.id),
             )
 
 

@@ -11,11 +11,12 @@ from crmkit.customers.errors import HierarchyCycle
 from crmkit.customers.model.customer import Customer
 from crmkit.customers.model.relations import CustomerRelation, RelationKind, would_make_cycle
 from crmkit.customers.queries._readers import _parent_of, _relations_of, _visible_relations
-from crmkit.customers.services._common import RESOURCE, _history, _live
+from crmkit.customers.services._common import RESOURCE, _history, _live, _of_viewable
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -107,17 +108,11 @@ def relate_customers(
         grants.require("view", target, RESOURCE)
         existing = _relations_of(uow, from_id)
         if any(r.to_id == to_id and r.kind is relation_kind for r in existing):
-            raise ValidationError(
-                entity="customer_relation", field="kind", reason=reason(N_("already recorded"))
-            )
+            raise invalid("customer_relation", "kind", N_("already recorded"))
         if relation_kind is RelationKind.PARENT:
             parent_of = _parent_of(uow)
             if parent_of(to_id) is not None:
-                raise ValidationError(
-                    entity="customer_relation",
-                    field="to_id",
-                    reason=reason(N_("the company already has a parent")),
-                )
+                raise invalid("customer_relation", "to_id", N_("the company already has a parent"))
             if would_make_cycle(from_id, to_id, parent_of):
                 raise HierarchyCycle(
                     entity="customer_relation",
@@ -159,10 +154,4 @@ def list_relations(crm: Crm, actor: Actor, customer_id: UUID) -> list[CustomerRe
         NotFound: no such customer.
         PermissionDenied: the customer is outside the actor's view scope.
     """
-
-    def work(uow: UnitOfWork) -> list[CustomerRelation]:
-        grants = grants_for(uow, actor)
-        grants.require("view", _live(uow, customer_id), RESOURCE)
-        return _visible_relations(uow, grants, customer_id)
-
-    return guarded(crm, actor, work)
+    return _of_viewable(crm, actor, customer_id, _visible_relations)

@@ -9,293 +9,56 @@
 - :mod:`.campaigns` and :mod:`.sequences` — marketing spend and follow-up cadences;
 - :mod:`.targets` — targets, the customer pyramid and commission plans;
 - :mod:`.settings` — the tenant's pipeline settings.
+
+Each module's ``__all__`` is its public part; this package re-exports them all.
 """
 
 from __future__ import annotations
 
-from crmkit.pipeline.model.activities import (
-    DEFAULT_TIMEZONE,
-    FOLLOW_UP,
-    Activity,
-    ActivityId,
-    ActivityKind,
-    ActivityLogged,
-    FollowUpCancelled,
-    FollowUpDone,
-    FollowUpPlan,
-    FollowUpPlanId,
-    FollowUpPlanned,
-    FollowUpRescheduled,
-    PlanState,
-    PlanStatus,
-    local_day,
-)
-from crmkit.pipeline.model.campaigns import (
-    Campaign,
-    CampaignStatus,
-)
-from crmkit.pipeline.model.contracts import (
-    CONTRACT,
-    Attachment,
-    Contract,
-    ContractApproved,
-    ContractClosed,
-    ContractCreated,
-    ContractId,
-    ContractKind,
-    ContractRejected,
-    ContractRenewed,
-    ContractSigned,
-    ContractStatus,
-    ContractSubmitted,
-    ContractUnapproved,
-)
-from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
-from crmkit.pipeline.model.leads import (
-    LEAD,
-    Lead,
-    LeadContacted,
-    LeadConverted,
-    LeadCreated,
-    LeadDisqualified,
-    LeadId,
-    LeadQualified,
-    LeadRecycled,
-    LeadReopened,
-    LeadStatus,
-    email_key,
-    lead_name_key,
-)
-from crmkit.pipeline.model.opportunities import (
-    OPPORTUNITY,
-    Competitor,
-    Opportunity,
-    OpportunityId,
-    OpportunityLinesChanged,
-    OpportunityLost,
-    OpportunityOpened,
-    OpportunityStatus,
-    OpportunityWon,
-    SalesProcess,
-    Stage,
-    StageChange,
-    StageChanged,
-    default_process,
-    lines_total,
-)
-from crmkit.pipeline.model.orders import (
-    SALES_ORDER,
-    CreditCheck,
-    CreditDecision,
-    Delivery,
-    DeliveryRecorded,
-    DeliveryStatus,
-    OrderCancelled,
-    OrderCompleted,
-    OrderConfirmed,
-    OrderCreated,
-    OrderStatus,
-    SalesOrder,
-    SalesOrderId,
-)
-from crmkit.pipeline.model.pricing import (
-    DiscountRate,
-    LineItem,
-    PriceList,
-    PriceListId,
-    PriceListItem,
-    Totals,
-    VolumeTier,
-    choose_price_list,
-    price_line,
-    totals,
-)
-from crmkit.pipeline.model.quotes import (
-    QUOTE,
-    ConversionKind,
-    Quote,
-    QuoteApproved,
-    QuoteConverted,
-    QuoteCreated,
-    QuoteDeclined,
-    QuoteId,
-    QuoteRejected,
-    QuoteStatus,
-    QuoteSubmitted,
-    QuoteSuperseded,
-    QuoteUnapproved,
-    SalesDocumentSettings,
-    approval_reasons,
-    sales_settings_id,
-)
-from crmkit.pipeline.model.scoring import (
-    LearnedScorer,
-    ScoreCard,
-    ScoringRule,
-    lead_features,
-    score_by_rules,
-)
-from crmkit.pipeline.model.sequences import (
-    SEQUENCE_STEP,
-    SequenceStep,
-    SequenceTemplate,
-    StepAction,
-    StepPlan,
-    StepState,
-    plan_steps,
-)
-from crmkit.pipeline.model.settings import (
-    DEFAULT_DISQUALIFY_REASONS,
-    DEFAULT_LOSS_REASONS,
-    PipelineSettings,
-    settings_id,
-)
-from crmkit.pipeline.model.targets import (
-    DEFAULT_PYRAMID,
-    CategoryRate,
-    CommissionBasis,
-    CommissionLine,
-    CommissionPlan,
-    CommissionStatement,
-    Metric,
-    RevenueTier,
-    Target,
-    Tier,
-    UnitKind,
-    check_pyramid,
-    commission_statement,
-    tier_of,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CONTRACT",
-    "DEFAULT_DISQUALIFY_REASONS",
-    "DEFAULT_LOSS_REASONS",
-    "DEFAULT_PYRAMID",
-    "DEFAULT_TIMEZONE",
-    "FOLLOW_UP",
-    "LEAD",
-    "OPPORTUNITY",
-    "QUOTE",
-    "SALES_ORDER",
-    "SEQUENCE_STEP",
-    "Activity",
-    "ActivityId",
-    "ActivityKind",
-    "ActivityLogged",
-    "ApprovalDecisions",
-    "Attachment",
-    "Campaign",
-    "CampaignStatus",
-    "CategoryRate",
-    "CommissionBasis",
-    "CommissionLine",
-    "CommissionPlan",
-    "CommissionStatement",
-    "Competitor",
-    "Contract",
-    "ContractApproved",
-    "ContractClosed",
-    "ContractCreated",
-    "ContractId",
-    "ContractKind",
-    "ContractRejected",
-    "ContractRenewed",
-    "ContractSigned",
-    "ContractStatus",
-    "ContractSubmitted",
-    "ContractUnapproved",
-    "ConversionKind",
-    "CreditCheck",
-    "CreditDecision",
-    "Delivery",
-    "DeliveryRecorded",
-    "DeliveryStatus",
-    "DiscountRate",
-    "FollowUpCancelled",
-    "FollowUpDone",
-    "FollowUpPlan",
-    "FollowUpPlanId",
-    "FollowUpPlanned",
-    "FollowUpRescheduled",
-    "Lead",
-    "LeadContacted",
-    "LeadConverted",
-    "LeadCreated",
-    "LeadDisqualified",
-    "LeadId",
-    "LeadQualified",
-    "LeadRecycled",
-    "LeadReopened",
-    "LeadStatus",
-    "LearnedScorer",
-    "LineItem",
-    "Metric",
-    "Opportunity",
-    "OpportunityId",
-    "OpportunityLinesChanged",
-    "OpportunityLost",
-    "OpportunityOpened",
-    "OpportunityStatus",
-    "OpportunityWon",
-    "OrderCancelled",
-    "OrderCompleted",
-    "OrderConfirmed",
-    "OrderCreated",
-    "OrderStatus",
-    "PipelineSettings",
-    "PlanState",
-    "PlanStatus",
-    "PriceList",
-    "PriceListId",
-    "PriceListItem",
-    "Quote",
-    "QuoteApproved",
-    "QuoteConverted",
-    "QuoteCreated",
-    "QuoteDeclined",
-    "QuoteId",
-    "QuoteRejected",
-    "QuoteStatus",
-    "QuoteSubmitted",
-    "QuoteSuperseded",
-    "QuoteUnapproved",
-    "RevenueTier",
-    "SalesDocumentSettings",
-    "SalesOrder",
-    "SalesOrderId",
-    "SalesProcess",
-    "ScoreCard",
-    "ScoringRule",
-    "SequenceStep",
-    "SequenceTemplate",
-    "Stage",
-    "StageChange",
-    "StageChanged",
-    "StepAction",
-    "StepPlan",
-    "StepState",
-    "Target",
-    "Tier",
-    "Totals",
-    "UnitKind",
-    "VolumeTier",
-    "approval_reasons",
-    "approval_transitions",
-    "check_pyramid",
-    "choose_price_list",
-    "commission_statement",
-    "default_process",
-    "email_key",
-    "lead_features",
-    "lead_name_key",
-    "lines_total",
-    "local_day",
-    "plan_steps",
-    "price_line",
-    "sales_settings_id",
-    "score_by_rules",
-    "settings_id",
-    "tier_of",
-    "totals",
-]
+from crmkit.pipeline.model import activities as _activities
+from crmkit.pipeline.model import campaigns as _campaigns
+from crmkit.pipeline.model import contracts as _contracts
+from crmkit.pipeline.model import documents as _documents
+from crmkit.pipeline.model import leads as _leads
+from crmkit.pipeline.model import opportunities as _opportunities
+from crmkit.pipeline.model import orders as _orders
+from crmkit.pipeline.model import pricing as _pricing
+from crmkit.pipeline.model import quotes as _quotes
+from crmkit.pipeline.model import scoring as _scoring
+from crmkit.pipeline.model import sequences as _sequences
+from crmkit.pipeline.model import settings as _settings
+from crmkit.pipeline.model import targets as _targets
+from crmkit.pipeline.model.activities import *  # noqa: F403
+from crmkit.pipeline.model.campaigns import *  # noqa: F403
+from crmkit.pipeline.model.contracts import *  # noqa: F403
+from crmkit.pipeline.model.documents import *  # noqa: F403
+from crmkit.pipeline.model.leads import *  # noqa: F403
+from crmkit.pipeline.model.opportunities import *  # noqa: F403
+from crmkit.pipeline.model.orders import *  # noqa: F403
+from crmkit.pipeline.model.pricing import *  # noqa: F403
+from crmkit.pipeline.model.quotes import *  # noqa: F403
+from crmkit.pipeline.model.scoring import *  # noqa: F403
+from crmkit.pipeline.model.sequences import *  # noqa: F403
+from crmkit.pipeline.model.settings import *  # noqa: F403
+from crmkit.pipeline.model.targets import *  # noqa: F403
+
+# mypy reads the star imports above (it cannot follow an __all__ built from other
+# modules' lists, and would then hide every name); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        *_activities.__all__,
+        *_campaigns.__all__,
+        *_contracts.__all__,
+        *_documents.__all__,
+        *_leads.__all__,
+        *_opportunities.__all__,
+        *_orders.__all__,
+        *_pricing.__all__,
+        *_quotes.__all__,
+        *_scoring.__all__,
+        *_sequences.__all__,
+        *_settings.__all__,
+        *_targets.__all__,
+    ]

@@ -28,16 +28,17 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import NewType
 
 import attrs
 import pendulum
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Machine, Transition
 
 __all__ = [
@@ -65,10 +66,6 @@ _PLAN = N_("follow-up plan")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
-
-
 class ActivityKind(enum.Enum):
     """What kind of touch an activity is."""
 
@@ -92,7 +89,7 @@ def local_day(at: datetime, timezone: str) -> date:
     try:
         zone = pendulum.timezone(timezone)
     except Exception:
-        raise _invalid(_PLAN, "timezone", N_("unknown timezone {tz}"), tz=timezone) from None
+        raise invalid(_PLAN, "timezone", N_("unknown timezone {tz}"), tz=timezone) from None
     return pendulum.instance(at).in_timezone(zone).date()
 
 
@@ -134,31 +131,29 @@ class Activity(Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.subject.strip():
-            raise _invalid(_ACTIVITY, "subject", N_("is required"))
+            raise invalid(_ACTIVITY, "subject", N_("is required"))
         if self.customer_id is None and self.opportunity_id is None and self.lead_id is None:
-            raise _invalid(
+            raise invalid(
                 _ACTIVITY, "customer_id", N_("link the activity to a customer, deal or lead")
             )
         if self.duration_minutes is not None:
             if self.kind not in _TIMED:
-                raise _invalid(
+                raise invalid(
                     _ACTIVITY,
                     "duration_minutes",
                     N_("only calls, visits and meetings have a duration"),
                 )
             if self.duration_minutes < 0:
-                raise _invalid(
+                raise invalid(
                     _ACTIVITY, "duration_minutes", N_("must be a whole number of at least 0")
                 )
         if self.occurred_at > self.created_at:
-            raise _invalid(_ACTIVITY, "occurred_at", N_("must not lie in the future"))
+            raise invalid(_ACTIVITY, "occurred_at", N_("must not lie in the future"))
 
     def logged(self) -> ActivityLogged:
         """The event recording that this activity was logged."""
         return ActivityLogged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=self.created_at,
+            **origin(self, self.created_at),
             kind=self.kind.value,
             happened_at=self.occurred_at,
             owner_id=self.owner_id,
@@ -245,9 +240,9 @@ class FollowUpPlan(Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.subject.strip():
-            raise _invalid(_PLAN, "subject", N_("is required"))
+            raise invalid(_PLAN, "subject", N_("is required"))
         if self.customer_id is None and self.opportunity_id is None and self.lead_id is None:
-            raise _invalid(_PLAN, "customer_id", N_("link the plan to a customer, deal or lead"))
+            raise invalid(_PLAN, "customer_id", N_("link the plan to a customer, deal or lead"))
         self.due_on = local_day(self.due_at, self.timezone)
 
     def status_at(self, now: datetime) -> PlanStatus:
@@ -263,9 +258,7 @@ class FollowUpPlan(Entity):
     def planned(self) -> FollowUpPlanned:
         """The event recording that this plan was made."""
         return FollowUpPlanned(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=self.created_at,
+            **origin(self, self.created_at),
             kind=self.kind.value,
             due_at=self.due_at,
             assignee_id=self.assignee_id,
@@ -281,7 +274,7 @@ class FollowUpPlan(Entity):
         for name in ("customer_id", "opportunity_id", "lead_id"):
             mine, theirs = getattr(self, name), getattr(activity, name)
             if mine is not None and theirs is not None and mine != theirs:
-                raise _invalid(
+                raise invalid(
                     _PLAN, "activity_id", N_("the activity is about another {what}"), what=name
                 )
         event = FOLLOW_UP.fire(
@@ -301,7 +294,7 @@ class FollowUpPlan(Entity):
             ValidationError: no reason given.
         """
         if not why.strip():
-            raise _invalid(_PLAN, "cancel_reason", N_("is required"))
+            raise invalid(_PLAN, "cancel_reason", N_("is required"))
         event = FOLLOW_UP.fire(self, "cancel", now=now, payload={"reason": why})
         self.closed_at, self.cancel_reason = now, why
         return event

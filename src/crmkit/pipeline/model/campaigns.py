@@ -15,9 +15,10 @@ from datetime import date
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
+from crmkit.kernel.errors import CurrencyMismatch
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = ["Campaign", "CampaignStatus"]
@@ -58,14 +59,12 @@ class Campaign(Entity):
         if self.budget.currency != self.actual_cost.currency:
             raise CurrencyMismatch(left=self.budget.currency, right=self.actual_cost.currency)
         if self.budget.is_negative or self.actual_cost.is_negative:
-            raise ValidationError(
-                entity="campaign", field="budget", reason=reason(N_("must not be negative"))
-            )
+            raise invalid("campaign", "budget", N_("must not be negative"))
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
-            raise ValidationError(
-                entity="campaign",
-                field="ends_on",
-                reason=reason(
-                    N_("{end} is before {start}"), end=self.ends_on, start=self.starts_on
-                ),
+            raise invalid(
+                "campaign",
+                "ends_on",
+                N_("{end} is before {start}"),
+                end=self.ends_on,
+                start=self.starts_on,
             )

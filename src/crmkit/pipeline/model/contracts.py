@@ -26,18 +26,25 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Any, NewType
+from typing import NewType
 
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
+from crmkit.kernel.errors import CurrencyMismatch
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
+from crmkit.pipeline.model.documents import (
+    ApprovalDecisions,
+    DocumentRejected,
+    DocumentUnapproved,
+    approval_transitions,
+)
 from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
 
 __all__ = [
@@ -59,10 +66,6 @@ __all__ = [
 
 ContractId = NewType("ContractId", uuid.UUID)
 _ENTITY = N_("contract")
-
-
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(message, **params))
 
 
 class ContractKind(enum.Enum):
@@ -105,9 +108,11 @@ class Attachment:
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip() or not self.storage_key.strip():
-            raise _invalid("attachments", N_("an attachment needs a name and a storage key"))
+            raise invalid(
+                _ENTITY, "attachments", N_("an attachment needs a name and a storage key")
+            )
         if self.size_bytes < 0:
-            raise _invalid("attachments", N_("a file size must not be negative"))
+            raise invalid(_ENTITY, "attachments", N_("a file size must not be negative"))
 
 
 def _add_months(day: date, months: int) -> date:
@@ -193,17 +198,18 @@ class Contract(ApprovalDecisions, Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.title.strip():
-            raise _invalid("title", N_("is required"))
+            raise invalid(_ENTITY, "title", N_("is required"))
         if self.amount.is_negative:
-            raise _invalid("amount", N_("must not be negative"))
+            raise invalid(_ENTITY, "amount", N_("must not be negative"))
         if self.end_date is not None and self.end_date < self.start_date:
-            raise _invalid("end_date", N_("must not be before start_date"))
+            raise invalid(_ENTITY, "end_date", N_("must not be before start_date"))
         if self.notice_days < 0:
-            raise _invalid("notice_days", N_("must be a whole number of at least 0"))
+            raise invalid(_ENTITY, "notice_days", N_("must be a whole number of at least 0"))
         if self.lines:
             agreed = totals(self.lines, self.total_discount, self.amount.currency).total
             if agreed != self.amount:
-                raise _invalid(
+                raise invalid(
+                    _ENTITY,
                     "amount",
                     N_("{amount} differs from its lines' total {total}"),
                     amount=self.amount,
@@ -254,7 +260,7 @@ class Contract(ApprovalDecisions, Entity):
             ValidationError: no reason given.
         """
         if not why.strip():
-            raise _invalid("termination_reason", N_("is required"))
+            raise invalid(_ENTITY, "termination_reason", N_("is required"))
         event = CONTRACT.fire(self, "terminate", now=now, payload={"outcome": "terminated"})
         self.closed_on, self.termination_reason = today, why
         return event
@@ -290,12 +296,12 @@ class Contract(ApprovalDecisions, Entity):
                 or has no end date and no new dates were given.
         """
         if self.renewed_by_id is not None:
-            raise _invalid("renewed_by_id", N_("was renewed already"))
+            raise invalid(_ENTITY, "renewed_by_id", N_("was renewed already"))
         if self.status in (ContractStatus.DRAFT, ContractStatus.IN_APPROVAL):
-            raise _invalid("status", N_("only a contract that took effect can be renewed"))
+            raise invalid(_ENTITY, "status", N_("only a contract that took effect can be renewed"))
         if start_date is None:
             if self.end_date is None:
-                raise _invalid("end_date", N_("an open-ended contract needs the new dates"))
+                raise invalid(_ENTITY, "end_date", N_("an open-ended contract needs the new dates"))
             start_date = self.end_date + timedelta(days=1)
         if end_date is None and self.end_date is not None:
             end_date = _same_term(self.start_date, self.end_date, start_date)
@@ -326,9 +332,7 @@ class Contract(ApprovalDecisions, Entity):
         )
         self.renewed_by_id = new_id
         event = ContractRenewed(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             renewal_id=new_id,
             start_date=start_date,
             end_date=end_date,
@@ -369,22 +373,17 @@ class ContractApproved(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ContractRejected(DomainEvent):
+class ContractRejected(DocumentRejected):
     """The approver sent a contract back to draft."""
 
     aggregate_type = "contract"
 
-    reason: str
-
 
 @attrs.frozen(kw_only=True)
-class ContractUnapproved(DomainEvent):
+class ContractUnapproved(DocumentUnapproved):
     """The approval of a contract was revoked (反审核) by ``by``; it is a draft again."""
 
     aggregate_type = "contract"
-
-    by: uuid.UUID | None = None
-    reason: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -7,8 +7,10 @@ approval may be revoked — 反审核, *unapprove* — which takes the document 
 draft, to be revised and submitted again. Only the states are each document's own
 (a quote becomes ``approved``, a contract ``active``), and the events it records.
 
-:func:`approval_transitions` declares those four moves over a document's states, and
-:class:`ApprovalDecisions` gives each document the same reject and unapprove methods.
+:func:`approval_transitions` declares those four moves over a document's states,
+:class:`ApprovalDecisions` gives each document the same reject and unapprove methods, and
+:class:`DocumentRejected` and :class:`DocumentUnapproved` are the facts those two record,
+which each document's events only name.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import uuid
 from collections.abc import Hashable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
+
+import attrs
 
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.machine import Machine, Transition
@@ -52,6 +56,21 @@ def approval_transitions(
         Transition("reject", source=in_approval, target=draft, event=rejected),
         Transition("unapprove", source=approved, target=draft, event=unapproved),
     ]
+
+
+@attrs.frozen(kw_only=True)
+class DocumentRejected(DomainEvent):
+    """The approver sent a document back to draft, for ``reason``."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class DocumentUnapproved(DomainEvent):
+    """The approval of a document was revoked (反审核) by ``by``; it is a draft again."""
+
+    by: uuid.UUID | None = None
+    reason: str = ""
 
 
 class ApprovalDecisions:

@@ -30,10 +30,10 @@ from crmkit.customers.model.names import normalize_name
 from crmkit.customers.model.phones import phone_key
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.rules.permissions.model import derived_from
 
@@ -70,7 +70,7 @@ class LeadStatus(enum.Enum):
 def _required(entity: str, field: str) -> Any:
     def check(_instance: Any, _attribute: Any, value: str) -> None:
         if not value or not value.strip():
-            raise ValidationError(entity=entity, field=field, reason=reason(N_("is required")))
+            raise invalid(entity, field, N_("is required"))
 
     return check
 

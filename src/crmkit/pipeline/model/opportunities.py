@@ -22,14 +22,16 @@ import attrs
 
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
+from crmkit.kernel.errors import CurrencyMismatch
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.pipeline.model.pricing import LineItem
+from crmkit.pipeline.model.pricing import LineItem, check_line_numbers
 from crmkit.rules.permissions.model import derived_from
 
 __all__ = [
@@ -54,10 +56,6 @@ OpportunityId = NewType("OpportunityId", uuid.UUID)
 _ENTITY = N_("opportunity")
 
 
-def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
-
-
 @attrs.frozen
 class Stage:
     """One stage of a sales process.
@@ -78,7 +76,7 @@ class Stage:
 
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.probability <= 100:
-            raise _invalid("stage", "probability", N_("must be between 0 and 100"))
+            raise invalid("stage", "probability", N_("must be between 0 and 100"))
 
 
 @attrs.define(eq=False)
@@ -96,14 +94,14 @@ class SalesProcess(Entity):
     def __attrs_post_init__(self) -> None:
         codes = [s.code for s in self.stages]
         if not codes:
-            raise _invalid("sales_process", "stages", N_("name at least one stage"))
+            raise invalid("sales_process", "stages", N_("name at least one stage"))
         if len(set(codes)) != len(codes):
-            raise _invalid("sales_process", "stages", N_("stage codes must be unique"))
+            raise invalid("sales_process", "stages", N_("stage codes must be unique"))
         known = {f.name for f in attrs.fields(Opportunity)}
         for stage in self.stages:
             for field in stage.required_fields:
                 if field not in known:
-                    raise _invalid(
+                    raise invalid(
                         "sales_process",
                         "stages",
                         N_("{stage} requires unknown field {name}"),
@@ -120,7 +118,7 @@ class SalesProcess(Entity):
         for stage in self.stages:
             if stage.code == code:
                 return stage
-        raise _invalid(
+        raise invalid(
             _ENTITY,
             "stage",
             N_("{stage} is not a stage of {process}"),
@@ -238,7 +236,7 @@ class Opportunity(Entity):
         if self.lines:
             _check_lines(self.lines, self.amount.currency)
             if self.amount != lines_total(self.lines, self.amount.currency):
-                raise _invalid(
+                raise invalid(
                     _ENTITY,
                     "amount",
                     N_("{amount} differs from its lines' total {total}"),
@@ -269,9 +267,7 @@ class Opportunity(Entity):
             self.amount = lines_total(kept, self.amount.currency)
         self.lines = kept
         return OpportunityLinesChanged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             amount=self.amount,
             lines=len(kept),
         )
@@ -287,11 +283,11 @@ class Opportunity(Entity):
         amount = to_amount(amount, entity=_ENTITY, field="amount")
         OPPORTUNITY.fire(self, "revise")
         if self.lines:
-            raise _invalid(
+            raise invalid(
                 _ENTITY, "amount", N_("is the total of the deal's product lines; edit the lines")
             )
         if amount.is_negative:
-            raise _invalid(_ENTITY, "amount", N_("must not be negative"))
+            raise invalid(_ENTITY, "amount", N_("must not be negative"))
         self.amount = amount
 
     def category_mix(self) -> list[tuple[str | None, Decimal]]:
@@ -320,14 +316,14 @@ class Opportunity(Entity):
         OPPORTUNITY.fire(self, "move")
         target = process.stage(code)
         if code == self.stage:
-            raise _invalid(_ENTITY, "stage", N_("is already {stage}"), stage=code)
+            raise invalid(_ENTITY, "stage", N_("is already {stage}"), stage=code)
         backwards = process.index(code) < process.index(self.stage)
         if not backwards:
             # Gates guard the way forward; going back never needs a document.
             for passed in process.stages[process.index(self.stage) + 1 : process.index(code) + 1]:
                 missing = self.missing_for(passed)
                 if missing:
-                    raise _invalid(
+                    raise invalid(
                         _ENTITY,
                         "stage",
                         N_("{stage} needs {missing} first"),
@@ -345,9 +341,7 @@ class Opportunity(Entity):
             backwards=backwards,
         )
         event = StageChanged(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             from_stage=self.stage,
             to_stage=code,
             backwards=backwards,
@@ -369,7 +363,7 @@ class Opportunity(Entity):
             ValidationError: the reason is not on the list.
         """
         if why not in set(allowed):
-            raise _invalid(
+            raise invalid(
                 _ENTITY, "lost_reason", N_("{why} is not on the list of loss reasons"), why=why
             )
         event = OPPORTUNITY.fire(self, "lose", now=now, payload={"reason": why})
@@ -392,9 +386,7 @@ def lines_total(lines: Iterable[LineItem], currency: str) -> Money:
 
 
 def _check_lines(lines: Sequence[LineItem], currency: str) -> None:
-    numbers = [line.line_no for line in lines]
-    if len(set(numbers)) != len(numbers):
-        raise _invalid(_ENTITY, "lines", N_("line numbers must be unique"))
+    check_line_numbers(_ENTITY, lines)
     for line in lines:
         if line.currency != currency:
             raise CurrencyMismatch(left=currency, right=line.currency)

@@ -24,20 +24,21 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NewType
+from typing import NewType
 
 import attrs
 
 # One credit rule and one decision type, billing's: the order only applies the answer.
 from crmkit.billing.model.credit import CreditCheck, CreditDecision
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.pipeline.model.pricing import DiscountRate, LineItem, totals
+from crmkit.pipeline.model.pricing import DiscountRate, LineItem, check_line_numbers, totals
 
 __all__ = [
     "SALES_ORDER",
@@ -57,10 +58,6 @@ __all__ = [
 
 SalesOrderId = NewType("SalesOrderId", uuid.UUID)
 _ENTITY = N_("sales order")
-
-
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(message, **params))
 
 
 class DeliveryStatus(enum.Enum):
@@ -138,10 +135,8 @@ class SalesOrder(Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.lines:
-            raise _invalid("lines", N_("an order needs at least one line"))
-        numbers = [line.line_no for line in self.lines]
-        if len(set(numbers)) != len(numbers):
-            raise _invalid("lines", N_("line numbers must be unique"))
+            raise invalid(_ENTITY, "lines", N_("an order needs at least one line"))
+        check_line_numbers(_ENTITY, self.lines)
         self.total = totals(self.lines, self.total_discount, self.currency).total
 
     def line(self, line_no: int) -> LineItem:
@@ -153,7 +148,7 @@ class SalesOrder(Entity):
         for line in self.lines:
             if line.line_no == line_no:
                 return line
-        raise _invalid("deliveries", N_("the order has no line {line}"), line=line_no)
+        raise invalid(_ENTITY, "deliveries", N_("the order has no line {line}"), line=line_no)
 
     def delivered(self, line_no: int) -> Decimal:
         """How much of line ``line_no`` went out so far."""
@@ -203,9 +198,10 @@ class SalesOrder(Entity):
         for line_no, raw in sorted(quantities.items()):
             quantity = Decimal(raw)
             if not quantity.is_finite() or quantity <= 0:
-                raise _invalid("deliveries", N_("a delivered quantity must be positive"))
+                raise invalid(_ENTITY, "deliveries", N_("a delivered quantity must be positive"))
             if quantity > self.outstanding(line_no):
-                raise _invalid(
+                raise invalid(
+                    _ENTITY,
                     "deliveries",
                     N_("line {line}: {quantity} is more than the {left} outstanding"),
                     line=line_no,
@@ -214,14 +210,12 @@ class SalesOrder(Entity):
                 )
             added.append(Delivery(line_no, quantity, on, reference))
         if not added:
-            raise _invalid("deliveries", N_("name at least one line"))
+            raise invalid(_ENTITY, "deliveries", N_("name at least one line"))
         self.deliveries = (*self.deliveries, *added)
         self.delivery_status = self._delivery_status()
         events: list[DomainEvent] = [
             DeliveryRecorded(
-                tenant_id=self.tenant_id,
-                aggregate_id=self.id,
-                occurred_at=now,
+                **origin(self, now),
                 lines=tuple((d.line_no, str(d.quantity)) for d in added),
                 delivery_status=self.delivery_status.value,
             )

@@ -26,9 +26,10 @@ from typing import Any, NewType
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import CurrencyMismatch, ValidationError, reason
+from crmkit.kernel.errors import CurrencyMismatch
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -49,10 +50,6 @@ _ENTITY = N_("price list")
 _ONE = Decimal(1)
 
 
-def _invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
-
-
 def _to_rate(value: Decimal | str | int) -> Decimal:
     # Floats carry binary noise (0.1 is 0.1000000000000000055...): refuse them like Money does.
     if isinstance(value, float | bool):
@@ -62,7 +59,7 @@ def _to_rate(value: Decimal | str | int) -> Decimal:
 
 def _check_rate(_instance: Any, _attribute: Any, value: Decimal) -> None:
     if not value.is_finite() or not Decimal(0) <= value <= _ONE:
-        raise _invalid("discount", "rate", N_("must be between 0 and 1, got {rate}"), rate=value)
+        raise invalid("discount", "rate", N_("must be between 0 and 1, got {rate}"), rate=value)
 
 
 @attrs.frozen
@@ -111,9 +108,9 @@ class VolumeTier:
 
     def __attrs_post_init__(self) -> None:
         if self.min_quantity <= 0:
-            raise _invalid(_ENTITY, "tiers", N_("a tier starts at a positive quantity"))
+            raise invalid(_ENTITY, "tiers", N_("a tier starts at a positive quantity"))
         if self.unit_price.is_negative:
-            raise _invalid(_ENTITY, "tiers", N_("a price must not be negative"))
+            raise invalid(_ENTITY, "tiers", N_("a price must not be negative"))
 
 
 def _tiers(value: Iterable[VolumeTier]) -> tuple[VolumeTier, ...]:
@@ -140,9 +137,9 @@ class PriceListItem:
 
     def __attrs_post_init__(self) -> None:
         if not self.product_code.strip():
-            raise _invalid(_ENTITY, "product_code", N_("is required"))
+            raise invalid(_ENTITY, "product_code", N_("is required"))
         if self.unit_price.is_negative:
-            raise _invalid(_ENTITY, "unit_price", N_("a price must not be negative"))
+            raise invalid(_ENTITY, "unit_price", N_("a price must not be negative"))
         for tier in self.tiers:
             if tier.unit_price.currency != self.unit_price.currency:
                 raise CurrencyMismatch(
@@ -150,7 +147,7 @@ class PriceListItem:
                 )
         starts = [t.min_quantity for t in self.tiers]
         if len(set(starts)) != len(starts):
-            raise _invalid(
+            raise invalid(
                 _ENTITY,
                 "tiers",
                 N_("two tiers of {code} start at the same quantity"),
@@ -192,12 +189,12 @@ class PriceList(Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
-            raise _invalid(_ENTITY, "name", N_("is required"))
+            raise invalid(_ENTITY, "name", N_("is required"))
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise _invalid(_ENTITY, "valid_to", N_("must not be before valid_from"))
+            raise invalid(_ENTITY, "valid_to", N_("must not be before valid_from"))
         codes = [i.product_code for i in self.items]
         if len(set(codes)) != len(codes):
-            raise _invalid(_ENTITY, "items", N_("each product appears once on a list"))
+            raise invalid(_ENTITY, "items", N_("each product appears once on a list"))
         for item in self.items:
             if item.unit_price.currency != self.currency:
                 raise CurrencyMismatch(left=self.currency, right=item.unit_price.currency)
@@ -220,7 +217,7 @@ class PriceList(Entity):
         for item in self.items:
             if item.product_code == product_code:
                 return item
-        raise _invalid(
+        raise invalid(
             _ENTITY,
             "items",
             N_("{code} is not on price list {name}"),
@@ -240,7 +237,7 @@ def choose_price_list(
     """
     covering = [pl for pl in lists if pl.covers(level, currency, on)]
     if not covering:
-        raise _invalid(
+        raise invalid(
             _ENTITY,
             "currency",
             N_("no price list in {currency} is valid on {on} for level {level}"),
@@ -284,11 +281,11 @@ class LineItem:
 
     def __attrs_post_init__(self) -> None:
         if self.line_no < 1:
-            raise _invalid("line", "line_no", N_("must be a whole number of at least 1"))
+            raise invalid("line", "line_no", N_("must be a whole number of at least 1"))
         if not self.quantity.is_finite() or self.quantity <= 0:
-            raise _invalid("line", "quantity", N_("must be positive"))
+            raise invalid("line", "quantity", N_("must be positive"))
         if self.unit_price.is_negative:
-            raise _invalid("line", "unit_price", N_("a price must not be negative"))
+            raise invalid("line", "unit_price", N_("a price must not be negative"))
         gross = (self.unit_price * self.quantity).round()
         cut = self.discount.off(gross)
         object.__setattr__(self, "gross", gross)
@@ -365,6 +362,13 @@ class Totals:
         given = Decimal(1) - self.total.amount / self.list_total.amount
         # A price raised above the list is no discount at all.
         return DiscountRate(min(max(given, Decimal(0)), _ONE))
+
+
+def check_line_numbers(entity: str, lines: Sequence[LineItem]) -> None:
+    """Refuse the lines of a deal or document that number one line twice."""
+    numbers = [line.line_no for line in lines]
+    if len(set(numbers)) != len(numbers):
+        raise invalid(entity, "lines", N_("line numbers must be unique"))
 
 
 def totals(lines: Sequence[LineItem], total_discount: DiscountRate, currency: str) -> Totals:

@@ -27,19 +27,24 @@ import enum
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import NewType
 
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Guard, Machine, Transition
 from crmkit.kernel.money import Money
-from crmkit.pipeline.model.documents import ApprovalDecisions, approval_transitions
-from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, totals
+from crmkit.pipeline.model.documents import (
+    ApprovalDecisions,
+    DocumentRejected,
+    DocumentUnapproved,
+    approval_transitions,
+)
+from crmkit.pipeline.model.pricing import DiscountRate, LineItem, Totals, check_line_numbers, totals
 
 __all__ = [
     "QUOTE",
@@ -62,12 +67,7 @@ __all__ = [
 
 QuoteId = NewType("QuoteId", uuid.UUID)
 _ENTITY = N_("quote")
-_COUNTERS = uuid.UUID("6a0f4a53-0c55-4d8e-9d2b-2f7d5c1e9b41")
 _SETTINGS = uuid.UUID("c1d2b6f0-5e0b-4b71-a7a5-3e9f0c8d6a52")
-
-
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(message, **params))
 
 
 class QuoteStatus(enum.Enum):
@@ -115,10 +115,8 @@ class SalesDocumentSettings:
 
     def __attrs_post_init__(self) -> None:
         if self.notice_days < 0:
-            raise ValidationError(
-                entity="sales_document_settings",
-                field="notice_days",
-                reason=reason(N_("must be a whole number of at least 0")),
+            raise invalid(
+                "sales_document_settings", "notice_days", N_("must be a whole number of at least 0")
             )
 
 
@@ -191,10 +189,8 @@ class Quote(ApprovalDecisions, Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.lines:
-            raise _invalid("lines", N_("a quote needs at least one line"))
-        numbers = [line.line_no for line in self.lines]
-        if len(set(numbers)) != len(numbers):
-            raise _invalid("lines", N_("line numbers must be unique"))
+            raise invalid(_ENTITY, "lines", N_("a quote needs at least one line"))
+        check_line_numbers(_ENTITY, self.lines)
         money = self.totals  # also checks every line is in the quote's currency
         self.subtotal, self.total = money.subtotal, money.total
         if self.root_id is None:
@@ -286,8 +282,11 @@ class Quote(ApprovalDecisions, Entity):
             InvalidTransition: it is not approved (or was converted already).
         """
         if self.is_expired(today):
-            raise _invalid(
-                "valid_until", N_("expired on {day}; revise it first"), day=self.valid_until
+            raise invalid(
+                _ENTITY,
+                "valid_until",
+                N_("expired on {day}; revise it first"),
+                day=self.valid_until,
             )
         event = QUOTE.fire(self, "convert", now=now, payload={"kind": kind.value, "into_id": into})
         self.converted_kind, self.converted_id = kind, into
@@ -325,22 +324,17 @@ class QuoteApproved(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class QuoteRejected(DomainEvent):
+class QuoteRejected(DocumentRejected):
     """The approver sent a quote back to draft."""
 
     aggregate_type = "quote"
 
-    reason: str
-
 
 @attrs.frozen(kw_only=True)
-class QuoteUnapproved(DomainEvent):
+class QuoteUnapproved(DocumentUnapproved):
     """The approval of a quote was revoked (反审核) by ``by``; it is a draft again."""
 
     aggregate_type = "quote"
-
-    by: uuid.UUID | None = None
-    reason: str = ""
 
 
 @attrs.frozen(kw_only=True)

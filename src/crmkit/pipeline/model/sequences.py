@@ -19,10 +19,10 @@ from datetime import date, datetime, timedelta
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.recurrence import Recurrence
 
@@ -60,17 +60,11 @@ class StepPlan:
     def __attrs_post_init__(self) -> None:
         chosen = sum(x is not None for x in (self.after_days, self.on, self.recurrence))
         if chosen != 1:
-            raise ValidationError(
-                entity="sequence_step",
-                field="schedule",
-                reason=reason(N_("give exactly one of after_days, on or recurrence")),
+            raise invalid(
+                "sequence_step", "schedule", N_("give exactly one of after_days, on or recurrence")
             )
         if self.after_days is not None and self.after_days < 0:
-            raise ValidationError(
-                entity="sequence_step",
-                field="after_days",
-                reason=reason(N_("must be a whole number of at least 0")),
-            )
+            raise invalid("sequence_step", "after_days", N_("must be a whole number of at least 0"))
 
 
 @attrs.define(eq=False)
@@ -88,11 +82,7 @@ class SequenceTemplate(Entity):
 
     def __attrs_post_init__(self) -> None:
         if not self.steps:
-            raise ValidationError(
-                entity="sequence_template",
-                field="steps",
-                reason=reason(N_("name at least one step")),
-            )
+            raise invalid("sequence_template", "steps", N_("name at least one step"))
 
 
 def plan_steps(
@@ -175,11 +165,7 @@ class SequenceStep(Entity):
             StepState.SKIPPED: "skip",
         }.get(outcome)
         if trigger is None:
-            raise ValidationError(
-                entity="sequence_step",
-                field="outcome",
-                reason=reason(N_("must be done, failed or skipped")),
-            )
+            raise invalid("sequence_step", "outcome", N_("must be done, failed or skipped"))
         event = SEQUENCE_STEP.fire(
             self, trigger, now=now, payload={"outcome": outcome.value, "note": note}
         )

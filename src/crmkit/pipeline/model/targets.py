@@ -30,9 +30,9 @@ from decimal import Decimal
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money, round_figure
 
 __all__ = [
@@ -92,15 +92,9 @@ class Target(Entity):
 
     def __attrs_post_init__(self) -> None:
         if self.value < 0:
-            raise ValidationError(
-                entity="target", field="value", reason=reason(N_("must not be negative"))
-            )
+            raise invalid("target", "value", N_("must not be negative"))
         if (self.metric is Metric.WON_AMOUNT) != (self.currency is not None):
-            raise ValidationError(
-                entity="target",
-                field="currency",
-                reason=reason(N_("money targets need a currency, counts none")),
-            )
+            raise invalid("target", "currency", N_("money targets need a currency, counts none"))
 
 
 @attrs.frozen
@@ -112,11 +106,7 @@ class Tier:
 
     def __attrs_post_init__(self) -> None:
         if self.attainment < 0 or not 0 <= self.rate <= 1:
-            raise ValidationError(
-                entity="commission_plan",
-                field="tiers",
-                reason=reason(N_("attainment must be >= 0 and rate 0..1")),
-            )
+            raise invalid("commission_plan", "tiers", N_("attainment must be >= 0 and rate 0..1"))
 
 
 @attrs.frozen
@@ -129,10 +119,10 @@ class CategoryRate:
 
     def __attrs_post_init__(self) -> None:
         if not self.category.strip() or not 0 <= self.rate <= 1:
-            raise ValidationError(
-                entity="commission_plan",
-                field="category_rates",
-                reason=reason(N_("a category rate needs a category and a rate 0..1")),
+            raise invalid(
+                "commission_plan",
+                "category_rates",
+                N_("a category rate needs a category and a rate 0..1"),
             )
 
 
@@ -160,18 +150,10 @@ class CommissionPlan(Entity):
     def __attrs_post_init__(self) -> None:
         starts = [t.attainment for t in self.tiers]
         if not self.tiers or starts[0] != 0 or starts != sorted(set(starts)):
-            raise ValidationError(
-                entity="commission_plan",
-                field="tiers",
-                reason=reason(N_("tiers must start at 0 and rise strictly")),
-            )
+            raise invalid("commission_plan", "tiers", N_("tiers must start at 0 and rise strictly"))
         categories = [c.category for c in self.category_rates]
         if len(set(categories)) != len(categories):
-            raise ValidationError(
-                entity="commission_plan",
-                field="category_rates",
-                reason=reason(N_("each category has one rate")),
-            )
+            raise invalid("commission_plan", "category_rates", N_("each category has one rate"))
 
     @property
     def rates_by_category(self) -> dict[str, Decimal]:
@@ -254,10 +236,8 @@ def commission_statement(
     """
     rates = dict(category_rates or {})
     if any(not 0 <= r <= 1 for r in rates.values()):
-        raise ValidationError(
-            entity="commission_plan",
-            field="category_rates",
-            reason=reason(N_("a category rate must be between 0 and 1")),
+        raise invalid(
+            "commission_plan", "category_rates", N_("a category rate must be between 0 and 1")
         )
     deals: Sequence[tuple[uuid.UUID, Money]] = sorted(won_deals, key=lambda d: str(d[0]))
     won = sum((amount for _, amount in deals), Money.zero(plan.currency))
@@ -292,11 +272,7 @@ class RevenueTier:
 
     def __attrs_post_init__(self) -> None:
         if self.minimum < 0 or not self.label:
-            raise ValidationError(
-                entity="revenue_tier",
-                field="minimum",
-                reason=reason(N_("a tier needs a label and a minimum >= 0")),
-            )
+            raise invalid("revenue_tier", "minimum", N_("a tier needs a label and a minimum >= 0"))
 
 
 DEFAULT_PYRAMID: tuple[RevenueTier, ...] = (
@@ -324,10 +300,8 @@ def check_pyramid(tiers: Sequence[RevenueTier]) -> tuple[RevenueTier, ...]:
         or len(set(labels)) != len(labels)
         or "none" in labels
     ):
-        raise ValidationError(
-            entity="revenue_tier",
-            field="minimum",
-            reason=reason(N_("tiers must fall strictly to 0 with unique labels")),
+        raise invalid(
+            "revenue_tier", "minimum", N_("tiers must fall strictly to 0 with unique labels")
         )
     return tuple(tiers)
 

@@ -14,18 +14,19 @@ is due, or after it, with offsets.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.customers.services import record_follow_up
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.pipeline.model.activities import (
@@ -41,7 +42,7 @@ from crmkit.pipeline.model.activities import (
 from crmkit.pipeline.model.leads import Lead
 from crmkit.pipeline.model.opportunities import Opportunity
 from crmkit.pipeline.model.resources import ACTIVITIES, PLANS
-from crmkit.pipeline.services._common import department_of
+from crmkit.pipeline.services._common import act_on_record, department_of
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.reader import ScopedReader
@@ -60,11 +61,7 @@ _LINKS = ("customer_id", "opportunity_id", "lead_id")
 
 
 def _mismatch(entity: str, field: str) -> ValidationError:
-    return ValidationError(
-        entity=entity,
-        field=field,
-        reason=reason(N_("the deal or lead belongs to another customer")),
-    )
+    return invalid(entity, field, N_("the deal or lead belongs to another customer"))
 
 
 def _resolve_links(
@@ -294,23 +291,7 @@ def plan_follow_up(
     return guarded(crm, actor, work)
 
 
-def _on_plan(
-    crm: Crm,
-    actor: Actor,
-    plan_id: uuid.UUID,
-    act: Callable[[FollowUpPlan, datetime], DomainEvent | None],
-) -> FollowUpPlan:
-    def work(uow: UnitOfWork) -> FollowUpPlan:
-        repo = uow.repository(FollowUpPlan)
-        plan = repo.get(plan_id)
-        grants_for(uow, actor).require("edit", plan, PLANS)
-        event = act(plan, crm.now())
-        repo.save(plan)
-        if event is not None:
-            uow.outbox.add(event)
-        return plan
-
-    return guarded(crm, actor, work)
+_on_plan = functools.partial(act_on_record, FollowUpPlan, PLANS)
 
 
 def cancel_follow_up(crm: Crm, actor: Actor, plan_id: uuid.UUID, why: str) -> FollowUpPlan:
@@ -320,7 +301,7 @@ def cancel_follow_up(crm: Crm, actor: Actor, plan_id: uuid.UUID, why: str) -> Fo
         InvalidTransition: it is done or cancelled already.
         ValidationError: no reason.
     """
-    return _on_plan(crm, actor, plan_id, lambda plan, now: plan.cancel(why, now))
+    return _on_plan(crm, actor, plan_id, lambda _uow, plan, now: plan.cancel(why, now))
 
 
 def reschedule_follow_up(
@@ -332,7 +313,7 @@ def reschedule_follow_up(
         InvalidTransition: it is done or cancelled.
     """
     due_at = to_instant_value(due_at, entity="follow-up plan", field="due_at")
-    return _on_plan(crm, actor, plan_id, lambda plan, now: plan.reschedule(due_at, now))
+    return _on_plan(crm, actor, plan_id, lambda _uow, plan, now: plan.reschedule(due_at, now))
 
 
 def list_follow_up_plans(

@@ -10,13 +10,14 @@ decision; a contract that needs no approval takes effect when it is signed.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.limits import to_amount, to_member
@@ -39,15 +40,16 @@ from crmkit.pipeline.services.documents import (
     DocumentNumbers,
     act_on,
     allow,
+    approve_by_hand,
     customer_and_deal,
     document_settings,
     load_for_change,
     record_on_deal,
+    reject_by_hand,
     rule_numbers,
     submit_to_flow,
 )
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -92,9 +94,7 @@ def new_contract(
 
 def _created(contract: Contract, now: datetime) -> ContractCreated:
     return ContractCreated(
-        tenant_id=contract.tenant_id,
-        aggregate_id=contract.id,
-        occurred_at=now,
+        **origin(contract, now),
         number=contract.number,
         kind=contract.kind.value,
         amount=contract.amount,
@@ -158,14 +158,7 @@ def create_contract(
     return guarded(crm, actor, work)
 
 
-def _on_contract(
-    crm: Crm,
-    actor: Actor,
-    contract_id: uuid.UUID,
-    action: Callable[[UnitOfWork, Contract, datetime], DomainEvent | None],
-    operation: str = "edit",
-) -> Contract:
-    return act_on(crm, actor, Contract, CONTRACTS, contract_id, action, operation)
+_on_contract = functools.partial(act_on, Contract, CONTRACTS)
 
 
 def submit_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID) -> Contract:
@@ -200,9 +193,7 @@ def approve_contract(
     """
 
     def approve(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
-        ensure_not_own(uow, approver, (contract.owner_id,), f"{CONTRACTS} {contract.number}")
-        event = contract.approve(approver.user_id, now)
+        event = approve_by_hand(uow, approver, CONTRACT_DOCUMENT, CONTRACTS, contract, now)
         if signed_on is not None:
             contract.signed_on = signed_on
         return event
@@ -216,12 +207,7 @@ def reject_contract(crm: Crm, approver: Actor, contract_id: uuid.UUID, why: str)
     Raises:
         DocumentLocked: an approval flow is deciding the contract.
     """
-
-    def reject(uow: UnitOfWork, contract: Contract, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, CONTRACT_DOCUMENT, contract.id)
-        return contract.reject(approver.user_id, why, now)
-
-    return _on_contract(crm, approver, contract_id, reject, "approve")
+    return reject_by_hand(Contract, CONTRACTS, CONTRACT_DOCUMENT, crm, approver, contract_id, why)
 
 
 def sign_contract(

@@ -26,9 +26,9 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.opportunities import Opportunity
@@ -77,9 +77,7 @@ class DealLine:
 
     def __attrs_post_init__(self) -> None:
         if not self.product_code.strip():
-            raise ValidationError(
-                entity="opportunity", field="lines", reason=reason(N_("a line needs a product"))
-            )
+            raise invalid("opportunity", "lines", N_("a line needs a product"))
 
 
 def _price_list(uow: UnitOfWork, deal: Opportunity, on: date) -> PriceList:
@@ -101,10 +99,11 @@ def _priced(uow: UnitOfWork, deal: Opportunity, line_no: int, line: DealLine, on
         )
         return attrs.evolve(item, category=line.category, unit=line.unit or item.unit)
     if not (line.name or "").strip():
-        raise ValidationError(
-            entity="opportunity",
-            field="lines",
-            reason=reason(N_("{code} needs a name when priced by hand"), code=line.product_code),
+        raise invalid(
+            "opportunity",
+            "lines",
+            N_("{code} needs a name when priced by hand"),
+            code=line.product_code,
         )
     return LineItem(
         line_no=line_no,
@@ -186,11 +185,7 @@ def remove_opportunity_line(
     def remove(_uow: UnitOfWork, deal: Opportunity, now: datetime) -> list[DomainEvent]:
         kept = [existing for existing in deal.lines if existing.line_no != line_no]
         if len(kept) == len(deal.lines):
-            raise ValidationError(
-                entity="opportunity",
-                field="lines",
-                reason=reason(N_("has no line {line_no}"), line_no=line_no),
-            )
+            raise invalid("opportunity", "lines", N_("has no line {line_no}"), line_no=line_no)
         return [deal.set_lines(kept, now)]
 
     return act_on_deal(crm, actor, deal_id, expected_version, remove)

@@ -12,16 +12,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import NotFound, ValidationError, reason
+from crmkit.kernel.errors import NotFound
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -43,10 +44,11 @@ from crmkit.pipeline.model.quotes import (
     SalesDocumentSettings,
     sales_settings_id,
 )
+from crmkit.pipeline.services._common import Action, act_on_record, load_checked
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_not_in_review
+from crmkit.rules.approvals import ensure_editable, ensure_not_in_review, ensure_not_own
 from crmkit.rules.numbering import NumberingRule, Reset, next_number, numbering_rule_id
-from crmkit.rules.permissions import grants_for, guarded
+from crmkit.rules.permissions import grants_for
 
 __all__ = [
     "DEFAULT_PATTERNS",
@@ -120,8 +122,7 @@ def load_for_change(
     lock — while an approval flow decides the document, every change is refused with
     ``DocumentLocked`` before the document's own rules are asked.
     """
-    record = uow.repository(entity_type).get(record_id)
-    allow(uow, actor, operation, resource, record)
+    record = load_checked(uow, actor, entity_type, resource, record_id, operation)
     ensure_not_in_review(uow, record)
     return record
 
@@ -156,11 +157,6 @@ def rule_numbers(uow: UnitOfWork, kind: str, at: datetime) -> str:
         )
     )
     return next_number(uow, kind, at)
-
-
-def invalid(entity: str, field: str, message: str, **params: Any) -> ValidationError:
-    """A ``ValidationError`` of ``field`` of a document, for a reason a reader is shown."""
-    return ValidationError(entity=entity, field=field, reason=reason(message, **params))
 
 
 def document_settings(uow: UnitOfWork) -> SalesDocumentSettings:
@@ -223,25 +219,22 @@ def record_on_deal(uow: UnitOfWork, opportunity_id: uuid.UUID | None, kind: str)
 
 
 def act_on(
-    crm: Crm,
-    actor: Actor,
     entity_type: type[E],
     resource: str,
+    crm: Crm,
+    actor: Actor,
     record_id: uuid.UUID,
-    action: Callable[[UnitOfWork, E, datetime], DomainEvent | Sequence[DomainEvent] | None],
-    operation: str,
+    action: Action[E],
+    operation: str = "edit",
 ) -> E:
-    """Load a document, check the actor may ``operation`` it, act, save, record the events."""
+    """Load a document for change (:func:`load_for_change`), act, save, record the events.
 
-    def work(uow: UnitOfWork) -> E:
-        repo = uow.repository(entity_type)
-        record = load_for_change(uow, actor, entity_type, resource, record_id, operation)
-        events = action(uow, record, crm.now())
-        repo.save(record)
-        uow.outbox.add(*(one_event(events) if not isinstance(events, Sequence) else events))
-        return record
-
-    return guarded(crm, actor, work)
+    The document's type and resource come first, so each kind binds them once
+    (``functools.partial(act_on, Quote, QUOTES)``).
+    """
+    return act_on_record(
+        entity_type, resource, crm, actor, record_id, action, operation, load_for_change
+    )
 
 
 def submit_to_flow(
@@ -262,3 +255,40 @@ def submit_to_flow(
 def one_event(event: DomainEvent | None) -> list[DomainEvent]:
     """The event as a list (empty for a move that recorded none)."""
     return [] if event is None else [event]
+
+
+def approve_by_hand(
+    uow: UnitOfWork, approver: Actor, document_type: str, resource: str, record: D, now: datetime
+) -> DomainEvent | None:
+    """The approver's own decision on a submitted quote or contract, outside a flow.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the document.
+        SelfApprovalForbidden: the approver owns it and the tenant does not allow
+            self-approval.
+    """
+    ensure_editable(uow, document_type, record.id)
+    ensure_not_own(uow, approver, (record.owner_id,), f"{resource} {record.number}")
+    return record.approve(approver.user_id, now)
+
+
+def reject_by_hand(
+    entity_type: type[D],
+    resource: str,
+    document_type: str,
+    crm: Crm,
+    approver: Actor,
+    record_id: uuid.UUID,
+    why: str,
+) -> D:
+    """The approver sends a submitted quote or contract back to draft, outside a flow.
+
+    Raises:
+        DocumentLocked: an approval flow is deciding the document.
+    """
+
+    def reject(uow: UnitOfWork, record: D, now: datetime) -> DomainEvent | None:
+        ensure_editable(uow, document_type, record.id)
+        return record.reject(approver.user_id, why, now)
+
+    return act_on(entity_type, resource, crm, approver, record_id, reject, "approve")

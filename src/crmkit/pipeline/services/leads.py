@@ -7,6 +7,7 @@ leaves no half-converted lead behind.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from typing import Any
@@ -16,12 +17,14 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer, CustomerId, CustomerRegistered
 from crmkit.customers.model.contacts import Contact
-from crmkit.customers.model.dedup import DuplicatePolicy
+from crmkit.customers.model.dedup import DuplicateOutcome, DuplicatePolicy
 from crmkit.customers.model.history import record_changes, snapshot
 from crmkit.customers.model.phones import phone_key
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
+from crmkit.kernel.errors import ValidationError
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.pipeline.model.leads import (
@@ -37,7 +40,7 @@ from crmkit.pipeline.model.opportunities import (
 )
 from crmkit.pipeline.model.resources import LEADS
 from crmkit.pipeline.model.scoring import LearnedScorer, lead_features
-from crmkit.pipeline.services._common import department_of
+from crmkit.pipeline.services._common import act_on_record, department_of
 from crmkit.pipeline.services.opportunities import open_deal
 from crmkit.pipeline.services.settings import pipeline_settings
 from crmkit.ports import UnitOfWork
@@ -75,7 +78,7 @@ class DuplicateMatch:
 
 
 @attrs.frozen
-class LeadDuplicates:
+class LeadDuplicates(DuplicateOutcome):
     """The outcome of checking a new lead against the tenant's leads and customers.
 
     Attributes:
@@ -101,33 +104,15 @@ class LeadDuplicates:
         """Ids of matching customers."""
         return tuple(m.id for m in self.matches if m.entity == "customer")
 
-    @property
-    def is_duplicate(self) -> bool:
-        """Whether any existing lead or customer shares a key."""
-        return bool(self.matches)
-
-    @property
-    def is_blocked(self) -> bool:
-        """Whether the policy refuses this entry."""
-        return self.is_duplicate and self.policy is DuplicatePolicy.BLOCK
-
-    def require(self) -> LeadDuplicates:
-        """Return ``self`` unless the entry is blocked.
-
-        Raises:
-            ValidationError: (field ``name``) the policy is ``BLOCK`` and a match exists.
-        """
-        if self.is_blocked:
-            raise ValidationError(
-                entity="lead",
-                field="name",
-                reason=reason(
-                    N_("duplicates {leads} lead(s) and {customers} customer(s)"),
-                    leads=len(self.leads),
-                    customers=len(self.customers),
-                ),
-            )
-        return self
+    def blocked(self) -> ValidationError:
+        """(field ``name``) how many leads and customers the entry duplicates."""
+        return invalid(
+            "lead",
+            "name",
+            N_("duplicates {leads} lead(s) and {customers} customer(s)"),
+            leads=len(self.leads),
+            customers=len(self.customers),
+        )
 
 
 # How many hits per key and kind a duplicate check reads; the answer is a warning, not a list.
@@ -259,9 +244,7 @@ def create_lead(
         uow.repository(Lead).add(lead)
         uow.outbox.add(
             LeadCreated(
-                tenant_id=lead.tenant_id,
-                aggregate_id=lead.id,
-                occurred_at=now,
+                **origin(lead, now),
                 source=lead.source,
                 campaign_id=lead.campaign_id,
                 possible_duplicates=tuple(m.id for m in found.matches),
@@ -272,18 +255,7 @@ def create_lead(
     return guarded(crm, actor, work)
 
 
-def _on_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID, action: Any) -> Lead:
-    def work(uow: UnitOfWork) -> Lead:
-        repo = uow.repository(Lead)
-        lead = repo.get(lead_id)
-        grants_for(uow, actor).require("edit", lead, LEADS)
-        event = action(uow, lead, crm.now())
-        repo.save(lead)
-        if event is not None:
-            uow.outbox.add(event)
-        return lead
-
-    return guarded(crm, actor, work)
+_on_lead = functools.partial(act_on_record, Lead, LEADS)
 
 
 def contact_lead(crm: Crm, actor: Actor, lead_id: uuid.UUID) -> Lead:
@@ -395,9 +367,7 @@ def convert_lead(
         uow.repository(Contact).add(contact)
         uow.outbox.add(
             CustomerRegistered(
-                tenant_id=customer.tenant_id,
-                aggregate_id=customer.id,
-                occurred_at=now,
+                **origin(customer, now),
                 name=customer.name,
                 owner_id=customer.owner_id,
             )

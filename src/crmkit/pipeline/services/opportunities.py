@@ -10,6 +10,7 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
@@ -88,9 +89,7 @@ def open_deal(
     )
     uow.outbox.add(
         OpportunityOpened(
-            tenant_id=actor.tenant_id,
-            aggregate_id=opportunity.id,
-            occurred_at=now,
+            **origin(opportunity, now),
             stage=first.code,
         )
     )

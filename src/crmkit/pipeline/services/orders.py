@@ -8,8 +8,9 @@ credit), and :class:`SalesOrderCredit` tells that rule which orders commit the c
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,8 +27,9 @@ from crmkit.billing.services.overrides import ensure_override_editable
 from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -54,7 +56,6 @@ from crmkit.pipeline.services.documents import (
     LineRequest,
     act_on,
     allow,
-    invalid,
     load_for_change,
     one_event,
     price_requests,
@@ -148,9 +149,7 @@ def open_order(
     record_on_deal(uow, order.opportunity_id, "sales_order")
     uow.outbox.add(
         OrderCreated(
-            tenant_id=order.tenant_id,
-            aggregate_id=order.id,
-            occurred_at=now,
+            **origin(order, now),
             number=order.number,
             total=order.total,
             on_hold=order.status is OrderStatus.ON_CREDIT_HOLD,
@@ -287,12 +286,4 @@ def cancel_order(crm: Crm, actor: Actor, order_id: uuid.UUID, why: str) -> Sales
     return _on_order(crm, actor, order_id, lambda _u, order, now: order.cancel(why, now))
 
 
-def _on_order(
-    crm: Crm,
-    actor: Actor,
-    order_id: uuid.UUID,
-    action: Callable[
-        [UnitOfWork, SalesOrder, datetime], DomainEvent | Sequence[DomainEvent] | None
-    ],
-) -> SalesOrder:
-    return act_on(crm, actor, SalesOrder, ORDERS, order_id, action, "edit")
+_on_order = functools.partial(act_on, SalesOrder, ORDERS)

@@ -15,6 +15,7 @@ decision.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -29,8 +30,10 @@ from crmkit.crm import Crm
 from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline.model.contracts import (
     Contract,
@@ -60,20 +63,21 @@ from crmkit.pipeline.services.documents import (
     LineRequest,
     act_on,
     allow,
+    approve_by_hand,
     customer_and_deal,
     document_settings,
-    invalid,
     load_for_change,
     one_event,
     price_requests,
     record_on_deal,
+    reject_by_hand,
     rule_numbers,
     submit_to_flow,
 )
 from crmkit.pipeline.services.opportunities import refresh_quote_document
 from crmkit.pipeline.services.orders import CustomerCreditLimit, open_order
 from crmkit.ports import UnitOfWork
-from crmkit.rules.approvals import ensure_editable, ensure_not_own
+from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
 
 __all__ = [
@@ -183,9 +187,7 @@ def _requests_for(
 def _created(quote: Quote, now: datetime) -> QuoteCreated:
     assert quote.total is not None
     return QuoteCreated(
-        tenant_id=quote.tenant_id,
-        aggregate_id=quote.id,
-        occurred_at=now,
+        **origin(quote, now),
         number=quote.number,
         revision=quote.revision,
         total=quote.total,
@@ -244,14 +246,7 @@ def revise_quote(
     return guarded(crm, actor, work)
 
 
-def _on_quote(
-    crm: Crm,
-    actor: Actor,
-    quote_id: uuid.UUID,
-    action: Callable[[UnitOfWork, Quote, datetime], DomainEvent | None],
-    operation: str = "edit",
-) -> Quote:
-    return act_on(crm, actor, Quote, QUOTES, quote_id, action, operation)
+_on_quote = functools.partial(act_on, Quote, QUOTES)
 
 
 def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
@@ -291,9 +286,7 @@ def approve_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID) -> Quote:
     """
 
     def approve(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
-        ensure_not_own(uow, approver, (quote.owner_id,), f"{QUOTES} {quote.number}")
-        return quote.approve(approver.user_id, now)
+        return approve_by_hand(uow, approver, QUOTE_DOCUMENT, QUOTES, quote, now)
 
     return _on_quote(crm, approver, quote_id, approve, "approve")
 
@@ -304,12 +297,7 @@ def reject_quote(crm: Crm, approver: Actor, quote_id: uuid.UUID, why: str) -> Qu
     Raises:
         DocumentLocked: an approval flow is deciding the quote.
     """
-
-    def reject(uow: UnitOfWork, quote: Quote, now: datetime) -> DomainEvent | None:
-        ensure_editable(uow, QUOTE_DOCUMENT, quote.id)
-        return quote.reject(approver.user_id, why, now)
-
-    return _on_quote(crm, approver, quote_id, reject, "approve")
+    return reject_by_hand(Quote, QUOTES, QUOTE_DOCUMENT, crm, approver, quote_id, why)
 
 
 def decline_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID, why: str) -> Quote:

@@ -20,7 +20,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import Expr, F, Order, Query
-from crmkit.ports import UnitOfWork, queries, register_queries
+from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.approvals.model import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
 from crmkit.rules.approvals.model.tasks import ApprovalTask
@@ -89,9 +89,6 @@ class MemoryInboxCounts:
         """Counts per document type."""
         tasks = self._uow.repository(ApprovalTask).query(Query(where))
         return dict(Counter(t.document_type for t in tasks))
-
-
-register_queries("memory", InboxCounts, MemoryInboxCounts)
 
 
 def approval_inbox(

@@ -1,15 +1,22 @@
 """Where approvals declare themselves to the rest of crmkit.
 
-The permission resource of approval flows (and settings), and what each public
-approval service reads and writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
+The permission resource of approval flows (and settings), the memory implementation
+of the inbox counts read model, and what each public approval service reads and
+writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
 service listed here on every backend, and a public ``(crm, actor, ...)`` function
 of this package missing here fails the completeness test.
 """
 
 from __future__ import annotations
 
+from crmkit.ports import register_queries
 from crmkit.rules.approvals.model import ApprovalFlow
-from crmkit.rules.approvals.queries import approval_inbox, my_submissions
+from crmkit.rules.approvals.queries import (
+    InboxCounts,
+    MemoryInboxCounts,
+    approval_inbox,
+    my_submissions,
+)
 from crmkit.rules.approvals.services import (
     add_cosigner,
     approve_request,
@@ -35,6 +42,7 @@ from crmkit.rules.permissions.catalog import ServiceKind, register_service
 AREA = "crmkit.rules.approvals"
 
 register_resource(FLOWS, entity=ApprovalFlow, operations=("view", "edit"))
+register_queries("memory", InboxCounts, MemoryInboxCounts)
 
 REQUEST = {"request_id": "approval_request"}
 REQUESTS = {"request_ids": "approval_request"}

@@ -30,10 +30,10 @@ from typing import Any
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "Delivery",
@@ -52,7 +52,16 @@ _NS = uuid.UUID("0b8e6d52-4f0c-5a4e-8d7e-2c9b1f3a6e17")
 _FORMATTER = string.Formatter()
 
 
-def _lookup(variables: Mapping[str, Any], path: str) -> Any:
+def _lookup(variables: Mapping[str, Any], path: str, entity: str) -> Any:
+    # A missing variable is the administrator's mistake in ``entity`` (a template, a
+    # subscription's recipient path), so it is reported as theirs to fix.
+    try:
+        return _walk(variables, path)
+    except KeyError:
+        raise invalid(entity, path, N_("no value for variable {name}"), name=path) from None
+
+
+def _walk(variables: Mapping[str, Any], path: str) -> Any:
     head, *rest = path.split(".")
     if head not in variables:
         raise KeyError(path)
@@ -72,6 +81,13 @@ def _lookup(variables: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def _parse(template: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    try:
+        return list(_FORMATTER.parse(template))
+    except ValueError as error:
+        raise invalid("template", "template", N_("malformed: {error}"), error=str(error)) from None
+
+
 def render_template(template: str, variables: Mapping[str, Any]) -> str:
     """Fill ``{customer.name}``-style variables in ``template``.
 
@@ -84,41 +100,20 @@ def render_template(template: str, variables: Mapping[str, Any]) -> str:
             error's ``field`` names the variable.
     """
     out: list[str] = []
-    try:
-        parsed = list(_FORMATTER.parse(template))
-    except ValueError as error:
-        raise ValidationError(
-            entity="template",
-            field="template",
-            reason=reason(N_("malformed: {error}"), error=str(error)),
-        ) from None
-    for literal, name, spec, conversion in parsed:
+    for literal, name, spec, conversion in _parse(template):
         out.append(literal)
         if name is None:
             continue
         if not name or conversion or "[" in name or name.startswith("_"):
-            raise ValidationError(
-                entity="template",
-                field=name or "template",
-                reason=reason(N_("use plain {{name.field}} variables")),
-            )
-        try:
-            value = _lookup(variables, name)
-        except KeyError:
-            raise ValidationError(
-                entity="template",
-                field=name,
-                reason=reason(N_("no value for variable {name}"), name=name),
-            ) from None
+            raise invalid("template", name or "template", N_("use plain {{name.field}} variables"))
+        value = _lookup(variables, name, "template")
         if value is None:
             value = ""
         try:
             out.append(format(value, spec or ""))
         except (TypeError, ValueError):
-            raise ValidationError(
-                entity="template",
-                field=name,
-                reason=reason(N_("format {spec} does not suit {name}"), spec=spec, name=name),
+            raise invalid(
+                "template", name, N_("format {spec} does not suit {name}"), spec=spec, name=name
             ) from None
     return "".join(out)
 
@@ -132,14 +127,7 @@ class Template:
 
     def __attrs_post_init__(self) -> None:
         for text in (self.subject, self.body):
-            try:
-                list(_FORMATTER.parse(text))
-            except ValueError as error:
-                raise ValidationError(
-                    entity="template",
-                    field="template",
-                    reason=reason(N_("malformed: {error}"), error=str(error)),
-                ) from None
+            _parse(text)
 
     def render(self, variables: Mapping[str, Any]) -> tuple[str, str]:
         """Subject and body with ``variables`` filled in.
@@ -181,9 +169,7 @@ class Subscription:
 
     def __attrs_post_init__(self) -> None:
         if not (self.to or self.to_fields):
-            raise ValidationError(
-                entity="subscription", field="to", reason=reason(N_("name at least one recipient"))
-            )
+            raise invalid("subscription", "to", N_("name at least one recipient"))
 
     def applies_to(self, event: DomainEvent) -> bool:
         """Whether this subscription routes ``event``."""
@@ -204,14 +190,7 @@ class Subscription:
         """
         found: list[str] = list(self.to)
         for path in self.to_fields:
-            try:
-                value = _lookup(variables, path)
-            except KeyError:
-                raise ValidationError(
-                    entity="subscription",
-                    field=path,
-                    reason=reason(N_("no value for variable {name}"), name=path),
-                ) from None
+            value = _lookup(variables, path, "subscription")
             values = value if isinstance(value, list | tuple | set | frozenset) else [value]
             found.extend(str(v) for v in values if v is not None and str(v))
         return list(dict.fromkeys(found))

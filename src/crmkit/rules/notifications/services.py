@@ -35,6 +35,7 @@ from crmkit.kernel.errors import CrmError, NotFound, PermissionDenied, Validatio
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.ports import Message, Notifier, UnitOfWork
 from crmkit.rules.notifications.model import (
@@ -231,10 +232,12 @@ class Dispatcher:
             return recipient
         address = self.resolve(tenant_id, channel, recipient)
         if not address:
-            raise ValidationError(
-                entity="subscription",
-                field="recipient",
-                reason=f"no {channel} address for {recipient}",
+            raise invalid(
+                "subscription",
+                "recipient",
+                N_("no {channel} address for {recipient}"),
+                channel=channel,
+                recipient=recipient,
             )
         return address
 

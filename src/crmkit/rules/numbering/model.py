@@ -42,7 +42,6 @@ from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.limits import check_text
 
 __all__ = [
     "NumberCounter",
@@ -233,13 +232,7 @@ def _check_doc_type(_instance: NumberingRule, _attribute: Any, value: str) -> No
 
 
 def numbering_rule_id(tenant_id: TenantId, doc_type: str) -> uuid.UUID:
-    """The id of a tenant's rule for ``doc_type``: one rule per document type.
-
-    Raises:
-        ValidationError: ``doc_type`` is text no store holds (a NUL, a lone surrogate,
-            which ``uuid5`` could not even encode), so no rule can have it.
-    """
-    check_text(doc_type, entity="numbering_rule", field="doc_type")
+    """The id of a tenant's rule for ``doc_type``: one rule per document type."""
     return uuid.uuid5(_NS, f"rule/{tenant_id}/{doc_type}")
 
 

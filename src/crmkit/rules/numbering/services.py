@@ -22,9 +22,9 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import to_member
+from crmkit.kernel.limits import check_text, expect_type, to_member
 from crmkit.kernel.query import Order, Query
-from crmkit.ports import UnitOfWork, queries, register_queries
+from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.numbering.model import (
     NumberCounter,
     NumberingRule,
@@ -86,11 +86,15 @@ class MemorySequenceCounter:
         return counter.value
 
 
-register_queries("memory", SequenceCounter, MemorySequenceCounter)
+def _doc_type(value: str) -> str:
+    # The rule's id is derived from the type: text no backend stores cannot name a rule.
+    # (Services check the type at their door; next_numbers is called by areas' code.)
+    expect_type(value, str, field="doc_type")
+    return check_text(value, entity=RESOURCE, field="doc_type")
 
 
 def _rule(uow: UnitOfWork, doc_type: str) -> NumberingRule:
-    rule = uow.repository(NumberingRule).find(numbering_rule_id(uow.tenant_id, doc_type))
+    rule = uow.repository(NumberingRule).find(numbering_rule_id(uow.tenant_id, _doc_type(doc_type)))
     if rule is None:
         raise NotFound(entity=RESOURCE, id=doc_type)
     return rule
@@ -172,6 +176,7 @@ def define_numbering_rule(
         ValidationError: bad pattern, a reset the pattern cannot tell apart, or time zone.
         PermissionDenied: the actor is not a tenant administrator.
     """
+    _doc_type(doc_type)
     candidate = NumberingRule(
         id=numbering_rule_id(actor.tenant_id, doc_type),
         tenant_id=actor.tenant_id,

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from crmkit.kernel.errors import NotFound, PermissionDenied
+from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
+from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import field_value, to_predicate
 from crmkit.ports import Entity, UnitOfWork
 from crmkit.rules.permissions.model import Grants, registry
 
-__all__ = ["load_for", "load_named", "load_through", "require_reach"]
+__all__ = ["load_for", "load_named", "load_record", "load_through", "require_reach"]
 
 T = TypeVar("T", bound=Entity)
 P = TypeVar("P", bound=Entity)
@@ -133,3 +134,24 @@ def load_named(
         return None
     entity: type[Entity] = spec.entity
     return load_for(uow, grants, entity, record_id, operation, resource)
+
+
+def load_record(uow: UnitOfWork, resource: str, record_id: UUID) -> Any:
+    """The stored record a resource code and an id name, not yet checked.
+
+    For the permission services that take the resource as data and then ask about the
+    actor's access to that very record (sharing it, transferring it, "may I?"): the
+    caller checks or answers before anything about the record's state is used.
+
+    Raises:
+        ValidationError: ``resource`` names no stored aggregate.
+        NotFound: no such record in the unit of work's tenant.
+    """
+    spec = registry.get(resource)
+    if spec.entity is None:
+        raise ValidationError(
+            entity="share",
+            field="resource",
+            reason=reason(N_("{resource} is not a stored aggregate"), resource=resource),
+        )
+    return uow.repository(spec.entity).get(record_id)

@@ -11,6 +11,8 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.access import load_record
+from crmkit.rules.permissions.guard import administer, guarded
 from crmkit.rules.permissions.model import (
     Denial,
     Department,
@@ -22,8 +24,7 @@ from crmkit.rules.permissions.model import (
     SharingRule,
     matrix_rows,
 )
-from crmkit.rules.permissions.services import grants_for, guarded
-from crmkit.rules.permissions.services._common import _administer, _load_record
+from crmkit.rules.permissions.policy_cache import grants_for
 
 __all__ = [
     "export_matrix",
@@ -69,7 +70,7 @@ def ownership_history(
 
     def work(uow: UnitOfWork) -> list[OwnershipTransfer]:
         grants = grants_for(uow, actor)
-        grants.require("view", _load_record(uow, resource, record_id), resource)
+        grants.require("view", load_record(uow, resource, record_id), resource)
         where = F("resource").eq(resource) & F("record_id").eq(record_id)
         return uow.repository(OwnershipTransfer).query(
             Query(where=where, order_by=(Order("transferred_at"),))
@@ -114,4 +115,4 @@ def export_matrix(crm: Crm, actor: Actor) -> list[MatrixRow]:
     def work(uow: UnitOfWork, _grants: Grants) -> list[MatrixRow]:
         return matrix_rows(uow.repository(Role).query())
 
-    return _administer(crm, actor, work, target="role")
+    return administer(crm, actor, work, target="role")

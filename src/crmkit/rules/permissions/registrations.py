@@ -12,6 +12,7 @@ from crmkit.rules.permissions.catalog import (
     exempt_service,
     register_service,
 )
+from crmkit.rules.permissions.guard import administer
 from crmkit.rules.permissions.queries import (
     export_matrix,
     list_denials,
@@ -73,3 +74,4 @@ register_service(explain_access, ServiceKind.LIST, "customer", records=RECORD, p
 
 exempt_service(guarded, "runs another service's unit of work; checks nothing itself")
 exempt_service(record_denial, "writes an audit entry for a refusal another service raised")
+exempt_service(administer, "runs a policy service's unit of work; its check is the services'")

@@ -24,6 +24,7 @@ dismissed or marked done by its recipient.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -33,10 +34,10 @@ import attrs
 import pendulum
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.machine import Machine, Transition
 from crmkit.kernel.recurrence import Recurrence
 
@@ -47,6 +48,7 @@ __all__ = [
     "ReminderDismissed",
     "ReminderDone",
     "ReminderDue",
+    "ReminderEvent",
     "ReminderFiring",
     "ReminderRule",
     "ReminderRuleId",
@@ -165,17 +167,15 @@ def source(resource: str) -> ReminderSource:
     try:
         return _SOURCES[resource]
     except KeyError:
-        raise ValidationError(
-            entity=_ENTITY,
-            field="resource",
-            reason=reason(
-                N_("{resource} is not a kind of record reminders can watch"), resource=resource
-            ),
+        raise invalid(
+            _ENTITY,
+            "resource",
+            N_("{resource} is not a kind of record reminders can watch"),
+            resource=resource,
         ) from None
 
 
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(message, **params))
+_invalid = functools.partial(invalid, _ENTITY)
 
 
 @attrs.define(eq=False)
@@ -325,10 +325,15 @@ class FiringState(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDue(DomainEvent):
-    """A reminder fell due for one recipient: notifiers deliver it on ``channels``."""
+class ReminderEvent(DomainEvent):
+    """Base of the events of a :class:`ReminderFiring` (its ``aggregate_id``)."""
 
     aggregate_type = "reminder"
+
+
+@attrs.frozen(kw_only=True)
+class ReminderDue(ReminderEvent):
+    """A reminder fell due for one recipient: notifiers deliver it on ``channels``."""
 
     rule_id: uuid.UUID
     record_id: uuid.UUID
@@ -339,26 +344,20 @@ class ReminderDue(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ReminderSnoozed(DomainEvent):
+class ReminderSnoozed(ReminderEvent):
     """The recipient put a reminder off until ``until``."""
-
-    aggregate_type = "reminder"
 
     until: datetime
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDismissed(DomainEvent):
+class ReminderDismissed(ReminderEvent):
     """The recipient dismissed a reminder."""
-
-    aggregate_type = "reminder"
 
 
 @attrs.frozen(kw_only=True)
-class ReminderDone(DomainEvent):
+class ReminderDone(ReminderEvent):
     """The recipient did what the reminder asked."""
-
-    aggregate_type = "reminder"
 
 
 @attrs.define(eq=False)
@@ -398,9 +397,7 @@ class ReminderFiring(Entity):
     def snooze(self, until: datetime, now: datetime) -> DomainEvent | None:
         """Put it off until ``until`` (which must lie ahead)."""
         if until <= now:
-            raise ValidationError(
-                entity="reminder", field="until", reason=reason(N_("must lie in the future"))
-            )
+            raise invalid("reminder", "until", N_("must lie in the future"))
         event = FIRING.fire(self, "snooze", now=now, payload={"until": until})
         self.snoozed_until = until
         return event

@@ -18,9 +18,10 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import PermissionDenied, ValidationError, reason
+from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -72,9 +73,7 @@ def define_reminder_rule(crm: Crm, actor: Actor, **fields: Any) -> ReminderRule:
             if f.default is attrs.NOTHING and f.name not in fields and f.name not in _GIVEN
         ]
         if missing:
-            raise ValidationError(
-                entity="reminder_rule", field=missing[0], reason=reason(N_("is required"))
-            )
+            raise invalid("reminder_rule", missing[0], N_("is required"))
         rule = ReminderRule(id=rule_id, tenant_id=actor.tenant_id, **fields)
         return uow.repository(ReminderRule).add(rule)
 

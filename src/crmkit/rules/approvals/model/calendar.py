@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 import pendulum
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = ["BusinessCalendar", "Deadline", "DeadlineUnit"]
 
@@ -28,22 +28,14 @@ _MAX_DAYS_SCANNED = 3660
 
 def _check_workdays(_i: Any, _a: Any, value: tuple[int, ...]) -> None:
     if not value or any(not isinstance(d, int) or not 1 <= d <= 7 for d in value):
-        raise ValidationError(
-            entity=_ENTITY,
-            field="workdays",
-            reason=reason(N_("must list ISO weekdays 1 (Monday) to 7 (Sunday)")),
-        )
+        raise invalid(_ENTITY, "workdays", N_("must list ISO weekdays 1 (Monday) to 7 (Sunday)"))
 
 
 def _check_timezone(_i: Any, _a: Any, value: str) -> None:
     try:
         pendulum.timezone(value)
     except Exception as error:  # pendulum raises several types for an unknown zone
-        raise ValidationError(
-            entity=_ENTITY,
-            field="timezone",
-            reason=reason(N_("unknown time zone {zone}"), zone=value),
-        ) from error
+        raise invalid(_ENTITY, "timezone", N_("unknown time zone {zone}"), zone=value) from error
 
 
 @attrs.frozen
@@ -70,9 +62,7 @@ class BusinessCalendar:
 
     def __attrs_post_init__(self) -> None:
         if self.closes <= self.opens:
-            raise ValidationError(
-                entity=_ENTITY, field="closes", reason=reason(N_("must be after the opening time"))
-            )
+            raise invalid(_ENTITY, "closes", N_("must be after the opening time"))
 
     def is_working_day(self, day: date) -> bool:
         """Whether ``day`` is a working day (holidays and extra working days applied)."""
@@ -120,9 +110,7 @@ class BusinessCalendar:
                     remaining -= available
             day = day + timedelta(days=1)
             local = self._at(day, time(0, 0))
-        raise ValidationError(
-            entity=_ENTITY, field="workdays", reason=reason(N_("has no working day"))
-        )
+        raise invalid(_ENTITY, "workdays", N_("has no working day"))
 
     def add_days(self, start: datetime, days: int) -> pendulum.DateTime:
         """The same local wall time ``days`` calendar days after ``start``, as UTC."""
@@ -145,11 +133,7 @@ class DeadlineUnit(enum.Enum):
 
 def _positive(_i: Any, attribute: Any, value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValidationError(
-            entity=N_("deadline"),
-            field=attribute.name,
-            reason=reason(N_("must be a positive whole number")),
-        )
+        raise invalid(N_("deadline"), attribute.name, N_("must be a positive whole number"))
 
 
 @attrs.frozen

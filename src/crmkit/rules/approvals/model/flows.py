@@ -34,9 +34,9 @@ import attrs
 
 from crmkit.kernel.converter import converter, to_instant
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import TRUE, And, Cond, Const, Expr, Not, Or, to_predicate
 from crmkit.rules.approvals.model.calendar import BusinessCalendar, Deadline
@@ -68,10 +68,6 @@ def _selectors(values: Iterable[Approvers]) -> tuple[Approvers, ...]:
 
 def _flow_stages(values: Iterable[FlowStage]) -> tuple[FlowStage, ...]:
     return tuple(values)
-
-
-def _invalid(entity: str, field: str, msgid: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=entity, field=field, reason=reason(msgid, **params))
 
 
 # -- approver selectors ----------------------------------------------------------------
@@ -107,9 +103,9 @@ class Approvers:
 
     def __attrs_post_init__(self) -> None:
         if self.kind is ApproverKind.USER and not self.user_ids:
-            raise _invalid(_STAGE, "approvers", N_("names no user"))
+            raise invalid(_STAGE, "approvers", N_("names no user"))
         if self.kind is ApproverKind.ROLE and not self.role:
-            raise _invalid(_STAGE, "approvers", N_("names no role"))
+            raise invalid(_STAGE, "approvers", N_("names no role"))
 
     @classmethod
     def named(cls, *user_ids: UUID) -> Approvers:
@@ -183,7 +179,7 @@ def encode_value(value: Any) -> Any:
         return {"$uuid": str(value)}
     if isinstance(value, tuple | list | frozenset | set):
         return {"$tuple": [encode_value(v) for v in value]}
-    raise _invalid(
+    raise invalid(
         _FLOW, "facts", N_("cannot hold a value of type {type}"), type=type(value).__name__
     )
 
@@ -292,12 +288,12 @@ _conv.register_structure_hook(
 
 def _check_stage_name(_i: Any, _a: Any, value: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise _invalid(_STAGE, "name", N_("is required"))
+        raise invalid(_STAGE, "name", N_("is required"))
 
 
 def _check_approvers(_i: Any, _a: Any, value: tuple[Approvers, ...]) -> None:
     if not value:
-        raise _invalid(_STAGE, "approvers", N_("names nobody"))
+        raise invalid(_STAGE, "approvers", N_("names nobody"))
 
 
 @attrs.frozen
@@ -328,20 +324,20 @@ class FlowStage:
     def __attrs_post_init__(self) -> None:
         if self.rule is Rule.N_OF_M:
             if not isinstance(self.quorum, int) or self.quorum < 1:
-                raise _invalid(_STAGE, "quorum", N_("must be at least 1 for an N-of-M stage"))
+                raise invalid(_STAGE, "quorum", N_("must be at least 1 for an N-of-M stage"))
         elif self.quorum is not None:
-            raise _invalid(_STAGE, "quorum", N_("is only for N-of-M stages"))
+            raise invalid(_STAGE, "quorum", N_("is only for N-of-M stages"))
 
 
 def _check_stages(_i: Any, _a: Any, value: tuple[FlowStage, ...]) -> None:
     names = [s.name for s in value]
     if len(set(names)) != len(names):
-        raise _invalid(_FLOW, "stages", N_("have repeated names"))
+        raise invalid(_FLOW, "stages", N_("have repeated names"))
 
 
 def _check_interval(_i: Any, _a: Any, value: int) -> None:
     if not isinstance(value, int) or value < 0:
-        raise _invalid(_FLOW, "urge_interval_minutes", N_("must not be negative"))
+        raise invalid(_FLOW, "urge_interval_minutes", N_("must not be negative"))
 
 
 @attrs.define(eq=False)

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.model.flows import ApprovalFlow, Facts
 from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
@@ -112,13 +112,11 @@ def _routing_facts(
             stored["department"] = department
     for name, value in given.items():
         if name in stored and stored[name] != value:
-            raise ValidationError(
-                entity="approval request",
-                field="facts",
-                reason=reason(
-                    N_("{name} is read from the stored document and cannot be given"),
-                    name=name,
-                ),
+            raise invalid(
+                "approval request",
+                "facts",
+                N_("{name} is read from the stored document and cannot be given"),
+                name=name,
             )
     return Facts({**given, **stored})
 

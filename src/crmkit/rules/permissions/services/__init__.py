@@ -14,15 +14,20 @@ A denial is raised inside the use case's transaction, which then rolls back;
 :func:`guarded` records it in the audit log in a transaction of its own, so the
 log keeps every refusal while the refused work leaves nothing behind.
 
-One module per concern: :mod:`.policy` (the actor's compiled grants, cached per
-policy epoch), :mod:`.audit` (the log of refusals), :mod:`.org` (first
-administrators, departments, members), :mod:`.roles` (roles and the matrix import),
-:mod:`.sharing`, :mod:`.ownership`, and :mod:`.checks` ("may I?", "why not?").
+One module per concern: :mod:`.org` (first administrators, departments, members),
+:mod:`.roles` (roles and the matrix import), :mod:`.sharing`, :mod:`.ownership`, and
+:mod:`.checks` ("may I?", "why not?"). The mechanism they and the read models share
+sits below both, beside :mod:`crmkit.rules.permissions.access`:
+:mod:`crmkit.rules.permissions.policy_cache` (the actor's compiled grants, cached per
+policy epoch) and :mod:`crmkit.rules.permissions.guard` (the audit log of refusals,
+and the administrator's check); ``grants_for``, ``guarded`` and the rest are
+re-exported here, where hosts have always found them.
 """
 
 from __future__ import annotations
 
-from crmkit.rules.permissions.services.audit import guarded, record_denial
+from crmkit.rules.permissions.guard import guarded, record_denial
+from crmkit.rules.permissions.policy_cache import grants_for, invalidate_cache, load_policy
 from crmkit.rules.permissions.services.checks import check_access, explain_access
 from crmkit.rules.permissions.services.org import (
     bootstrap_super_admin,
@@ -32,7 +37,6 @@ from crmkit.rules.permissions.services.org import (
     set_member,
 )
 from crmkit.rules.permissions.services.ownership import transfer_ownership
-from crmkit.rules.permissions.services.policy import grants_for, invalidate_cache, load_policy
 from crmkit.rules.permissions.services.roles import define_role, delete_role, import_matrix
 from crmkit.rules.permissions.services.sharing import (
     define_sharing_rule,

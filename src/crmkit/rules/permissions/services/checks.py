@@ -10,9 +10,9 @@ from uuid import UUID
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.access import load_record
 from crmkit.rules.permissions.model import Decision
-from crmkit.rules.permissions.services._common import _load_record
-from crmkit.rules.permissions.services.policy import grants_for
+from crmkit.rules.permissions.policy_cache import grants_for
 
 __all__ = ["check_access", "explain_access"]
 
@@ -26,7 +26,7 @@ def check_access(crm: Crm, actor: Actor, operation: str, resource: str, record_i
 
     def work(uow: UnitOfWork) -> bool:
         return grants_for(uow, actor).can(
-            operation, _load_record(uow, resource, record_id), resource
+            operation, load_record(uow, resource, record_id), resource
         )
 
     return crm.run(actor.tenant_id, work)
@@ -44,7 +44,7 @@ def explain_access(
     """
 
     def work(uow: UnitOfWork) -> Decision:
-        record = _load_record(uow, resource, record_id)
+        record = load_record(uow, resource, record_id)
         return grants_for(uow, actor).explain(operation, record, resource)
 
     return crm.run(actor.tenant_id, work)

@@ -20,6 +20,7 @@ from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.guard import administer
 from crmkit.rules.permissions.model import (
     PLATFORM_TENANT,
     AdminLevel,
@@ -29,8 +30,7 @@ from crmkit.rules.permissions.model import (
     Policy,
     Role,
 )
-from crmkit.rules.permissions.services._common import _administer
-from crmkit.rules.permissions.services.policy import _bump
+from crmkit.rules.permissions.policy_cache import bump_epoch
 
 __all__ = [
     "bootstrap_super_admin",
@@ -66,7 +66,7 @@ def bootstrap_tenant(crm: Crm, tenant_id: TenantId, admin_id: UserId, name: str 
         else:
             member.admin = AdminLevel.TENANT
             members.save(member)
-        _bump(crm, uow)
+        bump_epoch(crm, uow)
         return member
 
     return crm.run(tenant_id, work)
@@ -121,7 +121,7 @@ def define_department(
         )
         return repo.add(dept)
 
-    return _administer(crm, actor, work, target="department")
+    return administer(crm, actor, work, target="department")
 
 
 def move_department(
@@ -148,7 +148,7 @@ def move_department(
         dept.parent_id = parent_id
         return repo.save(dept)
 
-    return _administer(crm, actor, work, target="department")
+    return administer(crm, actor, work, target="department")
 
 
 _UNSET: Any = object()
@@ -227,4 +227,4 @@ def set_member(
                 boss = managers.get(boss)
         return repo.add(member) if is_new else repo.save(member)
 
-    return _administer(crm, actor, work, target="member")
+    return administer(crm, actor, work, target="member")

@@ -10,14 +10,14 @@ from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.access import load_record
+from crmkit.rules.permissions.guard import guarded
 from crmkit.rules.permissions.model import (
     Member,
     OwnershipTransfer,
     registry,
 )
-from crmkit.rules.permissions.services._common import _load_record
-from crmkit.rules.permissions.services.audit import guarded
-from crmkit.rules.permissions.services.policy import grants_for
+from crmkit.rules.permissions.policy_cache import grants_for
 
 __all__ = ["transfer_ownership"]
 
@@ -40,7 +40,7 @@ def transfer_ownership(
     def work(uow: UnitOfWork) -> OwnershipTransfer:
         grants = grants_for(uow, actor)
         spec = registry.get(resource)
-        record = _load_record(uow, resource, record_id)
+        record = load_record(uow, resource, record_id)
         grants.require("transfer", record, resource)
         new_owner = uow.repository(Member).get(to_user)
         if not new_owner.active:

@@ -12,6 +12,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.guard import administer
 from crmkit.rules.permissions.model import (
     FieldRule,
     Grant,
@@ -22,7 +23,6 @@ from crmkit.rules.permissions.model import (
     registry,
 )
 from crmkit.rules.permissions.model.matrix import _grants_from_rows
-from crmkit.rules.permissions.services._common import _administer
 
 __all__ = ["define_role", "delete_role", "import_matrix"]
 
@@ -64,7 +64,7 @@ def define_role(
             return repo.save(role)
         return repo.add(attrs.evolve(candidate, id=crm.new_id()))
 
-    return _administer(crm, actor, work, target="role")
+    return administer(crm, actor, work, target="role")
 
 
 def delete_role(crm: Crm, actor: Actor, code: str) -> None:
@@ -86,7 +86,7 @@ def delete_role(crm: Crm, actor: Actor, code: str) -> None:
                 members.save(member)
         repo.delete(found[0])
 
-    _administer(crm, actor, work, target="role")
+    administer(crm, actor, work, target="role")
 
 
 def import_matrix(crm: Crm, actor: Actor, rows: Sequence[MatrixRow]) -> list[Role]:
@@ -115,4 +115,4 @@ def import_matrix(crm: Crm, actor: Actor, rows: Sequence[MatrixRow]) -> list[Rol
                 changed.append(repo.save(role))
         return changed
 
-    return _administer(crm, actor, work, target="role")
+    return administer(crm, actor, work, target="role")

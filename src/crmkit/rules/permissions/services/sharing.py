@@ -9,19 +9,24 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.errors import NotFound
 from crmkit.kernel.limits import to_member
+from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
+from crmkit.rules.permissions.access import load_record
+from crmkit.rules.permissions.guard import administer, guarded
 from crmkit.rules.permissions.model import (
     Access,
+    Department,
     GranteeKind,
     Grants,
+    Member,
     RecordShare,
+    Role,
     SharingRule,
     registry,
 )
-from crmkit.rules.permissions.services._common import _administer, _check_grantee, _load_record
-from crmkit.rules.permissions.services.audit import guarded
-from crmkit.rules.permissions.services.policy import _bump, grants_for
+from crmkit.rules.permissions.policy_cache import bump_epoch, grants_for
 
 __all__ = [
     "define_sharing_rule",
@@ -29,6 +34,18 @@ __all__ = [
     "share_record",
     "unshare_record",
 ]
+
+
+def _check_grantee(uow: UnitOfWork, kind: GranteeKind, grantee: str) -> None:
+    try:
+        if kind is GranteeKind.USER:
+            uow.repository(Member).get(UUID(grantee))
+        elif kind is GranteeKind.DEPARTMENT:
+            uow.repository(Department).get(UUID(grantee))
+        elif not uow.repository(Role).query(Query(where=F("code").eq(grantee))):
+            raise NotFound(entity="role", id=grantee)
+    except ValueError:
+        raise NotFound(entity=kind.value, id=grantee) from None
 
 
 def share_record(
@@ -54,7 +71,7 @@ def share_record(
 
     def work(uow: UnitOfWork) -> RecordShare:
         grants = grants_for(uow, actor)
-        record = _load_record(uow, resource, record_id)
+        record = load_record(uow, resource, record_id)
         grants.require("share", record, resource)
         _check_grantee(uow, kind, str(grantee))
         share = RecordShare(
@@ -69,7 +86,7 @@ def share_record(
             shared_at=now,
         )
         uow.repository(RecordShare).add(share)
-        _bump(crm, uow)
+        bump_epoch(crm, uow)
         return share
 
     return guarded(crm, actor, work)
@@ -88,10 +105,10 @@ def unshare_record(crm: Crm, actor: Actor, share_id: UUID) -> None:
         repo = uow.repository(RecordShare)
         share = repo.get(share_id)
         if share.shared_by != actor.user_id:
-            record = _load_record(uow, share.resource, share.record_id)
+            record = load_record(uow, share.resource, share.record_id)
             grants.require("share", record, share.resource)
         repo.delete(share)
-        _bump(crm, uow)
+        bump_epoch(crm, uow)
 
     guarded(crm, actor, work)
 
@@ -132,7 +149,7 @@ def define_sharing_rule(
         _check_grantee(uow, rule.grantee_kind, rule.grantee)
         return uow.repository(SharingRule).add(attrs.evolve(rule, id=crm.new_id()))
 
-    return _administer(crm, actor, work, target="sharing_rule")
+    return administer(crm, actor, work, target="sharing_rule")
 
 
 def delete_sharing_rule(crm: Crm, actor: Actor, rule_id: UUID) -> None:
@@ -146,4 +163,4 @@ def delete_sharing_rule(crm: Crm, actor: Actor, rule_id: UUID) -> None:
         repo = uow.repository(SharingRule)
         repo.delete(repo.get(rule_id))
 
-    _administer(crm, actor, work, target="sharing_rule")
+    administer(crm, actor, work, target="sharing_rule")

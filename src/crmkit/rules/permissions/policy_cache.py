@@ -1,5 +1,8 @@
 """Reading the policy and compiling an actor's grants, cached per policy epoch.
 
+This is the mechanism every use case starts with (:func:`grants_for`); it sits beside
+the model, below the permission services and read models that call it.
+
 Every change to the policy saves the tenant's :class:`PolicyEpoch` in the same
 transaction. Compiled grants are cached per (storage, tenant, user) under the
 epoch they were compiled at; a use case reads the epoch (one primary-key read)
@@ -30,7 +33,7 @@ from crmkit.rules.permissions.model import (
     compile_grants,
 )
 
-__all__ = ["grants_for", "invalidate_cache", "load_policy"]
+__all__ = ["bump_epoch", "grants_for", "invalidate_cache", "load_policy"]
 
 # -- the per-process cache of compiled grants --------------------------------------------
 
@@ -99,7 +102,12 @@ def _epoch(uow: UnitOfWork) -> UUID | None:
     return None if found is None else found.token
 
 
-def _bump(crm: Crm, uow: UnitOfWork) -> None:
+def bump_epoch(crm: Crm, uow: UnitOfWork) -> None:
+    """Move the tenant's policy epoch in ``uow``: every cached grant of the tenant is stale.
+
+    Every service that changes the policy calls it in the same unit of work, so the
+    change and the new epoch commit (or roll back) together.
+    """
     repo = uow.repository(PolicyEpoch)
     epoch = repo.find(uow.tenant_id)
     token = crm.new_id()
