@@ -12,6 +12,7 @@ import pytest
 from crmkit import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
+from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.rules.notifications import inbox
 from crmkit.rules.permissions import list_denials
@@ -200,3 +201,18 @@ def test_an_approval_for_a_document_type_no_store_can_hold_is_refused_naming_it(
             crm, actor, document_type=document_type, document_id=uuid.uuid4(), title="probe"
         )
     assert caught.value.field == "document_type"
+
+
+@pytest.mark.parametrize(("given", "stored"), [("1", "1.00"), ("12.3", "12.30"), ("0.125", "0.125")])
+def test_an_amount_reads_back_alike_on_every_backend(
+    crm: Crm, actor: Actor, given: str, stored: str
+) -> None:
+    # SQL gives an amount back padded to the currency's minor unit ("1.00"), memory kept
+    # the Decimal as given ("1"): a 360 view read after a receipt of "1" differed
+    # (random boundary run). A finer amount keeps its places everywhere.
+    from crmkit.customers import get_customer, register_customer
+
+    customer = register_customer(crm, actor, name="华东精工", credit_limit=Money(given, "CNY"))
+    again = get_customer(crm, actor, customer.id)
+    assert again.credit_limit is not None
+    assert str(again.credit_limit.amount) == stored
