@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = ["check_currency", "is_known_currency", "minor_quantum", "minor_scale", "minor_unit"]
 
@@ -48,10 +48,11 @@ def check_currency(code: object, entity: str = "Money") -> None:
         ValidationError: ``code`` is not a str, not upper case, or unknown to babel.
     """
     if not isinstance(code, str) or not is_known_currency(code):
-        raise ValidationError(
-            entity=entity,
-            field="currency",
-            reason=reason(N_("{code!r} is not an upper-case ISO 4217 currency code"), code=code),
+        raise invalid(
+            entity,
+            "currency",
+            N_("{code!r} is not an upper-case ISO 4217 currency code"),
+            code=code,
         )
 
 

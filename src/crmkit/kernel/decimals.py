@@ -13,8 +13,8 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "CEILING",
@@ -92,11 +92,7 @@ def to_decimal(
         try:
             number = Decimal(value)
         except decimal.InvalidOperation:
-            raise ValidationError(
-                entity=entity,
-                field=field,
-                reason=reason(N_("{value!r} is not a number"), value=value),
-            ) from None
+            raise invalid(entity, field, N_("{value!r} is not a number"), value=value) from None
     elif isinstance(value, Decimal):
         number = value
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -109,9 +105,5 @@ def to_decimal(
     else:
         raise TypeError(f"{entity}.{field} takes a str, int or Decimal, not {type(value).__name__}")
     if not number.is_finite():
-        raise ValidationError(
-            entity=entity,
-            field=field,
-            reason=reason(N_("{value} is not a finite number"), value=str(number)),
-        )
+        raise invalid(entity, field, N_("{value} is not a finite number"), value=str(number))
     return number

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import Any, NewType, TypedDict
 from uuid import UUID
 
 import attrs
@@ -35,12 +35,14 @@ from crmkit.kernel.money import Money
 
 __all__ = [
     "Direction",
+    "DocumentFields",
     "DocumentRef",
     "Installment",
     "InstallmentId",
     "InstallmentStatus",
     "Plan",
     "PlanId",
+    "document_fields",
     "plan_id_for",
 ]
 
@@ -82,6 +84,33 @@ class DocumentRef:
     total: Money = attrs.field(converter=_document_total)
     department_id: UUID | None = None
     number: str = ""
+
+
+class DocumentFields(TypedDict):
+    """What a plan and each of its installments copy from their document."""
+
+    direction: Direction
+    document_type: str
+    document_id: UUID
+    customer_id: UUID
+    owner_id: UserId | None
+    department_id: UUID | None
+
+
+def document_fields(direction: Direction, document: DocumentRef) -> DocumentFields:
+    """The fields a plan for ``document`` and each of its installments carry.
+
+    Installments repeat them so aging, scopes and reminders filter installments
+    without loading the plan; both constructors unpack this one copy.
+    """
+    return DocumentFields(
+        direction=direction,
+        document_type=document.document_type,
+        document_id=document.document_id,
+        customer_id=document.customer_id,
+        owner_id=document.owner_id,
+        department_id=document.department_id,
+    )
 
 
 def plan_id_for(tenant_id: TenantId, direction: Direction, document: DocumentRef) -> PlanId:

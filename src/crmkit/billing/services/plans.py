@@ -14,6 +14,7 @@ from crmkit.billing.model.plans import (
     Installment,
     InstallmentId,
     Plan,
+    document_fields,
     plan_id_for,
 )
 from crmkit.billing.model.terms import (
@@ -165,15 +166,11 @@ def create_plan(
     now = crm.now()
     lines = terms.lines if isinstance(terms, PaymentTerms) else tuple(terms)
     drafts = schedule(document.total, lines, milestones)
+    fields = document_fields(direction, document)
     plan = Plan(
         id=plan_id_for(actor.tenant_id, direction, document),
         tenant_id=actor.tenant_id,
-        direction=direction,
-        document_type=document.document_type,
-        document_id=document.document_id,
-        customer_id=document.customer_id,
-        owner_id=document.owner_id,
-        department_id=document.department_id,
+        **fields,
         number=document.number,
         total=document.total,
         terms_name=terms.name if isinstance(terms, PaymentTerms) else "",
@@ -185,12 +182,7 @@ def create_plan(
             id=InstallmentId(crm.ids.new(now)),
             tenant_id=actor.tenant_id,
             plan_id=plan.id,
-            direction=direction,
-            document_type=document.document_type,
-            document_id=document.document_id,
-            customer_id=document.customer_id,
-            owner_id=document.owner_id,
-            department_id=document.department_id,
+            **fields,
             seq=seq,
             label=f"{prefix} #{seq} {draft.label}",
             amount=draft.amount,

@@ -35,6 +35,7 @@ from crmkit.billing.services.approvals import REFUND_BY_HAND, route_refund
 from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date
@@ -121,11 +122,7 @@ def request_refund(
             sources=[RefundPart(r.id, m) for r, m in parts],
         )
         uow.repository(Refund).add(refund)
-        uow.outbox.add(
-            RefundRequested(
-                tenant_id=refund.tenant_id, aggregate_id=refund.id, occurred_at=now, amount=total
-            )
-        )
+        uow.outbox.add(RefundRequested(**origin(refund, now), amount=total))
         if route_refund(uow, actor, refund, now):
             # A flow no stage applies to approves it at once: read it back.
             refund = uow.repository(Refund).get(refund.id)
@@ -304,14 +301,7 @@ def pay_refund(
         refund.paid = refund.paid + payout
         refunds.save(refund)
         entries = post(drafts)
-        uow.outbox.add(
-            RefundPaid(
-                tenant_id=refund.tenant_id,
-                aggregate_id=refund.id,
-                occurred_at=crm.now(),
-                amount=payout,
-            )
-        )
+        uow.outbox.add(RefundPaid(**origin(refund, crm.now()), amount=payout))
         return entries, [e.id for e in entries]
 
     def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> list[LedgerEntry]:

@@ -371,7 +371,7 @@ class CustomFieldDefinition(Entity):
         return self._choices(raw, allow_inactive=for_filter)
 
     def _error(self, text: str, **params: Any) -> ValidationError:
-        return ValidationError(entity=self.entity, field=self.path, reason=reason(text, **params))
+        return invalid(self.entity, self.path, text, **params)
 
     def _text(self, raw: Any) -> str:
         if not isinstance(raw, str):

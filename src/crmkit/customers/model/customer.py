@@ -32,6 +32,7 @@ from crmkit.customers.model.identifiers import check_email, check_tax_id, compac
 from crmkit.customers.model.phones import check_phone, phone_key
 from crmkit.customers.model.search_keys import search_keys
 from crmkit.kernel.entity import Entity
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
@@ -455,9 +456,7 @@ class Customer(Entity):
                 old, new = _show(old_custom.get(name)), _show(new_custom.get(name))
                 if old != new:
                     shown[name] = (old, new)
-        return CustomerChanged(
-            tenant_id=self.tenant_id, aggregate_id=self.id, occurred_at=now, changes=shown
-        )
+        return CustomerChanged(**origin(self, now), changes=shown)
 
 
 #: The search and caller-ID keys a customer derives from its name, kind and phone: kept

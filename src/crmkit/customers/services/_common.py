@@ -26,6 +26,7 @@ from crmkit.customers.queries._readers import (
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
@@ -134,9 +135,5 @@ def _of_viewable(
 def _registered(customer: Customer, now: datetime) -> CustomerRegistered:
     # The event of a new customer, however it came (a form, an import).
     return CustomerRegistered(
-        tenant_id=customer.tenant_id,
-        aggregate_id=customer.id,
-        occurred_at=now,
-        name=customer.name,
-        owner_id=customer.owner_id,
+        **origin(customer, now), name=customer.name, owner_id=customer.owner_id
     )

@@ -35,6 +35,7 @@ from crmkit.customers.model.transfer import is_builtin_header
 from crmkit.customers.queries._readers import definitions_of
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict, PermissionDenied, ValidationError
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_member
@@ -180,9 +181,7 @@ def define_custom_field(
         uow.repository(CustomFieldDefinition).add(definition)
         uow.outbox.add(
             CustomFieldDefined(
-                tenant_id=uow.tenant_id,
-                aggregate_id=definition.id,
-                occurred_at=now,
+                **origin(definition, now),
                 entity=entity,
                 key=definition.key,
                 label=definition.label,
@@ -248,9 +247,7 @@ def change_custom_field(
         repo.save(candidate)
         uow.outbox.add(
             CustomFieldChanged(
-                tenant_id=uow.tenant_id,
-                aggregate_id=definition.id,
-                occurred_at=now,
+                **origin(definition, now),
                 key=definition.key,
                 changes=diff,
             )

@@ -68,7 +68,7 @@ def _require_merge(grants: Grants, survivor: Customer, others: Iterable[Customer
     for other in others:
         # Folding a customer away removes it from lists: ``delete`` covers that, and so
         # does ``edit`` (a rep may tidy up her own duplicates without a delete grant).
-        if not (grants.can("delete", other, RESOURCE) or grants.can("edit", other, RESOURCE)):
+        if not grants.can("edit", other, RESOURCE):
             grants.require("delete", other, RESOURCE)
 
 

@@ -216,8 +216,9 @@ def _dropped(relation: CustomerRelation) -> Moved:
 
 def _undo_relations(uow: UnitOfWork, moved: Sequence[Moved]) -> None:
     repo = uow.repository(CustomerRelation)
-    # Re-pointed edges go back before dropped ones return, so no clash is seen midway.
-    for item in sorted(moved, key=lambda m: bool(m.data.get("dropped"))):
+    # Each row was either re-pointed or dropped, never both, and no store checks a clash
+    # between relations: the rows go back in any order.
+    for item in moved:
         to_id = _uuid(item.data["to_id"])
         assert to_id is not None
         if item.data.get("dropped"):

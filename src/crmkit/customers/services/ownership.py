@@ -48,6 +48,7 @@ from crmkit.kernel.errors import (
     NotFound,
     PermissionDenied,
 )
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 from crmkit.kernel.invalid import invalid
@@ -392,9 +393,7 @@ def transfer_customer(
             )
         )
         event = CustomerTransferred(
-            tenant_id=uow.tenant_id,
-            aggregate_id=customer.id,
-            occurred_at=now,
+            **origin(customer, now),
             from_owner=previous,
             to_owner=to_user,
         )

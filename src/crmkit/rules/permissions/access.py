@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from crmkit.kernel.errors import NotFound, PermissionDenied, ValidationError, reason
+from crmkit.kernel.errors import NotFound, PermissionDenied
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import field_value, to_predicate
 from crmkit.ports import Entity, UnitOfWork
 from crmkit.rules.permissions.model import Grants, registry
@@ -149,9 +150,7 @@ def load_record(uow: UnitOfWork, resource: str, record_id: UUID) -> Any:
     """
     spec = registry.get(resource)
     if spec.entity is None:
-        raise ValidationError(
-            entity="share",
-            field="resource",
-            reason=reason(N_("{resource} is not a stored aggregate"), resource=resource),
+        raise invalid(
+            "share", "resource", N_("{resource} is not a stored aggregate"), resource=resource
         )
     return uow.repository(spec.entity).get(record_id)

@@ -34,6 +34,7 @@ import attrs
 import pendulum
 
 from crmkit.kernel.entity import Entity
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
@@ -383,9 +384,7 @@ class ReminderFiring(Entity):
     def due_event(self, now: datetime) -> ReminderDue:
         """The event that tells notifiers to deliver this reminder."""
         return ReminderDue(
-            tenant_id=self.tenant_id,
-            aggregate_id=self.id,
-            occurred_at=now,
+            **origin(self, now),
             rule_id=self.rule_id,
             record_id=self.record_id,
             occurrence=self.occurrence,

@@ -438,7 +438,8 @@ class ApprovalRequest(Entity):
         if trigger in ("send_back", "reject"):
             fields["submitter_id"] = self.submitter_id
         event = APPROVAL.fire(self, trigger, now=at, payload={**self._common(by), **fields})
-        return [] if event is None else [event]
+        assert event is not None  # every transition of APPROVAL records an event
+        return [event]
 
     def _open_stage(self, at: datetime, by: UUID) -> list[DomainEvent]:
         self.stage_opened_at = at

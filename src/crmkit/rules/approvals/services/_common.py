@@ -23,7 +23,7 @@ from crmkit.rules.approvals.model.request import ApprovalRequest
 from crmkit.rules.approvals.model.tasks import ApprovalTask, tasks_for
 from crmkit.rules.approvals.services.approvable import describe_document, notify_hooks
 
-__all__ = ["command", "decide", "store"]
+__all__ = ["bring_in", "command", "decide", "store"]
 
 
 def sync_tasks(uow: UnitOfWork, request: ApprovalRequest) -> None:
@@ -116,4 +116,23 @@ def decide(
         request_id,
         lambda r: verb(r, actor.user_id, now=crm.now(), comment=comment),
         votes=votes,
+    )
+
+
+def bring_in(
+    crm: Crm,
+    actor: Actor,
+    request_id: UUID,
+    verb: Callable[..., list[DomainEvent]],
+    newcomer: UUID,
+    comment: str,
+) -> ApprovalRequest:
+    """Run a move of the request that seats ``newcomer`` at the current stage
+    (``ApprovalRequest.delegate``, ``.add_cosigner``) for the actor, now."""
+    return command(
+        crm,
+        actor,
+        request_id,
+        lambda r: verb(r, actor.user_id, newcomer, now=crm.now(), comment=comment),
+        newcomer=newcomer,
     )

@@ -17,7 +17,7 @@ from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.model.flows import Outcome
 from crmkit.rules.approvals.model.lifecycle import RequestStatus
 from crmkit.rules.approvals.model.request import ApprovalRequest
-from crmkit.rules.approvals.services._common import command, decide
+from crmkit.rules.approvals.services._common import bring_in, command, decide
 from crmkit.rules.approvals.services.approvable import describe_document
 from crmkit.rules.approvals.services.routing import ApprovalDirectory, people_for
 from crmkit.rules.permissions import grants_for, guarded
@@ -85,26 +85,14 @@ def delegate_request(
     Raises:
         As :func:`approve_request`; ``AlreadyDecided`` if ``to`` already sits in the stage.
     """
-    return command(
-        crm,
-        actor,
-        request_id,
-        lambda r: r.delegate(actor.user_id, to, now=crm.now(), comment=comment),
-        newcomer=to,
-    )
+    return bring_in(crm, actor, request_id, ApprovalRequest.delegate, to, comment)
 
 
 def add_cosigner(
     crm: Crm, actor: Actor, request_id: UUID, cosigner: UUID, *, comment: str = ""
 ) -> ApprovalRequest:
     """Add ``cosigner`` to the current stage (加签). Raises: as :func:`delegate_request`."""
-    return command(
-        crm,
-        actor,
-        request_id,
-        lambda r: r.add_cosigner(actor.user_id, cosigner, now=crm.now(), comment=comment),
-        newcomer=cosigner,
-    )
+    return bring_in(crm, actor, request_id, ApprovalRequest.add_cosigner, cosigner, comment)
 
 
 def _check_may_unapprove(

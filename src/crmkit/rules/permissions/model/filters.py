@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import FALSE, TRUE, And, Cond, Const, Expr, Not, Or
 
 __all__ = ["PLACEHOLDERS", "expr_from_data", "expr_to_data"]
@@ -57,9 +57,7 @@ def expr_from_data(data: Any) -> Expr:
             return And(tuple(expr_from_data(item) for item in data["and"]))
         elif "or" in data:
             return Or(tuple(expr_from_data(item) for item in data["or"]))
-    raise ValidationError(
-        entity="grant", field="filter", reason=reason(N_("is not a valid filter"))
-    )
+    raise invalid("grant", "filter", N_("is not a valid filter"))
 
 
 def _check_filter_values(expr: Expr, entity: str) -> None:
@@ -68,16 +66,10 @@ def _check_filter_values(expr: Expr, entity: str) -> None:
         values = expr.value if isinstance(expr.value, tuple) else (expr.value,)
         for value in values:
             if isinstance(value, str) and value.startswith("$") and value not in PLACEHOLDERS:
-                raise ValidationError(
-                    entity=entity,
-                    field="filter",
-                    reason=reason(N_("unknown placeholder {value}"), value=value),
-                )
+                raise invalid(entity, "filter", N_("unknown placeholder {value}"), value=value)
             if not isinstance(value, str | int | float | bool | type(None)):
-                raise ValidationError(
-                    entity=entity,
-                    field="filter",
-                    reason=reason(N_("value {value} is not a plain value"), value=repr(value)),
+                raise invalid(
+                    entity, "filter", N_("value {value} is not a plain value"), value=repr(value)
                 )
     elif isinstance(expr, And | Or):
         for item in expr.items:

@@ -28,6 +28,7 @@ import attrs
 
 from crmkit.kernel.errors import ImportRejected, LazyText, ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.rules.permissions.model.org import Member
 from crmkit.rules.permissions.model.resources import registry
 from crmkit.rules.permissions.model.roles import FieldAccess, Grant, Role, Scope
@@ -171,25 +172,21 @@ def _grants_from_rows(rows: Sequence[MatrixRow]) -> dict[str, list[Grant]]:
             try:
                 scope = Scope(row.scope)
             except ValueError:
-                raise ValidationError(
-                    entity="matrix",
-                    field="scope",
-                    reason=reason(N_("unknown scope {scope}"), scope=row.scope),
+                raise invalid(
+                    "matrix", "scope", N_("unknown scope {scope}"), scope=row.scope
                 ) from None
             filter_data = json.loads(row.filter) if row.filter else None
             grant = Grant(row.resource, row.operation, scope, filter_data)
             grant.validate(registry)
             key = (row.role, row.resource, row.operation)
             if key in seen and seen[key] != row:
-                raise ValidationError(
-                    entity="matrix",
-                    field="scope",
-                    reason=reason(
-                        N_("{operation} on {resource} is given twice to role {role}"),
-                        operation=row.operation,
-                        resource=row.resource,
-                        role=row.role,
-                    ),
+                raise invalid(
+                    "matrix",
+                    "scope",
+                    N_("{operation} on {resource} is given twice to role {role}"),
+                    operation=row.operation,
+                    resource=row.resource,
+                    role=row.role,
                 )
             if key not in seen:
                 by_role[row.role].append(grant)

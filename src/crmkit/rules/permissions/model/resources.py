@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "DEFAULT_OPERATIONS",
@@ -175,11 +175,7 @@ class Registry:
         try:
             return self._by_name[name]
         except KeyError:
-            raise ValidationError(
-                entity="grant",
-                field="resource",
-                reason=reason(N_("unknown resource {name}"), name=name),
-            ) from None
+            raise invalid("grant", "resource", N_("unknown resource {name}"), name=name) from None
 
     def find(self, name: str) -> ResourceSpec | None:
         """The resource called ``name``, or ``None``."""
@@ -204,14 +200,12 @@ class Registry:
         """
         spec = self.get(resource)
         if operation not in spec.operations:
-            raise ValidationError(
-                entity="grant",
-                field="operation",
-                reason=reason(
-                    N_("{resource} has no operation {operation}"),
-                    resource=resource,
-                    operation=operation,
-                ),
+            raise invalid(
+                "grant",
+                "operation",
+                N_("{resource} has no operation {operation}"),
+                resource=resource,
+                operation=operation,
             )
         return spec
 
@@ -224,12 +218,12 @@ class Registry:
         spec = self.get(resource)
         for name in fields:
             if not spec.has_field(name):
-                raise ValidationError(
-                    entity=entity,
-                    field="field",
-                    reason=reason(
-                        N_("{resource} has no field {name}"), resource=resource, name=name
-                    ),
+                raise invalid(
+                    entity,
+                    "field",
+                    N_("{resource} has no field {name}"),
+                    resource=resource,
+                    name=name,
                 )
 
 

@@ -17,9 +17,9 @@ from uuid import UUID
 import attrs
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.query import Expr, fields_of
 from crmkit.rules.permissions.model.filters import (
     _check_filter_values,
@@ -63,10 +63,8 @@ def _rule_tuple(values: Iterable[FieldRule]) -> tuple[FieldRule, ...]:
 
 def _check_grant(instance: Grant, _attribute: Any, _value: Any) -> None:
     if (instance.scope is Scope.CUSTOM) != (instance.filter is not None):
-        raise ValidationError(
-            entity="grant",
-            field="filter",
-            reason=reason(N_("a custom scope needs a filter, and only a custom scope has one")),
+        raise invalid(
+            "grant", "filter", N_("a custom scope needs a filter, and only a custom scope has one")
         )
 
 
@@ -123,18 +121,12 @@ class FieldRule:
         """
         reg.check_fields(self.resource, (self.field,), entity="field_rule")
         if self.field in _STRUCTURAL_FIELDS:
-            raise ValidationError(
-                entity="field_rule",
-                field="field",
-                reason=reason(N_("{name} cannot be restricted"), name=self.field),
-            )
+            raise invalid("field_rule", "field", N_("{name} cannot be restricted"), name=self.field)
 
 
 def _check_code(_instance: Any, attribute: Any, value: str) -> None:
     if not value or not value.strip() or len(value) > 64:
-        raise ValidationError(
-            entity="role", field=attribute.name, reason=reason(N_("must be 1..64 characters"))
-        )
+        raise invalid("role", attribute.name, N_("must be 1..64 characters"))
 
 
 @attrs.define(eq=False)
@@ -170,23 +162,19 @@ class Role(Entity):
             grant.validate(reg)
             key = (grant.resource, grant.operation)
             if key in seen and seen[key] != grant:
-                raise ValidationError(
-                    entity="role",
-                    field="grants",
-                    reason=reason(
-                        N_("{operation} on {resource} is granted twice with different scopes"),
-                        operation=grant.operation,
-                        resource=grant.resource,
-                    ),
+                raise invalid(
+                    "role",
+                    "grants",
+                    N_("{operation} on {resource} is granted twice with different scopes"),
+                    operation=grant.operation,
+                    resource=grant.resource,
                 )
             seen[key] = grant
         rules: set[tuple[str, str]] = set()
         for rule in self.field_rules:
             rule.validate(reg)
             if (rule.resource, rule.field) in rules:
-                raise ValidationError(
-                    entity="role",
-                    field="field_rules",
-                    reason=reason(N_("field {name} has two rules"), name=rule.field),
+                raise invalid(
+                    "role", "field_rules", N_("field {name} has two rules"), name=rule.field
                 )
             rules.add((rule.resource, rule.field))
