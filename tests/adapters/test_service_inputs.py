@@ -203,7 +203,9 @@ def test_an_approval_for_a_document_type_no_store_can_hold_is_refused_naming_it(
     assert caught.value.field == "document_type"
 
 
-@pytest.mark.parametrize(("given", "stored"), [("1", "1.00"), ("12.3", "12.30"), ("0.125", "0.125")])
+@pytest.mark.parametrize(
+    ("given", "stored"), [("1", "1.00"), ("12.3", "12.30"), ("0.125", "0.125")]
+)
 def test_an_amount_reads_back_alike_on_every_backend(
     crm: Crm, actor: Actor, given: str, stored: str
 ) -> None:
