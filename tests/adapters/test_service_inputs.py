@@ -218,3 +218,17 @@ def test_an_amount_reads_back_alike_on_every_backend(
     again = get_customer(crm, actor, customer.id)
     assert again.credit_limit is not None
     assert str(again.credit_limit.amount) == stored
+
+
+def test_reminder_states_are_read_as_states_on_every_backend(crm: Crm, actor: Actor) -> None:
+    # A text of 100,000 nines went into the filter one character a value: memory found
+    # nothing, PostgreSQL ran out of bind parameters (random boundary run).
+    from crmkit.rules.reminders import FiringState, my_reminders
+
+    for states in ("9" * 100_000, ["due", "robot"]):
+        with pytest.raises(ValidationError) as caught:
+            my_reminders(crm, actor, states=states)  # type: ignore[arg-type]
+        assert caught.value.field == "states"
+    # One state typed as text is one state, not its letters.
+    assert my_reminders(crm, actor, states="due") == []  # type: ignore[arg-type]
+    assert my_reminders(crm, actor, states=[FiringState.DUE, "snoozed"]) == []  # type: ignore[list-item]
