@@ -29,8 +29,8 @@ passed for an ``Iterable`` is not walked (that would consume it). ``bool`` is no
 
 The annotations are read once per service, at its first call, and compiled into one
 small check per parameter; a call costs a dictionary lookup and an ``isinstance`` per
-argument passed (a few microseconds, 1-2 % of the cheapest service on the memory
-adapter; see docs/kernel.md).
+argument passed (0.8 us for four arguments, about 1 % of ``get_customer`` on the
+memory adapter; see docs/kernel.md).
 """
 
 from __future__ import annotations

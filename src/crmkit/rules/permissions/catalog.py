@@ -20,7 +20,7 @@ holds it (the module defining it, the packages re-exporting it), so what a host 
 is the checked one and a new service is covered by being registered; code inside crmkit
 that imported the function before its area registered it calls it unchecked, with
 arguments mypy has checked. The check reads the annotations once per service and costs
-a few microseconds per call (see docs/kernel.md).
+under a microsecond for a typical call (see docs/kernel.md).
 
 The conformance suite (``tests/rules/permissions/test_conformance.py``) enumerates
 the catalog and probes every service as other reps, other departments, readers
