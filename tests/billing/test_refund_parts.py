@@ -4,7 +4,7 @@ writes one entry per receipt it draws on, and every balance still follows from t
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ from crmkit.billing import (
     request_refund,
     verify_ledger,
 )
-from crmkit.billing.model.receipts import RefundPart
+from crmkit.billing.model.receipts import Refund, RefundPart
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.money import Money
@@ -140,3 +140,65 @@ def test_a_refund_names_its_money_one_way_and_one_customer(crm: Crm, actor: Acto
     one = request_refund(crm, actor, a.id, amount=cny("100"), reason_text="x", idempotency_key="f5")
     assert one.sources == (RefundPart(a.id, cny("100")),)
     assert one.state is RefundState.REQUESTED
+
+
+# -- the refund's own checks of its parts (a refund built or read back anywhere) ----------
+
+OWN, OTHER = uuid.UUID(int=11), uuid.UUID(int=12)
+
+
+def _refund(amount: str = "100", **fields: object) -> Refund:
+    values: dict[str, object] = {
+        "id": uuid.UUID(int=1),
+        "tenant_id": uuid.UUID(int=2),
+        "receipt_id": OWN,
+        "customer_id": uuid.UUID(int=3),
+        "amount": cny(amount),
+        "reason": "overpaid",
+        "requested_at": datetime.fromisoformat("2026-02-01T09:00:00+00:00"),
+    }
+    values.update(fields)
+    return Refund(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([(OWN, "60"), (OWN, "40")], "refund.sources: name each receipt once"),
+        ([(OWN, "100"), (OTHER, "0")], "refund.sources: every part must be above zero, in CNY"),
+        ([(OWN, "110"), (OTHER, "-10")], "refund.sources: every part must be above zero, in CNY"),
+        ([(OWN, "60"), (OTHER, "40 USD")], "refund.sources: every part must be above zero, in CNY"),
+        ([(OWN, "60"), (OTHER, "39.99")], "refund.sources: the parts must add up to the refund"),
+        ([(OWN, "60"), (OTHER, "40.01")], "refund.sources: the parts must add up to the refund"),
+        (
+            [(OTHER, "60"), (OWN, "40")],
+            "refund.sources: the first part is the refund's own receipt",
+        ),
+    ],
+)
+def test_a_refund_refuses_parts_that_do_not_make_up_its_amount(
+    parts: list[tuple[uuid.UUID, str]], message: str
+) -> None:
+    def part(receipt_id: uuid.UUID, text: str) -> RefundPart:
+        figure, _, currency = text.partition(" ")
+        return RefundPart(receipt_id, Money(figure, currency or "CNY"))  # type: ignore[arg-type]
+
+    with pytest.raises(ValidationError) as refused:
+        _refund(sources=[part(r, a) for r, a in parts])
+    assert str(refused.value) == message
+    assert refused.value.fields["entity"] == "refund"
+
+
+def test_parts_that_make_up_the_refund_are_kept_in_draining_order() -> None:
+    parts = [RefundPart(OWN, cny("60")), RefundPart(OTHER, cny("40"))]  # type: ignore[arg-type]
+    refund = _refund(sources=iter(parts))
+    assert refund.sources == tuple(parts)
+    assert refund.receipt_ids == (OWN, OTHER)
+    assert refund.remaining == cny("100")
+
+
+def test_a_refund_stored_before_parts_existed_is_one_part_of_its_receipt() -> None:
+    refund = _refund("250", paid=cny("100"))
+    assert refund.sources == (RefundPart(OWN, cny("250")),)  # type: ignore[arg-type]
+    assert refund.receipt_ids == (OWN,)
+    assert refund.remaining == cny("150")

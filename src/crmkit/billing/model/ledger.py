@@ -308,9 +308,10 @@ def verify_chain(entries: Iterable[LedgerEntry], head: LedgerHead | None) -> Led
     checked = 0
     for entry in entries:
         checked += 1
-        while expected_seq < entry.seq:
-            problems.append(ChainProblem(expected_seq, ProblemKind.MISSING))
-            expected_seq += 1
+        # A range, not a counting loop: the gap's size is known, and the walk stays bounded.
+        problems.extend(
+            ChainProblem(seq, ProblemKind.MISSING) for seq in range(expected_seq, entry.seq)
+        )
         if entry.prev_hash != previous:
             problems.append(ChainProblem(entry.seq, ProblemKind.BROKEN_LINK, entry.id))
         if entry_hash(entry) != entry.hash:

@@ -45,38 +45,32 @@ def compile_grants(
     tenant = policy.tenant_id
     name = label or (member.name if member is not None and member.name else str(user_id))
 
-    def empty(admin: AdminLevel, why: Reason) -> Grants:
+    def uncompiled(
+        admin: AdminLevel, roles: tuple[str, ...], why_not: tuple[Reason, ...]
+    ) -> Grants:
+        # Nothing to compile: an outsider reaches nothing, a tenant administrator everything.
         return Grants(
             tenant_id=tenant,
             user_id=user_id,
             label=name,
             admin=admin,
-            roles=(),
+            roles=roles,
             epoch=policy.epoch,
             reach={},
             fields={},
-            why_not=(why,),
+            why_not=why_not,
             reg=reg,
         )
 
     super_admin = AdminLevel.SUPER if user_id in policy.super_admins else AdminLevel.NONE
     if member is None:
-        return empty(super_admin, Reason("inactive", LazyText(N_("not a member of this tenant"))))
+        why = Reason("inactive", LazyText(N_("not a member of this tenant")))
+        return uncompiled(super_admin, (), (why,))
     if not member.active:
-        return empty(super_admin, Reason("inactive", LazyText(N_("the member is deactivated"))))
+        why = Reason("inactive", LazyText(N_("the member is deactivated")))
+        return uncompiled(super_admin, (), (why,))
     if member.admin is AdminLevel.TENANT:
-        return Grants(
-            tenant_id=tenant,
-            user_id=user_id,
-            label=name,
-            admin=AdminLevel.TENANT,
-            roles=member.roles,
-            epoch=policy.epoch,
-            reach={},
-            fields={},
-            why_not=(),
-            reg=reg,
-        )
+        return uncompiled(AdminLevel.TENANT, member.roles, ())
 
     me = frozenset({user_id})
     own_dept = member.department_id
@@ -206,6 +200,6 @@ def _grant_source(
         return _Source("grant", text, role, owners=me, departments=depts)
     if scope is Scope.DEPARTMENT_TREE:
         return _Source("grant", text, role, owners=me, departments=dept_tree)
-    if scope is Scope.CUSTOM and custom is not None:
+    if custom is not None:  # only a custom scope carries a filter (Grant checks it)
         return _Source("grant", text, role, owners=me, condition=_substitute(custom, placeholders))
     return _Source("grant", text, role, owners=me)

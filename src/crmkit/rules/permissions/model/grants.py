@@ -177,9 +177,8 @@ class Grants(FieldGrants):
         reach = self._reach.get((name, operation))
         if reach is None:
             return decide(False, [*self._why_not, _no_grant(operation, name)])
-        spec = self._registry.find(name) or ResourceSpec(name, frozenset())
         allowing = [
-            Reason(s.kind, s.text, s.role) for s in reach.sources if _source_test(s, spec, obj)
+            Reason(s.kind, s.text, s.role) for s in reach.sources if _source_test(s, reach, obj)
         ]
         if allowing:
             return decide(True, allowing)

@@ -124,11 +124,12 @@ def _member_of(field: str, values: frozenset[UUID]) -> Cond:
     return F(field).eq(ordered[0]) if len(ordered) == 1 else F(field).is_in(ordered)
 
 
-def _source_test(source: _Source, spec: ResourceSpec, obj: Any) -> bool:
+def _source_test(source: _Source, reach: _Reach, obj: Any) -> bool:
+    # Reads the record through the fields ``reach`` was compiled with, as ``can`` does.
     if source.everything:
         return True
-    owner = field_value(obj, spec.owner_field)
-    dept = field_value(obj, spec.department_field)
+    owner = field_value(obj, reach.owner_field)
+    dept = field_value(obj, reach.department_field)
     ident = field_value(obj, "id")
     if owner is not None and owner in source.owners:
         return True
