@@ -413,7 +413,23 @@ def test_text_no_store_holds_is_refused_in_filters_and_searches_alike(
             assert {c.name for c in found} <= {"华东精工"}
 
 
-@pytest.mark.parametrize("key", ["\ud800", "a\x00", "k" * 10_001, 42])
+def test_an_idempotency_key_that_is_no_text_is_a_type_error(crm: Crm, actor: Actor) -> None:
+    # A program builds the key (from a request header, say): an int is its mistake,
+    # refused at the service's door by the parameter's annotation.
+    customer = register_customer(crm, actor, name="华东精工")
+    with pytest.raises(TypeError) as caught:
+        record_receipt(
+            crm,
+            actor,
+            customer_id=customer.id,
+            amount=Money("100.00", "CNY"),
+            received_on=date(2026, 3, 1),
+            idempotency_key=42,  # type: ignore[arg-type]
+        )
+    assert str(caught.value) == "idempotency_key must be str, not int"
+
+
+@pytest.mark.parametrize("key", ["\ud800", "a\x00", "k" * 10_001])
 def test_an_idempotency_key_no_store_holds_is_refused_by_name(
     crm: Crm, actor: Actor, key: Any
 ) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit import ValidationError
+from crmkit import Crm, ValidationError
 from crmkit.customers.model.dedup import (
     DedupRecord,
     DuplicatePolicy,
@@ -17,6 +17,7 @@ from crmkit.customers.model.dedup import (
 from crmkit.customers.model.names import fold_text, normalize_name, split_region
 from crmkit.customers.model.phones import phone_key
 from crmkit.customers.model.search_keys import search_keys
+from crmkit.kernel.actor import Actor
 from tests.customers.corpus import Corpus, generate
 
 
@@ -223,4 +224,86 @@ def test_one_tax_id_is_one_company_whatever_the_names_say() -> None:
     found = find_duplicates(records)
     assert [(c.first, c.second, c.score, c.reasons) for c in found if c.reasons == ("tax_id",)] == [
         ("a", "b", 100.0, ("tax_id",))
+    ]
+
+
+def _with_contact_phone(i: int, name: str, phone: str) -> DedupRecord:
+    keys = search_keys(name)
+    return DedupRecord(
+        i,
+        keys.name_key,
+        keys.pinyin_full,
+        keys.pinyin_initials,
+        contact_phones=(phone_key(phone),),  # type: ignore[arg-type]
+    )
+
+
+def test_a_phone_shared_with_another_customers_contact_is_a_weaker_signal() -> None:
+    # Caller ID opens a customer from its contact's mobile; dedup now reads it too. A
+    # contact's mobile may be a person who deals for several companies (an agent, a
+    # group's accountant), so it lifts a similar name less than a shared own phone.
+    through_contact = find_duplicates(
+        [
+            _company(0, "华创鼎盛科技", "13800138000"),
+            _with_contact_phone(1, "华创科技", "138 0013 8000"),
+        ]
+    )
+    assert [(c.first, c.second, c.reasons) for c in through_contact] == [(0, 1, ("contact_phone",))]
+    own = find_duplicates(
+        [_company(0, "华创鼎盛科技", "13800138000"), _company(1, "华创科技", "138 0013 8000")]
+    )
+    assert [(c.first, c.second, c.reasons) for c in own] == [(0, 1, ("phone",))]
+    assert own[0].score > through_contact[0].score
+    # Without the shared number the names alone are not enough.
+    assert find_duplicates([_company(0, "华创鼎盛科技"), _company(1, "华创科技")]) == []
+
+
+def test_two_customers_whose_contacts_share_a_mobile_are_candidates_too() -> None:
+    found = find_duplicates(
+        [
+            _with_contact_phone(0, "华创鼎盛科技", "13800138000"),
+            _with_contact_phone(1, "华创科技", "+86 138-0013-8000"),
+        ]
+    )
+    assert [(c.first, c.second, c.reasons) for c in found] == [(0, 1, ("contact_phone",))]
+
+
+def test_a_shared_contact_phone_does_not_join_unrelated_names_or_people() -> None:
+    assert (
+        find_duplicates(
+            [
+                _company(0, "华创鼎盛科技", "13800138000"),
+                _with_contact_phone(1, "恒通物流", "13800138000"),
+            ]
+        )
+        == []
+    )
+    people = [
+        DedupRecord("a", "王伟", "wangwei", "ww", (phone_key("13800138000"),), person=True),  # type: ignore[arg-type]
+        DedupRecord(
+            "b",
+            "王伟",
+            "wangwei",
+            "ww",
+            contact_phones=(phone_key("13800138000"),),  # type: ignore[arg-type]
+            person=True,
+        ),
+    ]
+    assert find_duplicates(people) == []
+
+
+def test_a_record_built_from_a_customer_reads_its_contacts_phones(crm: Crm, actor: Actor) -> None:
+    from crmkit.customers import add_contact, list_contacts, register_customer
+
+    first = register_customer(crm, actor, name="华创鼎盛科技", phone="13800138000")
+    second = register_customer(crm, actor, name="华创科技", phone="010-62345678")
+    add_contact(crm, actor, second.id, name="王伟", phones=["0755-8888 9999", "+86 138 0013 8000"])
+    record = DedupRecord.from_customer(second, contacts=list_contacts(crm, actor, second.id))
+    assert record.phones == (phone_key("010-62345678"),)
+    assert record.contact_phones == tuple(
+        sorted({phone_key("0755-8888 9999"), phone_key("13800138000")})  # type: ignore[type-var]
+    )
+    found = find_duplicates([DedupRecord.from_customer(first), record])
+    assert [(c.first, c.second, c.reasons) for c in found] == [
+        (first.id, second.id, ("contact_phone",))
     ]

@@ -115,9 +115,9 @@ def test_a_choose_mapping_of_the_wrong_shape_is_a_type_error(crm: Crm, actor: Ac
     a = register_customer(crm, actor, name="A")
     b = register_customer(crm, actor, name="B")
     for choose, message in [
-        ([("level", b.id)], "choose must be Mapping, not list"),
-        ({1: b.id}, "choose must be str, not int"),
-        ({"level": str(b.id)}, "choose must be UUID, not str"),
+        ([("level", b.id)], "choose must be Mapping[str, UUID] | None, not list"),
+        ({1: b.id}, "choose must be Mapping[str, UUID] | None, not dict holding int"),
+        ({"level": str(b.id)}, "choose must be Mapping[str, UUID] | None, not dict holding str"),
     ]:
         with pytest.raises(TypeError) as refused:
             merge_customers(crm, actor, a.id, [b.id], choose=choose)  # type: ignore[arg-type]

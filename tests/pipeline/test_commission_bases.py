@@ -420,3 +420,70 @@ def test_a_category_rate_outside_zero_to_one_is_refused(crm: Crm, actor: Actor) 
             period="2026-03",
             category_rates={"software": "1.5"},
         )
+
+
+def test_money_taken_back_after_its_period_pays_back_at_the_first_tier(
+    crm: Crm, actor: Actor
+) -> None:
+    # February's allocation taken back in March leaves March's collections below zero:
+    # attainment under the first tier took no tier at all (IndexError, random boundary run).
+    li = OWNERS[0]
+    contract = _contract(crm, actor, li, "100000")
+    receipt = record_receipt(
+        crm,
+        actor,
+        customer_id=contract.plan.customer_id,
+        amount=Money("10000", "CNY"),
+        received_on=dt.date(2026, 2, 20),
+        idempotency_key="r-feb",
+    )
+    feb = allocate_receipt(crm, actor, receipt.id, idempotency_key="a-feb", on=dt.date(2026, 2, 20))
+    deallocate(crm, actor, feb[-1].id, idempotency_key="undo", on=dt.date(2026, 3, 5))
+    plan = define_commission_plan(
+        crm, actor, name="on receipts", currency="CNY", tiers=[("0", "0.03"), ("1", "0.05")]
+    )
+    set_target(
+        crm,
+        actor,
+        unit_kind=UnitKind.USER,
+        unit_id=li,
+        period="2026-03",
+        metric=Metric.WON_AMOUNT,
+        value="15000",
+        currency="CNY",
+    )
+    statement = commission_for(
+        crm, actor, plan_id=plan.id, rep_id=li, period="2026-03", basis=CommissionBasis.RECEIPTS
+    )
+    assert statement.won == Money("-10000", "CNY")
+    assert (statement.attainment, statement.rate) == (Decimal("-0.6667"), Decimal("0.03"))
+    assert statement.total == Money("-300.00", "CNY")
+
+
+def test_a_plan_below_its_first_tier_pays_the_first_tier_rate() -> None:
+    plan = CommissionPlan(
+        id=uuid.uuid4(),
+        tenant_id=TenantId(uuid.uuid4()),
+        name="p",
+        currency="CNY",
+        tiers=(Tier(Decimal(0), Decimal("0.03")), Tier(Decimal(1), Decimal("0.05"))),
+    )
+    assert plan.rate_for(Decimal("-0.5")) == Decimal("0.03")
+    assert plan.rate_for(Decimal("1")) == Decimal("0.05")
+
+
+@pytest.mark.parametrize("rate", ["abc", "NaN", ""])
+def test_a_category_rate_that_is_no_number_is_refused_naming_it(
+    crm: Crm, actor: Actor, rate: str
+) -> None:
+    plan = define_commission_plan(crm, actor, name="p", currency="CNY", tiers=[("0", "0.03")])
+    with pytest.raises(ValidationError) as caught:
+        commission_for(
+            crm,
+            actor,
+            plan_id=plan.id,
+            rep_id=OWNERS[0],
+            period="2026-03",
+            category_rates={"software": rate},
+        )
+    assert caught.value.field == "category_rates"

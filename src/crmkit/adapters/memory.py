@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 import itertools
 import threading
+import types
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -22,6 +25,7 @@ from crmkit.kernel.errors import ConcurrencyConflict, StorageError, TenantMismat
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.limits import check_storable
+from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, Order, Query, check_fields, field_value, to_predicate
 from crmkit.ports import READ_ONLY_WRITE, Entity, entity_name
 
@@ -213,7 +217,7 @@ class MemoryRepository(TenantRepository[T]):
         if self._uow._visible(key) is not None:
             raise ConcurrencyConflict(entity=self._name, id=entity.id, version=0)
         entity.version = 1
-        self._uow._stage(key, 0, copy.deepcopy(entity))
+        self._uow._stage(key, 0, _stored(copy.deepcopy(entity)))
         return entity
 
     def add_many(self, entities: Sequence[T]) -> None:
@@ -237,7 +241,7 @@ class MemoryRepository(TenantRepository[T]):
         if current is None or current.version != entity.version:
             raise ConcurrencyConflict(entity=self._name, id=entity.id, version=entity.version)
         entity.version += 1
-        self._uow._stage(key, current.version, copy.deepcopy(entity))
+        self._uow._stage(key, current.version, _stored(copy.deepcopy(entity)))
         return entity
 
     def save_many(self, entities: Sequence[T]) -> None:
@@ -271,3 +275,40 @@ class MemoryRepository(TenantRepository[T]):
         matches = to_predicate(where)
         found = (row for row in rows if matches(row))
         return sum(1 for _ in itertools.islice(found, limit))
+
+
+@functools.cache
+def _money_fields(entity_type: type[Any]) -> tuple[str, ...]:
+    """The fields of ``entity_type`` declared ``Money`` (or ``Money | None``)."""
+    fields = getattr(entity_type, "__attrs_attrs__", ())
+    try:
+        hints = typing.get_type_hints(entity_type)
+    except Exception:  # a forward reference that does not resolve: no amount columns
+        return ()
+    found = []
+    for field in fields:
+        hint = hints.get(field.name)
+        arms = (
+            typing.get_args(hint)
+            if typing.get_origin(hint) in (typing.Union, types.UnionType)
+            else (hint,)
+        )
+        if Money in arms:
+            found.append(field.name)
+    return tuple(found)
+
+
+def _stored(entity: T) -> T:
+    """The copy kept, with each amount field as the SQL stores read it back.
+
+    A ``Money`` field is an amount column there, and reads back padded to the currency's
+    minor unit when that is exact (``"1"`` -> ``"1.00"``, ``"0.125"`` stays); memory
+    keeps the same form, so a value reads back alike on every backend.
+    """
+    for name in _money_fields(type(entity)):
+        money = getattr(entity, name)
+        if money is not None:
+            rounded = money.round()
+            if rounded == money and rounded.amount.as_tuple() != money.amount.as_tuple():
+                object.__setattr__(entity, name, rounded)
+    return entity

@@ -196,7 +196,7 @@ def _by_name(world: World, actor: Actor) -> dict[str, Any]:
         "steps": [],
         "tiers": [("0", "0.01")],
         "items": [],
-        "limits": {},
+        "limits": [],
         "rows": [],
         "table": Table(headers=("名称",), rows=(("probe",),), row_numbers=(2,)),
         "quantities": {},
@@ -225,7 +225,8 @@ def _by_name(world: World, actor: Actor) -> dict[str, Any]:
 def _sample(name: str, hint: Any, world: World, actor: Actor) -> Any:
     named = _by_name(world, actor)
     kinds = _origin_types(hint)
-    if name in named:
+    # A name's sample fits where the annotation admits it (None for an optional parent).
+    if name in named and (named[name] is not None or type(None) in typing.get_args(hint)):
         value = named[name]
         # A day where the service takes an instant: the start of that day, in UTC.
         if type(value) is date and datetime in kinds and date not in kinds:

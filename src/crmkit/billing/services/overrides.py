@@ -29,7 +29,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type, to_amount
+from crmkit.kernel.limits import to_amount
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -143,7 +143,6 @@ def resubmit_credit_override(
             the document.
         NoApprover: a stage of the flow resolves to nobody (nothing is stored).
     """
-    reason = expect_type(reason, str, field="reason")
     amount = None if amount is None else to_amount(amount, entity="credit override", field="amount")
     if not reason.strip():
         raise invalid("credit override", "reason", N_("say why it should be approved now"))

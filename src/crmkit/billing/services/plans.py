@@ -34,7 +34,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type, to_date, to_member
+from crmkit.kernel.limits import to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
@@ -160,8 +160,7 @@ def create_plan(
         NotFound: the document's customer does not exist.
         PermissionDenied: the actor may not create the plan or view the customer.
     """
-    for name, day in expect_type(milestones, Mapping, field="milestones").items():
-        expect_type(name, str, field="milestones")
+    for day in milestones.values():
         to_date(day, entity="billing plan", field="milestones")
     direction = to_member(Direction, direction, entity="billing plan", field="direction")
     now = crm.now()
@@ -239,7 +238,6 @@ def set_milestone(crm: Crm, actor: Actor, plan_id: UUID, milestone: str, on: dat
     Raises:
         NotFound: no such plan.
     """
-    expect_type(milestone, str, field="milestone")
 
     on = to_date(on, entity="billing plan", field="milestones")
 

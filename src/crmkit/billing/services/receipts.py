@@ -34,7 +34,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type, to_amount, to_date, to_member
+from crmkit.kernel.limits import to_amount, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
 from crmkit.ports import UnitOfWork
@@ -90,7 +90,6 @@ def record_receipt(
     amount = to_amount(amount, entity="receipt", field="amount")
     received_on = to_date(received_on, entity="receipt", field="received_on")
     direction = to_member(Direction, direction, entity="receipt", field="direction")
-    confirmed = expect_type(confirmed, bool, field="confirmed")
     if not amount.is_positive:
         raise _invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()

@@ -6,11 +6,20 @@ names (:func:`~crmkit.customers.model.names.normalize_name`), and both are pure:
 - :func:`check_duplicate_name` applies a tenant's :class:`DuplicatePolicy` (block, warn
   or allow) when a customer is entered, comparing exact normalised keys.
 - :func:`find_duplicates` scans a whole customer base: it puts records into blocks that
-  share a normalised phone, an email, the name's pinyin initials or a name key within one
-  edit, scores only pairs inside a block with rapidfuzz, and returns
-  :class:`DuplicateCandidate` pairs with a score and the reasons. One edit in a short
-  trade name (see :func:`trade_name`) counts only with a shared phone, email or region:
-  "华创科技" and "华鼎科技" are as often two companies as one with a typo.
+  share a normalised phone (their own or their contacts'), an email, the name's pinyin
+  initials or a name key within one edit, scores only pairs inside a block with
+  rapidfuzz, and returns :class:`DuplicateCandidate` pairs with a score and the reasons.
+  One edit in a short trade name (see :func:`trade_name`) counts only with a shared
+  phone, email or region: "华创科技" and "华鼎科技" are as often two companies as one
+  with a typo.
+
+A phone is the strongest everyday sign that two records are one company, and caller ID
+already opens a customer from its contacts' phones. So a number one customer has and
+another customer's contact has (or two customers' contacts share) counts too, but less
+than a number both customers have as their own: a contact's mobile may belong to a
+person who deals for several companies (an agent, a group's accountant). It adds
+:data:`CONTACT_PHONE_BONUS` to the name's score instead of :data:`OWN_CONTACT_BONUS`,
+and never makes two people one.
 """
 
 from __future__ import annotations
@@ -24,13 +33,16 @@ from typing import Any, Self
 import attrs
 from rapidfuzz.distance import Levenshtein
 
+from crmkit.customers.model.contacts import PHONE_KEY_FIELDS
 from crmkit.customers.model.names import normalize_name, split_region
 from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
 
 __all__ = [
+    "CONTACT_PHONE_BONUS",
     "INDUSTRY_WORDS",
+    "OWN_CONTACT_BONUS",
     "DedupRecord",
     "DuplicateCandidate",
     "DuplicateCheck",
@@ -158,6 +170,8 @@ class DedupRecord:
             never makes two people duplicates.
         tax_id: the compact tax id (unified social credit code); one tax id is one
             company, whatever the two names say.
+        contact_phones: caller-ID keys of its contacts' phones (not its own): a weaker
+            sign than its own phones (see the module's notes).
     """
 
     id: Hashable
@@ -168,19 +182,30 @@ class DedupRecord:
     emails: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     person: bool = False
     tax_id: str | None = None
+    contact_phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @classmethod
-    def from_customer(cls, customer: Any) -> DedupRecord:
-        """Build the record from a ``Customer`` and its stored search keys."""
+    def from_customer(cls, customer: Any, contacts: Iterable[Any] = ()) -> DedupRecord:
+        """Build the record from a ``Customer``, its stored search keys and its contacts.
+
+        Args:
+            customer: the customer.
+            contacts: its contacts (``list_contacts``), whose stored phone keys join the
+                record as ``contact_phones``; a phone hidden from the reader is ``None``
+                there and is left out.
+        """
+        own = (customer.phone_key,) if customer.phone_key else ()
+        keys = {getattr(c, field, None) for c in contacts for field in PHONE_KEY_FIELDS}
         return cls(
             id=customer.id,
             name_key=customer.name_key,
             pinyin_full=customer.pinyin_full,
             pinyin_initials=customer.pinyin_initials,
-            phones=(customer.phone_key,) if customer.phone_key else (),
+            phones=own,
             emails=(customer.email.strip().casefold(),) if customer.email else (),
             person=customer.kind.value == "individual",
             tax_id=customer.tax_id,
+            contact_phones=tuple(sorted(k for k in keys if k and k not in own)),
         )
 
 
@@ -191,8 +216,10 @@ class DuplicateCandidate:
     Attributes:
         first, second: the two ids, in input order.
         score: 0..100; how alike they are.
-        reasons: what they share: ``"tax_id"``, ``"phone"``, ``"email"``, ``"name"``
-            (same key), ``"similar_name"``, ``"same_pinyin"``.
+        reasons: what they share: ``"tax_id"``, ``"phone"``, ``"email"``,
+            ``"contact_phone"`` (a number one has as its own or a contact's and the
+            other as a contact's), ``"name"`` (same key), ``"similar_name"``,
+            ``"same_pinyin"``.
     """
 
     first: Hashable
@@ -242,6 +269,11 @@ def trade_name(rest: str) -> str:
     return rest
 
 
+OWN_CONTACT_BONUS = 25.0
+"""What a phone or email both customers have as their own adds to the name's score."""
+CONTACT_PHONE_BONUS = 20.0
+"""What a number shared only through a contact adds to the name's score."""
+
 # Blocks larger than this say little (a very common initials string, a switchboard number
 # shared by a group); scoring all their pairs would cost quadratic time for few finds.
 MAX_BLOCK = 60
@@ -253,7 +285,9 @@ def _deletions(text: str) -> list[str]:
 
 
 def _block_keys(record: DedupRecord, rest: str) -> list[tuple[str, str]]:
-    keys = [("p", p) for p in record.phones] + [("e", e) for e in record.emails]
+    # Contacts' phones share the namespace of customers' own: either meets the other.
+    phones = (*record.phones, *record.contact_phones)
+    keys = [("p", p) for p in phones] + [("e", e) for e in record.emails]
     if record.tax_id:
         keys.append(("t", record.tax_id))
     if record.person:
@@ -278,6 +312,9 @@ def _score(
         reasons.append("phone")
     if set(a.emails) & set(b.emails):
         reasons.append("email")
+    own = bool(reasons)
+    if not own and {*a.phones, *a.contact_phones} & {*b.phones, *b.contact_phones}:
+        reasons.append("contact_phone")
     contact = bool(reasons)
     if a.name_key == b.name_key:
         reasons.append("name")
@@ -303,12 +340,13 @@ def _score(
             reasons.append("similar_name")
     if a.person or b.person:
         # People share names (two 王伟 are usually two people): only a shared phone or
-        # email makes two people one.
-        if contact:
+        # email of their own makes two people one.
+        if own:
             return (max(name_score, 90.0) if name_score >= 50 else 85.0), tuple(reasons)
         return min(name_score, 60.0), tuple(reasons)
     if contact:
-        return min(100.0, name_score + 25.0), tuple(reasons)
+        bonus = OWN_CONTACT_BONUS if own else CONTACT_PHONE_BONUS
+        return min(100.0, name_score + bonus), tuple(reasons)
     return name_score, tuple(reasons)
 
 
@@ -317,7 +355,8 @@ def find_duplicates(
 ) -> list[DuplicateCandidate]:
     """Find probable duplicate pairs in a customer base without comparing every pair.
 
-    Records are grouped into blocks by tax id, by each normalised phone and email, by the name key
+    Records are grouped into blocks by tax id, by each normalised phone (the customer's
+    own and its contacts') and email, by the name key
     behind its region and every variant of it with one character deleted (so one typo
     still meets), and by the name's pinyin initials (so homophones meet). Only pairs that
     share a block are scored; blocks larger than ``MAX_BLOCK`` are skipped. A name one

@@ -33,7 +33,6 @@ from crmkit.customers.queries._readers import (
 )
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import current_locale, use_locale
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Member, grants_for, guarded
@@ -98,7 +97,6 @@ def export_customers(
             sorts on a hidden field.
         ValidationError: ``timezone`` is unknown.
     """
-    locale = None if locale is None else expect_type(locale, str, field="locale")
     query = query or Query()
     zone_of(timezone)  # an unknown zone is refused before anything is read
 

@@ -33,7 +33,6 @@ from crmkit.customers.queries.search_text import check_search_text
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import FALSE, TRUE, Expr, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -171,7 +170,7 @@ def global_search(crm: Crm, actor: Actor, text: str, *, limit_per_kind: int = 10
         ValidationError: ``limit_per_kind`` is outside 1..100, or ``text`` is longer
             than :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
-    if not 1 <= expect_type(limit_per_kind, int, field="limit_per_kind") <= MAX_PER_KIND:
+    if not 1 <= limit_per_kind <= MAX_PER_KIND:
         raise invalid(
             "search", "limit_per_kind", N_("must be between 1 and {maximum}"), maximum=MAX_PER_KIND
         )

@@ -47,7 +47,7 @@ from crmkit.customers.services._common import _registered
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ImportRejected, LimitExceeded, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type, to_member
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Grants, Member, grants_for, guarded
@@ -153,11 +153,6 @@ def import_customers(
         PermissionDenied: the actor may not import or create customers, or the file sets
             a field that is read-only or hidden for the actor.
     """
-    if mapping is not None:
-        for header, key in expect_type(mapping, Mapping, field="mapping").items():
-            expect_type(header, str, field="mapping")
-            expect_type(key, str, field="mapping")
-    dry_run = expect_type(dry_run, bool, field="dry_run")
     duplicates = to_member(DuplicatePolicy, duplicates, entity="import", field="duplicates")
     if len(table.rows) > MAX_ROWS:
         raise LimitExceeded(limit="import rows", value=len(table.rows), maximum=MAX_ROWS)

@@ -34,7 +34,6 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import TRUE, F, Order, Query, and_, or_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import Department, Member, grants_for, guarded
@@ -258,7 +257,6 @@ def search_customers(crm: Crm, actor: Actor, text: str, *, limit: int = 20) -> l
         ValidationError: ``text`` is longer than
             :data:`~crmkit.customers.queries.search_text.MAX_SEARCH_TEXT` characters.
     """
-    expect_type(text, str, field="text")
     routes = search_routes(text)
 
     def work(uow: UnitOfWork) -> list[Customer]:

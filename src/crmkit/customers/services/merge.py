@@ -48,7 +48,6 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, unstructure
 from crmkit.kernel.errors import NotFound, ValidationError, reason
 from crmkit.kernel.i18n import N_
-from crmkit.kernel.limits import expect_type
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
 from crmkit.rules.permissions.model import Grants
@@ -161,11 +160,6 @@ def merge_customers(
         ValidationError: no others, a repeated id, or a field that cannot be merged.
         HierarchyCycle: the merged group hierarchy would loop.
     """
-    if choose is not None:
-        # A program builds this mapping; a wrong shape is its bug, not a person's input.
-        for field, source in expect_type(choose, Mapping, field="choose").items():
-            expect_type(field, str, field="choose")
-            expect_type(source, UUID, field="choose")
     others = list(others)
     choose = dict(choose or {})
     _check_request(survivor_id, others, choose)

@@ -161,8 +161,10 @@ class CommissionPlan(Entity):
         return {c.category: c.rate for c in self.category_rates}
 
     def rate_for(self, attainment: Decimal) -> Decimal:
-        """The rate of the highest tier reached."""
-        return [t.rate for t in self.tiers if t.attainment <= attainment][-1]
+        """The rate of the highest tier reached; below the first (money taken back in
+        the period, so less than nothing collected), the first tier's."""
+        reached = [t.rate for t in self.tiers if t.attainment <= attainment]
+        return reached[-1] if reached else self.tiers[0].rate
 
 
 class CommissionBasis(enum.Enum):

@@ -17,8 +17,8 @@ from decimal import Decimal
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
-from crmkit.kernel.limits import expect_type, to_member
-from crmkit.kernel.money import Money, round_figure
+from crmkit.kernel.limits import to_member
+from crmkit.kernel.money import Money, round_figure, to_decimal
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import TRUE, Expr, F, Query
 from crmkit.kernel.report import ReportTable
@@ -497,12 +497,12 @@ def commission_for(
         NotFound: no such plan.
         PermissionDenied: the actor may not see the rep's commission, or its amounts.
     """
-    expect_type(period, str, field="period")
     basis = to_member(CommissionBasis, basis, entity="commission", field="basis")
-    if category_rates is not None:
-        expect_type(category_rates, Mapping, field="category_rates")
     span, since, until = _bounds(period)
-    asked = {c: Decimal(r) for c, r in (category_rates or {}).items()}
+    asked = {
+        c: to_decimal(r, entity="commission", field="category_rates")
+        for c, r in (category_rates or {}).items()
+    }
     opportunity_of: dict[uuid.UUID, uuid.UUID] = {}
 
     def _category_mix(

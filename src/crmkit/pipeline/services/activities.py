@@ -27,7 +27,7 @@ from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import UserId
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type, to_instant_value, to_member
+from crmkit.kernel.limits import to_instant_value, to_member
 from crmkit.kernel.query import TRUE, Expr, F, Order, Query
 from crmkit.pipeline.model.activities import (
     DEFAULT_TIMEZONE,
@@ -133,7 +133,6 @@ def log_activity(
             (for a plan) act on the plan.
     """
     kind = to_member(ActivityKind, kind, entity="activity", field="kind")
-    expect_type(subject, str, field="subject")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> Activity:
@@ -259,8 +258,6 @@ def plan_follow_up(
         ValidationError: no customer, deal or lead; the links disagree; a bad zone.
         PermissionDenied: the actor may not plan for that assignee or see a linked record.
     """
-    expect_type(subject, str, field="subject")
-    expect_type(timezone, str, field="timezone")
     now = crm.now()
 
     def work(uow: UnitOfWork) -> FollowUpPlan:
@@ -304,7 +301,6 @@ def cancel_follow_up(crm: Crm, actor: Actor, plan_id: uuid.UUID, why: str) -> Fo
         InvalidTransition: it is done or cancelled already.
         ValidationError: no reason.
     """
-    expect_type(why, str, field="why")
     return _on_plan(crm, actor, plan_id, lambda _uow, plan, now: plan.cancel(why, now))
 
 

@@ -20,7 +20,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.limits import expect_type, to_amount, to_member
+from crmkit.kernel.limits import to_amount, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -129,7 +129,6 @@ def create_contract(
     """
     kind = to_member(ContractKind, kind, entity="contract", field="kind")
     amount = to_amount(amount, entity="contract", field="amount")
-    expect_type(title, str, field="title")
 
     def work(uow: UnitOfWork) -> Contract:
         allow(uow, actor, "create", CONTRACTS)
@@ -239,7 +238,6 @@ def terminate_contract(crm: Crm, actor: Actor, contract_id: uuid.UUID, why: str)
     Raises:
         DocumentLocked: an approval flow is deciding the contract (nothing changes).
     """
-    expect_type(why, str, field="why")
     return _on_contract(
         crm, actor, contract_id, lambda _u, c, now: c.terminate(why, now.date(), now)
     )
@@ -260,9 +258,6 @@ def attach_to_contract(
     Raises:
         DocumentLocked: an approval flow is deciding the contract (nothing changes).
     """
-    for text in (name, media_type, storage_key):
-        expect_type(text, str, field="attachment")
-    expect_type(size_bytes, int, field="size_bytes")
 
     def attach(_uow: UnitOfWork, contract: Contract, now: datetime) -> None:
         contract.attach(Attachment(name, media_type, size_bytes, storage_key, now, actor.user_id))

@@ -18,7 +18,7 @@ from crmkit.customers.model import Customer
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.ids import TenantId
-from crmkit.kernel.limits import expect_type, to_amount
+from crmkit.kernel.limits import to_amount, to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.pipeline.model.campaigns import Campaign
@@ -54,8 +54,6 @@ def create_campaign(
     ends_on: date | None = None,
 ) -> Campaign:
     """Plan a campaign; its actual cost starts at zero."""
-    expect_type(name, str, field="name")
-    expect_type(channel, str, field="channel")
     budget = to_amount(budget, entity="campaign", field="budget")
     campaign = Campaign(
         id=crm.new_id(),
@@ -116,14 +114,20 @@ def start_sequence(
     *,
     start: date | None = None,
 ) -> list[SequenceStep]:
-    """Apply a template to a customer: its steps, with due dates, owned by the customer's owner."""
+    """Apply a template to a customer: its steps, with due dates, owned by the customer's owner.
+
+    Raises:
+        ValidationError: ``start`` is no date (``"2026-03-01"`` is one) or lies outside
+            the calendar crmkit stores (see :mod:`crmkit.kernel.limits`).
+    """
+    day = None if start is None else to_date(start, entity="sequence", field="start")
 
     def work(uow: UnitOfWork) -> list[SequenceStep]:
         template = uow.repository(SequenceTemplate).get(template_id)
         customer = uow.repository(Customer).get(customer_id)
         grants_for(uow, actor).require("edit", customer, "customer")
         now = crm.now()
-        first = start or now.date()
+        first = day if day is not None else now.date()
         sequence_id = crm.new_id()
         steps = [
             SequenceStep(

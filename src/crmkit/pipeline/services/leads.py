@@ -25,7 +25,6 @@ from crmkit.kernel.errors import ValidationError
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import Expr, F, Order, Query
 from crmkit.pipeline.model.leads import (
@@ -192,9 +191,6 @@ def check_lead_duplicates(
     Raises:
         PermissionDenied: the actor may not create leads.
     """
-    expect_type(name, str, field="name")
-    for text in (company, phone, email):
-        expect_type(text, (str, type(None)), field="lead")
 
     def work(uow: UnitOfWork) -> LeadDuplicates:
         grants_for(uow, actor).require_operation("create", LEADS)
@@ -224,7 +220,6 @@ def create_lead(
             duplicate; nothing is stored.
         PermissionDenied: the actor may not create this lead or set one of the fields.
     """
-    expect_type(name, str, field="name")
     now = crm.now()
     fields.setdefault("owner_id", actor.user_id)
     lead = Lead(

@@ -12,7 +12,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import ConcurrencyConflict
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
-from crmkit.kernel.limits import check_text, expect_type
+from crmkit.kernel.limits import check_text
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.opportunities import (
@@ -219,7 +219,7 @@ def refresh_quote_document(
 
 def attach_document(crm: Crm, actor: Actor, deal_id: uuid.UUID, kind: str) -> Opportunity:
     """Record that a document of ``kind`` (``quote``, ``proposal``) exists for the deal."""
-    kind = check_text(expect_type(kind, str, field="kind"), entity="opportunity", field="documents")
+    kind = check_text(kind, entity="opportunity", field="documents")
 
     def attach(_uow: UnitOfWork, deal: Opportunity, _now: datetime) -> list[DomainEvent]:
         if kind not in deal.documents:

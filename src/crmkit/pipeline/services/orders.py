@@ -30,7 +30,6 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.query import F, Query
 from crmkit.pipeline.model.contracts import (
@@ -236,7 +235,6 @@ def record_delivery(
         InvalidTransition: the order is on credit hold, cancelled or completed.
         ValidationError: an unknown line or more than is outstanding.
     """
-    expect_type(quantities, Mapping, field="quantities")
     wanted = {
         line: to_decimal(q, entity="delivery", field="quantities") for line, q in quantities.items()
     }

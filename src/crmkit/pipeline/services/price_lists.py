@@ -10,7 +10,6 @@ import attrs
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.limits import expect_type
 from crmkit.pipeline.model.pricing import (
     DiscountRate,
     PriceList,
@@ -75,8 +74,6 @@ def define_price_list(
         ValidationError: bad dates, a product listed twice, or a missing name.
         CurrencyMismatch: an item priced in another currency.
     """
-    expect_type(name, str, field="name")
-    expect_type(currency, str, field="currency")
     price_list = PriceList(
         id=PriceListId(crm.new_id()),
         tenant_id=actor.tenant_id,

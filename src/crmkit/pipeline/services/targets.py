@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
-from crmkit.kernel.limits import check_amount, expect_type
+from crmkit.kernel.limits import check_amount
 from crmkit.kernel.money import to_decimal
 from crmkit.kernel.periods import Period
 from crmkit.kernel.query import F, Query
@@ -87,10 +87,6 @@ def define_commission_plan(
     Raises:
         ValidationError: tiers that do not start at 0 and rise, or a rate outside 0..1.
     """
-    expect_type(name, str, field="name")
-    expect_type(currency, str, field="currency")
-    if category_rates is not None:
-        expect_type(category_rates, Mapping, field="category_rates")
     plan = CommissionPlan(
         id=crm.new_id(),
         tenant_id=actor.tenant_id,

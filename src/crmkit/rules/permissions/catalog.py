@@ -11,8 +11,17 @@ its parameters name a stored record (``customer_id`` names a customer,
 - ``REPORT``: aggregates and exports over the reader's scope (``pipeline_report``);
 - ``WRITE``: anything that changes stored data.
 
-The catalog is data for tests and docs, not a wrapper: registering returns the
-very function object it was given, so a call costs exactly what it cost before.
+Registering also puts the service behind the type check at the door
+(:func:`crmkit.kernel.boundary.checked_types`): each argument is compared with the
+parameter's annotation before the body runs, and a value of a type the annotation rules
+out is a ``TypeError`` naming the parameter, not an ``AttributeError`` from deep inside.
+The checked service replaces the function under its name in every crmkit module that
+holds it (the module defining it, the packages re-exporting it), so what a host imports
+is the checked one and a new service is covered by being registered; code inside crmkit
+that imported the function before its area registered it calls it unchecked, with
+arguments mypy has checked. The check reads the annotations once per service and costs
+under a microsecond for a typical call (see docs/kernel.md).
+
 The conformance suite (``tests/rules/permissions/test_conformance.py``) enumerates
 the catalog and probes every service as other reps, other departments, readers
 whose roles hide fields, another tenant and a non-member; a completeness test
@@ -30,11 +39,15 @@ from __future__ import annotations
 
 import enum
 import inspect
+import sys
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
+
+from crmkit.kernel.boundary import checked_types, is_checked
 
 __all__ = [
     "Declaration",
@@ -79,7 +92,7 @@ class ServiceSpec:
     """One public service as its area declared it.
 
     Attributes:
-        function: the service itself (the object hosts call; never wrapped).
+        function: the service hosts call: the declared function behind the type check.
         name: ``module.function`` of the public package exporting it.
         kind: read of one record, list/search, report/export, or write.
         resource: the permission resource it reads or writes.
@@ -163,7 +176,8 @@ def register_service(
         note: why the declaration is what it is, when that is not obvious.
 
     Returns:
-        ``function`` itself (no wrapper: registering costs nothing per call).
+        The service behind the type check (:func:`~crmkit.kernel.boundary.checked_types`),
+        which has also replaced ``function`` in every loaded crmkit module holding it.
 
     Raises:
         TypeError: the function does not take ``(crm, actor, ...)``, or ``records``
@@ -176,8 +190,10 @@ def register_service(
     unknown = set(records) - set(params[2:])
     if unknown:
         raise TypeError(f"{function.__qualname__} has no parameter {sorted(unknown)}")
+    declared = function
+    checked = function if is_checked(function) else checked_types(function)
     spec = ServiceSpec(
-        function=function,
+        function=checked,
         name=f"{package or function.__module__}.{function.__name__}",
         kind=kind,
         resource=resource,
@@ -186,8 +202,29 @@ def register_service(
         personal=personal,
         note=note,
     )
-    _BY_FUNCTION[function] = spec
-    return function
+    _BY_FUNCTION[checked] = spec
+    _BY_FUNCTION[declared] = spec
+    _install(declared, checked)
+    return typing.cast(F, checked)
+
+
+def _install(declared: Callable[..., Any], checked: Callable[..., Any]) -> None:
+    """Put ``checked`` in place of ``declared`` wherever a crmkit module holds it by name.
+
+    The area's ``registrations`` runs when the area package is imported, after its
+    services modules and before the package re-exports them, so the package, the
+    services modules and every module loaded by then end up holding the checked
+    service, and modules loaded later import it from them.
+    """
+    if checked is declared:
+        return
+    name = declared.__name__
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("crmkit"):
+            continue
+        namespace = getattr(module, "__dict__", None)
+        if namespace is not None and namespace.get(name) is declared:
+            namespace[name] = checked
 
 
 def registered_services(kinds: Iterable[ServiceKind] | None = None) -> tuple[ServiceSpec, ...]:
@@ -198,9 +235,8 @@ def registered_services(kinds: Iterable[ServiceKind] | None = None) -> tuple[Ser
     before enumerating.
     """
     wanted = frozenset(kinds) if kinds is not None else frozenset(ServiceKind)
-    return tuple(
-        sorted((s for s in _BY_FUNCTION.values() if s.kind in wanted), key=lambda s: s.name)
-    )
+    specs = {id(s): s for s in _BY_FUNCTION.values() if s.kind in wanted}
+    return tuple(sorted(specs.values(), key=lambda s: s.name))
 
 
 def service_spec(function: Callable[..., Any]) -> ServiceSpec | None:

@@ -22,6 +22,7 @@ from crmkit.kernel.errors import PermissionDenied
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.invalid import invalid
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import Expr, F, Order, Query, and_, or_
 from crmkit.ports import Directory, UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -293,8 +294,20 @@ def my_reminders(
     states: Iterable[FiringState] = (FiringState.DUE,),
     limit: int = 100,
 ) -> list[ReminderFiring]:
-    """The actor's own reminders, oldest due first."""
-    where = F("recipient_id").eq(actor.user_id) & F("state").is_in(list(states))
+    """The actor's own reminders, oldest due first.
+
+    Args:
+        states: the states to list; a form may send each as text (``"due"``), and one
+            text is one state, not its letters.
+
+    Raises:
+        ValidationError: a state that is none of :class:`FiringState`'s.
+    """
+    given = [states] if isinstance(states, str | FiringState) else list(states)
+    wanted = {to_member(FiringState, s, entity="reminder", field="states") for s in given}
+    where = F("recipient_id").eq(actor.user_id) & F("state").is_in(
+        sorted(wanted, key=lambda state: state.value)
+    )
     query = Query(where=where, order_by=(Order("due_at"),), limit=limit)
     return crm.run(actor.tenant_id, lambda uow: uow.repository(ReminderFiring).query(query))
 

@@ -30,6 +30,7 @@ from crmkit.kernel.errors import InvalidTransition, PermissionDenied
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.limits import check_text
 from crmkit.rules.approvals.errors import (
     AlreadyDecided,
     NotAnApprover,
@@ -70,7 +71,13 @@ _IDS = UUID("5f0e6a1c-3b7d-4e2a-9c41-8d2f7b6a0e13")
 
 def request_id_for(tenant_id: TenantId, document_type: str, document_id: UUID) -> ApprovalRequestId:
     """The id of a document's approval request (one per document, derived, so that two
-    concurrent first submissions of the same document collide instead of duplicating)."""
+    concurrent first submissions of the same document collide instead of duplicating).
+
+    Raises:
+        ValidationError: ``document_type`` is text no store holds (a NUL, a lone
+            surrogate, which ``uuid5`` could not even encode).
+    """
+    check_text(document_type, entity="approval request", field="document_type")
     return ApprovalRequestId(uuid.uuid5(_IDS, f"{tenant_id}:{document_type}:{document_id}"))
 
 

@@ -17,7 +17,6 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
-from crmkit.kernel.limits import expect_type
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals.model.flows import ApprovalFlow, Facts
 from crmkit.rules.approvals.model.request import ApprovalRequest, request_id_for
@@ -72,9 +71,6 @@ def submit_for_approval(
         ValidationError: ``facts`` gives another value for a fact the document reports.
         TypeError: ``title`` is no text, or ``facts`` no mapping.
     """
-    expect_type(title, str, field="title")
-    if facts is not None:
-        expect_type(facts, (Facts, Mapping), field="facts")
 
     def work(uow: UnitOfWork) -> ApprovalRequest:
         subject = describe_document(uow, document_type, document_id)

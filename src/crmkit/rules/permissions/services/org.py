@@ -17,7 +17,7 @@ from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import PermissionDenied, ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
-from crmkit.kernel.limits import expect_type, to_member
+from crmkit.kernel.limits import to_member
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.guard import administer
@@ -105,7 +105,6 @@ def define_department(
         NotFound: the parent does not exist.
         ValidationError: the name is empty.
     """
-    expect_type(name, str, field="name")
     if not name.strip():
         raise ValidationError(entity="department", field="name", reason=reason(N_("is required")))
 

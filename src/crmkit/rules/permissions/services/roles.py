@@ -10,7 +10,6 @@ import attrs
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.errors import NotFound
-from crmkit.kernel.limits import expect_type
 from crmkit.kernel.query import F, Query
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions.guard import administer
@@ -46,8 +45,6 @@ def define_role(
             (resource, operation) granted twice with different scopes.
         PermissionDenied: the actor does not administer the tenant.
     """
-    expect_type(code, str, field="code")
-    expect_type(name, str, field="name")
     candidate = Role(
         id=UUID(int=0),
         tenant_id=actor.tenant_id,
@@ -76,7 +73,6 @@ def delete_role(crm: Crm, actor: Actor, code: str) -> None:
     Raises:
         NotFound: no role with that code.
     """
-    expect_type(code, str, field="code")
 
     def work(uow: UnitOfWork, _grants: Grants) -> None:
         repo = uow.repository(Role)
