@@ -249,3 +249,10 @@ def test_a_document_type_no_backend_can_store_is_refused_naming_it(
             attempt()
         assert refused.value.to_dict()["message"].startswith("numbering_rule.doc_type: contains")
     assert list_numbering_rules(crm, actor) == []
+
+
+def test_a_document_type_that_is_not_text_is_a_type_error_naming_it(crm: Crm, actor: Actor) -> None:
+    # next_number is called by the areas' services inside their unit of work, not through
+    # the catalog's type check at a service's door, so it checks its own argument.
+    with pytest.raises(TypeError, match=r"^doc_type must be str, not int$"):
+        crm.run(actor.tenant_id, lambda uow: next_number(uow, 7, crm.now()))  # type: ignore[arg-type]
