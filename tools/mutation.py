@@ -214,6 +214,9 @@ def report(cores: list[str]) -> int:
     skip = equivalent()
     rows = []
     below = 0
+    # mutmut numbers mutants within a function: after the function changes, a listed name
+    # can point at another mutant. One the tests kill was not equivalent: say so.
+    stale: list[str] = []
     for core in cores:
         path = WORK / core / "results.json"
         if not path.exists():
@@ -223,7 +226,10 @@ def report(cores: list[str]) -> int:
         by_module: dict[str, Counter[str]] = defaultdict(Counter)
         for name, status in statuses.items():
             module = module_of(name)
-            if name in skip:
+            if name in skip and status in KILLED:
+                stale.append(name)
+                by_module[module]["killed"] += 1
+            elif name in skip:
                 by_module[module]["equivalent"] += 1
             elif status in COUNTED:
                 by_module[module]["killed" if status in KILLED else status] += 1
@@ -254,7 +260,9 @@ def report(cores: list[str]) -> int:
             f"{module:44} {total:7d} {pending:7d} {equiv:5d} {killed:6d} {survived:5d} "
             f"{untested:8d} {score:5.1f}%"
         )
-    return 1 if below else 0
+    for name in stale:
+        print(f"stale: {name} is listed as equivalent but the tests kill it; re-check the list")
+    return 1 if below or stale else 0
 
 
 def survivors(core: str) -> None:

@@ -16,7 +16,7 @@ import attrs
 import pendulum
 import pytest
 
-from crmkit.kernel.errors import CrmError
+from crmkit.kernel.errors import CrmError, ValidationError
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.ids import TenantId
 from crmkit.rules.approvals import (
@@ -352,6 +352,14 @@ def test_the_request_id_of_a_document_never_changes() -> None:
         "9216929d-24e4-54a1-9a7f-3618671bd512"
     )
     assert request_id_for(TENANT, "quote", DOCUMENT) != request_id_for(TENANT, "contract", DOCUMENT)
+
+
+@pytest.mark.parametrize("document_type", ["con\ud800tract", "con\x00tract"])
+def test_a_document_type_no_store_holds_gets_no_request_id(document_type: str) -> None:
+    # uuid5 cannot even encode a lone surrogate: refuse it naming the field, as a store would.
+    with pytest.raises(ValidationError) as refused:
+        request_id_for(TENANT, document_type, DOCUMENT)
+    assert refused.value.to_dict()["message"].startswith("approval request.document_type: contains")
 
 
 def test_an_n_of_m_stage_without_a_quorum_needs_one_approval() -> None:
