@@ -171,6 +171,27 @@ def _contract(crm: Crm, actor: Actor, owner: UserId, total: str) -> Any:
     )
 
 
+def _march_on_receipts(crm: Crm, actor: Actor, rep: UserId) -> tuple[Any, Any]:
+    # Two tiers (3 % below target, 5 % from it) against a March target of 15,000.
+    plan = define_commission_plan(
+        crm, actor, name="on receipts", currency="CNY", tiers=[("0", "0.03"), ("1", "0.05")]
+    )
+    set_target(
+        crm,
+        actor,
+        unit_kind=UnitKind.USER,
+        unit_id=rep,
+        period="2026-03",
+        metric=Metric.WON_AMOUNT,
+        value="15000",
+        currency="CNY",
+    )
+    statement = commission_for(
+        crm, actor, plan_id=plan.id, rep_id=rep, period="2026-03", basis=CommissionBasis.RECEIPTS
+    )
+    return plan, statement
+
+
 def test_a_receipts_statement_pays_on_money_collected_in_the_period(crm: Crm, actor: Actor) -> None:
     li, chen = OWNERS[0], OWNERS[1]
     mine = _contract(crm, actor, li, "100000")
@@ -192,22 +213,7 @@ def test_a_receipts_statement_pays_on_money_collected_in_the_period(crm: Crm, ac
     march = pay("50000", dt.date(2026, 3, 10), "mar")  # 20,000 + 30,000 of the balance
     pay("40000", dt.date(2026, 3, 12), "chen", theirs.plan.customer_id)  # Chen's, not Li's
     deallocate(crm, actor, march[-1].id, idempotency_key="undo", on=dt.date(2026, 3, 20))
-    plan = define_commission_plan(
-        crm, actor, name="on receipts", currency="CNY", tiers=[("0", "0.03"), ("1", "0.05")]
-    )
-    set_target(
-        crm,
-        actor,
-        unit_kind=UnitKind.USER,
-        unit_id=li,
-        period="2026-03",
-        metric=Metric.WON_AMOUNT,
-        value="15000",
-        currency="CNY",
-    )
-    statement = commission_for(
-        crm, actor, plan_id=plan.id, rep_id=li, period="2026-03", basis=CommissionBasis.RECEIPTS
-    )
+    plan, statement = _march_on_receipts(crm, actor, li)
     assert [a.amount for a in march] == [Money("20000", "CNY"), Money("30000", "CNY")]
     # The 30,000 allocated on the 10th was taken back on the 20th: only 20,000 remains.
     assert statement.basis is CommissionBasis.RECEIPTS
@@ -439,22 +445,7 @@ def test_money_taken_back_after_its_period_pays_back_at_the_first_tier(
     )
     feb = allocate_receipt(crm, actor, receipt.id, idempotency_key="a-feb", on=dt.date(2026, 2, 20))
     deallocate(crm, actor, feb[-1].id, idempotency_key="undo", on=dt.date(2026, 3, 5))
-    plan = define_commission_plan(
-        crm, actor, name="on receipts", currency="CNY", tiers=[("0", "0.03"), ("1", "0.05")]
-    )
-    set_target(
-        crm,
-        actor,
-        unit_kind=UnitKind.USER,
-        unit_id=li,
-        period="2026-03",
-        metric=Metric.WON_AMOUNT,
-        value="15000",
-        currency="CNY",
-    )
-    statement = commission_for(
-        crm, actor, plan_id=plan.id, rep_id=li, period="2026-03", basis=CommissionBasis.RECEIPTS
-    )
+    _, statement = _march_on_receipts(crm, actor, li)
     assert statement.won == Money("-10000", "CNY")
     assert (statement.attainment, statement.rate) == (Decimal("-0.6667"), Decimal("0.03"))
     assert statement.total == Money("-300.00", "CNY")
