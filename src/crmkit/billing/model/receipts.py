@@ -27,20 +27,21 @@ new ledger entry that offsets it.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NewType
+from typing import NewType
 from uuid import UUID
 
 import attrs
 
 from crmkit.billing.model.plans import Direction
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -225,8 +226,7 @@ def _to_parts(values: Iterable[RefundPart]) -> tuple[RefundPart, ...]:
     return tuple(values)
 
 
-def _invalid(field: str, message: str, **params: Any) -> ValidationError:
-    return ValidationError(entity="refund", field=field, reason=reason(message, **params))
+_invalid = functools.partial(invalid, "refund")
 
 
 @attrs.define(eq=False)

@@ -48,9 +48,6 @@ INVOICE = "invoice"
 EXPENSE_CLAIM = "expense_claim"
 CUSTOMER = "customer"  # registered by the customers area
 
-# The name receipts, allocation and credit_balance still import the kernel helper by.
-_invalid = invalid
-
 
 def _require(
     uow: UnitOfWork, actor: Actor, operation: str, resource: str, record: Any = None

@@ -31,7 +31,6 @@ from crmkit.billing.services._frame import (
     Post,
     _draft,
     _entries_by_id,
-    _invalid,
     _money_command,
     _require,
 )
@@ -43,6 +42,7 @@ from crmkit.kernel.errors import (
 )
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_date
 from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
@@ -96,18 +96,18 @@ def _plan_allocation(
     for installment_id, amount in to:
         item = repo.get(installment_id)
         if item.customer_id != receipt.customer_id or item.direction is not receipt.direction:
-            raise _invalid(
+            raise invalid(
                 "allocation", "installment_id", N_("belongs to another customer or direction")
             )
         if amount.currency != item.amount.currency or amount.currency != receipt.currency:
-            raise _invalid(
+            raise invalid(
                 "allocation",
                 "amount",
                 N_("must be in {currency}"),
                 currency=item.amount.currency,
             )
         if not amount.is_positive:
-            raise _invalid("allocation", "amount", N_("must be above zero"))
+            raise invalid("allocation", "amount", N_("must be above zero"))
         if amount > item.outstanding:
             raise OverAllocation(
                 amount=str(amount),
@@ -217,7 +217,7 @@ def allocate_receipt(
         _require(uow, actor, "allocate", RECEIPT, receipt)
         _check_version(receipt, expected_version)
         if not receipt.is_confirmed:
-            raise _invalid("receipt", "state", N_("only confirmed money can be allocated"))
+            raise invalid("receipt", "state", N_("only confirmed money can be allocated"))
         if not receipt.unallocated.is_positive:
             # Another clerk (or an earlier request) took it all: say so instead of
             # answering "no entries" as if the allocation had happened.
@@ -395,10 +395,10 @@ def deallocate(
     def body(uow: UnitOfWork, post: Post) -> tuple[LedgerEntry, list[UUID]]:
         entry = uow.repository(LedgerEntry).get(entry_id)
         if entry.kind is not EntryKind.ALLOCATION or entry.receipt_id is None:
-            raise _invalid("ledger entry", "kind", N_("only an allocation can be taken back"))
+            raise invalid("ledger entry", "kind", N_("only an allocation can be taken back"))
         _, taken_back = _undone(uow, entry.receipt_id)
         if entry.id in taken_back:
-            raise _invalid("ledger entry", "id", N_("this allocation was already taken back"))
+            raise invalid("ledger entry", "id", N_("this allocation was already taken back"))
         receipt = uow.repository(Receipt).get(entry.receipt_id)
         _require(uow, actor, "allocate", RECEIPT, receipt)
         draft = _take_back(uow, crm, receipt, entry, on or crm.now().date())

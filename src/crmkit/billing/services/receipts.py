@@ -23,7 +23,6 @@ from crmkit.billing.services._frame import (
     Post,
     _draft,
     _entries_by_id,
-    _invalid,
     _money_command,
     _replay_receipt,
     _require,
@@ -34,6 +33,7 @@ from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
+from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import to_amount, to_date, to_member
 from crmkit.kernel.money import Money
 from crmkit.kernel.rates import ExchangeRates
@@ -91,14 +91,14 @@ def record_receipt(
     received_on = to_date(received_on, entity="receipt", field="received_on")
     direction = to_member(Direction, direction, entity="receipt", field="direction")
     if not amount.is_positive:
-        raise _invalid("receipt", "amount", N_("must be above zero"))
+        raise invalid("receipt", "amount", N_("must be above zero"))
     amount.to_minor_units()
     target = settle_in or amount.currency
     if target == amount.currency:
         settled, rate, rate_on = amount, None, None
     else:
         if rates is None:
-            raise _invalid(
+            raise invalid(
                 "receipt", "settle_in", N_("converting to {currency} needs rates"), currency=target
             )
         found = rates.lookup(amount.currency, target, received_on)
@@ -216,7 +216,7 @@ def confirm_receipt(
         _require(uow, actor, "confirm", RECEIPT, receipt)
         if receipt.amount.currency != receipt.currency:
             if rates is None:
-                raise _invalid(
+                raise invalid(
                     "receipt",
                     "rates",
                     N_("confirming money sent in {sent} needs the rate of {day}"),
@@ -305,7 +305,7 @@ def reverse_receipt(
         receipt = repo.get(receipt_id)
         _require(uow, actor, "reverse", RECEIPT, receipt)
         if not receipt.refunded.is_zero:
-            raise _invalid("receipt", "refunded", N_("a refunded receipt cannot be reversed"))
+            raise invalid("receipt", "refunded", N_("a refunded receipt cannot be reversed"))
         was_confirmed = receipt.is_confirmed
         day = on or crm.now().date()
         event = RECEIPT_FLOW.fire(

@@ -30,6 +30,7 @@ as the document that takes the number (see :mod:`crmkit.rules.numbering.services
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import uuid
 from datetime import datetime
@@ -39,9 +40,9 @@ import attrs
 import pendulum
 
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId
+from crmkit.kernel.invalid import invalid
 
 __all__ = [
     "NumberCounter",
@@ -93,8 +94,7 @@ _NEEDS: dict[Reset, tuple[frozenset[str], ...]] = {
 }
 
 
-def _invalid(field: str, msgid: str, **params: Any) -> ValidationError:
-    return ValidationError(entity=_ENTITY, field=field, reason=reason(msgid, **params))
+_invalid = functools.partial(invalid, _ENTITY)
 
 
 @attrs.frozen
