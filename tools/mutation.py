@@ -49,7 +49,10 @@ CORES: dict[str, tuple[list[str], list[str]]] = {
         ],
         ["tests/kernel/test_money.py", "tests/kernel/test_rates.py"],
     ),
-    "machine": (["src/crmkit/kernel/machine.py"], ["tests/kernel/test_machine.py"]),
+    "machine": (
+        ["src/crmkit/kernel/machine.py", "src/crmkit/kernel/guards.py"],
+        ["tests/kernel/test_machine.py"],
+    ),
     "permissions": (
         [
             "src/crmkit/rules/permissions/model/policy.py",

@@ -55,9 +55,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import inspect
 import re
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
@@ -65,6 +64,7 @@ import attrs
 
 from crmkit.kernel.errors import GuardFailed, InvalidTransition, ValidationError
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.guards import Guard
 
 __all__ = [
     "ANY",
@@ -120,59 +120,6 @@ def state_label(state: object) -> str:
     if isinstance(state, enum.Enum):
         return state.value if isinstance(state.value, str) else state.name
     return str(state)
-
-
-def _guard_params(fn: Callable[..., bool]) -> tuple[str, ...] | None:
-    """Keyword names ``fn`` takes after the object; None means it takes ``**kwargs``."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # some builtins have no signature: pass everything
-        return None
-    params = list(signature.parameters.values())
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return tuple(p.name for p in params[1:] if p.kind in named)
-
-
-@attrs.frozen
-class Guard:
-    """A named pure predicate deciding whether a transition may fire.
-
-    The function is called as ``fn(obj, **context)`` with only the context
-    arguments it names (all of them if it takes ``**kwargs``), so a guard
-    declares exactly what it reads: ``def within_limit(customer, *, held, limit)``.
-    It must not do I/O or change anything.
-
-    Attributes:
-        name: shown in :class:`~crmkit.kernel.errors.GuardFailed` and diagrams.
-        fn: the predicate; first argument is the object.
-    """
-
-    name: str = attrs.field(validator=attrs.validators.min_len(1))
-    fn: Callable[..., bool] = attrs.field(validator=attrs.validators.is_callable())
-    _params: tuple[str, ...] | None = attrs.field(init=False, eq=False, repr=False)
-
-    @_params.default
-    def _default_params(self) -> tuple[str, ...] | None:
-        return _guard_params(self.fn)
-
-    def check(self, obj: object, context: Mapping[str, Any]) -> bool:
-        """Evaluate the predicate on ``obj`` with the parts of ``context`` it names.
-
-        Args:
-            obj: the object whose transition is being considered.
-            context: the caller's keyword arguments to ``fire``/``can_fire``.
-
-        Returns:
-            Whether the guard lets the transition through.
-        """
-        params = self._params
-        if params is None:
-            return bool(self.fn(obj, **context))
-        if not params:
-            return bool(self.fn(obj))
-        return bool(self.fn(obj, **{k: context[k] for k in params if k in context}))
 
 
 @attrs.frozen
