@@ -11,9 +11,7 @@ live in ``model``, ``services`` and ``queries``):
   heads: :mod:`crmkit.billing.queries`);
 
 - the **service catalog**: what each public billing service reads and writes (see
-  :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
-  listed here on every backend, and a public ``(crm, actor, ...)`` function of this
-  package missing here fails the completeness test);
+  :mod:`crmkit.rules.permissions.catalog`);
 - the **approvable documents**: refunds, expense claims and resubmitted credit
   overrides, with their hooks and how approvals read them (see
   :mod:`crmkit.billing.services.approvals`);

@@ -7,9 +7,7 @@
 - **Merge parts**: contacts, relations and history move with a merge (other areas add
   theirs from their own ``registrations``).
 - **The service catalog**: what each public customer service reads and writes (see
-  :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every service
-  listed here on every backend, and a public ``(crm, actor, ...)`` function of this
-  package that is missing here fails the completeness test).
+  :mod:`crmkit.rules.permissions.catalog`).
 
 The implementations live in ``model``, ``services`` and ``queries``; this module only
 wires them, when :mod:`crmkit.customers` is imported.

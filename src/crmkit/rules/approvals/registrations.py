@@ -1,11 +1,5 @@
-"""Where approvals declare themselves to the rest of crmkit.
-
-The permission resource of approval flows (and settings), the memory implementation
-of the inbox counts read model, and what each public approval service reads and
-writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
-"""
+"""Where approvals declare themselves: the ``approval_flow`` resource, the memory inbox
+counts, and each public approval service for :mod:`crmkit.rules.permissions.catalog`."""
 
 from __future__ import annotations
 

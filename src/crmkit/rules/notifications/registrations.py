@@ -1,10 +1,5 @@
-"""Where notifications declare themselves to the rest of crmkit.
-
-The permission resource of messages, and what each public notification service
-reads and writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
-"""
+"""Where notifications declare themselves: the ``message`` resource and each public
+notification service for :mod:`crmkit.rules.permissions.catalog`."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""Where numbering declares itself: the memory counter, and its services for the catalog.
-
-On the memory adapter the :class:`~crmkit.rules.numbering.services.SequenceCounter`
-is :class:`~crmkit.rules.numbering.services.MemorySequenceCounter` (the SQL adapter
-registers its own). Each public numbering service declares here what it reads and
-writes; see :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
-"""
+"""Where numbering declares itself: the memory sequence counter (the SQL adapter
+registers its own) and each public numbering service for
+:mod:`crmkit.rules.permissions.catalog`."""
 
 from __future__ import annotations
 

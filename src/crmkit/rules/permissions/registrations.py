@@ -1,9 +1,4 @@
-"""What each public permission service reads and writes, declared once for the catalog.
-
-See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
-"""
+"""Each public permission service, declared for :mod:`crmkit.rules.permissions.catalog`."""
 
 from __future__ import annotations
 

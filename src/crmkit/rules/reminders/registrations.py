@@ -1,10 +1,5 @@
-"""Where reminders declare themselves to the rest of crmkit.
-
-The permission resource of reminder rules, and what each public reminder service
-reads and writes, declared once for the service catalog. See :mod:`crmkit.rules.permissions.catalog`: the conformance suite probes every
-service listed here on every backend, and a public ``(crm, actor, ...)`` function
-of this package missing here fails the completeness test.
-"""
+"""Where reminders declare themselves: the ``reminder_rule`` resource and each public
+reminder service for :mod:`crmkit.rules.permissions.catalog`."""
 
 from __future__ import annotations
 
