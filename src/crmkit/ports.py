@@ -126,7 +126,10 @@ class Repository(Protocol[T]):
 class Outbox(Protocol):
     """Domain events written in the same transaction as the change they describe."""
 
-    def add(self, *events: DomainEvent) -> None: ...
+    def add(self, *events: DomainEvent | None) -> None:
+        """Stage events; a ``None`` (a move that recorded no event) is skipped, so a
+        service passes on whatever the move returned."""
+        ...
 
     def pending(self, limit: int = 100) -> list[DomainEvent]: ...
 

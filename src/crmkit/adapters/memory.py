@@ -93,15 +93,18 @@ class MemoryOutbox:
         self._read_only = read_only
         self.staged: list[DomainEvent] = []
 
-    def add(self, *events: DomainEvent) -> None:
+    def add(self, *events: DomainEvent | None) -> None:
+        staged = [event for event in events if event is not None]
+        if not staged:
+            return
         if self._read_only:
             raise StorageError(detail=READ_ONLY_WRITE)
-        for event in events:
+        for event in staged:
             if event.tenant_id != self._tenant_id:
                 raise TenantMismatch(
                     actor=self._tenant_id, operation="publish", resource=event.event_type
                 )
-        self.staged.extend(events)
+        self.staged.extend(staged)
 
     def pending(self, limit: int = 100) -> list[DomainEvent]:
         return self._storage.outbox_of(self._tenant_id)[:limit]

@@ -46,11 +46,12 @@ class SqlOutbox:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
 
-    def add(self, *events: DomainEvent) -> None:
-        if not events:
+    def add(self, *events: DomainEvent | None) -> None:
+        staged = [event for event in events if event is not None]
+        if not staged:
             return
         rows = []
-        for event in events:
+        for event in staged:
             if event.tenant_id != self._uow.tenant_id:
                 raise TenantMismatch(
                     actor=self._uow.tenant_id, operation="publish", resource=event.event_type

@@ -210,8 +210,7 @@ class ByHand(Generic[D]):
                 ensure_not_own(uow, actor, (owner,), f"{self.document_type} {document.id}")
             event = self.machine.fire(document, trigger, now=crm.now())
             repo.save(document)
-            if event is not None:
-                uow.outbox.add(event)
+            uow.outbox.add(event)
             return document
 
         return guarded(crm, actor, work)

@@ -139,8 +139,7 @@ def submit_expense_claim(
         )
         claim.submitted_at = now
         repo.save(claim)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         if route_expense_claim(uow, actor, claim, now):
             # A flow no stage applies to approves it at once: read it back.
             claim = repo.get(claim.id)
@@ -208,8 +207,7 @@ def reimburse_expense_claim(
                 )
             ]
         )
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return claim, [claim.id]
 
     def replay(uow: UnitOfWork, ids: tuple[UUID, ...]) -> ExpenseClaim:

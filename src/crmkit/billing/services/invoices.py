@@ -217,8 +217,7 @@ def issue_invoice(
         )
         invoice.number, invoice.issued_on = given, issued_on
         repo.save(invoice)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return invoice, [invoice.id]
 
     return _money_command(
@@ -318,8 +317,7 @@ def void_invoice(
         invoice.reversed_by = red.id
         repo.save(invoice)
         repo.add(red)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return red, [red.id]
 
     return _money_command(

@@ -245,8 +245,7 @@ def confirm_receipt(
                 )
             ]
         )
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return receipt, [receipt.id]
 
     return _money_command(
@@ -323,8 +322,7 @@ def reverse_receipt(
         )
         repo.save(receipt)
         entries = post(drafts)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return entries, [e.id for e in entries]
 
     return _money_command(

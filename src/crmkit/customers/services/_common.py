@@ -87,7 +87,7 @@ def _save(
         "department_id"
     ):
         _sync_contacts(uow, customer)
-    uow.outbox.add(*[e for e in events if e is not None])
+    uow.outbox.add(*events)
 
 
 def _sync_contacts(uow: UnitOfWork, customer: Customer) -> None:

@@ -156,5 +156,4 @@ def credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
     # The same move as release_credit_hold: the order's own "release" transition.
     event = order.release(who, at)
     repo.save(order)
-    if event is not None:
-        uow.outbox.add(event)
+    uow.outbox.add(event)

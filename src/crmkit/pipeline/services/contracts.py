@@ -281,8 +281,7 @@ def expire_contracts(crm: Crm, tenant_id: TenantId, *, today: date | None = None
         for contract in repo.query(Query(where=ended)):
             event = contract.expire(day, now)
             repo.save(contract)
-            if event is not None:
-                uow.outbox.add(event)
+            uow.outbox.add(event)
             expired.append(contract)
         return expired
 

@@ -180,8 +180,7 @@ def finish_step(
             raise PermissionDenied(actor=actor, operation="edit", resource="sequence_step")
         event = step.finish(outcome, crm.now(), note)
         repo.save(step)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return step
 
     return crm.run(actor.tenant_id, work)

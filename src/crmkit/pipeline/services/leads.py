@@ -391,8 +391,7 @@ def convert_lead(
             )
         event = lead.convert(customer.id, opportunity.id if opportunity else None, now)
         uow.repository(Lead).save(lead)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return Conversion(lead, customer, contact, opportunity)
 
     return guarded(crm, actor, work)

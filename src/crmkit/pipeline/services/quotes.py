@@ -447,8 +447,7 @@ def _convert(
         # Save the quote first: of two concurrent conversions, only one passes this.
         uow.repository(Quote).save(quote)
         made = make(uow, quote, into_id, now)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return made
 
     return guarded(crm, actor, work)

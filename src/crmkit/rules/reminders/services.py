@@ -329,8 +329,7 @@ def _act(
         else:
             event = firing.complete(now)
         repo.save(firing)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
         return firing
 
     return crm.run(actor.tenant_id, work)

@@ -261,7 +261,6 @@ def document_hook(
         who, comment, at = decided_by(request)
         event = act(document, who, comment, at)
         repo.save(document)
-        if event is not None:
-            uow.outbox.add(event)
+        uow.outbox.add(event)
 
     return hook
