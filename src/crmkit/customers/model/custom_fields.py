@@ -56,6 +56,7 @@ __all__ = [
     "CustomFieldChanged",
     "CustomFieldDefined",
     "CustomFieldDefinition",
+    "CustomFieldEvent",
     "FieldType",
     "register_custom_entity",
 ]
@@ -483,10 +484,15 @@ def parse_day(text: str) -> dt.date | None:
 
 
 @attrs.frozen(kw_only=True)
-class CustomFieldDefined(DomainEvent):
-    """A tenant defined a new custom field."""
+class CustomFieldEvent(DomainEvent):
+    """Base of the events of a :class:`CustomFieldDefinition` (its ``aggregate_id``)."""
 
     aggregate_type = "custom_field"
+
+
+@attrs.frozen(kw_only=True)
+class CustomFieldDefined(CustomFieldEvent):
+    """A tenant defined a new custom field."""
 
     entity: str
     key: str
@@ -495,10 +501,8 @@ class CustomFieldDefined(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class CustomFieldChanged(DomainEvent):
+class CustomFieldChanged(CustomFieldEvent):
     """A custom field definition changed: ``changes`` maps attribute -> (old, new) as text."""
-
-    aggregate_type = "custom_field"
 
     key: str
     changes: dict[str, tuple[str | None, str | None]]

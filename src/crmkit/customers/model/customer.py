@@ -48,6 +48,7 @@ __all__ = [
     "AddressKind",
     "Customer",
     "CustomerChanged",
+    "CustomerEvent",
     "CustomerId",
     "CustomerKind",
     "CustomerRegistered",
@@ -510,19 +511,22 @@ def show_value(value: Any) -> str | None:
 
 
 @attrs.frozen(kw_only=True)
-class CustomerRegistered(DomainEvent):
-    """A new customer was entered."""
+class CustomerEvent(DomainEvent):
+    """Base of the events of a :class:`Customer` (its ``aggregate_id``)."""
 
     aggregate_type = "customer"
+
+
+@attrs.frozen(kw_only=True)
+class CustomerRegistered(CustomerEvent):
+    """A new customer was entered."""
 
     name: str
     owner_id: UUID | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CustomerChanged(DomainEvent):
+class CustomerChanged(CustomerEvent):
     """Fields of a customer changed: ``changes`` maps field -> (old, new) as text."""
-
-    aggregate_type = "customer"
 
     changes: dict[str, tuple[str | None, str | None]]

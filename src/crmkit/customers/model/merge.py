@@ -15,9 +15,8 @@ from uuid import UUID
 
 import attrs
 
-from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer
+from crmkit.customers.model.customer import SYSTEM_FIELDS, Customer, CustomerEvent
 from crmkit.kernel.entity import Entity
-from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.ids import TenantId, UserId
 
@@ -100,20 +99,16 @@ class MergeResult:
 
 
 @attrs.frozen(kw_only=True)
-class CustomersMerged(DomainEvent):
+class CustomersMerged(CustomerEvent):
     """Customers were merged into ``aggregate_id`` (the survivor)."""
-
-    aggregate_type = "customer"
 
     merge_id: UUID
     merged_ids: tuple[UUID, ...]
 
 
 @attrs.frozen(kw_only=True)
-class CustomerMergeUndone(DomainEvent):
+class CustomerMergeUndone(CustomerEvent):
     """A merge into ``aggregate_id`` was undone; the merged customers are back."""
-
-    aggregate_type = "customer"
 
     merge_id: UUID
     merged_ids: tuple[UUID, ...]

@@ -40,7 +40,7 @@ from uuid import UUID, uuid5
 import attrs
 
 from crmkit.customers.errors import CooldownActive, HoldingLimitReached, NotInPool
-from crmkit.customers.model.customer import Customer, PoolState
+from crmkit.customers.model.customer import Customer, CustomerEvent, PoolState
 from crmkit.kernel.entity import Entity
 from crmkit.kernel.errors import ValidationError, reason
 from crmkit.kernel.events import DomainEvent
@@ -92,49 +92,39 @@ class ReturnReason(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class CustomerClaimed(DomainEvent):
+class CustomerClaimed(CustomerEvent):
     """A rep took a customer from the pool."""
-
-    aggregate_type = "customer"
 
     owner_id: UUID
 
 
 @attrs.frozen(kw_only=True)
-class CustomerAssigned(DomainEvent):
+class CustomerAssigned(CustomerEvent):
     """A manager (or an assignment rule) gave a pool customer to a rep."""
-
-    aggregate_type = "customer"
 
     owner_id: UUID
     assigned_by: UUID | None = None
 
 
 @attrs.frozen(kw_only=True)
-class CustomerReturnedToPool(DomainEvent):
+class CustomerReturnedToPool(CustomerEvent):
     """A customer went back to the public pool (released, recalled or expired)."""
-
-    aggregate_type = "customer"
 
     former_owner: UUID | None
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class CustomerStageChanged(DomainEvent):
+class CustomerStageChanged(CustomerEvent):
     """A customer moved along the funnel (qualify, develop, win, dormant, close, ...)."""
-
-    aggregate_type = "customer"
 
     trigger: str
     stage: str
 
 
 @attrs.frozen(kw_only=True)
-class CustomerTransferred(DomainEvent):
+class CustomerTransferred(CustomerEvent):
     """An owner handed a customer to another rep."""
-
-    aggregate_type = "customer"
 
     from_owner: UUID | None
     to_owner: UUID
