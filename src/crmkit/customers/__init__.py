@@ -7,6 +7,8 @@ declares the area to the rest of crmkit (permission resources, the service catal
 reminder sources, merge parts).
 """
 
+from typing import TYPE_CHECKING
+
 from crmkit.customers import errors as _errors
 from crmkit.customers import model as _model
 from crmkit.customers import queries as _queries
@@ -17,8 +19,7 @@ from crmkit.customers.model import *  # noqa: F403
 from crmkit.customers.queries import *  # noqa: F403
 from crmkit.customers.services import *  # noqa: F403
 
-__all__: list[str] = []
-__all__ += _model.__all__
-__all__ += _services.__all__
-__all__ += _queries.__all__
-__all__ += _errors.__all__
+# mypy reads the star imports above (it cannot follow an __all__ built from the
+# model's, which it does not see); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [*_model.__all__, *_services.__all__, *_queries.__all__, *_errors.__all__]

@@ -53,9 +53,6 @@ __all__ = [
     "CustomerKind",
     "CustomerRegistered",
     "PoolState",
-    "apply_changes",
-    "check_name",
-    "optional_text",
 ]
 
 CustomerId = NewType("CustomerId", UUID)

@@ -7,6 +7,8 @@ and ``ensure_editable``.
 See ``docs/approvals.md``.
 """
 
+from typing import TYPE_CHECKING
+
 from crmkit.rules.approvals import errors as _errors
 from crmkit.rules.approvals import model as _model
 from crmkit.rules.approvals import queries as _queries
@@ -16,10 +18,15 @@ from crmkit.rules.approvals.errors import *  # noqa: F403
 from crmkit.rules.approvals.model import *  # noqa: F403
 from crmkit.rules.approvals.queries import *  # noqa: F403
 from crmkit.rules.approvals.services import *  # noqa: F403
-from crmkit.rules.directory import InMemoryDirectory
+from crmkit.rules.directory import InMemoryDirectory as InMemoryDirectory
 
-__all__ = list(_errors.__all__)
-__all__ += _model.__all__
-__all__ += _services.__all__
-__all__ += _queries.__all__
-__all__ += ["InMemoryDirectory"]
+# mypy reads the star imports above (it cannot follow an __all__ built from the
+# model's, which it does not see); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        *_errors.__all__,
+        *_model.__all__,
+        *_services.__all__,
+        *_queries.__all__,
+        "InMemoryDirectory",
+    ]
