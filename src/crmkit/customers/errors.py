@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crmkit.kernel.errors import CrmError, InvalidTransition, LimitExceeded, ValidationError
 from crmkit.kernel.i18n import N_
 
@@ -20,9 +18,6 @@ class NotInPool(InvalidTransition):
 
     code = "not_in_pool"
     template = N_("{machine}: the customer is no longer in the public pool (it is {state}).")
-
-    def __init__(self, *, machine: str, state: str, trigger: str, **extra: Any) -> None:
-        super().__init__(machine=machine, state=state, trigger=trigger, **extra)
 
 
 class HoldingLimitReached(LimitExceeded):
