@@ -1,13 +1,14 @@
 """Reading type annotations: one reading for every check built from them.
 
-Three parts of crmkit decide what a value may be from the annotations its owner
+Several parts of crmkit decide what a value may be from the annotations its owner
 declares: the type check at every service's door (:mod:`crmkit.kernel.boundary`,
 a ``TypeError`` naming the parameter), the limits of stored values
-(:mod:`crmkit.kernel.limits`, a ``ValidationError`` naming the field) and the memory
-adapter, which keeps each amount field in the form an SQL amount column reads back.
-What they refuse differs on purpose; how they read an annotation must not: a field
-one of them took for an amount and another for a nested value would be kept
-differently by two backends. So the reading is here, once:
+(:mod:`crmkit.kernel.limits`, a ``ValidationError`` naming the field), the filters a
+query may apply to a field (:mod:`crmkit.kernel.query`), the SQL mapping that picks
+each field's column, and the memory adapter, which keeps each amount field in the form
+an SQL amount column reads back. What they refuse differs on purpose; how they read an
+annotation must not: a field one of them took for an amount and another for a nested
+value would be kept differently by two backends. So the reading is here, once:
 
 - :func:`union_arms` splits ``X | Y`` (and ``Optional[X]``) into its arms;
 - :func:`newtype_base` sees through a ``NewType`` (``UserId`` is stored as a ``UUID``);
