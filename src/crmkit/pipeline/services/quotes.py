@@ -75,7 +75,7 @@ from crmkit.pipeline.services.documents import (
     submit_to_flow,
 )
 from crmkit.pipeline.services.opportunities import refresh_quote_document
-from crmkit.pipeline.services.orders import CustomerCreditLimit, open_order
+from crmkit.pipeline.services.orders import open_order
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
@@ -360,7 +360,7 @@ def convert_quote_to_order(
             crm,
             actor,
             now,
-            credit or CustomerCreditLimit(),
+            credit,
             numbers,
             order_id,
             customer_id=quote.customer_id,
