@@ -58,7 +58,6 @@ from crmkit.pipeline.services.documents import (
     act_on,
     allow,
     load_for_change,
-    one_event,
     price_requests,
     record_on_deal,
     rule_numbers,
@@ -267,7 +266,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
         ensure_not_own(uow, approver, (order.owner_id,), f"{ORDERS} {order.number}")
         event = order.release(approver.user_id, crm.now())
         repo.save(order)
-        uow.outbox.add(*one_event(event))
+        uow.outbox.add(event)
         return order
 
     return guarded(crm, approver, work)

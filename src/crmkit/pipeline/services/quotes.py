@@ -67,7 +67,6 @@ from crmkit.pipeline.services.documents import (
     customer_and_deal,
     document_settings,
     load_for_change,
-    one_event,
     price_requests,
     record_on_deal,
     reject_by_hand,
@@ -269,7 +268,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
         if not quote.approval_required:
             event = quote.approve(actor.user_id, now)
             repo.save(quote)
-            uow.outbox.add(*one_event(event))
+            uow.outbox.add(event)
             return quote
         return submit_to_flow(uow, actor, quote, route_quote, now)
 
