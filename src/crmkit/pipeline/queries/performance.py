@@ -52,7 +52,6 @@ __all__ = [
     "COVERAGE_COLUMNS",
     "TARGET_COLUMNS",
     "commission_for",
-    "coverage_ratio",
     "coverage_report",
     "customer_pyramid",
     "target_report",
