@@ -118,9 +118,9 @@ def percent(part: int, whole: int) -> Decimal:
 class PipelineAnalytics(abc.ABC):
     """Read model of the pipeline, run where the data is.
 
-    Each storage implements the methods; :meth:`customer_pyramid` checks its tiers
-    here, once, so no storage can accept a pyramid another refuses, then calls the
-    storage's ``_customer_pyramid``.
+    Each storage implements the methods; :meth:`customer_pyramid` checks its tiers and
+    states which deals count as revenue here, once, so no storage can accept a pyramid
+    another refuses or count other deals, then calls the storage's ``_customer_pyramid``.
     """
 
     @abc.abstractmethod
@@ -188,7 +188,9 @@ class PipelineAnalytics(abc.ABC):
         Raises:
             ValidationError: when ``tiers`` leave a gap (see ``check_pyramid``).
         """
-        return self._customer_pyramid(since, until, check_pyramid(tiers), scope, customer_scope)
+        checked = check_pyramid(tiers)
+        won = closed_in(since, until, scope, OpportunityStatus.WON)
+        return self._customer_pyramid(won, customer_scope, checked)
 
     @abc.abstractmethod
     def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
@@ -208,14 +210,10 @@ class PipelineAnalytics(abc.ABC):
 
     @abc.abstractmethod
     def _customer_pyramid(
-        self,
-        since: datetime,
-        until: datetime,
-        tiers: tuple[RevenueTier, ...],
-        scope: Expr,
-        customer_scope: Expr,
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
     ) -> ReportTable:
-        """:meth:`customer_pyramid` on this storage, ``tiers`` checked."""
+        """:meth:`customer_pyramid` on this storage: the customers of ``customer_scope`` tiered
+        by their revenue from the deals of ``won``, ``tiers`` already checked."""
 
 
 def _month(day: date) -> str:
@@ -233,6 +231,17 @@ def _open_closing(start: date, end: date, scope: Expr) -> Expr:
         & F("status").eq(OpportunityStatus.OPEN)
         & F("expected_close").ge(start)
         & F("expected_close").le(end)
+    )
+
+
+def closed_in(since: datetime, until: datetime, scope: Expr, *statuses: OpportunityStatus) -> Expr:
+    """Deals of ``scope`` closed in [since, until) with one of ``statuses``: the period
+    every report of closed deals counts in."""
+    return (
+        scope
+        & F("status").is_in(list(statuses))
+        & F("closed_at").ge(since)
+        & F("closed_at").lt(until)
     )
 
 
@@ -282,13 +291,9 @@ class MemoryPipelineAnalytics(PipelineAnalytics):
         return ReportTable.of(FORECAST_COLUMNS, _tally(deals, key, weigh=True))
 
     def _closed(self, since: datetime, until: datetime, scope: Expr) -> list[Opportunity]:
-        where = (
-            scope
-            & F("status").is_in([OpportunityStatus.WON, OpportunityStatus.LOST])
-            & F("closed_at").ge(since)
-            & F("closed_at").lt(until)
+        return self._deals(
+            closed_in(since, until, scope, OpportunityStatus.WON, OpportunityStatus.LOST)
         )
-        return self._deals(where)
 
     def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -355,18 +360,13 @@ class MemoryPipelineAnalytics(PipelineAnalytics):
         )
 
     def _customer_pyramid(
-        self,
-        since: datetime,
-        until: datetime,
-        tiers: tuple[RevenueTier, ...],
-        scope: Expr,
-        customer_scope: Expr,
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
     ) -> ReportTable:
         population = {
             c.id for c in self._uow.repository(Customer).query(Query(where=customer_scope))
         }
         revenue: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
-        for deal in self._closed(since, until, scope & F("status").eq(OpportunityStatus.WON)):
+        for deal in self._deals(won):
             if deal.customer_id in population:
                 revenue[(deal.customer_id, deal.amount.currency)] += deal.amount.amount
         groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])

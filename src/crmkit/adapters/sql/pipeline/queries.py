@@ -251,12 +251,7 @@ class SqlPipelineAnalytics(PipelineAnalytics):
         return ReportTable.of(PIPELINE_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1])))
 
     def _customer_pyramid(
-        self,
-        since: datetime,
-        until: datetime,
-        tiers: tuple[RevenueTier, ...],
-        scope: Expr,
-        customer_scope: Expr,
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
     ) -> ReportTable:
         t = self._t
         customers = CUSTOMERS
@@ -273,14 +268,7 @@ class SqlPipelineAnalytics(PipelineAnalytics):
                 t.c.amount_currency.label("currency"),
                 sa.func.sum(t.c.amount_amount).label("revenue"),
             )
-            .where(
-                self._where(
-                    scope,
-                    *self._closed(since, until),
-                    t.c.status == "won",
-                    t.c.customer_id.in_(population.scalar_subquery()),
-                )
-            )
+            .where(self._where(won, t.c.customer_id.in_(population.scalar_subquery())))
             .group_by(t.c.customer_id, t.c.amount_currency)
             .having(sa.func.sum(t.c.amount_amount) > sa.literal(0, ExactDecimal()))
             .subquery()
