@@ -13,8 +13,6 @@ import enum
 import functools
 import itertools
 import threading
-import types
-import typing
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -23,6 +21,7 @@ from uuid import UUID
 from crmkit.adapters.base import TenantRepository
 from crmkit.kernel.errors import ConcurrencyConflict, StorageError, TenantMismatch
 from crmkit.kernel.events import DomainEvent
+from crmkit.kernel.hints import field_hints, stored_type
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.limits import check_storable
 from crmkit.kernel.money import Money
@@ -282,23 +281,13 @@ class MemoryRepository(TenantRepository[T]):
 
 @functools.cache
 def _money_fields(entity_type: type[Any]) -> tuple[str, ...]:
-    """The fields of ``entity_type`` declared ``Money`` (or ``Money | None``)."""
-    fields = getattr(entity_type, "__attrs_attrs__", ())
-    try:
-        hints = typing.get_type_hints(entity_type)
-    except Exception:  # a forward reference that does not resolve: no amount columns
-        return ()
-    found = []
-    for field in fields:
-        hint = hints.get(field.name)
-        arms = (
-            typing.get_args(hint)
-            if typing.get_origin(hint) in (typing.Union, types.UnionType)
-            else (hint,)
-        )
-        if Money in arms:
-            found.append(field.name)
-    return tuple(found)
+    """The fields of ``entity_type`` the SQL stores keep in amount columns.
+
+    Those declared ``Money`` (or ``Money | None``): read as the SQL mapping reads them,
+    so memory pads exactly the fields SQL does.
+    """
+    hints = field_hints(entity_type)
+    return tuple(name for name, hint in hints.items() if stored_type(hint)[0] is Money)
 
 
 def _stored(entity: T) -> T:

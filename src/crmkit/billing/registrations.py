@@ -96,13 +96,13 @@ from crmkit.billing.services._frame import (
 )
 from crmkit.billing.services.approvals import (
     CREDIT_RESUBMISSION_DOCUMENT,
+    EXPENSE_CLAIM_APPROVAL,
     EXPENSE_CLAIM_DOCUMENT,
+    REFUND_APPROVAL,
     REFUND_DOCUMENT,
     approve_claim,
-    claim_facts,
     describe_override,
     refund_decided,
-    refund_facts,
     reject_claim,
     release_held_document,
 )
@@ -113,7 +113,6 @@ from crmkit.kernel.i18n import N_
 from crmkit.kernel.query import Order
 from crmkit.ports import register_queries
 from crmkit.rules.approvals import document_hook, register_approvable
-from crmkit.rules.approvals.describing import describe_stored
 from crmkit.rules.permissions import register_resource
 from crmkit.rules.permissions.catalog import Declaration, ServiceKind, register_service
 from crmkit.rules.permissions.model import DEFAULT_OPERATIONS
@@ -244,16 +243,14 @@ def register_document_hooks() -> None:
         entity=Refund,
         on_approved=refund_decided("approve"),
         on_closed=refund_decided("reject"),
-        describe=describe_stored(Refund, REFUND, refund_facts, owner_field="requested_by"),
+        describe=REFUND_APPROVAL.describe(),
     )
     register_approvable(
         EXPENSE_CLAIM_DOCUMENT,
         entity=ExpenseClaim,
         on_approved=document_hook(ExpenseClaim, approve_claim),
         on_closed=document_hook(ExpenseClaim, reject_claim),
-        describe=describe_stored(
-            ExpenseClaim, EXPENSE_CLAIM, claim_facts, owner_field="claimant_id"
-        ),
+        describe=EXPENSE_CLAIM_APPROVAL.describe(),
     )
     # A refused resubmission changes nothing: the document stays on hold.
     register_approvable(

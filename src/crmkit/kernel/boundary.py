@@ -41,12 +41,12 @@ import enum
 import functools
 import inspect
 import re
-import types
 import typing
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
+from crmkit.kernel.hints import newtype_base, union_arms
 from crmkit.kernel.money import Money
 
 __all__ = ["checked_types", "is_checked"]
@@ -67,8 +67,8 @@ def _describe(hint: Any) -> str:
     """``Mapping[str, UUID] | None``: the annotation as a reader writes it."""
     if hint is None or hint is type(None):
         return "None"
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " | ".join(_describe(arm) for arm in typing.get_args(hint))
+    if len(arms := union_arms(hint)) > 1:
+        return " | ".join(_describe(arm) for arm in arms)
     if typing.get_args(hint) or not hasattr(hint, "__name__"):
         return _MODULE_PATH.sub("", str(hint))
     return str(hint.__name__)
@@ -155,22 +155,21 @@ def _either(checks: list[_Check]) -> _Check:
 
 def _compile(hint: Any) -> _Check | None:
     """The check of one annotation, or ``None`` when it is not checked here."""
-    while hasattr(hint, "__supertype__"):  # NewType: UserId -> UUID
-        hint = hint.__supertype__
+    hint = newtype_base(hint)  # UserId -> UUID
     if hint is Any or isinstance(hint, typing.TypeVar):
         return None
     if hint is None or hint is type(None):
         return _instance((type(None),))
+    if len(arms := union_arms(hint)) > 1:
+        checks = [_compile(arm) for arm in arms]
+        if any(check is None for check in checks):
+            return None
+        plain = [arm for arm in arms if isinstance(arm, type) and not typing.get_args(arm)]
+        if len(plain) == len(arms):  # the common X | None: one isinstance
+            return _instance(tuple(plain))
+        return _either([check for check in checks if check is not None])
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        arms = [_compile(arm) for arm in args]
-        if any(arm is None for arm in arms):
-            return None
-        plain = [arm for arm in args if isinstance(arm, type) and not typing.get_args(arm)]
-        if len(plain) == len(args):  # the common X | None: one isinstance
-            return _instance(tuple(plain))
-        return _either([arm for arm in arms if arm is not None])
     if origin is typing.Literal:
         return None
     if origin is collections.abc.Callable:  # its signature is for mypy: any callable will do

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import types
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
@@ -46,6 +45,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.hints import field_hints, stored_type
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
 from crmkit.kernel.money import Money, to_decimal
@@ -359,19 +359,6 @@ def _check_any(value: Any, entity: str, field: str, maximum: int = TEXT_MAX) -> 
         _walk(value, entity, field)
 
 
-def _unwrap(tp: Any) -> tuple[Any, bool]:
-    """Strip ``Optional`` and ``NewType``: (base type, whether ``None`` is allowed)."""
-    optional = False
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        optional = len(args) != len(typing.get_args(tp))
-        tp = args[0] if len(args) == 1 else tp
-    while hasattr(tp, "__supertype__"):
-        tp = tp.__supertype__
-    return tp, optional
-
-
 def _typed(tp: Any, maximum: int) -> _Check:
     """The check of one field from its declared type (the column it is stored in)."""
     if not isinstance(tp, type):
@@ -503,17 +490,14 @@ def _encodes(value: str) -> bool:
 
 @functools.cache
 def _plan(cls: Any) -> _Plan:
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # a forward reference that does not resolve: check by value only
-        hints = {}
+    hints = field_hints(cls)  # all Any when a forward reference does not resolve
     texts, instances, instants, days, ints, rest = [], [], [], [], [], []
     required: list[str] = []
     slow: dict[str, _Check] = {}
     for field in attrs.fields(cls):
         name = field.name
         maximum = field.metadata.get(_MAX_LENGTH, TEXT_MAX)
-        tp, optional = _unwrap(hints.get(name, Any))
+        tp, optional = stored_type(hints[name])
         slow[name] = _typed(tp, maximum)
         if not optional and isinstance(tp, type) and tp is not type(None):
             # A field typed without ``None`` must hold a value: memory would keep None,

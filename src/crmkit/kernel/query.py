@@ -19,8 +19,6 @@ import datetime as dt
 import enum
 import functools
 import operator
-import types
-import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,6 +26,7 @@ from uuid import UUID
 
 import attrs
 
+from crmkit.kernel.hints import field_hints, stored_type
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
 from crmkit.kernel.limits import INT_MAX, check_text
@@ -264,20 +263,7 @@ def _stored_types(entity_type: type[Any]) -> dict[str, Any]:
     An optional field counts as its inner type and a ``NewType`` as its base; a field
     whose hints cannot be resolved (forward references) is ``Any``.
     """
-    try:
-        hints = typing.get_type_hints(entity_type)
-    except Exception:  # unresolved forward references: nothing is known of any field
-        hints = {}
-    stored: dict[str, Any] = {}
-    for field in attrs.fields(entity_type):
-        tp = hints.get(field.name, Any)
-        if typing.get_origin(tp) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else tp
-        while hasattr(tp, "__supertype__"):
-            tp = tp.__supertype__
-        stored[field.name] = tp
-    return stored
+    return {name: stored_type(hint)[0] for name, hint in field_hints(entity_type).items()}
 
 
 def _field_kinds(entity_type: type[Any]) -> dict[str, str]:

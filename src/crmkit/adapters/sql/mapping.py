@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from crmkit.kernel.converter import converter, to_instant
+from crmkit.kernel.hints import stored_type
 from crmkit.kernel.money import Money
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "tidy_decimal",
 ]
 
-_NONE_TYPE = type(None)
 _MYSQL = frozenset({"mysql", "mariadb"})
 _SCALE = Decimal(1_000_000)
 
@@ -207,19 +207,6 @@ class Mapping:
         return found
 
 
-def _unwrap(tp: Any) -> tuple[Any, bool]:
-    """Strip ``Optional`` and ``NewType``; return (base type, nullable)."""
-    nullable = False
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not _NONE_TYPE]
-        nullable = len(args) != len(typing.get_args(tp))
-        tp = args[0] if len(args) == 1 else tp
-    while hasattr(tp, "__supertype__"):
-        tp = tp.__supertype__
-    return tp, nullable
-
-
 def column_for(tp: Any) -> sa.types.TypeEngine[Any] | None:
     """The native column type for a field type, or ``None`` for JSON storage."""
     if isinstance(tp, type):
@@ -271,7 +258,7 @@ def map_entity(
     ordered = sorted(attrs.fields(entity), key=lambda f: {"tenant_id": 0, "id": 1}.get(f.name, 2))
     for field in ordered:
         name = field.name
-        tp, nullable = _unwrap(hints[name])
+        tp, nullable = stored_type(hints[name])
         if name in ("tenant_id", "id"):
             columns.append(sa.Column(name, sa.Uuid(), primary_key=True))
         elif name == "version":

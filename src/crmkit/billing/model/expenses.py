@@ -39,6 +39,7 @@ __all__ = [
     "ClaimLine",
     "ClaimState",
     "ExpenseClaim",
+    "ExpenseClaimEvent",
     "ExpenseClaimId",
     "ExpenseClaimReimbursed",
     "ExpenseClaimSubmitted",
@@ -277,19 +278,22 @@ def claim_line_id(claim_id: UUID, line_no: int) -> UUID:
 
 
 @attrs.frozen(kw_only=True)
-class ExpenseClaimSubmitted(DomainEvent):
-    """A claim was submitted for approval."""
+class ExpenseClaimEvent(DomainEvent):
+    """Base of the events of a :class:`ExpenseClaim` (its ``aggregate_id``)."""
 
     aggregate_type = "expense_claim"
+
+
+@attrs.frozen(kw_only=True)
+class ExpenseClaimSubmitted(ExpenseClaimEvent):
+    """A claim was submitted for approval."""
 
     total: Money
     needs_extra_approval: bool
 
 
 @attrs.frozen(kw_only=True)
-class ExpenseClaimReimbursed(DomainEvent):
+class ExpenseClaimReimbursed(ExpenseClaimEvent):
     """A claim was paid back to the claimant."""
-
-    aggregate_type = "expense_claim"
 
     amount: Money

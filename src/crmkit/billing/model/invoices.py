@@ -41,6 +41,7 @@ from crmkit.kernel.money import Money
 
 __all__ = [
     "Invoice",
+    "InvoiceEvent",
     "InvoiceId",
     "InvoiceIssued",
     "InvoiceLine",
@@ -222,19 +223,22 @@ class Invoice(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceIssued(DomainEvent):
-    """An invoice was issued with its number."""
+class InvoiceEvent(DomainEvent):
+    """Base of the events of a :class:`Invoice` (its ``aggregate_id``)."""
 
     aggregate_type = "invoice"
+
+
+@attrs.frozen(kw_only=True)
+class InvoiceIssued(InvoiceEvent):
+    """An invoice was issued with its number."""
 
     number: str
     gross: Money
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceVoided(DomainEvent):
+class InvoiceVoided(InvoiceEvent):
     """An invoice was voided by a red-letter invoice."""
-
-    aggregate_type = "invoice"
 
     red_letter_id: UUID

@@ -48,12 +48,14 @@ __all__ = [
     "Receipt",
     "ReceiptAllocated",
     "ReceiptConfirmed",
+    "ReceiptEvent",
     "ReceiptId",
     "ReceiptRecorded",
     "ReceiptReversed",
     "ReceiptState",
     "Refund",
     "RefundApproved",
+    "RefundEvent",
     "RefundId",
     "RefundPaid",
     "RefundPart",
@@ -147,10 +149,15 @@ class Receipt(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class ReceiptRecorded(DomainEvent):
-    """A receipt (or its remittance slip) was recorded."""
+class ReceiptEvent(DomainEvent):
+    """Base of the events of a :class:`Receipt` (its ``aggregate_id``)."""
 
     aggregate_type = "receipt"
+
+
+@attrs.frozen(kw_only=True)
+class ReceiptRecorded(ReceiptEvent):
+    """A receipt (or its remittance slip) was recorded."""
 
     customer_id: UUID
     amount: Money
@@ -159,29 +166,23 @@ class ReceiptRecorded(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ReceiptConfirmed(DomainEvent):
+class ReceiptConfirmed(ReceiptEvent):
     """The money of a receipt was confirmed on the account."""
-
-    aggregate_type = "receipt"
 
     settled: Money
     confirmed_on: date
 
 
 @attrs.frozen(kw_only=True)
-class ReceiptReversed(DomainEvent):
+class ReceiptReversed(ReceiptEvent):
     """A receipt was reversed by offsetting entries (its allocations were taken back)."""
-
-    aggregate_type = "receipt"
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class ReceiptAllocated(DomainEvent):
+class ReceiptAllocated(ReceiptEvent):
     """Money of a receipt (or of a customer's credit) was allocated to installments."""
-
-    aggregate_type = "receipt"
 
     amount: Money
     installment_ids: tuple[UUID, ...]
@@ -287,32 +288,31 @@ class Refund(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class RefundRequested(DomainEvent):
-    """A refund was requested and waits for approval."""
+class RefundEvent(DomainEvent):
+    """Base of the events of a :class:`Refund` (its ``aggregate_id``)."""
 
     aggregate_type = "refund"
+
+
+@attrs.frozen(kw_only=True)
+class RefundRequested(RefundEvent):
+    """A refund was requested and waits for approval."""
 
     amount: Money
 
 
 @attrs.frozen(kw_only=True)
-class RefundApproved(DomainEvent):
+class RefundApproved(RefundEvent):
     """A refund was approved."""
 
-    aggregate_type = "refund"
-
 
 @attrs.frozen(kw_only=True)
-class RefundRejected(DomainEvent):
+class RefundRejected(RefundEvent):
     """A refund was rejected."""
 
-    aggregate_type = "refund"
-
 
 @attrs.frozen(kw_only=True)
-class RefundPaid(DomainEvent):
+class RefundPaid(RefundEvent):
     """Part (or the rest) of a refund was paid out."""
-
-    aggregate_type = "refund"
 
     amount: Money

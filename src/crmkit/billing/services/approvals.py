@@ -43,6 +43,7 @@ from crmkit.ports import Entity, UnitOfWork
 from crmkit.rules.approvals import (
     ApprovalRequest,
     ApprovalSubject,
+    Describe,
     decided_by,
     document_hook,
     ensure_editable,
@@ -50,15 +51,16 @@ from crmkit.rules.approvals import (
     ensure_not_own,
     submit_if_flow,
 )
+from crmkit.rules.approvals.describing import describe_stored
 from crmkit.rules.permissions import guarded
 
 __all__ = [
     "CREDIT_RESUBMISSION_DOCUMENT",
-    "EXPENSE_CLAIM_BY_HAND",
+    "EXPENSE_CLAIM_APPROVAL",
     "EXPENSE_CLAIM_DOCUMENT",
-    "REFUND_BY_HAND",
+    "REFUND_APPROVAL",
     "REFUND_DOCUMENT",
-    "ByHand",
+    "BillingApproval",
     "approve_claim",
     "claim_facts",
     "describe_override",
@@ -67,8 +69,6 @@ __all__ = [
     "refund_facts",
     "reject_claim",
     "release_held_document",
-    "route_expense_claim",
-    "route_refund",
 ]
 
 REFUND_DOCUMENT = "refund"
@@ -79,13 +79,16 @@ D = TypeVar("D", bound=Entity)
 
 
 def refund_facts(refund: Refund) -> dict[str, Any]:
-    """The facts a refund is routed on: its ``amount``."""
+    """The facts a refund is routed on: its ``amount`` (the flow adds the requester's
+    ``department``)."""
     return {"amount": refund.amount}
 
 
 def claim_facts(claim: ExpenseClaim) -> dict[str, Any]:
-    """The facts an expense claim is routed on: ``amount``, ``needs_extra_approval``
-    and, when known, ``department``."""
+    """The facts an expense claim is routed on: ``amount`` (the claim's total),
+    ``needs_extra_approval`` (a line is over a limit asking for an extra stage: a flow
+    stage conditioned on it plays the extra approval stage) and ``department`` (the
+    claim's, else the claimant's)."""
     values: dict[str, Any] = {
         "amount": claim.total,
         "needs_extra_approval": claim.needs_extra_approval,
@@ -122,57 +125,11 @@ def describe_override(uow: UnitOfWork, document_id: UUID) -> ApprovalSubject | N
     return ApprovalSubject(facts, "credit_override", override, override.requested_by)
 
 
-def route_refund(uow: UnitOfWork, actor: Actor, refund: Refund, now: datetime) -> bool:
-    """Submit a just-requested refund to the tenant's ``"refund"`` flow, if it has one.
-
-    Facts: ``amount`` (Money) and the requester's ``department``.
-
-    Returns:
-        Whether a flow took the refund (False: it waits for ``approve_refund``).
-
-    Raises:
-        NoApprover: a stage of the flow resolves to nobody (nothing is stored).
-    """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=REFUND_DOCUMENT,
-        document_id=refund.id,
-        title=refund.reason or str(refund.amount),
-        facts=refund_facts(refund),
-    )
-
-
-def route_expense_claim(uow: UnitOfWork, actor: Actor, claim: ExpenseClaim, now: datetime) -> bool:
-    """Submit a just-submitted expense claim to the tenant's ``"expense_claim"`` flow.
-
-    Facts: ``amount`` (the claim's total), ``department`` and
-    ``needs_extra_approval`` (a line is over a limit asking for an extra stage — a
-    flow stage conditioned on it plays the extra approval stage).
-
-    Returns:
-        Whether a flow took the claim (False: it waits for ``approve_expense_claim``).
-
-    Raises:
-        NoApprover: a stage of the flow resolves to nobody (nothing is stored).
-    """
-    return submit_if_flow(
-        uow,
-        actor,
-        now=now,
-        document_type=EXPENSE_CLAIM_DOCUMENT,
-        document_id=claim.id,
-        title=str(claim.total),
-        facts=claim_facts(claim),
-        department=claim.department_id,
-    )
-
-
 @attrs.frozen
-class ByHand(Generic[D]):
-    """How a refund or expense claim is approved or rejected by hand (a tenant without
-    a flow for it): the same checks for both, only these differ.
+class BillingApproval(Generic[D]):
+    """How a refund or expense claim goes through approval: into the tenant's flow for
+    it when there is one, else decided by hand; the same steps for both, only these
+    differ.
 
     Attributes:
         entity: the document's class.
@@ -181,12 +138,47 @@ class ByHand(Generic[D]):
         machine: the document's state machine.
         owner_field: who asked for the document; they may not approve it unless the
             tenant allows self-approval.
+        title: the title an approval request shows for the document.
+        facts: what the flow's conditions read from the document (a fresh submission
+            and a stored document alike); a ``department`` among them is the flow's.
     """
 
     entity: type[D]
     document_type: str
     machine: Machine[Any]
     owner_field: str
+    title: Callable[[D], str]
+    facts: Callable[[D], dict[str, Any]]
+
+    def route(self, uow: UnitOfWork, actor: Actor, document: D, now: datetime) -> bool:
+        """Submit a just-requested document to the tenant's flow for its type, if any.
+
+        The facts gain the submitter's department when the document names none.
+
+        Returns:
+            Whether a flow took the document (False: it waits to be decided by hand).
+
+        Raises:
+            NoApprover: a stage of the flow resolves to nobody (nothing is stored).
+        """
+        facts = self.facts(document)
+        return submit_if_flow(
+            uow,
+            actor,
+            now=now,
+            document_type=self.document_type,
+            document_id=document.id,
+            title=self.title(document),
+            facts=facts,
+            department=facts.get("department"),
+        )
+
+    def describe(self) -> Describe:
+        """The ``describe`` of :func:`register_approvable`: the stored document, its facts
+        and who asked for it."""
+        return describe_stored(
+            self.entity, self.document_type, self.facts, owner_field=self.owner_field
+        )
 
     def decide(self, crm: Crm, actor: Actor, document_id: UUID, trigger: str) -> D:
         """Fire ``trigger`` (``"approve"`` or ``"reject"``) on the stored document.
@@ -216,9 +208,21 @@ class ByHand(Generic[D]):
         return guarded(crm, actor, work)
 
 
-REFUND_BY_HAND = ByHand(Refund, REFUND_DOCUMENT, REFUND_FLOW, "requested_by")
-EXPENSE_CLAIM_BY_HAND = ByHand(
-    ExpenseClaim, EXPENSE_CLAIM_DOCUMENT, EXPENSE_CLAIM_FLOW, "claimant_id"
+REFUND_APPROVAL = BillingApproval(
+    Refund,
+    REFUND_DOCUMENT,
+    REFUND_FLOW,
+    "requested_by",
+    title=lambda refund: refund.reason or str(refund.amount),
+    facts=refund_facts,
+)
+EXPENSE_CLAIM_APPROVAL = BillingApproval(
+    ExpenseClaim,
+    EXPENSE_CLAIM_DOCUMENT,
+    EXPENSE_CLAIM_FLOW,
+    "claimant_id",
+    title=lambda claim: str(claim.total),
+    facts=claim_facts,
 )
 
 

@@ -21,8 +21,7 @@ from crmkit.billing.model.ledger import EntryDraft, EntryKind, LedgerEntryId
 from crmkit.billing.queries import EXPENSE_COLUMNS, EXPENSE_GROUPS, ExpenseQuery
 from crmkit.billing.services._frame import EXPENSE_CLAIM, Post, _money_command, _require
 from crmkit.billing.services.approvals import (
-    EXPENSE_CLAIM_BY_HAND,
-    route_expense_claim,
+    EXPENSE_CLAIM_APPROVAL,
 )
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -140,7 +139,7 @@ def submit_expense_claim(
         claim.submitted_at = now
         repo.save(claim)
         uow.outbox.add(event)
-        if route_expense_claim(uow, actor, claim, now):
+        if EXPENSE_CLAIM_APPROVAL.route(uow, actor, claim, now):
             # A flow no stage applies to approves it at once: read it back.
             claim = repo.get(claim.id)
         return claim
@@ -160,7 +159,7 @@ def approve_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClai
         SelfApprovalForbidden: the actor is the claimant and the tenant does not allow
             self-approval.
     """
-    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "approve")
+    return EXPENSE_CLAIM_APPROVAL.decide(crm, actor, claim_id, "approve")
 
 
 def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim:
@@ -170,7 +169,7 @@ def reject_expense_claim(crm: Crm, actor: Actor, claim_id: UUID) -> ExpenseClaim
         InvalidTransition: the claim is not waiting for approval.
         DocumentLocked: an approval flow is deciding the claim.
     """
-    return EXPENSE_CLAIM_BY_HAND.decide(crm, actor, claim_id, "reject")
+    return EXPENSE_CLAIM_APPROVAL.decide(crm, actor, claim_id, "reject")
 
 
 def reimburse_expense_claim(

@@ -31,7 +31,7 @@ from crmkit.billing.services._frame import (
     _require,
     _viewable_customer,
 )
-from crmkit.billing.services.approvals import REFUND_BY_HAND, route_refund
+from crmkit.billing.services.approvals import REFUND_APPROVAL
 from crmkit.billing.services.credit_balance import _credit_receipts
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
@@ -123,7 +123,7 @@ def request_refund(
         )
         uow.repository(Refund).add(refund)
         uow.outbox.add(RefundRequested(**origin(refund, now), amount=total))
-        if route_refund(uow, actor, refund, now):
+        if REFUND_APPROVAL.route(uow, actor, refund, now):
             # A flow no stage applies to approves it at once: read it back.
             refund = uow.repository(Refund).get(refund.id)
         return refund, [refund.id]
@@ -210,7 +210,7 @@ def approve_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         SelfApprovalForbidden: the actor asked for the refund and the tenant does not
             allow self-approval.
     """
-    return REFUND_BY_HAND.decide(crm, actor, refund_id, "approve")
+    return REFUND_APPROVAL.decide(crm, actor, refund_id, "approve")
 
 
 def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
@@ -220,7 +220,7 @@ def reject_refund(crm: Crm, actor: Actor, refund_id: UUID) -> Refund:
         InvalidTransition: the refund is not waiting for approval.
         DocumentLocked: an approval flow is deciding the refund.
     """
-    return REFUND_BY_HAND.decide(crm, actor, refund_id, "reject")
+    return REFUND_APPROVAL.decide(crm, actor, refund_id, "reject")
 
 
 def _drawn_per_receipt(uow: UnitOfWork, refund: Refund) -> dict[UUID, Money]:
