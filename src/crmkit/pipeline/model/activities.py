@@ -51,6 +51,7 @@ __all__ = [
     "FollowUpCancelled",
     "FollowUpDone",
     "FollowUpPlan",
+    "FollowUpPlanEvent",
     "FollowUpPlanId",
     "FollowUpPlanned",
     "FollowUpRescheduled",
@@ -314,10 +315,15 @@ class FollowUpPlan(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class FollowUpPlanned(DomainEvent):
-    """A follow-up was planned for ``assignee_id``."""
+class FollowUpPlanEvent(DomainEvent):
+    """Base of the events of a :class:`FollowUpPlan` (its ``aggregate_id``)."""
 
     aggregate_type = "follow_up_plan"
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpPlanned(FollowUpPlanEvent):
+    """A follow-up was planned for ``assignee_id``."""
 
     kind: str
     due_at: datetime
@@ -325,29 +331,23 @@ class FollowUpPlanned(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class FollowUpDone(DomainEvent):
+class FollowUpDone(FollowUpPlanEvent):
     """A planned follow-up was done by an activity (``late``: after it fell due)."""
-
-    aggregate_type = "follow_up_plan"
 
     activity_id: uuid.UUID
     late: bool = False
 
 
 @attrs.frozen(kw_only=True)
-class FollowUpCancelled(DomainEvent):
+class FollowUpCancelled(FollowUpPlanEvent):
     """A planned follow-up was dropped."""
-
-    aggregate_type = "follow_up_plan"
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class FollowUpRescheduled(DomainEvent):
+class FollowUpRescheduled(FollowUpPlanEvent):
     """A planned follow-up was moved to another instant."""
-
-    aggregate_type = "follow_up_plan"
 
     previous: datetime
     due_at: datetime

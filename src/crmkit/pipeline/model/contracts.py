@@ -54,6 +54,7 @@ __all__ = [
     "ContractApproved",
     "ContractClosed",
     "ContractCreated",
+    "ContractEvent",
     "ContractId",
     "ContractKind",
     "ContractRejected",
@@ -346,10 +347,15 @@ class Contract(ApprovalDecisions, Entity):
 
 
 @attrs.frozen(kw_only=True)
-class ContractCreated(DomainEvent):
-    """A contract was drawn up."""
+class ContractEvent(DomainEvent):
+    """Base of the events of a :class:`Contract` (its ``aggregate_id``)."""
 
     aggregate_type = "contract"
+
+
+@attrs.frozen(kw_only=True)
+class ContractCreated(ContractEvent):
+    """A contract was drawn up."""
 
     number: str
     kind: str
@@ -357,58 +363,44 @@ class ContractCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class ContractSubmitted(DomainEvent):
+class ContractSubmitted(ContractEvent):
     """A contract went to approval."""
-
-    aggregate_type = "contract"
 
     amount: Money
 
 
 @attrs.frozen(kw_only=True)
-class ContractApproved(DomainEvent):
+class ContractApproved(ContractEvent):
     """A contract was approved and took effect."""
 
-    aggregate_type = "contract"
-
 
 @attrs.frozen(kw_only=True)
-class ContractRejected(DocumentRejected):
+class ContractRejected(ContractEvent, DocumentRejected):
     """The approver sent a contract back to draft."""
 
-    aggregate_type = "contract"
-
 
 @attrs.frozen(kw_only=True)
-class ContractUnapproved(DocumentUnapproved):
+class ContractUnapproved(ContractEvent, DocumentUnapproved):
     """The approval of a contract was revoked (反审核) by ``by``; it is a draft again."""
 
-    aggregate_type = "contract"
-
 
 @attrs.frozen(kw_only=True)
-class ContractSigned(DomainEvent):
+class ContractSigned(ContractEvent):
     """A contract that needed no approval was signed and took effect."""
-
-    aggregate_type = "contract"
 
     signed_on: date
 
 
 @attrs.frozen(kw_only=True)
-class ContractClosed(DomainEvent):
+class ContractClosed(ContractEvent):
     """A contract ended: ``completed``, ``terminated`` or ``expired``."""
-
-    aggregate_type = "contract"
 
     outcome: str
 
 
 @attrs.frozen(kw_only=True)
-class ContractRenewed(DomainEvent):
+class ContractRenewed(ContractEvent):
     """A contract was renewed by a new one."""
-
-    aggregate_type = "contract"
 
     renewal_id: uuid.UUID
     start_date: date

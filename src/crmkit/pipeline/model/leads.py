@@ -44,6 +44,7 @@ __all__ = [
     "LeadConverted",
     "LeadCreated",
     "LeadDisqualified",
+    "LeadEvent",
     "LeadId",
     "LeadQualified",
     "LeadRecycled",
@@ -233,10 +234,15 @@ class Lead(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class LeadCreated(DomainEvent):
-    """A lead was entered."""
+class LeadEvent(DomainEvent):
+    """Base of the events of a :class:`Lead` (its ``aggregate_id``)."""
 
     aggregate_type = "lead"
+
+
+@attrs.frozen(kw_only=True)
+class LeadCreated(LeadEvent):
+    """A lead was entered."""
 
     source: str | None = None
     campaign_id: uuid.UUID | None = None
@@ -245,51 +251,39 @@ class LeadCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class LeadContacted(DomainEvent):
+class LeadContacted(LeadEvent):
     """Someone talked to the lead for the first time."""
 
-    aggregate_type = "lead"
-
 
 @attrs.frozen(kw_only=True)
-class LeadQualified(DomainEvent):
+class LeadQualified(LeadEvent):
     """The lead is worth pursuing."""
 
-    aggregate_type = "lead"
-
 
 @attrs.frozen(kw_only=True)
-class LeadDisqualified(DomainEvent):
+class LeadDisqualified(LeadEvent):
     """The lead was dropped."""
-
-    aggregate_type = "lead"
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class LeadRecycled(DomainEvent):
+class LeadRecycled(LeadEvent):
     """The lead went back to the pool."""
-
-    aggregate_type = "lead"
 
     former_owner_id: uuid.UUID | None = None
 
 
 @attrs.frozen(kw_only=True)
-class LeadReopened(DomainEvent):
+class LeadReopened(LeadEvent):
     """A recycled or disqualified lead was taken up again."""
-
-    aggregate_type = "lead"
 
     owner_id: uuid.UUID
 
 
 @attrs.frozen(kw_only=True)
-class LeadConverted(DomainEvent):
+class LeadConverted(LeadEvent):
     """The lead became a customer (and an opportunity)."""
-
-    aggregate_type = "lead"
 
     customer_id: uuid.UUID
     opportunity_id: uuid.UUID | None = None

@@ -38,6 +38,7 @@ __all__ = [
     "OPPORTUNITY",
     "Competitor",
     "Opportunity",
+    "OpportunityEvent",
     "OpportunityId",
     "OpportunityLinesChanged",
     "OpportunityLost",
@@ -410,19 +411,22 @@ class StageChange:
 
 
 @attrs.frozen(kw_only=True)
-class OpportunityOpened(DomainEvent):
-    """A deal was opened (or reopened) in ``stage``."""
+class OpportunityEvent(DomainEvent):
+    """Base of the events of an :class:`Opportunity` (its ``aggregate_id``)."""
 
     aggregate_type = "opportunity"
+
+
+@attrs.frozen(kw_only=True)
+class OpportunityOpened(OpportunityEvent):
+    """A deal was opened (or reopened) in ``stage``."""
 
     stage: str
 
 
 @attrs.frozen(kw_only=True)
-class StageChanged(DomainEvent):
+class StageChanged(OpportunityEvent):
     """A deal moved between stages."""
-
-    aggregate_type = "opportunity"
 
     from_stage: str
     to_stage: str
@@ -430,29 +434,23 @@ class StageChanged(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class OpportunityLinesChanged(DomainEvent):
+class OpportunityLinesChanged(OpportunityEvent):
     """A deal's product lines were replaced; ``amount`` is what the deal is now worth."""
-
-    aggregate_type = "opportunity"
 
     amount: Money
     lines: int
 
 
 @attrs.frozen(kw_only=True)
-class OpportunityWon(DomainEvent):
+class OpportunityWon(OpportunityEvent):
     """A deal was won."""
-
-    aggregate_type = "opportunity"
 
     amount: Money
 
 
 @attrs.frozen(kw_only=True)
-class OpportunityLost(DomainEvent):
+class OpportunityLost(OpportunityEvent):
     """A deal was lost."""
-
-    aggregate_type = "opportunity"
 
     reason: str
 

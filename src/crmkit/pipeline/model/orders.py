@@ -53,6 +53,7 @@ __all__ = [
     "OrderCreated",
     "OrderStatus",
     "SalesOrder",
+    "SalesOrderEvent",
     "SalesOrderId",
 ]
 
@@ -235,10 +236,15 @@ class SalesOrder(Entity):
 
 
 @attrs.frozen(kw_only=True)
-class OrderCreated(DomainEvent):
-    """A sales order was entered (``on_hold`` when its credit check asked for approval)."""
+class SalesOrderEvent(DomainEvent):
+    """Base of the events of a :class:`SalesOrder` (its ``aggregate_id``)."""
 
     aggregate_type = "sales_order"
+
+
+@attrs.frozen(kw_only=True)
+class OrderCreated(SalesOrderEvent):
+    """A sales order was entered (``on_hold`` when its credit check asked for approval)."""
 
     number: str
     total: Money
@@ -246,38 +252,30 @@ class OrderCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class OrderConfirmed(DomainEvent):
+class OrderConfirmed(SalesOrderEvent):
     """A credit hold was released."""
-
-    aggregate_type = "sales_order"
 
     released_by: uuid.UUID
 
 
 @attrs.frozen(kw_only=True)
-class OrderCancelled(DomainEvent):
+class OrderCancelled(SalesOrderEvent):
     """An order was cancelled."""
-
-    aggregate_type = "sales_order"
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class DeliveryRecorded(DomainEvent):
+class DeliveryRecorded(SalesOrderEvent):
     """Some of an order went out: ``(line_no, quantity)`` pairs."""
-
-    aggregate_type = "sales_order"
 
     lines: tuple[tuple[int, str], ...]
     delivery_status: str
 
 
 @attrs.frozen(kw_only=True)
-class OrderCompleted(DomainEvent):
+class OrderCompleted(SalesOrderEvent):
     """Everything on the order was delivered."""
-
-    aggregate_type = "sales_order"
 
 
 SALES_ORDER: Machine[OrderStatus] = Machine(

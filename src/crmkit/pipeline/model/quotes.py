@@ -54,6 +54,7 @@ __all__ = [
     "QuoteConverted",
     "QuoteCreated",
     "QuoteDeclined",
+    "QuoteEvent",
     "QuoteId",
     "QuoteRejected",
     "QuoteStatus",
@@ -294,10 +295,15 @@ class Quote(ApprovalDecisions, Entity):
 
 
 @attrs.frozen(kw_only=True)
-class QuoteCreated(DomainEvent):
-    """A quote (or a new version of one) was drawn up."""
+class QuoteEvent(DomainEvent):
+    """Base of the events of a :class:`Quote` (its ``aggregate_id``)."""
 
     aggregate_type = "quote"
+
+
+@attrs.frozen(kw_only=True)
+class QuoteCreated(QuoteEvent):
+    """A quote (or a new version of one) was drawn up."""
 
     number: str
     revision: int
@@ -306,61 +312,47 @@ class QuoteCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
-class QuoteSubmitted(DomainEvent):
+class QuoteSubmitted(QuoteEvent):
     """A quote went to approval."""
-
-    aggregate_type = "quote"
 
     reasons: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
-class QuoteApproved(DomainEvent):
+class QuoteApproved(QuoteEvent):
     """A quote may go out to the customer."""
-
-    aggregate_type = "quote"
 
     total: Money | None = None
 
 
 @attrs.frozen(kw_only=True)
-class QuoteRejected(DocumentRejected):
+class QuoteRejected(QuoteEvent, DocumentRejected):
     """The approver sent a quote back to draft."""
 
-    aggregate_type = "quote"
-
 
 @attrs.frozen(kw_only=True)
-class QuoteUnapproved(DocumentUnapproved):
+class QuoteUnapproved(QuoteEvent, DocumentUnapproved):
     """The approval of a quote was revoked (反审核) by ``by``; it is a draft again."""
 
-    aggregate_type = "quote"
-
 
 @attrs.frozen(kw_only=True)
-class QuoteDeclined(DomainEvent):
+class QuoteDeclined(QuoteEvent):
     """The customer turned a quote down."""
-
-    aggregate_type = "quote"
 
     reason: str
 
 
 @attrs.frozen(kw_only=True)
-class QuoteSuperseded(DomainEvent):
+class QuoteSuperseded(QuoteEvent):
     """A newer version (``by_id``) replaced this quote."""
-
-    aggregate_type = "quote"
 
     by_id: uuid.UUID
     revision: int
 
 
 @attrs.frozen(kw_only=True)
-class QuoteConverted(DomainEvent):
+class QuoteConverted(QuoteEvent):
     """An accepted quote became a contract or a sales order."""
-
-    aggregate_type = "quote"
 
     kind: str
     into_id: uuid.UUID

@@ -33,6 +33,7 @@ manual release still refuses.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -146,14 +147,22 @@ def route_credit_override(uow: UnitOfWork, actor: Actor, order: SalesOrder, now:
 
 def credit_override_approved(uow: UnitOfWork, request: ApprovalRequest) -> None:
     """Release the order on hold once its ``"credit_override"`` request is approved."""
-    repo = uow.repository(SalesOrder)
-    order = repo.find(request.document_id)
+    order = uow.repository(SalesOrder).find(request.document_id)
     if order is None:
         return  # a host's own "credit_override" document, submitted directly: not ours
-    if order.status is not OrderStatus.ON_CREDIT_HOLD:
-        return  # cancelled (after a withdrawal, or by a host directly): never revived
     who, _comment, at = decided_by(request)
-    # The same move as release_credit_hold: the order's own "release" transition.
-    event = order.release(who, at)
-    repo.save(order)
+    release_held_order(uow, order, who, at)
+
+
+def release_held_order(uow: UnitOfWork, order: SalesOrder, by: uuid.UUID, at: datetime) -> None:
+    """Release an order after an approved credit override, if it is still on credit hold.
+
+    An order cancelled (after a withdrawal, or by a host directly) or released by hand
+    while the override was decided is never revived. The move is the order's own
+    ``release`` transition, the same as :func:`~crmkit.pipeline.services.release_credit_hold`.
+    """
+    if order.status is not OrderStatus.ON_CREDIT_HOLD:
+        return
+    event = order.release(by, at)
+    uow.repository(SalesOrder).save(order)
     uow.outbox.add(event)

@@ -246,15 +246,10 @@ def submit_to_flow(
 ) -> D:
     """Submit a document loaded for change, and into its approval flow when there is one."""
     repo = uow.repository(type(record))
-    uow.outbox.add(*one_event(record.submit(now)))
+    uow.outbox.add(record.submit(now))
     repo.save(record)
     # The flow's hooks may approve it at once (no stage applies): read it back.
     return repo.get(record.id) if route(uow, actor, record, now) else record
-
-
-def one_event(event: DomainEvent | None) -> list[DomainEvent]:
-    """The event as a list (empty for a move that recorded none)."""
-    return [] if event is None else [event]
 
 
 def approve_by_hand(

@@ -49,6 +49,7 @@ from crmkit.pipeline.model.pricing import (
 from crmkit.pipeline.model.resources import CONTRACTS, ORDERS
 from crmkit.pipeline.services.approvals import (
     CREDIT_OVERRIDE_DOCUMENT,
+    release_held_order,
     route_credit_override,
 )
 from crmkit.pipeline.services.documents import (
@@ -57,7 +58,6 @@ from crmkit.pipeline.services.documents import (
     act_on,
     allow,
     load_for_change,
-    one_event,
     price_requests,
     record_on_deal,
     rule_numbers,
@@ -115,13 +115,7 @@ class SalesOrderCredit:
 
     def release(self, uow: UnitOfWork, document_id: uuid.UUID, by: uuid.UUID, at: datetime) -> None:
         """Release the order after an approved (resubmitted) credit override."""
-        repo = uow.repository(SalesOrder)
-        order = repo.get(document_id)
-        if order.status is not OrderStatus.ON_CREDIT_HOLD:
-            return  # cancelled (or released by hand) while the override was decided
-        event = order.release(by, at)
-        repo.save(order)
-        uow.outbox.add(*one_event(event))
+        release_held_order(uow, uow.repository(SalesOrder).get(document_id), by, at)
 
 
 def open_order(
@@ -129,7 +123,7 @@ def open_order(
     crm: Crm,
     actor: Actor,
     now: datetime,
-    credit: CreditCheck,
+    credit: CreditCheck | None,
     numbers: DocumentNumbers,
     order_id: uuid.UUID | None = None,
     **fields: Any,
@@ -144,7 +138,8 @@ def open_order(
     )
     assert order.total is not None
     allow(uow, actor, "create", ORDERS, order)
-    order.apply_credit(credit.check(uow, order.customer_id, order.total, now.date()))
+    check = credit or CustomerCreditLimit()
+    order.apply_credit(check.check(uow, order.customer_id, order.total, now.date()))
     uow.repository(SalesOrder).add(order)
     record_on_deal(uow, order.opportunity_id, "sales_order")
     uow.outbox.add(
@@ -206,7 +201,7 @@ def create_order_from_contract(
             crm,
             actor,
             now,
-            credit or CustomerCreditLimit(),
+            credit,
             numbers,
             customer_id=contract.customer_id,
             currency=contract.amount.currency,
@@ -271,7 +266,7 @@ def release_credit_hold(crm: Crm, approver: Actor, order_id: uuid.UUID) -> Sales
         ensure_not_own(uow, approver, (order.owner_id,), f"{ORDERS} {order.number}")
         event = order.release(approver.user_id, crm.now())
         repo.save(order)
-        uow.outbox.add(*one_event(event))
+        uow.outbox.add(event)
         return order
 
     return guarded(crm, approver, work)

@@ -67,7 +67,6 @@ from crmkit.pipeline.services.documents import (
     customer_and_deal,
     document_settings,
     load_for_change,
-    one_event,
     price_requests,
     record_on_deal,
     reject_by_hand,
@@ -75,7 +74,7 @@ from crmkit.pipeline.services.documents import (
     submit_to_flow,
 )
 from crmkit.pipeline.services.opportunities import refresh_quote_document
-from crmkit.pipeline.services.orders import CustomerCreditLimit, open_order
+from crmkit.pipeline.services.orders import open_order
 from crmkit.ports import UnitOfWork
 from crmkit.rules.approvals import ensure_editable
 from crmkit.rules.permissions import guarded
@@ -269,7 +268,7 @@ def submit_quote(crm: Crm, actor: Actor, quote_id: uuid.UUID) -> Quote:
         if not quote.approval_required:
             event = quote.approve(actor.user_id, now)
             repo.save(quote)
-            uow.outbox.add(*one_event(event))
+            uow.outbox.add(event)
             return quote
         return submit_to_flow(uow, actor, quote, route_quote, now)
 
@@ -360,7 +359,7 @@ def convert_quote_to_order(
             crm,
             actor,
             now,
-            credit or CustomerCreditLimit(),
+            credit,
             numbers,
             order_id,
             customer_id=quote.customer_id,
