@@ -195,12 +195,12 @@ def register_queries(family: str, port: type[Any], factory: Callable[[Any], Any]
     """Declare how a storage family answers a read-model port.
 
     Areas define query ports (``PipelineAnalytics``, ``AgingQuery``) as protocols
-    and register a ``"memory"`` implementation; the SQL adapter registers an
-    ``"sql"`` one that pushes the work into the database.
+    (or base classes) and register a ``"memory"`` implementation; the SQL adapter
+    registers an ``"sql"`` one that pushes the work into the database.
 
     Args:
         family: ``"memory"`` or ``"sql"``.
-        port: the protocol class.
+        port: the port's class.
         factory: builds the implementation from an open unit of work.
     """
     _QUERIES[(family, port)] = factory

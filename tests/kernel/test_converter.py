@@ -123,3 +123,15 @@ def test_every_registered_event_round_trips(name: str) -> None:
         assert structure(unstructure(event), cls) == event
 
     round_trips()
+
+
+def test_an_event_named_like_another_modules_event_is_refused() -> None:
+    # Stored outbox rows are read back by event_type: a host's class of the same name
+    # must not silently take the place of crmkit's.
+    namespace: dict[str, object] = {
+        "__module__": "host_app.events",
+        "__qualname__": "CustomerRegistered",
+    }
+    with pytest.raises(TypeError, match="CustomerRegistered"):
+        type("CustomerRegistered", (DomainEvent,), namespace)
+    assert registered_events()["CustomerRegistered"].__module__.startswith("crmkit.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from crmkit import Crm, ValidationError
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.clock import FixedClock
-from crmkit.kernel.errors import GuardFailed, InvalidTransition
+from crmkit.kernel.errors import GuardFailed, InvalidTransition, PermissionDenied
+from crmkit.kernel.ids import UserId
 from crmkit.kernel.machine import assert_every_state_reaches_final
 from crmkit.kernel.money import Money
 from crmkit.pipeline.model.contracts import CONTRACT, Contract, ContractKind, ContractStatus
@@ -27,6 +29,7 @@ from crmkit.pipeline.services import (
     submit_contract,
     terminate_contract,
 )
+from crmkit.rules.permissions import Grant, Scope, define_role, set_member
 from crmkit.rules.reminders import (
     Recipients,
     TriggerKind,
@@ -216,3 +219,20 @@ def test_attachments_are_kept_as_metadata(crm: Crm, actor: Actor) -> None:
 
 def test_every_contract_state_reaches_an_end() -> None:
     assert_every_state_reaches_final(CONTRACT)
+
+
+def test_renewing_needs_the_right_to_create_a_contract(crm: Crm, actor: Actor) -> None:
+    # A renewal is a new contract: editing the old one is not enough.
+    define_role(
+        crm,
+        actor,
+        "keeper",
+        grants=[Grant("contract", op, Scope.TENANT) for op in ("view", "edit")],
+    )
+    keeper = Actor(actor.tenant_id, UserId(uuid.uuid4()), "Keeper")
+    set_member(crm, actor, keeper.user_id, name=keeper.name, roles=["keeper"])
+    old = active_contract(crm, actor)
+    with pytest.raises(PermissionDenied):
+        renew_contract(crm, keeper, old.id)
+    stored = crm.run(actor.tenant_id, lambda uow: uow.repository(Contract).get(old.id))
+    assert stored.renewed_by_id is None

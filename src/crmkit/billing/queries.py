@@ -23,6 +23,7 @@ claims' own lines; the SQL adapter sums the claim-line records
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -217,8 +218,14 @@ def forecast_rows(
     return ReportTable.of(FORECAST_COLUMNS, rows)
 
 
-class AgingQuery(Protocol):
-    """Read model of receivables (or payables), run where the data is."""
+class AgingQuery(abc.ABC):
+    """Read model of receivables (or payables), run where the data is.
+
+    Each public method states its signature, defaults and argument checks here, once,
+    so no storage can take or refuse other arguments than another; it then calls a
+    hook (``_aging``, ``_dso``, ``_forecast``) that each storage implements with the
+    arguments already checked.
+    """
 
     def aging(
         self,
@@ -229,7 +236,7 @@ class AgingQuery(Protocol):
         direction: Direction = Direction.RECEIVABLE,
     ) -> ReportTable:
         """Outstanding amounts per customer, owner and currency in aging buckets on ``on``."""
-        ...
+        return self._aging(on, scope, buckets, direction)
 
     def dso(
         self,
@@ -241,7 +248,7 @@ class AgingQuery(Protocol):
     ) -> ReportTable:
         """Days sales outstanding per currency: what is outstanding on ``on`` divided by
         what was raised in the ``days`` before it, times ``days``."""
-        ...
+        return self._dso(on, days, scope, direction)
 
     def forecast(
         self,
@@ -253,11 +260,32 @@ class AgingQuery(Protocol):
         direction: Direction = Direction.RECEIVABLE,
     ) -> ReportTable:
         """Expected collections per period in [start, end]: outstanding installments by due
-        date (older ones under ``overdue``) and remittance slips not yet confirmed."""
-        ...
+        date (older ones under ``overdue``) and remittance slips not yet confirmed.
+
+        Raises:
+            ValidationError: ``grain`` is not ``"week"`` or ``"month"``.
+        """
+        period_of(start, grain)  # refuse an unknown grain before any work
+        return self._forecast(start, end, grain, scope, direction)
+
+    @abc.abstractmethod
+    def _aging(
+        self, on: date, scope: Expr, buckets: AgingBuckets, direction: Direction
+    ) -> ReportTable:
+        """:meth:`aging` on this storage."""
+
+    @abc.abstractmethod
+    def _dso(self, on: date, days: int, scope: Expr, direction: Direction) -> ReportTable:
+        """:meth:`dso` on this storage."""
+
+    @abc.abstractmethod
+    def _forecast(
+        self, start: date, end: date, grain: str, scope: Expr, direction: Direction
+    ) -> ReportTable:
+        """:meth:`forecast` on this storage, ``grain`` known to be valid."""
 
 
-class MemoryAgingQuery:
+class MemoryAgingQuery(AgingQuery):
     """:class:`AgingQuery` over the memory adapter's rows."""
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -271,15 +299,9 @@ class MemoryAgingQuery:
         )
         return self._uow.repository(Installment).query(Query(where=where))
 
-    def aging(
-        self,
-        on: date,
-        *,
-        scope: Expr = TRUE,
-        buckets: AgingBuckets = DEFAULT_BUCKETS,
-        direction: Direction = Direction.RECEIVABLE,
+    def _aging(
+        self, on: date, scope: Expr, buckets: AgingBuckets, direction: Direction
     ) -> ReportTable:
-        """See :meth:`AgingQuery.aging`."""
         width = len(buckets.labels)
         groups: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
             lambda: [Decimal(0)] * width
@@ -293,15 +315,7 @@ class MemoryAgingQuery:
             rows.append((*key, *amounts, sum(amounts, Decimal(0))))
         return ReportTable.of(aging_columns(buckets), rows)
 
-    def dso(
-        self,
-        on: date,
-        *,
-        days: int = 90,
-        scope: Expr = TRUE,
-        direction: Direction = Direction.RECEIVABLE,
-    ) -> ReportTable:
-        """See :meth:`AgingQuery.dso`."""
+    def _dso(self, on: date, days: int, scope: Expr, direction: Direction) -> ReportTable:
         since = on - timedelta(days=days)
         outstanding: dict[str, Decimal] = defaultdict(Decimal)
         raised: dict[str, Decimal] = defaultdict(Decimal)
@@ -318,17 +332,9 @@ class MemoryAgingQuery:
             [dso_row(c, outstanding[c], raised[c], days) for c in currencies],
         )
 
-    def forecast(
-        self,
-        start: date,
-        end: date,
-        *,
-        grain: str = "week",
-        scope: Expr = TRUE,
-        direction: Direction = Direction.RECEIVABLE,
+    def _forecast(
+        self, start: date, end: date, grain: str, scope: Expr, direction: Direction
     ) -> ReportTable:
-        """See :meth:`AgingQuery.forecast`."""
-        period_of(start, grain)  # refuse an unknown grain before any work
         due: dict[tuple[date | None, str], Decimal] = defaultdict(Decimal)
         customers: set[Any] = set()
         for item in self._open(scope, direction):

@@ -55,9 +55,19 @@ class DomainEvent:
         name = cls.__dict__.get("event_type") or cls.__name__
         cls.event_type = name
         existing = _REGISTRY.get(name)
-        if existing is not None and existing.__qualname__ != cls.__qualname__:
-            raise TypeError(f"event type {name!r} is declared twice")
+        # attrs builds a slotted copy of each class, which arrives here again under the
+        # same module and qualified name; any other class of that name would take over
+        # reading the stored rows of the first.
+        if existing is not None and _origin(existing) != _origin(cls):
+            raise TypeError(
+                f"event type {name!r} is declared twice ({_origin(existing)} and "
+                f"{_origin(cls)}): give one of them its own event_type"
+            )
         _REGISTRY[name] = cls
+
+
+def _origin(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def event_class(event_type: str) -> type[DomainEvent]:

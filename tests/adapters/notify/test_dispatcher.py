@@ -39,6 +39,8 @@ from tests.adapters.notify.fakes import (
 class ContractSigned(DomainEvent):
     """A test event: a contract was signed."""
 
+    # Its own name: crmkit.pipeline declares a ContractSigned too.
+    event_type = "TestContractSigned"
     aggregate_type = "test_contract"
 
     number: str
@@ -72,10 +74,16 @@ def _dispatcher(
         "subscriptions",
         [
             Subscription(
-                event_type="ContractSigned", channel="inbox", template=SIGNED, to_fields="owner_id"
+                event_type="TestContractSigned",
+                channel="inbox",
+                template=SIGNED,
+                to_fields="owner_id",
             ),
             Subscription(
-                event_type="ContractSigned", channel="email", template=SIGNED, to_fields="watchers"
+                event_type="TestContractSigned",
+                channel="email",
+                template=SIGNED,
+                to_fields="watchers",
             ),
         ],
     )
@@ -176,13 +184,13 @@ def test_a_missing_template_variable_dead_letters_that_message_only(
     crm: Crm, actor: Actor, clock: FixedClock
 ) -> None:
     broken = Subscription(
-        event_type="ContractSigned",
+        event_type="TestContractSigned",
         channel="email",
         template=Template(body="Due {contract.end_date}"),
         to_fields="watchers",
     )
     fine = Subscription(
-        event_type="ContractSigned", channel="inbox", template=SIGNED, to_fields="owner_id"
+        event_type="TestContractSigned", channel="inbox", template=SIGNED, to_fields="owner_id"
     )
     dispatcher = _dispatcher(
         actor.tenant_id,
@@ -222,9 +230,11 @@ def test_every_message_arrives_once_despite_failures_and_a_crash_before_acknowle
     email = FlakyNotifier("email", failures=3)
     webhook = CrashAfterSend("webhook", crashes=1)
     subscriptions = [
-        Subscription(event_type="ContractSigned", channel="email", template=SIGNED, to="a@x.cn"),
         Subscription(
-            event_type="ContractSigned", channel="webhook", template=SIGNED, to="https://h/x"
+            event_type="TestContractSigned", channel="email", template=SIGNED, to="a@x.cn"
+        ),
+        Subscription(
+            event_type="TestContractSigned", channel="webhook", template=SIGNED, to="https://h/x"
         ),
     ]
     retry = RetryPolicy(max_attempts=10, base=timedelta(seconds=5))
@@ -266,7 +276,10 @@ def test_a_redelivered_inbox_message_shows_once(crm: Crm, actor: Actor, clock: F
         [crashing],
         subscriptions=[
             Subscription(
-                event_type="ContractSigned", channel="inbox", template=SIGNED, to_fields="owner_id"
+                event_type="TestContractSigned",
+                channel="inbox",
+                template=SIGNED,
+                to_fields="owner_id",
             )
         ],
         lease=timedelta(seconds=30),

@@ -11,12 +11,13 @@ deals the manager may see. Amounts are grouped per currency, never mixed.
 
 from __future__ import annotations
 
+import abc
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from crmkit.billing import Direction, EntryKind, Installment, LedgerEntry
 from crmkit.customers.model import Customer
@@ -40,7 +41,6 @@ __all__ = [
     "COLLECTED_COLUMNS",
     "CONVERSION_COLUMNS",
     "CYCLE_COLUMNS",
-    "DEAL_COLUMN_SOURCES",
     "FORECAST_COLUMNS",
     "FUNNEL_COLUMNS",
     "LOST_COLUMNS",
@@ -50,10 +50,7 @@ __all__ = [
     "ROI_COLUMNS",
     "WIN_RATE_COLUMNS",
     "WON_COLUMNS",
-    "MemoryPipelineAnalytics",
     "PipelineAnalytics",
-    "percent",
-    "weighted",
 ]
 
 FUNNEL_COLUMNS = ("stage", "currency", "deals", "amount", "weighted")
@@ -118,54 +115,59 @@ def percent(part: int, whole: int) -> Decimal:
     return round_figure(Decimal(part) * 100 / whole, 1)
 
 
-class PipelineAnalytics(Protocol):
-    """Read model of the pipeline, run where the data is."""
+class PipelineAnalytics(abc.ABC):
+    """Read model of the pipeline, run where the data is.
 
+    Each storage implements the methods; :meth:`customer_pyramid` checks its tiers and
+    states which deals count as revenue here, once, so no storage can accept a pyramid
+    another refuses or count other deals, then calls the storage's ``_customer_pyramid``.
+    """
+
+    @abc.abstractmethod
     def funnel(self, scope: Expr = TRUE) -> ReportTable:
         """Open deals per stage and currency: count, amount, weighted amount."""
-        ...
 
+    @abc.abstractmethod
     def forecast(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         """Open deals expected to close in [start, end], per month and owner."""
-        ...
 
+    @abc.abstractmethod
     def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals closed in [since, until) per owner: won, lost and the win rate in percent."""
-        ...
 
+    @abc.abstractmethod
     def stage_conversion(self, process: SalesProcess, scope: Expr = TRUE) -> ReportTable:
         """For each pair of consecutive stages: deals that reached the first, and the share
         of those that went on to reach the next."""
-        ...
 
+    @abc.abstractmethod
     def lost_reasons(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals lost in [since, until) per reason and currency."""
-        ...
 
+    @abc.abstractmethod
     def cycle(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals won in [since, until) per currency: count, average amount, average days
         from creation to close (one decimal)."""
-        ...
 
+    @abc.abstractmethod
     def won_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Deals won in [since, until) per owner and currency: count and amount."""
-        ...
 
+    @abc.abstractmethod
     def new_customers_by_owner(
         self, since: datetime, until: datetime, scope: Expr = TRUE
     ) -> ReportTable:
         """Customers created in [since, until) per owner (``scope`` is over customers)."""
-        ...
 
+    @abc.abstractmethod
     def calls_by_owner(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         """Call activities that took place in [since, until) per owner (``scope`` is over
         activities): the actuals of a ``calls`` target."""
-        ...
 
+    @abc.abstractmethod
     def pipeline_by_owner(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         """Open deals expected to close in [start, end] per owner and currency: count,
         amount and weighted amount (the pipeline a coverage ratio divides)."""
-        ...
 
     def customer_pyramid(
         self,
@@ -186,8 +188,11 @@ class PipelineAnalytics(Protocol):
         Raises:
             ValidationError: when ``tiers`` leave a gap (see ``check_pyramid``).
         """
-        ...
+        checked = check_pyramid(tiers)
+        won = closed_in(since, until, scope, OpportunityStatus.WON)
+        return self._customer_pyramid(won, customer_scope, checked)
 
+    @abc.abstractmethod
     def collected_by_installment(self, start: date, end: date, scope: Expr = TRUE) -> ReportTable:
         """Money collected on receivable installments in [start, end]: per installment
         (of ``scope``, a filter over billing's installments) and the document it bills,
@@ -197,12 +202,18 @@ class PipelineAnalytics(Protocol):
         Installments whose net is zero are left out; rows are ordered by owner, then
         installment id. This is the basis of commission paid on collections.
         """
-        ...
 
+    @abc.abstractmethod
     def campaign_roi(self, scope: Expr = TRUE) -> ReportTable:
         """Per campaign: cost, leads and deals it produced, won revenue in the campaign's
         currency, and ROI in percent (``None`` while nothing was spent)."""
-        ...
+
+    @abc.abstractmethod
+    def _customer_pyramid(
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
+    ) -> ReportTable:
+        """:meth:`customer_pyramid` on this storage: the customers of ``customer_scope`` tiered
+        by their revenue from the deals of ``won``, ``tiers`` already checked."""
 
 
 def _month(day: date) -> str:
@@ -220,6 +231,17 @@ def _open_closing(start: date, end: date, scope: Expr) -> Expr:
         & F("status").eq(OpportunityStatus.OPEN)
         & F("expected_close").ge(start)
         & F("expected_close").le(end)
+    )
+
+
+def closed_in(since: datetime, until: datetime, scope: Expr, *statuses: OpportunityStatus) -> Expr:
+    """Deals of ``scope`` closed in [since, until) with one of ``statuses``: the period
+    every report of closed deals counts in."""
+    return (
+        scope
+        & F("status").is_in(list(statuses))
+        & F("closed_at").ge(since)
+        & F("closed_at").lt(until)
     )
 
 
@@ -245,7 +267,7 @@ def _tally(
     ]
 
 
-class MemoryPipelineAnalytics:
+class MemoryPipelineAnalytics(PipelineAnalytics):
     """:class:`PipelineAnalytics` over the memory adapter's rows."""
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -269,13 +291,9 @@ class MemoryPipelineAnalytics:
         return ReportTable.of(FORECAST_COLUMNS, _tally(deals, key, weigh=True))
 
     def _closed(self, since: datetime, until: datetime, scope: Expr) -> list[Opportunity]:
-        where = (
-            scope
-            & F("status").is_in([OpportunityStatus.WON, OpportunityStatus.LOST])
-            & F("closed_at").ge(since)
-            & F("closed_at").lt(until)
+        return self._deals(
+            closed_in(since, until, scope, OpportunityStatus.WON, OpportunityStatus.LOST)
         )
-        return self._deals(where)
 
     def win_rate(self, since: datetime, until: datetime, scope: Expr = TRUE) -> ReportTable:
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -341,20 +359,14 @@ class MemoryPipelineAnalytics:
             _tally(deals, lambda d: (_owner(d), d.amount.currency), weigh=True),
         )
 
-    def customer_pyramid(
-        self,
-        since: datetime,
-        until: datetime,
-        tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
-        scope: Expr = TRUE,
-        customer_scope: Expr = TRUE,
+    def _customer_pyramid(
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
     ) -> ReportTable:
-        tiers = check_pyramid(tiers)
         population = {
             c.id for c in self._uow.repository(Customer).query(Query(where=customer_scope))
         }
         revenue: dict[tuple[Any, str], Decimal] = defaultdict(Decimal)
-        for deal in self._closed(since, until, scope & F("status").eq(OpportunityStatus.WON)):
+        for deal in self._deals(won):
             if deal.customer_id in population:
                 revenue[(deal.customer_id, deal.amount.currency)] += deal.amount.amount
         groups: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])

@@ -37,7 +37,7 @@ from crmkit.pipeline.model.targets import (
     check_pyramid,
     commission_statement,
 )
-from crmkit.pipeline.queries.analytics import PipelineAnalytics
+from crmkit.pipeline.queries.analytics import PipelineAnalytics, closed_in
 from crmkit.ports import UnitOfWork, queries
 from crmkit.rules.permissions import (
     Department,
@@ -52,7 +52,6 @@ __all__ = [
     "COVERAGE_COLUMNS",
     "TARGET_COLUMNS",
     "commission_for",
-    "coverage_ratio",
     "coverage_report",
     "customer_pyramid",
     "target_report",
@@ -558,12 +557,7 @@ def commission_for(
             )
             mix = {item: by_order[doc] for item, doc, _ in collected if doc in by_order}
             return commission_statement(plan, period, rep_id, inputs, target, basis, rates, mix)
-        won = (
-            F("owner_id").eq(rep_id)
-            & F("status").eq(OpportunityStatus.WON)
-            & F("closed_at").ge(since)
-            & F("closed_at").lt(until)
-        )
+        won = closed_in(since, until, F("owner_id").eq(rep_id), OpportunityStatus.WON)
         deals = uow.repository(Opportunity).query(
             grants.restrict(Query(where=won), "view", "opportunity")
         )

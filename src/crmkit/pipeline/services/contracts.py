@@ -302,6 +302,7 @@ def renew_contract(
 
     Raises:
         DocumentLocked: an approval flow is deciding the contract (nothing changes).
+        PermissionDenied: the actor may not create a contract for this customer.
         ValidationError: the contract was renewed already or never took effect.
         ConcurrencyConflict: someone renewed or changed it at the same moment.
     """
@@ -319,6 +320,8 @@ def renew_contract(
             amount=amount,
             approval_required=document_settings(uow).contracts_need_approval,
         )
+        # The renewal is a new contract: the right to edit the old one is not enough.
+        allow(uow, actor, "create", CONTRACTS, new)
         repo.save(old)
         repo.add(new)
         uow.outbox.add(event, _created(new, now))

@@ -26,7 +26,6 @@ from crmkit.billing.model.receipts import ReceiptState
 from crmkit.billing.queries import (
     COLLECTION_COLUMNS,
     COUNTED_CLAIMS,
-    DEFAULT_BUCKETS,
     DSO_COLUMNS,
     EXPENSE_COLUMNS,
     AgingBuckets,
@@ -38,7 +37,6 @@ from crmkit.billing.queries import (
     counted_sums,
     dso_row,
     forecast_rows,
-    period_of,
     to_minor,
 )
 from crmkit.kernel.query import TRUE, Expr
@@ -66,7 +64,7 @@ def _money_sum(expr: Any, dialect: str) -> Any:
     return sa.type_coerce(total, sa.Numeric(asdecimal=True))
 
 
-class SqlAgingQuery:
+class SqlAgingQuery(AgingQuery):
     """:class:`~crmkit.billing.queries.AgingQuery` as SQL aggregates."""
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
@@ -89,15 +87,9 @@ class SqlAgingQuery:
             *extra,
         )
 
-    def aging(
-        self,
-        on: date,
-        *,
-        scope: Expr = TRUE,
-        buckets: AgingBuckets = DEFAULT_BUCKETS,
-        direction: Direction = Direction.RECEIVABLE,
+    def _aging(
+        self, on: date, scope: Expr, buckets: AgingBuckets, direction: Direction
     ) -> ReportTable:
-        """See :meth:`AgingQuery.aging`."""
         t = self._t
         outstanding = t.c.amount_amount - t.c.paid_amount
         due = t.c.due_date
@@ -123,15 +115,7 @@ class SqlAgingQuery:
         rows.sort(key=lambda r: (r[0], r[1], r[2]))
         return ReportTable.of(aging_columns(buckets), rows)
 
-    def dso(
-        self,
-        on: date,
-        *,
-        days: int = 90,
-        scope: Expr = TRUE,
-        direction: Direction = Direction.RECEIVABLE,
-    ) -> ReportTable:
-        """See :meth:`AgingQuery.dso`."""
+    def _dso(self, on: date, days: int, scope: Expr, direction: Direction) -> ReportTable:
         t = self._t
         since = on - timedelta(days=days)
         open_ = t.c.status != InstallmentStatus.PAID.value
@@ -152,17 +136,9 @@ class SqlAgingQuery:
             [dso_row(c, Decimal(o), Decimal(r), days) for c, o, r in self._rows(statement)],
         )
 
-    def forecast(
-        self,
-        start: date,
-        end: date,
-        *,
-        grain: str = "week",
-        scope: Expr = TRUE,
-        direction: Direction = Direction.RECEIVABLE,
+    def _forecast(
+        self, start: date, end: date, grain: str, scope: Expr, direction: Direction
     ) -> ReportTable:
-        """See :meth:`AgingQuery.forecast`."""
-        period_of(start, grain)
         t, r = self._t, self._receipts
         is_open = t.c.status.in_(_OPEN)
         d = self._uow.dialect

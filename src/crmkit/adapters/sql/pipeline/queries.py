@@ -32,7 +32,7 @@ from crmkit.kernel.query import TRUE, Expr
 from crmkit.kernel.report import ReportTable
 from crmkit.pipeline.model.activities import ActivityKind
 from crmkit.pipeline.model.opportunities import SalesProcess
-from crmkit.pipeline.model.targets import DEFAULT_PYRAMID, RevenueTier, check_pyramid
+from crmkit.pipeline.model.targets import RevenueTier
 from crmkit.pipeline.queries import (
     CALLS_COLUMNS,
     COLLECTED_COLUMNS,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["QUERIES", "SqlPipelineAnalytics"]
 
 
-class SqlPipelineAnalytics:
+class SqlPipelineAnalytics(PipelineAnalytics):
     """:class:`~crmkit.pipeline.queries.PipelineAnalytics` as SQL aggregates."""
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
@@ -250,15 +250,9 @@ class SqlPipelineAnalytics:
         ]
         return ReportTable.of(PIPELINE_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1])))
 
-    def customer_pyramid(
-        self,
-        since: datetime,
-        until: datetime,
-        tiers: Sequence[RevenueTier] = DEFAULT_PYRAMID,
-        scope: Expr = TRUE,
-        customer_scope: Expr = TRUE,
+    def _customer_pyramid(
+        self, won: Expr, customer_scope: Expr, tiers: tuple[RevenueTier, ...]
     ) -> ReportTable:
-        tiers = check_pyramid(tiers)
         t = self._t
         customers = CUSTOMERS
         c = customers.table
@@ -274,14 +268,7 @@ class SqlPipelineAnalytics:
                 t.c.amount_currency.label("currency"),
                 sa.func.sum(t.c.amount_amount).label("revenue"),
             )
-            .where(
-                self._where(
-                    scope,
-                    *self._closed(since, until),
-                    t.c.status == "won",
-                    t.c.customer_id.in_(population.scalar_subquery()),
-                )
-            )
+            .where(self._where(won, t.c.customer_id.in_(population.scalar_subquery())))
             .group_by(t.c.customer_id, t.c.amount_currency)
             .having(sa.func.sum(t.c.amount_amount) > sa.literal(0, ExactDecimal()))
             .subquery()
