@@ -127,3 +127,22 @@ def test_a_process_checks_its_own_definition(crm: Crm, actor: Actor) -> None:
         define_sales_process(crm, actor, "bad", [Stage("a", "A", 10, required_fields=("colour",))])
     with pytest.raises(ValidationError):
         Stage("a", "A", 120)
+
+
+def test_the_stage_history_and_the_deal_agree_on_when_it_moved(
+    crm: Crm, actor: Actor, deal, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clock that moves on at every reading: one move must still be one instant.
+    def ticking() -> object:
+        clock.advance(seconds=1)
+        return FixedClock.now(clock)
+
+    monkeypatch.setattr(clock, "now", ticking)
+    won = win_opportunity(crm, actor, deal.id)
+    (change,) = crm.run(
+        actor.tenant_id,
+        lambda uow: uow.repository(StageChange).query(
+            Query(where=F("opportunity_id").eq(deal.id) & F("to_stage").eq("won"))
+        ),
+    )
+    assert change.changed_at == won.closed_at

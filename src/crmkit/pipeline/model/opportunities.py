@@ -305,10 +305,11 @@ class Opportunity(Entity):
         missing += [f"document:{d}" for d in stage.required_documents if d not in self.documents]
         return missing
 
-    def move_to(
-        self, process: SalesProcess, code: str, by: uuid.UUID | None, now: datetime
-    ) -> tuple[StageChange, StageChanged]:
+    def move_to(self, process: SalesProcess, code: str, now: datetime) -> StageChanged:
         """Enter stage ``code`` (forward or back), passing its gate.
+
+        The service that saves the deal records its :class:`StageChange` row, for this
+        move as for winning, losing and reopening.
 
         Raises:
             InvalidTransition: the deal is closed.
@@ -331,16 +332,6 @@ class Opportunity(Entity):
                         stage=passed.code,
                         missing=", ".join(missing),
                     )
-        change = StageChange(
-            id=uuid.uuid5(self.id, f"{self.version}:{code}:{now.isoformat()}"),
-            tenant_id=self.tenant_id,
-            opportunity_id=self.id,
-            from_stage=self.stage,
-            to_stage=code,
-            changed_at=now,
-            changed_by=by,
-            backwards=backwards,
-        )
         event = StageChanged(
             **origin(self, now),
             from_stage=self.stage,
@@ -348,7 +339,7 @@ class Opportunity(Entity):
             backwards=backwards,
         )
         self.stage, self.probability, self.stage_entered_at = code, target.probability, now
-        return change, event
+        return event
 
     def win(self, now: datetime) -> OpportunityWon:
         """Close as won (probability 100)."""

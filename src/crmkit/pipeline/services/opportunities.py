@@ -140,7 +140,8 @@ def act_on_deal(
         if expected_version is not None and deal.version != expected_version:
             raise ConcurrencyConflict(entity="opportunity", id=deal_id, version=expected_version)
         before = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
-        events: list[DomainEvent] = list(action(uow, deal, crm.now()))
+        now = crm.now()  # one instant for the move and its history row
+        events: list[DomainEvent] = list(action(uow, deal, now))
         repo.save(deal)
         after = deal.stage if deal.status is OpportunityStatus.OPEN else deal.status.value
         if after != before:
@@ -151,7 +152,7 @@ def act_on_deal(
                     opportunity_id=deal.id,
                     from_stage=before,
                     to_stage=after,
-                    changed_at=crm.now(),
+                    changed_at=now,
                     changed_by=actor.user_id,
                     backwards=any(getattr(e, "backwards", False) for e in events),
                 )
@@ -174,8 +175,7 @@ def move_opportunity(
     def move(uow: UnitOfWork, deal: Opportunity, now: datetime) -> list[DomainEvent]:
         process = uow.repository(SalesProcess).get(deal.process_id)
         refresh_quote_document(uow, deal, now.date())
-        _change, event = deal.move_to(process, stage, actor.user_id, now)
-        return [event]
+        return [deal.move_to(process, stage, now)]
 
     return act_on_deal(crm, actor, deal_id, expected_version, move)
 
