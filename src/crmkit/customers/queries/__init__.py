@@ -13,84 +13,32 @@ rules, the recycle bin), which the use cases in :mod:`crmkit.customers.services`
 
 from __future__ import annotations
 
-from crmkit.customers.queries.exports import (
-    Sheet,
-    export_customers,
-    import_template,
-)
-from crmkit.customers.queries.merges import (
-    MergeSummary,
-    list_merges,
-    merged_into,
-)
-from crmkit.customers.queries.search_all import (
-    SearchHit,
-    SearchPart,
-    SearchResults,
-    global_search,
-    name_query,
-    prefix_variants,
-    register_search_part,
-    searchable,
-)
-from crmkit.customers.queries.search_ranking import (
-    DENSE_ROUTE,
-    find_by_routes,
-)
-from crmkit.customers.queries.search_routes import (
-    SearchRoute,
-    pinyin_query,
-    search_customers_query,
-    search_routes,
-)
-from crmkit.customers.queries.search_text import (
-    MAX_INITIALS_RANGES,
-    MAX_READINGS,
-    MAX_SEARCH_TEXT,
-    MAX_SEGMENTED_LETTERS,
-    check_search_text,
-    search_readings,
-)
-from crmkit.customers.queries.view import (
-    PART_LIMIT,
-    Customer360,
-    PartLoader,
-    customer_360,
-    records_of,
-    register_360_part,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DENSE_ROUTE",
-    "MAX_INITIALS_RANGES",
-    "MAX_READINGS",
-    "MAX_SEARCH_TEXT",
-    "MAX_SEGMENTED_LETTERS",
-    "PART_LIMIT",
-    "Customer360",
-    "MergeSummary",
-    "PartLoader",
-    "SearchHit",
-    "SearchPart",
-    "SearchResults",
-    "SearchRoute",
-    "Sheet",
-    "check_search_text",
-    "customer_360",
-    "export_customers",
-    "find_by_routes",
-    "global_search",
-    "import_template",
-    "list_merges",
-    "merged_into",
-    "name_query",
-    "pinyin_query",
-    "prefix_variants",
-    "records_of",
-    "register_360_part",
-    "register_search_part",
-    "search_customers_query",
-    "search_readings",
-    "search_routes",
-    "searchable",
-]
+from crmkit.customers.queries import exports as _exports
+from crmkit.customers.queries import merges as _merges
+from crmkit.customers.queries import search_all as _search_all
+from crmkit.customers.queries import search_ranking as _search_ranking
+from crmkit.customers.queries import search_routes as _search_routes
+from crmkit.customers.queries import search_text as _search_text
+from crmkit.customers.queries import view as _view
+from crmkit.customers.queries.exports import *  # noqa: F403
+from crmkit.customers.queries.merges import *  # noqa: F403
+from crmkit.customers.queries.search_all import *  # noqa: F403
+from crmkit.customers.queries.search_ranking import *  # noqa: F403
+from crmkit.customers.queries.search_routes import *  # noqa: F403
+from crmkit.customers.queries.search_text import *  # noqa: F403
+from crmkit.customers.queries.view import *  # noqa: F403
+
+# mypy reads the star imports above (it cannot follow an __all__ built from other
+# modules' lists, and would then hide every name); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        *_exports.__all__,
+        *_merges.__all__,
+        *_search_all.__all__,
+        *_search_ranking.__all__,
+        *_search_routes.__all__,
+        *_search_text.__all__,
+        *_view.__all__,
+    ]

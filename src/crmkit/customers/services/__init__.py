@@ -30,134 +30,52 @@ parts a merge moves (:mod:`.merge_parts`). Private helpers shared by them live i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from crmkit.customers.services import batch as _batch
+from crmkit.customers.services import contacts as _contacts
+from crmkit.customers.services import custom_fields as _custom_fields
+from crmkit.customers.services import history as _history
+from crmkit.customers.services import importing as _importing
+from crmkit.customers.services import master as _master
+from crmkit.customers.services import merge as _merge
+from crmkit.customers.services import merge_parts as _merge_parts
+from crmkit.customers.services import ownership as _ownership
+from crmkit.customers.services import recycle_bin as _recycle_bin
+from crmkit.customers.services import relations as _relations
 from crmkit.customers.services._common import (
     contact_reader,
     customer_reader,
     readable_where,
 )
-from crmkit.customers.services.batch import (
-    BatchResult,
-    batch_update_customers,
-)
-from crmkit.customers.services.contacts import (
-    add_contact,
-    list_contacts,
-    remove_contact,
-    set_primary_contact,
-    update_contact,
-)
-from crmkit.customers.services.custom_fields import (
-    change_custom_field,
-    deactivate_custom_field,
-    define_custom_field,
-    list_custom_fields,
-)
-from crmkit.customers.services.history import (
-    customer_history,
-    record_follow_up,
-    user_history,
-)
-from crmkit.customers.services.importing import (
-    DuplicateRow,
-    ImportReport,
-    import_customers,
-)
-from crmkit.customers.services.master import (
-    CallerMatch,
-    check_customer_name,
-    get_customer,
-    list_customers,
-    match_caller,
-    register_customer,
-    search_customers,
-    update_customer,
-)
-from crmkit.customers.services.merge import (
-    merge_customers,
-    undo_merge,
-)
-from crmkit.customers.services.merge_parts import (
-    MergePart,
-    register_merge_part,
-    repoint_part,
-)
-from crmkit.customers.services.ownership import (
-    assign_customer,
-    auto_assign_customer,
-    claim_customer,
-    define_assignment_rule,
-    get_pool_policy,
-    list_pool,
-    move_customer_stage,
-    recall_customer,
-    release_customer,
-    return_expired_to_pool,
-    set_pool_policy,
-    transfer_customer,
-)
-from crmkit.customers.services.recycle_bin import (
-    delete_customer,
-    list_recycle_bin,
-    purge_customer,
-    restore_customer,
-)
-from crmkit.customers.services.relations import (
-    list_relations,
-    relate_customers,
-    unrelate_customers,
-)
+from crmkit.customers.services.batch import *  # noqa: F403
+from crmkit.customers.services.contacts import *  # noqa: F403
+from crmkit.customers.services.custom_fields import *  # noqa: F403
+from crmkit.customers.services.history import *  # noqa: F403
+from crmkit.customers.services.importing import *  # noqa: F403
+from crmkit.customers.services.master import *  # noqa: F403
+from crmkit.customers.services.merge import *  # noqa: F403
+from crmkit.customers.services.merge_parts import *  # noqa: F403
+from crmkit.customers.services.ownership import *  # noqa: F403
+from crmkit.customers.services.recycle_bin import *  # noqa: F403
+from crmkit.customers.services.relations import *  # noqa: F403
 
-__all__ = [
-    "BatchResult",
-    "CallerMatch",
-    "DuplicateRow",
-    "ImportReport",
-    "MergePart",
-    "add_contact",
-    "assign_customer",
-    "auto_assign_customer",
-    "batch_update_customers",
-    "change_custom_field",
-    "check_customer_name",
-    "claim_customer",
-    "contact_reader",
-    "customer_history",
-    "customer_reader",
-    "deactivate_custom_field",
-    "define_assignment_rule",
-    "define_custom_field",
-    "delete_customer",
-    "get_customer",
-    "get_pool_policy",
-    "import_customers",
-    "list_contacts",
-    "list_custom_fields",
-    "list_customers",
-    "list_pool",
-    "list_recycle_bin",
-    "list_relations",
-    "match_caller",
-    "merge_customers",
-    "move_customer_stage",
-    "purge_customer",
-    "readable_where",
-    "recall_customer",
-    "record_follow_up",
-    "register_customer",
-    "register_merge_part",
-    "relate_customers",
-    "release_customer",
-    "remove_contact",
-    "repoint_part",
-    "restore_customer",
-    "return_expired_to_pool",
-    "search_customers",
-    "set_pool_policy",
-    "set_primary_contact",
-    "transfer_customer",
-    "undo_merge",
-    "unrelate_customers",
-    "update_contact",
-    "update_customer",
-    "user_history",
-]
+# mypy reads the star imports above (it cannot follow an __all__ built from other
+# modules' lists, and would then hide every name); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        *_batch.__all__,
+        *_contacts.__all__,
+        *_custom_fields.__all__,
+        *_history.__all__,
+        *_importing.__all__,
+        *_master.__all__,
+        *_merge.__all__,
+        *_merge_parts.__all__,
+        *_ownership.__all__,
+        *_recycle_bin.__all__,
+        *_relations.__all__,
+        "contact_reader",
+        "customer_reader",
+        "readable_where",
+    ]

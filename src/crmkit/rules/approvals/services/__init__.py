@@ -10,99 +10,37 @@
 - :mod:`.approvable` — how areas make their documents approvable and keep them locked.
 """
 
-from crmkit.rules.approvals.services.approvable import (
-    Approvable,
-    ApprovalHooks,
-    ApprovalSubject,
-    Describe,
-    LockedBy,
-    approvable_documents,
-    approval_of,
-    describe_document,
-    ensure_editable,
-    ensure_not_in_review,
-    in_review,
-    is_locked,
-    register_approvable,
-)
-from crmkit.rules.approvals.services.batches import (
-    BatchItem,
-    BatchResult,
-    batch_approve,
-    batch_unapprove,
-)
-from crmkit.rules.approvals.services.decisions import (
-    add_cosigner,
-    approve_request,
-    delegate_request,
-    get_approval_request,
-    reject_request,
-    return_request,
-    unapprove_request,
-    withdraw_request,
-)
-from crmkit.rules.approvals.services.flows import (
-    active_flow,
-    define_flow,
-    get_flow,
-    set_flow_active,
-)
-from crmkit.rules.approvals.services.routing import ApprovalDirectory, resolve_route
-from crmkit.rules.approvals.services.settings import (
-    approval_settings,
-    configure_approvals,
-    ensure_not_own,
-)
-from crmkit.rules.approvals.services.submission import (
-    decided_by,
-    document_hook,
-    submit_for_approval,
-    submit_if_flow,
-    submit_in,
-)
-from crmkit.rules.approvals.services.urging import ScanResult, scan_overdue_approvals, urge_request
+from __future__ import annotations
 
-__all__ = [
-    "Approvable",
-    "ApprovalDirectory",
-    "ApprovalHooks",
-    "ApprovalSubject",
-    "BatchItem",
-    "BatchResult",
-    "Describe",
-    "LockedBy",
-    "ScanResult",
-    "active_flow",
-    "add_cosigner",
-    "approvable_documents",
-    "approval_of",
-    "approval_settings",
-    "approve_request",
-    "batch_approve",
-    "batch_unapprove",
-    "configure_approvals",
-    "decided_by",
-    "define_flow",
-    "delegate_request",
-    "describe_document",
-    "document_hook",
-    "ensure_editable",
-    "ensure_not_in_review",
-    "ensure_not_own",
-    "get_approval_request",
-    "get_flow",
-    "in_review",
-    "is_locked",
-    "register_approvable",
-    "reject_request",
-    "resolve_route",
-    "return_request",
-    "scan_overdue_approvals",
-    "set_flow_active",
-    "submit_for_approval",
-    "submit_if_flow",
-    "submit_in",
-    "unapprove_request",
-    "urge_request",
-    "withdraw_request",
-]
+from typing import TYPE_CHECKING
+
+from crmkit.rules.approvals.services import approvable as _approvable
+from crmkit.rules.approvals.services import batches as _batches
+from crmkit.rules.approvals.services import decisions as _decisions
+from crmkit.rules.approvals.services import flows as _flows
+from crmkit.rules.approvals.services import routing as _routing
+from crmkit.rules.approvals.services import settings as _settings
+from crmkit.rules.approvals.services import submission as _submission
+from crmkit.rules.approvals.services import urging as _urging
+from crmkit.rules.approvals.services.approvable import *  # noqa: F403
+from crmkit.rules.approvals.services.batches import *  # noqa: F403
+from crmkit.rules.approvals.services.decisions import *  # noqa: F403
+from crmkit.rules.approvals.services.flows import *  # noqa: F403
+from crmkit.rules.approvals.services.routing import *  # noqa: F403
+from crmkit.rules.approvals.services.settings import *  # noqa: F403
+from crmkit.rules.approvals.services.submission import *  # noqa: F403
+from crmkit.rules.approvals.services.urging import *  # noqa: F403
+
+# mypy reads the star imports above (it cannot follow an __all__ built from other
+# modules' lists, and would then hide every name); the interpreter gets the list.
+if not TYPE_CHECKING:
+    __all__ = [
+        *_approvable.__all__,
+        *_batches.__all__,
+        *_decisions.__all__,
+        *_flows.__all__,
+        *_routing.__all__,
+        *_settings.__all__,
+        *_submission.__all__,
+        *_urging.__all__,
+    ]
