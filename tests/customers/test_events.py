@@ -6,12 +6,10 @@ bases change neither, and a base is never what the pool machine records.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import crmkit.customers.model
 from crmkit.customers.model import POOL, CustomerEvent, CustomFieldEvent
 from crmkit.kernel.events import DomainEvent
+from tests.declared_events import events_declared_in
 
 # What the outbox has stored for each event since before the bases existed.
 STORED = {
@@ -30,20 +28,9 @@ STORED = {
 
 
 def _customer_events() -> dict[str, type[DomainEvent]]:
-    # Read from the model's modules, not the process-wide registry (a test may register
-    # an event class of the same name).
-    found = {}
-    for info in pkgutil.iter_modules(crmkit.customers.model.__path__):
-        module = importlib.import_module(f"{crmkit.customers.model.__name__}.{info.name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, DomainEvent)
-                and value.__module__ == module.__name__
-                and value not in (CustomerEvent, CustomFieldEvent)
-            ):
-                found[value.__name__] = value
-    return found
+    bases = (CustomerEvent, CustomFieldEvent)
+    events = events_declared_in(crmkit.customers.model)
+    return {name: cls for name, cls in events.items() if cls not in bases}
 
 
 def test_every_customer_event_keeps_the_aggregate_type_the_outbox_stored() -> None:

@@ -6,9 +6,6 @@ bases change neither, and a base is never what a machine records.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 
 import crmkit.pipeline.model
@@ -28,6 +25,7 @@ from crmkit.pipeline import (
     QuoteEvent,
     SalesOrderEvent,
 )
+from tests.declared_events import events_declared_in
 
 # What the outbox has stored for each event since before the bases existed.
 STORED = {
@@ -81,24 +79,8 @@ BASES: dict[type[DomainEvent], tuple[str, Machine[object]]] = {
 }
 
 
-def _pipeline_events() -> dict[str, type[DomainEvent]]:
-    # Read from the model's modules, not the process-wide registry (a test may register
-    # an event class of the same name).
-    found = {}
-    for info in pkgutil.iter_modules(crmkit.pipeline.model.__path__):
-        module = importlib.import_module(f"{crmkit.pipeline.model.__name__}.{info.name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, DomainEvent)
-                and value.__module__ == module.__name__
-            ):
-                found[value.__name__] = value
-    return found
-
-
 def test_every_pipeline_event_keeps_the_aggregate_type_the_outbox_stored() -> None:
-    events = _pipeline_events()
+    events = events_declared_in(crmkit.pipeline.model)
     assert {name: events[name].aggregate_type for name in STORED} == STORED
     assert all(events[name].event_type == name for name in STORED)
 
@@ -112,6 +94,8 @@ def test_a_machine_records_only_events_of_its_aggregate_and_never_the_base(
     recorded = {t.event for t in machine.transitions if t.event is not None}
     assert recorded
     assert all(issubclass(event, base) and event is not base for event in recorded)
-    assert {c.aggregate_type for c in _pipeline_events().values() if issubclass(c, base)} == {
-        aggregate_type
-    }
+    assert {
+        c.aggregate_type
+        for c in events_declared_in(crmkit.pipeline.model).values()
+        if issubclass(c, base)
+    } == {aggregate_type}
