@@ -40,6 +40,7 @@ from crmkit.kernel.errors import (
     ConcurrencyConflict,
     reason,
 )
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
@@ -154,9 +155,7 @@ def _allocate(
     entries = post(drafts)
     uow.outbox.add(
         ReceiptAllocated(
-            tenant_id=receipt.tenant_id,
-            aggregate_id=receipt.id,
-            occurred_at=crm.now(),
+            **origin(receipt, crm.now()),
             amount=sum((e.amount for e in entries), Money.zero(receipt.currency)),
             installment_ids=tuple(item.id for item, _ in plan),
         )
@@ -321,9 +320,7 @@ def allocate_receipts(
                 paid_receipts.append(receipt)
                 events.append(
                     ReceiptAllocated(
-                        tenant_id=receipt.tenant_id,
-                        aggregate_id=receipt.id,
-                        occurred_at=now,
+                        **origin(receipt, now),
                         amount=allocated,
                         installment_ids=tuple(paid_to),
                     )

@@ -31,6 +31,7 @@ from crmkit.billing.services._frame import (
 from crmkit.billing.services.allocation import _take_back, _undone
 from crmkit.crm import Crm
 from crmkit.kernel.actor import Actor
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.events import DomainEvent
 from crmkit.kernel.i18n import N_
 from crmkit.kernel.invalid import invalid
@@ -159,9 +160,7 @@ def record_receipt(
         post(drafts)
         uow.outbox.add(
             ReceiptRecorded(
-                tenant_id=receipt.tenant_id,
-                aggregate_id=receipt.id,
-                occurred_at=now,
+                **origin(receipt, now),
                 customer_id=customer_id,
                 amount=amount,
                 settled=settled,

@@ -47,6 +47,7 @@ from crmkit.customers.services.merge_parts import _PARTS
 from crmkit.kernel.actor import Actor
 from crmkit.kernel.converter import structure, unstructure
 from crmkit.kernel.errors import NotFound, ValidationError, reason
+from crmkit.kernel.event_origin import origin
 from crmkit.kernel.i18n import N_
 from crmkit.ports import UnitOfWork
 from crmkit.rules.permissions import grants_for, guarded
@@ -213,9 +214,7 @@ def merge_customers(
         )
         uow.outbox.add(
             CustomersMerged(
-                tenant_id=uow.tenant_id,
-                aggregate_id=survivor_id,
-                occurred_at=now,
+                **origin(survivor, now),
                 merge_id=merge_id,
                 merged_ids=tuple(others),
             )
@@ -298,9 +297,7 @@ def undo_merge(crm: Crm, actor: Actor, merge_id: UUID) -> Customer:
         records.save(record)
         uow.outbox.add(
             CustomerMergeUndone(
-                tenant_id=uow.tenant_id,
-                aggregate_id=survivor.id,
-                occurred_at=now,
+                **origin(survivor, now),
                 merge_id=merge_id,
                 merged_ids=record.merged_ids,
             )
