@@ -751,3 +751,49 @@ def test_postgresql_reads_every_range_of_the_readings_from_an_index(pg_engine, t
         assert plan.count("Bitmap Index Scan on ix_customers_pinyin_initials") == len(
             route.where.items
         ), plan
+
+
+def test_mariadb_walks_the_pinyin_index_in_order_for_a_broad_search(mysql_engine, tenant) -> None:
+    # MariaDB indexes TEXT by a prefix, and a prefix index never yields ORDER BY's order:
+    # the page statement alone sorts every match (a scan of the tenant for "wh" at a
+    # million customers). The walk reads the index in order with no sort, and the page
+    # statement after it is bounded by the last value the walk found.
+    import sqlalchemy as sa
+
+    from crmkit import connect
+
+    crm = connect(mysql_engine, migrate=False)
+    people = [_customer(e.name, tenant, person=e.person) for e in generate(2000, seed=5).entries]
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
+    with mysql_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE TABLE customers")
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, params, _context, _many) -> None:
+        seen.append((statement, params))
+
+    live = F("deleted_at").is_null()
+    sa.event.listen(mysql_engine, "before_cursor_execute", keep)
+    try:
+        for text in ("wh", "beijing"):  # a dense route's walk, a spelled-out route
+            crm.read(
+                tenant,
+                lambda uow, t=text: find_by_routes(
+                    uow.repository(Customer), live, search_routes(t), limit=20, dense=10
+                ),
+            )
+    finally:
+        sa.event.remove(mysql_engine, "before_cursor_execute", keep)
+    walks = [(s, p) for s, p in seen if "FORCE INDEX" in s]
+    assert len(walks) == 2, [s for s, _ in seen]
+    with mysql_engine.connect() as conn:
+        for statement, params in walks:
+            assert "ORDER BY" not in statement, statement
+            assert "ROWS EXAMINED" in statement, statement
+            # EXPLAIN takes no LIMIT ROWS EXAMINED; the plan is the same without it.
+            plain = statement.split(" ROWS EXAMINED")[0]
+            plan = conn.exec_driver_sql("EXPLAIN " + plain, params).mappings().one()
+            assert plan["key"] == "ix_customers_pinyin_full_pinyin_initials", plan
+            assert "filesort" not in (plan["Extra"] or ""), plan
+    pages = [s for s, _ in seen if "ORDER BY customers.pinyin_full" in s]
+    assert sum("customers.pinyin_full <= " in s for s in pages) == 2, pages
