@@ -55,9 +55,12 @@ _STATEMENTS_KEPT = 2048
 # compile.ShapeMemo): a search's routes are kept per text and sent again and again.
 _SHAPES: dict[tuple[sa.Table, str], ShapeMemo] = {}
 # A page ordered by a text column is read on MariaDB by walking that column's index
-# first (see SqlRepository._walked): the walk gives up after examining this many rows,
-# and pages longer than _WALK_PAGE are never walked.
+# first (see SqlRepository._walked). The walk gives up after examining _WALK_EXAMINED
+# rows when its filter is known to be dense (query_by_count counted it), else after
+# _WALK_SPREAD rows per record of the page: a filter that sparse (a search within a
+# narrow view) is left to the planner. Pages longer than _WALK_PAGE are never walked.
 _WALK_EXAMINED = 10_000
+_WALK_SPREAD = 20
 _WALK_PAGE = 1_000
 
 
@@ -359,9 +362,12 @@ class SqlRepository(TenantRepository[T]):
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
         check_fields(self._mapping.entity, query)
+        return self._query(query, dense=False)
+
+    def _query(self, query: Query, *, dense: bool) -> list[T]:
         walk = self._walk_index(query)
         if walk is not None:
-            rows = self._walked(query, *walk)
+            rows = self._walked(query, *walk, dense=dense)
         else:
             key = ("query", query.order_by, query.limit, query.offset, query.selective)
             rows = self._fetch(
@@ -412,7 +418,9 @@ class SqlRepository(TenantRepository[T]):
                 return col, index
         return None
 
-    def _walked(self, query: Query, col: sa.Column[Any], index: sa.Index) -> Sequence[Any]:
+    def _walked(
+        self, query: Query, col: sa.Column[Any], index: sa.Index, *, dense: bool
+    ) -> Sequence[Any]:
         """``query``'s rows on MariaDB, its leading order column's index walked first.
 
         Two statements. The first reads the index in order (forced, no ``ORDER BY``, so
@@ -421,10 +429,12 @@ class SqlRepository(TenantRepository[T]):
         matches up to the greatest of those values: a short range of the same index.
         Whatever order the first one read in, every match beyond that value sorts after
         the ones it found, so the page is the one the plain statement gives. When the
-        walk finds fewer matches (a narrow filter, or none within the first
-        ``_WALK_EXAMINED`` rows it examines), the plain statement is sent instead.
+        walk finds fewer matches (a narrow filter, or too few among the rows it may
+        examine: ``_WALK_EXAMINED`` when the filter is known to be ``dense``, else
+        ``_WALK_SPREAD`` per record wanted), the plain statement is sent instead.
         """
         wanted = (query.limit or 0) + query.offset
+        examined = _WALK_EXAMINED if dense else _WALK_SPREAD * wanted
         split = _splits(query)
         name = index.name
 
@@ -436,10 +446,10 @@ class SqlRepository(TenantRepository[T]):
                 .with_hint(self._table, hint, dialect_name="mysql")
                 .with_hint(self._table, hint, dialect_name="mariadb")
                 .limit(wanted)
-                .suffix_with(f"ROWS EXAMINED {_WALK_EXAMINED}")
+                .suffix_with(f"ROWS EXAMINED {examined}")
             )
 
-        found = self._fetch(query.where, ("walk", col.name, wanted), walk, split=split)
+        found = self._fetch(query.where, ("walk", col.name, wanted, examined), walk, split=split)
         key = ("query", query.order_by, query.limit, query.offset, query.selective)
         if len(found) < wanted:
             return self._fetch(
@@ -493,6 +503,16 @@ class SqlRepository(TenantRepository[T]):
         return int(rows[0][0])
 
     def query_by_count(self, probe: Expr, limit: int, few: Query, many: Query) -> list[T]:
+        if self._uow.dialect == "mariadb":
+            # The page's own filter is counted (the view included, not only ``probe``):
+            # MariaDB counts either by the same scan, and only a filter with that many
+            # matches is worth walking a text index for (see _walked). ``few`` and
+            # ``many`` give the same page, so the choice changes the plan only.
+            for page in (few, many):
+                check_fields(self._mapping.entity, page)
+            if self.count(few.where, limit=limit) < limit:
+                return self._query(few, dense=False)
+            return self._query(many, dense=True)
         if self._uow.dialect != "postgresql":
             # SQLite answers the count in microseconds and has no round trip to save.
             return super().query_by_count(probe, limit, few, many)
