@@ -57,8 +57,9 @@ _SHAPES: dict[tuple[sa.Table, str], ShapeMemo] = {}
 # A page ordered by a text column is read on MariaDB by walking that column's index
 # first (see SqlRepository._walked). The walk gives up after examining _WALK_EXAMINED
 # rows when its filter is known to be dense (query_by_count counted it), else after
-# _WALK_SPREAD rows per record of the page: a filter that sparse (a search within a
-# narrow view) is left to the planner. Pages longer than _WALK_PAGE are never walked.
+# _WALK_SPREAD rows per record of the page: a filter sparser than that (a search
+# within a narrow view) is left to the planner. Pages longer than _WALK_PAGE are
+# never walked.
 _WALK_EXAMINED = 10_000
 _WALK_SPREAD = 20
 _WALK_PAGE = 1_000
@@ -362,10 +363,12 @@ class SqlRepository(TenantRepository[T]):
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
         check_fields(self._mapping.entity, query)
-        return self._query(query, dense=False)
+        return self._query(query, dense=None)
 
-    def _query(self, query: Query, *, dense: bool) -> list[T]:
-        walk = self._walk_index(query)
+    def _query(self, query: Query, *, dense: bool | None) -> list[T]:
+        """``query``'s records; ``dense`` says whether its filter is known to have many
+        matches (``None``: not known), which decides whether and how far MariaDB walks."""
+        walk = None if dense is False else self._walk_index(query)
         if walk is not None:
             rows = self._walked(query, *walk, dense=dense)
         else:
@@ -419,7 +422,7 @@ class SqlRepository(TenantRepository[T]):
         return None
 
     def _walked(
-        self, query: Query, col: sa.Column[Any], index: sa.Index, *, dense: bool
+        self, query: Query, col: sa.Column[Any], index: sa.Index, *, dense: bool | None
     ) -> Sequence[Any]:
         """``query``'s rows on MariaDB, its leading order column's index walked first.
 
@@ -504,15 +507,17 @@ class SqlRepository(TenantRepository[T]):
 
     def query_by_count(self, probe: Expr, limit: int, few: Query, many: Query) -> list[T]:
         if self._uow.dialect == "mariadb":
-            # The page's own filter is counted (the view included, not only ``probe``):
-            # MariaDB counts either by the same scan, and only a filter with that many
-            # matches is worth walking a text index for (see _walked). ``few`` and
-            # ``many`` give the same page, so the choice changes the plan only.
-            for page in (few, many):
-                check_fields(self._mapping.entity, page)
-            if self.count(few.where, limit=limit) < limit:
-                return self._query(few, dense=False)
-            return self._query(many, dense=True)
+            if self.count(probe, limit=limit) < limit:
+                return self.query(few)
+            check_fields(self._mapping.entity, many)
+            # ``many`` is walked (see _walked) only when its own filter, the view
+            # included, has as many matches as ``probe``: a search of a broad entry
+            # within a narrow view is read as the planner likes (through the view's
+            # index, say), not by examining thousands of rows in pinyin order.
+            dense = (
+                self._walk_index(many) is not None and self.count(many.where, limit=limit) >= limit
+            )
+            return self._query(many, dense=dense)
         if self._uow.dialect != "postgresql":
             # SQLite answers the count in microseconds and has no round trip to save.
             return super().query_by_count(probe, limit, few, many)
