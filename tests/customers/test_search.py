@@ -36,6 +36,7 @@ from crmkit.kernel.query import (
     Or,
     Order,
     Query,
+    and_,
     or_,
     to_predicate,
 )
@@ -797,3 +798,52 @@ def test_mariadb_walks_the_pinyin_index_in_order_for_a_broad_search(mysql_engine
             assert "filesort" not in (plan["Extra"] or ""), plan
     pages = [s for s, _ in seen if "ORDER BY customers.pinyin_full" in s]
     assert sum("customers.pinyin_full <= " in s for s in pages) == 2, pages
+
+
+def test_mariadb_leaves_a_broad_search_within_a_narrow_view_to_its_planner(
+    mysql_engine, tenant
+) -> None:
+    # "wh" is dense in the tenant, but an actor who sees a handful of customers would
+    # have the walk examine thousands of rows in pinyin order to find them: the page of
+    # such a view is read as MariaDB plans it (through the owner's index), the same page.
+    import sqlalchemy as sa
+
+    from crmkit import connect
+
+    crm = connect(mysql_engine, migrate=False)
+    owner = uuid.uuid4()
+    people = [_customer(e.name, tenant, person=e.person) for e in generate(600, seed=5).entries]
+    mine = [p for p in people if p.pinyin_initials.startswith("wh")][:3] + people[:2]
+    assert len(mine) == 5
+    for person in mine:
+        person.owner_id = owner
+    crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
+    seen: list[str] = []
+
+    def keep(_conn, _cursor, statement, _params, _context, _many) -> None:
+        seen.append(statement)
+
+    def search(scope, dense: int) -> list[str]:
+        return crm.read(
+            tenant,
+            lambda uow: [
+                c.name
+                for c in find_by_routes(
+                    uow.repository(Customer), scope, search_routes("wh"), limit=20, dense=dense
+                )
+            ],
+        )
+
+    view = and_(F("deleted_at").is_null(), F("owner_id").eq(owner))
+    sa.event.listen(mysql_engine, "before_cursor_execute", keep)
+    try:
+        walked = search(F("deleted_at").is_null(), dense=10)
+        assert any("FORCE INDEX" in s for s in seen)
+        seen.clear()
+        narrow = search(view, dense=10)
+        assert not any("FORCE INDEX" in s for s in seen), seen
+    finally:
+        sa.event.remove(mysql_engine, "before_cursor_execute", keep)
+    assert walked == search(F("deleted_at").is_null(), dense=1_000_000)  # never walked
+    assert narrow == search(view, dense=1_000_000)
+    assert len(narrow) >= 3
