@@ -511,7 +511,7 @@ class SqlRepository(TenantRepository[T]):
                 return self.query(few)
             check_fields(self._mapping.entity, many)
             # ``many`` is walked (see _walked) only when its own filter, the view
-            # included, has as many matches as ``probe``: a search of a broad entry
+            # included, has ``limit`` matches too: a search of a broad entry
             # within a narrow view is read as the planner likes (through the view's
             # index, say), not by examining thousands of rows in pinyin order.
             dense = (
