@@ -363,21 +363,23 @@ class SqlRepository(TenantRepository[T]):
     def query(self, query: Query | None = None) -> list[T]:
         query = query or Query()
         check_fields(self._mapping.entity, query)
-        return self._query(query, dense=None)
+        return self._records(query, self._walk_index(query), dense=False)
 
-    def _query(self, query: Query, *, dense: bool | None) -> list[T]:
-        """``query``'s records; ``dense`` says whether its filter is known to have many
-        matches (``None``: not known), which decides whether and how far MariaDB walks."""
-        walk = None if dense is False else self._walk_index(query)
-        if walk is not None:
-            rows = self._walked(query, *walk, dense=dense)
-        else:
-            key = ("query", query.order_by, query.limit, query.offset, query.selective)
-            rows = self._fetch(
-                query.where, key, lambda where: self._select(where, query), split=_splits(query)
-            )
+    def _records(
+        self, query: Query, walk: tuple[sa.Column[Any], sa.Index] | None, *, dense: bool
+    ) -> list[T]:
+        """``query``'s records, read by ``walk`` (see :meth:`_walk_index`) if given;
+        ``dense`` says whether its filter is known to have many matches."""
+        rows = self._walked(query, *walk, dense=dense) if walk is not None else self._page(query)
         from_row = self._mapping.from_row
         return [cast(T, from_row(row)) for row in rows]
+
+    def _page(self, query: Query) -> Sequence[Any]:
+        """``query``'s rows by one statement, as the planner likes."""
+        key = ("query", query.order_by, query.limit, query.offset, query.selective)
+        return self._fetch(
+            query.where, key, lambda where: self._select(where, query), split=_splits(query)
+        )
 
     def _walk_index(self, query: Query) -> tuple[sa.Column[Any], sa.Index] | None:
         """The column leading ``query``'s order and its index, when MariaDB should walk it.
@@ -422,7 +424,7 @@ class SqlRepository(TenantRepository[T]):
         return None
 
     def _walked(
-        self, query: Query, col: sa.Column[Any], index: sa.Index, *, dense: bool | None
+        self, query: Query, col: sa.Column[Any], index: sa.Index, *, dense: bool
     ) -> Sequence[Any]:
         """``query``'s rows on MariaDB, its leading order column's index walked first.
 
@@ -453,15 +455,12 @@ class SqlRepository(TenantRepository[T]):
             )
 
         found = self._fetch(query.where, ("walk", col.name, wanted, examined), walk, split=split)
-        key = ("query", query.order_by, query.limit, query.offset, query.selective)
         if len(found) < wanted:
-            return self._fetch(
-                query.where, key, lambda where: self._select(where, query), split=split
-            )
+            return self._page(query)
         bound = sa.bindparam("walk_bound", type_=col.type)
         return self._fetch(
             query.where,
-            ("walked", *key),
+            ("walked", query.order_by, query.limit, query.offset, query.selective),
             lambda where: self._select(sa.and_(where, col <= bound), query),
             split=split,
             extra={"walk_bound": max(row[0] for row in found)},
@@ -514,10 +513,10 @@ class SqlRepository(TenantRepository[T]):
             # included, has ``limit`` matches too: a search of a broad entry
             # within a narrow view is read as the planner likes (through the view's
             # index, say), not by examining thousands of rows in pinyin order.
-            dense = (
-                self._walk_index(many) is not None and self.count(many.where, limit=limit) >= limit
-            )
-            return self._query(many, dense=dense)
+            walk = self._walk_index(many)
+            if walk is not None and self.count(many.where, limit=limit) < limit:
+                walk = None
+            return self._records(many, walk, dense=True)
         if self._uow.dialect != "postgresql":
             # SQLite answers the count in microseconds and has no round trip to save.
             return super().query_by_count(probe, limit, few, many)
