@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from crmkit import connect
 from crmkit.customers import Customer
 from crmkit.kernel.clock import FixedClock
 from crmkit.kernel.ids import TenantId
 from crmkit.kernel.query import F, Query, or_
+from tests.sent_statements import sent_statements
 
 pytestmark = pytest.mark.parametrize("engine_name", ["sqlite_engine", "pg_engine", "mysql_engine"])
 
@@ -27,22 +28,14 @@ pytestmark = pytest.mark.parametrize("engine_name", ["sqlite_engine", "pg_engine
 @pytest.fixture
 def statements(
     request: pytest.FixtureRequest, engine_name: str
-) -> Iterator[tuple[object, list[str]]]:
+) -> Iterator[tuple[object, list[tuple[str, Any]]]]:
     engine = request.getfixturevalue(engine_name)
-    seen: list[str] = []
-
-    def log(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", log)
-    try:
-        yield engine, seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", log)
+    with sent_statements(engine) as sent:
+        yield engine, sent
 
 
-def _tenant_mentions(statements: list[str]) -> int:
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+def _tenant_mentions(sent: list[tuple[str, Any]]) -> int:
+    selects = [s for s, _ in sent if s.lstrip().upper().startswith("SELECT")]
     assert selects
     where = re.split(r"\bWHERE\b", selects[-1], maxsplit=1)[1]
     return where.count("tenant_id")

@@ -20,6 +20,7 @@ from crmkit.kernel.money import Money
 from crmkit.kernel.query import F, Order, Query
 from crmkit.ports import UnitOfWork
 from tests.adapters.specimen import Colour, Specimen, Tag, ensure_table, fields_of
+from tests.sent_statements import sent_statements
 
 
 @pytest.fixture
@@ -533,8 +534,6 @@ def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
 ) -> None:
     # Kept statements run on the driver's cursor unless the engine has cursor
     # listeners (or logs SQL): then SQLAlchemy runs them, and the listener sees them.
-    import sqlalchemy as sa
-
     engine = specimens.storage.engine  # type: ignore[attr-defined]
 
     full, empty = full_specimen(tenant), Specimen(id=uuid.uuid4(), tenant_id=tenant)
@@ -550,19 +549,11 @@ def test_kept_statements_read_the_same_directly_and_through_sqlalchemy(
         )
 
     direct = specimens.read(tenant, read)
-    seen: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with sent_statements(engine) as seen:
         through = specimens.read(tenant, read)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listen)
     found, page, negative, bounded = direct
     assert fields_of(found) == fields_of(through[0]) == fields_of(page[0])
     assert [fields_of(s) for s in through[1]] == [fields_of(s) for s in page]
     assert (found.id, [s.id for s in page], negative, bounded) == (full.id, [full.id], 1, 1)
     assert through[2:] == (negative, bounded)
-    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 4
+    assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 4

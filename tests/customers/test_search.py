@@ -41,6 +41,7 @@ from crmkit.kernel.query import (
     to_predicate,
 )
 from tests.customers.corpus import generate
+from tests.sent_statements import sent_statements
 from tests.strategies import chinese_names
 
 HUAWEI = "北京华为科技有限公司"
@@ -759,8 +760,6 @@ def test_mariadb_walks_the_pinyin_index_in_order_for_a_broad_search(mysql_engine
     # the page statement alone sorts every match (a scan of the tenant for "wh" at a
     # million customers). The walk reads the index in order with no sort, and the page
     # statement after it is bounded by the last value the walk found.
-    import sqlalchemy as sa
-
     from crmkit import connect
 
     crm = connect(mysql_engine, migrate=False)
@@ -768,14 +767,8 @@ def test_mariadb_walks_the_pinyin_index_in_order_for_a_broad_search(mysql_engine
     crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
     with mysql_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE TABLE customers")
-    seen: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, params, _context, _many) -> None:
-        seen.append((statement, params))
-
     live = F("deleted_at").is_null()
-    sa.event.listen(mysql_engine, "before_cursor_execute", keep)
-    try:
+    with sent_statements(mysql_engine) as seen:
         for text in ("wh", "beijing"):  # a dense route's walk, a spelled-out route
             crm.read(
                 tenant,
@@ -783,8 +776,6 @@ def test_mariadb_walks_the_pinyin_index_in_order_for_a_broad_search(mysql_engine
                     uow.repository(Customer), live, search_routes(t), limit=20, dense=10
                 ),
             )
-    finally:
-        sa.event.remove(mysql_engine, "before_cursor_execute", keep)
     walks = [(s, p) for s, p in seen if "FORCE INDEX" in s]
     assert len(walks) == 2, [s for s, _ in seen]
     with mysql_engine.connect() as conn:
@@ -806,8 +797,6 @@ def test_mariadb_leaves_a_broad_search_within_a_narrow_view_to_its_planner(
     # "wh" is dense in the tenant, but an actor who sees a handful of customers would
     # have the walk examine thousands of rows in pinyin order to find them: the page of
     # such a view is read as MariaDB plans it (through the owner's index), the same page.
-    import sqlalchemy as sa
-
     from crmkit import connect
 
     crm = connect(mysql_engine, migrate=False)
@@ -818,10 +807,6 @@ def test_mariadb_leaves_a_broad_search_within_a_narrow_view_to_its_planner(
     for person in mine:
         person.owner_id = owner
     crm.run(tenant, lambda uow: uow.repository(Customer).add_many(people))
-    seen: list[str] = []
-
-    def keep(_conn, _cursor, statement, _params, _context, _many) -> None:
-        seen.append(statement)
 
     def search(scope, dense: int) -> list[str]:
         return crm.read(
@@ -835,15 +820,12 @@ def test_mariadb_leaves_a_broad_search_within_a_narrow_view_to_its_planner(
         )
 
     view = and_(F("deleted_at").is_null(), F("owner_id").eq(owner))
-    sa.event.listen(mysql_engine, "before_cursor_execute", keep)
-    try:
+    with sent_statements(mysql_engine) as seen:
         walked = search(F("deleted_at").is_null(), dense=10)
-        assert any("FORCE INDEX" in s for s in seen)
-        seen.clear()
+    assert any("FORCE INDEX" in s for s, _ in seen)
+    with sent_statements(mysql_engine) as seen:
         narrow = search(view, dense=10)
-        assert not any("FORCE INDEX" in s for s in seen), seen
-    finally:
-        sa.event.remove(mysql_engine, "before_cursor_execute", keep)
+    assert not any("FORCE INDEX" in s for s, _ in seen), seen
     assert walked == search(F("deleted_at").is_null(), dense=1_000_000)  # never walked
     assert narrow == search(view, dense=1_000_000)
     assert len(narrow) >= 3
